@@ -1,0 +1,4 @@
+/**
+ * scemu backup module (see docs/architecture.md). Not implemented yet.
+ */
+package dev.scemu.backup;

@@ -1,0 +1,4 @@
+/**
+ * scemu benchmarks module (see docs/architecture.md). Not implemented yet.
+ */
+package dev.scemu.benchmarks;

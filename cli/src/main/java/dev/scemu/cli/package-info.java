@@ -1,0 +1,4 @@
+/**
+ * scemu cli module (see docs/architecture.md). Not implemented yet.
+ */
+package dev.scemu.cli;

@@ -1,0 +1,4 @@
+/**
+ * scemu control-unit module (see docs/architecture.md). Not implemented yet.
+ */
+package dev.scemu.unit;

@@ -1,0 +1,78 @@
+package dev.scemu.core;
+
+import java.nio.ByteBuffer;
+
+/**
+ * A device of fixed-size blocks: the one contract every layer of scemu implements (media, fault
+ * injection, RAID array, partition, snapshot volume), so layers stack like device-mapper targets.
+ *
+ * <h2>Buffers</h2>
+ * Reads and writes move {@code blockCount * blockSize} bytes between the device and the bytes
+ * {@code [bufferOffset, bufferOffset + length)} of {@code buffer}, addressed absolutely: the
+ * buffer's position and limit are not changed, and the range must lie below its limit. Direct
+ * (off-heap) buffers are the fast path; heap buffers work too.
+ *
+ * <h2>Durability</h2>
+ * A completed write is visible to every later read. It survives a power cut only once
+ * {@link #flush()} has returned after it, or if it was written with {@code fua} (force unit
+ * access), in which case it is durable when the call returns. Every layer honours this, and the
+ * crash tests check it. A block write is atomic: after a power cut a block holds either its old
+ * or its new contents, never a mix (the model of a sector-atomic disk).
+ *
+ * <h2>Trim</h2>
+ * {@link #trim} tells the device that the blocks' contents are no longer needed; afterwards they
+ * read as zeros (deterministic read-zero-after-trim). Like a write, a trim is durable only after
+ * a flush.
+ *
+ * <h2>Threads and closing</h2>
+ * Implementations are safe for concurrent I/O from several threads; concurrent writes to the same
+ * block leave one of the written contents. {@link #close()} is idempotent; any I/O after it fails
+ * with {@link CoreError#CLOSED}.
+ */
+public interface BlockDevice extends AutoCloseable {
+
+    /** A short human-readable name used in error messages and reports. */
+    String name();
+
+    BlockGeometry geometry();
+
+    default int blockSize() {
+        return geometry().blockSize();
+    }
+
+    default long blockCount() {
+        return geometry().blockCount();
+    }
+
+    /** Reads {@code blockCount} blocks starting at {@code lba} into {@code buffer} at {@code bufferOffset}. */
+    void read(long lba, int blockCount, ByteBuffer buffer, int bufferOffset);
+
+    /**
+     * Writes {@code blockCount} blocks starting at {@code lba} from {@code buffer} at
+     * {@code bufferOffset}; with {@code fua} the data is durable when this returns.
+     */
+    void write(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua);
+
+    /** Writes without force-unit-access: durable after the next {@link #flush()}. */
+    default void write(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        write(lba, blockCount, buffer, bufferOffset, false);
+    }
+
+    /** Makes every write and trim completed before this call durable. */
+    void flush();
+
+    /** Discards {@code blockCount} blocks from {@code lba}: they read as zeros afterwards. */
+    void trim(long lba, long blockCount);
+
+    /** Whether writes and trims are refused with {@link CoreError#READ_ONLY}. */
+    default boolean isReadOnly() {
+        return false;
+    }
+
+    /** The meter of this device: what it received and what it issued below, by cause. */
+    IoMeter meter();
+
+    /** Releases the device's memory and files. Idempotent. Does not flush. */
+    @Override
+    void close();
+}

@@ -1,0 +1,31 @@
+package dev.scemu.core;
+
+/** Error codes of controller-core; carried by {@link CoreException}. */
+public enum CoreError {
+    /** An LBA range reaches beyond the last block of the device. */
+    OUT_OF_RANGE,
+    /** A byte length or offset is not a multiple of the block size, or a geometry is invalid. */
+    MISALIGNED,
+    /** The caller's buffer has fewer bytes than the requested blocks need. */
+    BUFFER_TOO_SMALL,
+    /** An argument is invalid for another reason (negative count, bad configuration). */
+    INVALID_ARGUMENT,
+    /** The device as a whole has failed (fault injection or a dead medium). */
+    DEVICE_FAILED,
+    /** A read or write of specific blocks failed (latent sector error). */
+    MEDIUM_ERROR,
+    /** Power is cut: the device refuses every I/O until power is restored. */
+    POWER_LOST,
+    /** The device has been closed. */
+    CLOSED,
+    /** The device is read-only. */
+    READ_ONLY,
+    /** The operating system reported an I/O error. */
+    IO_ERROR,
+    /** An on-disk record failed its magic, version, length or checksum check. */
+    CORRUPT_RECORD,
+    /** The execution log has no free space: the oldest unfinished transaction pins it. */
+    LOG_FULL,
+    /** A transaction id is unknown or already finished. */
+    UNKNOWN_TRANSACTION
+}

@@ -1,0 +1,64 @@
+package dev.scemu.core;
+
+/**
+ * A contiguous run of blocks: {@code blockCount} blocks starting at {@code lba}.
+ *
+ * @param lba first block
+ * @param blockCount number of blocks, zero or more
+ */
+public record Extent(long lba, long blockCount) implements Comparable<Extent> {
+
+    public Extent {
+        if (lba < 0 || blockCount < 0 || lba + blockCount < lba) {
+            throw new CoreException(CoreError.INVALID_ARGUMENT,
+                    "extent lba=" + lba + " blockCount=" + blockCount + " is not valid");
+        }
+    }
+
+    public static Extent of(long lba, long blockCount) {
+        return new Extent(lba, blockCount);
+    }
+
+    /** One past the last block. */
+    public long endLba() {
+        return lba + blockCount;
+    }
+
+    public boolean isEmpty() {
+        return blockCount == 0;
+    }
+
+    public boolean contains(long blockLba) {
+        return blockLba >= lba && blockLba < endLba();
+    }
+
+    public boolean contains(Extent other) {
+        return other.lba >= lba && other.endLba() <= endLba();
+    }
+
+    public boolean overlaps(long otherLba, long otherBlockCount) {
+        return otherLba < endLba() && lba < otherLba + otherBlockCount && otherBlockCount > 0 && blockCount > 0;
+    }
+
+    public boolean overlaps(Extent other) {
+        return overlaps(other.lba, other.blockCount);
+    }
+
+    /** The blocks both extents cover; empty if they do not overlap. */
+    public Extent intersection(Extent other) {
+        long start = Math.max(lba, other.lba);
+        long end = Math.min(endLba(), other.endLba());
+        return end > start ? new Extent(start, end - start) : new Extent(start, 0);
+    }
+
+    @Override
+    public int compareTo(Extent o) {
+        int c = Long.compare(lba, o.lba);
+        return c != 0 ? c : Long.compare(blockCount, o.blockCount);
+    }
+
+    @Override
+    public String toString() {
+        return "[" + lba + ", +" + blockCount + ")";
+    }
+}

@@ -1,0 +1,68 @@
+package dev.scemu.core;
+
+import java.nio.ByteBuffer;
+import net.openhft.chronicle.core.Jvm;
+import net.openhft.chronicle.core.UnsafeMemory;
+
+/**
+ * Raw memory operations between native addresses and {@link ByteBuffer}s (direct or heap), the
+ * hot-path primitive of the media backends. Addresses come from Chronicle Bytes stores or direct
+ * buffers; callers guarantee ranges are valid.
+ */
+public final class NativeMemory {
+
+    private static final UnsafeMemory MEMORY = UnsafeMemory.MEMORY;
+    private static final long BYTE_ARRAY_BASE = UnsafeMemory.UNSAFE.arrayBaseOffset(byte[].class);
+
+    private NativeMemory() {
+    }
+
+    /** Native address of byte 0 of a direct buffer. */
+    public static long address(ByteBuffer direct) {
+        if (!direct.isDirect()) {
+            throw new CoreException(CoreError.INVALID_ARGUMENT, "buffer is not direct");
+        }
+        return Jvm.address(direct);
+    }
+
+    /** Copies {@code length} bytes from native {@code address} into {@code buffer} at {@code offset}. */
+    public static void copyToBuffer(long address, ByteBuffer buffer, int offset, int length) {
+        if (buffer.isDirect()) {
+            MEMORY.copyMemory(address, Jvm.address(buffer) + offset, length);
+        } else if (buffer.hasArray()) {
+            MEMORY.copyMemory(address, buffer.array(), BYTE_ARRAY_BASE + buffer.arrayOffset() + offset, length);
+        } else {
+            throw new CoreException(CoreError.READ_ONLY, "buffer is read-only");
+        }
+    }
+
+    /** Copies {@code length} bytes from {@code buffer} at {@code offset} to native {@code address}. */
+    public static void copyFromBuffer(ByteBuffer buffer, int offset, long address, int length) {
+        if (buffer.isDirect()) {
+            MEMORY.copyMemory(Jvm.address(buffer) + offset, address, length);
+        } else if (buffer.hasArray()) {
+            MEMORY.copyMemory(buffer.array(), BYTE_ARRAY_BASE + buffer.arrayOffset() + offset, address, length);
+        } else {
+            // read-only heap buffer: no array access, copy through a duplicate
+            ByteBuffer view = buffer.duplicate().limit(offset + length).position(offset);
+            for (int i = 0; i < length; i++) {
+                MEMORY.writeByte(address + i, view.get());
+            }
+        }
+    }
+
+    /** Copies between two native addresses. */
+    public static void copy(long fromAddress, long toAddress, long length) {
+        MEMORY.copyMemory(fromAddress, toAddress, length);
+    }
+
+    /** Sets {@code length} bytes at {@code address} to zero. */
+    public static void zero(long address, long length) {
+        MEMORY.setMemory(address, length, (byte) 0);
+    }
+
+    /** A direct buffer of {@code capacity} bytes whose address is a multiple of {@code alignment} (a power of two). */
+    public static ByteBuffer allocateAligned(int capacity, int alignment) {
+        return ByteBuffer.allocateDirect(capacity + alignment).alignedSlice(alignment).limit(capacity).slice();
+    }
+}

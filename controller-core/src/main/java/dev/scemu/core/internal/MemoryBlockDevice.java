@@ -1,0 +1,156 @@
+package dev.scemu.core.internal;
+
+import dev.scemu.core.AbstractBlockDevice;
+import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.IoCause;
+import dev.scemu.core.NativeMemory;
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicLongArray;
+import net.openhft.chronicle.bytes.BytesStore;
+
+/**
+ * Off-heap memory medium. Storage is split into chunks of {@link #CHUNK_BYTES} allocated lazily
+ * as Chronicle native stores on first write, so an unwritten device costs no memory (sparse);
+ * unallocated chunks read as zeros. Trim zeroes the blocks (memory is kept until close).
+ *
+ * <p>Volatile: contents live as long as the object. Flush has nothing to do; a power cut is
+ * modelled by {@link dev.scemu.core.FaultInjectingDevice} above it.
+ */
+public final class MemoryBlockDevice extends AbstractBlockDevice {
+
+    /** Bytes per lazily allocated chunk (or the block size, if larger). */
+    public static final int CHUNK_BYTES = 1 << 20;
+
+    private final int chunkShift;
+    private final long chunkMask;
+    private final AtomicLongArray chunkAddresses;
+    private final BytesStore<?, ?>[] chunkStores;
+    private final Object allocationLock = new Object();
+
+    public MemoryBlockDevice(String name, BlockGeometry geometry) {
+        super(name, geometry);
+        int chunkBytes = Math.max(CHUNK_BYTES, geometry.blockSize());
+        this.chunkShift = Integer.numberOfTrailingZeros(chunkBytes);
+        this.chunkMask = chunkBytes - 1L;
+        long chunkCount = (geometry.capacityBytes() + chunkMask) >>> chunkShift;
+        if (chunkCount > Integer.MAX_VALUE - 8) {
+            throw new dev.scemu.core.CoreException(dev.scemu.core.CoreError.INVALID_ARGUMENT,
+                    "memory device " + name + " of " + geometry + " is too large");
+        }
+        this.chunkAddresses = new AtomicLongArray((int) chunkCount);
+        this.chunkStores = new BytesStore<?, ?>[(int) chunkCount];
+    }
+
+    @Override
+    protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        long offset = geometry().offsetOf(lba);
+        long remaining = geometry().lengthOf(blockCount);
+        int bufferPos = bufferOffset;
+        while (remaining > 0) {
+            int chunk = (int) (offset >>> chunkShift);
+            long within = offset & chunkMask;
+            int length = (int) Math.min(remaining, chunkMask + 1 - within);
+            long address = chunkAddresses.get(chunk);
+            if (address == 0) {
+                zeroBuffer(buffer, bufferPos, length);
+            } else {
+                NativeMemory.copyToBuffer(address + within, buffer, bufferPos, length);
+            }
+            offset += length;
+            bufferPos += length;
+            remaining -= length;
+        }
+        meter().issuedRead(IoCause.HOST, geometry().lengthOf(blockCount));
+    }
+
+    @Override
+    protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+        long offset = geometry().offsetOf(lba);
+        long remaining = geometry().lengthOf(blockCount);
+        int bufferPos = bufferOffset;
+        while (remaining > 0) {
+            int chunk = (int) (offset >>> chunkShift);
+            long within = offset & chunkMask;
+            int length = (int) Math.min(remaining, chunkMask + 1 - within);
+            NativeMemory.copyFromBuffer(buffer, bufferPos, chunkAddress(chunk) + within, length);
+            offset += length;
+            bufferPos += length;
+            remaining -= length;
+        }
+        meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
+    }
+
+    @Override
+    protected void doFlush() {
+        // memory has no volatile cache of its own
+    }
+
+    @Override
+    protected void doTrim(long lba, long blockCount) {
+        long offset = geometry().offsetOf(lba);
+        long remaining = geometry().lengthOf(blockCount);
+        while (remaining > 0) {
+            int chunk = (int) (offset >>> chunkShift);
+            long within = offset & chunkMask;
+            long length = Math.min(remaining, chunkMask + 1 - within);
+            long address = chunkAddresses.get(chunk);
+            if (address != 0) {
+                NativeMemory.zero(address + within, length);
+            }
+            offset += length;
+            remaining -= length;
+        }
+    }
+
+    /** Bytes of off-heap memory allocated so far (chunks touched by writes). */
+    public long allocatedBytes() {
+        long count = 0;
+        for (int i = 0; i < chunkAddresses.length(); i++) {
+            if (chunkAddresses.get(i) != 0) {
+                count++;
+            }
+        }
+        return count << chunkShift;
+    }
+
+    private long chunkAddress(int chunk) {
+        long address = chunkAddresses.get(chunk);
+        if (address != 0) {
+            return address;
+        }
+        synchronized (allocationLock) {
+            checkOpen();
+            address = chunkAddresses.get(chunk);
+            if (address == 0) {
+                BytesStore<?, ?> store = BytesStore.nativeStoreWithFixedCapacity(chunkMask + 1);
+                address = store.addressForWrite(0);
+                NativeMemory.zero(address, chunkMask + 1);
+                chunkStores[chunk] = store;
+                chunkAddresses.set(chunk, address);
+            }
+            return address;
+        }
+    }
+
+    private static void zeroBuffer(ByteBuffer buffer, int offset, int length) {
+        if (buffer.isDirect()) {
+            NativeMemory.zero(NativeMemory.address(buffer) + offset, length);
+        } else {
+            java.util.Arrays.fill(buffer.array(), buffer.arrayOffset() + offset,
+                    buffer.arrayOffset() + offset + length, (byte) 0);
+        }
+    }
+
+    @Override
+    protected void doClose() {
+        synchronized (allocationLock) {
+            for (int i = 0; i < chunkStores.length; i++) {
+                chunkAddresses.set(i, 0);
+                if (chunkStores[i] != null) {
+                    chunkStores[i].releaseLast();
+                    chunkStores[i] = null;
+                }
+            }
+        }
+    }
+}

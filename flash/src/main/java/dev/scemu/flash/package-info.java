@@ -1,0 +1,4 @@
+/**
+ * scemu flash module (see docs/architecture.md). Not implemented yet.
+ */
+package dev.scemu.flash;

@@ -1,0 +1,4 @@
+/**
+ * scemu nbd module (see docs/architecture.md). Not implemented yet.
+ */
+package dev.scemu.nbd;

@@ -1,0 +1,4 @@
+/**
+ * scemu snapshot module (see docs/architecture.md). Not implemented yet.
+ */
+package dev.scemu.snapshot;

@@ -1,0 +1,4 @@
+/**
+ * scemu testkit module (see docs/architecture.md). Not implemented yet.
+ */
+package dev.scemu.testkit;
