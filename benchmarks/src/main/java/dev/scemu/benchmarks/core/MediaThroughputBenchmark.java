@@ -44,7 +44,7 @@ public class MediaThroughputBenchmark {
     static final int BLOCK_SIZE = 4096;
     static final int OFFSETS = 4096;
 
-    @Param({"MEMORY"})
+    @Param({"MEMORY", "MAPPED", "FILE"})
     public String backend;
 
     @Param({"4096", "1048576"})
