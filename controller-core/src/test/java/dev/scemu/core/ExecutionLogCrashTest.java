@@ -29,6 +29,12 @@ class ExecutionLogCrashTest {
     }
 
     /** What the script did to one transaction, and what a completed sync made durable. */
+    /** Successful appends in order: {script tx, kind} pairs; {@code syncedAppends} of them were synced. */
+    private static final class Appends {
+        final List<int[]> records = new ArrayList<>();
+        int synced;
+    }
+
     private static final class TxModel {
         long txId;
         boolean begun;
@@ -73,11 +79,23 @@ class ExecutionLogCrashTest {
     }
 
     /** Runs the script until it ends or the armed power cut strikes; returns the model. */
-    private static Map<Integer, TxModel> run(ExecutionLog log, List<Op> ops) {
+    private static Map<Integer, TxModel> run(ExecutionLog log, List<Op> ops, Appends appends) {
         Map<Integer, TxModel> model = new HashMap<>();
         try {
             for (Op op : ops) {
                 TxModel tx = op.tx() >= 0 ? model.computeIfAbsent(op.tx(), k -> new TxModel()) : null;
+                runOne(log, op, tx, model, appends);
+                if (op.kind() != Kind.SYNC) {
+                    appends.records.add(new int[] {op.tx(), op.kind().ordinal()});
+                }
+            }
+        } catch (UnflushedWriteTracker.PowerCut expected) {
+            // the power cut struck: the model holds what completed before it
+        }
+        return model;
+    }
+
+    private static void runOne(ExecutionLog log, Op op, TxModel tx, Map<Integer, TxModel> model, Appends appends) {
                 switch (op.kind()) {
                     case BEGIN -> {
                         tx.txId = log.begin(op.tx() % 1000, payload(op.tx(), -1, op.length()));
@@ -98,6 +116,7 @@ class ExecutionLogCrashTest {
                     }
                     case SYNC -> {
                         log.sync();
+                        appends.synced = appends.records.size();
                         for (TxModel m : model.values()) {
                             m.beginSynced = m.begun;
                             m.syncedSteps = m.stepLengths.size();
@@ -105,11 +124,30 @@ class ExecutionLogCrashTest {
                         }
                     }
                 }
+    }
+
+    /**
+     * The recovered log must be a prefix of the appends at least as long as the synced ones: some
+     * P in [synced, appended] such that replaying the first P appends gives exactly the recovered
+     * unfinished transactions with exactly their step counts.
+     */
+    private static boolean isSomePrefix(Appends appends, Map<Integer, Integer> recoveredSteps, List<Integer> recoveredOrder) {
+        Map<Integer, Integer> open = new java.util.LinkedHashMap<>();
+        for (int p = 0; p <= appends.records.size(); p++) {
+            if (p >= appends.synced && open.equals(recoveredSteps) && new ArrayList<>(open.keySet()).equals(recoveredOrder)) {
+                return true;
             }
-        } catch (UnflushedWriteTracker.PowerCut expected) {
-            // the power cut struck: the model holds what completed before it
+            if (p == appends.records.size()) {
+                break;
+            }
+            int[] record = appends.records.get(p);
+            switch (Kind.values()[record[1]]) {
+                case BEGIN -> open.put(record[0], 0);
+                case STEP -> open.merge(record[0], 1, Integer::sum);
+                default -> open.remove(record[0]);
+            }
         }
-        return model;
+        return false;
     }
 
     @Test
@@ -120,7 +158,7 @@ class ExecutionLogCrashTest {
         try (UnflushedWriteTracker disk = new UnflushedWriteTracker("crash", new BlockGeometry(BLOCK, 24))) {
             ExecutionLog log = ExecutionLog.format(disk, REGION);
             disk.armCut(-1);
-            run(log, ops);
+            run(log, ops, new Appends());
             totalWrites = disk.writes();
             reclaims = log.stats().reclaims();
         }
@@ -141,7 +179,8 @@ class ExecutionLogCrashTest {
         try (UnflushedWriteTracker disk = new UnflushedWriteTracker("crash", new BlockGeometry(BLOCK, 24))) {
             ExecutionLog log = ExecutionLog.format(disk, REGION);
             disk.armCut(writeIndex);
-            Map<Integer, TxModel> model = run(log, ops);
+            Appends appends = new Appends();
+            Map<Integer, TxModel> model = run(log, ops, appends);
             disk.cut(keepSeed);
 
             Map<Long, Integer> scriptIndexOf = new HashMap<>();
@@ -180,6 +219,14 @@ class ExecutionLogCrashTest {
                     }
                     recoveredIds.add(tx.txId());
                 }
+                Map<Integer, Integer> recoveredSteps = new HashMap<>();
+                List<Integer> recoveredOrder = new ArrayList<>();
+                for (Transaction tx : reopened.unfinished()) {
+                    recoveredSteps.put(scriptIndexOf.get(tx.txId()), tx.steps().size());
+                    recoveredOrder.add(scriptIndexOf.get(tx.txId()));
+                }
+                assertThat(isSomePrefix(appends, recoveredSteps, recoveredOrder))
+                        .as(where + ": recovered %s is a prefix of the appends", recoveredSteps).isTrue();
                 for (TxModel m : model.values()) {
                     if (m.beginSynced && !m.finishSynced && !m.finishAppended) {
                         assertThat(recoveredIds).as(where + ": synced unfinished tx %d", m.txId).contains(m.txId);
