@@ -477,7 +477,9 @@ public final class ExecutionLog implements AutoCloseable {
         checkActive(txId, what);
         append(type, 0, txId, EMPTY);
         active.finish(txId);
-        recovered.remove(txId);
+        if (!recovered.isEmpty()) {
+            recovered.remove(txId);
+        }
     }
 
     /**
