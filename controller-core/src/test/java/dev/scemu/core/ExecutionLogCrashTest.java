@@ -89,7 +89,10 @@ class ExecutionLogCrashTest {
                     appends.records.add(new int[] {op.tx(), op.kind().ordinal()});
                 }
             }
-        } catch (UnflushedWriteTracker.PowerCut expected) {
+        } catch (CoreException e) {
+            if (e.code() != CoreError.POWER_LOST) {
+                throw e;
+            }
             // the power cut struck: the model holds what completed before it
         }
         return model;
@@ -155,11 +158,12 @@ class ExecutionLogCrashTest {
         List<Op> ops = script(2024, 700);
         long totalWrites;
         long reclaims;
-        try (UnflushedWriteTracker disk = new UnflushedWriteTracker("crash", new BlockGeometry(BLOCK, 24))) {
+        PowerDomain dryRun = new PowerDomain(1);
+        try (FaultInjectingDevice disk = dryRun.attach(Media.memory("crash", new BlockGeometry(BLOCK, 24)))) {
             ExecutionLog log = ExecutionLog.format(disk, REGION);
-            disk.armCut(-1);
+            long formatWrites = dryRun.writeCount();
             run(log, ops, new Appends());
-            totalWrites = disk.writes();
+            totalWrites = dryRun.writeCount() - formatWrites;
             reclaims = log.stats().reclaims();
         }
         System.out.println("crash scenario: " + ops.size() + " ops, " + totalWrites + " writes, " + reclaims + " reclaims");
@@ -176,12 +180,15 @@ class ExecutionLogCrashTest {
 
     private void crashAt(List<Op> ops, long writeIndex, Long keepSeed) {
         String where = "cut before write " + writeIndex + " keep=" + keepSeed;
-        try (UnflushedWriteTracker disk = new UnflushedWriteTracker("crash", new BlockGeometry(BLOCK, 24))) {
+        PowerCutMode mode = keepSeed == null ? PowerCutMode.DROP_UNFLUSHED : PowerCutMode.KEEP_RANDOM_SUBSET;
+        PowerDomain domain = new PowerDomain(keepSeed == null ? 0 : keepSeed);
+        try (FaultInjectingDevice disk = domain.attach(Media.memory("crash", new BlockGeometry(BLOCK, 24)))) {
             ExecutionLog log = ExecutionLog.format(disk, REGION);
-            disk.armCut(writeIndex);
+            domain.armCutAtWrite(domain.writeCount() + writeIndex, mode);
             Appends appends = new Appends();
             Map<Integer, TxModel> model = run(log, ops, appends);
-            disk.cut(keepSeed);
+            domain.cut(mode); // no-op if the armed cut already struck
+            domain.restore();
 
             Map<Long, Integer> scriptIndexOf = new HashMap<>();
             long maxIdSeen = 0;
@@ -241,7 +248,8 @@ class ExecutionLogCrashTest {
                 assertThat(newCommitted).as(where).isGreaterThan(recoveredIds.isEmpty() ? 0 : recoveredIds.get(recoveredIds.size() - 1));
                 reopened.sync();
             }
-            disk.cut(keepSeed); // nothing is unflushed after sync: a second cut changes nothing
+            domain.cut(mode); // nothing is unflushed after sync: a second cut changes nothing
+            domain.restore();
             try (ExecutionLog again = ExecutionLog.open(disk, REGION)) {
                 List<Long> expected = new ArrayList<>(recoveredIds);
                 expected.add(newOpen);

@@ -345,7 +345,7 @@ class ExecutionLogTest {
 
     @Test
     void aStaleBlockOfAnEarlierSessionIsNeverResurrected() {
-        try (UnflushedWriteTracker disk = new UnflushedWriteTracker("t", new BlockGeometry(BLOCK, 64))) {
+        try (FaultInjectingDevice disk = new FaultInjectingDevice(Media.memory("t", new BlockGeometry(BLOCK, 64)), 1)) {
             ExecutionLog a = ExecutionLog.format(disk, REGION);
             int big = a.maxPayloadBytes() / 2 + 1;
             long durable = a.begin(1, filled(big, 1));
@@ -356,15 +356,17 @@ class ExecutionLogTest {
             a.begin(4, filled(big, 4)); // fills: block of tx 3 is written
             long firstLost = REGION.lba() + 2 + 1;
             long survivor = REGION.lba() + 2 + 2;
-            assertThat(disk.cachedBlocks()).contains(firstLost, survivor);
-            disk.cutKeeping(Set.of(survivor));
+            assertThat(disk.unflushedBlocks()).contains(firstLost, survivor);
+            disk.cutPowerKeeping(Set.of(survivor));
+            disk.restorePower();
 
             ExecutionLog b = ExecutionLog.open(disk, REGION);
             assertThat(b.unfinished()).extracting(Transaction::txId).containsExactly(durable);
             long reused = b.begin(5, filled(big, 5)); // written where A's lost block was
             assertThat(reused).isEqualTo(durable + 1);
             b.sync();
-            disk.cut(null);
+            disk.cutPower(PowerCutMode.DROP_UNFLUSHED);
+            disk.restorePower();
 
             ExecutionLog c = ExecutionLog.open(disk, REGION);
             assertThat(c.unfinished()).extracting(Transaction::txId).containsExactly(durable, reused);
@@ -375,14 +377,15 @@ class ExecutionLogTest {
 
     @Test
     void aBlockAfterALostRewriteOfItsPredecessorIsNotAccepted() {
-        try (UnflushedWriteTracker disk = new UnflushedWriteTracker("t", new BlockGeometry(BLOCK, 64))) {
+        try (FaultInjectingDevice disk = new FaultInjectingDevice(Media.memory("t", new BlockGeometry(BLOCK, 64)), 1)) {
             ExecutionLog log = ExecutionLog.format(disk, REGION);
             long first = log.begin(1, filled(10, 1));
             log.sync(); // block 0, version 1 durable
             long second = log.begin(2, filled(300, 2)); // block 0 version 2 (not yet written)
             long third = log.begin(3, filled(300, 3)); // block 0 v2 written unflushed, block 1 started
             log.step(third, 0, filled(300, 4)); // block 1 written unflushed
-            disk.cutKeeping(Set.of(REGION.lba() + 2 + 1)); // block 1 survives, block 0 v2 is lost
+            disk.cutPowerKeeping(Set.of(REGION.lba() + 2 + 1));
+            disk.restorePower(); // block 1 survives, block 0 v2 is lost
             try (ExecutionLog reopened = ExecutionLog.open(disk, REGION)) {
                 assertThat(reopened.unfinished()).extracting(Transaction::txId).containsExactly(first);
             }
