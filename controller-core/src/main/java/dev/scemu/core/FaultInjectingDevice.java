@@ -59,7 +59,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     FaultInjectingDevice(BlockDevice inner, PowerDomain domain, long seed) {
         super(inner.name(), inner.geometry());
         this.inner = inner;
-        this.random = new Random(seed);
+        this.random = new Random(PowerDomain.mix(seed));
         if (domain == null) {
             this.domain = new PowerDomain(seed);
             this.domain.attachExisting(this);
