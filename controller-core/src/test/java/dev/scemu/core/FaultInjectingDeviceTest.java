@@ -1,0 +1,180 @@
+package dev.scemu.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class FaultInjectingDeviceTest extends BlockDeviceContractTest {
+
+    @Override
+    protected BlockDevice create(BlockGeometry geometry) {
+        return new FaultInjectingDevice(Media.memory("disk", geometry), 7);
+    }
+
+    private FaultInjectingDevice faulty(long seed) {
+        return (FaultInjectingDevice) track(new FaultInjectingDevice(
+                Media.memory("disk", new BlockGeometry(BLOCK_SIZE, BLOCK_COUNT)), seed));
+    }
+
+    private static ByteBuffer filled(int value, int blockCount) {
+        ByteBuffer buffer = ByteBuffer.allocateDirect(blockCount * BLOCK_SIZE);
+        for (int i = 0; i < buffer.capacity(); i++) {
+            buffer.put(i, (byte) value);
+        }
+        return buffer;
+    }
+
+    private static CoreError codeOf(Throwable e) {
+        return ((CoreException) e).code();
+    }
+
+    @Test
+    void powerCutLosesExactlyTheUnflushedWrites() {
+        FaultInjectingDevice device = faulty(1);
+        device.write(0, 2, filled(0xA1, 2), 0);
+        device.flush();
+        device.write(1, 2, filled(0xB2, 2), 0);          // unflushed: overwrites block 1, new block 2
+        device.write(5, 1, filled(0xC3, 1), 0, true);    // FUA: durable at once
+        device.trim(0, 1);                               // unflushed trim
+        assertThat(device.unflushedBlockCount()).isEqualTo(3);
+
+        device.cutPower(PowerCutMode.DROP_UNFLUSHED);
+        device.restorePower();
+
+        assertThat(readBytes(device, 0, 1)).containsOnly(0xA1 - 256);
+        assertThat(readBytes(device, 1, 1)).containsOnly(0xA1 - 256);
+        assertThat(readBytes(device, 2, 1)).containsOnly(0);
+        assertThat(readBytes(device, 5, 1)).containsOnly(0xC3 - 256);
+        assertThat(device.unflushedBlockCount()).isZero();
+    }
+
+    @Test
+    void refusesEveryIoWhilePowerIsOff() {
+        FaultInjectingDevice device = faulty(2);
+        device.cutPower(PowerCutMode.DROP_UNFLUSHED);
+        ByteBuffer block = filled(1, 1);
+        assertThatThrownBy(() -> device.read(0, 1, block, 0)).satisfies(e -> assertThat(codeOf(e)).isEqualTo(CoreError.POWER_LOST));
+        assertThatThrownBy(() -> device.write(0, 1, block, 0)).satisfies(e -> assertThat(codeOf(e)).isEqualTo(CoreError.POWER_LOST));
+        assertThatThrownBy(device::flush).satisfies(e -> assertThat(codeOf(e)).isEqualTo(CoreError.POWER_LOST));
+        device.restorePower();
+        assertThat(readBytes(device, 0, 1)).containsOnly(0);
+    }
+
+    @Test
+    void tornCutKeepsASeededSubsetOfWholeBlocks() {
+        byte[][] outcomes = new byte[2][];
+        for (int run = 0; run < 2; run++) {
+            FaultInjectingDevice device = faulty(99);
+            device.write(0, 64, filled(0x11, 64), 0);
+            device.flush();
+            device.write(0, 64, filled(0x22, 64), 0);
+            device.cutPower(PowerCutMode.KEEP_RANDOM_SUBSET);
+            device.restorePower();
+            outcomes[run] = readBytes(device, 0, 64);
+        }
+        assertThat(outcomes[0]).as("same seed, same survivors").isEqualTo(outcomes[1]);
+        int kept = 0;
+        for (int block = 0; block < 64; block++) {
+            byte first = outcomes[0][block * BLOCK_SIZE];
+            assertThat(first).isIn((byte) 0x11, (byte) 0x22);
+            for (int i = 1; i < BLOCK_SIZE; i++) {
+                assertThat(outcomes[0][block * BLOCK_SIZE + i]).as("block %d is atomic", block).isEqualTo(first);
+            }
+            kept += first == 0x22 ? 1 : 0;
+        }
+        assertThat(kept).as("some blocks survive and some are lost").isBetween(1, 63);
+    }
+
+    @Test
+    void armedCutFiresOnTheChosenWriteIndex() {
+        PowerDomain domain = new PowerDomain(5);
+        FaultInjectingDevice device = (FaultInjectingDevice) track(domain.attach(
+                Media.memory("d", new BlockGeometry(BLOCK_SIZE, BLOCK_COUNT))));
+        domain.armCutAtWrite(3, PowerCutMode.DROP_UNFLUSHED);
+        device.write(0, 1, filled(1, 1), 0);
+        device.write(1, 1, filled(2, 1), 0);
+        device.flush();
+        device.write(2, 1, filled(3, 1), 0);
+        assertThatThrownBy(() -> device.write(3, 1, filled(4, 1), 0))
+                .satisfies(e -> assertThat(codeOf(e)).isEqualTo(CoreError.POWER_LOST));
+        assertThat(domain.isPowered()).isFalse();
+        assertThat(domain.writeCount()).isEqualTo(4);
+        domain.restore();
+        assertThat(readBytes(device, 0, 1)).containsOnly(1);
+        assertThat(readBytes(device, 1, 1)).containsOnly(2);
+        assertThat(readBytes(device, 2, 1)).containsOnly(0);
+        assertThat(readBytes(device, 3, 1)).containsOnly(0);
+    }
+
+    @Test
+    void oneDomainCutsEveryAttachedDevice() {
+        PowerDomain domain = new PowerDomain(6);
+        BlockGeometry geometry = new BlockGeometry(BLOCK_SIZE, 16);
+        FaultInjectingDevice a = (FaultInjectingDevice) track(domain.attach(Media.memory("a", geometry)));
+        FaultInjectingDevice b = (FaultInjectingDevice) track(domain.attach(Media.memory("b", geometry)));
+        a.write(0, 1, filled(1, 1), 0);
+        b.write(0, 1, filled(2, 1), 0);
+        b.flush();
+        domain.cut(PowerCutMode.DROP_UNFLUSHED);
+        domain.restore();
+        assertThat(readBytes(a, 0, 1)).containsOnly(0);
+        assertThat(readBytes(b, 0, 1)).containsOnly(2);
+        assertThat(domain.cutCount()).isEqualTo(1);
+    }
+
+    @Test
+    void failedDeviceRefusesIoUntilRepaired() {
+        FaultInjectingDevice device = faulty(3);
+        device.write(0, 1, filled(9, 1), 0);
+        device.failDevice();
+        assertThatThrownBy(() -> device.read(0, 1, filled(0, 1), 0))
+                .satisfies(e -> assertThat(codeOf(e)).isEqualTo(CoreError.DEVICE_FAILED))
+                .hasMessageContaining("disk");
+        device.repairDevice();
+        assertThat(readBytes(device, 0, 1)).containsOnly(9);
+    }
+
+    @Test
+    void latentReadErrorFailsReadsUntilTheBlockIsRewritten() {
+        FaultInjectingDevice device = faulty(4);
+        device.write(10, 4, filled(5, 4), 0);
+        device.failReads(Extent.of(11, 2));
+        assertThatThrownBy(() -> device.read(10, 4, filled(0, 4), 0))
+                .satisfies(e -> assertThat(codeOf(e)).isEqualTo(CoreError.MEDIUM_ERROR))
+                .hasMessageContaining("[11, +2)");
+        assertThat(readBytes(device, 10, 1)).containsOnly(5);
+        device.write(11, 1, filled(6, 1), 0);      // remaps block 11; block 12 still bad
+        assertThat(readBytes(device, 11, 1)).containsOnly(6);
+        assertThatThrownBy(() -> device.read(12, 1, filled(0, 1), 0)).isInstanceOf(CoreException.class);
+    }
+
+    @Test
+    void failedWriteChangesNothing() {
+        FaultInjectingDevice device = faulty(5);
+        device.write(0, 4, filled(1, 4), 0);
+        device.failWrites(Extent.of(3, 1));
+        assertThatThrownBy(() -> device.write(0, 4, filled(2, 4), 0))
+                .satisfies(e -> assertThat(codeOf(e)).isEqualTo(CoreError.MEDIUM_ERROR));
+        assertThat(readBytes(device, 0, 4)).containsOnly(1);
+        device.clearMediumErrors();
+        device.write(0, 4, filled(2, 4), 0);
+        assertThat(readBytes(device, 0, 4)).containsOnly(2);
+    }
+
+    @Test
+    void bitRotFlipsExactlyOneBitSilentlyAndDurably() {
+        FaultInjectingDevice device = faulty(8);
+        ByteBuffer data = randomBlocks(new Random(8), 1);
+        device.write(20, 1, data, 0, true);
+        int bit = device.corruptBlock(20);
+        byte[] expected = bytesOf(data);
+        expected[bit >>> 3] ^= (byte) (1 << (bit & 7));
+        assertThat(readBytes(device, 20, 1)).isEqualTo(expected);
+        device.cutPower(PowerCutMode.DROP_UNFLUSHED);
+        device.restorePower();
+        assertThat(readBytes(device, 20, 1)).isEqualTo(expected);
+    }
+}
