@@ -328,10 +328,13 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         BlockDevice[] byRole = new BlockDevice[ref.raidDisks];
         MdSuperblock[] sbByRole = new MdSuperblock[ref.raidDisks];
         List<String> kicked = new ArrayList<>();
+        List<Integer> kickedDevNumbers = new ArrayList<>();
         for (int i = 0; i < members.size(); i++) {
             MdSuperblock sb = sbs[i];
             int roleInRef = sb.devNumber < ref.devRoles.length ? ref.devRoles[sb.devNumber] : ROLE_SPARE;
-            if (sb.events < ref.events || roleInRef != sb.role() || roleInRef >= ref.raidDisks) {
+            // like md (super_1_validate) and mdadm (event_margin): one event behind is still current
+            if (sb.events + 1 < ref.events || roleInRef != sb.role() || roleInRef >= ref.raidDisks) {
+                kickedDevNumbers.add(sb.devNumber);
                 kicked.add("member " + i + " (" + members.get(i).name() + ") events " + sb.events + " < "
                         + ref.events + " or role " + roleInRef + " is not active: stale, not used");
                 continue;
@@ -396,15 +399,15 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 slot.state = MemberState.ACTIVE;
             }
         }
-        for (MdSuperblock sb : sbs) {
+        for (int devNumber : kickedDevNumbers) {
             // md marks kicked devices faulty in the freshest role table
-            if (sb.events < ref.events && sb.devNumber < array.devRoles.length && array.devRoles[sb.devNumber] < ROLE_MAX) {
+            if (devNumber < array.devRoles.length && array.devRoles[devNumber] < ROLE_MAX) {
                 boolean used = false;
                 for (Slot s : array.slots) {
-                    used |= s.devNumber == sb.devNumber && s.device != null;
+                    used |= s.devNumber == devNumber && s.device != null;
                 }
                 if (!used) {
-                    array.devRoles[sb.devNumber] = ROLE_FAULTY;
+                    array.devRoles[devNumber] = ROLE_FAULTY;
                 }
             }
         }
