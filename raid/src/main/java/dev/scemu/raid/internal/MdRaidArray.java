@@ -643,11 +643,27 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
     }
 
-    /** A medium error at {@code memberLba} of {@code role} was repaired by rewriting it. */
-    void correctedRead(int role, long memberLba, int blockCount) {
+    /**
+     * Repairs latent sector errors of {@code role} in member blocks {@code [memberLba, +blockCount)}
+     * whose good contents are in {@code good}: like md's fix_read_error, the range is re-read block
+     * by block and only blocks that fail with a medium error are rewritten (a drive remaps a
+     * sector on write). Caller holds the stripe or region lock.
+     */
+    void repairMediumErrors(int role, long memberLba, int blockCount, ByteBuffer good, int goodOffset) {
         Slot slot = slots[role];
-        slot.correctedReads++;
-        LOG.info("array {}: repaired member {} lba {} +{} from redundancy", name(), role, memberLba, blockCount);
+        ByteBuffer probe = pool.acquire();
+        try {
+            for (int i = 0; i < blockCount && slot.present(); i++) {
+                int status = readMember(role, memberLba + i, 1, probe, 0, IoCause.REBUILD);
+                if (status == IO_MEDIUM_ERROR
+                        && writeMember(role, memberLba + i, 1, good, goodOffset + i * blockSize, IoCause.REBUILD, false)) {
+                    slot.correctedReads++;
+                    LOG.info("array {}: repaired member {} lba {} from redundancy", name(), role, memberLba + i);
+                }
+            }
+        } finally {
+            pool.release(probe);
+        }
     }
 
     boolean readable(int role, long memberEndBlock) {

@@ -92,9 +92,8 @@ final class Raid1Engine implements LevelEngine {
                 throw a.arrayFailed("read", lba, -1);
             }
             for (int m = 0; m < n; m++) {
-                if ((mediumMask & (1 << m)) != 0 && a.writable(m)
-                        && a.writeMember(m, lba, k, buffer, off, IoCause.REBUILD, false)) {
-                    a.correctedRead(m, lba, k);
+                if ((mediumMask & (1 << m)) != 0 && a.writable(m)) {
+                    a.repairMediumErrors(m, lba, k, buffer, off);
                 }
             }
         } finally {

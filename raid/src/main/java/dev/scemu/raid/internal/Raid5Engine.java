@@ -83,9 +83,8 @@ final class Raid5Engine implements LevelEngine {
                 return;
             }
             reconstruct(row, member, memberLba, k, buffer, off, lba, IoCause.PARITY);
-            if (status == IO_MEDIUM_ERROR && a.writable(member)
-                    && a.writeMember(member, memberLba, k, buffer, off, IoCause.REBUILD, false)) {
-                a.correctedRead(member, memberLba, k);
+            if (status == IO_MEDIUM_ERROR && a.writable(member)) {
+                a.repairMediumErrors(member, memberLba, k, buffer, off);
             }
         } finally {
             lock.unlock();
