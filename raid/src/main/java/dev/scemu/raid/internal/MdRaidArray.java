@@ -79,6 +79,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     final BufferPool pool;
     final WriteIntentBitmap bitmap;
     final LevelEngine engine;
+    /** RAID-5 parity journal in the free area before data_offset; null when there is no room. */
+    ParityJournal journal;
 
     private final Object metaLock = new Object();
     private volatile long events;
@@ -270,6 +272,12 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             array.persistBitmap(array.bitmap.image(), false);
         }
         array.writeSuperblocks();
+        if (level == RaidLevel.RAID5) {
+            MirroredRegion region = ParityJournal.regionOf(array, bitmapReservedBytes);
+            if (region != null) {
+                array.journal = ParityJournal.format(array, region);
+            }
+        }
         if (needsSync) {
             array.startResync(null);
         }
@@ -363,7 +371,18 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                     + (ref.raidDisks - level.redundancy(ref.raidDisks)) + "; " + String.join("; ", kicked));
         }
         boolean clean = ref.isClean();
-        if (!clean && missing > 0 && level == RaidLevel.RAID5 && !options.force()) {
+        boolean missingFailedWhileRunning = true;
+        for (int r = 0; r < ref.raidDisks; r++) {
+            if (byRole[r] == null || sbByRole[r].isRecovering()) {
+                for (int role : ref.devRoles) {
+                    // the freshest superblock still lists the role as active: the member just is not here
+                    missingFailedWhileRunning &= role != r || (byRole[r] != null && sbByRole[r].isRecovering());
+                }
+            }
+        }
+        boolean journalCovers = level == RaidLevel.RAID5 && missingFailedWhileRunning
+                && ref.dataOffsetSectors * SECTOR_BYTES - BITMAP_START_BYTES >= (long) ParityJournal.MIN_BLOCKS * blockSize;
+        if (!clean && missing > 0 && level == RaidLevel.RAID5 && !options.force() && !journalCovers) {
             throw new RaidException(RaidError.DIRTY_DEGRADED, "cannot start dirty degraded array "
                     + MdSuperblock.mdadmUuid(ref.setUuid) + ": resync_offset " + ref.resyncOffsetSectors
                     + ", " + missing + " member(s) missing; parity of stripes written at the crash is unknown"
@@ -413,6 +432,15 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
         for (String k : kicked) {
             LOG.warn("assemble {}: {}", array.name(), k);
+        }
+        if (level == RaidLevel.RAID5) {
+            MirroredRegion region = ParityJournal.regionOf(array, array.bitmap == null ? 0 : array.bitmap.reservedBytes());
+            if (region != null) {
+                array.journal = ParityJournal.openOrFormat(array, region);
+                if (!clean) {
+                    array.journal.recover(((Raid5Engine) array.engine).geometry());
+                }
+            }
         }
         if (array.bitmap != null) {
             BlockDevice source = byRole[firstPresent(byRole)];
@@ -708,7 +736,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
     }
 
-    private void flushMembers() {
+    void flushMembers() {
         for (Slot slot : slots) {
             BlockDevice d = slot.device;
             if (d != null && slot.state != MemberState.FAILED) {
@@ -764,6 +792,9 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         try {
             background.handle((r, e) -> null).join();
             worker.shutdownNow();
+            if (journal != null) {
+                journal.sync();
+            }
             long[] snapshot = bitmap != null ? bitmap.beginClear() : null;
             flushMembers();
             synchronized (metaLock) {
@@ -978,11 +1009,44 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             markFailed(slot, "flush after rebuild: " + e.getMessage());
             return;
         }
+        if (journal != null) {
+            // leaving degraded mode: commits durable, and the new member gets the journal's bytes
+            journal.withLock(() -> {
+                journal.syncLocked();
+                copyJournalRegionTo(slot);
+                activate(slot);
+            });
+        } else {
+            activate(slot);
+        }
+    }
+
+    private void activate(Slot slot) {
         synchronized (metaLock) {
             if (slot.state == MemberState.REBUILDING) {
                 slot.state = MemberState.ACTIVE;
                 writeSuperblocks();
             }
+        }
+    }
+
+    private void copyJournalRegionTo(Slot target) {
+        MirroredRegion region = journal.region();
+        ByteBuffer buffer = pool.acquire();
+        try {
+            int piece = Math.max(1, buffer.capacity() / blockSize);
+            for (long lba = 0; lba < region.blockCount(); lba += piece) {
+                int n = (int) Math.min(piece, region.blockCount() - lba);
+                region.read(lba, n, buffer, 0);
+                target.device.write(region.startLba() + lba, n, buffer, 0);
+                meter().issuedWrite(IoCause.JOURNAL, (long) n * blockSize);
+            }
+            target.device.flush();
+        } catch (CoreException e) {
+            rethrowIfFatal(e);
+            markFailed(target, "journal copy: " + e.getMessage());
+        } finally {
+            pool.release(buffer);
         }
     }
 

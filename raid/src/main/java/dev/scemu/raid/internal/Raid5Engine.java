@@ -43,6 +43,10 @@ final class Raid5Engine implements LevelEngine {
         this.blockSize = array.blockSize;
     }
 
+    Raid5Geometry geometry() {
+        return geo;
+    }
+
     @Override
     public long unitCount() {
         return a.memberDataBlocks / chunkBlocks;
@@ -171,7 +175,11 @@ final class Raid5Engine implements LevelEngine {
                     w += written[j] ? 1 : 0;
                 }
                 if (w > 0) {
-                    writeSegment(row, segStart, segEnd - segStart, written, w, rowOffset, buffer, off, fua);
+                    int h = segEnd - segStart;
+                    int max = journaled(row, row * chunkBlocks + segEnd) ? a.journal.maxSegmentBlocks() : h;
+                    for (int s = 0; s < h; s += max) {
+                        writeSegment(row, segStart + s, Math.min(max, h - s), written, w, rowOffset, buffer, off, fua);
+                    }
                 }
             }
         } finally {
@@ -228,8 +236,25 @@ final class Raid5Engine implements LevelEngine {
             if (!done) {
                 throw a.arrayFailed("read old data for parity", arrayLba, parity);
             }
-            writeData(row, segStart, h, written, rowOffset, buffer, off, fua, arrayLba);
-            a.writeMember(parity, memberLba, h, p, 0, IoCause.PARITY, fua);
+            if (journaled(row, memberLba + h)) {
+                // L = new parity XOR new data of the present written members (see ParityJournal)
+                Xor.copy(tmp, 0, p, 0, length);
+                int mask = 0;
+                for (int j = 0; j < dataDisks; j++) {
+                    int m = geo.dataMember(row, j);
+                    if (written[j] && a.writable(m)) {
+                        Xor.xorInto(tmp, 0, buffer, dataBufferOffset(j, segStart, rowOffset, off), length);
+                        mask |= 1 << m;
+                    }
+                }
+                a.journal.protectedWrite(row, memberLba, h, mask, tmp, () -> {
+                    writeData(row, segStart, h, written, rowOffset, buffer, off, fua, arrayLba);
+                    a.writeMember(parity, memberLba, h, p, 0, IoCause.PARITY, fua);
+                });
+            } else {
+                writeData(row, segStart, h, written, rowOffset, buffer, off, fua, arrayLba);
+                a.writeMember(parity, memberLba, h, p, 0, IoCause.PARITY, fua);
+            }
             if (!a.writable(parity) && !anyDataWritable(row, written)) {
                 throw a.arrayFailed("write", arrayLba, parity);
             }
@@ -238,6 +263,19 @@ final class Raid5Engine implements LevelEngine {
             a.pool.release(p);
         }
         assert length > 0;
+    }
+
+    /** Whether a write to {@code row} goes through the parity journal: the stripe is degraded, parity present. */
+    private boolean journaled(long row, long endBlock) {
+        if (a.journal == null || !a.writable(geo.parityMember(row))) {
+            return false;
+        }
+        for (int m = 0; m < n; m++) {
+            if (!a.readable(m, endBlock)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean anyDataWritable(long row, boolean[] written) {
