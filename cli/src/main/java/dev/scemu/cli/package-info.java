@@ -1,4 +1,2 @@
-/**
- * scemu cli module (see docs/architecture.md). Not implemented yet.
- */
+/** The {@code scemu} command line (picocli). Entry point: {@link dev.scemu.cli.Main}. */
 package dev.scemu.cli;
