@@ -18,13 +18,13 @@ import java.util.List;
  * region: | page 0: header | snapshot pages | entry pages | free map pages | (unused) |
  *
  * every page = one block, big-endian:
- * 0   PageSeal header (magic per kind, version 1, length = bytes after the seal)
+ * 0   PageSeal header (magic per kind, version 1, length = blockSize - 16: the crc covers the whole block)
  * 16  u64 generation (must equal the header page's)
  * 24  u32 page index within the region
  * 28  u32 item count
  * 32  items
  *
- * header page  magic "SNCH" 0x534E4348, length 80
+ * header page  magic "SNCH" 0x534E4348
  * 32  u64 writeEpoch          40  u64 nextSnapshotId
  * 48  u32 snapshotCount       52  u32 snapshotPages
  * 56  u64 entryCount          64  u32 entryPages      68  u32 freeMapPages
@@ -50,7 +50,6 @@ final class Checkpoint {
     static final int ENTRY_MAGIC = 0x534E4D45;
     static final int FREE_MAP_MAGIC = 0x534E464D;
     static final int VERSION = 1;
-    private static final int HEADER_LENGTH = 80;
     private static final int RUN_BLOCKS = 64;
 
     /** State of a checkpoint other than the entries and free map. */
@@ -133,7 +132,7 @@ final class Checkpoint {
         putHeader(header, layout, generation, state.writeEpoch(), state.nextSnapshotId(), snapshots.size(),
                 snapshotPages, written[0], entryPages, freeMapPages);
         header.putLong(72, freeMap.usedCount());
-        PageSeal.seal(header, 0, HEADER_MAGIC, VERSION, 0, HEADER_LENGTH);
+        PageSeal.seal(header, 0, HEADER_MAGIC, VERSION, 0, bs - PageSeal.HEADER_BYTES);
         store.write(layout.checkpointLba(region), 1, header, 0, true);
         meter.issuedWrite(IoCause.METADATA, bs);
     }
@@ -154,13 +153,17 @@ final class Checkpoint {
         page.putLong(72, 0);
         page.putLong(80, layout.volumeIdHigh());
         page.putLong(88, layout.volumeIdLow());
-        PageSeal.seal(page, 0, HEADER_MAGIC, VERSION, 0, HEADER_LENGTH);
+        PageSeal.seal(page, 0, HEADER_MAGIC, VERSION, 0, layout.blockSize() - PageSeal.HEADER_BYTES);
     }
 
     /** Generation of region {@code region}'s header; throws CORRUPT_METADATA if it does not verify. */
     static long headerGeneration(BlockDevice store, StoreLayout layout, int region, ByteBuffer page) {
         store.read(layout.checkpointLba(region), 1, page, 0);
-        PageSeal.verify(page, 0, HEADER_MAGIC, VERSION, VERSION, HEADER_LENGTH, "checkpoint " + (char) ('A' + region) + " header");
+        int length = PageSeal.verify(page, 0, HEADER_MAGIC, VERSION, VERSION, layout.blockSize() - PageSeal.HEADER_BYTES,
+                "checkpoint " + (char) ('A' + region) + " header");
+        if (length != layout.blockSize() - PageSeal.HEADER_BYTES) {
+            throw PageSeal.corrupt("checkpoint " + (char) ('A' + region) + " header length " + length + " does not cover its block");
+        }
         if (page.getLong(80) != layout.volumeIdHigh() || page.getLong(88) != layout.volumeIdLow()) {
             throw PageSeal.corrupt("checkpoint " + (char) ('A' + region) + " header belongs to another volume");
         }
@@ -296,7 +299,7 @@ final class Checkpoint {
             current.putLong(16, generation);
             current.putInt(24, pageIndex++);
             current.putInt(28, itemCount);
-            PageSeal.seal(current, 0, magic, VERSION, 0, 16 + itemBytes);
+            PageSeal.seal(current, 0, magic, VERSION, 0, blockSize - PageSeal.HEADER_BYTES);
             current = null;
             filled++;
         }
@@ -350,7 +353,8 @@ final class Checkpoint {
                 throw PageSeal.corrupt(pageWhat + ": carries generation " + page.getLong(16) + " page " + page.getInt(24));
             }
             int count = page.getInt(28);
-            if (count < 0 || 16L + (long) count * itemBytes != length) {
+            if (length != blockSize - PageSeal.HEADER_BYTES || count < 0
+                    || StoreLayout.PAGE_HEADER_BYTES + (long) count * itemBytes > blockSize) {
                 throw PageSeal.corrupt(pageWhat + ": " + count + " items do not fill length " + length);
             }
             pageIndex++;

@@ -14,7 +14,7 @@ import java.nio.ByteBuffer;
  * store:  | 0: superblock | log (logBlocks) | checkpoint A | checkpoint B | copy pool (rest) |
  *
  * superblock (one block, big-endian)
- * 0   PageSeal header: magic "SNSB" 0x534E5342, version 1, flags 0, length 128
+ * 0   PageSeal header: magic "SNSB" 0x534E5342, version 1, flags 0, length blockSize - 16 (the crc covers the whole block)
  * 16  u32 blockSize                 20  u32 maxSnapshots
  * 24  u64 dataBlockCount            32  u64 storeBlockCount
  * 40  u64 logLba                    48  u64 logBlocks
@@ -34,7 +34,6 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
 
     static final int MAGIC = 0x534E5342;
     static final int VERSION = 1;
-    static final int PAYLOAD_BYTES = 128;
 
     /** Bytes of one checkpoint page before its items: seal + u64 generation + u32 page index + u32 item count. */
     static final int PAGE_HEADER_BYTES = PageSeal.HEADER_BYTES + 16;
@@ -115,7 +114,7 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
         block.putLong(112, volumeIdHigh);
         block.putLong(120, volumeIdLow);
         block.putLong(128, formattedAtMillis);
-        PageSeal.seal(block, 0, MAGIC, VERSION, 0, PAYLOAD_BYTES);
+        PageSeal.seal(block, 0, MAGIC, VERSION, 0, blockSize - PageSeal.HEADER_BYTES);
     }
 
     /** Decodes and checks a superblock read from a store of {@code storeBlocks} blocks of {@code blockSize}. */
@@ -124,7 +123,10 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
             throw new SnapshotException(SnapshotError.NOT_FORMATTED,
                     "store holds no snapshot volume: superblock magic 0x" + Integer.toHexString(block.getInt(0)));
         }
-        PageSeal.verify(block, 0, MAGIC, VERSION, VERSION, PAYLOAD_BYTES, "snapshot store superblock");
+        int length = PageSeal.verify(block, 0, MAGIC, VERSION, VERSION, blockSize - PageSeal.HEADER_BYTES, "snapshot store superblock");
+        if (length != blockSize - PageSeal.HEADER_BYTES) {
+            throw PageSeal.corrupt("superblock length " + length + " does not cover its block of " + blockSize + " bytes");
+        }
         int policy = block.getInt(108);
         if (policy < 0 || policy >= StoreFullPolicy.values().length) {
             throw PageSeal.corrupt("superblock store-full policy " + policy);
