@@ -4,7 +4,9 @@ import dev.scemu.core.BlockDevice;
 import dev.scemu.core.IoCause;
 import dev.scemu.core.IoMeter;
 import dev.scemu.snapshot.SnapshotInfo;
+import dev.scemu.core.ChecksummedRecord;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,24 +19,24 @@ import java.util.List;
  * <pre>
  * region: | page 0: header | snapshot pages | entry pages | free map pages | (unused) |
  *
- * every page = one block, big-endian:
- * 0   PageSeal header (magic per kind, version 1, length = blockSize - 16: the crc covers the whole block)
+ * every page = one block, little-endian:
+ * 0   ChecksummedRecord header (magic per kind, version 1, length = blockSize: crc over the whole block)
  * 16  u64 generation (must equal the header page's)
  * 24  u32 page index within the region
  * 28  u32 item count
  * 32  items
  *
- * header page  magic "SNCH" 0x534E4348
+ * header page  magic "SNCH"
  * 32  u64 writeEpoch          40  u64 nextSnapshotId
  * 48  u32 snapshotCount       52  u32 snapshotPages
  * 56  u64 entryCount          64  u32 entryPages      68  u32 freeMapPages
  * 72  u64 usedPoolBlocks      80  u64 volumeIdHigh    88  u64 volumeIdLow
  *
- * snapshot page  magic "SNSP" 0x534E5350, items of 96 bytes:
+ * snapshot page  magic "SNSP", items of 96 bytes:
  *     0 u64 id   8 u64 epoch   16 u64 createdAtMillis   24 u16 nameLength   26 name (<= 64 bytes UTF-8), zero padded
- * entry page     magic "SNME" 0x534E4D45, items of 24 bytes:
+ * entry page     magic "SNME", items of 24 bytes:
  *     0 u64 lba   8 i64 storeBlock (-1 = zero block)   16 u32 fromEpoch   20 u32 toEpoch
- * free map page  magic "SNFM" 0x534E464D, items = u64 words of the pool bitmap (bit set = used),
+ * free map page  magic "SNFM", items = u64 words of the pool bitmap (bit set = used),
  *     word w of page p covers pool blocks [(p * wordsPerPage + w) * 64, +64), bit i = block +i
  * </pre>
  *
@@ -45,10 +47,10 @@ import java.util.List;
  */
 final class Checkpoint {
 
-    static final int HEADER_MAGIC = 0x534E4348;
-    static final int SNAPSHOT_MAGIC = 0x534E5350;
-    static final int ENTRY_MAGIC = 0x534E4D45;
-    static final int FREE_MAP_MAGIC = 0x534E464D;
+    static final int HEADER_MAGIC = ChecksummedRecord.magic("SNCH");
+    static final int SNAPSHOT_MAGIC = ChecksummedRecord.magic("SNSP");
+    static final int ENTRY_MAGIC = ChecksummedRecord.magic("SNME");
+    static final int FREE_MAP_MAGIC = ChecksummedRecord.magic("SNFM");
     static final int VERSION = 1;
     private static final int RUN_BLOCKS = 64;
 
@@ -61,7 +63,7 @@ final class Checkpoint {
 
     /** Writes an empty header of {@code generation} (used at format for the second region). */
     static void writeEmpty(BlockDevice store, StoreLayout layout, int region, long generation, IoMeter meter) {
-        ByteBuffer page = ByteBuffer.allocateDirect(layout.blockSize());
+        ByteBuffer page = ByteBuffer.allocateDirect(layout.blockSize()).order(ByteOrder.LITTLE_ENDIAN);
         putHeader(page, layout, generation, 0, 0, 0, 0, 0, 0, 0);
         store.write(layout.checkpointLba(region), 1, page, 0, true);
         meter.issuedWrite(IoCause.METADATA, layout.blockSize());
@@ -90,7 +92,7 @@ final class Checkpoint {
                 page.putShort(at + 24, (short) name.length);
                 page.put(at + 26, name);
             }
-            run.seal(SNAPSHOT_MAGIC, generation, count, count * StoreLayout.SNAPSHOT_RECORD_BYTES);
+            run.seal(SNAPSHOT_MAGIC, generation, count);
         }
         // entry pages
         int entriesPerPage = StoreLayout.entriesPerPage(bs);
@@ -105,13 +107,13 @@ final class Checkpoint {
             page.putInt(at + 20, (int) index.toEpoch(e));
             written[0]++;
             if (++inPage[0] == entriesPerPage) {
-                run.seal(ENTRY_MAGIC, generation, entriesPerPage, entriesPerPage * StoreLayout.ENTRY_RECORD_BYTES);
+                run.seal(ENTRY_MAGIC, generation, entriesPerPage);
                 inPage[0] = 0;
             }
         });
         if (inPage[0] > 0) {
             run.page();
-            run.seal(ENTRY_MAGIC, generation, inPage[0], inPage[0] * StoreLayout.ENTRY_RECORD_BYTES);
+            run.seal(ENTRY_MAGIC, generation, inPage[0]);
         }
         int entryPages = (int) ((written[0] + entriesPerPage - 1) / entriesPerPage);
         // free map pages
@@ -124,15 +126,15 @@ final class Checkpoint {
             for (int w = 0; w < count; w++) {
                 page.putLong(StoreLayout.PAGE_HEADER_BYTES + w * 8, freeMap.word((long) p * wordsPerPage + w));
             }
-            run.seal(FREE_MAP_MAGIC, generation, count, count * 8);
+            run.seal(FREE_MAP_MAGIC, generation, count);
         }
         run.finish();
         store.flush();
-        ByteBuffer header = ByteBuffer.allocateDirect(bs);
+        ByteBuffer header = ByteBuffer.allocateDirect(bs).order(ByteOrder.LITTLE_ENDIAN);
         putHeader(header, layout, generation, state.writeEpoch(), state.nextSnapshotId(), snapshots.size(),
                 snapshotPages, written[0], entryPages, freeMapPages);
         header.putLong(72, freeMap.usedCount());
-        PageSeal.seal(header, 0, HEADER_MAGIC, VERSION, 0, bs - PageSeal.HEADER_BYTES);
+        PageSeal.seal(header, 0, HEADER_MAGIC, VERSION, bs);
         store.write(layout.checkpointLba(region), 1, header, 0, true);
         meter.issuedWrite(IoCause.METADATA, bs);
     }
@@ -153,17 +155,14 @@ final class Checkpoint {
         page.putLong(72, 0);
         page.putLong(80, layout.volumeIdHigh());
         page.putLong(88, layout.volumeIdLow());
-        PageSeal.seal(page, 0, HEADER_MAGIC, VERSION, 0, layout.blockSize() - PageSeal.HEADER_BYTES);
+        PageSeal.seal(page, 0, HEADER_MAGIC, VERSION, layout.blockSize());
     }
 
     /** Generation of region {@code region}'s header; throws CORRUPT_METADATA if it does not verify. */
-    static long headerGeneration(BlockDevice store, StoreLayout layout, int region, ByteBuffer page) {
-        store.read(layout.checkpointLba(region), 1, page, 0);
-        int length = PageSeal.verify(page, 0, HEADER_MAGIC, VERSION, VERSION, layout.blockSize() - PageSeal.HEADER_BYTES,
-                "checkpoint " + (char) ('A' + region) + " header");
-        if (length != layout.blockSize() - PageSeal.HEADER_BYTES) {
-            throw PageSeal.corrupt("checkpoint " + (char) ('A' + region) + " header length " + length + " does not cover its block");
-        }
+    static long headerGeneration(BlockDevice store, StoreLayout layout, int region, ByteBuffer target) {
+        store.read(layout.checkpointLba(region), 1, target, 0);
+        ByteBuffer page = target.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        PageSeal.verify(page, 0, HEADER_MAGIC, VERSION, layout.blockSize(), "checkpoint " + (char) ('A' + region) + " header");
         if (page.getLong(80) != layout.volumeIdHigh() || page.getLong(88) != layout.volumeIdLow()) {
             throw PageSeal.corrupt("checkpoint " + (char) ('A' + region) + " header belongs to another volume");
         }
@@ -174,8 +173,9 @@ final class Checkpoint {
     static State read(BlockDevice store, StoreLayout layout, int region, MappingIndex index, StoreFreeMap freeMap,
                       IoMeter meter) {
         int bs = layout.blockSize();
-        ByteBuffer header = ByteBuffer.allocateDirect(bs);
+        ByteBuffer header = ByteBuffer.allocateDirect(bs).order(ByteOrder.LITTLE_ENDIAN);
         long generation = headerGeneration(store, layout, region, header);
+        header = header.order(ByteOrder.LITTLE_ENDIAN);
         String what = "checkpoint " + (char) ('A' + region) + " generation " + generation;
         long writeEpoch = header.getLong(32);
         long nextSnapshotId = header.getLong(40);
@@ -287,7 +287,7 @@ final class Checkpoint {
                 if (filled == RUN_BLOCKS) {
                     finish();
                 }
-                current = buffer.slice(filled * blockSize, blockSize);
+                current = buffer.slice(filled * blockSize, blockSize).order(ByteOrder.LITTLE_ENDIAN);
                 for (int i = 0; i < blockSize; i += 8) {
                     current.putLong(i, 0);
                 }
@@ -295,11 +295,11 @@ final class Checkpoint {
             return current;
         }
 
-        void seal(int magic, long generation, int itemCount, int itemBytes) {
+        void seal(int magic, long generation, int itemCount) {
             current.putLong(16, generation);
             current.putInt(24, pageIndex++);
             current.putInt(28, itemCount);
-            PageSeal.seal(current, 0, magic, VERSION, 0, blockSize - PageSeal.HEADER_BYTES);
+            PageSeal.seal(current, 0, magic, VERSION, blockSize);
             current = null;
             filled++;
         }
@@ -346,16 +346,15 @@ final class Checkpoint {
                 available = blocks;
                 consumed = 0;
             }
-            ByteBuffer page = buffer.slice(consumed++ * blockSize, blockSize);
+            ByteBuffer page = buffer.slice(consumed++ * blockSize, blockSize).order(ByteOrder.LITTLE_ENDIAN);
             String pageWhat = what + " page " + pageIndex;
-            int length = PageSeal.verify(page, 0, magic, VERSION, VERSION, blockSize - PageSeal.HEADER_BYTES, pageWhat);
+            PageSeal.verify(page, 0, magic, VERSION, blockSize, pageWhat);
             if (page.getLong(16) != generation || page.getInt(24) != pageIndex) {
                 throw PageSeal.corrupt(pageWhat + ": carries generation " + page.getLong(16) + " page " + page.getInt(24));
             }
             int count = page.getInt(28);
-            if (length != blockSize - PageSeal.HEADER_BYTES || count < 0
-                    || StoreLayout.PAGE_HEADER_BYTES + (long) count * itemBytes > blockSize) {
-                throw PageSeal.corrupt(pageWhat + ": " + count + " items do not fill length " + length);
+            if (count < 0 || StoreLayout.PAGE_HEADER_BYTES + (long) count * itemBytes > blockSize) {
+                throw PageSeal.corrupt(pageWhat + ": " + count + " items do not fit a block of " + blockSize + " bytes");
             }
             pageIndex++;
             return page;

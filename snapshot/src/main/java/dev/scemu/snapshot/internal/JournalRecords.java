@@ -3,15 +3,16 @@ package dev.scemu.snapshot.internal;
 import dev.scemu.snapshot.SnapshotError;
 import dev.scemu.snapshot.SnapshotException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
  * Payloads of the snapshot layer's execution-log transactions (the log adds its own framing and
- * checksum). Big-endian.
+ * checksum). Little-endian.
  *
  * <pre>
  * COW batch (opType {@link #OP_COW_BATCH})
- * 0   u32 magic "SNJC" 0x534E4A43   4  u16 version 1   6  u16 reserved
+* 0   u32 magic "SNJC"              4  u16 version 1   6  u16 reserved
  * 8   u64 baseGeneration (checkpoint generation the batch builds on)
  * 16  u32 entryCount                20 u32 reserved
  * 24  entryCount x 32 bytes:
@@ -19,7 +20,7 @@ import java.nio.charset.StandardCharsets;
  *     24 u64 xxHash3 of the copied block (0 for the zero block)
  *
  * snapshot created (opType {@link #OP_SNAPSHOT})
- * 0   u32 magic "SNJS" 0x534E4A53   4  u16 version 1   6  u16 nameLength (bytes, <= 64)
+ * 0   u32 magic "SNJS"              4  u16 version 1   6  u16 nameLength (bytes, <= 64)
  * 8   u64 baseGeneration            16 u64 snapshotId
  * 24  u64 epoch                     32 u64 createdAtMillis
  * 40  nameLength bytes of UTF-8
@@ -27,10 +28,10 @@ import java.nio.charset.StandardCharsets;
  */
 final class JournalRecords {
 
-    static final int OP_COW_BATCH = 0x534E01;
-    static final int OP_SNAPSHOT = 0x534E02;
-    static final int COW_MAGIC = 0x534E4A43;
-    static final int SNAPSHOT_MAGIC = 0x534E4A53;
+    static final int OP_COW_BATCH = 0x5301;
+    static final int OP_SNAPSHOT = 0x5302;
+    static final int COW_MAGIC = dev.scemu.core.ChecksummedRecord.magic("SNJC");
+    static final int SNAPSHOT_MAGIC = dev.scemu.core.ChecksummedRecord.magic("SNJS");
     static final int VERSION = 1;
     static final int COW_HEADER_BYTES = 24;
     static final int COW_ENTRY_BYTES = 32;
@@ -103,7 +104,7 @@ final class JournalRecords {
 
     static ByteBuffer snapshotPayload(long baseGeneration, long id, long epoch, long createdAtMillis, String name) {
         byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer payload = ByteBuffer.allocate(SNAPSHOT_BYTES + nameBytes.length);
+        ByteBuffer payload = ByteBuffer.allocate(SNAPSHOT_BYTES + nameBytes.length).order(ByteOrder.LITTLE_ENDIAN);
         payload.putInt(0, SNAPSHOT_MAGIC);
         payload.putShort(4, (short) VERSION);
         payload.putShort(6, (short) nameBytes.length);

@@ -21,6 +21,9 @@ interface MappingJournal {
     /** Largest payload {@link #begin} accepts. */
     int maxPayloadBytes();
 
+    /** Bytes of records appended so far (what fills the ring). */
+    long recordBytes();
+
     /** Physical bytes the journal has written so far. */
     long bytesWritten();
 

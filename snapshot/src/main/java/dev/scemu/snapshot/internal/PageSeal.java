@@ -1,69 +1,44 @@
 package dev.scemu.snapshot.internal;
 
+import dev.scemu.core.ChecksummedRecord;
+import dev.scemu.core.CoreError;
+import dev.scemu.core.CoreException;
 import dev.scemu.snapshot.SnapshotError;
 import dev.scemu.snapshot.SnapshotException;
 import java.nio.ByteBuffer;
-import java.util.zip.CRC32C;
 
 /**
- * The 16-byte checksummed header in front of every on-disk record of the snapshot layer.
- *
- * <pre>
- * 0  u32 magic      4  u16 version   6  u16 flags
- * 8  u32 length (payload bytes after the header)
- * 12 u32 crc32c over bytes [0, 12) and the payload [16, 16 + length)
- * </pre>
- * Big-endian. Same field layout as controller-core's ChecksummedRecord.
+ * Every metadata block of the snapshot layer (superblock, checkpoint pages) is one
+ * {@link ChecksummedRecord} covering the whole block: 16-byte header (u32 magic, u16 version,
+ * u16 flags, u32 length = block size, u32 crc32c), little-endian, then the body at byte 16.
+ * A failed check becomes {@link SnapshotError#CORRUPT_METADATA}.
  */
 final class PageSeal {
 
-    static final int HEADER_BYTES = 16;
+    static final int HEADER_BYTES = ChecksummedRecord.HEADER_BYTES;
 
     private PageSeal() {
     }
 
-    static void seal(ByteBuffer buffer, int offset, int magic, int version, int flags, int length) {
-        buffer.putInt(offset, magic);
-        buffer.putShort(offset + 4, (short) version);
-        buffer.putShort(offset + 6, (short) flags);
-        buffer.putInt(offset + 8, length);
-        buffer.putInt(offset + 12, crc(buffer, offset, length));
+    /** Seals the block of {@code blockSize} bytes at {@code offset} (body already in place). */
+    static void seal(ByteBuffer buffer, int offset, int magic, int version, int blockSize) {
+        ChecksummedRecord.seal(buffer, offset, magic, version, 0, blockSize);
     }
 
-    /** Checks magic, version range, length and checksum; returns the payload length. */
-    static int verify(ByteBuffer buffer, int offset, int magic, int minVersion, int maxVersion, int maxLength, String what) {
-        int storedMagic = buffer.getInt(offset);
-        if (storedMagic != magic) {
-            throw corrupt(what + ": magic 0x" + Integer.toHexString(storedMagic) + " is not 0x" + Integer.toHexString(magic));
+    /** Checks magic, version, length (= the whole block) and checksum. */
+    static void verify(ByteBuffer buffer, int offset, int magic, int version, int blockSize, String what) {
+        ChecksummedRecord.Header header;
+        try {
+            header = ChecksummedRecord.verify(buffer, offset, magic, version, version, blockSize, what);
+        } catch (CoreException e) {
+            if (e.code() == CoreError.CORRUPT_RECORD) {
+                throw new SnapshotException(SnapshotError.CORRUPT_METADATA, e.getMessage(), e);
+            }
+            throw e;
         }
-        int version = buffer.getShort(offset + 4) & 0xFFFF;
-        if (version < minVersion || version > maxVersion) {
-            throw corrupt(what + ": format version " + version + " not in [" + minVersion + ", " + maxVersion + "]");
+        if (header.length() != blockSize) {
+            throw corrupt(what + ": record length " + header.length() + " does not cover its block of " + blockSize + " bytes");
         }
-        int length = buffer.getInt(offset + 8);
-        if (length < 0 || length > maxLength) {
-            throw corrupt(what + ": length " + length + " not in [0, " + maxLength + "]");
-        }
-        int stored = buffer.getInt(offset + 12);
-        int actual = crc(buffer, offset, length);
-        if (stored != actual) {
-            throw corrupt(what + ": crc32c 0x" + Integer.toHexString(stored) + " != computed 0x" + Integer.toHexString(actual));
-        }
-        return length;
-    }
-
-    static int version(ByteBuffer buffer, int offset) {
-        return buffer.getShort(offset + 4) & 0xFFFF;
-    }
-
-    private static int crc(ByteBuffer buffer, int offset, int length) {
-        CRC32C crc = new CRC32C();
-        ByteBuffer view = buffer.duplicate().clear();
-        view.limit(offset + 12).position(offset);
-        crc.update(view);
-        view.limit(offset + HEADER_BYTES + length).position(offset + HEADER_BYTES);
-        crc.update(view);
-        return (int) crc.getValue();
     }
 
     static SnapshotException corrupt(String message) {

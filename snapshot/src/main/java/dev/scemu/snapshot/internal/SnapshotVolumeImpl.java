@@ -72,8 +72,8 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     private static final LongHashFunction XX3 = LongHashFunction.xx3();
     private static final int MAX_RUN_BLOCKS = 64;
 
-    /** Replaced by the adapter of controller-core's ExecutionLog once available. */
-    static volatile MappingJournal.Factory journalFactory = MemoryJournal.FACTORY;
+    /** How the journal is made (tests may substitute one). */
+    static volatile MappingJournal.Factory journalFactory = ExecutionLogJournal.FACTORY;
 
     private final BlockDevice data;
     private final BlockDevice store;
@@ -93,14 +93,14 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     private final ByteBuffer zerosView;
     private final ByteBuffer payload;
     private final ByteBuffer copyBuffer;
-    private final long journalBlocksPerCheckpoint;
+    private final long journalBytesPerCheckpoint;
 
     private long[] liveEpochs = new long[0];
     private long writeEpoch;
     private long nextSnapshotId = 1;
     private long generation;
     private int activeRegion;
-    private long journalBlocksSinceCheckpoint;
+    private long journalRecordBytesAtCheckpoint;
     private long journalBytesReported;
     private volatile RuntimeException failure;
 
@@ -129,9 +129,10 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         this.scratchView = scratch.duplicate();
         this.zeros = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
         this.zerosView = zeros.duplicate();
-        this.payload = ByteBuffer.allocateDirect(journal.maxPayloadBytes());
+        this.payload = ByteBuffer.allocateDirect(journal.maxPayloadBytes()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         this.copyBuffer = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
-        this.journalBlocksPerCheckpoint = Math.max(2, layout.log().blockCount() / 2);
+        // checkpoint when the records since the last checkpoint fill half of the ring
+        this.journalBytesPerCheckpoint = Math.max(1, (layout.log().blockCount() - 2) / 2) * (long) (blockSize - 40);
     }
 
     // ------------------------------------------------------------------ format / open
@@ -487,10 +488,10 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             writeCheckpoint(); // covers the batch's entries and writes its data
             return;
         }
-        syncJournal(payload.limit());
+        syncJournal();
         openTransactions.add(txId);
         writeBatchData();
-        if (journalBlocksSinceCheckpoint >= journalBlocksPerCheckpoint) {
+        if (journalHalfFull()) {
             writeCheckpoint();
         }
     }
@@ -504,9 +505,12 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         batch.clear();
     }
 
-    private void syncJournal(int payloadBytes) {
+    private boolean journalHalfFull() {
+        return journal.recordBytes() - journalRecordBytesAtCheckpoint >= journalBytesPerCheckpoint;
+    }
+
+    private void syncJournal() {
         journal.sync();
-        journalBlocksSinceCheckpoint += 1 + (payloadBytes + 64) / blockSize;
         long written = journal.bytesWritten();
         meter().issuedWrite(IoCause.JOURNAL, written - journalBytesReported);
         journalBytesReported = written;
@@ -533,9 +537,9 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
                 journal.commit(txId);
             }
             openTransactions.clear();
-            syncJournal(0);
+            syncJournal();
         }
-        journalBlocksSinceCheckpoint = 0;
+        journalRecordBytesAtCheckpoint = journal.recordBytes();
         if (!batch.isEmpty()) {
             writeBatchData();
         }
@@ -609,10 +613,10 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
                     info.createdAt().toEpochMilli(), name);
             long txId = beginOrCheckpoint(JournalRecords.OP_SNAPSHOT, record, info);
             if (txId >= 0) {
-                syncJournal(record.limit());
+                syncJournal();
                 openTransactions.add(txId);
             }
-            if (journalBlocksSinceCheckpoint >= journalBlocksPerCheckpoint) {
+            if (journalHalfFull()) {
                 writeCheckpoint();
             }
             return info;

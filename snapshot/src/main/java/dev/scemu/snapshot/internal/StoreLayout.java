@@ -5,7 +5,9 @@ import dev.scemu.snapshot.SnapshotConfig;
 import dev.scemu.snapshot.SnapshotError;
 import dev.scemu.snapshot.SnapshotException;
 import dev.scemu.snapshot.StoreFullPolicy;
+import dev.scemu.core.ChecksummedRecord;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * Where everything lives on the snapshot store, and the superblock (store block 0) that records it.
@@ -13,8 +15,8 @@ import java.nio.ByteBuffer;
  * <pre>
  * store:  | 0: superblock | log (logBlocks) | checkpoint A | checkpoint B | copy pool (rest) |
  *
- * superblock (one block, big-endian)
- * 0   PageSeal header: magic "SNSB" 0x534E5342, version 1, flags 0, length blockSize - 16 (the crc covers the whole block)
+ * superblock (one block, little-endian)
+ * 0   ChecksummedRecord header: magic "SNSB", version 1, flags 0, length = blockSize (crc over the whole block)
  * 16  u32 blockSize                 20  u32 maxSnapshots
  * 24  u64 dataBlockCount            32  u64 storeBlockCount
  * 40  u64 logLba                    48  u64 logBlocks
@@ -32,7 +34,7 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
                    int cowBatchBlocks, StoreFullPolicy storeFullPolicy, long volumeIdHigh, long volumeIdLow,
                    long formattedAtMillis) {
 
-    static final int MAGIC = 0x534E5342;
+    static final int MAGIC = ChecksummedRecord.magic("SNSB");
     static final int VERSION = 1;
 
     /** Bytes of one checkpoint page before its items: seal + u64 generation + u32 page index + u32 item count. */
@@ -93,7 +95,8 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
         return region == 0 ? checkpointALba : checkpointBLba;
     }
 
-    void encode(ByteBuffer block) {
+    void encode(ByteBuffer target) {
+        ByteBuffer block = target.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < blockSize; i += 8) {
             block.putLong(i, 0);
         }
@@ -114,19 +117,17 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
         block.putLong(112, volumeIdHigh);
         block.putLong(120, volumeIdLow);
         block.putLong(128, formattedAtMillis);
-        PageSeal.seal(block, 0, MAGIC, VERSION, 0, blockSize - PageSeal.HEADER_BYTES);
+        PageSeal.seal(block, 0, MAGIC, VERSION, blockSize);
     }
 
     /** Decodes and checks a superblock read from a store of {@code storeBlocks} blocks of {@code blockSize}. */
-    static StoreLayout decode(ByteBuffer block, int blockSize, long storeBlocks) {
+    static StoreLayout decode(ByteBuffer source, int blockSize, long storeBlocks) {
+        ByteBuffer block = source.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         if (block.getInt(0) != MAGIC) {
             throw new SnapshotException(SnapshotError.NOT_FORMATTED,
                     "store holds no snapshot volume: superblock magic 0x" + Integer.toHexString(block.getInt(0)));
         }
-        int length = PageSeal.verify(block, 0, MAGIC, VERSION, VERSION, blockSize - PageSeal.HEADER_BYTES, "snapshot store superblock");
-        if (length != blockSize - PageSeal.HEADER_BYTES) {
-            throw PageSeal.corrupt("superblock length " + length + " does not cover its block of " + blockSize + " bytes");
-        }
+        PageSeal.verify(block, 0, MAGIC, VERSION, blockSize, "snapshot store superblock");
         int policy = block.getInt(108);
         if (policy < 0 || policy >= StoreFullPolicy.values().length) {
             throw PageSeal.corrupt("superblock store-full policy " + policy);

@@ -92,7 +92,7 @@ class CorruptMetadataTest {
     @Test
     void everyCorruptPageOfTheActiveCheckpointIsReported() {
         long first = layout.checkpointLba(activeRegion());
-        ByteBuffer header = ByteBuffer.allocateDirect(BLOCK_SIZE);
+        ByteBuffer header = ByteBuffer.allocateDirect(BLOCK_SIZE).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         store.read(first, 1, header, 0);
         int pages = header.getInt(52) + header.getInt(64) + header.getInt(68);
         assertThat(pages).isGreaterThan(5);
