@@ -84,7 +84,7 @@ class SnapshotVolumeCrashTest {
 
     private static void workload(World w, long seed, int ops) {
         Random random = new Random(seed);
-        SnapshotConfig config = SnapshotConfig.defaults().withLogBlocks(16).withCowBatchBlocks(1 + random.nextInt(4))
+        SnapshotConfig config = SnapshotConfig.defaults().withLogBlocks(10).withCowBatchBlocks(1 + random.nextInt(4))
                 .withMaxSnapshots(8);
         w.volume = SnapshotVolume.format(w.data, w.store, config);
         w.formatted = true;
@@ -206,11 +206,11 @@ class SnapshotVolumeCrashTest {
     }
 
     @ParameterizedTest(name = "seed {0}")
-    @ValueSource(longs = {11, 12, 13})
+    @ValueSource(longs = {11, 12, 13, 14, 15, 16})
     void everySnapshotAndEveryFlushedWriteSurvivesACutAtEveryWrite(long seed) throws Exception {
         CrashPointExplorer.Report report = new CrashPointExplorer<World>(
-                World::new, w -> workload(w, seed, 45), SnapshotVolumeCrashTest::recoverAndCheck)
-                .seed(seed).maxPoints(700).explore();
+                World::new, w -> workload(w, seed, 80), SnapshotVolumeCrashTest::recoverAndCheck)
+                .seed(seed).maxPoints(400).explore();
         System.out.printf("crash test seed %d: %d writes, %d crash points, %d runs%n",
                 seed, report.totalWrites(), report.pointsExplored(), report.runs());
         assertThat(report.pointsExplored()).isGreaterThan(50);

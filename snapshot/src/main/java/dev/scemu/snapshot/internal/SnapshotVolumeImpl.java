@@ -372,7 +372,9 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             }
             views.values().forEach(SnapshotView::close);
             views.clear();
-            journal.close();
+            if (failure == null) {
+                journal.close();
+            } // else abandon it: closing would sync records of a session the medium no longer matches
             releaseMemory();
         } finally {
             lock.writeLock().unlock();
