@@ -312,7 +312,9 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         lock.writeLock().lock();
         try {
             checkUsable();
-            ensureRoom(() -> copiesNeeded(lba, blockCount), -1);
+            if (blockCount > freeMap.freeCount() || blockCount > index.freeEntries()) {
+                ensureRoom(() -> copiesNeeded(lba, blockCount), -1); // slow path only when space is short
+            }
             writeLocked(lba, blockCount, buffer.duplicate(), bufferOffset);
             if (fua) {
                 flushLocked();
