@@ -3,10 +3,8 @@ package dev.scemu.flash;
 import static dev.scemu.flash.FirmwareImageLayout.*;
 
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.PublicKey;
-import java.security.Signature;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -208,7 +206,7 @@ final class ImageParser {
                                 + HexFormat.of().formatHex(keyHashTlv.value()) + " names no trusted key");
                     }
                 } else {
-                    if (!signatureValid(key, hash, signatureTlv.value())) {
+                    if (!keys.verify(key, hash, signatureTlv.value())) {
                         throw new FlashException(FlashError.BAD_SIGNATURE, "Ed25519 signature at offset "
                                 + signatureTlv.offset() + " does not verify with key "
                                 + HexFormat.of().formatHex(keyHashTlv.value(), 0, 8));
@@ -222,17 +220,6 @@ final class ImageParser {
                 u16(image, OFFSET_VERSION_REVISION), u32(image, OFFSET_VERSION_BUILD));
         return new FirmwareImage(image.clone(), (int) u32(image, OFFSET_LOAD_ADDRESS), headerSize, protectedSize, imageSize,
                 flags, version, tlvs, hash, keyHashTlv == null ? null : keyHashTlv.value(), verified, capabilities, formats);
-    }
-
-    private static boolean signatureValid(PublicKey key, byte[] hash, byte[] signatureBytes) {
-        try {
-            Signature signature = Signature.getInstance("Ed25519");
-            signature.initVerify(key);
-            signature.update(hash);
-            return signature.verify(signatureBytes);
-        } catch (GeneralSecurityException e) {
-            return false;
-        }
     }
 
     private static ImageTlv once(ImageTlv seen, ImageTlv tlv, int requiredLength) {

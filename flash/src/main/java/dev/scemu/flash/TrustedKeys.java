@@ -25,6 +25,16 @@ public final class TrustedKeys {
     private final List<PublicKey> keys;
     private final List<byte[]> hashes;
     private final boolean requireSignature;
+    /** Signatures already verified (key hash + image hash + signature): verification is deterministic. */
+    private final java.util.Map<String, Boolean> verified = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(64, 0.75f, true) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<String, Boolean> eldest) {
+                    return size() > 64;
+                }
+            });
 
     private TrustedKeys(List<PublicKey> keys, boolean requireSignature) {
         this.keys = List.copyOf(keys);
@@ -58,6 +68,31 @@ public final class TrustedKeys {
             }
         }
         return null;
+    }
+
+    /**
+     * Whether {@code signature} is a valid Ed25519 signature of {@code hash} by {@code key};
+     * successful verifications are remembered (bounded), so re-inspecting an image is cheap.
+     */
+    boolean verify(PublicKey key, byte[] hash, byte[] signature) {
+        HexFormat hex = HexFormat.of();
+        String id = hex.formatHex(keyHash(key)) + hex.formatHex(hash) + hex.formatHex(signature);
+        if (verified.containsKey(id)) {
+            return true;
+        }
+        boolean valid;
+        try {
+            java.security.Signature verifier = java.security.Signature.getInstance("Ed25519");
+            verifier.initVerify(key);
+            verifier.update(hash);
+            valid = verifier.verify(signature);
+        } catch (GeneralSecurityException e) {
+            valid = false;
+        }
+        if (valid) {
+            verified.put(id, Boolean.TRUE);
+        }
+        return valid;
     }
 
     /** SHA-256 of the key's X.509 encoding. */
