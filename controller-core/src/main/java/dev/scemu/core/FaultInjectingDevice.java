@@ -3,7 +3,6 @@ package dev.scemu.core;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -43,7 +42,8 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     private final BlockDevice inner;
     private final PowerDomain domain;
     private final Random random;
-    private final TreeMap<Long, byte[]> unflushed = new TreeMap<>();
+    /** Unflushed versions of each block, oldest first; the last one is what reads see. */
+    private final TreeMap<Long, List<byte[]>> unflushed = new TreeMap<>();
     private final List<Extent> readErrors = new ArrayList<>();
     private final List<Extent> writeErrors = new ArrayList<>();
     private volatile boolean failed;
@@ -59,7 +59,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     FaultInjectingDevice(BlockDevice inner, PowerDomain domain, long seed) {
         super(inner.name(), inner.geometry());
         this.inner = inner;
-        this.random = new Random(seed);
+        this.random = new Random(PowerDomain.mix(seed));
         if (domain == null) {
             this.domain = new PowerDomain(seed);
             this.domain.attachExisting(this);
@@ -136,9 +136,10 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         inner.read(lba, 1, block, 0);
         block.put(bit >>> 3, (byte) (block.get(bit >>> 3) ^ (1 << (bit & 7))));
         inner.write(lba, 1, block, 0, true);
-        byte[] cached = unflushed.get(lba);
-        if (cached != null && cached != TRIMMED) {
-            cached[bit >>> 3] ^= (byte) (1 << (bit & 7));
+        for (byte[] cached : unflushed.getOrDefault(lba, List.of())) {
+            if (cached != TRIMMED) {
+                cached[bit >>> 3] ^= (byte) (1 << (bit & 7));
+            }
         }
         return bit;
     }
@@ -146,6 +147,11 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     /** Blocks written or trimmed since the last flush. */
     public synchronized int unflushedBlockCount() {
         return unflushed.size();
+    }
+
+    /** The blocks written or trimmed since the last flush. */
+    public synchronized java.util.Set<Long> unflushedBlocks() {
+        return java.util.Set.copyOf(unflushed.keySet());
     }
 
     @Override
@@ -157,9 +163,9 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             inner.read(lba, blockCount, buffer, bufferOffset);
             meter().issuedRead(IoCause.HOST, geometry().lengthOf(blockCount));
             int blockSize = blockSize();
-            for (Map.Entry<Long, byte[]> entry : unflushed.subMap(lba, lba + blockCount).entrySet()) {
+            for (Map.Entry<Long, List<byte[]>> entry : unflushed.subMap(lba, lba + blockCount).entrySet()) {
                 int at = bufferOffset + (int) (entry.getKey() - lba) * blockSize;
-                byte[] data = entry.getValue();
+                byte[] data = latest(entry.getValue());
                 if (data == TRIMMED) {
                     fill(buffer, at, blockSize);
                 } else {
@@ -205,7 +211,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             checkUsable();
             if (!cutNow) {
                 for (long block = lba; block < lba + blockCount; block++) {
-                    unflushed.put(block, TRIMMED);
+                    unflushed.computeIfAbsent(block, k -> new ArrayList<>(1)).add(TRIMMED);
                 }
                 return;
             }
@@ -217,14 +223,37 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     @Override
     protected synchronized void doFlush() {
         checkUsable();
-        destage(unflushed.keySet().iterator(), null);
+        destage(lba -> latest(unflushed.get(lba)));
         inner.flush();
     }
 
-    /** Called by the power domain with power already off. */
+    /**
+     * Cuts power to the whole domain, but first this device's cache destages exactly the latest
+     * version of {@code survivingLbas} (the rest is lost): for scenario tests that need one precise
+     * torn outcome.
+     */
+    public void cutPowerKeeping(java.util.Set<Long> survivingLbas) {
+        synchronized (this) {
+            checkUsable();
+            destage(lba -> survivingLbas.contains(lba) ? latest(unflushed.get(lba)) : null);
+            inner.flush();
+        }
+        domain.cut(PowerCutMode.DROP_UNFLUSHED);
+    }
+
+    /**
+     * Called by the power domain with power already off. With {@link PowerCutMode#KEEP_RANDOM_SUBSET}
+     * each unflushed block independently ends up with its durable content or with any one of the
+     * versions written to it since the last flush (a disk may destage an intermediate version and
+     * lose a later one).
+     */
     synchronized void losePower(PowerCutMode mode) {
         if (mode == PowerCutMode.KEEP_RANDOM_SUBSET && !unflushed.isEmpty()) {
-            destage(unflushed.keySet().iterator(), random);
+            destage(lba -> {
+                List<byte[]> versions = unflushed.get(lba);
+                int choice = random.nextInt(versions.size() + 1);
+                return choice == 0 ? null : versions.get(choice - 1);
+            });
             inner.flush();
         }
         unflushed.clear();
@@ -236,16 +265,18 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         inner.close();
     }
 
-    /** Writes cached blocks to the inner device in LBA order, coalescing runs; with a random, only a subset. */
-    private void destage(Iterator<Long> lbas, Random subset) {
+    /**
+     * Writes, in LBA order and coalescing runs, the version {@code choose} picks for each cached
+     * block (null: nothing, the durable content stays), then empties the cache.
+     */
+    private void destage(java.util.function.LongFunction<byte[]> choose) {
         int blockSize = blockSize();
         ByteBuffer run = ByteBuffer.allocateDirect(64 * blockSize);
         long runLba = -1;
         int runBlocks = 0;
-        while (lbas.hasNext()) {
-            long lba = lbas.next();
-            byte[] data = unflushed.get(lba);
-            if (subset != null && !subset.nextBoolean()) {
+        for (long lba : unflushed.keySet()) {
+            byte[] data = choose.apply(lba);
+            if (data == null) {
                 continue;
             }
             if (data == TRIMMED) {
@@ -279,8 +310,12 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         for (int i = 0; i < blockCount; i++) {
             byte[] copy = new byte[blockSize];
             buffer.get(bufferOffset + i * blockSize, copy);
-            unflushed.put(lba + i, copy);
+            unflushed.computeIfAbsent(lba + i, k -> new ArrayList<>(1)).add(copy);
         }
+    }
+
+    private static byte[] latest(List<byte[]> versions) {
+        return versions.get(versions.size() - 1);
     }
 
     private void checkUsable() {

@@ -63,6 +63,13 @@ public final class NativeMemory {
 
     /** A direct buffer of {@code capacity} bytes whose address is a multiple of {@code alignment} (a power of two). */
     public static ByteBuffer allocateAligned(int capacity, int alignment) {
-        return ByteBuffer.allocateDirect(capacity + alignment).alignedSlice(alignment).limit(capacity).slice();
+        if (alignment <= 0 || Integer.bitCount(alignment) != 1 || capacity < 0) {
+            throw new CoreException(CoreError.INVALID_ARGUMENT,
+                    "aligned buffer of " + capacity + " bytes at alignment " + alignment + " is not valid");
+        }
+        // alignedSlice rounds both ends inward: over-allocate so the aligned part still holds capacity bytes
+        int roundedCapacity = (capacity + alignment - 1) & -alignment;
+        ByteBuffer aligned = ByteBuffer.allocateDirect(roundedCapacity + alignment).alignedSlice(alignment);
+        return aligned.limit(capacity).slice();
     }
 }

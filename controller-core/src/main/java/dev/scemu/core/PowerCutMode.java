@@ -6,8 +6,9 @@ public enum PowerCutMode {
     DROP_UNFLUSHED,
     /**
      * A seeded random subset of the unflushed blocks reached the medium and the rest is lost:
-     * torn at block granularity, in no particular order (a disk cache destages out of order). The
-     * write during which power fails is itself torn the same way.
+     * torn at block granularity, in no particular order (a disk cache destages out of order). A
+     * block written several times since the last flush may keep any one of those versions, not
+     * only the last. The write during which power fails is itself torn the same way.
      */
     KEEP_RANDOM_SUBSET
 }

@@ -29,7 +29,19 @@ public final class PowerDomain {
 
     public PowerDomain(long seed) {
         this.seed = seed;
-        this.random = new Random(seed);
+        this.random = new Random(mix(seed));
+    }
+
+    /**
+     * Spreads a seed over all 64 bits (murmur3's fmix64), so that nearby seeds (0, 1, 2...) give
+     * unrelated random streams: {@code new Random(seed).nextInt(4)} is the same for many small
+     * consecutive seeds.
+     */
+    static long mix(long seed) {
+        long z = seed + 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 33)) * 0xFF51AFD7ED558CCDL;
+        z = (z ^ (z >>> 33)) * 0xC4CEB93FE53B5A3BL;
+        return z ^ (z >>> 33);
     }
 
     public long seed() {

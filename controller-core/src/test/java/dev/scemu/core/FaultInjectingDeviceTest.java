@@ -89,6 +89,39 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
     }
 
     @Test
+    void tornCutCanKeepAnIntermediateVersionOfARewrittenBlock() {
+        java.util.Set<Integer> outcomes = new java.util.TreeSet<>();
+        for (long seed = 0; seed < 64; seed++) {
+            FaultInjectingDevice device = faulty(seed);
+            device.write(0, 1, filled(1, 1), 0);
+            device.flush();
+            for (int version = 2; version <= 4; version++) {
+                device.write(0, 1, filled(version, 1), 0);
+            }
+            device.cutPower(PowerCutMode.KEEP_RANDOM_SUBSET);
+            device.restorePower();
+            byte[] block = readBytes(device, 0, 1);
+            for (byte b : block) {
+                assertThat(b).isEqualTo(block[0]);
+            }
+            outcomes.add((int) block[0]);
+        }
+        assertThat(outcomes).as("durable, intermediate and last versions all occur").containsExactly(1, 2, 3, 4);
+    }
+
+    @Test
+    void cutKeepingChosenBlocksKeepsExactlyThose() {
+        FaultInjectingDevice device = faulty(12);
+        device.write(0, 4, filled(7, 4), 0);
+        assertThat(device.unflushedBlocks()).containsExactlyInAnyOrder(0L, 1L, 2L, 3L);
+        device.cutPowerKeeping(java.util.Set.of(2L));
+        device.restorePower();
+        assertThat(readBytes(device, 0, 2)).containsOnly(0);
+        assertThat(readBytes(device, 2, 1)).containsOnly(7);
+        assertThat(readBytes(device, 3, 1)).containsOnly(0);
+    }
+
+    @Test
     void armedCutFiresOnTheChosenWriteIndex() {
         PowerDomain domain = new PowerDomain(5);
         FaultInjectingDevice device = (FaultInjectingDevice) track(domain.attach(

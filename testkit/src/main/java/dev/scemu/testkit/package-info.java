@@ -1,4 +1,6 @@
 /**
- * scemu testkit module (see docs/architecture.md). Not implemented yet.
+ * Test tools for scemu and for vendors' own CI: {@link dev.scemu.testkit.Fuzzer} (seeded mutation
+ * of valid encodings against a decoder) and, in controller-core,
+ * {@link dev.scemu.core.CrashPointExplorer} and {@link dev.scemu.core.PowerDomain}.
  */
 package dev.scemu.testkit;

@@ -28,7 +28,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Random-offset write and read throughput of each media backend for one I/O size, beside a plain
- * memory copy of the same size over a working set of the same size (the ceiling), in one run.
+ * memory copy of the same size over a working set of the same size (the ceiling), in one run:
+ * {@code memoryCopy} copies out of the working set (the read ceiling), {@code memoryCopyIn} into
+ * it (the write ceiling: stores to cold lines cost a read-for-ownership).
  * Throughput in operations per second; multiply by {@code ioBytes} for bytes per second.
  */
 @State(Scope.Thread)
@@ -44,7 +46,7 @@ public class MediaThroughputBenchmark {
     static final int BLOCK_SIZE = 4096;
     static final int OFFSETS = 4096;
 
-    @Param({"MEMORY"})
+    @Param({"MEMORY", "MAPPED", "FILE"})
     public String backend;
 
     @Param({"4096", "1048576"})
@@ -113,10 +115,17 @@ public class MediaThroughputBenchmark {
         device.read(nextLba(), ioBytes / BLOCK_SIZE, buffer, 0);
     }
 
-    /** The ceiling: copy the same number of bytes from a random offset of an equal working set. */
+    /** The read ceiling: copy the same number of bytes out of a random offset of an equal working set. */
     @Benchmark
     public void memoryCopy() {
         long offset = nextLba() * BLOCK_SIZE;
         NativeMemory.copy(NativeMemory.address(ceilingSource) + offset, NativeMemory.address(buffer), ioBytes);
+    }
+
+    /** The write ceiling: copy the same number of bytes into a random offset of an equal working set. */
+    @Benchmark
+    public void memoryCopyIn() {
+        long offset = nextLba() * BLOCK_SIZE;
+        NativeMemory.copy(NativeMemory.address(buffer), NativeMemory.address(ceilingSource) + offset, ioBytes);
     }
 }

@@ -1,0 +1,11 @@
+package dev.scemu.unit;
+
+/** Error codes of the control-unit module; carried by {@link UnitException}. */
+public enum UnitError {
+    /** Neither the primary nor the backup GPT passed its checks. */
+    CORRUPT_PARTITION_TABLE,
+    /** A partition layout does not fit the device or is otherwise invalid. */
+    INVALID_LAYOUT,
+    /** No partition of that name. */
+    NO_SUCH_PARTITION
+}

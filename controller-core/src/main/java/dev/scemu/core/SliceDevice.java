@@ -1,0 +1,72 @@
+package dev.scemu.core;
+
+import java.nio.ByteBuffer;
+
+/**
+ * A window onto a contiguous extent of a parent device (a partition, a metadata region): block
+ * {@code 0} of the slice is block {@code extent.lba()} of the parent. The slice does not own the
+ * parent: closing the slice leaves the parent open, and flush flushes the parent (which flushes
+ * more than the slice — a flush cannot be narrower than the device below it).
+ *
+ * <p>Ordering: exactly the parent's.
+ */
+public final class SliceDevice extends AbstractBlockDevice {
+
+    private final BlockDevice parent;
+    private final long firstLba;
+    private final boolean readOnly;
+
+    public SliceDevice(String name, BlockDevice parent, Extent extent, boolean readOnly) {
+        super(name, new BlockGeometry(parent.blockSize(), extent.blockCount()));
+        parent.geometry().checkRange(extent.lba(), extent.blockCount());
+        this.parent = parent;
+        this.firstLba = extent.lba();
+        this.readOnly = readOnly || parent.isReadOnly();
+    }
+
+    /** A writable slice of {@code extent} of {@code parent}. */
+    public static SliceDevice of(String name, BlockDevice parent, Extent extent) {
+        return new SliceDevice(name, parent, extent, false);
+    }
+
+    public BlockDevice parent() {
+        return parent;
+    }
+
+    /** The parent's blocks this slice covers. */
+    public Extent extent() {
+        return new Extent(firstLba, blockCount());
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    @Override
+    protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        parent.read(firstLba + lba, blockCount, buffer, bufferOffset);
+        meter().issuedRead(IoCause.HOST, geometry().lengthOf(blockCount));
+    }
+
+    @Override
+    protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+        parent.write(firstLba + lba, blockCount, buffer, bufferOffset, fua);
+        meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
+    }
+
+    @Override
+    protected void doFlush() {
+        parent.flush();
+    }
+
+    @Override
+    protected void doTrim(long lba, long blockCount) {
+        parent.trim(firstLba + lba, blockCount);
+    }
+
+    @Override
+    protected void doClose() {
+        // the parent is not ours
+    }
+}

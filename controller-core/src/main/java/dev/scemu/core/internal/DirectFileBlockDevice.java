@@ -1,0 +1,422 @@
+package dev.scemu.core.internal;
+
+import dev.scemu.core.AbstractBlockDevice;
+import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.CoreError;
+import dev.scemu.core.CoreException;
+import dev.scemu.core.IoCause;
+import dev.scemu.core.NativeMemory;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * File medium driven through libc ({@link LibC}, JNA direct mapping): {@code pread}/{@code pwrite}
+ * of native addresses, with {@code O_DIRECT} when the file system accepts it, so the page cache is
+ * bypassed and the device behaves like a disk.
+ *
+ * <h2>File</h2>
+ * A new file is created with {@code ftruncate} to the geometry's exact capacity (sparse), or with
+ * {@code fallocate} when {@link Options#preallocate()} asks for it; an existing file is opened only
+ * if its length equals the capacity.
+ *
+ * <h2>Direct I/O</h2>
+ * The file is opened with {@code O_DIRECT} if {@link Options#preferDirectIo()} and then probed
+ * once: a read of one block at offset 0 into a 4 KiB-aligned buffer must succeed (else the file
+ * system needs larger alignment than the block size, and the device reopens the file buffered), and
+ * a read into a buffer at a 512-byte boundary decides whether caller buffers need 512- or
+ * 4096-byte address alignment. If {@code open} refuses {@code O_DIRECT} with {@code EINVAL} (older
+ * tmpfs, some FUSE file systems) the device uses buffered I/O; {@link #isDirectIo()} tells which.
+ * File offsets and lengths are always whole blocks. A caller buffer that is on the heap, or direct
+ * but not aligned, is copied through a per-thread aligned bounce buffer in pieces of at most
+ * {@link #BOUNCE_BYTES} (or one block, if larger): no allocation per I/O.
+ *
+ * <h2>Ordering</h2>
+ * A completed write has reached the device (direct I/O) or the page cache (buffered) and is visible
+ * to every later read. {@link #flush()} calls {@code fdatasync}, so every write and trim completed
+ * before the call is durable when it returns (including the volatile cache of the disk below). A
+ * {@code fua} write is {@code pwrite} followed by {@code fdatasync} before returning: simpler than a
+ * second {@code O_DSYNC} descriptor, at the price of also syncing other unflushed writes (which
+ * the contract allows: they may survive, they are just not guaranteed). Close does not sync.
+ *
+ * <h2>Trim</h2>
+ * {@code fallocate(PUNCH_HOLE | KEEP_SIZE)}: the range reads as zeros and stops using space. If
+ * the file system does not support hole punching, zeros are written instead (metered as host
+ * writes). Durable after the next flush like any write.
+ *
+ * <h2>Threads</h2>
+ * {@code pread}/{@code pwrite} carry their own offsets, so I/O needs no lock. Close waits for I/O in
+ * progress ({@link InFlightIo}) before closing the descriptor, so a racing I/O can never reach a
+ * reused descriptor number.
+ */
+public final class DirectFileBlockDevice extends AbstractBlockDevice {
+
+    /** Largest piece copied through the per-thread bounce buffer. */
+    public static final int BOUNCE_BYTES = 1 << 20;
+    private static final int PAGE_BYTES = 4096;
+    private static final int SECTOR_BYTES = 512;
+    private static final int FILE_MODE = 0644;
+
+    private static final ThreadLocal<ByteBuffer> BOUNCE = new ThreadLocal<>();
+    private static volatile ByteBuffer zeros;
+
+    private final Path path;
+    private final int fd;
+    private final boolean directIo;
+    /** Address alignment a caller's direct buffer needs to be used without a bounce copy. */
+    private final int memoryAlignment;
+    private final int bouncePieceBytes;
+    private volatile boolean punchHoleSupported = true;
+    private final InFlightIo inFlight = new InFlightIo();
+
+    /**
+     * How to open the file.
+     *
+     * @param preferDirectIo open with {@code O_DIRECT} if the file system accepts it
+     * @param preallocate when creating, reserve the capacity with {@code fallocate} instead of a sparse {@code ftruncate}
+     */
+    public record Options(boolean preferDirectIo, boolean preallocate) {
+        /** Direct I/O when possible, sparse new files. */
+        public static final Options DEFAULT = new Options(true, false);
+        /** Buffered I/O through the page cache, sparse new files. */
+        public static final Options BUFFERED = new Options(false, false);
+    }
+
+    private DirectFileBlockDevice(String name, Path path, BlockGeometry geometry, int fd, boolean directIo,
+                                  int memoryAlignment) {
+        super(name, geometry);
+        this.path = path;
+        this.fd = fd;
+        this.directIo = directIo;
+        this.memoryAlignment = memoryAlignment;
+        this.bouncePieceBytes = Math.max(BOUNCE_BYTES, geometry.blockSize());
+    }
+
+    /** Creates {@code path} or opens it if it exists, with {@link Options#DEFAULT}. */
+    public static DirectFileBlockDevice open(String name, Path path, BlockGeometry geometry) {
+        return open(name, path, geometry, Options.DEFAULT);
+    }
+
+    /** Creates {@code path} (exact capacity) or opens it if it exists (its length must equal the capacity). */
+    public static DirectFileBlockDevice open(String name, Path path, BlockGeometry geometry, Options options) {
+        if (!LibC.isAvailable()) {
+            throw new CoreException(CoreError.INVALID_ARGUMENT,
+                    "device " + name + ": direct file I/O needs 64-bit Linux");
+        }
+        String file = path.toAbsolutePath().toString();
+        if (!Files.exists(path)) {
+            createFile(file, geometry, options.preallocate());
+        }
+        int fd = -1;
+        boolean directIo = false;
+        if (options.preferDirectIo() && LibC.O_DIRECT != 0) {
+            fd = LibC.open(file, LibC.O_RDWR | LibC.O_CLOEXEC | LibC.O_DIRECT, 0);
+            if (fd >= 0) {
+                directIo = true;
+            } else if (LibC.errno() != LibC.EINVAL) {
+                throw errnoError("open(O_DIRECT)", LibC.errno(), 0, 0, file);
+            }
+        }
+        int memoryAlignment = 1;
+        try {
+            if (directIo) {
+                checkLength(fd, path, geometry);
+                memoryAlignment = probeDirectIo(fd, geometry);
+                if (memoryAlignment == 0) { // the file system needs more alignment than one block
+                    LibC.close(fd);
+                    fd = -1;
+                    directIo = false;
+                    memoryAlignment = 1;
+                }
+            }
+            if (fd < 0) {
+                fd = LibC.open(file, LibC.O_RDWR | LibC.O_CLOEXEC, 0);
+                if (fd < 0) {
+                    throw errnoError("open", LibC.errno(), 0, 0, file);
+                }
+                checkLength(fd, path, geometry);
+            }
+            return new DirectFileBlockDevice(name, path, geometry, fd, directIo, memoryAlignment);
+        } catch (RuntimeException e) {
+            if (fd >= 0) {
+                LibC.close(fd);
+            }
+            throw e;
+        }
+    }
+
+    private static void createFile(String file, BlockGeometry geometry, boolean preallocate) {
+        int fd = LibC.open(file, LibC.O_RDWR | LibC.O_CLOEXEC | LibC.O_CREAT | LibC.O_EXCL, FILE_MODE);
+        if (fd < 0) {
+            int errno = LibC.errno();
+            if (errno == LibC.EEXIST) {
+                return; // created concurrently: opened and length-checked like any existing file
+            }
+            throw errnoError("open(O_CREAT)", errno, 0, 0, file);
+        }
+        long capacity = geometry.capacityBytes();
+        try {
+            boolean sized = false;
+            if (preallocate && capacity > 0) {
+                if (LibC.fallocate(fd, 0, 0, capacity) == 0) {
+                    sized = true;
+                } else if (!isUnsupported(LibC.errno())) {
+                    throw errnoError("fallocate", LibC.errno(), 0, capacity, file);
+                }
+            }
+            if (!sized && LibC.ftruncate(fd, capacity) != 0) {
+                throw errnoError("ftruncate", LibC.errno(), 0, capacity, file);
+            }
+            if (LibC.fsync(fd) != 0) {
+                throw errnoError("fsync", LibC.errno(), 0, capacity, file);
+            }
+        } catch (RuntimeException e) {
+            LibC.close(fd);
+            MediaFiles.deleteQuietly(Path.of(file), e);
+            throw e;
+        }
+        LibC.close(fd);
+        MediaFiles.syncParentDirectory(Path.of(file));
+    }
+
+    private static void checkLength(int fd, Path path, BlockGeometry geometry) {
+        long length = LibC.lseek(fd, 0, LibC.SEEK_END);
+        if (length < 0) {
+            throw errnoError("lseek", LibC.errno(), 0, 0, path.toString());
+        }
+        MediaFiles.checkLength(path, length, geometry);
+    }
+
+    /**
+     * Memory alignment that direct I/O needs on this file (512 or 4096), or 0 if a read of one
+     * whole block at offset 0 is refused: then the block size is too small for this file system.
+     */
+    private static int probeDirectIo(int fd, BlockGeometry geometry) {
+        if (geometry.blockCount() == 0) {
+            return PAGE_BYTES;
+        }
+        int length = geometry.blockSize();
+        // a whole number of pages: NativeMemory.allocateAligned can come up short for other capacities
+        int probeBytes = (length + SECTOR_BYTES + PAGE_BYTES - 1) & -PAGE_BYTES;
+        ByteBuffer probe = NativeMemory.allocateAligned(probeBytes, PAGE_BYTES);
+        long address = NativeMemory.address(probe);
+        if (probeRead(fd, address, length) != 0) {
+            return 0;
+        }
+        return probeRead(fd, address + SECTOR_BYTES, length) == 0 ? SECTOR_BYTES : PAGE_BYTES;
+    }
+
+    /** 0 if the read works, else errno. */
+    private static int probeRead(int fd, long address, int length) {
+        long n;
+        do {
+            n = LibC.pread(fd, address, length, 0);
+        } while (n < 0 && LibC.errno() == LibC.EINTR);
+        return n >= 0 ? 0 : LibC.errno();
+    }
+
+    /** The backing file. */
+    public Path path() {
+        return path;
+    }
+
+    /** Whether the file is open with {@code O_DIRECT} (false: buffered through the page cache). */
+    public boolean isDirectIo() {
+        return directIo;
+    }
+
+    /** Whether trims punch holes; false once the file system refused {@code FALLOC_FL_PUNCH_HOLE}. */
+    public boolean punchesHoles() {
+        return punchHoleSupported;
+    }
+
+    @Override
+    protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        long offset = geometry().offsetOf(lba);
+        int length = geometry().bufferLengthOf(blockCount);
+        inFlight.enter();
+        try {
+            checkOpen();
+            if (isUsableInPlace(buffer, bufferOffset)) {
+                readFully(NativeMemory.address(buffer) + bufferOffset, length, offset);
+            } else {
+                long bounce = bounceAddress();
+                for (int done = 0; done < length; ) {
+                    int piece = Math.min(length - done, bouncePieceBytes);
+                    readFully(bounce, piece, offset + done);
+                    NativeMemory.copyToBuffer(bounce, buffer, bufferOffset + done, piece);
+                    done += piece;
+                }
+            }
+        } finally {
+            inFlight.exit();
+        }
+        meter().issuedRead(IoCause.HOST, length);
+    }
+
+    @Override
+    protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+        long offset = geometry().offsetOf(lba);
+        int length = geometry().bufferLengthOf(blockCount);
+        inFlight.enter();
+        try {
+            checkOpen();
+            if (isUsableInPlace(buffer, bufferOffset)) {
+                writeFully(NativeMemory.address(buffer) + bufferOffset, length, offset);
+            } else {
+                long bounce = bounceAddress();
+                for (int done = 0; done < length; ) {
+                    int piece = Math.min(length - done, bouncePieceBytes);
+                    NativeMemory.copyFromBuffer(buffer, bufferOffset + done, bounce, piece);
+                    writeFully(bounce, piece, offset + done);
+                    done += piece;
+                }
+            }
+            meter().issuedWrite(IoCause.HOST, length);
+            if (fua) {
+                dataSync(offset, length);
+            }
+        } finally {
+            inFlight.exit();
+        }
+    }
+
+    @Override
+    protected void doFlush() {
+        inFlight.enter();
+        try {
+            checkOpen();
+            dataSync(0, geometry().capacityBytes());
+        } finally {
+            inFlight.exit();
+        }
+    }
+
+    @Override
+    protected void doTrim(long lba, long blockCount) {
+        long offset = geometry().offsetOf(lba);
+        long length = geometry().lengthOf(blockCount);
+        inFlight.enter();
+        try {
+            checkOpen();
+            if (punchHoleSupported && punchHole(offset, length)) {
+                return;
+            }
+            writeZeros(offset, length);
+        } finally {
+            inFlight.exit();
+        }
+    }
+
+    @Override
+    protected void doClose() {
+        inFlight.awaitIdle();
+        if (LibC.close(fd) != 0) {
+            throw errnoError("close", LibC.errno(), 0, 0, path.toString());
+        }
+    }
+
+    private boolean isUsableInPlace(ByteBuffer buffer, int bufferOffset) {
+        return buffer.isDirect() && ((NativeMemory.address(buffer) + bufferOffset) & (memoryAlignment - 1)) == 0;
+    }
+
+    /** True if punched; false if the file system does not support it (remembered). */
+    private boolean punchHole(long offset, long length) {
+        while (true) {
+            if (LibC.fallocate(fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, offset, length) == 0) {
+                return true;
+            }
+            int errno = LibC.errno();
+            if (isUnsupported(errno)) {
+                punchHoleSupported = false;
+                return false;
+            }
+            if (errno != LibC.EINTR) {
+                throw errnoError("fallocate(PUNCH_HOLE)", errno, offset, length, path.toString());
+            }
+        }
+    }
+
+    private void writeZeros(long offset, long length) {
+        long zeroAddress = NativeMemory.address(zeroBuffer());
+        for (long done = 0; done < length; ) {
+            int piece = (int) Math.min(length - done, BOUNCE_BYTES);
+            writeFully(zeroAddress, piece, offset + done);
+            done += piece;
+        }
+        meter().issuedWrite(IoCause.HOST, length);
+    }
+
+    private void readFully(long address, int length, long offset) {
+        int done = 0;
+        while (done < length) {
+            long n = LibC.pread(fd, address + done, length - done, offset + done);
+            if (n > 0) {
+                done += (int) n;
+            } else if (n == 0) {
+                throw new CoreException(CoreError.IO_ERROR, "pread hit end of file at offset " + (offset + done)
+                        + " reading length " + length + " at offset " + offset + " of " + path
+                        + " (file shorter than the device?)");
+            } else if (LibC.errno() != LibC.EINTR) {
+                throw errnoError("pread", LibC.errno(), offset, length, path.toString());
+            }
+        }
+    }
+
+    private void writeFully(long address, int length, long offset) {
+        int done = 0;
+        while (done < length) {
+            long n = LibC.pwrite(fd, address + done, length - done, offset + done);
+            if (n > 0) {
+                done += (int) n;
+            } else if (n == 0) {
+                throw new CoreException(CoreError.IO_ERROR, "pwrite wrote nothing at offset " + (offset + done)
+                        + " writing length " + length + " at offset " + offset + " of " + path);
+            } else if (LibC.errno() != LibC.EINTR) {
+                throw errnoError("pwrite", LibC.errno(), offset, length, path.toString());
+            }
+        }
+    }
+
+    private void dataSync(long offset, long length) {
+        while (LibC.fdatasync(fd) != 0) {
+            if (LibC.errno() != LibC.EINTR) {
+                throw errnoError("fdatasync", LibC.errno(), offset, length, path.toString());
+            }
+        }
+    }
+
+    /** This thread's aligned bounce buffer, allocated once per thread (grown for blocks above 1 MiB). */
+    private long bounceAddress() {
+        ByteBuffer bounce = BOUNCE.get();
+        if (bounce == null || bounce.capacity() < bouncePieceBytes) {
+            bounce = NativeMemory.allocateAligned(bouncePieceBytes, PAGE_BYTES);
+            BOUNCE.set(bounce);
+        }
+        return NativeMemory.address(bounce);
+    }
+
+    /** A shared, never-written, aligned buffer of {@link #BOUNCE_BYTES} zeros. */
+    private static ByteBuffer zeroBuffer() {
+        ByteBuffer buffer = zeros;
+        if (buffer == null) {
+            synchronized (DirectFileBlockDevice.class) {
+                buffer = zeros;
+                if (buffer == null) {
+                    buffer = NativeMemory.allocateAligned(BOUNCE_BYTES, PAGE_BYTES);
+                    zeros = buffer;
+                }
+            }
+        }
+        return buffer;
+    }
+
+    private static boolean isUnsupported(int errno) {
+        return errno == LibC.EOPNOTSUPP || errno == LibC.ENOSYS;
+    }
+
+    private static CoreException errnoError(String call, int errno, long offset, long length, String file) {
+        return new CoreException(CoreError.IO_ERROR, call + " failed: " + LibC.describe(errno) + " at offset "
+                + offset + " length " + length + " of " + file);
+    }
+}

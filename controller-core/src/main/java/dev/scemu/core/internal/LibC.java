@@ -1,0 +1,108 @@
+package dev.scemu.core.internal;
+
+import com.sun.jna.Native;
+import com.sun.jna.Platform;
+
+/**
+ * The few Linux libc calls the file media need, direct-mapped through JNA ({@link Native#register}).
+ * Native addresses are passed as {@code long} (64-bit Linux only: {@code size_t}, {@code ssize_t}
+ * and {@code off_t} are 64-bit there). On failure a call returns -1 and {@link #errno()} tells why.
+ *
+ * <p>Flag values are those of Linux on x86-64 and AArch64; {@link #O_DIRECT} differs between the
+ * two and is 0 (unsupported) on any other architecture.
+ */
+public final class LibC {
+
+    public static final int O_RDONLY = 0;
+    public static final int O_RDWR = 2;
+    public static final int O_CREAT = 0100;
+    public static final int O_EXCL = 0200;
+    public static final int O_CLOEXEC = 02000000;
+    /** 0 when this architecture's value is not known: then direct I/O is never attempted. */
+    public static final int O_DIRECT = oDirect();
+
+    public static final int FALLOC_FL_KEEP_SIZE = 0x01;
+    public static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+
+    public static final int SEEK_END = 2;
+    /** {@code lseek} to the next byte that holds data; fails with {@link #ENXIO} if there is none. */
+    public static final int SEEK_DATA = 3;
+
+    public static final int ENOENT = 2;
+    public static final int EINTR = 4;
+    public static final int ENXIO = 6;
+    public static final int EEXIST = 17;
+    public static final int EINVAL = 22;
+    public static final int ENOSYS = 38;
+    public static final int EOPNOTSUPP = 95;
+
+    private static final boolean AVAILABLE;
+
+    static {
+        boolean available = false;
+        if (Platform.isLinux() && Platform.is64Bit()) {
+            Native.register(LibC.class, Platform.C_LIBRARY_NAME);
+            available = true;
+        }
+        AVAILABLE = available;
+    }
+
+    private LibC() {
+    }
+
+    /** Whether the calls are bound (64-bit Linux); calling them elsewhere throws {@link UnsatisfiedLinkError}. */
+    public static boolean isAvailable() {
+        return AVAILABLE;
+    }
+
+    private static int oDirect() {
+        if (!Platform.isLinux()) {
+            return 0;
+        }
+        if (Platform.isIntel()) {
+            return 040000;
+        }
+        if (Platform.isARM()) {
+            return 0200000;
+        }
+        return 0;
+    }
+
+    /** errno of the last failed call on this thread (JNA preserves it per thread). */
+    public static int errno() {
+        return Native.getLastError();
+    }
+
+    /** "errno=N (text)" for messages. */
+    public static String describe(int errno) {
+        String text;
+        try {
+            text = strerror(errno);
+        } catch (RuntimeException | UnsatisfiedLinkError e) {
+            text = null;
+        }
+        return "errno=" + errno + " (" + (text == null ? "unknown" : text) + ")";
+    }
+
+    public static native int open(String path, int flags, int mode);
+
+    public static native int close(int fd);
+
+    /** Reads up to {@code count} bytes at file {@code offset} into native {@code address}. */
+    public static native long pread(int fd, long address, long count, long offset);
+
+    /** Writes up to {@code count} bytes from native {@code address} at file {@code offset}. */
+    public static native long pwrite(int fd, long address, long count, long offset);
+
+    public static native int fdatasync(int fd);
+
+    public static native int fsync(int fd);
+
+    public static native int ftruncate(int fd, long length);
+
+    public static native int fallocate(int fd, int mode, long offset, long length);
+
+    public static native long lseek(int fd, long offset, int whence);
+
+    public static native String strerror(int errnum);
+}

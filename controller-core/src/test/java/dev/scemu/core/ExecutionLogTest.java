@@ -1,0 +1,436 @@
+package dev.scemu.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class ExecutionLogTest {
+
+    private static final int BLOCK = 512;
+    /** 2 header slots + 16 data blocks, not at lba 0. */
+    private static final Extent REGION = Extent.of(5, 18);
+
+    private final BlockDevice device = Media.memory("disk", new BlockGeometry(BLOCK, 64));
+
+    @AfterEach
+    void closeDevice() {
+        device.close();
+    }
+
+    private static ByteBuffer text(String s) {
+        return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String text(ByteBuffer b) {
+        byte[] bytes = new byte[b.remaining()];
+        b.duplicate().get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    private static ByteBuffer filled(int length, int seed) {
+        byte[] bytes = new byte[length];
+        for (int i = 0; i < length; i++) {
+            bytes[i] = (byte) (seed * 31 + i);
+        }
+        return ByteBuffer.wrap(bytes);
+    }
+
+    @Test
+    void roundTripsBeginStepCommitAcrossReopen() {
+        long committed;
+        long pending;
+        try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
+            committed = log.begin(1, text("copy 7->9"));
+            log.step(committed, 0, text("copied"));
+            log.commit(committed);
+            pending = log.begin(2, text("parity stripe 4"));
+            log.step(pending, 0, text("data written"));
+            log.step(pending, 1, text("parity written"));
+            log.sync();
+        }
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            List<Transaction> unfinished = log.unfinished();
+            assertThat(unfinished).extracting(Transaction::txId).containsExactly(pending);
+            Transaction tx = unfinished.get(0);
+            assertThat(tx.opType()).isEqualTo(2);
+            assertThat(text(tx.beginPayload())).isEqualTo("parity stripe 4");
+            assertThat(tx.beginPayload().isReadOnly()).isTrue();
+            assertThat(tx.steps()).extracting(Transaction.Step::stepIndex).containsExactly(0, 1);
+            assertThat(tx.steps()).extracting(s -> text(s.payload())).containsExactly("data written", "parity written");
+            log.commit(pending);
+            assertThat(log.unfinished()).isEmpty();
+            log.sync();
+        }
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            assertThat(log.unfinished()).isEmpty();
+        }
+    }
+
+    @Test
+    void listsExactlyTheUnfinishedTransactionsInBeginOrder() {
+        List<Long> expected = new ArrayList<>();
+        try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
+            for (int i = 0; i < 20; i++) {
+                long tx = log.begin(i, filled(i, i));
+                for (int s = 0; s < i % 4; s++) {
+                    log.step(tx, s, filled(s * 3, i + s));
+                }
+                switch (i % 3) {
+                    case 0 -> log.commit(tx);
+                    case 1 -> log.abort(tx);
+                    default -> expected.add(tx);
+                }
+            }
+        }
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            assertThat(log.unfinished()).extracting(Transaction::txId).containsExactlyElementsOf(expected);
+            for (Transaction tx : log.unfinished()) {
+                int i = tx.opType();
+                assertThat(tx.beginPayload()).isEqualTo(filled(i, i));
+                assertThat(tx.steps()).hasSize(i % 4);
+                for (int s = 0; s < i % 4; s++) {
+                    assertThat(tx.steps().get(s).payload()).isEqualTo(filled(s * 3, i + s));
+                }
+            }
+        }
+    }
+
+    @Test
+    void transactionIdsStayMonotonicAcrossReopenEvenAfterEverythingIsReclaimed() {
+        long last = 0;
+        for (int session = 0; session < 6; session++) {
+            try (ExecutionLog log = session == 0 ? ExecutionLog.format(device, REGION) : ExecutionLog.open(device, REGION)) {
+                for (int i = 0; i < 300; i++) {
+                    long tx = log.begin(0, filled(40, i));
+                    assertThat(tx).isGreaterThan(last);
+                    last = tx;
+                    log.commit(tx);
+                }
+            }
+        }
+    }
+
+    @Test
+    void wrapsAroundTheRingForManyLapsAndReclaims() {
+        ExecutionLog log = ExecutionLog.format(device, REGION);
+        long pinned = log.begin(9, text("long running but checkpointed"));
+        int transactions = 0;
+        long reclaims = 0;
+        for (int round = 0; round < 8; round++) {
+            for (int i = 0; i < 500; i++) {
+                long tx = log.begin(1, filled(i % 90, i));
+                log.step(tx, 0, filled(30, i));
+                log.commit(tx);
+                if (i % 7 == 0) {
+                    log.sync();
+                }
+                if (i % 20 == 19) {
+                    // checkpoint the long-running transaction: commit it and carry on in a fresh one
+                    log.commit(pinned);
+                    pinned = log.begin(9, text("checkpoint " + round));
+                }
+                transactions++;
+            }
+            log.sync();
+            reclaims += log.stats().reclaims();
+            log.close();
+            log = ExecutionLog.open(device, REGION);
+            assertThat(log.unfinished()).extracting(Transaction::txId).containsExactly(pinned);
+            assertThat(text(log.unfinished().get(0).beginPayload())).isEqualTo("checkpoint " + round);
+        }
+        log.close();
+        assertThat(transactions).isEqualTo(4000);
+        assertThat(reclaims).isGreaterThan(8 * 10);
+    }
+
+    @Test
+    void reclaimsWithinOneSessionAndMetersJournalWrites() {
+        try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
+            for (int i = 0; i < 3000; i++) {
+                long tx = log.begin(1, filled(100, i));
+                log.commit(tx);
+            }
+            log.sync();
+            LogStats stats = log.stats();
+            assertThat(stats.blocksWritten()).isGreaterThan(16 * 20);
+            assertThat(stats.reclaims()).isGreaterThan(15);
+            assertThat(stats.recordsAppended()).isEqualTo(6000);
+            assertThat(stats.syncs()).isEqualTo(1);
+            IoMeter.Snapshot meter = log.meter().snapshot();
+            assertThat(meter.issuedWrite(IoCause.JOURNAL).bytes()).isEqualTo(stats.bytesWritten());
+            assertThat(meter.receivedWrite().bytes()).isEqualTo(stats.recordBytes());
+            assertThat(meter.writeAmplification()).isGreaterThan(1.0);
+        }
+    }
+
+    @Test
+    void reportsLogFullWhenOneTransactionPinsTheRingAndRecoversAfterItCommits() {
+        try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
+            long pinning = log.begin(5, text("pin"));
+            CoreException full = null;
+            int appended = 0;
+            while (full == null && appended < 10_000) {
+                try {
+                    long tx = log.begin(1, filled(200, appended));
+                    log.commit(tx);
+                    appended++;
+                } catch (CoreException e) {
+                    full = e;
+                }
+            }
+            assertThat(full).isNotNull();
+            assertThat(full.code()).isEqualTo(CoreError.LOG_FULL);
+            assertThat(full.getMessage()).contains("transaction " + pinning);
+            assertThat(appended).isGreaterThan(16);
+            log.sync();
+            // nothing durable was damaged: another reader sees the pinning transaction
+            try (ExecutionLog reader = ExecutionLog.open(device, REGION)) {
+                assertThat(reader.unfinished()).extracting(Transaction::txId).containsExactly(pinning);
+            }
+            assertThatThrownBy(() -> log.step(pinning, 0, filled(200, 0))).isInstanceOf(CoreException.class)
+                    .extracting(e -> ((CoreException) e).code()).isEqualTo(CoreError.LOG_FULL);
+            log.commit(pinning);
+            for (int i = 0; i < 1000; i++) {
+                log.commit(log.begin(1, filled(200, i)));
+            }
+            log.sync();
+        }
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            assertThat(log.unfinished()).isEmpty();
+        }
+    }
+
+    @Test
+    void manyUnfinishedTransactionsCanAlwaysBeFinishedAfterLogFull() {
+        List<Long> open = new ArrayList<>();
+        try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
+            try {
+                while (true) {
+                    open.add(log.begin(1, filled(8, open.size())));
+                }
+            } catch (CoreException e) {
+                assertThat(e.code()).isEqualTo(CoreError.LOG_FULL);
+            }
+            log.sync();
+        }
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            assertThat(log.unfinished()).extracting(Transaction::txId).containsExactlyElementsOf(open);
+            for (long tx : open) {
+                log.abort(tx);
+            }
+            log.sync();
+            log.commit(log.begin(2, text("works again")));
+        }
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            assertThat(log.unfinished()).isEmpty();
+        }
+    }
+
+    @Test
+    void aCorruptedBlockStopsTheScanThereAndProducesNoWrongRecords() {
+        List<Long> ids = new ArrayList<>();
+        int big;
+        try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
+            big = log.maxPayloadBytes() / 2 + 1; // one BEGIN per block
+            for (int i = 0; i < 8; i++) {
+                ids.add(log.begin(i, filled(big, i)));
+            }
+            log.sync();
+        }
+        // tx i lives in data block i; flip one bit in the middle of data block 4
+        ByteBuffer block = ByteBuffer.allocate(BLOCK);
+        long lba = REGION.lba() + ExecutionLog.HEADER_SLOTS + 4;
+        device.read(lba, 1, block, 0);
+        block.put(200, (byte) (block.get(200) ^ 0x10));
+        device.write(lba, 1, block, 0);
+        long added;
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            assertThat(log.unfinished()).extracting(Transaction::txId).containsExactlyElementsOf(ids.subList(0, 4));
+            for (Transaction tx : log.unfinished()) {
+                assertThat(tx.beginPayload()).isEqualTo(filled(big, tx.opType()));
+            }
+            added = log.begin(77, text("after corruption"));
+            assertThat(added).isGreaterThan(ids.get(3));
+            log.sync();
+        }
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            List<Long> expected = new ArrayList<>(ids.subList(0, 4));
+            expected.add(added);
+            assertThat(log.unfinished()).extracting(Transaction::txId).containsExactlyElementsOf(expected);
+        }
+    }
+
+    @Test
+    void rejectsAnOversizePayloadAndChangesNothing() {
+        try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
+            assertThat(log.maxPayloadBytes()).isEqualTo(BLOCK - 56);
+            long tx = log.begin(1, filled(log.maxPayloadBytes(), 1));
+            CoreException e = catchThrowableOfType(CoreException.class,
+                    () -> log.step(tx, 0, filled(log.maxPayloadBytes() + 1, 2)));
+            assertThat(e.code()).isEqualTo(CoreError.INVALID_ARGUMENT);
+            assertThat(e.getMessage()).contains(String.valueOf(log.maxPayloadBytes() + 1))
+                    .contains(String.valueOf(log.maxPayloadBytes()));
+            assertThatThrownBy(() -> log.begin(1, filled(log.maxPayloadBytes() + 1, 2))).isInstanceOf(CoreException.class);
+            assertThat(log.stats().recordsAppended()).isEqualTo(1);
+            log.step(tx, 0, filled(3, 3));
+        }
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            assertThat(log.unfinished()).hasSize(1);
+            assertThat(log.unfinished().get(0).steps()).hasSize(1);
+        }
+    }
+
+    @Test
+    void rejectsUnknownAndFinishedTransactionsAndBadArguments() {
+        try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
+            long tx = log.begin(1, null);
+            log.commit(tx);
+            for (Runnable r : List.<Runnable>of(() -> log.commit(tx), () -> log.abort(tx), () -> log.step(tx, 0, null),
+                    () -> log.commit(tx + 100))) {
+                assertThatThrownBy(r::run).isInstanceOf(CoreException.class)
+                        .extracting(e -> ((CoreException) e).code()).isEqualTo(CoreError.UNKNOWN_TRANSACTION);
+            }
+            assertThatThrownBy(() -> log.begin(70_000, null)).extracting(e -> ((CoreException) e).code())
+                    .isEqualTo(CoreError.INVALID_ARGUMENT);
+        }
+        assertThatThrownBy(() -> ExecutionLog.format(device, Extent.of(0, 3))).isInstanceOf(CoreException.class);
+        assertThatThrownBy(() -> ExecutionLog.format(device, Extent.of(60, 18))).isInstanceOf(CoreException.class);
+    }
+
+    @Test
+    void openWithoutAValidHeaderIsCorruptRecordAndAnotherGeometryIsRejected() {
+        assertThatThrownBy(() -> ExecutionLog.open(device, REGION)).extracting(e -> ((CoreException) e).code())
+                .isEqualTo(CoreError.CORRUPT_RECORD);
+        ExecutionLog.format(device, REGION).close();
+        assertThatThrownBy(() -> ExecutionLog.open(device, Extent.of(5, 20)))
+                .extracting(e -> ((CoreException) e).code()).isEqualTo(CoreError.INVALID_ARGUMENT);
+    }
+
+    @Test
+    void survivesTheLossOfOneHeaderSlot() {
+        long tx;
+        try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
+            for (int i = 0; i < 500; i++) {
+                log.commit(log.begin(1, filled(100, i)));
+            }
+            tx = log.begin(3, text("x"));
+            log.sync();
+        }
+        device.write(REGION.lba(), 1, ByteBuffer.allocate(BLOCK), 0); // slot 0 destroyed
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            assertThat(log.unfinished()).extracting(Transaction::txId).containsExactly(tx);
+        }
+    }
+
+    @Test
+    void closeSyncsAndIsIdempotentAndLeavesTheDeviceOpen() {
+        ExecutionLog log = ExecutionLog.format(device, REGION);
+        long tx = log.begin(1, text("a"));
+        log.close();
+        log.close();
+        assertThatThrownBy(() -> log.begin(1, null)).extracting(e -> ((CoreException) e).code()).isEqualTo(CoreError.CLOSED);
+        try (ExecutionLog reopened = ExecutionLog.open(device, REGION)) {
+            assertThat(reopened.unfinished()).extracting(Transaction::txId).containsExactly(tx);
+        }
+    }
+
+    @Test
+    void aStaleBlockOfAnEarlierSessionIsNeverResurrected() {
+        try (FaultInjectingDevice disk = new FaultInjectingDevice(Media.memory("t", new BlockGeometry(BLOCK, 64)), 1)) {
+            ExecutionLog a = ExecutionLog.format(disk, REGION);
+            int big = a.maxPayloadBytes() / 2 + 1;
+            long durable = a.begin(1, filled(big, 1));
+            a.sync();
+            // session A writes two more blocks without flushing; only the second one survives the cut
+            a.begin(2, filled(big, 2));
+            long ghost = a.begin(3, filled(big, 3));
+            a.begin(4, filled(big, 4)); // fills: block of tx 3 is written
+            long firstLost = REGION.lba() + 2 + 1;
+            long survivor = REGION.lba() + 2 + 2;
+            assertThat(disk.unflushedBlocks()).contains(firstLost, survivor);
+            disk.cutPowerKeeping(Set.of(survivor));
+            disk.restorePower();
+
+            ExecutionLog b = ExecutionLog.open(disk, REGION);
+            assertThat(b.unfinished()).extracting(Transaction::txId).containsExactly(durable);
+            long reused = b.begin(5, filled(big, 5)); // written where A's lost block was
+            assertThat(reused).isEqualTo(durable + 1);
+            b.sync();
+            disk.cutPower(PowerCutMode.DROP_UNFLUSHED);
+            disk.restorePower();
+
+            ExecutionLog c = ExecutionLog.open(disk, REGION);
+            assertThat(c.unfinished()).extracting(Transaction::txId).containsExactly(durable, reused);
+            assertThat(c.unfinished()).extracting(Transaction::opType).containsExactly(1, 5);
+            assertThat(ghost).isNotIn(c.unfinished().stream().map(Transaction::txId).toList());
+        }
+    }
+
+    @Test
+    void aBlockAfterALostRewriteOfItsPredecessorIsNotAccepted() {
+        try (FaultInjectingDevice disk = new FaultInjectingDevice(Media.memory("t", new BlockGeometry(BLOCK, 64)), 1)) {
+            ExecutionLog log = ExecutionLog.format(disk, REGION);
+            long first = log.begin(1, filled(10, 1));
+            log.sync(); // block 0, version 1 durable
+            long second = log.begin(2, filled(300, 2)); // block 0 version 2 (not yet written)
+            long third = log.begin(3, filled(300, 3)); // block 0 v2 written unflushed, block 1 started
+            log.step(third, 0, filled(300, 4)); // block 1 written unflushed
+            disk.cutPowerKeeping(Set.of(REGION.lba() + 2 + 1));
+            disk.restorePower(); // block 1 survives, block 0 v2 is lost
+            try (ExecutionLog reopened = ExecutionLog.open(disk, REGION)) {
+                assertThat(reopened.unfinished()).extracting(Transaction::txId).containsExactly(first);
+            }
+            assertThat(second).isLessThan(third);
+        }
+    }
+
+    @Test
+    void isSafeForConcurrentAppenders() throws Exception {
+        ConcurrentLinkedQueue<Long> unfinished = new ConcurrentLinkedQueue<>();
+        ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+        Extent large = Extent.of(0, 4096);
+        try (BlockDevice disk = Media.memory("big", new BlockGeometry(4096, 4096));
+             ExecutionLog log = ExecutionLog.format(disk, large)) {
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int id = t;
+                threads.add(new Thread(() -> {
+                    try {
+                        for (int i = 0; i < 500; i++) {
+                            long tx = log.begin(id, filled(20, i));
+                            log.step(tx, 0, filled(10, i));
+                            log.commit(tx);
+                            if (i % 10 == 0) {
+                                log.sync();
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            threads.forEach(Thread::start);
+            for (Thread thread : threads) {
+                thread.join();
+            }
+            assertThat(failures).isEmpty();
+            for (int t = 0; t < 4; t++) {
+                unfinished.add(log.begin(t, null));
+            }
+            log.sync();
+            try (ExecutionLog reopened = ExecutionLog.open(disk, large)) {
+                assertThat(reopened.unfinished()).extracting(Transaction::txId)
+                        .containsExactlyInAnyOrderElementsOf(unfinished);
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.scemu.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.scemu.core.internal.MappedFileBlockDevice;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Mapped file with 1 MiB chunks, so the contract's I/O crosses chunk boundaries and the last chunk is partial. */
+class MappedFileBlockDeviceTest extends FileMediumContractTest {
+
+    private static final int CHUNK_BYTES = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    @Override
+    protected Path directory() {
+        return dir;
+    }
+
+    @Override
+    protected BlockDevice open(Path path, BlockGeometry geometry) {
+        return MappedFileBlockDevice.open("mapped", path, geometry, CHUNK_BYTES);
+    }
+
+    @Test
+    void mapsChunksOnlyWhenTouched() {
+        MappedFileBlockDevice device = (MappedFileBlockDevice) device();
+        assertThat(device.mappedChunkCount()).isZero();
+        device.write(BLOCK_COUNT - 1, 1, randomBlocks(new Random(30), 1), 0); // partial last chunk
+        assertThat(device.mappedChunkCount()).isEqualTo(1);
+        readBytes(device, 0, 1);
+        assertThat(device.mappedChunkCount()).isEqualTo(2);
+    }
+
+    @Test
+    void defaultChunksWorkThroughTheFactory() {
+        BlockDevice device = track(Media.mappedFile(dir.resolve("factory.img"), new BlockGeometry(BLOCK_SIZE, BLOCK_COUNT)));
+        assertThat(device).isInstanceOf(MappedFileBlockDevice.class);
+        assertThat(((MappedFileBlockDevice) device).chunkBytes()).isEqualTo(MappedFileBlockDevice.DEFAULT_CHUNK_BYTES);
+        ByteBuffer data = randomBlocks(new Random(31), 2);
+        device.write(BLOCK_COUNT - 2, 2, data, 0);
+        assertThat(readBytes(device, BLOCK_COUNT - 2, 2)).isEqualTo(bytesOf(data));
+    }
+
+    @Test
+    void rejectsChunkSizeBelowBlockSize() {
+        assertThatThrownBy(() -> MappedFileBlockDevice.open("bad", dir.resolve("bad.img"),
+                new BlockGeometry(8192, 4), 4096))
+                .isInstanceOf(CoreException.class)
+                .satisfies(e -> assertThat(((CoreException) e).code()).isEqualTo(CoreError.INVALID_ARGUMENT));
+        assertThat(dir.resolve("bad.img")).doesNotExist();
+    }
+}
