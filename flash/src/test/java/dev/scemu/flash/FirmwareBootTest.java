@@ -131,7 +131,7 @@ class FirmwareBootTest {
         }
         worn.program(0, CURRENT);
         FirmwareManager manager = FirmwareManager.builder().store(FirmwareStore.onFlash(worn))
-                .backupRegion(rig.backupRegion()).journal(UpdateJournal.on(rig.disk, Rig.JOURNAL))
+                .backupRegion(rig.backupRegion()).journal(UpdateJournal.openOrFormat(rig.disk, Rig.JOURNAL))
                 .trustedKeys(TestImages.TRUSTED).build();
         assertThat(manager.checkFlash().state()).isEqualTo(ImageCheck.State.CORRUPT);
     }

@@ -103,7 +103,7 @@ class FirmwareUpdateCrashTest {
         assertThat(rig.manager.checkFlash().holds(running)).as("flash holds the booted image").isTrue();
         assertThat(rig.manager.checkSlot(BackupRegion.Slot.BACKUP).holds(running)).as("backup holds it").isTrue();
         assertThat(rig.tableVersion()).as("data format on disk").isEqualTo(running.dataFormats().get("mapping-table"));
-        assertThat(UpdateJournal.on(rig.disk, Rig.JOURNAL).unfinished()).as("journal").isEmpty();
+        assertThat(UpdateJournal.openOrFormat(rig.disk, Rig.JOURNAL).unfinished()).as("journal").isEmpty();
         if (failingSelfCheck) {
             assertThat(outcome).as("a new image failing its self-check never stays").isEqualTo(Outcome.OLD);
         } else if (outcome == Outcome.OLD) {

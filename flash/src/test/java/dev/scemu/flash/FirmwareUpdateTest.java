@@ -52,7 +52,7 @@ class FirmwareUpdateTest {
         AtomicBoolean done = new AtomicBoolean();
         AtomicLong hostRequests = new AtomicLong();
         FirmwareManager manager = FirmwareManager.builder().store(rig.store).backupRegion(rig.backupRegion())
-                .journal(UpdateJournal.on(rig.disk, Rig.JOURNAL)).trustedKeys(TestImages.TRUSTED)
+                .journal(UpdateJournal.openOrFormat(rig.disk, Rig.JOURNAL)).trustedKeys(TestImages.TRUSTED)
                 .migration(Migrations.recordHeaderV1ToV2("mapping-table", rig.disk, Rig.TABLE))
                 .activator(image -> pausedDuringActivation.set(rigGatePaused(rig)))
                 .build();

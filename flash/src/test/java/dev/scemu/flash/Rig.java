@@ -18,8 +18,8 @@ final class Rig {
 
     static final FlashGeometry FLASH = new FlashGeometry(4096, 4, 16); // 16 KiB erase blocks, 256 KiB
     static final int BLOCK = 4096;
-    static final Extent JOURNAL = new Extent(0, 2);
-    static final Extent BACKUP = new Extent(2, 32); // two slots of 15 image blocks (60 KiB)
+    static final Extent JOURNAL = new Extent(0, 8); // execution log: 2 header slots + 6 ring blocks
+    static final Extent BACKUP = new Extent(8, 32); // two slots of 15 image blocks (60 KiB)
     static final Extent TABLE = new Extent(40, 8);
     static final int TABLE_RECORDS = 5;
 
@@ -90,7 +90,7 @@ final class Rig {
         return FirmwareManager.builder()
                 .store(store)
                 .backupRegion(BackupRegion.on(disk, BACKUP))
-                .journal(UpdateJournal.on(disk, JOURNAL))
+                .journal(UpdateJournal.openOrFormat(disk, JOURNAL))
                 .trustedKeys(TestImages.TRUSTED)
                 .migration(Migrations.recordHeaderV1ToV2("mapping-table", disk, TABLE))
                 .selfCheck(image -> selfCheck.check(image))

@@ -55,36 +55,36 @@ class StorageTest {
 
     @Test
     void journalKeepsUnfinishedTransactionsAcrossReopenOnlyOnceSynced() {
-        BlockDevice device = Media.memory("array", new BlockGeometry(512, 8));
-        Extent extent = new Extent(2, 2);
-        UpdateJournal journal = UpdateJournal.on(device, extent);
+        BlockDevice device = Media.memory("array", new BlockGeometry(512, 16));
+        Extent extent = new Extent(2, 6);
+        UpdateJournal journal = UpdateJournal.openOrFormat(device, extent);
         long tx = journal.begin(7, ByteBuffer.wrap(new byte[] {1, 2, 3}));
         journal.step(tx, 1, ByteBuffer.wrap(new byte[] {9}));
-        assertThat(UpdateJournal.on(device, extent).unfinished()).isEmpty();
+        assertThat(UpdateJournal.openOrFormat(device, extent).unfinished()).isEmpty();
         journal.sync();
-        List<UpdateJournal.Entry> reopened = UpdateJournal.on(device, extent).unfinished();
+        List<UpdateJournal.Entry> reopened = UpdateJournal.openOrFormat(device, extent).unfinished();
         assertThat(reopened).hasSize(1);
         assertThat(reopened.get(0).opType()).isEqualTo(7);
         assertThat(reopened.get(0).payload().remaining()).isEqualTo(3);
         assertThat(reopened.get(0).steps()).extracting(UpdateJournal.Step::stepIndex).containsExactly(1);
-        long tx2 = journal.begin(8, null);
-        assertThat(tx2).isGreaterThan(tx);
         journal.commit(tx);
         journal.sync();
-        UpdateJournal again = UpdateJournal.on(device, extent);
-        assertThat(again.unfinished()).extracting(UpdateJournal.Entry::txId).containsExactly(tx2);
-        assertThat(again.begin(1, null)).isGreaterThan(tx2);
+        UpdateJournal again = UpdateJournal.openOrFormat(device, extent);
+        assertThat(again.unfinished()).isEmpty();
+        assertThat(again.begin(1, null)).isGreaterThan(tx);
         assertThatThrownBy(() -> again.commit(tx)).isInstanceOf(FlashException.class)
-                .hasMessageContaining("unknown or finished");
+                .satisfies(e -> assertThat(((FlashException) e).code()).isEqualTo(FlashError.JOURNAL_ERROR));
     }
 
     @Test
-    void journalRefusesAStateLargerThanABlock() {
-        BlockDevice device = Media.memory("array", new BlockGeometry(512, 8));
-        UpdateJournal journal = UpdateJournal.on(device, new Extent(0, 2));
-        journal.begin(1, ByteBuffer.allocate(600));
-        assertThatThrownBy(journal::sync).isInstanceOf(FlashException.class)
+    void journalRefusesOversizedPayloadsAndDamagedLogs() {
+        BlockDevice device = Media.memory("array", new BlockGeometry(512, 16));
+        UpdateJournal journal = UpdateJournal.openOrFormat(device, new Extent(0, 6));
+        assertThatThrownBy(() -> journal.begin(1, ByteBuffer.allocate(600))).isInstanceOf(FlashException.class)
                 .satisfies(e -> assertThat(((FlashException) e).code()).isEqualTo(FlashError.JOURNAL_ERROR));
+        device.write(0, 2, ByteBuffer.allocate(1024).put(0, (byte) 1), 0);
+        assertThatThrownBy(() -> UpdateJournal.openOrFormat(device, new Extent(0, 6)))
+                .isInstanceOf(FlashException.class).hasMessageContaining("damaged");
     }
 
     @Test

@@ -56,7 +56,7 @@ public final class BlockBackupRegion implements BackupRegion {
         device.read(headerLba(slot), 1, block, 0);
         SlotHeaderLayout.Header header;
         try {
-            header = SlotHeaderLayout.decode(block);
+            header = SlotHeaderLayout.decode(block, "slot header " + slot + " of " + name());
         } catch (IllegalStateException e) {
             return new SlotContents(slot, SlotState.CORRUPT, null, 0, e.getMessage());
         }

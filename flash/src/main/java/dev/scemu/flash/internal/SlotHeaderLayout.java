@@ -1,37 +1,34 @@
 package dev.scemu.flash.internal;
 
+import dev.scemu.core.ChecksummedRecord;
+import dev.scemu.core.CoreException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.zip.CRC32C;
 
 /**
- * The slot header of a backup-region slot: the first block of the slot, little-endian.
+ * The slot header of a backup-region slot: the first block of the slot, one
+ * {@link ChecksummedRecord} (magic "SCFS", version 1, 64 bytes), little-endian.
  *
  * <pre>
- *   0        4        6        8             12        16           24                 56        60
- *   +--------+--------+--------+-------------+---------+------------+------------------+---------+-----
- *   | magic  | format | slot   | image       | reserved| sequence   | image SHA-256    | crc32c  | 0...
- *   | "SCFS" | version| u16    | length u32  | u32 = 0 | u64        | 32 bytes         | of 0..56|
- *   |        | u16 =1 |        |             |         |            |                  |         |
- *   +--------+--------+--------+-------------+---------+------------+------------------+---------+-----
+ *   0                16       18        20            24            32                  64
+ *   +----------------+--------+---------+-------------+-------------+-------------------+-- 0 ...
+ *   | record header  | slot   | reserved| image       | sequence    | image SHA-256     |
+ *   | "SCFS" v1 len64| u16    | u16 = 0 | length u32  | u64         | 32 bytes          |
+ *   | crc32c         |        |         |             |             |                   |
+ *   +----------------+--------+---------+-------------+-------------+-------------------+-- ...
  * </pre>
- * A block of zeros is an empty slot. (To be expressed with controller-core's ChecksummedRecord
- * once it is on main.)
+ * A block of zeros is an empty slot.
  */
 public final class SlotHeaderLayout {
 
-    /** "SCFS" in file order. */
-    public static final int MAGIC = 0x53464353;
+    public static final int MAGIC = ChecksummedRecord.magic("SCFS");
     public static final int FORMAT_VERSION = 1;
-    public static final int OFFSET_MAGIC = 0;
-    public static final int OFFSET_VERSION = 4;
-    public static final int OFFSET_SLOT = 6;
-    public static final int OFFSET_IMAGE_LENGTH = 8;
-    public static final int OFFSET_RESERVED = 12;
-    public static final int OFFSET_SEQUENCE = 16;
-    public static final int OFFSET_SHA256 = 24;
-    public static final int OFFSET_CRC = 56;
-    public static final int LENGTH = 60;
+    public static final int OFFSET_SLOT = 16;
+    public static final int OFFSET_RESERVED = 18;
+    public static final int OFFSET_IMAGE_LENGTH = 20;
+    public static final int OFFSET_SEQUENCE = 24;
+    public static final int OFFSET_SHA256 = 32;
+    public static final int LENGTH = 64;
 
     private SlotHeaderLayout() {
     }
@@ -45,14 +42,14 @@ public final class SlotHeaderLayout {
         for (int i = 0; i < b.capacity(); i++) {
             b.put(i, (byte) 0);
         }
-        b.putInt(OFFSET_MAGIC, MAGIC).putShort(OFFSET_VERSION, (short) FORMAT_VERSION)
-                .putShort(OFFSET_SLOT, (short) header.slot()).putInt(OFFSET_IMAGE_LENGTH, (int) header.imageLength())
-                .putInt(OFFSET_RESERVED, 0).putLong(OFFSET_SEQUENCE, header.sequence()).put(OFFSET_SHA256, header.sha256());
-        b.putInt(OFFSET_CRC, crc(b));
+        b.putShort(OFFSET_SLOT, (short) header.slot()).putShort(OFFSET_RESERVED, (short) 0)
+                .putInt(OFFSET_IMAGE_LENGTH, (int) header.imageLength()).putLong(OFFSET_SEQUENCE, header.sequence())
+                .put(OFFSET_SHA256, header.sha256());
+        ChecksummedRecord.seal(b, 0, MAGIC, FORMAT_VERSION, 0, LENGTH);
     }
 
     /** The header, null for an empty (all-zero) block; throws IllegalStateException with the reason if damaged. */
-    public static Header decode(ByteBuffer block) {
+    public static Header decode(ByteBuffer block, String what) {
         ByteBuffer b = block.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         boolean zero = true;
         for (int i = 0; i < LENGTH && zero; i++) {
@@ -61,26 +58,14 @@ public final class SlotHeaderLayout {
         if (zero) {
             return null;
         }
-        if (b.getInt(OFFSET_MAGIC) != MAGIC) {
-            throw new IllegalStateException(String.format("slot header magic 0x%08x, expected 0x%08x",
-                    b.getInt(OFFSET_MAGIC), MAGIC));
-        }
-        if (b.getInt(OFFSET_CRC) != crc(b)) {
-            throw new IllegalStateException(String.format("slot header crc32c 0x%08x does not match 0x%08x",
-                    b.getInt(OFFSET_CRC), crc(b)));
-        }
-        if (b.getShort(OFFSET_VERSION) != FORMAT_VERSION) {
-            throw new IllegalStateException("slot header format version " + b.getShort(OFFSET_VERSION) + " is unknown");
+        try {
+            ChecksummedRecord.verify(b, 0, MAGIC, FORMAT_VERSION, FORMAT_VERSION, LENGTH, what);
+        } catch (CoreException e) {
+            throw new IllegalStateException(e.getMessage(), e);
         }
         byte[] sha = new byte[32];
         b.get(OFFSET_SHA256, sha);
         return new Header(b.getShort(OFFSET_SLOT), Integer.toUnsignedLong(b.getInt(OFFSET_IMAGE_LENGTH)),
                 b.getLong(OFFSET_SEQUENCE), sha);
-    }
-
-    private static int crc(ByteBuffer b) {
-        CRC32C crc = new CRC32C();
-        crc.update(b.duplicate().position(0).limit(OFFSET_CRC));
-        return (int) crc.getValue();
     }
 }
