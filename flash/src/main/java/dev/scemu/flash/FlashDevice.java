@@ -82,7 +82,10 @@ public final class FlashDevice implements AutoCloseable {
         this.faultRandom = new Random(builder.seed);
         this.dataPages = geometry.pageCount();
         long countPages = metadataPages(geometry);
-        if (builder.backing != null) {
+        if (builder.mappedFile != null) {
+            this.backing = Media.mappedFile(builder.mappedFile, backingGeometry(geometry));
+            this.ownsBacking = true;
+        } else if (builder.backing != null) {
             this.backing = builder.backing;
             this.ownsBacking = builder.ownsBacking;
             if (backing.blockSize() != geometry.pageSizeBytes() || backing.blockCount() < dataPages + countPages) {
@@ -502,6 +505,7 @@ public final class FlashDevice implements AutoCloseable {
         private long endurance = 100_000;
         private long seed = 1;
         private PowerDomain powerDomain;
+        private java.nio.file.Path mappedFile;
 
         private Builder() {
         }
@@ -532,6 +536,16 @@ public final class FlashDevice implements AutoCloseable {
         public Builder backing(BlockDevice device, boolean owns) {
             this.backing = device;
             this.ownsBacking = owns;
+            return this;
+        }
+
+        /**
+         * Keeps the flash in a memory-mapped file at {@code path} (created sparse if missing, else
+         * reopened with its contents and erase counts): the NVRAM survives close and a process
+         * restart. The file length is the {@link FlashDevice#backingGeometry} capacity.
+         */
+        public Builder mappedFile(java.nio.file.Path path) {
+            this.mappedFile = path;
             return this;
         }
 
