@@ -71,6 +71,8 @@ class FirmwareUpdateTest {
         done.set(true);
         host.join();
         assertThat(report.outcome()).isEqualTo(UpdateReport.Outcome.UPDATED);
+        System.out.printf("[switch] host I/O paused %d µs (drain %d µs) during an update with concurrent host I/O "
+                + "(%d host requests)%n", report.switchPauseNanos() / 1000, report.drainNanos() / 1000, hostRequests.get());
         assertThat(pausedDuringActivation).isTrue();
         assertThat(hostRequests.get()).isPositive();
         assertThat(report.switchPauseNanos()).isGreaterThanOrEqualTo(report.drainNanos());
