@@ -73,9 +73,9 @@ public final class FirmwareImage {
     }
 
     /**
-     * The total length of the image whose first bytes are given, from its header and the TLV
-     * info header that follows the protected TLVs: {@code firstBytes} must reach
-     * {@link #tlvInfoOffset}. Throws like {@link #parse} for a bad header.
+     * The total length of an image from its 32-byte {@code header} and the 4-byte unprotected TLV
+     * info header found at {@link #tlvInfoOffset} (how a reader learns how much to read from
+     * flash). Throws like {@link #parse} for a bad header or info.
      */
     public static long totalLength(byte[] header, byte[] unprotectedInfo) {
         return ImageParser.totalLength(header, unprotectedInfo);

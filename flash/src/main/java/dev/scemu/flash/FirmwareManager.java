@@ -196,7 +196,7 @@ public final class FirmwareManager {
                 return corruptFlash("TLV info at offset " + infoAt + " lies beyond the store of " + capacity + " bytes");
             }
             long total = FirmwareImage.totalLength(header, readStore(infoAt, FirmwareImageLayout.TLV_INFO_BYTES));
-            if (total > capacity) {
+            if (total > capacity || total > Integer.MAX_VALUE - 8) {
                 return corruptFlash("image of " + total + " bytes exceeds the store of " + capacity + " bytes");
             }
             FirmwareImage image = FirmwareImage.parse(readStore(0, (int) total), keys);

@@ -2,6 +2,10 @@ package dev.scemu.flash;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.ChecksummedRecord;
+import dev.scemu.core.CoreException;
+import dev.scemu.core.IoCause;
+import dev.scemu.core.IoMeter;
 import dev.scemu.core.Media;
 import dev.scemu.core.PowerCutMode;
 import dev.scemu.core.PowerDomain;
@@ -46,6 +50,7 @@ import java.util.concurrent.atomic.LongAdder;
 public final class FlashDevice implements AutoCloseable {
 
     private static final int MAX_WEAR_BIT_ERRORS = 64;
+    private static final int ERASE_COUNT_MAGIC = ChecksummedRecord.magic("SCEC");
 
     private final String name;
     private final FlashGeometry geometry;
@@ -61,6 +66,7 @@ public final class FlashDevice implements AutoCloseable {
     private final ByteBuffer pageBuffer;
     private final ByteBuffer countBuffer;
 
+    private final IoMeter meter;
     private final LongAdder bytesRead = new LongAdder();
     private final LongAdder pagesProgrammed = new LongAdder();
     private final LongAdder bytesProgrammed = new LongAdder();
@@ -80,6 +86,7 @@ public final class FlashDevice implements AutoCloseable {
         this.seed = builder.seed;
         this.powerDomain = builder.powerDomain;
         this.faultRandom = new Random(builder.seed);
+        this.meter = new IoMeter(builder.name);
         this.dataPages = geometry.pageCount();
         long countPages = metadataPages(geometry);
         if (builder.mappedFile != null) {
@@ -113,8 +120,13 @@ public final class FlashDevice implements AutoCloseable {
     }
 
     private static long metadataPages(FlashGeometry geometry) {
-        return ((long) geometry.eraseBlockCount() * Integer.BYTES + geometry.pageSizeBytes() - 1)
-                / geometry.pageSizeBytes();
+        int perPage = countsPerPage(geometry.pageSizeBytes());
+        return (geometry.eraseBlockCount() + perPage - 1) / perPage;
+    }
+
+    /** Erase counts held by one erase-count page (after its 16-byte record header). */
+    private static int countsPerPage(int pageSizeBytes) {
+        return (pageSizeBytes - ChecksummedRecord.HEADER_BYTES) / Integer.BYTES;
     }
 
     public String name() {
@@ -156,6 +168,7 @@ public final class FlashDevice implements AutoCloseable {
             done += chunk;
         }
         bytesRead.add(length);
+        meter.receivedRead(length);
     }
 
     /** Reads {@code length} bytes at {@code offset} into a new array. */
@@ -255,6 +268,8 @@ public final class FlashDevice implements AutoCloseable {
         }
         pagesProgrammed.increment();
         bytesProgrammed.add(length);
+        meter.receivedWrite(length);
+        meter.issuedWrite(IoCause.HOST, geometry.pageSizeBytes());
     }
 
     // ------------------------------------------------------------------ erase
@@ -376,6 +391,14 @@ public final class FlashDevice implements AutoCloseable {
         storePage(page);
     }
 
+    /**
+     * The I/O meter: reads and programs received (logical bytes), page writes issued to the
+     * backing (HOST: one page per page program) and erase-count pages (METADATA).
+     */
+    public IoMeter meter() {
+        return meter;
+    }
+
     public FlashStats stats() {
         long erased = blocksErased.sum();
         return new FlashStats(bytesRead.sum(), pagesProgrammed.sum(), bytesProgrammed.sum(), erased,
@@ -442,24 +465,42 @@ public final class FlashDevice implements AutoCloseable {
         }
     }
 
+    /**
+     * Erase-count pages follow the data pages of the backing device; each is one
+     * {@link ChecksummedRecord} ("SCEC", version 1) holding u32 counts of consecutive erase
+     * blocks. An all-zero page (fresh medium) means zero counts.
+     */
     private void loadEraseCounts() {
-        int pageSize = geometry.pageSizeBytes();
-        int perPage = pageSize / Integer.BYTES;
+        int perPage = countsPerPage(geometry.pageSizeBytes());
         for (int block = 0; block < eraseCounts.length; block += perPage) {
-            backing.read(dataPages + block / perPage, 1, countBuffer, 0);
+            long page = dataPages + block / perPage;
+            backing.read(page, 1, countBuffer, 0);
+            if (countBuffer.getLong(0) == 0 && countBuffer.getLong(8) == 0) {
+                continue;
+            }
+            try {
+                ChecksummedRecord.verify(countBuffer, 0, ERASE_COUNT_MAGIC, 1, 1, geometry.pageSizeBytes(),
+                        "erase-count page " + page + " of flash " + name);
+            } catch (CoreException e) {
+                throw new FlashException(FlashError.CORRUPT_METADATA, e.getMessage(), e);
+            }
             for (int i = 0; i < perPage && block + i < eraseCounts.length; i++) {
-                eraseCounts[block + i] = countBuffer.getInt(i * Integer.BYTES);
+                eraseCounts[block + i] = countBuffer.getInt(ChecksummedRecord.HEADER_BYTES + i * Integer.BYTES);
             }
         }
     }
 
     private void storeEraseCount(int eraseBlock) {
-        int perPage = geometry.pageSizeBytes() / Integer.BYTES;
+        int perPage = countsPerPage(geometry.pageSizeBytes());
         int first = eraseBlock - eraseBlock % perPage;
-        for (int i = 0; i < perPage; i++) {
-            countBuffer.putInt(i * Integer.BYTES, first + i < eraseCounts.length ? eraseCounts[first + i] : 0);
+        int count = Math.min(perPage, eraseCounts.length - first);
+        for (int i = 0; i < count; i++) {
+            countBuffer.putInt(ChecksummedRecord.HEADER_BYTES + i * Integer.BYTES, eraseCounts[first + i]);
         }
+        ChecksummedRecord.seal(countBuffer, 0, ERASE_COUNT_MAGIC, 1, 0,
+                ChecksummedRecord.HEADER_BYTES + count * Integer.BYTES);
         backing.write(dataPages + eraseBlock / perPage, 1, countBuffer, 0, true);
+        meter.issuedWrite(IoCause.METADATA, geometry.pageSizeBytes());
     }
 
     private void checkOpen() {

@@ -12,6 +12,8 @@ public enum FlashError {
     POWER_LOST,
     /** The device has been closed. */
     CLOSED,
+    /** The flash's own metadata (erase-count pages) failed its checksum. */
+    CORRUPT_METADATA,
     /** Read-back after programming did not match what was programmed. */
     VERIFY_FAILED,
 

@@ -55,21 +55,18 @@ public final class HostIoGate {
         long asked = System.nanoTime();
         lock.writeLock().lock();
         long acquired = System.nanoTime();
+        long released;
         try {
             action.run();
         } finally {
-            long released = System.nanoTime();
+            released = System.nanoTime();
             lock.writeLock().unlock();
-            long pause = released - asked;
             pauses.incrementAndGet();
-            lastPauseNanos.set(pause);
-            maxPauseNanos.accumulateAndGet(pause, Math::max);
-            lastDrain = acquired - asked;
+            lastPauseNanos.set(released - asked);
+            maxPauseNanos.accumulateAndGet(released - asked, Math::max);
         }
-        return new Pause(lastDrain, lastPauseNanos.get());
+        return new Pause(acquired - asked, released - asked);
     }
-
-    private volatile long lastDrain;
 
     public boolean isPaused() {
         return lock.isWriteLocked();

@@ -178,6 +178,23 @@ class FirmwareUpdateTest {
     }
 
     @Test
+    void theLifecycleWorksOnAStrictFlash() {
+        FlashDevice strict = FlashDevice.builder().geometry(Rig.FLASH).strict(true).build();
+        Rig rig = new Rig(4);
+        rig.writeTable(1);
+        FirmwareStore store = FirmwareStore.onFlash(strict);
+        store.write(V1);
+        FirmwareManager manager = FirmwareManager.builder().store(store).backupRegion(rig.backupRegion())
+                .journal(UpdateJournal.openOrFormat(rig.disk, Rig.JOURNAL)).trustedKeys(TestImages.TRUSTED)
+                .migration(Migrations.recordHeaderV1ToV2("mapping-table", rig.disk, Rig.TABLE)).build();
+        manager.boot();
+        manager.stage(v2());
+        assertThat(manager.update().outcome()).isEqualTo(UpdateReport.Outcome.UPDATED);
+        strict.flipBit(8L * 3000);
+        assertThat(manager.inspect().has(FirmwareEvent.Type.RECOVERED)).isTrue();
+    }
+
+    @Test
     void operationsNeedABootedManager() {
         Rig rig = Rig.provisioned(3, V1, 1);
         FirmwareManager manager = rig.newManager();

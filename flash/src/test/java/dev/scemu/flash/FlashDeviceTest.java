@@ -244,6 +244,36 @@ class FlashDeviceTest {
     }
 
     @Test
+    void damagedEraseCountPagesAreReportedOnOpen() {
+        BlockDevice backing = Media.memory("nvram", FlashDevice.backingGeometry(SMALL));
+        try (FlashDevice flash = FlashDevice.builder().geometry(SMALL).backing(backing, false).build()) {
+            flash.erase(0);
+        }
+        java.nio.ByteBuffer page = java.nio.ByteBuffer.allocate(512);
+        long countPage = SMALL.pageCount();
+        backing.read(countPage, 1, page, 0);
+        page.put(20, (byte) (page.get(20) ^ 1));
+        backing.write(countPage, 1, page, 0);
+        assertThatThrownBy(() -> FlashDevice.builder().geometry(SMALL).backing(backing, true).build())
+                .isInstanceOf(FlashException.class)
+                .satisfies(e -> assertThat(((FlashException) e).code()).isEqualTo(FlashError.CORRUPT_METADATA));
+    }
+
+    @Test
+    void meterCountsLogicalAndPhysicalBytes() {
+        try (FlashDevice flash = small()) {
+            flash.program(0, new byte[100]);
+            flash.erase(1);
+            flash.read(0, 7);
+            var snapshot = flash.meter().snapshot();
+            assertThat(snapshot.receivedWrite().bytes()).isEqualTo(100);
+            assertThat(snapshot.receivedRead().bytes()).isEqualTo(7);
+            assertThat(snapshot.issuedWrite(dev.scemu.core.IoCause.HOST).bytes()).isEqualTo(512);
+            assertThat(snapshot.issuedWrite(dev.scemu.core.IoCause.METADATA).operations()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void closedFlashRefusesIo() {
         FlashDevice flash = small();
         flash.close();
