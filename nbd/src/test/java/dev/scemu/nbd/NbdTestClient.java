@@ -364,6 +364,16 @@ final class NbdTestClient implements AutoCloseable {
         }
     }
 
+    /** Half-closes the connection: the server sees end of stream, the client can still read. */
+    void shutdownOutput() throws IOException {
+        out.flush();
+        if (socket instanceof Socket tcp) {
+            tcp.shutdownOutput();
+        } else {
+            ((SocketChannel) socket).shutdownOutput();
+        }
+    }
+
     void writeRaw(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();

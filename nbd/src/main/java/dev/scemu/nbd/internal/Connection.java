@@ -126,15 +126,20 @@ public final class Connection implements Runnable {
                 return;
             }
             RequestSlot slot = freeSlots.take();
-            slot.begin(type, command, flags, handle, offsetBytes, lengthBytes);
-            engine.validate(slot);
-            if (type == NBD_CMD_WRITE) {
-                if (slot.error == 0 && lengthBytes > 0) {
-                    input.readFully(slot.data(engine.spanBytes(offsetBytes, lengthBytes)),
-                            engine.headPaddingBytes(offsetBytes), (int) lengthBytes);
-                } else {
-                    input.skip(lengthBytes);
+            try {
+                slot.begin(type, command, flags, handle, offsetBytes, lengthBytes);
+                engine.validate(slot);
+                if (type == NBD_CMD_WRITE) {
+                    if (slot.error == 0 && lengthBytes > 0) {
+                        input.readFully(slot.data(engine.spanBytes(offsetBytes, lengthBytes)),
+                                engine.headPaddingBytes(offsetBytes), (int) lengthBytes);
+                    } else {
+                        input.skip(lengthBytes);
+                    }
                 }
+            } catch (IOException | RuntimeException e) {
+                release(slot); // never dispatched: give it back so closing does not wait for it
+                throw e;
             }
             dispatch(slot, engine, writer);
         }
@@ -154,10 +159,11 @@ public final class Connection implements Runnable {
             if (slot.error == 0) {
                 engine.execute(slot);
             }
+            // counted before the reply leaves, so a client that saw the reply sees it in the stats
+            context.counters().completed(slot.command, slot.error, slot.lengthBytes);
             if (!closed) {
                 writer.send(slot);
             }
-            context.counters().completed(slot.command, slot.error, slot.lengthBytes);
         } catch (IOException e) {
             if (!closed) {
                 LOG.debug("{}: reply failed, closing: {}", peer, e.toString());

@@ -79,7 +79,9 @@ final class RequestSlot {
     /** A scratch buffer of at least {@code bytes}. */
     ByteBuffer scratch(int bytes) {
         if (scratch == null || scratch.capacity() < bytes) {
-            scratch = NativeMemory.allocateAligned(bytes, ALIGNMENT_BYTES);
+            // whole multiples of the alignment: NativeMemory.allocateAligned needs them
+            int capacity = (bytes + ALIGNMENT_BYTES - 1) & -ALIGNMENT_BYTES;
+            scratch = NativeMemory.allocateAligned(capacity, ALIGNMENT_BYTES);
         }
         return scratch;
     }
