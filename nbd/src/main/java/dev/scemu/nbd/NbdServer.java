@@ -10,6 +10,7 @@ import dev.scemu.nbd.internal.ServerCounters;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -82,6 +83,8 @@ public final class NbdServer implements AutoCloseable {
     private int boundPort = -1;
     private boolean started;
     private boolean closed;
+    /** Whether this server created the unix socket file (and so removes it on close). */
+    private boolean unixSocketCreated;
 
     private NbdServer(Builder builder) {
         this.exports = List.copyOf(builder.exports.values());
@@ -106,14 +109,14 @@ public final class NbdServer implements AutoCloseable {
         context = new ServerContext(new ExportRegistry(exports), config, counters, workers);
         try {
             if (tcpAddress != null) {
-                ServerSocketChannel tcp = ServerSocketChannel.open();
-                tcp.bind(tcpAddress);
+                ServerSocketChannel tcp = bind(ServerSocketChannel.open(), tcpAddress);
                 boundPort = ((InetSocketAddress) tcp.getLocalAddress()).getPort();
                 startListener(tcp, "tcp " + tcpAddress.getAddress().getHostAddress() + ":" + boundPort);
             }
             if (unixPath != null) {
-                ServerSocketChannel unix = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-                unix.bind(UnixDomainSocketAddress.of(unixPath));
+                ServerSocketChannel unix = bind(ServerSocketChannel.open(StandardProtocolFamily.UNIX),
+                        UnixDomainSocketAddress.of(unixPath));
+                unixSocketCreated = true;
                 startListener(unix, "unix " + unixPath);
             }
         } catch (IOException | RuntimeException e) {
@@ -125,6 +128,15 @@ public final class NbdServer implements AutoCloseable {
         LOG.info("NBD server listening ({}) with exports {}", listeners.size() + " socket(s)",
                 exports.stream().map(NbdExport::name).toList());
         return this;
+    }
+
+    private static ServerSocketChannel bind(ServerSocketChannel channel, SocketAddress address) throws IOException {
+        try {
+            return channel.bind(address);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
     }
 
     private void startListener(ServerSocketChannel channel, String description) {
@@ -202,7 +214,7 @@ public final class NbdServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            if (unixPath != null && started) {
+            if (unixSocketCreated) {
                 try {
                     Files.deleteIfExists(unixPath);
                 } catch (IOException e) {

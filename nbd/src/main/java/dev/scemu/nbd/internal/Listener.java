@@ -13,6 +13,8 @@ public final class Listener implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Listener.class);
 
+    private static final long ACCEPT_ERROR_BACKOFF_MILLIS = 50;
+
     private final ServerSocketChannel server;
     private final String description;
     private final Consumer<SocketChannel> onAccept;
@@ -36,7 +38,16 @@ public final class Listener implements Runnable {
                     return;
                 }
                 LOG.warn("{}: accept failed: {}", description, e.toString());
+                backOff(); // e.g. out of file descriptors: do not spin
             }
+        }
+    }
+
+    private static void backOff() {
+        try {
+            Thread.sleep(ACCEPT_ERROR_BACKOFF_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
