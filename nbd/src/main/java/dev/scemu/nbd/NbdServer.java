@@ -47,8 +47,8 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <h2>Threads</h2>
- * One accept thread per listening socket, one reader thread per connection, and a pool of worker
- * threads shared by all connections that execute requests and write replies. Several requests of a
+ * One accept thread per listening socket, a reader and a reply-writer thread per connection, and a
+ * pool of worker threads shared by all connections that execute requests. Several requests of a
  * connection are in flight at once and may complete out of order.
  *
  * <h2>Closing</h2>

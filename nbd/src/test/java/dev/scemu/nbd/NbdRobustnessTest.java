@@ -154,4 +154,22 @@ class NbdRobustnessTest extends NbdTestSupport {
 
         assertServerAndExportIntact();
     }
+
+    @Test
+    void clientThatNeverReadsItsRepliesDoesNotStarveOtherConnections() throws Exception {
+        NbdServer small = start(loopback().export("disk", disk).workerThreads(2).maxInFlightPerConnection(8));
+        NbdTestClient stubborn = client(small, "disk");
+        for (int i = 0; i < 64; i++) { // 64 MiB of replies it will never read: its socket buffers fill up
+            stubborn.send(dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_READ, 0, i, 0, 1 << 20, null);
+        }
+        stubborn.flushOutput();
+
+        NbdTestClient other = client(small, "disk");
+        for (int i = 0; i < 50; i++) {
+            assertThat(other.read((long) i * 512, 512)).isEqualTo(java.util.Arrays.copyOfRange(content, i * 512,
+                    i * 512 + 512));
+        }
+        assertThat(other.write(0, java.util.Arrays.copyOf(content, BLOCK_BYTES), 0)).isZero();
+        stubborn.close();
+    }
 }

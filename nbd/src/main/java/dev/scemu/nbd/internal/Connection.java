@@ -21,9 +21,9 @@ import org.slf4j.LoggerFactory;
  * One client connection. Its thread runs the handshake, then reads requests: each one takes a
  * free {@link RequestSlot} (so at most {@code maxInFlightPerConnection} are in flight; the
  * reader waits for a slot otherwise), its WRITE payload is read into the slot's buffer, and the
- * slot goes to the server's worker pool, which executes it and writes the reply through the
- * connection's {@link ReplyWriter}. Replies may thus leave in a different order than requests
- * came in; each carries its request's handle.
+ * slot goes to the server's worker pool, which executes it and hands it to the connection's
+ * {@link ReplyWriter} thread, which sends the reply and frees the slot. Replies may thus leave in
+ * a different order than requests came in; each carries its request's handle.
  *
  * <p>Errors of a request are answered with an NBD error and the connection goes on; only a stream
  * that cannot be parsed (bad magic, unknown client flags, truncated message) or a failed socket
@@ -94,7 +94,6 @@ public final class Connection implements Runnable {
         } catch (RuntimeException e) {
             LOG.warn("{}: closing connection after an unexpected error", peer, e);
         } finally {
-            awaitRequestsInFlight();
             close();
             onClosed.accept(this);
         }
@@ -102,7 +101,22 @@ public final class Connection implements Runnable {
 
     private void transmit(ChannelInput input, Handshake.Result result) throws IOException, InterruptedException {
         IoEngine engine = new IoEngine(result.export(), context.config().maxRequestBytes());
-        ReplyWriter writer = new ReplyWriter(channel, result.structuredReplies());
+        ReplyWriter writer = new ReplyWriter(channel, result.structuredReplies(), peer, slots.length,
+                this::release, this::close);
+        Thread writerThread = new Thread(writer, peer + "-writer");
+        writerThread.setDaemon(true);
+        writerThread.start();
+        try {
+            readRequests(input, engine, writer);
+        } finally {
+            // every request read gets its reply before the writer stops (DISC, end of stream)
+            awaitRequestsInFlight();
+            writer.stop();
+        }
+    }
+
+    private void readRequests(ChannelInput input, IoEngine engine, ReplyWriter writer)
+            throws IOException, InterruptedException {
         ServerCounters counters = context.counters();
         while (!closed) {
             if (!input.awaitData()) {
@@ -154,6 +168,7 @@ public final class Connection implements Runnable {
         }
     }
 
+    /** Runs on a worker: executes the request and hands the reply to the writer (which releases the slot). */
     private void process(RequestSlot slot, IoEngine engine, ReplyWriter writer) {
         try {
             if (slot.error == 0) {
@@ -161,19 +176,11 @@ public final class Connection implements Runnable {
             }
             // counted before the reply leaves, so a client that saw the reply sees it in the stats
             context.counters().completed(slot.command, slot.error, slot.lengthBytes);
-            if (!closed) {
-                writer.send(slot);
-            }
-        } catch (IOException e) {
-            if (!closed) {
-                LOG.debug("{}: reply failed, closing: {}", peer, e.toString());
-            }
-            close();
         } catch (RuntimeException | Error e) {
-            LOG.warn("{}: request {} failed unexpectedly, closing", peer, slot.command, e);
-            close();
+            LOG.warn("{}: request {} failed unexpectedly", peer, slot.command, e);
+            slot.fail(NbdProtocol.NBD_EIO, String.valueOf(e));
         } finally {
-            release(slot);
+            writer.submit(slot);
         }
     }
 

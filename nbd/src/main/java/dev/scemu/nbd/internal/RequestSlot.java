@@ -36,7 +36,8 @@ final class RequestSlot {
     int dataLength;
 
     final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_BYTES);
-    final ByteBuffer[] gather = new ByteBuffer[2];
+    /** Set by the reply writer: the read data to send after the header, or null. */
+    ByteBuffer replyData;
     private ByteBuffer data;
     private ByteBuffer scratch;
 
@@ -95,8 +96,7 @@ final class RequestSlot {
                 data.clear();
             }
         }
-        gather[0] = null;
-        gather[1] = null;
+        replyData = null;
         errorMessage = null;
     }
 }
