@@ -35,6 +35,7 @@ public final class Connection implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
     private static final int INPUT_BUFFER_BYTES = 128 << 10;
     private static final long DRAIN_TIMEOUT_SECONDS = 30;
+    private static final long DRAIN_POLL_MILLIS = 100;
 
     private final SocketChannel channel;
     private final ServerContext context;
@@ -189,25 +190,29 @@ public final class Connection implements Runnable {
         freeSlots.add(slot);
     }
 
-    /** Waits (bounded) until every slot is back, i.e. every request read has been answered. */
+    /**
+     * Waits (bounded) until every slot is back, i.e. every request read has been answered; stops
+     * waiting once the connection is closed (nothing more can be answered then).
+     */
     private void awaitRequestsInFlight() {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(DRAIN_TIMEOUT_SECONDS);
         int back = 0;
         try {
-            while (back < slots.length) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0 || freeSlots.poll(left, TimeUnit.NANOSECONDS) == null) {
+            while (back < slots.length && !closed) {
+                if (System.nanoTime() - deadline > 0) {
                     LOG.warn("{}: {} requests still in flight at close", peer, slots.length - back);
                     return;
                 }
-                back++;
+                if (freeSlots.poll(DRAIN_POLL_MILLIS, TimeUnit.MILLISECONDS) != null) {
+                    back++;
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
-    /** Closes the socket (idempotent); the reader ends, workers' replies fail. */
+    /** Closes the socket (idempotent): the reader ends, the writer drops the replies not yet sent. */
     public void close() {
         closed = true;
         try {
