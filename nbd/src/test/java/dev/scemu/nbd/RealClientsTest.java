@@ -78,6 +78,30 @@ class RealClientsTest extends NbdTestSupport {
     }
 
     @Test
+    void qemuIoConcurrentSectorWritesIntoSharedBlocksAllLand() throws Exception {
+        assumeInstalled("qemu-io", "qemu-utils");
+        BlockDevice disk = device("disk", 4 * MIB);
+        NbdServer server = start(loopback().export("disk", disk));
+        List<String> command = new ArrayList<>(List.of("qemu-io", "-f", "raw", uri(server, "disk")));
+        int sectors = 32; // 4 blocks of 4 KiB, every sector written by its own in-flight request
+        for (int i = 0; i < sectors; i++) {
+            command.add("-c");
+            command.add("aio_write -P " + (i + 1) + " " + (i * 512) + " 512");
+        }
+        command.add("-c");
+        command.add("aio_flush");
+
+        Result result = run(command.toArray(String[]::new));
+
+        assertThat(result.exitCode()).as(result.output()).isZero();
+        byte[] expected = new byte[sectors * 512];
+        for (int i = 0; i < sectors; i++) {
+            Arrays.fill(expected, i * 512, (i + 1) * 512, (byte) (i + 1));
+        }
+        assertThat(deviceBytes(disk, 0, expected.length)).isEqualTo(expected);
+    }
+
+    @Test
     void qemuIoCannotWriteAReadOnlyExport() throws Exception {
         assumeInstalled("qemu-io", "qemu-utils");
         BlockDevice disk = device("disk", 4 * MIB);
@@ -114,6 +138,28 @@ class RealClientsTest extends NbdTestSupport {
                 uri(server, "target"));
         assertThat(back.exitCode()).as(back.output()).isZero();
         assertThat(deviceBytes(target, 0, sizeBytes)).isEqualTo(content);
+    }
+
+    @Test
+    void nbdcopyCopiesBetweenExportsOverSeveralConnections() throws Exception {
+        assumeInstalled("nbdcopy", "libnbd-bin");
+        int sizeBytes = 16 * MIB;
+        BlockDevice source = device("source", sizeBytes);
+        BlockDevice target = device("target", sizeBytes);
+        byte[] content = new byte[sizeBytes];
+        System.arraycopy(random(44, 5 * MIB), 0, content, 2 * MIB, 5 * MIB);
+        System.arraycopy(random(45, 3 * MIB), 0, content, 12 * MIB, 3 * MIB);
+        writeDevice(source, 0, content);
+        writeDevice(target, 0, random(46, sizeBytes));
+        NbdServer server = start(loopback().export("source", source).export("target", target));
+
+        // CAN_MULTI_CONN lets nbdcopy open several connections per side, with many requests in flight
+        Result copy = run("nbdcopy", "--connections=4", "--requests=16", "--flush", uri(server, "source"),
+                uri(server, "target"));
+
+        assertThat(copy.exitCode()).as(copy.output()).isZero();
+        assertThat(deviceBytes(target, 0, sizeBytes)).isEqualTo(content);
+        assertThat(server.stats().connectionsAccepted()).isGreaterThan(2);
     }
 
     @Test
