@@ -127,8 +127,9 @@ final class ChunkCodec implements AutoCloseable {
                 flags |= ArchiveLayout.CHUNK_FLAG_ZSTD;
             }
         }
+        payload.get(0, slot.heapIn, 0, payloadLength);
         byte[] nonce = new byte[ArchiveLayout.GCM_NONCE_BYTES];
-        ByteBuffer stored = payload;
+        byte[] stored = slot.heapIn;
         int storedLength = payloadLength;
         if (keys != null) {
             flags |= ArchiveLayout.CHUNK_FLAG_ENCRYPTED;
@@ -137,16 +138,17 @@ final class ChunkCodec implements AutoCloseable {
                 nonce[4 + i] = (byte) (slot.sequence >>> (8 * i));
             }
             ChunkHeader forAad = new ChunkHeader(slot.sequence, flags, plain, 0, nonce, 0, extents);
-            storedLength = encrypt(payload, payloadLength, slot.output, nonce, forAad.additionalData(imageIdUtf8));
-            stored = slot.output;
+            storedLength = encrypt(slot.heapIn, payloadLength, slot.heapOut, nonce, forAad.additionalData(imageIdUtf8));
+            stored = slot.heapOut;
         }
         long xxh3 = XXH3.hashBytes(stored, 0, storedLength);
         ChunkHeader header = new ChunkHeader(slot.sequence, flags, plain, storedLength, nonce, xxh3, extents);
         byte[] record = header.toRecord();
         sha256.reset();
         sha256.update(record);
-        sha256.update(stored.duplicate().limit(storedLength).position(0));
-        return new EncodedChunk(slot, slot.sequence, record, stored, storedLength, sha256.digest(), extents, plain, scanned);
+        sha256.update(stored, 0, storedLength);
+        return new EncodedChunk(slot, slot.sequence, record, ByteBuffer.wrap(stored), storedLength, sha256.digest(),
+                extents, plain, scanned);
     }
 
     private int compress(ByteBuffer in, int length, ByteBuffer out) {
@@ -157,13 +159,11 @@ final class ChunkCodec implements AutoCloseable {
         }
     }
 
-    private int encrypt(ByteBuffer payload, int length, ByteBuffer out, byte[] nonce, byte[] aad) {
+    private int encrypt(byte[] payload, int length, byte[] out, byte[] nonce, byte[] aad) {
         try {
             cipher.init(Cipher.ENCRYPT_MODE, keys.aesKey(), new GCMParameterSpec(ArchiveLayout.GCM_TAG_BYTES * 8, nonce));
             cipher.updateAAD(aad);
-            ByteBuffer src = payload.duplicate().limit(length).position(0);
-            ByteBuffer dst = out.duplicate().clear();
-            return cipher.doFinal(src, dst);
+            return cipher.doFinal(payload, 0, length, out, 0);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-GCM encryption failed", e);
         }
@@ -192,27 +192,29 @@ final class ChunkCodec implements AutoCloseable {
         ChunkHeader h = slot.chunkHeader;
         String what = "chunk " + h.sequence() + " at image offset " + slot.indexEntry.offset();
         int storedLength = h.storedLength();
-        long xxh3 = XXH3.hashBytes(slot.input, 0, storedLength);
+        byte[] stored = slot.heapIn;
+        long xxh3 = XXH3.hashBytes(stored, 0, storedLength);
         if (xxh3 != h.storedXxh3()) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": xxHash3 0x" + Long.toHexString(xxh3)
                     + " of " + storedLength + " stored bytes does not match the recorded 0x" + Long.toHexString(h.storedXxh3()));
         }
         sha256.reset();
         sha256.update(slot.headerRecord);
-        sha256.update(slot.input.duplicate().limit(storedLength).position(0));
+        sha256.update(stored, 0, storedLength);
         if (!MessageDigest.isEqual(sha256.digest(), slot.indexEntry.sha256())) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": SHA-256 does not match the trailer index");
         }
-        ByteBuffer payload = slot.input;
+        byte[] payload = stored;
         int payloadLength = storedLength;
         if ((h.flags() & ArchiveLayout.CHUNK_FLAG_ENCRYPTED) != 0) {
             payloadLength = decrypt(slot, h, what);
-            payload = slot.work;
+            payload = slot.heapOut;
         }
         if ((h.flags() & ArchiveLayout.CHUNK_FLAG_ZSTD) != 0) {
             int size;
             try {
-                size = decompressor.decompressDirectByteBuffer(slot.output, 0, h.plainLength(), payload, 0, payloadLength);
+                size = decompressor.decompressByteArrayToDirectByteBuffer(slot.output, 0, h.plainLength(), payload, 0,
+                        payloadLength);
             } catch (ZstdException e) {
                 throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": zstd payload of " + payloadLength
                         + " bytes does not decompress: " + e.getMessage(), e);
@@ -227,7 +229,8 @@ final class ChunkCodec implements AutoCloseable {
             throw new BackupException(BackupError.CORRUPT_IMAGE,
                     what + ": raw payload of " + payloadLength + " bytes, expected " + h.plainLength());
         }
-        return new DecodedChunk(slot, h, payload);
+        slot.output.put(0, payload, 0, payloadLength);
+        return new DecodedChunk(slot, h, slot.output);
     }
 
     private int decrypt(ChunkSlot slot, ChunkHeader h, String what) {
@@ -237,9 +240,7 @@ final class ChunkCodec implements AutoCloseable {
         try {
             cipher.init(Cipher.DECRYPT_MODE, keys.aesKey(), new GCMParameterSpec(ArchiveLayout.GCM_TAG_BYTES * 8, h.nonce()));
             cipher.updateAAD(h.additionalData(imageIdUtf8));
-            ByteBuffer src = slot.input.duplicate().limit(h.storedLength()).position(0);
-            ByteBuffer dst = slot.work.duplicate().clear();
-            return cipher.doFinal(src, dst);
+            return cipher.doFinal(slot.heapIn, 0, h.storedLength(), slot.heapOut, 0);
         } catch (AEADBadTagException e) {
             throw new BackupException(BackupError.AUTHENTICATION_FAILED, what + ": AES-GCM tag does not verify "
                     + "(tampered, or moved from another place or image)", e);
