@@ -6,13 +6,9 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.SortedSet;
-import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.locks.ReentrantLock;
@@ -80,7 +76,8 @@ public final class FirmwareManager {
     private final BackupRegion backupRegion;
     private final UpdateJournal journal;
     private final TrustedKeys keys;
-    private final List<Migration> migrations;
+    private final ImageCopies copies;
+    private final CompatibilityChecker checker;
     private final SelfCheck selfCheck;
     private final ImageActivator activator;
     private final List<FirmwareListener> listeners = new CopyOnWriteArrayList<>();
@@ -94,7 +91,8 @@ public final class FirmwareManager {
         this.backupRegion = Objects.requireNonNull(builder.backupRegion, "backupRegion");
         this.journal = Objects.requireNonNull(builder.journal, "journal");
         this.keys = builder.keys;
-        this.migrations = List.copyOf(builder.migrations);
+        this.copies = new ImageCopies(store, backupRegion, keys);
+        this.checker = new CompatibilityChecker(builder.migrations);
         this.selfCheck = builder.selfCheck;
         this.activator = builder.activator;
         this.listeners.addAll(builder.listeners);
@@ -176,68 +174,6 @@ public final class FirmwareManager {
                 running == null ? null : running.version(), String.valueOf(error.getMessage()));
     }
 
-    /** Inspects the flash image (S1) without changing anything. */
-    public ImageCheck checkFlash() {
-        long capacity = store.capacityBytes();
-        try {
-            if (capacity < FirmwareImageLayout.HEADER_BYTES) {
-                return new ImageCheck(ImageLocation.FLASH, ImageCheck.State.CORRUPT, null, "store too small");
-            }
-            byte[] header = readStore(0, FirmwareImageLayout.HEADER_BYTES);
-            boolean erased = true;
-            for (byte b : header) {
-                erased &= b == (byte) 0xFF;
-            }
-            if (erased) {
-                return new ImageCheck(ImageLocation.FLASH, ImageCheck.State.MISSING, null, "flash is erased");
-            }
-            long infoAt = FirmwareImage.tlvInfoOffset(header);
-            if (infoAt + FirmwareImageLayout.TLV_INFO_BYTES > capacity) {
-                return corruptFlash("TLV info at offset " + infoAt + " lies beyond the store of " + capacity + " bytes");
-            }
-            long total = FirmwareImage.totalLength(header, readStore(infoAt, FirmwareImageLayout.TLV_INFO_BYTES));
-            if (total > capacity || total > Integer.MAX_VALUE - 8) {
-                return corruptFlash("image of " + total + " bytes exceeds the store of " + capacity + " bytes");
-            }
-            FirmwareImage image = FirmwareImage.parse(readStore(0, (int) total), keys);
-            return new ImageCheck(ImageLocation.FLASH, ImageCheck.State.VALID, image, "verified");
-        } catch (FlashException e) {
-            if (e.code() == FlashError.POWER_LOST || e.code() == FlashError.CLOSED) {
-                throw e;
-            }
-            return corruptFlash(e.getMessage());
-        }
-    }
-
-    /** Inspects a backup-region slot without changing anything. */
-    public ImageCheck checkSlot(BackupRegion.Slot slot) {
-        ImageLocation location = slot == BackupRegion.Slot.BACKUP ? ImageLocation.BACKUP : ImageLocation.STAGING;
-        BackupRegion.SlotContents contents = backupRegion.read(slot);
-        switch (contents.state()) {
-            case EMPTY:
-                return new ImageCheck(location, ImageCheck.State.MISSING, null, contents.detail());
-            case CORRUPT:
-                return new ImageCheck(location, ImageCheck.State.CORRUPT, null, contents.detail());
-            default:
-                try {
-                    return new ImageCheck(location, ImageCheck.State.VALID, FirmwareImage.parse(contents.image(), keys),
-                            contents.detail());
-                } catch (FlashException e) {
-                    return new ImageCheck(location, ImageCheck.State.CORRUPT, null, e.getMessage());
-                }
-        }
-    }
-
-    private ImageCheck corruptFlash(String detail) {
-        return new ImageCheck(ImageLocation.FLASH, ImageCheck.State.CORRUPT, null, detail);
-    }
-
-    private byte[] readStore(long offset, int length) {
-        byte[] bytes = new byte[length];
-        store.read(offset, bytes, 0, length);
-        return bytes;
-    }
-
     /** S1–S4; at boot the flash image is the reference, later the running image is. */
     private InspectionReport inspectAndRepair(boolean booting, List<FirmwareEvent> events) {
         ImageCheck flash = checkFlash();
@@ -293,22 +229,22 @@ public final class FirmwareManager {
         }
     }
 
+    /** Inspects the flash image (S1) without changing anything. */
+    public ImageCheck checkFlash() {
+        return copies.checkFlash();
+    }
+
+    /** Inspects a backup-region slot without changing anything. */
+    public ImageCheck checkSlot(BackupRegion.Slot slot) {
+        return copies.checkSlot(slot);
+    }
+
     private void programFlash(FirmwareImage image) {
-        store.write(image.bytes());
-        ImageCheck after = checkFlash();
-        if (!after.holds(image)) {
-            throw new FlashException(FlashError.VERIFY_FAILED, "flash does not hold " + image + " after programming: "
-                    + after);
-        }
+        copies.programFlash(image);
     }
 
     private void writeBackup(FirmwareImage image) {
-        backupRegion.write(BackupRegion.Slot.BACKUP, image.bytes());
-        ImageCheck after = checkSlot(BackupRegion.Slot.BACKUP);
-        if (!after.holds(image)) {
-            throw new FlashException(FlashError.VERIFY_FAILED, "backup slot does not hold " + image + " after writing: "
-                    + after);
-        }
+        copies.writeBackup(image);
     }
 
     // ================================================================== staging and compatibility
@@ -342,84 +278,7 @@ public final class FirmwareManager {
     /** Compares {@code candidate} with the running image: version, capabilities, data formats. */
     public CompatibilityReport checkCompatibility(FirmwareImage candidate, UpdateOptions options) {
         requireBooted();
-        FirmwareImage current = running;
-        List<String> problems = new ArrayList<>();
-        boolean downgrade = candidate.version().isOlderThan(current.version());
-        if (downgrade && !options.allowDowngrade()) {
-            problems.add("downgrade from " + current.version() + " to " + candidate.version()
-                    + " is refused (allowDowngrade to force)");
-        }
-        SortedSet<String> missing = new TreeSet<>(current.capabilities());
-        missing.removeAll(candidate.capabilities());
-        if (!missing.isEmpty() && !options.allowMissingCapabilities()) {
-            problems.add("the new image lacks capabilities the running image has: " + missing);
-        }
-        List<PlannedMigration> plan = new ArrayList<>();
-        TreeSet<String> formats = new TreeSet<>(current.dataFormats().keySet());
-        formats.addAll(candidate.dataFormats().keySet());
-        for (String format : formats) {
-            Integer from = current.dataFormats().get(format);
-            Integer to = candidate.dataFormats().get(format);
-            if (from == null || from.equals(to)) {
-                continue;
-            }
-            if (to == null) {
-                problems.add("the new image does not declare data format " + format + " (running: v" + from + ")");
-                continue;
-            }
-            if (to < from && !options.allowDowngrade()) {
-                problems.add("data format " + format + " would go back from v" + from + " to v" + to
-                        + " (allowDowngrade to force)");
-                continue;
-            }
-            List<PlannedMigration> path = findPath(format, from, to);
-            if (path == null) {
-                problems.add("no migration path for data format " + format + " v" + from + " → v" + to
-                        + " (registered: " + describeMigrations(format) + ")");
-            } else {
-                plan.addAll(path);
-            }
-        }
-        return new CompatibilityReport(current.version(), candidate.version(), downgrade, missing, plan, problems);
-    }
-
-    private List<PlannedMigration> findPath(String format, int from, int to) {
-        Map<Integer, PlannedMigration> via = new HashMap<>();
-        ArrayDeque<Integer> queue = new ArrayDeque<>(List.of(from));
-        via.put(from, null);
-        while (!queue.isEmpty()) {
-            int version = queue.poll();
-            if (version == to) {
-                List<PlannedMigration> path = new ArrayList<>();
-                for (int v = to; v != from; v = via.get(v).fromVersion()) {
-                    path.add(0, via.get(v));
-                }
-                return path;
-            }
-            for (Migration migration : migrations) {
-                if (!migration.format().equals(format)) {
-                    continue;
-                }
-                for (boolean forward : new boolean[] {true, false}) {
-                    PlannedMigration step = new PlannedMigration(migration, forward);
-                    if (step.fromVersion() == version && !via.containsKey(step.toVersion())) {
-                        via.put(step.toVersion(), step);
-                        queue.add(step.toVersion());
-                    }
-                }
-            }
-        }
-        return null;
-    }
-
-    private String describeMigrations(String format) {
-        List<String> names = new ArrayList<>();
-        for (Migration migration : migrations) {
-            if (migration.format().equals(format)) {
-                names.add(migration.describe());
-            }
-        }
-        return names.isEmpty() ? "none" : String.join(", ", names);
+        return checker.check(running, candidate, options);
     }
 
     // ================================================================== update
@@ -620,7 +479,7 @@ public final class FirmwareManager {
         journal.sync();
         List<PlannedMigration> plan = new ArrayList<>();
         for (UpdateRecord.PlannedStep planned : record.plan) {
-            plan.add(resolve(planned));
+            plan.add(checker.resolve(planned));
         }
         revertMigrations(plan, lastStarted);
         ImageCheck flash = checkFlash();
@@ -639,18 +498,6 @@ public final class FirmwareManager {
         journal.sync();
         emit(events, FirmwareEvent.Type.UPDATE_ROLLED_BACK, ImageLocation.FLASH, null, "transaction " + entry.txId()
                 + " back to " + hex(record.oldSha256) + ": " + (lastStarted + 1) + " migration(s) reverted, " + detail);
-    }
-
-    private PlannedMigration resolve(UpdateRecord.PlannedStep planned) {
-        for (Migration migration : migrations) {
-            PlannedMigration candidate = new PlannedMigration(migration, planned.forward());
-            if (migration.format().equals(planned.format()) && candidate.fromVersion() == planned.fromVersion()
-                    && candidate.toVersion() == planned.toVersion()) {
-                return candidate;
-            }
-        }
-        throw new FlashException(FlashError.MIGRATION_FAILED, "cannot roll back an interrupted update: migration "
-                + planned.format() + " v" + planned.fromVersion() + "→v" + planned.toVersion() + " is not registered");
     }
 
     private static boolean hashEquals(FirmwareImage image, byte[] sha256) {
