@@ -159,6 +159,21 @@ public final class FirmwareManager {
         }
     }
 
+    /**
+     * Like {@link #inspect()}, but returns null at once if another thread is booting, staging,
+     * updating or inspecting (what a scheduled inspection does: it never waits behind an update).
+     */
+    public InspectionReport inspectUnlessBusy() {
+        if (!lock.tryLock()) {
+            return null;
+        }
+        try {
+            return inspect();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** A periodic inspector that is not started yet: {@link PeriodicInspector#start} or drive {@link PeriodicInspector#tick()}. */
     public PeriodicInspector periodicInspector(Duration period) {
         return new PeriodicInspector(this, period);

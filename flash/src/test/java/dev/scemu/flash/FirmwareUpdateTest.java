@@ -195,6 +195,28 @@ class FirmwareUpdateTest {
     }
 
     @Test
+    void aScheduledInspectionSkipsWhileAnUpdateRuns() throws Exception {
+        Rig rig = booted();
+        PeriodicInspector inspector = rig.manager.periodicInspector(java.time.Duration.ofMinutes(1));
+        java.util.concurrent.atomic.AtomicReference<InspectionReport> during = new java.util.concurrent.atomic.AtomicReference<>();
+        rig.selfCheck = image -> {
+            Thread scheduler = new Thread(() -> during.set(inspector.tick()));
+            scheduler.start();
+            try {
+                scheduler.join();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            return true;
+        };
+        rig.manager.stage(v2());
+        assertThat(rig.manager.update().outcome()).isEqualTo(UpdateReport.Outcome.UPDATED);
+        assertThat(during.get()).isNull();
+        assertThat(inspector.skipped()).isEqualTo(1);
+        assertThat(inspector.tick()).isNotNull();
+    }
+
+    @Test
     void operationsNeedABootedManager() {
         Rig rig = Rig.provisioned(3, V1, 1);
         FirmwareManager manager = rig.newManager();
