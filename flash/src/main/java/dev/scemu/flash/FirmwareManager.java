@@ -56,6 +56,9 @@ import org.slf4j.LoggerFactory;
  *       ABORT;</li>
  *   <li>CONFIRMED; write the new image to the backup slot and verify; BACKUP_REFRESHED; COMMIT.</li>
  * </ol>
+ * An error other than a power loss before CONFIRMED (a migration fails, the flash does not
+ * verify) is rolled back at once, as boot recovery would, and reported as
+ * {@link UpdateReport.Outcome#FAILED}.
  * After a power cut anywhere, boot finds the transaction unfinished. Without CONFIRMED it rolls
  * back: reverts every migration that started (reverse order; they are idempotent), rewrites the
  * flash from the backup slot unless it already holds the old image, aborts — the old image boots.
@@ -333,12 +336,35 @@ public final class FirmwareManager {
             long txId = journal.begin(UpdateRecord.OP_FIRMWARE_UPDATE, record(previous, next, plan).encode());
             step(txId, UpdateRecord.STEP_STAGED_VERIFIED, null);
             journal.sync();
+            int[] started = {-1};
+            try {
+                return runUpdate(txId, plan, started, previous, next, compatibility, events);
+            } catch (RuntimeException e) {
+                if (isPowerLoss(e) || started[0] == Integer.MAX_VALUE) {
+                    throw e; // boot recovery finishes it (or the update was already confirmed)
+                }
+                abortLive(txId, plan, started[0], previous, e, events);
+                return new UpdateReport(UpdateReport.Outcome.FAILED, previous.version(), next.version(), compatibility,
+                        List.of(), 0, 0, 0, "rolled back after: " + e.getMessage());
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
 
+    /**
+     * Steps 4–9 of the update; {@code started[0]} tracks the last migration started, and becomes
+     * {@link Integer#MAX_VALUE} once the update is confirmed (no rollback from there).
+     */
+    private UpdateReport runUpdate(long txId, List<PlannedMigration> plan, int[] started, FirmwareImage previous,
+                                   FirmwareImage next, CompatibilityReport compatibility, List<FirmwareEvent> events) {
+        {
             List<String> ran = new ArrayList<>();
             for (int i = 0; i < plan.size(); i++) {
                 PlannedMigration migration = plan.get(i);
                 step(txId, UpdateRecord.STEP_MIGRATION_STARTED, UpdateRecord.index(i));
                 journal.sync();
+                started[0] = i;
                 run(migration, true);
                 step(txId, UpdateRecord.STEP_MIGRATION_DONE, UpdateRecord.index(i));
                 ran.add(migration.toString());
@@ -379,6 +405,7 @@ public final class FirmwareManager {
             }
             step(txId, UpdateRecord.STEP_CONFIRMED, null);
             journal.sync();
+            started[0] = Integer.MAX_VALUE;
             emit(events, FirmwareEvent.Type.CONFIRMED, ImageLocation.FLASH, next.version(), "self-check passed");
 
             writeBackup(next);
@@ -391,9 +418,41 @@ public final class FirmwareManager {
                     + previous.version() + ", switch pause " + pause.pauseNanos() / 1000 + " µs");
             return new UpdateReport(UpdateReport.Outcome.UPDATED, previous.version(), next.version(), compatibility, ran,
                     pause.pauseNanos(), pause.drainNanos(), flashBytes, "updated");
-        } finally {
-            lock.unlock();
         }
+    }
+
+    /**
+     * An error (not a power loss) interrupted an unconfirmed update: undo it now, as boot recovery
+     * would — REVERTING; with host I/O paused, revert the started migrations and make the old
+     * image run; rewrite the flash from it if needed; ABORT.
+     */
+    private void abortLive(long txId, List<PlannedMigration> plan, int lastStarted, FirmwareImage previous,
+                           RuntimeException cause, List<FirmwareEvent> events) {
+        try {
+            step(txId, UpdateRecord.STEP_REVERTING, null);
+            journal.sync();
+            gate.pauseAndRun(() -> {
+                revertMigrations(plan, lastStarted);
+                if (running != previous) {
+                    activate(previous);
+                }
+            });
+            if (!checkFlash().holds(previous)) {
+                programFlash(previous);
+            }
+            journal.abort(txId);
+            journal.sync();
+        } catch (RuntimeException rollbackError) {
+            cause.addSuppressed(rollbackError);
+            throw cause;
+        }
+        emit(events, FirmwareEvent.Type.REVERTED, ImageLocation.FLASH, previous.version(),
+                "update failed and was rolled back: " + cause.getMessage());
+    }
+
+    private static boolean isPowerLoss(RuntimeException e) {
+        return (e instanceof FlashException f && f.code() == FlashError.POWER_LOST)
+                || (e instanceof dev.scemu.core.CoreException c && c.code() == dev.scemu.core.CoreError.POWER_LOST);
     }
 
     private HostIoGate.Pause switchTo(FirmwareImage image) {
@@ -410,7 +469,7 @@ public final class FirmwareManager {
         try {
             return selfCheck.check(image) ? null : "self-check returned false";
         } catch (RuntimeException e) {
-            if (e instanceof FlashException f && f.code() == FlashError.POWER_LOST) {
+            if (isPowerLoss(e)) {
                 throw e;
             }
             return e.toString();
