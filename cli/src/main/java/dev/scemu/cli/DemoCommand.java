@@ -1,193 +1,390 @@
 package dev.scemu.cli;
 
+import dev.scemu.backup.BackupEngine;
+import dev.scemu.backup.BackupOptions;
+import dev.scemu.backup.BackupResult;
+import dev.scemu.backup.BackupSource;
+import dev.scemu.backup.BackupTarget;
+import dev.scemu.backup.RestoreOptions;
+import dev.scemu.backup.RestoreResult;
 import dev.scemu.core.BlockDevice;
-import dev.scemu.core.BlockGeometry;
-import dev.scemu.core.CoreException;
-import dev.scemu.core.Extent;
-import dev.scemu.core.FaultInjectingDevice;
+import dev.scemu.core.IoCause;
 import dev.scemu.core.IoMeter;
 import dev.scemu.core.Media;
+import dev.scemu.core.MediaKind;
 import dev.scemu.core.PowerCutMode;
-import dev.scemu.core.PowerDomain;
+import dev.scemu.flash.FirmwareEvent;
+import dev.scemu.flash.UpdateReport;
+import dev.scemu.raid.RaidLevel;
+import dev.scemu.raid.RebuildListener;
+import dev.scemu.raid.RebuildProgress;
+import dev.scemu.snapshot.SnapshotInfo;
+import dev.scemu.unit.DefaultFirmware;
+import dev.scemu.unit.StorageControlUnit;
+import dev.scemu.unit.UnitConfig;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
- * {@code scemu demo}: the main job on an embedded default. Builds a controller's disks in memory,
- * runs a seeded workload, cuts the power and checks that exactly the flushed data survived,
- * injects medium errors and bit rot, and prints the meters. Grows with the modules.
+ * {@code scemu demo [DIR]}: the main job on an embedded default. Builds a 4-disk RAID-5 storage
+ * control unit with firmware in a temporary directory (or DIR), writes a seeded workload, takes
+ * snapshots, corrupts the flash and boots through the recovery, updates the firmware while host
+ * I/O runs, fails and rebuilds a disk, backs up a snapshot and verifies and restores it, checking
+ * every block against a model along the way, and prints the meters.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Run the built-in demonstration scenario and print a report.")
+        description = "Run the built-in demonstration scenario on a 4-disk RAID-5 control unit and print a report.")
 final class DemoCommand implements Callable<Integer> {
+
+    private static final int BLOCK = 4096;
 
     @Spec
     CommandSpec spec;
 
+    @Parameters(arity = "0..1", paramLabel = "DIR", description = "Directory for the images (default: a temporary one, removed afterwards).")
+    Path directory;
+
     @Option(names = "--seed", description = "Seed of the workload and the faults (default: ${DEFAULT-VALUE}).")
     long seed = 2026;
 
-    @Option(names = "--disks", description = "Number of member disks (default: ${DEFAULT-VALUE}).")
-    int diskCount = 4;
-
-    @Option(names = "--disk-size-mib", description = "Size of each disk in MiB (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--disk-size-mib", description = "Size of each of the 4 disks in MiB (default: ${DEFAULT-VALUE}).")
     int diskSizeMib = 64;
 
+    @Option(names = "--memory", description = "Keep the disks in off-heap memory instead of memory-mapped files.")
+    boolean memory;
+
+    private PrintWriter out;
+
     @Override
-    public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
+    public Integer call() throws Exception {
+        out = spec.commandLine().getOut();
         long started = System.nanoTime();
-        BlockGeometry geometry = BlockGeometry.ofBytes(4096, (long) diskSizeMib << 20);
-        PowerDomain power = new PowerDomain(seed);
-        List<FaultInjectingDevice> disks = new ArrayList<>();
-        try {
-            for (int i = 0; i < diskCount; i++) {
-                disks.add(power.attach(Media.memory("disk" + i, geometry)));
-            }
-            out.printf("scemu demo (seed %d): %d disks of %d MiB, off-heap memory, one power domain%n",
-                    seed, diskCount, diskSizeMib);
-
-            Workload workload = new Workload(geometry, seed);
-            int flushed = workload.run(disks, 4000);
-            disks.forEach(BlockDevice::flush);
-            int unflushed = workload.run(disks, 1000);
-            out.printf("1. wrote %d blocks and flushed, then %d more blocks without a flush%n", flushed, unflushed);
-
-            power.cut(PowerCutMode.KEEP_RANDOM_SUBSET);
-            power.restore();
-            Workload.Check check = workload.verify(disks);
-            out.printf("2. power cut (torn at block granularity), power restored: %d/%d flushed blocks intact, "
-                            + "%d blocks kept a version from the %d unflushed writes, the rest kept their flushed data%n",
-                    check.flushedIntact(), check.flushedTotal(), check.unflushedSurvived(), unflushed);
-            if (check.flushedIntact() != check.flushedTotal()) {
-                throw new IllegalStateException("flushed data was lost: this is a bug");
-            }
-
-            FaultInjectingDevice disk = disks.get(1);
-            disk.failReads(Extent.of(100, 1));
-            String error;
-            try {
-                disk.read(100, 1, ByteBuffer.allocateDirect(4096), 0);
-                error = "none";
-            } catch (CoreException e) {
-                error = e.getMessage();
-            }
-            disk.clearMediumErrors();
-            int bit = disks.get(2).corruptBlock(workload.someFlushedLba(2));
-            out.printf("3. latent sector error on disk1 block 100: %s (then cleared)%n", error);
-            out.printf("   bit rot on disk2: bit %d flipped silently; verification now finds %d corrupted block(s)%n",
-                    bit, workload.verify(disks).flushedTotal() - workload.verify(disks).flushedIntact());
-
-            out.println("4. meters (bytes issued to the medium by each disk):");
-            out.printf("   %-8s %12s %12s %10s%n", "disk", "written", "read", "WA");
-            for (FaultInjectingDevice d : disks) {
-                IoMeter.Snapshot m = d.meter().snapshot();
-                out.printf("   %-8s %12d %12d %10.3f%n", d.name(), m.issuedWriteTotal().bytes(),
-                        m.issuedReadTotal().bytes(), m.writeAmplification());
-            }
-            out.printf("done in %d ms%n", (System.nanoTime() - started) / 1_000_000);
-            return 0;
+        boolean temporary = directory == null && !memory;
+        Path dir = memory ? null : temporary ? Files.createTempDirectory("scemu-demo") : directory;
+        UnitConfig.Builder config = UnitConfig.builder().level(RaidLevel.RAID5).disks(4, (long) diskSizeMib << 20)
+                .chunkBytes(64 << 10).seed(seed);
+        if (dir != null) {
+            config.directory(dir.resolve("unit")).media(MediaKind.MAPPED);
+        }
+        try (StorageControlUnit unit = StorageControlUnit.create(config.build())) {
+            run(unit, dir);
         } finally {
-            disks.forEach(BlockDevice::close);
+            if (temporary) {
+                deleteTree(dir);
+            }
+        }
+        out.printf("done in %.1f s%n", (System.nanoTime() - started) / 1e9);
+        return 0;
+    }
+
+    private void run(StorageControlUnit unit, Path dir) throws Exception {
+        BlockDevice host = unit.host();
+        Model model = new Model(host.blockCount(), seed);
+        out.printf("scemu demo, seed %d: RAID-5 of 4 x %d MiB disks (%s), chunk 64 KiB, firmware %s%n", seed, diskSizeMib,
+                dir == null ? "off-heap memory" : "memory-mapped files in " + dir, unit.firmware().running().version());
+        out.printf("   GPT: %s%n", unit.partitions().partitions().stream()
+                .map(p -> p.name() + " " + (p.sizeBytes() >> 20) + " MiB").toList());
+
+        // 1. workload and snapshots
+        int written = model.write(host, 1500, 16);
+        SnapshotInfo first = unit.snapshots().createSnapshot("after-install"); // implies a flush
+        model.flushed();
+        Map<Long, Long> atFirst = model.copy();
+        model.write(host, 1000, 4);
+        SnapshotInfo second = unit.snapshots().createSnapshot("after-update");
+        model.flushed();
+        Map<Long, Long> atSecond = model.copy();
+        int rewrites = model.rewriteIdentical(host, 1000);
+        host.flush();
+        model.flushed();
+        IoMeter.Snapshot volumeMeter = unit.snapshots().meter().snapshot();
+        out.printf("1. wrote %d extents (up to 64 KiB), took snapshot '%s', overwrote 1000 extents, took '%s', "
+                        + "rewrote %d extents with identical data%n", written, first.name(), second.name(), rewrites);
+        out.printf("   diff-on-write skipped %d MiB of identical writes; copy-on-write preserved %d MiB of old blocks%n",
+                volumeMeter.skippedWrite().bytes() >> 20, volumeMeter.issuedWrite(IoCause.COW_COPY).bytes() >> 20);
+        printMeters(unit, "   meters of this phase");
+        check(model.verify(host), "live volume");
+        check(Model.verify(unit.snapshots().snapshot(first.id()), atFirst), "snapshot " + first.name());
+        check(Model.verify(unit.snapshots().snapshot(second.id()), atSecond), "snapshot " + second.name());
+
+        // 2. flash corruption, power cut, boot recovery
+        unit.flash().program(100_000, new byte[256]);
+        model.write(host, 200, 1);   // in flight when power fails: may or may not survive
+        unit.crashAndReboot(PowerCutMode.KEEP_RANDOM_SUBSET);
+        host = unit.host();
+        out.printf("2. cleared 256 bytes of the firmware in flash, then cut the power with writes in flight; boot: %s%n",
+                unit.bootReport().events().stream().map(e -> e.type().toString()).distinct().toList());
+        if (!unit.bootReport().has(FirmwareEvent.Type.RECOVERED)) {
+            throw new IllegalStateException("the corrupted firmware was not recovered");
+        }
+        model.forgetUnflushed(host);
+        check(model.verify(host), "live volume after the power cut");
+        check(Model.verify(unit.snapshots().snapshot(second.id()), atSecond), "snapshot after the power cut");
+
+        // 3. firmware update while host I/O runs
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong duringUpdate = new AtomicLong();
+        BlockDevice liveHost = host;
+        Model.Writer writer = model.concurrentWriter(liveHost, stop, duringUpdate);
+        Thread thread = new Thread(writer, "demo-host-io");
+        thread.start();
+        UpdateReport update;
+        try {
+            unit.firmware().stage(DefaultFirmware.image("1.1.0", seed));
+            update = unit.firmware().update();
+        } finally {
+            stop.set(true);
+            thread.join();
+        }
+        writer.rethrow();
+        liveHost.flush();
+        model.flushed();
+        out.printf("3. firmware update %s -> %s: %s while the host wrote %d blocks; host I/O paused %.3f ms for the switch%n",
+                update.from(), update.to(), update.outcome(), duringUpdate.get(), update.switchPauseNanos() / 1e6);
+        check(model.verify(host), "live volume after the update");
+
+        // 4. disk failure and rebuild
+        unit.disk(2).failDevice();
+        check(model.verify(host), "live volume with disk 2 failed");
+        long rebuildStart = System.nanoTime();
+        RebuildProgress rebuilt = unit.replaceDisk(2, new RebuildListener() { }).get(5, TimeUnit.MINUTES);
+        out.printf("4. failed disk 2: every block still read back (degraded); replaced it and rebuilt %d MiB in %.2f s%n",
+                rebuilt.doneBytes() >> 20, (System.nanoTime() - rebuildStart) / 1e9);
+        check(model.verify(host), "live volume after the rebuild");
+
+        // 5. backup of a snapshot, verify, restore elsewhere
+        Path backupDir = dir == null ? Files.createTempDirectory("scemu-demo-backup") : dir.resolve("backups");
+        try {
+            Files.createDirectories(backupDir);
+            char[] password = "demo password".toCharArray();
+            BlockDevice view = unit.snapshots().snapshot(second.id());
+            BackupResult backup = BackupEngine.backup(BackupSource.ofDevice(view, "demo-volume", "snapshot-" + second.id()),
+                    BackupTarget.directory(backupDir), BackupOptions.defaults().withPassword(password));
+            RestoreResult verified = BackupEngine.verify(BackupTarget.directory(backupDir), backup.info().imageId(), password);
+            try (BlockDevice other = Media.memory("restored", view.geometry())) {
+                BackupEngine.restore(BackupTarget.directory(backupDir), backup.info().imageId(), password, other,
+                        RestoreOptions.defaults());
+                check(Model.verify(other, atSecond), "restored backup");
+            }
+            out.printf("5. backed up snapshot '%s' (%d MiB volume, %d blocks stored) into %d KiB, compressed and encrypted; "
+                            + "verified %d MiB; restored to another volume: identical%n", second.name(),
+                    view.geometry().capacityBytes() >> 20, backup.info().storedBlockCount(),
+                    backup.info().imageBytes() >> 10, verified.dataBytes() >> 20);
+        } finally {
+            if (dir == null) {
+                deleteTree(backupDir);
+            }
+        }
+
+        // 6. status
+        out.println("6. status (meters count since the last boot; they include the rebuild):");
+        out.print(indent(unit.status().describe()));
+    }
+
+    private void printMeters(StorageControlUnit unit, String title) {
+        IoMeter.Snapshot volume = unit.snapshots().meter().snapshot();
+        IoMeter.Snapshot array = unit.array().meter().snapshot();
+        out.println(title + " (bytes written):");
+        out.printf("   snapshot layer: host %,d  skipped %,d  cow-copy %,d  journal %,d  metadata %,d%n",
+                volume.receivedWrite().bytes(), volume.skippedWrite().bytes(), volume.issuedWrite(IoCause.COW_COPY).bytes(),
+                volume.issuedWrite(IoCause.JOURNAL).bytes(), volume.issuedWrite(IoCause.METADATA).bytes());
+        out.printf("   raid layer:     received %,d  data %,d  parity %,d  rebuild %,d  metadata %,d%n",
+                array.receivedWrite().bytes(), array.issuedWrite(IoCause.HOST).bytes(), array.issuedWrite(IoCause.PARITY).bytes(),
+                array.issuedWrite(IoCause.REBUILD).bytes(), array.issuedWrite(IoCause.METADATA).bytes());
+        out.printf("   write amplification: snapshot layer %.2f x raid layer %.2f = %.2f physical bytes per host byte%n",
+                volume.writeAmplification(), array.writeAmplification(),
+                volume.writeAmplification() * array.writeAmplification());
+    }
+
+    private void check(long badBlocks, String what) {
+        if (badBlocks != 0) {
+            throw new IllegalStateException(what + ": " + badBlocks + " blocks differ from the model: this is a bug");
+        }
+    }
+
+    private static String indent(String text) {
+        return text.lines().map(l -> "   " + l + System.lineSeparator()).reduce("", String::concat);
+    }
+
+    private static void deleteTree(Path dir) {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
     /**
-     * A seeded random workload that remembers what it wrote: the flushed pattern of each block and
-     * every pattern written to it since (a torn power cut may keep any one of them).
+     * The reference model: for each written block, the seed of its content; plus the versions
+     * written since the last flush (a power cut may keep any one of them).
      */
-    private static final class Workload {
-        private final BlockGeometry geometry;
+    private static final class Model {
+        private final long blockCount;
         private final Random random;
-        private final List<long[]> durable = new ArrayList<>();                         // disk -> lba -> pattern (0 = none)
-        private final List<java.util.Map<Integer, List<Long>>> pending = new ArrayList<>(); // disk -> lba -> patterns
+        private final Map<Long, Long> blocks = new HashMap<>();          // latest content of each written block
+        private final Map<Long, Long> durable = new HashMap<>();         // content as of the last flush
+        private final Map<Long, java.util.List<Long>> unflushed = new HashMap<>();
 
-        Workload(BlockGeometry geometry, long seed) {
-            this.geometry = geometry;
+        Model(long blockCount, long seed) {
+            this.blockCount = blockCount;
             this.random = new Random(seed);
         }
 
-        int run(List<FaultInjectingDevice> disks, int blocks) {
-            while (durable.size() < disks.size()) {
-                durable.add(new long[(int) geometry.blockCount()]);
-                pending.add(new java.util.TreeMap<>());
-            }
-            for (int d = 0; d < disks.size(); d++) {   // what was pending before this run has been flushed
-                long[] flushed = durable.get(d);
-                pending.get(d).forEach((lba, patterns) -> flushed[lba] = patterns.get(patterns.size() - 1));
-                pending.get(d).clear();
-            }
-            ByteBuffer block = ByteBuffer.allocateDirect(geometry.blockSize());
-            for (int i = 0; i < blocks; i++) {
-                int disk = random.nextInt(disks.size());
-                int lba = random.nextInt((int) geometry.blockCount());
-                long pattern = random.nextLong() | 1;
-                fill(block, pattern);
-                disks.get(disk).write(lba, 1, block, 0);
-                pending.get(disk).computeIfAbsent(lba, k -> new ArrayList<>()).add(pattern);
-            }
-            return blocks;
+        Map<Long, Long> copy() {
+            return new HashMap<>(blocks);
         }
 
-        long someFlushedLba(int disk) {
-            long[] f = durable.get(disk);
-            for (int i = 0; i < f.length; i++) {
-                if (f[i] != 0) {
-                    return i;
+        int write(BlockDevice host, int extents, int maxBlocks) {
+            ByteBuffer buffer = ByteBuffer.allocateDirect(maxBlocks * BLOCK);
+            for (int i = 0; i < extents; i++) {
+                int count = 1 + random.nextInt(maxBlocks);
+                long lba = (random.nextLong() & Long.MAX_VALUE) % (blockCount - count);
+                for (int b = 0; b < count; b++) {
+                    long content = random.nextLong();
+                    fill(buffer, b * BLOCK, content);
+                    blocks.put(lba + b, content);
+                    unflushed.computeIfAbsent(lba + b, k -> new java.util.ArrayList<>()).add(content);
                 }
+                host.write(lba, count, buffer, 0);
             }
-            return 0;
+            return extents;
         }
 
-        Check verify(List<FaultInjectingDevice> disks) {
-            ByteBuffer actual = ByteBuffer.allocateDirect(geometry.blockSize());
-            ByteBuffer expected = ByteBuffer.allocateDirect(geometry.blockSize());
-            int flushedTotal = 0;
-            int flushedIntact = 0;
-            int unflushedSurvived = 0;
-            for (int d = 0; d < disks.size(); d++) {
-                long[] f = durable.get(d);
-                java.util.Map<Integer, List<Long>> p = pending.get(d);
-                for (int lba = 0; lba < f.length; lba++) {
-                    List<Long> versions = p.getOrDefault(lba, List.of());
-                    if (f[lba] == 0 && versions.isEmpty()) {
-                        continue;
+        int rewriteIdentical(BlockDevice host, int extents) {
+            ByteBuffer buffer = ByteBuffer.allocateDirect(BLOCK);
+            Long[] lbas = blocks.keySet().toArray(new Long[0]);
+            java.util.Arrays.sort(lbas);
+            for (int i = 0; i < extents; i++) {
+                long lba = lbas[random.nextInt(lbas.length)];
+                fill(buffer, 0, blocks.get(lba));
+                host.write(lba, 1, buffer, 0);
+            }
+            return extents;
+        }
+
+        /** After a power cut: each block written since the last flush holds one of its versions, or its older content. */
+        void forgetUnflushed(BlockDevice host) {
+            ByteBuffer actual = ByteBuffer.allocateDirect(BLOCK);
+            ByteBuffer expected = ByteBuffer.allocateDirect(BLOCK);
+            for (Map.Entry<Long, java.util.List<Long>> entry : unflushed.entrySet()) {
+                host.read(entry.getKey(), 1, actual, 0);
+                Long kept = null;
+                for (long version : entry.getValue()) {
+                    fill(expected, 0, version);
+                    if (actual.equals(expected)) {
+                        kept = version;
                     }
-                    disks.get(d).read(lba, 1, actual, 0);
-                    boolean survived = false;
-                    for (long pattern : versions) {
-                        fill(expected, pattern);
-                        survived |= actual.equals(expected);
-                    }
-                    if (survived) {
-                        unflushedSurvived++;
-                    } else if (f[lba] != 0) {
-                        flushedTotal++;
-                        fill(expected, f[lba]);
-                        flushedIntact += actual.equals(expected) ? 1 : 0;
+                }
+                if (kept != null) {
+                    blocks.put(entry.getKey(), kept);
+                } else {
+                        Long old = durable.get(entry.getKey());
+                    if (old == null) {
+                        blocks.remove(entry.getKey()); // never flushed: whatever it holds is allowed
+                    } else {
+                        blocks.put(entry.getKey(), old);
                     }
                 }
             }
-            return new Check(flushedTotal, flushedIntact, unflushedSurvived);
+            unflushed.clear();
+            durable.putAll(blocks);
         }
 
-        private static void fill(ByteBuffer block, long pattern) {
-            Random r = new Random(pattern);
-            for (int i = 0; i < block.capacity(); i += 8) {
-                block.putLong(i, r.nextLong());
+        /** The host flushed: everything written so far is durable. */
+        void flushed() {
+            durable.putAll(blocks);
+            unflushed.clear();
+        }
+
+        long verify(BlockDevice device) {
+            return verify(device, blocks);
+        }
+
+        static long verify(BlockDevice device, Map<Long, Long> expectedBlocks) {
+            ByteBuffer actual = ByteBuffer.allocateDirect(BLOCK);
+            ByteBuffer expected = ByteBuffer.allocateDirect(BLOCK);
+            long bad = 0;
+            for (Map.Entry<Long, Long> entry : expectedBlocks.entrySet()) {
+                device.read(entry.getKey(), 1, actual, 0);
+                fill(expected, 0, entry.getValue());
+                bad += actual.equals(expected) ? 0 : 1;
+            }
+            return bad;
+        }
+
+        Writer concurrentWriter(BlockDevice host, AtomicBoolean stop, AtomicLong count) {
+            return new Writer(host, stop, count, random.nextLong());
+        }
+
+        /** Writes random blocks until stopped; records them in the model when done. */
+        final class Writer implements Runnable {
+            private final BlockDevice host;
+            private final AtomicBoolean stop;
+            private final AtomicLong count;
+            private final Random writerRandom;
+            private volatile Throwable failure;
+
+            Writer(BlockDevice host, AtomicBoolean stop, AtomicLong count, long seed) {
+                this.host = host;
+                this.stop = stop;
+                this.count = count;
+                this.writerRandom = new Random(seed);
+            }
+
+            @Override
+            public void run() {
+                ByteBuffer buffer = ByteBuffer.allocateDirect(BLOCK);
+                Map<Long, Long> mine = new HashMap<>();
+                try {
+                    while (!stop.get()) {
+                        long lba = (writerRandom.nextLong() & Long.MAX_VALUE) % blockCount;
+                        long content = writerRandom.nextLong();
+                        fill(buffer, 0, content);
+                        host.write(lba, 1, buffer, 0);
+                        mine.put(lba, content);
+                        count.incrementAndGet();
+                    }
+                } catch (Throwable t) {
+                    failure = t;
+                }
+                synchronized (Model.this) {
+                    blocks.putAll(mine);
+                }
+            }
+
+            void rethrow() {
+                if (failure != null) {
+                    throw new IllegalStateException("host writer failed during the update", failure);
+                }
             }
         }
 
-        record Check(int flushedTotal, int flushedIntact, int unflushedSurvived) {
+        static void fill(ByteBuffer buffer, int offset, long content) {
+            Random r = new Random(content);
+            for (int i = 0; i < BLOCK; i += 8) {
+                buffer.putLong(offset + i, r.nextLong());
+            }
         }
     }
-
 }

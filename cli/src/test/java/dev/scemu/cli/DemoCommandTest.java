@@ -4,41 +4,49 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class DemoCommandTest {
 
-    private static String[] runDemo(String... args) {
+    private record Result(int status, String out, String err) {
+    }
+
+    private static Result run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int status = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new String[] {String.valueOf(status), out.toString(), err.toString()};
+        return new Result(status, out.toString(), err.toString());
     }
 
     @Test
-    void demoKeepsEveryFlushedBlockThroughAPowerCut() {
-        String[] result = runDemo("demo", "--disk-size-mib", "8", "--seed", "7");
-        assertThat(result[0]).as("exit status, stderr: %s", result[2]).isEqualTo("0");
-        Matcher intact = Pattern.compile("(\\d+)/(\\d+) flushed blocks intact").matcher(result[1]);
-        assertThat(intact.find()).as(result[1]).isTrue();
-        assertThat(intact.group(1)).isEqualTo(intact.group(2));
-        assertThat(Integer.parseInt(intact.group(2))).isPositive();
-        assertThat(result[1]).contains("MEDIUM_ERROR").contains("finds 1 corrupted block(s)");
+    void demoRunsEveryStepAndChecksEveryBlock(@TempDir Path dir) {
+        Result result = run("demo", dir.toString(), "--disk-size-mib", "16", "--seed", "7");
+        assertThat(result.status()).as("exit status; stderr: %s%nstdout: %s", result.err(), result.out()).isZero();
+        assertThat(result.out())
+                .contains("1. wrote").contains("diff-on-write skipped")
+                .contains("RECOVERED")
+                .contains("UPDATED")
+                .contains("failed disk 2")
+                .contains("restored to another volume: identical")
+                .contains("write amplification");
+        assertThat(dir.resolve("unit/disk0.img")).exists();
+        assertThat(Files.exists(dir.resolve("backups"))).isTrue();
     }
 
     @Test
-    void sameSeedGivesTheSameReport() {
-        String first = runDemo("demo", "--disk-size-mib", "8", "--seed", "11")[1].replaceAll("done in \\d+ ms", "");
-        String second = runDemo("demo", "--disk-size-mib", "8", "--seed", "11")[1].replaceAll("done in \\d+ ms", "");
-        assertThat(first).isEqualTo(second);
+    void demoInMemoryLeavesNothingBehind() {
+        Result result = run("demo", "--memory", "--disk-size-mib", "16", "--seed", "3");
+        assertThat(result.status()).as("stderr: %s", result.err()).isZero();
+        assertThat(result.out()).contains("off-heap memory");
     }
 
     @Test
     void unknownOptionIsOneClearLineAndNonZeroStatus() {
-        String[] result = runDemo("demo", "--no-such-option");
-        assertThat(result[0]).isNotEqualTo("0");
-        assertThat(result[2]).contains("--no-such-option");
+        Result result = run("demo", "--no-such-option");
+        assertThat(result.status()).isNotZero();
+        assertThat(result.err()).contains("--no-such-option");
     }
 }

@@ -210,6 +210,7 @@ public final class StorageControlUnit implements AutoCloseable {
     }
 
     private void boot() {
+        disks.forEach(disk -> disk.meter().reset()); // every meter counts since the last boot
         array = RaidArray.assemble(memberViews());
         partitions = GuidPartitionTable.read(array);
         startFirmware();
@@ -312,7 +313,7 @@ public final class StorageControlUnit implements AutoCloseable {
         return bootReport;
     }
 
-    /** The unit's state and meters. */
+    /** The unit's state and meters (every meter counts since the last boot). */
     public UnitStatus status() {
         List<dev.scemu.raid.MemberState> members = new ArrayList<>();
         for (int i = 0; i < array.raidDisks(); i++) {
@@ -321,9 +322,7 @@ public final class StorageControlUnit implements AutoCloseable {
         List<IoMeter.Snapshot> diskMeters = disks.stream().map(d -> d.meter().snapshot()).toList();
         return new UnitStatus(array.level().name(), array.chunkBytes(), array.isDegraded(), members,
                 partitions.partitions(), firmware.running().version().toString(), firmware.running().sha256Hex(),
-                volume.listSnapshots(), host.meter().snapshot().receivedWrite().bytes() > 0
-                        ? host.meter().snapshot() : volume.meter().snapshot(),
-                array.meter().snapshot(), diskMeters);
+                volume.listSnapshots(), volume.meter().snapshot(), array.meter().snapshot(), diskMeters);
     }
 
     /** Checkpoints the volume, stops the array cleanly and closes every medium. Idempotent. */

@@ -1,5 +1,6 @@
 package dev.scemu.unit;
 
+import dev.scemu.core.IoCause;
 import dev.scemu.core.IoMeter;
 import dev.scemu.raid.MemberState;
 import dev.scemu.snapshot.SnapshotInfo;
@@ -11,10 +12,15 @@ public record UnitStatus(String raidLevel, int chunkBytes, boolean degraded, Lis
                          List<SnapshotInfo> snapshots, IoMeter.Snapshot volumeMeter, IoMeter.Snapshot arrayMeter,
                          List<IoMeter.Snapshot> diskMeters) {
 
-    /** Physical bytes written to all disks ÷ bytes the host wrote: the end-to-end write amplification. */
+    /**
+     * Bytes the array wrote to its disks for the host's sake ÷ bytes the host wrote: the end-to-end
+     * write amplification (COW copies, journal, metadata, parity included; rebuild and scrub,
+     * which are not caused by host writes, excluded).
+     */
     public double endToEndWriteAmplification() {
         long host = volumeMeter.receivedWrite().bytes();
-        long physical = diskMeters.stream().mapToLong(m -> m.issuedWriteTotal().bytes()).sum();
+        long physical = arrayMeter.issuedWriteTotal().bytes() - arrayMeter.issuedWrite(IoCause.REBUILD).bytes()
+                - arrayMeter.issuedWrite(IoCause.SCRUB).bytes();
         return host == 0 ? Double.NaN : (double) physical / host;
     }
 
@@ -33,9 +39,10 @@ public record UnitStatus(String raidLevel, int chunkBytes, boolean degraded, Lis
         for (SnapshotInfo s : snapshots) {
             out.append(String.format("  %s%n", s));
         }
-        out.append(String.format("meters     host wrote %d B; array issued %d B; disks wrote %d B; end-to-end WA %.3f%n",
+        out.append(String.format("meters     host wrote %,d B; array wrote %,d B to disks (rebuild %,d B); "
+                        + "end-to-end WA %.2f (rebuild excluded)%n",
                 volumeMeter.receivedWrite().bytes(), arrayMeter.issuedWriteTotal().bytes(),
-                diskMeters.stream().mapToLong(m -> m.issuedWriteTotal().bytes()).sum(), endToEndWriteAmplification()));
+                arrayMeter.issuedWrite(IoCause.REBUILD).bytes(), endToEndWriteAmplification()));
         return out.toString();
     }
 }
