@@ -90,6 +90,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     private final ByteBuffer scratch;
     private final ByteBuffer scratchView;
     private final ByteBuffer zeros;
+    private final ByteBuffer batchView;
     private final ByteBuffer zerosView;
     private final ByteBuffer payload;
     private final ByteBuffer copyBuffer;
@@ -125,6 +126,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
                     "journal payloads of " + journal.maxPayloadBytes() + " bytes hold no COW entry");
         }
         this.batch = new CowBatch(Math.min(layout.cowBatchBlocks(), perRecord), blockSize);
+        this.batchView = batch.data().duplicate();
         this.scratch = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
         this.scratchView = scratch.duplicate();
         this.zeros = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
@@ -416,7 +418,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             int slot = batch.slotOf(blockLba);
             boolean inPlace = false;
             if (slot >= 0) {
-                if (Buffers.equal(source, at, batch.data().duplicate(), batch.dataOffset(slot), blockSize)) {
+                if (Buffers.equal(source, at, batchView, batch.dataOffset(slot), blockSize)) {
                     meter().skippedWrite(blockSize);
                 } else {
                     batch.replaceData(slot, source.clear(), at);
