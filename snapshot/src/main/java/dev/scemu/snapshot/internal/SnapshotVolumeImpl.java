@@ -584,20 +584,6 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         return needed;
     }
 
-    /** Copies a write of these blocks may need (conservative: ignores identical and zero blocks). */
-    private long copiesNeeded(long lba, long blockCount) {
-        if (liveEpochs.length == 0) {
-            return 0;
-        }
-        long needed = 0;
-        for (long i = 0; i < blockCount; i++) {
-            if (needsCopy(lba + i) && batch.slotOf(lba + i) < 0) {
-                needed++;
-            }
-        }
-        return needed;
-    }
-
     private void ensureRoom(LongSupplier copiesNeeded, long protectedSnapshotId) {
         while (true) {
             long needed = copiesNeeded.getAsLong();
