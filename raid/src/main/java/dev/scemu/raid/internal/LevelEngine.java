@@ -1,0 +1,28 @@
+package dev.scemu.raid.internal;
+
+import dev.scemu.core.IoCause;
+import java.nio.ByteBuffer;
+
+/**
+ * The level-specific part of an array: address mapping, reads with reconstruction, writes with
+ * parity or mirroring, and the per-unit work of resync, scrub and rebuild. A unit is the span of
+ * member data blocks {@code [unit * chunkBlocks, ...)} (RAID-5: one stripe row).
+ */
+interface LevelEngine {
+
+    void read(long lba, int blockCount, ByteBuffer buffer, int bufferOffset);
+
+    void write(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua);
+
+    /** Units of member data that resync, scrub and rebuild walk. */
+    long unitCount();
+
+    /**
+     * Checks unit {@code unit} and with {@code repair} rewrites parity/mirrors from the data;
+     * returns 1 if it was inconsistent, 0 if consistent, -1 if it cannot be checked (degraded).
+     */
+    int syncUnit(long unit, boolean repair, IoCause cause);
+
+    /** Reconstructs unit {@code unit} of member {@code role} from the others and writes it there. */
+    void rebuildUnit(long unit, int role);
+}

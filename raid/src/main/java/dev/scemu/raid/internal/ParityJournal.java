@@ -1,0 +1,209 @@
+package dev.scemu.raid.internal;
+
+import dev.scemu.core.CoreException;
+import dev.scemu.core.ExecutionLog;
+import dev.scemu.core.Extent;
+import dev.scemu.core.IoCause;
+import dev.scemu.core.Transaction;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Closes the RAID-5 write hole of a degraded array with a partial-parity log (the idea of md's PPL)
+ * kept in controller-core's {@link ExecutionLog}, on the free area between the bitmap and
+ * data_offset of every member ({@link MirroredRegion}).
+ *
+ * <p>For a write to a stripe segment while some member of the stripe is not readable, the log gets
+ * {@code L = new parity XOR new data of the written members that are present}: the parity the
+ * stripe must have given whatever the present written members hold. After a crash, for each
+ * unfinished transaction, parity is rewritten as {@code L XOR (data of those members as found on
+ * disk)}: each data block is old or new (block writes are atomic), and parity then matches it, so
+ * the missing member's blocks, never written, reconstruct correctly.
+ *
+ * <h2>Ordering</h2>
+ * <ol>
+ *   <li>BEGIN (row, segment, written-member mask) and STEP records carrying L are appended and the
+ *       log is synced (written and flushed on every member) before any data or parity of the
+ *       segment is written.</li>
+ *   <li>Data and parity are written, then every member is flushed, then COMMIT is appended (made
+ *       durable by the next sync: recovery is idempotent while the stripe is not written again
+ *       without the journal).</li>
+ *   <li>The log is synced when the array leaves degraded mode and at stop, so no stale unfinished
+ *       transaction can be replayed over stripes written later without the journal.</li>
+ *   <li>Stripe lock, then journal lock, then metadata lock: never in another order.</li>
+ * </ol>
+ */
+final class ParityJournal {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ParityJournal.class);
+    static final int OP_STRIPE_SEGMENT = 1;
+    /** Smallest journal region worth having: two header slots and eight ring blocks. */
+    static final int MIN_BLOCKS = ExecutionLog.HEADER_SLOTS + 8;
+
+    private final MdRaidArray array;
+    private final MirroredRegion region;
+    private final ExecutionLog log;
+    private final int maxSegmentBlocks;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final ByteBuffer header = ByteBuffer.allocate(20).order(ByteOrder.LITTLE_ENDIAN);
+
+    private ParityJournal(MdRaidArray array, MirroredRegion region, ExecutionLog log) {
+        this.array = array;
+        this.region = region;
+        this.log = log;
+        long ringBlocks = region.blockCount() - ExecutionLog.HEADER_SLOTS;
+        // one transaction at a time; keep half the ring free for the reopen spare and finishes
+        long payloadBlocks = Math.max(1, ringBlocks / 2 - 2);
+        long bytes = payloadBlocks * (log.maxPayloadBytes() / 2);
+        this.maxSegmentBlocks = (int) Math.max(1, Math.min(array.chunkBlocks, bytes / array.blockSize));
+    }
+
+    /** The journal region of an array: after the bitmap (or superblock), up to data_offset; null if too small. */
+    static MirroredRegion regionOf(MdRaidArray array, long bitmapReservedBytes) {
+        long metadataEnd = MdRaidArray.BITMAP_START_BYTES + bitmapReservedBytes;
+        long start = (metadataEnd + array.blockSize - 1) / array.blockSize;
+        long blocks = array.dataOffsetBlocks - start;
+        return blocks >= MIN_BLOCKS ? new MirroredRegion(array, start, blocks) : null;
+    }
+
+    static ParityJournal format(MdRaidArray array, MirroredRegion region) {
+        return new ParityJournal(array, region, ExecutionLog.format(region, new Extent(0, region.blockCount())));
+    }
+
+    /** Opens the journal, or formats a fresh one when the region holds none. */
+    static ParityJournal openOrFormat(MdRaidArray array, MirroredRegion region) {
+        try {
+            return new ParityJournal(array, region, ExecutionLog.open(region, new Extent(0, region.blockCount())));
+        } catch (CoreException e) {
+            MdRaidArray.rethrowIfFatal(e);
+            LOG.warn("array {}: no parity journal found ({}); formatting a new one", array.name(), e.getMessage());
+            return format(array, region);
+        }
+    }
+
+    MirroredRegion region() {
+        return region;
+    }
+
+    /** Largest segment, in blocks, one transaction may carry. */
+    int maxSegmentBlocks() {
+        return maxSegmentBlocks;
+    }
+
+    /**
+     * Logs {@code l} ({@code h} blocks) for member rows {@code [memberLba, +h)} of stripe {@code row}
+     * whose present written members are {@code writtenMask}, runs {@code writes}, flushes the
+     * members and commits. See Ordering.
+     */
+    void protectedWrite(long row, long memberLba, int h, int writtenMask, ByteBuffer l, Runnable writes) {
+        lock.lock();
+        try {
+            header.clear();
+            header.putLong(0, row).putLong(8, memberLba).putInt(16, h);
+            header.limit(20);
+            long tx = log.begin(OP_STRIPE_SEGMENT, header);
+            header.clear().limit(4);
+            header.putInt(0, writtenMask);
+            log.step(tx, 0, header);
+            int piece = log.maxPayloadBytes() / 2;
+            int length = h * array.blockSize;
+            int step = 1;
+            for (int offset = 0; offset < length; offset += piece) {
+                log.step(tx, step++, l.slice(offset, Math.min(piece, length - offset)));
+            }
+            log.sync();
+            writes.run();
+            region.flush();
+            log.commit(tx);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Runs {@code action} holding the journal lock (no journaled write runs meanwhile). */
+    void withLock(Runnable action) {
+        lock.lock();
+        try {
+            action.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@link #sync()} for a caller that holds the lock. */
+    void syncLocked() {
+        log.sync();
+    }
+
+    /** Makes every appended record durable (commits included). */
+    void sync() {
+        lock.lock();
+        try {
+            log.sync();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Replays unfinished transactions: parity = L XOR data of the written members as on disk.
+     * Returns how many stripes were repaired.
+     */
+    int recover(Raid5Geometry geometry) {
+        int repaired = 0;
+        ByteBuffer p = array.pool.acquire();
+        ByteBuffer tmp = array.pool.acquire();
+        try {
+            for (Transaction t : log.unfinished()) {
+                if (t.opType() != OP_STRIPE_SEGMENT || t.steps().isEmpty()) {
+                    log.abort(t.txId());
+                    continue;
+                }
+                ByteBuffer b = t.beginPayload().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+                long row = b.getLong(0);
+                long memberLba = b.getLong(8);
+                int h = b.getInt(16);
+                int mask = t.steps().get(0).payload().duplicate().order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+                int length = h * array.blockSize;
+                int filled = 0;
+                for (int i = 1; i < t.steps().size(); i++) {
+                    ByteBuffer piece = t.steps().get(i).payload();
+                    int n = piece.remaining();
+                    if (filled + n > length) {
+                        break;
+                    }
+                    p.put(filled, piece, piece.position(), n);
+                    filled += n;
+                }
+                int parity = geometry.parityMember(row);
+                boolean ok = filled == length && array.writable(parity);
+                for (int m = 0; m < array.raidDisks && ok; m++) {
+                    if ((mask & (1 << m)) != 0) {
+                        ok = array.readMember(m, memberLba, h, tmp, 0, IoCause.JOURNAL) == MdRaidArray.IO_OK;
+                        Xor.xorInto(p, 0, tmp, 0, length);
+                    }
+                }
+                if (ok && array.writeMember(parity, memberLba, h, p, 0, IoCause.JOURNAL, false)) {
+                    repaired++;
+                    LOG.info("array {}: parity of stripe {} member lba {} +{} restored from the journal",
+                            array.name(), row, memberLba, h);
+                } else {
+                    LOG.warn("array {}: journal transaction {} for stripe {} cannot be replayed", array.name(),
+                            t.txId(), row);
+                }
+            }
+            region.flush();
+            for (Transaction t : log.unfinished()) {
+                log.commit(t.txId());
+            }
+            log.sync();
+        } finally {
+            array.pool.release(tmp);
+            array.pool.release(p);
+        }
+        return repaired;
+    }
+}

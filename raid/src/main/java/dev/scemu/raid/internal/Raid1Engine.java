@@ -1,0 +1,203 @@
+package dev.scemu.raid.internal;
+
+import static dev.scemu.raid.internal.MdRaidArray.IO_MEDIUM_ERROR;
+import static dev.scemu.raid.internal.MdRaidArray.IO_OK;
+
+import dev.scemu.core.IoCause;
+import java.nio.ByteBuffer;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * RAID-1 (n-way mirror) data path: array lba = member data lba on every member. Writes go to every
+ * present member under a region lock (a region is one chunk of member data, so concurrent writers
+ * of one block cannot leave the mirrors different); reads go to one in-sync mirror, chosen per
+ * region to spread load, and fall back to the others; a mirror that returned a medium error is
+ * rewritten with the good copy.
+ *
+ * <p>Ordering: the region's bitmap bit is durable before the region lock is taken and any mirror
+ * is written.
+ */
+final class Raid1Engine implements LevelEngine {
+
+    private final MdRaidArray a;
+    private final int n;
+    private final int regionBlocks;
+    private final int blockSize;
+
+    Raid1Engine(MdRaidArray array) {
+        this.a = array;
+        this.n = array.raidDisks;
+        this.regionBlocks = array.chunkBlocks;
+        this.blockSize = array.blockSize;
+    }
+
+    @Override
+    public long unitCount() {
+        return (a.memberDataBlocks + regionBlocks - 1) / regionBlocks;
+    }
+
+    private int unitBlocks(long unit) {
+        return (int) Math.min(regionBlocks, a.memberDataBlocks - unit * regionBlocks);
+    }
+
+    @Override
+    public void read(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        long pos = lba;
+        int remaining = blockCount;
+        int off = bufferOffset;
+        while (remaining > 0) {
+            long region = pos / regionBlocks;
+            int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
+            readPiece(region, pos, k, buffer, off);
+            pos += k;
+            remaining -= k;
+            off += k * blockSize;
+        }
+    }
+
+    private void readPiece(long region, long lba, int k, ByteBuffer buffer, int off) {
+        int first = (int) (region % n);
+        int mediumMask = 0;
+        for (int i = 0; i < n; i++) {
+            int m = (first + i) % n;
+            if (!a.readable(m, lba + k)) {
+                continue;
+            }
+            int status = a.readMember(m, lba, k, buffer, off, IoCause.HOST);
+            if (status == IO_OK) {
+                if (mediumMask != 0) {
+                    repair(region, lba, k, buffer, off, mediumMask);
+                }
+                return;
+            }
+            if (status == IO_MEDIUM_ERROR) {
+                mediumMask |= 1 << m;
+            }
+        }
+        throw a.arrayFailed("read", lba, first);
+    }
+
+    private void repair(long region, long lba, int k, ByteBuffer buffer, int off, int mediumMask) {
+        ReentrantLock lock = a.locks.lock(region);
+        try {
+            // re-read under the lock so a concurrent writer's data is what gets copied
+            int source = -1;
+            for (int m = 0; m < n && source < 0; m++) {
+                if ((mediumMask & (1 << m)) == 0 && a.readable(m, lba + k)
+                        && a.readMember(m, lba, k, buffer, off, IoCause.HOST) == IO_OK) {
+                    source = m;
+                }
+            }
+            if (source < 0) {
+                throw a.arrayFailed("read", lba, -1);
+            }
+            for (int m = 0; m < n; m++) {
+                if ((mediumMask & (1 << m)) != 0 && a.writable(m)) {
+                    a.repairMediumErrors(m, lba, k, buffer, off);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void write(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+        long pos = lba;
+        int remaining = blockCount;
+        int off = bufferOffset;
+        while (remaining > 0) {
+            long region = pos / regionBlocks;
+            int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
+            a.bitmapStart(pos, k);
+            ReentrantLock lock = a.locks.lock(region);
+            try {
+                int ok = 0;
+                for (int m = 0; m < n; m++) {
+                    if (a.writable(m) && a.writeMember(m, pos, k, buffer, off, IoCause.HOST, fua)) {
+                        ok++;
+                    }
+                }
+                if (ok == 0) {
+                    throw a.arrayFailed("write", pos, -1);
+                }
+            } finally {
+                lock.unlock();
+                a.bitmapEnd(pos, k);
+            }
+            pos += k;
+            remaining -= k;
+            off += k * blockSize;
+        }
+    }
+
+    @Override
+    public int syncUnit(long unit, boolean repair, IoCause cause) {
+        long lba = unit * regionBlocks;
+        int k = unitBlocks(unit);
+        if (repair) {
+            a.bitmapStart(lba, k);
+        }
+        ReentrantLock lock = a.locks.lock(unit);
+        ByteBuffer good = a.pool.acquire();
+        ByteBuffer other = a.pool.acquire();
+        try {
+            int source = -1;
+            for (int m = 0; m < n && source < 0; m++) {
+                if (a.readable(m, lba + k) && a.readMember(m, lba, k, good, 0, cause) == IO_OK) {
+                    source = m;
+                }
+            }
+            if (source < 0) {
+                return -1;
+            }
+            boolean mismatch = false;
+            int length = k * blockSize;
+            for (int m = 0; m < n; m++) {
+                if (m == source || !a.readable(m, lba + k)) {
+                    continue;
+                }
+                boolean same = a.readMember(m, lba, k, other, 0, cause) == IO_OK
+                        && Xor.equal(good, 0, other, 0, length);
+                if (!same) {
+                    mismatch = true;
+                    if (repair) {
+                        a.writeMember(m, lba, k, good, 0, cause, false);
+                    }
+                }
+            }
+            return mismatch ? 1 : 0;
+        } finally {
+            a.pool.release(other);
+            a.pool.release(good);
+            lock.unlock();
+            if (repair) {
+                a.bitmapEnd(lba, k);
+            }
+        }
+    }
+
+    @Override
+    public void rebuildUnit(long unit, int role) {
+        long lba = unit * regionBlocks;
+        int k = unitBlocks(unit);
+        ReentrantLock lock = a.locks.lock(unit);
+        ByteBuffer data = a.pool.acquire();
+        try {
+            int source = -1;
+            for (int m = 0; m < n && source < 0; m++) {
+                if (m != role && a.readable(m, lba + k) && a.readMember(m, lba, k, data, 0, IoCause.REBUILD) == IO_OK) {
+                    source = m;
+                }
+            }
+            if (source < 0) {
+                throw a.arrayFailed("rebuild member " + role, lba, role);
+            }
+            a.writeMember(role, lba, k, data, 0, IoCause.REBUILD, false);
+            a.slots[role].recoveredBlocks = lba + k;
+        } finally {
+            a.pool.release(data);
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,429 @@
+package dev.scemu.raid.internal;
+
+import static dev.scemu.raid.internal.MdRaidArray.IO_MEDIUM_ERROR;
+import static dev.scemu.raid.internal.MdRaidArray.IO_OK;
+
+import dev.scemu.core.IoCause;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * RAID-5 data path with md's placement ({@link Raid5Geometry}).
+ *
+ * <h2>Writes</h2>
+ * A write is split by stripe (row); inside a row, by segments of chunk offsets over which the set
+ * W of written data chunks is constant. Per segment of {@code h} blocks, like md's
+ * handle_stripe_dirtying: read-modify-write costs {@code (|W| + 1) * h} reads (old data of W and
+ * old parity), reconstruct-write {@code (D - |W|) * h} (the data not written); RMW is used when
+ * strictly cheaper, otherwise RCW, so a full-stripe write reads nothing and computes parity from
+ * the new data only. A strategy that needs an unreadable member is not chosen; a medium error
+ * during the reads switches to the other strategy.
+ *
+ * <h2>Ordering</h2>
+ * The row's bitmap bit is durable before the row lock is taken; under the row lock the old data
+ * and parity are read, then new data and new parity are written (with the caller's FUA), then the
+ * lock is released. Readers of healthy members take no lock; reconstruction takes the row lock.
+ */
+final class Raid5Engine implements LevelEngine {
+
+    private final MdRaidArray a;
+    private final Raid5Geometry geo;
+    private final int n;
+    private final int dataDisks;
+    private final int chunkBlocks;
+    private final int blockSize;
+
+    Raid5Engine(MdRaidArray array) {
+        this.a = array;
+        this.n = array.raidDisks;
+        this.geo = new Raid5Geometry(array.layout, n);
+        this.dataDisks = n - 1;
+        this.chunkBlocks = array.chunkBlocks;
+        this.blockSize = array.blockSize;
+    }
+
+    Raid5Geometry geometry() {
+        return geo;
+    }
+
+    @Override
+    public long unitCount() {
+        return a.memberDataBlocks / chunkBlocks;
+    }
+
+    // ------------------------------------------------------------------ read
+
+    @Override
+    public void read(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        long pos = lba;
+        int remaining = blockCount;
+        int off = bufferOffset;
+        while (remaining > 0) {
+            long chunk = pos / chunkBlocks;
+            int inChunk = (int) (pos % chunkBlocks);
+            int k = Math.min(remaining, chunkBlocks - inChunk);
+            long row = geo.stripeOf(chunk);
+            int member = geo.memberOf(chunk);
+            readPiece(pos, row, member, row * chunkBlocks + inChunk, k, buffer, off);
+            pos += k;
+            remaining -= k;
+            off += k * blockSize;
+        }
+    }
+
+    private void readPiece(long lba, long row, int member, long memberLba, int k, ByteBuffer buffer, int off) {
+        int status = MdRaidArray.IO_UNAVAILABLE;
+        if (a.readable(member, memberLba + k)) {
+            status = a.readMember(member, memberLba, k, buffer, off, IoCause.HOST);
+            if (status == IO_OK) {
+                return;
+            }
+        }
+        ReentrantLock lock = a.locks.lock(row);
+        try {
+            if (status != IO_MEDIUM_ERROR && a.readable(member, memberLba + k)
+                    && a.readMember(member, memberLba, k, buffer, off, IoCause.HOST) == IO_OK) {
+                return;
+            }
+            reconstruct(row, member, memberLba, k, buffer, off, lba, IoCause.PARITY);
+            if (status == IO_MEDIUM_ERROR && a.writable(member)) {
+                a.repairMediumErrors(member, memberLba, k, buffer, off);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** XOR of every other member's blocks into {@code buffer}; caller holds the row lock. */
+    private void reconstruct(long row, int missing, long memberLba, int k, ByteBuffer buffer, int off, long lba,
+                             IoCause cause) {
+        ByteBuffer tmp = a.pool.acquire();
+        try {
+            boolean first = true;
+            int length = k * blockSize;
+            for (int m = 0; m < n; m++) {
+                if (m == missing) {
+                    continue;
+                }
+                if (!a.readable(m, memberLba + k)
+                        || a.readMember(m, memberLba, k, tmp, 0, cause) != IO_OK) {
+                    throw a.arrayFailed("reconstruct member " + missing + " (also needs member " + m + ")", lba, m);
+                }
+                if (first) {
+                    Xor.copy(buffer, off, tmp, 0, length);
+                    first = false;
+                } else {
+                    Xor.xorInto(buffer, off, tmp, 0, length);
+                }
+            }
+        } finally {
+            a.pool.release(tmp);
+        }
+    }
+
+    // ------------------------------------------------------------------ write
+
+    @Override
+    public void write(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+        long rowBlocks = (long) chunkBlocks * dataDisks;
+        long pos = lba;
+        int remaining = blockCount;
+        int off = bufferOffset;
+        while (remaining > 0) {
+            long row = pos / rowBlocks;
+            int rowOffset = (int) (pos - row * rowBlocks);
+            int k = (int) Math.min(remaining, rowBlocks - rowOffset);
+            writeRow(row, rowOffset, k, buffer, off, fua);
+            pos += k;
+            remaining -= k;
+            off += k * blockSize;
+        }
+    }
+
+    private void writeRow(long row, int rowOffset, int k, ByteBuffer buffer, int off, boolean fua) {
+        long rowMemberLba = row * chunkBlocks;
+        a.bitmapStart(rowMemberLba, chunkBlocks);
+        ReentrantLock lock = a.locks.lock(row);
+        try {
+            // written chunk-offset range [start[j], end[j]) of each data index j
+            int[] start = new int[dataDisks];
+            int[] end = new int[dataDisks];
+            int[] bounds = new int[2 * dataDisks];
+            int nb = 0;
+            for (int j = 0; j < dataDisks; j++) {
+                int s = Math.max(rowOffset, j * chunkBlocks);
+                int e = Math.min(rowOffset + k, (j + 1) * chunkBlocks);
+                if (e > s) {
+                    start[j] = s - j * chunkBlocks;
+                    end[j] = e - j * chunkBlocks;
+                    bounds[nb++] = start[j];
+                    bounds[nb++] = end[j];
+                }
+            }
+            Arrays.sort(bounds, 0, nb);
+            boolean[] written = new boolean[dataDisks];
+            for (int i = 0; i + 1 < nb; i++) {
+                int segStart = bounds[i];
+                int segEnd = bounds[i + 1];
+                if (segEnd <= segStart) {
+                    continue;
+                }
+                int w = 0;
+                for (int j = 0; j < dataDisks; j++) {
+                    written[j] = end[j] > start[j] && start[j] <= segStart && segEnd <= end[j];
+                    w += written[j] ? 1 : 0;
+                }
+                if (w > 0) {
+                    int h = segEnd - segStart;
+                    int max = journaled(row, row * chunkBlocks + segEnd) ? a.journal.maxSegmentBlocks() : h;
+                    for (int s = 0; s < h; s += max) {
+                        writeSegment(row, segStart + s, Math.min(max, h - s), written, w, rowOffset, buffer, off, fua);
+                    }
+                }
+            }
+        } finally {
+            lock.unlock();
+            a.bitmapEnd(rowMemberLba, chunkBlocks);
+        }
+    }
+
+    private int dataBufferOffset(int j, int segStart, int rowOffset, int off) {
+        return off + (j * chunkBlocks + segStart - rowOffset) * blockSize;
+    }
+
+    private void writeSegment(long row, int segStart, int h, boolean[] written, int w, int rowOffset,
+                              ByteBuffer buffer, int off, boolean fua) {
+        long memberLba = row * chunkBlocks + segStart;
+        long arrayLba = row * chunkBlocks * (long) dataDisks + rowOffset;
+        int parity = geo.parityMember(row);
+        int length = h * blockSize;
+        if (!a.writable(parity)) {
+            writeData(row, segStart, h, written, rowOffset, buffer, off, fua, arrayLba);
+            return;
+        }
+        ByteBuffer p = a.pool.acquire();
+        ByteBuffer tmp = a.pool.acquire();
+        try {
+            int badMask = 0; // members that returned a medium error in this segment
+            boolean done = false;
+            for (int attempt = 0; attempt < 3 && !done; attempt++) {
+                boolean rmwOk = readableFor(parity, memberLba + h, badMask);
+                boolean rcwOk = true;
+                for (int j = 0; j < dataDisks; j++) {
+                    int m = geo.dataMember(row, j);
+                    if (written[j]) {
+                        rmwOk &= readableFor(m, memberLba + h, badMask);
+                    } else {
+                        rcwOk &= readableFor(m, memberLba + h, badMask);
+                    }
+                }
+                int rmwCost = w + 1;
+                int rcwCost = dataDisks - w;
+                boolean useRmw = rmwOk && (rmwCost < rcwCost || !rcwOk);
+                if (!useRmw && !rcwOk) {
+                    throw a.arrayFailed("compute parity", arrayLba, parity);
+                }
+                int failedMember = useRmw
+                        ? readModifyWrite(row, memberLba, h, written, segStart, rowOffset, buffer, off, p, tmp, parity)
+                        : reconstructWrite(row, memberLba, h, written, segStart, rowOffset, buffer, off, p, tmp);
+                if (failedMember < 0) {
+                    done = true;
+                } else {
+                    badMask |= 1 << failedMember;
+                }
+            }
+            if (!done) {
+                throw a.arrayFailed("read old data for parity", arrayLba, parity);
+            }
+            if (journaled(row, memberLba + h)) {
+                // L = new parity XOR new data of the present written members (see ParityJournal)
+                Xor.copy(tmp, 0, p, 0, length);
+                int mask = 0;
+                for (int j = 0; j < dataDisks; j++) {
+                    int m = geo.dataMember(row, j);
+                    if (written[j] && a.writable(m)) {
+                        Xor.xorInto(tmp, 0, buffer, dataBufferOffset(j, segStart, rowOffset, off), length);
+                        mask |= 1 << m;
+                    }
+                }
+                a.journal.protectedWrite(row, memberLba, h, mask, tmp, () -> {
+                    writeData(row, segStart, h, written, rowOffset, buffer, off, fua, arrayLba);
+                    a.writeMember(parity, memberLba, h, p, 0, IoCause.PARITY, fua);
+                });
+            } else {
+                writeData(row, segStart, h, written, rowOffset, buffer, off, fua, arrayLba);
+                a.writeMember(parity, memberLba, h, p, 0, IoCause.PARITY, fua);
+            }
+            if (!a.writable(parity) && !anyDataWritable(row, written)) {
+                throw a.arrayFailed("write", arrayLba, parity);
+            }
+        } finally {
+            a.pool.release(tmp);
+            a.pool.release(p);
+        }
+        assert length > 0;
+    }
+
+    /** Whether a write to {@code row} goes through the parity journal: the stripe is degraded, parity present. */
+    private boolean journaled(long row, long endBlock) {
+        if (a.journal == null || !a.writable(geo.parityMember(row))) {
+            return false;
+        }
+        for (int m = 0; m < n; m++) {
+            if (!a.readable(m, endBlock)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean anyDataWritable(long row, boolean[] written) {
+        for (int j = 0; j < dataDisks; j++) {
+            if (written[j] && a.writable(geo.dataMember(row, j))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean readableFor(int member, long endBlock, int badMask) {
+        return (badMask & (1 << member)) == 0 && a.readable(member, endBlock);
+    }
+
+    private void writeData(long row, int segStart, int h, boolean[] written, int rowOffset, ByteBuffer buffer,
+                           int off, boolean fua, long arrayLba) {
+        long memberLba = row * chunkBlocks + segStart;
+        int failed = 0;
+        for (int j = 0; j < dataDisks; j++) {
+            if (written[j]) {
+                int m = geo.dataMember(row, j);
+                if (!a.writeMember(m, memberLba, h, buffer, dataBufferOffset(j, segStart, rowOffset, off),
+                        IoCause.HOST, fua)) {
+                    failed++;
+                }
+            }
+        }
+        if (failed > 1 || (failed == 1 && !a.writable(geo.parityMember(row)))) {
+            throw a.arrayFailed("write data", arrayLba, -1);
+        }
+    }
+
+    /** Returns -1 on success, else the member whose read failed with a medium error. */
+    private int readModifyWrite(long row, long memberLba, int h, boolean[] written, int segStart, int rowOffset,
+                                ByteBuffer buffer, int off, ByteBuffer p, ByteBuffer tmp, int parity) {
+        int length = h * blockSize;
+        if (a.readMember(parity, memberLba, h, p, 0, IoCause.PARITY) != IO_OK) {
+            return parity;
+        }
+        for (int j = 0; j < dataDisks; j++) {
+            if (!written[j]) {
+                continue;
+            }
+            int m = geo.dataMember(row, j);
+            if (a.readMember(m, memberLba, h, tmp, 0, IoCause.PARITY) != IO_OK) {
+                return m;
+            }
+            Xor.xorInto(p, 0, tmp, 0, length);
+            Xor.xorInto(p, 0, buffer, dataBufferOffset(j, segStart, rowOffset, off), length);
+        }
+        return -1;
+    }
+
+    /** Returns -1 on success, else the member whose read failed with a medium error. */
+    private int reconstructWrite(long row, long memberLba, int h, boolean[] written, int segStart, int rowOffset,
+                                 ByteBuffer buffer, int off, ByteBuffer p, ByteBuffer tmp) {
+        int length = h * blockSize;
+        boolean first = true;
+        for (int j = 0; j < dataDisks; j++) {
+            ByteBuffer src;
+            int srcOff;
+            if (written[j]) {
+                src = buffer;
+                srcOff = dataBufferOffset(j, segStart, rowOffset, off);
+            } else {
+                int m = geo.dataMember(row, j);
+                if (a.readMember(m, memberLba, h, tmp, 0, IoCause.PARITY) != IO_OK) {
+                    return m;
+                }
+                src = tmp;
+                srcOff = 0;
+            }
+            if (first) {
+                Xor.copy(p, 0, src, srcOff, length);
+                first = false;
+            } else {
+                Xor.xorInto(p, 0, src, srcOff, length);
+            }
+        }
+        return -1;
+    }
+
+    // ------------------------------------------------------------------ resync, scrub, rebuild
+
+    @Override
+    public int syncUnit(long row, boolean repair, IoCause cause) {
+        long memberLba = row * chunkBlocks;
+        int parity = geo.parityMember(row);
+        if (repair) {
+            a.bitmapStart(memberLba, chunkBlocks);
+        }
+        ReentrantLock lock = a.locks.lock(row);
+        ByteBuffer p = a.pool.acquire();
+        ByteBuffer tmp = a.pool.acquire();
+        try {
+            for (int m = 0; m < n; m++) {
+                if (!a.readable(m, memberLba + chunkBlocks)) {
+                    return -1;
+                }
+            }
+            int length = chunkBlocks * blockSize;
+            for (int j = 0; j < dataDisks; j++) {
+                int m = geo.dataMember(row, j);
+                ByteBuffer target = j == 0 ? p : tmp;
+                if (a.readMember(m, memberLba, chunkBlocks, target, 0, cause) != IO_OK) {
+                    return -1;
+                }
+                if (j > 0) {
+                    Xor.xorInto(p, 0, tmp, 0, length);
+                }
+            }
+            if (a.readMember(parity, memberLba, chunkBlocks, tmp, 0, cause) != IO_OK) {
+                if (repair) {
+                    a.writeMember(parity, memberLba, chunkBlocks, p, 0, cause, false);
+                }
+                return 1;
+            }
+            if (Xor.equal(p, 0, tmp, 0, length)) {
+                return 0;
+            }
+            if (repair) {
+                a.writeMember(parity, memberLba, chunkBlocks, p, 0, cause, false);
+            }
+            return 1;
+        } finally {
+            a.pool.release(tmp);
+            a.pool.release(p);
+            lock.unlock();
+            if (repair) {
+                a.bitmapEnd(memberLba, chunkBlocks);
+            }
+        }
+    }
+
+    @Override
+    public void rebuildUnit(long row, int role) {
+        long memberLba = row * chunkBlocks;
+        ReentrantLock lock = a.locks.lock(row);
+        ByteBuffer acc = a.pool.acquire();
+        try {
+            reconstruct(row, role, memberLba, chunkBlocks, acc, 0, row * chunkBlocks * (long) dataDisks,
+                    IoCause.REBUILD);
+            a.writeMember(role, memberLba, chunkBlocks, acc, 0, IoCause.REBUILD, false);
+            a.slots[role].recoveredBlocks = memberLba + chunkBlocks;
+        } finally {
+            a.pool.release(acc);
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package dev.scemu.raid.internal;
+
+import dev.scemu.core.BlockDevice;
+import dev.scemu.raid.MemberState;
+import java.util.UUID;
+
+/** One member slot (md role) of an array: its device, state and per-device superblock fields. */
+final class Slot {
+    final int role;
+    volatile BlockDevice device;
+    volatile MemberState state = MemberState.FAILED;
+    volatile int devNumber = -1;
+    volatile UUID deviceUuid;
+    /** REBUILDING only: member data blocks (from data_offset) already in sync. */
+    volatile long recoveredBlocks;
+    volatile int correctedReads;
+
+    Slot(int role) {
+        this.role = role;
+    }
+
+    boolean present() {
+        return device != null && state != MemberState.FAILED;
+    }
+
+    /** Whether member data blocks below {@code endBlock} hold valid data. */
+    boolean readable(long endBlock) {
+        MemberState s = state;
+        return device != null && (s == MemberState.ACTIVE || (s == MemberState.REBUILDING && endBlock <= recoveredBlocks));
+    }
+}

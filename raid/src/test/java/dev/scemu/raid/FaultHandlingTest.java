@@ -1,0 +1,83 @@
+package dev.scemu.raid;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.scemu.core.BlockDevice;
+import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.Extent;
+import dev.scemu.core.FaultInjectingDevice;
+import dev.scemu.core.IoCause;
+import dev.scemu.core.Media;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Latent sector errors are repaired from redundancy; a dead member is failed and reads reconstruct. */
+class FaultHandlingTest {
+
+    private static List<FaultInjectingDevice> faultyMembers(int count) {
+        List<FaultInjectingDevice> members = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            members.add(new FaultInjectingDevice(Media.memory("f" + i, BlockGeometry.ofBytes(4096, 4L << 20)), i));
+        }
+        return members;
+    }
+
+    private static byte[] read(BlockDevice device, long lba, int blocks) {
+        ByteBuffer buffer = ByteBuffer.allocateDirect(blocks * device.blockSize());
+        device.read(lba, blocks, buffer, 0);
+        byte[] bytes = new byte[buffer.capacity()];
+        buffer.get(0, bytes);
+        return bytes;
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = RaidLevel.class, names = {"RAID1", "RAID5"})
+    void mediumErrorIsRepairedByRewritingTheBlockNotByFailingTheMember(RaidLevel level) {
+        List<FaultInjectingDevice> members = faultyMembers(level == RaidLevel.RAID5 ? 4 : 2);
+        RaidArray array = RaidArray.create(RaidConfig.builder(level).chunkBytes(16 * 1024).assumeClean(true).build(),
+                members);
+        ByteBuffer data = TestArrays.randomBuffer(new Random(1), 64);
+        array.write(0, 64, data, 0);
+        array.flush();
+        byte[] expected = new byte[64 * 4096];
+        data.get(0, expected);
+        long dataOffsetBlocks = array.dataOffsetSectors() / 8;
+        // member 0 holds array blocks 0..3 in both levels; break its block 2
+        members.get(0).failReads(Extent.of(dataOffsetBlocks + 2, 1));
+        array.meter().reset();
+        assertThat(read(array, 0, 64)).isEqualTo(expected);
+        assertThat(array.memberState(0)).isEqualTo(MemberState.ACTIVE);
+        assertThat(array.meter().snapshot().issuedWrite(IoCause.REBUILD).bytes()).as("only the bad block is rewritten")
+                .isEqualTo(4096L);
+        // the rewrite remapped the sector: the member reads again without error
+        assertThat(read(members.get(0), dataOffsetBlocks + 2, 1)).isEqualTo(
+                java.util.Arrays.copyOfRange(expected, level == RaidLevel.RAID5 ? 2 * 4096 : 2 * 4096, 3 * 4096));
+        assertThat(array.scrub(false).mismatchedStripes()).isZero();
+        array.close();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = RaidLevel.class, names = {"RAID1", "RAID5"})
+    void deadMemberIsFailedAndReadsAndWritesContinue(RaidLevel level) {
+        List<FaultInjectingDevice> members = faultyMembers(level == RaidLevel.RAID5 ? 4 : 2);
+        RaidArray array = RaidArray.create(RaidConfig.builder(level).chunkBytes(16 * 1024).assumeClean(true).build(),
+                members);
+        BlockDevice reference = Media.memory("ref", array.geometry());
+        ByteBuffer data = TestArrays.randomBuffer(new Random(2), 64);
+        array.write(10, 64, data, 0);
+        reference.write(10, 64, data, 0);
+        members.get(1).failDevice();
+        TestArrays.assertSameContents(array, reference, "after member 1 died");
+        assertThat(array.memberState(1)).isEqualTo(MemberState.FAILED);
+        ByteBuffer more = TestArrays.randomBuffer(new Random(3), 40);
+        array.write(50, 40, more, 0);
+        reference.write(50, 40, more, 0);
+        TestArrays.assertSameContents(array, reference, "degraded writes");
+        array.close();
+        reference.close();
+    }
+}
