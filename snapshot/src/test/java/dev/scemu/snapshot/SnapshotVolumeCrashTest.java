@@ -43,9 +43,17 @@ class SnapshotVolumeCrashTest {
         byte[] creatingContents;
         long deleting = -1;
 
-        World(PowerDomain domain) {
+        /** INVALIDATE_OLDEST on a store small enough to fill, else REFUSE_WRITE on one that never fills. */
+        final boolean invalidating;
+        /** The operation in progress may invalidate snapshots. */
+        boolean mayInvalidate;
+        /** Snapshots invalidated by the store-full policy so far. */
+        int invalidated;
+
+        World(PowerDomain domain, boolean invalidating) {
+            this.invalidating = invalidating;
             data = domain.attach(Media.memory("data", new BlockGeometry(BLOCK_SIZE, BLOCKS)));
-            store = domain.attach(Media.memory("store", new BlockGeometry(BLOCK_SIZE, 700)));
+            store = domain.attach(Media.memory("store", new BlockGeometry(BLOCK_SIZE, invalidating ? 90 : 700)));
             for (int i = 0; i < BLOCKS; i++) {
                 Set<Integer> set = new HashSet<>();
                 set.add(hash(live, i));
@@ -85,12 +93,15 @@ class SnapshotVolumeCrashTest {
     private static void workload(World w, long seed, int ops) {
         Random random = new Random(seed);
         SnapshotConfig config = SnapshotConfig.defaults().withLogBlocks(10).withCowBatchBlocks(1 + random.nextInt(4))
-                .withMaxSnapshots(8);
+                .withMaxSnapshots(8)
+                .withStoreFullPolicy(w.invalidating ? StoreFullPolicy.INVALIDATE_OLDEST : StoreFullPolicy.REFUSE_WRITE);
         w.volume = SnapshotVolume.format(w.data, w.store, config);
         w.formatted = true;
         byte[] pattern = VolumeTesting.randomBytes(random, BLOCK_SIZE);
         List<Long> ids = new ArrayList<>();
         for (int op = 0; op < ops; op++) {
+            forgetInvalidated(w, ids);
+            w.mayInvalidate = w.invalidating;
             int kind = random.nextInt(100);
             if (kind < 50) {
                 int blocks = 1 + random.nextInt(6);
@@ -158,6 +169,20 @@ class SnapshotVolumeCrashTest {
                 w.volume = SnapshotVolume.open(w.data, w.store);
             }
         }
+        forgetInvalidated(w, ids);
+        w.mayInvalidate = false;
+    }
+
+    /** Snapshots the store-full policy deleted during the last (completed) operation. */
+    private static void forgetInvalidated(World w, List<Long> ids) {
+        Set<Long> present = new HashSet<>();
+        for (SnapshotInfo info : w.volume.listSnapshots()) {
+            present.add(info.id());
+        }
+        int before = w.snapshots.size();
+        w.snapshots.keySet().removeIf(id -> !present.contains(id));
+        w.invalidated += before - w.snapshots.size();
+        ids.removeIf(id -> !present.contains(id));
     }
 
     private static void recoverAndCheck(World w, CrashPointExplorer.CrashPoint crash) {
@@ -175,7 +200,7 @@ class SnapshotVolumeCrashTest {
             present.add(info.id());
         }
         for (Map.Entry<Long, byte[]> expected : w.snapshots.entrySet()) {
-            if (expected.getKey() == w.deleting && !present.contains(expected.getKey())) {
+            if ((expected.getKey() == w.deleting || w.mayInvalidate) && !present.contains(expected.getKey())) {
                 continue;
             }
             assertThat(present).as("snapshots after recovery").contains(expected.getKey());
@@ -205,14 +230,25 @@ class SnapshotVolumeCrashTest {
         VolumeTesting.assertSameContents(VolumeTesting.read(w.volume, 0, BLOCKS), live, BLOCK_SIZE, "live after reopen");
     }
 
+    @org.junit.jupiter.api.Test
+    void theSmallStoreScenarioReallyInvalidatesSnapshots() {
+        for (long seed = 12; seed <= 14; seed += 2) {
+            try (World w = new World(new PowerDomain(seed), true)) {
+                workload(w, seed, 80);
+                assertThat(w.invalidated).as("seed %d", seed).isPositive();
+            }
+        }
+    }
+
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {11, 12, 13, 14, 15, 16})
     void everySnapshotAndEveryFlushedWriteSurvivesACutAtEveryWrite(long seed) throws Exception {
         CrashPointExplorer.Report report = new CrashPointExplorer<World>(
-                World::new, w -> workload(w, seed, 80), SnapshotVolumeCrashTest::recoverAndCheck)
+                domain -> new World(domain, seed % 2 == 0), w -> workload(w, seed, 80), SnapshotVolumeCrashTest::recoverAndCheck)
                 .seed(seed).maxPoints(400).explore();
-        System.out.printf("crash test seed %d: %d writes, %d crash points, %d runs%n",
-                seed, report.totalWrites(), report.pointsExplored(), report.runs());
+        System.out.printf("crash test seed %d (%s): %d writes, %d crash points, %d runs%n", seed,
+                seed % 2 == 0 ? "INVALIDATE_OLDEST, small store" : "REFUSE_WRITE", report.totalWrites(),
+                report.pointsExplored(), report.runs());
         assertThat(report.pointsExplored()).isGreaterThan(50);
     }
 

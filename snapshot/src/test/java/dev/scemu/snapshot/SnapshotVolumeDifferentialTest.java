@@ -23,6 +23,8 @@ class SnapshotVolumeDifferentialTest {
 
     private static final int BLOCK_SIZE = 512;
     private static final int BLOCKS = 300;
+    private static final java.util.concurrent.atomic.AtomicLong LAST_TARGET = new java.util.concurrent.atomic.AtomicLong(-1);
+    private static final java.util.concurrent.atomic.AtomicInteger INVALIDATED = new java.util.concurrent.atomic.AtomicInteger();
 
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {1, 2, 3, 4, 5, 6, 7, 8})
@@ -30,9 +32,11 @@ class SnapshotVolumeDifferentialTest {
         Random random = new Random(seed);
         BlockGeometry geometry = new BlockGeometry(BLOCK_SIZE, BLOCKS);
         try (BlockDevice data = Media.memory("data", geometry);
-             BlockDevice store = Media.memory("store", new BlockGeometry(BLOCK_SIZE, 4000))) {
+             BlockDevice store = Media.memory("store", new BlockGeometry(BLOCK_SIZE, seed % 2 == 0 ? 1200 : 4000))) {
+            // even seeds: a store small enough that the oldest snapshots get invalidated
+            StoreFullPolicy policy = seed % 2 == 0 ? StoreFullPolicy.INVALIDATE_OLDEST : StoreFullPolicy.REFUSE_WRITE;
             SnapshotConfig config = SnapshotConfig.defaults().withLogBlocks(64).withCowBatchBlocks(1 + random.nextInt(12))
-                    .withMaxSnapshots(12);
+                    .withMaxSnapshots(12).withStoreFullPolicy(policy);
             SnapshotVolume[] holder = {SnapshotVolume.format(data, store, config)};
             VolumeModel model = new VolumeModel(BLOCK_SIZE, BLOCKS);
             List<Long> ids = new ArrayList<>();
@@ -43,6 +47,8 @@ class SnapshotVolumeDifferentialTest {
             }
             for (int op = 0; op < 600; op++) {
                 SnapshotVolume volume = holder[0];
+                forgetInvalidatedSnapshots(volume, model, ids);
+                LAST_TARGET.set(-1);
                 int kind = random.nextInt(100);
                 if (kind < 55) {
                     int blocks = 1 + random.nextInt(random.nextBoolean() ? 4 : 80);
@@ -82,6 +88,7 @@ class SnapshotVolumeDifferentialTest {
                 } else if (kind < 83) {
                     if (!ids.isEmpty()) {
                         long id = ids.get(random.nextInt(ids.size()));
+                        LAST_TARGET.set(id);
                         if (!refusedForLackOfSpace(() -> volume.rollback(id))) {
                             model.rollback(id);
                         }
@@ -91,6 +98,7 @@ class SnapshotVolumeDifferentialTest {
                         long id = ids.get(random.nextInt(ids.size()));
                         int blocks = 1 + random.nextInt(40);
                         long lba = random.nextInt(BLOCKS - blocks + 1);
+                        LAST_TARGET.set(id);
                         if (!refusedForLackOfSpace(() -> volume.restoreRange(id, lba, blocks))) {
                             model.restoreRange(id, lba, blocks);
                         }
@@ -111,12 +119,39 @@ class SnapshotVolumeDifferentialTest {
                             BLOCK_SIZE, "op " + op + " read of " + (id < 0 ? "live" : "snapshot " + id));
                 }
             }
+            forgetInvalidatedSnapshots(holder[0], model, ids);
             checkAll(holder[0], model, "end");
             holder[0].close();
+            System.out.printf("differential seed %d (%s): %d snapshots invalidated so far%n", seed, policy, INVALIDATED.get());
             SnapshotVolume reopened = SnapshotVolume.open(data, store);
             checkAll(reopened, model, "after reopen");
             assertThat(reopened.listSnapshots()).extracting(SnapshotInfo::id).containsExactlyElementsOf(model.snapshots.keySet());
             reopened.close();
+        }
+    }
+
+    /**
+     * INVALIDATE_OLDEST may have deleted snapshots: only the oldest ones, except the target of a
+     * rollback/restore in progress, which is protected.
+     */
+    private static void forgetInvalidatedSnapshots(SnapshotVolume volume, VolumeModel model, List<Long> ids) {
+        List<Long> present = volume.listSnapshots().stream().map(SnapshotInfo::id).toList();
+        List<Long> expected = new ArrayList<>(model.snapshots.keySet());
+        assertThat(expected).as("snapshots after invalidation").containsAll(present);
+        long youngestMissing = -1;
+        for (long id : expected) {
+            if (!present.contains(id)) {
+                INVALIDATED.incrementAndGet();
+                model.delete(id);
+                ids.remove(id);
+                youngestMissing = Math.max(youngestMissing, id);
+            }
+        }
+        if (youngestMissing >= 0) {
+            for (long id : present) {
+                assertThat(id > youngestMissing || id == LAST_TARGET.get())
+                        .as("snapshot %d kept although younger snapshot %d was invalidated", id, youngestMissing).isTrue();
+            }
         }
     }
 

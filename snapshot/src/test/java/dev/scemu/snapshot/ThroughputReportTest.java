@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class ThroughputReportTest {
 
     private static final int BLOCK_SIZE = 4096;
-    private static final int BLOCKS = 16_384; // 64 MiB
+    private static final int BLOCKS = 8192; // 32 MiB
 
     @Test
     void reportsRandomWriteThroughputAndCompareSpeed() {

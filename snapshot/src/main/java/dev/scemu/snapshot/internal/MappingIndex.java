@@ -34,10 +34,15 @@ final class MappingIndex {
     private static final int ENTRY_BYTES = 32;
     private static final int SLOT_BYTES = 16;
 
+    /** Entries are allocated in chunks as the table fills, so a large capacity costs nothing up front. */
+    private static final int CHUNK_SHIFT = 16;
+    private static final int CHUNK_ENTRIES = 1 << CHUNK_SHIFT;
+    private static final int MIN_SLOTS = 1 << 10;
+
     private final int maxEntries;
-    private final int slotMask;
-    private final OffHeapRegion entries;
-    private final OffHeapRegion slots;
+    private final OffHeapRegion[] entryChunks;
+    private int slotMask;
+    private OffHeapRegion slots;
     private int highWater;
     private int freeHead = NONE;
     private long entryCount;
@@ -49,10 +54,9 @@ final class MappingIndex {
                     "mapping table capacity " + maxEntries + " entries is out of range [1, 2^29]");
         }
         this.maxEntries = (int) maxEntries;
-        long slotCount = Long.highestOneBit(Math.max(16, maxEntries * 4 / 3 + 1) - 1) << 1;
-        this.slotMask = (int) (slotCount - 1);
-        this.entries = new OffHeapRegion((long) this.maxEntries * ENTRY_BYTES);
-        this.slots = new OffHeapRegion(slotCount * SLOT_BYTES);
+        this.entryChunks = new OffHeapRegion[(int) ((maxEntries + CHUNK_ENTRIES - 1) >>> CHUNK_SHIFT)];
+        this.slotMask = MIN_SLOTS - 1;
+        this.slots = new OffHeapRegion((long) MIN_SLOTS * SLOT_BYTES);
     }
 
     int maxEntries() {
@@ -69,33 +73,45 @@ final class MappingIndex {
 
     /** Off-heap bytes held by the table. */
     long offHeapBytes() {
-        return entries.sizeBytes() + slots.sizeBytes();
+        long bytes = slots.sizeBytes();
+        for (OffHeapRegion chunk : entryChunks) {
+            bytes += chunk == null ? 0 : chunk.sizeBytes();
+        }
+        return bytes;
+    }
+
+    private OffHeapRegion chunk(int entry) {
+        return entryChunks[entry >>> CHUNK_SHIFT];
+    }
+
+    private static long at(int entry) {
+        return (long) (entry & (CHUNK_ENTRIES - 1)) * ENTRY_BYTES;
     }
 
     // ---- entries
 
     long lba(int entry) {
-        return entries.readLong((long) entry * ENTRY_BYTES);
+        return chunk(entry).readLong(at(entry));
     }
 
     long storeBlock(int entry) {
-        return entries.readLong((long) entry * ENTRY_BYTES + 8);
+        return chunk(entry).readLong(at(entry) + 8);
     }
 
     long fromEpoch(int entry) {
-        return entries.readInt((long) entry * ENTRY_BYTES + 16) & 0xFFFF_FFFFL;
+        return chunk(entry).readInt(at(entry) + 16) & 0xFFFF_FFFFL;
     }
 
     long toEpoch(int entry) {
-        return entries.readInt((long) entry * ENTRY_BYTES + 20) & 0xFFFF_FFFFL;
+        return chunk(entry).readInt(at(entry) + 20) & 0xFFFF_FFFFL;
     }
 
     int next(int entry) {
-        return entries.readInt((long) entry * ENTRY_BYTES + 24);
+        return chunk(entry).readInt(at(entry) + 24);
     }
 
     private void setNext(int entry, int next) {
-        entries.writeInt((long) entry * ENTRY_BYTES + 24, next);
+        chunk(entry).writeInt(at(entry) + 24, next);
     }
 
     // ---- lookups
@@ -240,6 +256,12 @@ final class MappingIndex {
     /** Drops every entry. */
     void clear() {
         slots.zero();
+        for (int i = 0; i < entryChunks.length; i++) {
+            if (entryChunks[i] != null) {
+                entryChunks[i].release();
+                entryChunks[i] = null;
+            }
+        }
         highWater = 0;
         freeHead = NONE;
         entryCount = 0;
@@ -247,7 +269,12 @@ final class MappingIndex {
     }
 
     void release() {
-        entries.release();
+        for (int i = 0; i < entryChunks.length; i++) {
+            if (entryChunks[i] != null) {
+                entryChunks[i].release();
+                entryChunks[i] = null;
+            }
+        }
         slots.release();
     }
 
@@ -260,16 +287,21 @@ final class MappingIndex {
             freeHead = next(entry);
         } else if (highWater < maxEntries) {
             entry = highWater++;
+            if (entryChunks[entry >>> CHUNK_SHIFT] == null) {
+                int size = Math.min(CHUNK_ENTRIES, maxEntries - (entry & ~(CHUNK_ENTRIES - 1)));
+                entryChunks[entry >>> CHUNK_SHIFT] = new OffHeapRegion((long) size * ENTRY_BYTES);
+            }
         } else {
             throw new SnapshotException(SnapshotError.STORE_FULL,
                     "mapping table is full: " + maxEntries + " entries (lba " + lba + ")");
         }
-        long base = (long) entry * ENTRY_BYTES;
-        entries.writeLong(base, lba);
-        entries.writeLong(base + 8, storeBlock);
-        entries.writeInt(base + 16, (int) fromEpoch);
-        entries.writeInt(base + 20, (int) toEpoch);
-        entries.writeInt(base + 24, NONE);
+        OffHeapRegion chunk = chunk(entry);
+        long base = at(entry);
+        chunk.writeLong(base, lba);
+        chunk.writeLong(base + 8, storeBlock);
+        chunk.writeInt(base + 16, (int) fromEpoch);
+        chunk.writeInt(base + 20, (int) toEpoch);
+        chunk.writeInt(base + 24, NONE);
         entryCount++;
         return entry;
     }
@@ -309,6 +341,9 @@ final class MappingIndex {
     }
 
     private int findOrAddSlot(long lba) {
+        if ((lbaCount + 1) * 4 > (long) (slotMask + 1) * 3) {
+            growSlots(); // load factor stays <= 3/4
+        }
         long key = lba + 1;
         int slot = hash(lba) & slotMask;
         while (true) {
@@ -328,6 +363,26 @@ final class MappingIndex {
             }
             slot = (slot + 1) & slotMask;
         }
+    }
+
+    /** Doubles the hash table (entries do not move: slots only hold entry indices). */
+    private void growSlots() {
+        OffHeapRegion old = slots;
+        int oldSlots = slotMask + 1;
+        slots = new OffHeapRegion((long) oldSlots * 2 * SLOT_BYTES);
+        slotMask = oldSlots * 2 - 1;
+        for (int slot = 0; slot < oldSlots; slot++) {
+            long key = old.readLong((long) slot * SLOT_BYTES);
+            if (key != 0) {
+                int target = hash(key - 1) & slotMask;
+                while (slots.readLong((long) target * SLOT_BYTES) != 0) {
+                    target = (target + 1) & slotMask;
+                }
+                slots.writeLong((long) target * SLOT_BYTES, key);
+                slots.writeInt((long) target * SLOT_BYTES + 8, old.readInt((long) slot * SLOT_BYTES + 8));
+            }
+        }
+        old.release();
     }
 
     /** Backward-shift deletion keeps every probe chain unbroken without tombstones. */

@@ -90,6 +90,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     private final ByteBuffer scratch;
     private final ByteBuffer scratchView;
     private final ByteBuffer zeros;
+    private final ByteBuffer batchView;
     private final ByteBuffer zerosView;
     private final ByteBuffer payload;
     private final ByteBuffer copyBuffer;
@@ -125,6 +126,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
                     "journal payloads of " + journal.maxPayloadBytes() + " bytes hold no COW entry");
         }
         this.batch = new CowBatch(Math.min(layout.cowBatchBlocks(), perRecord), blockSize);
+        this.batchView = batch.data().duplicate();
         this.scratch = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
         this.scratchView = scratch.duplicate();
         this.zeros = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
@@ -312,10 +314,12 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         lock.writeLock().lock();
         try {
             checkUsable();
+            ByteBuffer source = buffer.duplicate();
             if (blockCount > freeMap.freeCount() || blockCount > index.freeEntries()) {
-                ensureRoom(() -> copiesNeeded(lba, blockCount), -1); // slow path only when space is short
+                // slow path, only when space is short: count exactly (identical blocks need no copy)
+                ensureRoom(() -> copiesNeeded(lba, blockCount, source, bufferOffset), -1);
             }
-            writeLocked(lba, blockCount, buffer.duplicate(), bufferOffset);
+            writeLocked(lba, blockCount, source, bufferOffset);
             if (fua) {
                 flushLocked();
             }
@@ -349,8 +353,11 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             while (done < blockCount) {
                 int run = (int) Math.min(MAX_RUN_BLOCKS, blockCount - done);
                 long at = lba + done;
-                ensureRoom(() -> copiesNeeded(at, run), -1);
-                writeLocked(at, run, zeros.duplicate(), 0);
+                ByteBuffer source = zeros.duplicate();
+                if (run > freeMap.freeCount() || run > index.freeEntries()) {
+                    ensureRoom(() -> copiesNeeded(at, run, source, 0), -1);
+                }
+                writeLocked(at, run, source, 0);
                 done += run;
             }
         } catch (RuntimeException e) {
@@ -416,7 +423,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             int slot = batch.slotOf(blockLba);
             boolean inPlace = false;
             if (slot >= 0) {
-                if (Buffers.equal(source, at, batch.data().duplicate(), batch.dataOffset(slot), blockSize)) {
+                if (Buffers.equal(source, at, batchView, batch.dataOffset(slot), blockSize)) {
                     meter().skippedWrite(blockSize);
                 } else {
                     batch.replaceData(slot, source.clear(), at);
@@ -551,15 +558,27 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
 
     // ------------------------------------------------------------------ store-full policy
 
-    /** Copies a write of these blocks may need (conservative: ignores identical and zero blocks). */
-    private long copiesNeeded(long lba, long blockCount) {
+    /**
+     * Copies a write of {@code source} may need: blocks a snapshot needs that are not pending and
+     * differ from the stored block (conservative only for old blocks of zeros, which need an
+     * entry but no pool block).
+     */
+    private long copiesNeeded(long lba, int blockCount, ByteBuffer source, int sourceOffset) {
         if (liveEpochs.length == 0) {
             return 0;
         }
         long needed = 0;
-        for (long i = 0; i < blockCount; i++) {
-            if (needsCopy(lba + i) && batch.slotOf(lba + i) < 0) {
-                needed++;
+        for (int done = 0; done < blockCount; done += MAX_RUN_BLOCKS) {
+            int run = Math.min(MAX_RUN_BLOCKS, blockCount - done);
+            data.read(lba + done, run, copyBuffer, 0);
+            meter().issuedRead(IoCause.HOST, (long) run * blockSize);
+            ByteBuffer old = copyBuffer.duplicate();
+            for (int i = 0; i < run; i++) {
+                long blockLba = lba + done + i;
+                if (needsCopy(blockLba) && batch.slotOf(blockLba) < 0
+                        && !Buffers.equal(source, sourceOffset + (done + i) * blockSize, old, i * blockSize, blockSize)) {
+                    needed++;
+                }
             }
         }
         return needed;

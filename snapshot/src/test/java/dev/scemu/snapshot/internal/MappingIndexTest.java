@@ -81,6 +81,23 @@ class MappingIndexTest {
     }
 
     @Test
+    void aLargeCapacityCostsNothingUntilUsed() {
+        MappingIndex index = new MappingIndex(1L << 29);
+        try {
+            assertThat(index.offHeapBytes()).isLessThan(1 << 20);
+            for (long lba = 0; lba < 100_000; lba++) {
+                index.insertNewest(lba * 7919, 0, 0, lba);
+            }
+            assertThat(index.offHeapBytes()).isLessThan(16L << 20);
+            for (long lba = 0; lba < 100_000; lba++) {
+                assertThat(index.storeBlock(index.find(lba * 7919, 0))).isEqualTo(lba);
+            }
+        } finally {
+            index.release();
+        }
+    }
+
+    @Test
     void backwardShiftDeletionKeepsProbeChainsIntact() {
         MappingIndex index = new MappingIndex(64);
         try {
