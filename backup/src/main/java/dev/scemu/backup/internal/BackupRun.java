@@ -1,0 +1,347 @@
+package dev.scemu.backup.internal;
+
+import dev.scemu.backup.BackupError;
+import dev.scemu.backup.BackupException;
+import dev.scemu.backup.BackupOptions;
+import dev.scemu.backup.BackupResult;
+import dev.scemu.backup.BackupSource;
+import dev.scemu.backup.BackupTarget;
+import dev.scemu.backup.ImageInfo;
+import dev.scemu.backup.ImageWriter;
+import dev.scemu.backup.KdfParameters;
+import dev.scemu.core.BlockDevice;
+import dev.scemu.core.CoreException;
+import dev.scemu.core.Extent;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * One backup (or its resume): reads chunk windows of the source on the calling thread, encodes
+ * them on the workers, appends them in order to the image, checkpoints, and finally writes the
+ * extent map, trailer and locator and commits.
+ *
+ * <p>Ordering: a checkpoint names only chunks inside the writer's durable prefix, and is written
+ * after {@link ImageWriter#sync()}; the image becomes visible only at {@link ImageWriter#commit()},
+ * after its last record; the checkpoint is deleted after the commit.
+ */
+public final class BackupRun {
+
+    private static final Pattern IMAGE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+    private final BackupSource source;
+    private final BackupTarget target;
+    private final BackupOptions options;
+    private final ImageHeader header;
+    private final byte[] headerRecord;
+    private final ImageKeys keys;
+    private final List<Extent> covered;
+    private final List<Extent> scan;
+    private final ProgressMeter progress;
+    private final List<ChunkIndexEntry> entries;
+    private final ExtentRuns.Builder stored = new ExtentRuns.Builder();
+    private ImageWriter writer;
+    private long lastSequence = -1;
+    private long scannedBytes;
+    private long bytesSinceCheckpoint;
+
+    private BackupRun(BackupSource source, BackupTarget target, BackupOptions options, ImageHeader header,
+                      byte[] headerRecord, ImageKeys keys, List<Extent> covered, List<Extent> scan,
+                      List<ChunkIndexEntry> entries, List<Extent> storedSoFar, long scannedSoFar) {
+        this.source = source;
+        this.target = target;
+        this.options = options;
+        this.header = header;
+        this.headerRecord = headerRecord;
+        this.keys = keys;
+        this.covered = covered;
+        this.scan = scan;
+        this.entries = new ArrayList<>(entries);
+        this.stored.addAll(storedSoFar);
+        this.scannedBytes = scannedSoFar;
+        long total = ExtentRuns.blocks(scan) * header.blockSize();
+        this.progress = new ProgressMeter("backup", total, Math.min(total, scannedSoFar), options.progress());
+    }
+
+    /** A new full or incremental backup. Releases the source when it ends. */
+    public static BackupResult backup(BackupSource source, BackupTarget target, BackupOptions options) {
+        try {
+            BlockDevice device = source.device();
+            int blockSize = device.blockSize();
+            if (options.chunkSizeBytes() % blockSize != 0) {
+                throw new BackupException(BackupError.INVALID_ARGUMENT, "chunk size " + options.chunkSizeBytes()
+                        + " bytes is not a multiple of the source block size " + blockSize);
+            }
+            String imageId = options.imageId() != null ? options.imageId() : UUID.randomUUID().toString();
+            checkImageId(imageId);
+            if (target.exists(imageId)) {
+                throw new BackupException(BackupError.IMAGE_EXISTS, "image " + imageId + " already exists on " + target.name());
+            }
+            List<Extent> all = device.blockCount() == 0 ? List.of() : List.of(new Extent(0, device.blockCount()));
+            List<Extent> covered = all;
+            List<Extent> scan;
+            String baseId = "";
+            String baseToken = "";
+            if (options.baseImageId() != null) {
+                ImageInfo base = baseInfo(target, options, source);
+                baseId = base.imageId();
+                baseToken = base.snapshotToken();
+                List<Extent> changed = source.changedExtentsSince(baseToken);
+                if (changed == null) {
+                    throw new BackupException(BackupError.CHANGED_BLOCKS_UNKNOWN, "source " + source.volumeId()
+                            + " cannot list the blocks changed since snapshot '" + baseToken + "' of base image " + baseId);
+                }
+                covered = ExtentRuns.normalize(changed, device.blockCount());
+                scan = covered;
+            } else {
+                List<Extent> used = source.usedExtents();
+                scan = used == null ? all : ExtentRuns.normalize(used, device.blockCount());
+            }
+            byte[] salt = new byte[ArchiveLayout.SALT_BYTES];
+            byte[] keyCheck = new byte[ArchiveLayout.KEY_CHECK_BYTES];
+            ImageKeys keys = null;
+            KdfParameters kdf = options.kdf();
+            if (options.password() != null) {
+                new SecureRandom().nextBytes(salt);
+                keys = ImageKeys.derive(options.password(), kdf, salt, imageId);
+                keyCheck = keys.keyCheck();
+            }
+            boolean encrypted = keys != null;
+            ImageHeader header = new ImageHeader(imageId, System.currentTimeMillis(), ScemuVersion.VALUE, source.volumeId(),
+                    source.snapshotToken(), blockSize, device.blockCount(), options.chunkSizeBytes(), options.userLabel(),
+                    baseId, baseToken, options.compressionLevel(), encrypted, encrypted ? kdf.memoryKiB() : 0,
+                    encrypted ? kdf.iterations() : 0, encrypted ? kdf.parallelism() : 0, salt, keyCheck);
+            BackupRun run = new BackupRun(source, target, options, header, header.toRecord(), keys, covered, scan,
+                    List.of(), List.of(), 0);
+            return run.runFresh();
+        } finally {
+            source.release();
+        }
+    }
+
+    /** Continues an interrupted backup from its checkpoint. Releases the source when it ends. */
+    public static BackupResult resume(BackupSource source, BackupTarget target, String imageId, BackupOptions options) {
+        try {
+            checkImageId(imageId);
+            String what = "backup checkpoint of image " + imageId;
+            byte[] blob = target.readCheckpoint(BackupCheckpoint.blobName(imageId)).orElseThrow(() -> new BackupException(
+                    BackupError.NO_CHECKPOINT, "no " + what + " on " + target.name()));
+            BackupCheckpoint checkpoint = BackupCheckpoint.fromBlob(blob, what);
+            RecordHeader rh = RecordHeader.parse(checkpoint.headerRecord(), ArchiveLayout.HEADER_MAGIC,
+                    ArchiveLayout.FORMAT_VERSION, checkpoint.headerRecord().length - RecordHeader.BYTES, what);
+            byte[] payload = java.util.Arrays.copyOfRange(checkpoint.headerRecord(), RecordHeader.BYTES,
+                    checkpoint.headerRecord().length);
+            rh.verify(checkpoint.headerRecord(), payload, what);
+            ImageHeader header = ImageHeader.fromPayload(rh, payload);
+            BlockDevice device = source.device();
+            if (!checkpoint.imageId().equals(imageId) || !header.imageId().equals(imageId)) {
+                throw new BackupException(BackupError.NO_CHECKPOINT, what + " names image " + checkpoint.imageId());
+            }
+            if (!header.snapshotToken().equals(source.snapshotToken()) || !header.sourceVolumeId().equals(source.volumeId())
+                    || header.blockSize() != device.blockSize() || header.blockCount() != device.blockCount()) {
+                throw new BackupException(BackupError.SOURCE_CHANGED, "image " + imageId + " was reading snapshot '"
+                        + header.snapshotToken() + "' of volume " + header.sourceVolumeId() + " (" + header.blockCount() + " x "
+                        + header.blockSize() + " B); the source is snapshot '" + source.snapshotToken() + "' of volume "
+                        + source.volumeId() + " (" + device.geometry() + ")");
+            }
+            ImageKeys keys = header.encrypted() ? ImageKeys.open(options.password(), header) : null;
+            List<Extent> all = device.blockCount() == 0 ? List.of() : List.of(new Extent(0, device.blockCount()));
+            List<Extent> covered = all;
+            List<Extent> scan;
+            if (header.incremental()) {
+                List<Extent> changed = source.changedExtentsSince(header.baseSnapshotToken());
+                if (changed == null) {
+                    throw new BackupException(BackupError.CHANGED_BLOCKS_UNKNOWN, "source " + source.volumeId()
+                            + " cannot list the blocks changed since snapshot '" + header.baseSnapshotToken() + "'");
+                }
+                covered = ExtentRuns.normalize(changed, device.blockCount());
+                scan = covered;
+            } else {
+                List<Extent> used = source.usedExtents();
+                scan = used == null ? all : ExtentRuns.normalize(used, device.blockCount());
+            }
+            BackupOptions effective = options.withChunkSizeBytes(header.chunkSizeBytes())
+                    .withCompressionLevel(header.compressionLevel());
+            BackupRun run = new BackupRun(source, target, effective, header, checkpoint.headerRecord(), keys, covered, scan,
+                    checkpoint.entries(), checkpoint.stored(), checkpoint.scannedBytes());
+            return run.runResumed(checkpoint);
+        } finally {
+            source.release();
+        }
+    }
+
+    private static ImageInfo baseInfo(BackupTarget target, BackupOptions options, BackupSource source) {
+        try (OpenedImage base = OpenedImage.open(target, options.baseImageId(), options.password())) {
+            ImageInfo info = base.info();
+            BlockDevice device = source.device();
+            if (!info.sourceVolumeId().equals(source.volumeId()) || info.blockSize() != device.blockSize()
+                    || info.blockCount() != device.blockCount()) {
+                throw new BackupException(BackupError.BASE_MISMATCH, "base image " + info.imageId() + " is of volume "
+                        + info.sourceVolumeId() + " (" + info.blockCount() + " x " + info.blockSize() + " B), the source is "
+                        + source.volumeId() + " (" + device.geometry() + ")");
+            }
+            return info;
+        }
+    }
+
+    static void checkImageId(String imageId) {
+        if (imageId == null || !IMAGE_ID.matcher(imageId).matches()) {
+            throw new BackupException(BackupError.INVALID_ARGUMENT, "image id '" + imageId
+                    + "' must be 1-128 characters of [A-Za-z0-9._-] starting with a letter or digit");
+        }
+    }
+
+    private BackupResult runFresh() {
+        target.deleteCheckpoint(BackupCheckpoint.blobName(header.imageId()));
+        writer = target.createImage(header.imageId());
+        try {
+            writer.write(ByteBuffer.wrap(headerRecord));
+            writer.recordBoundary();
+            return runFrom(0);
+        } finally {
+            writer.close();
+        }
+    }
+
+    private BackupResult runResumed(BackupCheckpoint checkpoint) {
+        writer = target.resumeImage(header.imageId(), checkpoint.durableLength(), checkpoint.writerState());
+        try {
+            long expectedEnd = entries.isEmpty() ? headerRecord.length : entries.get(entries.size() - 1).end();
+            if (writer.position() != expectedEnd) {
+                throw new BackupException(BackupError.NO_CHECKPOINT, "partial image " + header.imageId() + " has "
+                        + writer.position() + " bytes, the checkpoint expects " + expectedEnd);
+            }
+            lastSequence = checkpoint.nextSequence() - 1;
+            return runFrom(checkpoint.nextSequence());
+        } finally {
+            writer.close();
+        }
+    }
+
+    private BackupResult runFrom(long startSequence) {
+        BlockDevice device = source.device();
+        int blockSize = header.blockSize();
+        byte[] noncePrefix = ChunkCodec.newNoncePrefix();
+        ChunkWindows windows = new ChunkWindows(scan, header.chunkBlocks(), startSequence);
+        try (Workers<EncodedChunk> workers = new Workers<>("backup", options.threads(), header.chunkSizeBytes(),
+                () -> new ChunkCodec(blockSize, header.compressionLevel(), keys, header.imageId(), noncePrefix))) {
+            ChunkWindows.Window window = windows.next();
+            while (window != null || workers.hasInFlight()) {
+                ChunkSlot slot = window != null ? workers.freeSlot() : null;
+                if (slot == null) {
+                    EncodedChunk done = workers.next();
+                    append(done);
+                    workers.release(done.slot());
+                    continue;
+                }
+                int offset = 0;
+                for (Extent piece : window.pieces()) {
+                    readSource(device, piece, slot.input, offset);
+                    offset += (int) piece.blockCount() * blockSize;
+                }
+                slot.sequence = window.sequence();
+                slot.pieces = window.pieces();
+                slot.inputLength = offset;
+                workers.submit(slot, codec -> codec::encode);
+                window = windows.next();
+            }
+        }
+        return finish();
+    }
+
+    private static void readSource(BlockDevice device, Extent piece, ByteBuffer buffer, int offset) {
+        try {
+            device.read(piece.lba(), (int) piece.blockCount(), buffer, offset);
+        } catch (CoreException e) {
+            throw new BackupException(BackupError.SOURCE_IO, "reading blocks " + piece + " of source " + device.name()
+                    + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void append(EncodedChunk chunk) {
+        if (!chunk.isEmpty()) {
+            long offset = writer.position();
+            writer.write(ByteBuffer.wrap(chunk.headerRecord()));
+            writer.write(chunk.stored().duplicate().limit(chunk.storedLength()).position(0));
+            writer.recordBoundary();
+            List<Extent> extents = chunk.extents();
+            entries.add(new ChunkIndexEntry(offset, chunk.recordLength(), chunk.sequence(), extents.get(0).lba(),
+                    extents.get(extents.size() - 1).endLba(), chunk.sha256()));
+            stored.addAll(extents);
+            bytesSinceCheckpoint += chunk.recordLength();
+        }
+        lastSequence = chunk.sequence();
+        scannedBytes += chunk.scannedBytes();
+        progress.add(chunk.scannedBytes());
+        if (bytesSinceCheckpoint >= options.checkpointIntervalBytes()) {
+            checkpoint();
+        }
+    }
+
+    private void checkpoint() {
+        writer.sync();
+        long durable = writer.durableLength();
+        if (durable < headerRecord.length) {
+            return;
+        }
+        int k = entries.size();
+        while (k > 0 && entries.get(k - 1).end() > durable) {
+            k--;
+        }
+        List<ChunkIndexEntry> durableEntries = List.copyOf(entries.subList(0, k));
+        long nextSequence;
+        long scanned;
+        List<Extent> storedSoFar = stored.build();
+        if (k == entries.size()) {
+            nextSequence = lastSequence + 1;
+            scanned = scannedBytes;
+        } else {
+            nextSequence = k == 0 ? 0 : durableEntries.get(k - 1).sequence() + 1;
+            long endLba = k == 0 ? 0 : durableEntries.get(k - 1).endLba();
+            storedSoFar = ExtentRuns.subtract(storedSoFar, List.of(new Extent(endLba, Long.MAX_VALUE / 2)));
+            scanned = 0;
+        }
+        long durableEnd = k == 0 ? headerRecord.length : durableEntries.get(k - 1).end();
+        BackupCheckpoint checkpoint = new BackupCheckpoint(header.imageId(), header.snapshotToken(), durableEnd,
+                writer.resumeState(), headerRecord, nextSequence, scanned, durableEntries, storedSoFar);
+        target.writeCheckpoint(BackupCheckpoint.blobName(header.imageId()), checkpoint.toRecord());
+        bytesSinceCheckpoint = 0;
+    }
+
+    private BackupResult finish() {
+        List<Extent> storedExtents = stored.build();
+        List<Extent> zeros = ExtentRuns.subtract(covered, storedExtents);
+        byte[] mapRecord = new ExtentMap(covered, zeros).toRecord();
+        long mapOffset = writer.position();
+        writer.write(ByteBuffer.wrap(mapRecord));
+        MessageDigest sha = ChunkCodec.newSha256();
+        byte[] headerSha = sha.digest(headerRecord);
+        byte[] whole = WholeImageHash.of(headerSha, entries, sha.digest(mapRecord));
+        byte[] mac = keys != null ? keys.imageMac(whole, entries.size()) : new byte[ArchiveLayout.SHA256_BYTES];
+        long storedBlocks = ExtentRuns.blocks(storedExtents);
+        long zeroBlocks = ExtentRuns.blocks(zeros);
+        long storedEnd = entries.isEmpty() ? 0 : entries.get(entries.size() - 1).endLba();
+        byte[] trailerRecord = new Trailer(entries.size(), storedBlocks, zeroBlocks, storedEnd, mapOffset, mapRecord.length,
+                whole, mac, entries).toRecord();
+        long trailerOffset = writer.position();
+        writer.write(ByteBuffer.wrap(trailerRecord));
+        writer.write(ByteBuffer.wrap(new Locator(trailerOffset, trailerRecord.length).toRecord()));
+        long size = writer.position();
+        writer.sync();
+        writer.commit();
+        target.deleteCheckpoint(BackupCheckpoint.blobName(header.imageId()));
+        ImageInfo info = new ImageInfo(header.imageId(), ArchiveLayout.FORMAT_VERSION,
+                Instant.ofEpochMilli(header.createdEpochMillis()), header.scemuVersion(), header.sourceVolumeId(),
+                header.snapshotToken(), header.blockSize(), header.blockCount(), header.chunkSizeBytes(), header.userLabel(),
+                header.incremental() ? header.baseImageId() : null, header.encrypted(), entries.size(), storedBlocks,
+                zeroBlocks, storedEnd, size, HexFormat.of().formatHex(whole));
+        progress.report();
+        return new BackupResult(info, scannedBytes, progress.elapsed());
+    }
+}

@@ -1,0 +1,217 @@
+package dev.scemu.backup.internal;
+
+import dev.scemu.backup.BackupError;
+import dev.scemu.backup.BackupException;
+import dev.scemu.backup.BackupTarget;
+import dev.scemu.backup.ProgressListener;
+import dev.scemu.backup.RestoreOptions;
+import dev.scemu.backup.RestoreResult;
+import dev.scemu.backup.ZeroPolicy;
+import dev.scemu.core.BlockDevice;
+import dev.scemu.core.CoreException;
+import dev.scemu.core.Extent;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Verify and restore of an image chain.
+ *
+ * <p>Guarantee: before the first write to the destination, the whole chain's metadata is
+ * checked (header, trailer, extent map, chunk index, whole-image hash) and, when encrypted, the
+ * password and the image MAC; the block size and the fit of the stored extents are checked. With
+ * {@link RestoreOptions#verifyFirst()} (default) every chunk is also fully checked and decoded in
+ * a first pass, so any wrong password, tampering or truncation leaves the destination untouched.
+ * Without it, each chunk is authenticated (SHA-256 against the authenticated index, GCM tag)
+ * before it is written.
+ *
+ * <p>Ordering: images are applied base first; within an image, chunks in order, then its zero
+ * runs. A restore checkpoint is written only after {@link BlockDevice#flush()}, so it never
+ * names a chunk that could be lost in a power cut.
+ */
+public final class RestoreRun {
+
+    private static final int ZERO_BUFFER_BYTES = 1 << 20;
+
+    private final ImageChain chain;
+    private final BackupTarget target;
+    private final BlockDevice destination;
+    private final RestoreOptions options;
+    private final String checkpointName;
+    private long doneBytes;
+    private long bytesSinceCheckpoint;
+    private long zeroBlocks;
+
+    private RestoreRun(ImageChain chain, BackupTarget target, BlockDevice destination, RestoreOptions options) {
+        this.chain = chain;
+        this.target = target;
+        this.destination = destination;
+        this.options = options;
+        String name = options.checkpointName() != null ? options.checkpointName()
+                : "restore-" + chain.top().imageId + "-" + destination.name().replaceAll("[^A-Za-z0-9._-]", "_");
+        this.checkpointName = name;
+    }
+
+    /** Checks an image and its bases completely; writes nothing anywhere. */
+    public static RestoreResult verify(BackupTarget target, String imageId, char[] password, int threads,
+                                       ProgressListener listener) {
+        long start = System.nanoTime();
+        try (ImageChain chain = ImageChain.open(target, imageId, password)) {
+            ProgressMeter progress = new ProgressMeter("verify", chain.storedBytes(0), 0, listener);
+            long bytes = 0;
+            for (OpenedImage image : chain.images) {
+                bytes += ImageScanner.scan(image, threads, 0, (ordinal, chunk) -> { }, progress);
+            }
+            return new RestoreResult(chain.infos(), bytes, 0, Duration.ofNanos(System.nanoTime() - start));
+        }
+    }
+
+    /** Metadata of an image, checked (no chunk read). */
+    public static dev.scemu.backup.ImageInfo info(BackupTarget target, String imageId, char[] password) {
+        BackupRun.checkImageId(imageId);
+        try (OpenedImage image = OpenedImage.open(target, imageId, password)) {
+            return image.info();
+        }
+    }
+
+    /** Restores {@code imageId} (and its bases) to {@code destination}; with {@code resume}, from its checkpoint. */
+    public static RestoreResult restore(BackupTarget target, String imageId, char[] password, BlockDevice destination,
+                                        RestoreOptions options, boolean resume) {
+        long start = System.nanoTime();
+        if (destination.isReadOnly()) {
+            throw new BackupException(BackupError.DESTINATION_READ_ONLY, "destination " + destination.name() + " is read-only");
+        }
+        try (ImageChain chain = ImageChain.open(target, imageId, password)) {
+            RestoreRun run = new RestoreRun(chain, target, destination, options);
+            run.checkDestination();
+            RestoreCheckpoint from = resume ? run.loadCheckpoint() : null;
+            if (options.verifyFirst()) {
+                ProgressMeter progress = new ProgressMeter("verify", chain.storedBytes(0), 0, options.progress());
+                for (OpenedImage image : chain.images) {
+                    ImageScanner.scan(image, options.threads(), 0, (ordinal, chunk) -> { }, progress);
+                }
+            }
+            if (!resume) {
+                target.deleteCheckpoint(run.checkpointName);
+            }
+            run.apply(from);
+            return new RestoreResult(chain.infos(), run.doneBytes, run.zeroBlocks, Duration.ofNanos(System.nanoTime() - start));
+        }
+    }
+
+    private void checkDestination() {
+        OpenedImage top = chain.top();
+        if (destination.blockSize() != top.header.blockSize()) {
+            throw new BackupException(BackupError.GEOMETRY_MISMATCH, "image " + top.imageId + " has blocks of "
+                    + top.header.blockSize() + " B, destination " + destination.name() + " has blocks of "
+                    + destination.blockSize() + " B");
+        }
+        long needed = chain.storedEndLba();
+        if (needed > destination.blockCount()) {
+            throw new BackupException(BackupError.DESTINATION_TOO_SMALL, "image " + top.imageId + " stores data up to block "
+                    + needed + " (of " + top.header.blockCount() + "); destination " + destination.name() + " has only "
+                    + destination.blockCount() + " blocks");
+        }
+    }
+
+    private RestoreCheckpoint loadCheckpoint() {
+        String what = "restore checkpoint " + checkpointName;
+        byte[] blob = target.readCheckpoint(checkpointName).orElseThrow(() -> new BackupException(BackupError.NO_CHECKPOINT,
+                "no " + what + " on " + target.name()));
+        RestoreCheckpoint c = RestoreCheckpoint.fromBlob(blob, what);
+        if (!c.imageId().equals(chain.top().imageId) || !c.destinationName().equals(destination.name())
+                || c.destinationBlockCount() != destination.blockCount() || c.chainIndex() < 0
+                || c.chainIndex() > chain.images.size() || (c.chainIndex() < chain.images.size()
+                && c.nextChunkOrdinal() > chain.images.get(c.chainIndex()).trailer.chunkCount())) {
+            throw new BackupException(BackupError.NO_CHECKPOINT, what + " is for image " + c.imageId() + " on "
+                    + c.destinationName() + " (" + c.destinationBlockCount() + " blocks) at image " + c.chainIndex()
+                    + " chunk " + c.nextChunkOrdinal() + ", not for image " + chain.top().imageId + " on "
+                    + destination.name() + " (" + destination.blockCount() + " blocks)");
+        }
+        return c;
+    }
+
+    private void apply(RestoreCheckpoint from) {
+        int firstImage = from == null ? 0 : from.chainIndex();
+        long firstOrdinal = from == null ? 0 : from.nextChunkOrdinal();
+        doneBytes = from == null ? 0 : from.doneBytes();
+        ProgressMeter progress = new ProgressMeter("restore", chain.storedBytes(0), doneBytes, options.progress());
+        for (int i = firstImage; i < chain.images.size(); i++) {
+            OpenedImage image = chain.images.get(i);
+            int imageIndex = i;
+            ImageScanner.scan(image, options.threads(), i == firstImage ? firstOrdinal : 0,
+                    (ordinal, chunk) -> write(imageIndex, ordinal, chunk), progress);
+            applyZeros(image);
+            flush();
+            writeCheckpoint(i + 1, 0);
+        }
+        flush();
+        target.deleteCheckpoint(checkpointName);
+    }
+
+    private void write(int imageIndex, long ordinal, DecodedChunk chunk) {
+        int blockSize = destination.blockSize();
+        int offset = 0;
+        for (Extent e : chunk.header().extents()) {
+            try {
+                destination.write(e.lba(), (int) e.blockCount(), chunk.plain(), offset);
+            } catch (CoreException ex) {
+                throw new BackupException(BackupError.DESTINATION_IO, "writing blocks " + e + " of destination "
+                        + destination.name() + " failed: " + ex.getMessage(), ex);
+            }
+            offset += (int) e.blockCount() * blockSize;
+        }
+        doneBytes += chunk.header().plainLength();
+        bytesSinceCheckpoint += chunk.header().plainLength();
+        if (bytesSinceCheckpoint >= options.checkpointIntervalBytes()) {
+            flush();
+            writeCheckpoint(imageIndex, ordinal + 1);
+        }
+    }
+
+    private void applyZeros(OpenedImage image) {
+        if (options.zeroPolicy() == ZeroPolicy.SKIP) {
+            return;
+        }
+        long limit = destination.blockCount();
+        List<Extent> zeros = image.extentMap.zeros();
+        ByteBuffer zeroBuffer = options.zeroPolicy() == ZeroPolicy.WRITE_ZEROS
+                ? ByteBuffer.allocateDirect(Math.max(destination.blockSize(), ZERO_BUFFER_BYTES)) : null;
+        for (Extent z : zeros) {
+            long end = Math.min(z.endLba(), limit);
+            if (z.lba() >= end) {
+                continue;
+            }
+            try {
+                if (zeroBuffer == null) {
+                    destination.trim(z.lba(), end - z.lba());
+                } else {
+                    int maxBlocks = zeroBuffer.capacity() / destination.blockSize();
+                    for (long lba = z.lba(); lba < end; lba += maxBlocks) {
+                        destination.write(lba, (int) Math.min(maxBlocks, end - lba), zeroBuffer, 0);
+                    }
+                }
+            } catch (CoreException ex) {
+                throw new BackupException(BackupError.DESTINATION_IO, "zeroing blocks [" + z.lba() + ", " + end
+                        + ") of destination " + destination.name() + " failed: " + ex.getMessage(), ex);
+            }
+            zeroBlocks += end - z.lba();
+        }
+    }
+
+    private void flush() {
+        try {
+            destination.flush();
+        } catch (CoreException ex) {
+            throw new BackupException(BackupError.DESTINATION_IO, "flushing destination " + destination.name()
+                    + " failed: " + ex.getMessage(), ex);
+        }
+    }
+
+    private void writeCheckpoint(int chainIndex, long nextOrdinal) {
+        RestoreCheckpoint c = new RestoreCheckpoint(chain.top().imageId, destination.name(), destination.blockCount(),
+                chainIndex, nextOrdinal, doneBytes);
+        target.writeCheckpoint(checkpointName, c.toRecord());
+        bytesSinceCheckpoint = 0;
+    }
+}

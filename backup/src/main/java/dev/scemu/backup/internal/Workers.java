@@ -1,0 +1,120 @@
+package dev.scemu.backup.internal;
+
+import dev.scemu.backup.BackupError;
+import dev.scemu.backup.BackupException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * A small ordered pipeline: the coordinating thread submits chunk jobs to {@code threads}
+ * workers, at most {@code depth} in flight (bounded memory: one {@link ChunkSlot} each), and takes
+ * results back in submission order. Each worker thread has its own {@link ChunkCodec}.
+ * Idempotent close: stops the workers and frees the codecs.
+ *
+ * @param <R> job result
+ */
+final class Workers<R> implements AutoCloseable {
+
+    private static final AtomicInteger POOL_NUMBER = new AtomicInteger();
+
+    private final ExecutorService executor;
+    private final ThreadLocal<ChunkCodec> codec;
+    private final List<ChunkCodec> codecs = new ArrayList<>();
+    private final ArrayDeque<Future<R>> inFlight = new ArrayDeque<>();
+    private final ArrayDeque<ChunkSlot> freeSlots = new ArrayDeque<>();
+    private boolean closed;
+
+    Workers(String name, int threads, int chunkSizeBytes, Supplier<ChunkCodec> codecFactory) {
+        int pool = POOL_NUMBER.incrementAndGet();
+        AtomicInteger threadNumber = new AtomicInteger();
+        this.executor = Executors.newFixedThreadPool(threads, runnable -> {
+            Thread t = new Thread(runnable, "scemu-" + name + "-" + pool + "-" + threadNumber.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.codec = ThreadLocal.withInitial(() -> {
+            ChunkCodec c = codecFactory.get();
+            synchronized (codecs) {
+                codecs.add(c);
+            }
+            return c;
+        });
+        for (int i = 0; i < threads + 2; i++) {
+            freeSlots.add(new ChunkSlot(chunkSizeBytes));
+        }
+    }
+
+    /** A free slot, or null when every slot is in flight (take a result first). */
+    ChunkSlot freeSlot() {
+        return freeSlots.poll();
+    }
+
+    void release(ChunkSlot slot) {
+        freeSlots.add(slot);
+    }
+
+    void submit(ChunkSlot slot, Function<ChunkCodec, Function<ChunkSlot, R>> job) {
+        Callable<R> task = () -> job.apply(codec.get()).apply(slot);
+        inFlight.add(executor.submit(task));
+    }
+
+    boolean hasInFlight() {
+        return !inFlight.isEmpty();
+    }
+
+    /** The oldest job's result; rethrows its failure. */
+    R next() {
+        Future<R> future = inFlight.poll();
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BackupException(BackupError.INTERRUPTED, "interrupted while waiting for a chunk", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(cause);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Future<R> f : inFlight) {
+            f.cancel(false);
+        }
+        inFlight.clear();
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(1, TimeUnit.MINUTES)) {
+                executor.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            executor.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        synchronized (codecs) {
+            codecs.forEach(ChunkCodec::close);
+            codecs.clear();
+        }
+        freeSlots.clear();
+    }
+}

@@ -1,0 +1,754 @@
+package dev.scemu.flash;
+
+import dev.scemu.flash.CompatibilityReport.PlannedMigration;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The firmware lifecycle of the controller: boot inspection and recovery, backup, periodic
+ * inspection, and the concurrent update with migrations, switch, trial boot and revert. Works on
+ * the small interfaces {@link FirmwareStore} (the flash), {@link BackupRegion} (two slots on the
+ * array) and {@link UpdateJournal} (an intent log).
+ *
+ * <h2>Boot (S1–S4)</h2>
+ * <ol start="0">
+ *   <li>Finish any update a power cut interrupted (journal): roll back unless it was confirmed.</li>
+ *   <li>S1: inspect the flash image (structure, SHA-256, Ed25519 signature against the trusted keys).</li>
+ *   <li>S2: if it is corrupt or missing, rewrite it from the backup slot, verify, report
+ *       ({@code CORRUPTION_DETECTED}, {@code RECOVERED}); with no good backup either, fail with
+ *       {@link FlashError#NO_BOOTABLE_IMAGE}.</li>
+ *   <li>S3: check that the backup slot holds a verified copy of exactly the flash image.</li>
+ *   <li>S4: if it is missing, stale or corrupt, write it and verify ({@code BACKUP_CREATED} /
+ *       {@code BACKUP_REFRESHED}).</li>
+ * </ol>
+ * {@link #inspect()} (on demand, or from a {@link PeriodicInspector}) repeats S1–S4 against the
+ * running image while host I/O continues: a damaged flash is rewritten from the backup, or from
+ * the running image's verified copy in memory if the backup does not hold it.
+ *
+ * <h2>Update</h2>
+ * {@link #stage} persists a new image in the staging slot while host I/O continues; {@link #update}
+ * then runs the sequence below.
+ *
+ * <p>Ordering (each journal step is durable — synced — before the action it announces):
+ * <ol>
+ *   <li>verify the staged image; compare with the running one ({@link #checkCompatibility}):
+ *       refuse (nothing changed) on downgrade, missing capability, or a data format without a
+ *       migration path;</li>
+ *   <li>ensure the backup slot holds the running image (the fallback from here on);</li>
+ *   <li>journal BEGIN (old hash, new hash, migration plan) + STAGED_VERIFIED;</li>
+ *   <li>for each migration: MIGRATION_STARTED(i), run it (idempotent, flushed), MIGRATION_DONE(i);</li>
+ *   <li>FLASH_PROGRAMMING; erase + program the flash; read back and verify; FLASH_VERIFIED;</li>
+ *   <li>switch: pause host I/O ({@link HostIoGate}), make the new image the running one
+ *       ({@link ImageActivator}), resume — the only pause, measured; SWITCHED;</li>
+ *   <li>trial boot: the {@link SelfCheck}. On failure: REVERTING; with host I/O paused, revert
+ *       the migrations in reverse order and switch back; rewrite the flash from the backup slot;
+ *       ABORT;</li>
+ *   <li>CONFIRMED; write the new image to the backup slot and verify; BACKUP_REFRESHED; COMMIT.</li>
+ * </ol>
+ * After a power cut anywhere, boot finds the transaction unfinished. Without CONFIRMED it rolls
+ * back: reverts every migration that started (reverse order; they are idempotent), rewrites the
+ * flash from the backup slot unless it already holds the old image, aborts — the old image boots.
+ * With CONFIRMED (flash verified, self-check passed) it rolls forward: the flash holds the new
+ * image (else it is rewritten from the staging slot), S4 refreshes the backup, commit — the new
+ * image boots. Either way the booted image is verified and matches the data formats on disk.
+ * (As MCUboot's test swap: an image not confirmed before a reset is reverted.)
+ *
+ * <p>Thread-safe: boot, inspection, staging and update are serialized; host I/O only meets the
+ * {@link HostIoGate}.
+ */
+public final class FirmwareManager {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FirmwareManager.class);
+    private static final int RECENT_EVENTS = 256;
+
+    private final FirmwareStore store;
+    private final BackupRegion backupRegion;
+    private final UpdateJournal journal;
+    private final TrustedKeys keys;
+    private final List<Migration> migrations;
+    private final SelfCheck selfCheck;
+    private final ImageActivator activator;
+    private final List<FirmwareListener> listeners = new CopyOnWriteArrayList<>();
+    private final HostIoGate gate = new HostIoGate();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final ArrayDeque<FirmwareEvent> recentEvents = new ArrayDeque<>();
+    private volatile FirmwareImage running;
+
+    private FirmwareManager(Builder builder) {
+        this.store = Objects.requireNonNull(builder.store, "store");
+        this.backupRegion = Objects.requireNonNull(builder.backupRegion, "backupRegion");
+        this.journal = Objects.requireNonNull(builder.journal, "journal");
+        this.keys = builder.keys;
+        this.migrations = List.copyOf(builder.migrations);
+        this.selfCheck = builder.selfCheck;
+        this.activator = builder.activator;
+        this.listeners.addAll(builder.listeners);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public void addListener(FirmwareListener listener) {
+        listeners.add(listener);
+    }
+
+    /** The gate host I/O passes through; the switch pauses it. */
+    public HostIoGate hostIoGate() {
+        return gate;
+    }
+
+    /** The running image, or null before {@link #boot()}. */
+    public FirmwareImage running() {
+        return running;
+    }
+
+    public TrustedKeys trustedKeys() {
+        return keys;
+    }
+
+    /** The most recent events (up to 256), oldest first. */
+    public List<FirmwareEvent> recentEvents() {
+        synchronized (recentEvents) {
+            return List.copyOf(recentEvents);
+        }
+    }
+
+    // ================================================================== boot and inspection
+
+    /** Runs the boot sequence (see the class description) and returns what it found and did. */
+    public InspectionReport boot() {
+        lock.lock();
+        try {
+            List<FirmwareEvent> events = new ArrayList<>();
+            recoverInterruptedUpdates(events);
+            InspectionReport report = inspectAndRepair(true, events);
+            running = report.running();
+            emit(events, FirmwareEvent.Type.BOOTED, ImageLocation.FLASH, running.version(), "sha256 " + running.sha256Hex());
+            return new InspectionReport(report.flash(), report.backup(), running, events);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Inspects flash and backup against the running image now, repairing what is damaged. */
+    public InspectionReport inspect() {
+        lock.lock();
+        try {
+            requireBooted();
+            List<FirmwareEvent> events = new ArrayList<>();
+            InspectionReport report = inspectAndRepair(false, events);
+            emit(events, FirmwareEvent.Type.INSPECTED, ImageLocation.FLASH, running.version(),
+                    report.flash().state() + "/" + report.backup().state());
+            return new InspectionReport(report.flash(), report.backup(), running, events);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A periodic inspector that is not started yet: {@link PeriodicInspector#start} or drive {@link PeriodicInspector#tick()}. */
+    public PeriodicInspector periodicInspector(Duration period) {
+        return new PeriodicInspector(this, period);
+    }
+
+    /** Starts inspecting every {@code period} on {@code executor}. */
+    public PeriodicInspector startPeriodicInspection(ScheduledExecutorService executor, Duration period) {
+        return periodicInspector(period).start(executor);
+    }
+
+    void inspectionFailed(RuntimeException error) {
+        emit(new ArrayList<>(), FirmwareEvent.Type.INSPECTION_FAILED, ImageLocation.FLASH,
+                running == null ? null : running.version(), String.valueOf(error.getMessage()));
+    }
+
+    /** Inspects the flash image (S1) without changing anything. */
+    public ImageCheck checkFlash() {
+        long capacity = store.capacityBytes();
+        try {
+            if (capacity < FirmwareImageLayout.HEADER_BYTES) {
+                return new ImageCheck(ImageLocation.FLASH, ImageCheck.State.CORRUPT, null, "store too small");
+            }
+            byte[] header = readStore(0, FirmwareImageLayout.HEADER_BYTES);
+            boolean erased = true;
+            for (byte b : header) {
+                erased &= b == (byte) 0xFF;
+            }
+            if (erased) {
+                return new ImageCheck(ImageLocation.FLASH, ImageCheck.State.MISSING, null, "flash is erased");
+            }
+            long infoAt = FirmwareImage.tlvInfoOffset(header);
+            if (infoAt + FirmwareImageLayout.TLV_INFO_BYTES > capacity) {
+                return corruptFlash("TLV info at offset " + infoAt + " lies beyond the store of " + capacity + " bytes");
+            }
+            long total = FirmwareImage.totalLength(header, readStore(infoAt, FirmwareImageLayout.TLV_INFO_BYTES));
+            if (total > capacity || total > Integer.MAX_VALUE - 8) {
+                return corruptFlash("image of " + total + " bytes exceeds the store of " + capacity + " bytes");
+            }
+            FirmwareImage image = FirmwareImage.parse(readStore(0, (int) total), keys);
+            return new ImageCheck(ImageLocation.FLASH, ImageCheck.State.VALID, image, "verified");
+        } catch (FlashException e) {
+            if (e.code() == FlashError.POWER_LOST || e.code() == FlashError.CLOSED) {
+                throw e;
+            }
+            return corruptFlash(e.getMessage());
+        }
+    }
+
+    /** Inspects a backup-region slot without changing anything. */
+    public ImageCheck checkSlot(BackupRegion.Slot slot) {
+        ImageLocation location = slot == BackupRegion.Slot.BACKUP ? ImageLocation.BACKUP : ImageLocation.STAGING;
+        BackupRegion.SlotContents contents = backupRegion.read(slot);
+        switch (contents.state()) {
+            case EMPTY:
+                return new ImageCheck(location, ImageCheck.State.MISSING, null, contents.detail());
+            case CORRUPT:
+                return new ImageCheck(location, ImageCheck.State.CORRUPT, null, contents.detail());
+            default:
+                try {
+                    return new ImageCheck(location, ImageCheck.State.VALID, FirmwareImage.parse(contents.image(), keys),
+                            contents.detail());
+                } catch (FlashException e) {
+                    return new ImageCheck(location, ImageCheck.State.CORRUPT, null, e.getMessage());
+                }
+        }
+    }
+
+    private ImageCheck corruptFlash(String detail) {
+        return new ImageCheck(ImageLocation.FLASH, ImageCheck.State.CORRUPT, null, detail);
+    }
+
+    private byte[] readStore(long offset, int length) {
+        byte[] bytes = new byte[length];
+        store.read(offset, bytes, 0, length);
+        return bytes;
+    }
+
+    /** S1–S4; at boot the flash image is the reference, later the running image is. */
+    private InspectionReport inspectAndRepair(boolean booting, List<FirmwareEvent> events) {
+        ImageCheck flash = checkFlash();
+        ImageCheck backup = checkSlot(BackupRegion.Slot.BACKUP);
+        FirmwareImage good;
+        if (booting ? flash.isValid() : flash.holds(running)) {
+            good = booting ? flash.image() : running;
+        } else {
+            emit(events, FirmwareEvent.Type.CORRUPTION_DETECTED, ImageLocation.FLASH,
+                    flash.image() == null ? null : flash.image().version(),
+                    flash.isValid() ? "flash holds another image than the running one" : flash.state() + ": " + flash.detail());
+            FirmwareImage source;
+            ImageLocation from;
+            if (booting) {
+                if (!backup.isValid()) {
+                    emit(events, FirmwareEvent.Type.RECOVERY_FAILED, ImageLocation.BACKUP, null,
+                            backup.state() + ": " + backup.detail());
+                    throw new FlashException(FlashError.NO_BOOTABLE_IMAGE, "no bootable image: flash " + flash.state()
+                            + " (" + flash.detail() + "), backup " + backup.state() + " (" + backup.detail() + ")");
+                }
+                source = backup.image();
+                from = ImageLocation.BACKUP;
+            } else if (backup.holds(running)) {
+                source = backup.image();
+                from = ImageLocation.BACKUP;
+            } else {
+                source = running;
+                from = ImageLocation.MEMORY;
+            }
+            programFlash(source);
+            emit(events, FirmwareEvent.Type.RECOVERED, ImageLocation.FLASH, source.version(), "rewritten from " + from
+                    + " and verified, sha256 " + source.sha256Hex());
+            good = source;
+        }
+        ensureBackupHolds(good, backup, events);
+        return new InspectionReport(flash, backup, good, events);
+    }
+
+    private void ensureBackupHolds(FirmwareImage image, ImageCheck backup, List<FirmwareEvent> events) {
+        if (backup.holds(image)) {
+            return;
+        }
+        if (backup.state() == ImageCheck.State.CORRUPT) {
+            emit(events, FirmwareEvent.Type.CORRUPTION_DETECTED, ImageLocation.BACKUP, null, backup.detail());
+        }
+        writeBackup(image);
+        if (backup.state() == ImageCheck.State.MISSING) {
+            emit(events, FirmwareEvent.Type.BACKUP_CREATED, ImageLocation.BACKUP, image.version(), "sha256 "
+                    + image.sha256Hex());
+        } else {
+            emit(events, FirmwareEvent.Type.BACKUP_REFRESHED, ImageLocation.BACKUP, image.version(),
+                    backup.isValid() ? "replaced stale " + backup.image().version() : "replaced a corrupt copy");
+        }
+    }
+
+    private void programFlash(FirmwareImage image) {
+        store.write(image.bytes());
+        ImageCheck after = checkFlash();
+        if (!after.holds(image)) {
+            throw new FlashException(FlashError.VERIFY_FAILED, "flash does not hold " + image + " after programming: "
+                    + after);
+        }
+    }
+
+    private void writeBackup(FirmwareImage image) {
+        backupRegion.write(BackupRegion.Slot.BACKUP, image.bytes());
+        ImageCheck after = checkSlot(BackupRegion.Slot.BACKUP);
+        if (!after.holds(image)) {
+            throw new FlashException(FlashError.VERIFY_FAILED, "backup slot does not hold " + image + " after writing: "
+                    + after);
+        }
+    }
+
+    // ================================================================== staging and compatibility
+
+    /**
+     * Verifies {@code image} and persists it in the staging slot (host I/O continues). Bad input
+     * fails with the parse error and changes nothing.
+     */
+    public FirmwareImage stage(byte[] image) {
+        FirmwareImage parsed = FirmwareImage.parse(image, keys);
+        if (image.length > store.capacityBytes()) {
+            throw new FlashException(FlashError.IMAGE_TOO_LARGE, "image of " + image.length
+                    + " bytes does not fit firmware store " + store.name() + " of " + store.capacityBytes() + " bytes");
+        }
+        lock.lock();
+        try {
+            backupRegion.write(BackupRegion.Slot.STAGING, image);
+            ImageCheck staged = checkSlot(BackupRegion.Slot.STAGING);
+            if (!staged.holds(parsed)) {
+                throw new FlashException(FlashError.VERIFY_FAILED, "staging slot does not hold the image after writing: "
+                        + staged);
+            }
+            emit(new ArrayList<>(), FirmwareEvent.Type.STAGED, ImageLocation.STAGING, parsed.version(),
+                    image.length + " bytes, sha256 " + parsed.sha256Hex());
+            return staged.image();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Compares {@code candidate} with the running image: version, capabilities, data formats. */
+    public CompatibilityReport checkCompatibility(FirmwareImage candidate, UpdateOptions options) {
+        requireBooted();
+        FirmwareImage current = running;
+        List<String> problems = new ArrayList<>();
+        boolean downgrade = candidate.version().isOlderThan(current.version());
+        if (downgrade && !options.allowDowngrade()) {
+            problems.add("downgrade from " + current.version() + " to " + candidate.version()
+                    + " is refused (allowDowngrade to force)");
+        }
+        SortedSet<String> missing = new TreeSet<>(current.capabilities());
+        missing.removeAll(candidate.capabilities());
+        if (!missing.isEmpty() && !options.allowMissingCapabilities()) {
+            problems.add("the new image lacks capabilities the running image has: " + missing);
+        }
+        List<PlannedMigration> plan = new ArrayList<>();
+        TreeSet<String> formats = new TreeSet<>(current.dataFormats().keySet());
+        formats.addAll(candidate.dataFormats().keySet());
+        for (String format : formats) {
+            Integer from = current.dataFormats().get(format);
+            Integer to = candidate.dataFormats().get(format);
+            if (from == null || from.equals(to)) {
+                continue;
+            }
+            if (to == null) {
+                problems.add("the new image does not declare data format " + format + " (running: v" + from + ")");
+                continue;
+            }
+            if (to < from && !options.allowDowngrade()) {
+                problems.add("data format " + format + " would go back from v" + from + " to v" + to
+                        + " (allowDowngrade to force)");
+                continue;
+            }
+            List<PlannedMigration> path = findPath(format, from, to);
+            if (path == null) {
+                problems.add("no migration path for data format " + format + " v" + from + " → v" + to
+                        + " (registered: " + describeMigrations(format) + ")");
+            } else {
+                plan.addAll(path);
+            }
+        }
+        return new CompatibilityReport(current.version(), candidate.version(), downgrade, missing, plan, problems);
+    }
+
+    private List<PlannedMigration> findPath(String format, int from, int to) {
+        Map<Integer, PlannedMigration> via = new HashMap<>();
+        ArrayDeque<Integer> queue = new ArrayDeque<>(List.of(from));
+        via.put(from, null);
+        while (!queue.isEmpty()) {
+            int version = queue.poll();
+            if (version == to) {
+                List<PlannedMigration> path = new ArrayList<>();
+                for (int v = to; v != from; v = via.get(v).fromVersion()) {
+                    path.add(0, via.get(v));
+                }
+                return path;
+            }
+            for (Migration migration : migrations) {
+                if (!migration.format().equals(format)) {
+                    continue;
+                }
+                for (boolean forward : new boolean[] {true, false}) {
+                    PlannedMigration step = new PlannedMigration(migration, forward);
+                    if (step.fromVersion() == version && !via.containsKey(step.toVersion())) {
+                        via.put(step.toVersion(), step);
+                        queue.add(step.toVersion());
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    private String describeMigrations(String format) {
+        List<String> names = new ArrayList<>();
+        for (Migration migration : migrations) {
+            if (migration.format().equals(format)) {
+                names.add(migration.describe());
+            }
+        }
+        return names.isEmpty() ? "none" : String.join(", ", names);
+    }
+
+    // ================================================================== update
+
+    /** {@link #update(UpdateOptions)} with {@link UpdateOptions#defaults()}. */
+    public UpdateReport update() {
+        return update(UpdateOptions.defaults());
+    }
+
+    /** Updates to the staged image (see the class description for the ordering). */
+    public UpdateReport update(UpdateOptions options) {
+        lock.lock();
+        try {
+            requireBooted();
+            List<FirmwareEvent> events = new ArrayList<>();
+            ImageCheck staged = checkSlot(BackupRegion.Slot.STAGING);
+            if (!staged.isValid()) {
+                throw new FlashException(FlashError.NOTHING_STAGED, "the staging slot holds no verified image: "
+                        + staged.state() + " (" + staged.detail() + ")");
+            }
+            FirmwareImage next = staged.image();
+            FirmwareImage previous = running;
+            CompatibilityReport compatibility = checkCompatibility(next, options);
+            if (next.sameImageAs(previous)) {
+                return new UpdateReport(UpdateReport.Outcome.ALREADY_RUNNING, previous.version(), next.version(),
+                        compatibility, List.of(), 0, 0, 0, "the staged image is the running image");
+            }
+            if (!compatibility.isCompatible()) {
+                emit(events, FirmwareEvent.Type.UPDATE_REFUSED, ImageLocation.STAGING, next.version(),
+                        compatibility.toString());
+                return new UpdateReport(UpdateReport.Outcome.REFUSED, previous.version(), next.version(), compatibility,
+                        List.of(), 0, 0, 0, compatibility.toString());
+            }
+            ensureBackupHolds(previous, checkSlot(BackupRegion.Slot.BACKUP), events);
+
+            List<PlannedMigration> plan = compatibility.plan();
+            long txId = journal.begin(UpdateRecord.OP_FIRMWARE_UPDATE, record(previous, next, plan).encode());
+            step(txId, UpdateRecord.STEP_STAGED_VERIFIED, null);
+            journal.sync();
+
+            List<String> ran = new ArrayList<>();
+            for (int i = 0; i < plan.size(); i++) {
+                PlannedMigration migration = plan.get(i);
+                step(txId, UpdateRecord.STEP_MIGRATION_STARTED, UpdateRecord.index(i));
+                journal.sync();
+                run(migration, true);
+                step(txId, UpdateRecord.STEP_MIGRATION_DONE, UpdateRecord.index(i));
+                ran.add(migration.toString());
+                emit(events, FirmwareEvent.Type.MIGRATED, ImageLocation.STAGING, next.version(), migration.toString());
+            }
+
+            step(txId, UpdateRecord.STEP_FLASH_PROGRAMMING, null);
+            journal.sync();
+            programFlash(next);
+            long flashBytes = store.writeCostBytes(next.length());
+            emit(events, FirmwareEvent.Type.FLASH_PROGRAMMED, ImageLocation.FLASH, next.version(), flashBytes
+                    + " bytes erased+programmed, verified");
+            step(txId, UpdateRecord.STEP_FLASH_VERIFIED, null);
+            journal.sync();
+
+            HostIoGate.Pause pause = switchTo(next);
+            emit(events, FirmwareEvent.Type.SWITCHED, ImageLocation.FLASH, next.version(), "host I/O paused "
+                    + pause.pauseNanos() / 1000 + " µs (drain " + pause.drainNanos() / 1000 + " µs)");
+            step(txId, UpdateRecord.STEP_SWITCHED, null);
+            journal.sync();
+
+            String failure = trialBoot(next);
+            if (failure != null) {
+                step(txId, UpdateRecord.STEP_REVERTING, null);
+                journal.sync();
+                HostIoGate.Pause back = gate.pauseAndRun(() -> {
+                    revertMigrations(plan, plan.size() - 1);
+                    activate(previous);
+                });
+                programFlash(previous);
+                journal.abort(txId);
+                journal.sync();
+                emit(events, FirmwareEvent.Type.REVERTED, ImageLocation.FLASH, previous.version(), "self-check of "
+                        + next.version() + " failed: " + failure + "; host I/O paused " + back.pauseNanos() / 1000 + " µs");
+                return new UpdateReport(UpdateReport.Outcome.REVERTED, previous.version(), next.version(), compatibility,
+                        ran, pause.pauseNanos() + back.pauseNanos(), pause.drainNanos() + back.drainNanos(),
+                        flashBytes * 2, "self-check failed: " + failure);
+            }
+            step(txId, UpdateRecord.STEP_CONFIRMED, null);
+            journal.sync();
+            emit(events, FirmwareEvent.Type.CONFIRMED, ImageLocation.FLASH, next.version(), "self-check passed");
+
+            writeBackup(next);
+            emit(events, FirmwareEvent.Type.BACKUP_REFRESHED, ImageLocation.BACKUP, next.version(), "replaced "
+                    + previous.version());
+            step(txId, UpdateRecord.STEP_BACKUP_REFRESHED, null);
+            journal.commit(txId);
+            journal.sync();
+            emit(events, FirmwareEvent.Type.UPDATE_COMPLETED, ImageLocation.FLASH, next.version(), "from "
+                    + previous.version() + ", switch pause " + pause.pauseNanos() / 1000 + " µs");
+            return new UpdateReport(UpdateReport.Outcome.UPDATED, previous.version(), next.version(), compatibility, ran,
+                    pause.pauseNanos(), pause.drainNanos(), flashBytes, "updated");
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private HostIoGate.Pause switchTo(FirmwareImage image) {
+        return gate.pauseAndRun(() -> activate(image));
+    }
+
+    private void activate(FirmwareImage image) {
+        activator.activate(image);
+        running = image;
+    }
+
+    /** Null if the self-check passed, else why not. */
+    private String trialBoot(FirmwareImage image) {
+        try {
+            return selfCheck.check(image) ? null : "self-check returned false";
+        } catch (RuntimeException e) {
+            if (e instanceof FlashException f && f.code() == FlashError.POWER_LOST) {
+                throw e;
+            }
+            return e.toString();
+        }
+    }
+
+    private void step(long txId, int stepIndex, ByteBuffer payload) {
+        journal.step(txId, stepIndex, payload == null ? ByteBuffer.allocate(0) : payload);
+    }
+
+    private static UpdateRecord record(FirmwareImage previous, FirmwareImage next, List<PlannedMigration> plan) {
+        List<UpdateRecord.PlannedStep> steps = new ArrayList<>();
+        for (PlannedMigration migration : plan) {
+            steps.add(new UpdateRecord.PlannedStep(migration.migration().format(), migration.fromVersion(),
+                    migration.toVersion(), migration.forward()));
+        }
+        return new UpdateRecord(previous.sha256(), next.sha256(), steps);
+    }
+
+    private static void run(PlannedMigration migration, boolean forward) {
+        if (migration.forward() == forward) {
+            migration.migration().migrate();
+        } else {
+            migration.migration().revert();
+        }
+    }
+
+    /** Undoes migrations {@code last} down to 0 of {@code plan}. */
+    private static void revertMigrations(List<PlannedMigration> plan, int last) {
+        for (int i = last; i >= 0; i--) {
+            run(plan.get(i), false);
+        }
+    }
+
+    // ================================================================== crash recovery
+
+    private void recoverInterruptedUpdates(List<FirmwareEvent> events) {
+        for (UpdateJournal.Entry entry : journal.unfinished()) {
+            if (entry.opType() != UpdateRecord.OP_FIRMWARE_UPDATE) {
+                continue; // another subsystem's transaction in a shared journal
+            }
+            UpdateRecord record = UpdateRecord.decode(entry.payload());
+            boolean confirmed = false;
+            int lastStarted = -1;
+            for (UpdateJournal.Step step : entry.steps()) {
+                if (step.stepIndex() == UpdateRecord.STEP_CONFIRMED) {
+                    confirmed = true;
+                } else if (step.stepIndex() == UpdateRecord.STEP_MIGRATION_STARTED) {
+                    lastStarted = Math.max(lastStarted, UpdateRecord.indexOf(step.payload()));
+                }
+            }
+            if (confirmed) {
+                rollForward(entry, record, events);
+            } else {
+                rollBack(entry, record, lastStarted, events);
+            }
+        }
+    }
+
+    private void rollForward(UpdateJournal.Entry entry, UpdateRecord record, List<FirmwareEvent> events) {
+        ImageCheck flash = checkFlash();
+        String detail = "flash holds the confirmed image";
+        if (!(flash.isValid() && hashEquals(flash.image(), record.newSha256))) {
+            ImageCheck staged = checkSlot(BackupRegion.Slot.STAGING);
+            if (staged.isValid() && hashEquals(staged.image(), record.newSha256)) {
+                programFlash(staged.image());
+                detail = "flash rewritten from the staging slot";
+            } else {
+                detail = "confirmed image unavailable (flash " + flash.state() + ", staging " + staged.state()
+                        + "); boot inspection decides";
+            }
+        }
+        journal.commit(entry.txId());
+        journal.sync();
+        emit(events, FirmwareEvent.Type.UPDATE_ROLLED_FORWARD, ImageLocation.FLASH, null, "transaction " + entry.txId()
+                + " to " + hex(record.newSha256) + ": " + detail);
+    }
+
+    private void rollBack(UpdateJournal.Entry entry, UpdateRecord record, int lastStarted, List<FirmwareEvent> events) {
+        step(entry.txId(), UpdateRecord.STEP_REVERTING, null);
+        journal.sync();
+        List<PlannedMigration> plan = new ArrayList<>();
+        for (UpdateRecord.PlannedStep planned : record.plan) {
+            plan.add(resolve(planned));
+        }
+        revertMigrations(plan, lastStarted);
+        ImageCheck flash = checkFlash();
+        String detail = "flash holds the old image";
+        if (!(flash.isValid() && hashEquals(flash.image(), record.oldSha256))) {
+            ImageCheck backup = checkSlot(BackupRegion.Slot.BACKUP);
+            if (backup.isValid() && hashEquals(backup.image(), record.oldSha256)) {
+                programFlash(backup.image());
+                detail = "flash rewritten from the backup slot";
+            } else {
+                detail = "old image unavailable (flash " + flash.state() + ", backup " + backup.state()
+                        + "); boot inspection decides";
+            }
+        }
+        journal.abort(entry.txId());
+        journal.sync();
+        emit(events, FirmwareEvent.Type.UPDATE_ROLLED_BACK, ImageLocation.FLASH, null, "transaction " + entry.txId()
+                + " back to " + hex(record.oldSha256) + ": " + (lastStarted + 1) + " migration(s) reverted, " + detail);
+    }
+
+    private PlannedMigration resolve(UpdateRecord.PlannedStep planned) {
+        for (Migration migration : migrations) {
+            PlannedMigration candidate = new PlannedMigration(migration, planned.forward());
+            if (migration.format().equals(planned.format()) && candidate.fromVersion() == planned.fromVersion()
+                    && candidate.toVersion() == planned.toVersion()) {
+                return candidate;
+            }
+        }
+        throw new FlashException(FlashError.MIGRATION_FAILED, "cannot roll back an interrupted update: migration "
+                + planned.format() + " v" + planned.fromVersion() + "→v" + planned.toVersion() + " is not registered");
+    }
+
+    private static boolean hashEquals(FirmwareImage image, byte[] sha256) {
+        return MessageDigest.isEqual(image.sha256(), sha256);
+    }
+
+    private static String hex(byte[] sha256) {
+        return HexFormat.of().formatHex(sha256, 0, 8);
+    }
+
+    // ================================================================== plumbing
+
+    private void requireBooted() {
+        if (running == null) {
+            throw new FlashException(FlashError.NOT_BOOTED, "the firmware manager has not booted");
+        }
+    }
+
+    private void emit(List<FirmwareEvent> sink, FirmwareEvent.Type type, ImageLocation location, ImageVersion version,
+                      String detail) {
+        FirmwareEvent event = new FirmwareEvent(type, location, version, detail);
+        sink.add(event);
+        synchronized (recentEvents) {
+            if (recentEvents.size() == RECENT_EVENTS) {
+                recentEvents.removeFirst();
+            }
+            recentEvents.addLast(event);
+        }
+        switch (type) {
+            case CORRUPTION_DETECTED, RECOVERY_FAILED, REVERTED, UPDATE_REFUSED, UPDATE_ROLLED_BACK, INSPECTION_FAILED ->
+                    LOG.warn("{}", event);
+            default -> LOG.info("{}", event);
+        }
+        for (FirmwareListener listener : listeners) {
+            try {
+                listener.onEvent(event);
+            } catch (RuntimeException e) {
+                LOG.warn("firmware listener {} failed on {}", listener, event, e);
+            }
+        }
+    }
+
+    /** Builder of {@link FirmwareManager}. Store, backup region and journal are required. */
+    public static final class Builder {
+        private FirmwareStore store;
+        private BackupRegion backupRegion;
+        private UpdateJournal journal;
+        private TrustedKeys keys = TrustedKeys.acceptUnsigned();
+        private final List<Migration> migrations = new ArrayList<>();
+        private SelfCheck selfCheck = SelfCheck.alwaysPasses();
+        private ImageActivator activator = ImageActivator.none();
+        private final List<FirmwareListener> listeners = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        public Builder store(FirmwareStore store) {
+            this.store = store;
+            return this;
+        }
+
+        public Builder backupRegion(BackupRegion backupRegion) {
+            this.backupRegion = backupRegion;
+            return this;
+        }
+
+        public Builder journal(UpdateJournal journal) {
+            this.journal = journal;
+            return this;
+        }
+
+        public Builder trustedKeys(TrustedKeys keys) {
+            this.keys = keys;
+            return this;
+        }
+
+        public Builder migration(Migration migration) {
+            this.migrations.add(migration);
+            return this;
+        }
+
+        public Builder selfCheck(SelfCheck selfCheck) {
+            this.selfCheck = selfCheck;
+            return this;
+        }
+
+        public Builder activator(ImageActivator activator) {
+            this.activator = activator;
+            return this;
+        }
+
+        public Builder listener(FirmwareListener listener) {
+            this.listeners.add(listener);
+            return this;
+        }
+
+        public FirmwareManager build() {
+            return new FirmwareManager(this);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package dev.scemu.flash;
+
+import java.time.Duration;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Runs {@link FirmwareManager#inspect()} on a schedule: once per {@link #period()} after
+ * {@link #start}, on the given executor. {@link #tick()} is exactly what each scheduled run does,
+ * so tests (and a control unit with its own scheduler) drive it deterministically. A failing
+ * inspection raises {@link FirmwareEvent.Type#INSPECTION_FAILED} and the schedule goes on.
+ */
+public final class PeriodicInspector implements AutoCloseable {
+
+    private final FirmwareManager manager;
+    private final Duration period;
+    private final AtomicLong ticks = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+    private volatile ScheduledFuture<?> future;
+
+    PeriodicInspector(FirmwareManager manager, Duration period) {
+        if (period.isNegative() || period.isZero()) {
+            throw new FlashException(FlashError.INVALID_ARGUMENT, "inspection period " + period + " must be positive");
+        }
+        this.manager = manager;
+        this.period = period;
+    }
+
+    public Duration period() {
+        return period;
+    }
+
+    /** Schedules {@link #tick()} every {@link #period()} (fixed delay) on {@code executor}. */
+    public synchronized PeriodicInspector start(ScheduledExecutorService executor) {
+        if (future != null) {
+            throw new FlashException(FlashError.INVALID_ARGUMENT, "periodic inspection is already started");
+        }
+        long nanos = period.toNanos();
+        future = executor.scheduleWithFixedDelay(this::tick, nanos, nanos, TimeUnit.NANOSECONDS);
+        return this;
+    }
+
+    /** Runs one inspection now; returns its report, or null if it failed (an event says why). */
+    public InspectionReport tick() {
+        ticks.incrementAndGet();
+        try {
+            return manager.inspect();
+        } catch (RuntimeException e) {
+            failures.incrementAndGet();
+            manager.inspectionFailed(e);
+            return null;
+        }
+    }
+
+    public long ticks() {
+        return ticks.get();
+    }
+
+    public long failures() {
+        return failures.get();
+    }
+
+    public boolean isStarted() {
+        return future != null && !future.isCancelled();
+    }
+
+    /** Cancels the schedule (an inspection in progress completes). */
+    @Override
+    public synchronized void close() {
+        if (future != null) {
+            future.cancel(false);
+        }
+    }
+}

@@ -1,0 +1,344 @@
+package dev.scemu.nbd;
+
+import dev.scemu.core.BlockDevice;
+import dev.scemu.nbd.internal.Connection;
+import dev.scemu.nbd.internal.ExportRegistry;
+import dev.scemu.nbd.internal.Listener;
+import dev.scemu.nbd.internal.ServerConfig;
+import dev.scemu.nbd.internal.ServerContext;
+import dev.scemu.nbd.internal.ServerCounters;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An NBD server (fixed newstyle handshake) exporting {@link BlockDevice}s by name over TCP and/or a
+ * unix domain socket. See {@code docs/nbd.md} for the protocol subset.
+ *
+ * <pre>{@code
+ * try (NbdServer server = NbdServer.builder()
+ *         .export("volume", device, "RAID-5 volume", false)
+ *         .bindTcp(InetAddress.getLoopbackAddress(), 0)
+ *         .start()) {
+ *     int port = server.port();   // nbd://127.0.0.1:port/volume
+ * }
+ * }</pre>
+ *
+ * <h2>Threads</h2>
+ * One accept thread per listening socket, a reader and a reply-writer thread per connection, and a
+ * pool of worker threads shared by all connections that execute requests. Several requests of a
+ * connection are in flight at once and may complete out of order.
+ *
+ * <h2>Closing</h2>
+ * {@link #close()} is idempotent: it stops listening, closes every connection (requests in flight
+ * are abandoned), stops the workers and removes the unix socket file. It does not close, flush or
+ * otherwise touch the exports' devices: their owner does.
+ */
+public final class NbdServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
+
+    /** Largest READ/WRITE request accepted by default (2^25 bytes, the size every client may use). */
+    public static final int DEFAULT_MAX_REQUEST_BYTES = 32 << 20;
+    /** Requests of one connection in flight at once, by default. */
+    public static final int DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 32;
+    /** Open connections allowed at once, by default. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 64;
+    private static final long SHUTDOWN_TIMEOUT_MILLIS = 5_000;
+
+    private final List<NbdExport> exports;
+    private final InetSocketAddress tcpAddress;
+    private final Path unixPath;
+    private final ServerConfig config;
+    private final int workerThreads;
+    private final ServerCounters counters = new ServerCounters();
+    private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    private final List<Listener> listeners = new ArrayList<>();
+    private final List<Thread> listenerThreads = new ArrayList<>();
+    private final AtomicInteger connectionIds = new AtomicInteger();
+    private ExecutorService workers;
+    private ServerContext context;
+    private int boundPort = -1;
+    private boolean started;
+    private boolean closed;
+    /** Whether this server created the unix socket file (and so removes it on close). */
+    private boolean unixSocketCreated;
+
+    private NbdServer(Builder builder) {
+        this.exports = List.copyOf(builder.exports.values());
+        this.tcpAddress = builder.tcpAddress;
+        this.unixPath = builder.unixPath;
+        this.config = new ServerConfig(builder.maxRequestBytes, builder.maxInFlightPerConnection,
+                builder.maxConnections);
+        this.workerThreads = builder.workerThreads;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Opens the listening sockets and starts accepting connections. */
+    public synchronized NbdServer start() {
+        if (started || closed) {
+            throw new NbdException(NbdError.WRONG_STATE, "server is already " + (closed ? "closed" : "started"));
+        }
+        started = true;
+        workers = Executors.newFixedThreadPool(workerThreads, daemonThreads("nbd-worker-"));
+        context = new ServerContext(new ExportRegistry(exports), config, counters, workers);
+        try {
+            if (tcpAddress != null) {
+                ServerSocketChannel tcp = bind(ServerSocketChannel.open(), tcpAddress);
+                boundPort = ((InetSocketAddress) tcp.getLocalAddress()).getPort();
+                startListener(tcp, "tcp " + tcpAddress.getAddress().getHostAddress() + ":" + boundPort);
+            }
+            if (unixPath != null) {
+                ServerSocketChannel unix = bind(ServerSocketChannel.open(StandardProtocolFamily.UNIX),
+                        UnixDomainSocketAddress.of(unixPath));
+                unixSocketCreated = true;
+                startListener(unix, "unix " + unixPath);
+            }
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw new NbdException(NbdError.BIND_FAILED, "cannot listen on "
+                    + (tcpAddress != null ? tcpAddress + " " : "") + (unixPath != null ? unixPath : "")
+                    + ": " + e.getMessage(), e);
+        }
+        LOG.info("NBD server listening ({}) with exports {}", listeners.size() + " socket(s)",
+                exports.stream().map(NbdExport::name).toList());
+        return this;
+    }
+
+    private static ServerSocketChannel bind(ServerSocketChannel channel, SocketAddress address) throws IOException {
+        try {
+            return channel.bind(address);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    private void startListener(ServerSocketChannel channel, String description) {
+        Listener listener = new Listener(channel, description, this::accepted);
+        listeners.add(listener);
+        Thread thread = daemonThreads("nbd-accept-").newThread(listener);
+        listenerThreads.add(thread);
+        thread.start();
+    }
+
+    private void accepted(SocketChannel client) {
+        String peer = "nbd-" + connectionIds.incrementAndGet();
+        synchronized (this) {
+            if (closed || connections.size() >= config.maxConnections()) {
+                LOG.warn("{}: refused ({})", peer, closed ? "server closed" : "too many connections");
+                closeQuietly(client);
+                return;
+            }
+            Connection connection = new Connection(client, context, peer, connections::remove);
+            connections.add(connection);
+            counters.connectionAccepted();
+            Thread thread = new Thread(connection, peer);
+            thread.setDaemon(true);
+            thread.start();
+        }
+    }
+
+    /** The TCP port the server listens on (the ephemeral one if it was bound to port 0). */
+    public synchronized int port() {
+        if (boundPort < 0) {
+            throw new NbdException(NbdError.WRONG_STATE, "server is not listening on TCP");
+        }
+        return boundPort;
+    }
+
+    /** The unix domain socket the server listens on, if any. */
+    public Optional<Path> unixSocketPath() {
+        return Optional.ofNullable(unixPath);
+    }
+
+    /** The exports, in registration order (the first one is the default export). */
+    public List<NbdExport> exports() {
+        return exports;
+    }
+
+    /** A copy of the server's counters. */
+    public NbdStats stats() {
+        return counters.snapshot(connections.size());
+    }
+
+    @Override
+    public void close() {
+        List<Connection> open;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            listeners.forEach(Listener::close);
+            open = new ArrayList<>(connections);
+        }
+        try {
+            for (Connection connection : open) {
+                connection.shutdown(SHUTDOWN_TIMEOUT_MILLIS);
+            }
+            for (Thread thread : listenerThreads) {
+                thread.join(SHUTDOWN_TIMEOUT_MILLIS);
+            }
+            if (workers != null) {
+                workers.shutdown();
+                if (!workers.awaitTermination(SHUTDOWN_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
+                    workers.shutdownNow();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            if (unixSocketCreated) {
+                try {
+                    Files.deleteIfExists(unixPath);
+                } catch (IOException e) {
+                    LOG.warn("cannot remove unix socket {}: {}", unixPath, e.toString());
+                }
+            }
+        }
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger ids = new AtomicInteger();
+        return runnable -> {
+            Thread thread = new Thread(runnable, prefix + ids.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // nothing to do
+        }
+    }
+
+    /** Configuration of an {@link NbdServer}: exports, listening sockets and limits. */
+    public static final class Builder {
+        private final Map<String, NbdExport> exports = new LinkedHashMap<>();
+        private InetSocketAddress tcpAddress;
+        private Path unixPath;
+        private int maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
+        private int maxInFlightPerConnection = DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION;
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private int workerThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+
+        private Builder() {
+        }
+
+        /** Adds an export; the first one added is also the default export (empty name). */
+        public Builder export(String name, BlockDevice device, String description, boolean readOnly) {
+            return export(new NbdExport(name, device, description, readOnly));
+        }
+
+        /** Adds a writable export without description (read-only if the device is). */
+        public Builder export(String name, BlockDevice device) {
+            return export(name, device, "", false);
+        }
+
+        public Builder export(NbdExport export) {
+            if (exports.putIfAbsent(export.name(), export) != null) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "export '" + export.name() + "' is defined twice");
+            }
+            return this;
+        }
+
+        /** Listens on TCP at {@code address}; port 0 picks an ephemeral port (see {@link NbdServer#port()}). */
+        public Builder bindTcp(InetAddress address, int port) {
+            if (port < 0 || port > 65535) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "TCP port " + port + " is out of range");
+            }
+            this.tcpAddress = new InetSocketAddress(address, port);
+            return this;
+        }
+
+        /** Listens on a unix domain socket created at {@code path} (which must not exist). */
+        public Builder bindUnix(Path path) {
+            this.unixPath = path;
+            return this;
+        }
+
+        /** Largest READ/WRITE payload (advertised as maximum block size); at least 1 MiB. */
+        public Builder maxRequestBytes(int bytes) {
+            if (bytes < (1 << 20)) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "max request " + bytes + " bytes is below 1 MiB");
+            }
+            this.maxRequestBytes = bytes;
+            return this;
+        }
+
+        public Builder maxInFlightPerConnection(int requests) {
+            if (requests < 1) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "in-flight requests " + requests + " < 1");
+            }
+            this.maxInFlightPerConnection = requests;
+            return this;
+        }
+
+        public Builder maxConnections(int count) {
+            if (count < 1) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "max connections " + count + " < 1");
+            }
+            this.maxConnections = count;
+            return this;
+        }
+
+        public Builder workerThreads(int threads) {
+            if (threads < 1) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "worker threads " + threads + " < 1");
+            }
+            this.workerThreads = threads;
+            return this;
+        }
+
+        public NbdServer build() {
+            if (exports.isEmpty()) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "no export defined");
+            }
+            if (tcpAddress == null && unixPath == null) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "no listener: call bindTcp or bindUnix");
+            }
+            Set<Integer> blockSizes = new HashSet<>();
+            exports.values().forEach(e -> blockSizes.add(e.device().blockSize()));
+            int largestBlock = blockSizes.stream().mapToInt(Integer::intValue).max().orElse(0);
+            if (largestBlock > maxRequestBytes) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "block size " + largestBlock
+                        + " exceeds the max request of " + maxRequestBytes + " bytes");
+            }
+            return new NbdServer(this);
+        }
+
+        /** {@link #build()} then {@link NbdServer#start()}. */
+        public NbdServer start() {
+            return build().start();
+        }
+    }
+}

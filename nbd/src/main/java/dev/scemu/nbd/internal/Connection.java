@@ -1,0 +1,234 @@
+package dev.scemu.nbd.internal;
+
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_DISC;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_WRITE;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_REQUEST_MAGIC;
+
+import dev.scemu.nbd.NbdCommand;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection. Its thread runs the handshake, then reads requests: each one takes a
+ * free {@link RequestSlot} (so at most {@code maxInFlightPerConnection} are in flight; the
+ * reader waits for a slot otherwise), its WRITE payload is read into the slot's buffer, and the
+ * slot goes to the server's worker pool, which executes it and hands it to the connection's
+ * {@link ReplyWriter} thread, which sends the reply and frees the slot. Replies may thus leave in
+ * a different order than requests came in; each carries its request's handle.
+ *
+ * <p>Errors of a request are answered with an NBD error and the connection goes on; only a stream
+ * that cannot be parsed (bad magic, unknown client flags, truncated message) or a failed socket
+ * ends it. On {@code NBD_CMD_DISC} or end of stream the connection waits for the requests in
+ * flight to be answered, then closes.
+ */
+public final class Connection implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
+    private static final int INPUT_BUFFER_BYTES = 128 << 10;
+    private static final long DRAIN_TIMEOUT_SECONDS = 30;
+    private static final long DRAIN_POLL_MILLIS = 100;
+
+    private final SocketChannel channel;
+    private final ServerContext context;
+    private final String peer;
+    private final Consumer<Connection> onClosed;
+    private final RequestSlot[] slots;
+    private final BlockingQueue<RequestSlot> freeSlots;
+    private volatile boolean closed;
+    private volatile Thread thread;
+
+    public Connection(SocketChannel channel, ServerContext context, String peer, Consumer<Connection> onClosed) {
+        this.channel = channel;
+        this.context = context;
+        this.peer = peer;
+        this.onClosed = onClosed;
+        int slotCount = context.config().maxInFlightPerConnection();
+        this.slots = new RequestSlot[slotCount];
+        this.freeSlots = new ArrayBlockingQueue<>(slotCount);
+        for (int i = 0; i < slotCount; i++) {
+            slots[i] = new RequestSlot();
+            freeSlots.add(slots[i]);
+        }
+    }
+
+    public String peer() {
+        return peer;
+    }
+
+    @Override
+    public void run() {
+        thread = Thread.currentThread();
+        try {
+            if (channel.supportedOptions().contains(StandardSocketOptions.TCP_NODELAY)) {
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            }
+            ChannelInput input = new ChannelInput(channel, INPUT_BUFFER_BYTES);
+            Handshake.Result result = new Handshake(channel, input, context.exports(), context.config(), peer).run();
+            if (result != null) {
+                LOG.debug("{}: transmission on export '{}' (structured replies: {})", peer, result.export().name(),
+                        result.structuredReplies());
+                transmit(input, result);
+            }
+        } catch (ProtocolViolationException e) {
+            context.counters().protocolViolation();
+            LOG.info("{}: closing connection, protocol violation: {}", peer, e.getMessage());
+        } catch (EOFException e) {
+            if (!closed) {
+                context.counters().protocolViolation();
+                LOG.info("{}: closing connection, stream truncated: {}", peer, e.getMessage());
+            }
+        } catch (IOException e) {
+            if (!closed) {
+                LOG.debug("{}: connection failed: {}", peer, e.toString());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.warn("{}: closing connection after an unexpected error", peer, e);
+        } finally {
+            close();
+            onClosed.accept(this);
+        }
+    }
+
+    private void transmit(ChannelInput input, Handshake.Result result) throws IOException, InterruptedException {
+        IoEngine engine = new IoEngine(result.export(), context.config().maxRequestBytes());
+        ReplyWriter writer = new ReplyWriter(channel, result.structuredReplies(), peer, slots.length,
+                this::release, this::close);
+        Thread writerThread = new Thread(writer, peer + "-writer");
+        writerThread.setDaemon(true);
+        writerThread.start();
+        try {
+            readRequests(input, engine, writer);
+        } finally {
+            // every request read gets its reply before the writer stops (DISC, end of stream)
+            awaitRequestsInFlight();
+            writer.stop();
+        }
+    }
+
+    private void readRequests(ChannelInput input, IoEngine engine, ReplyWriter writer)
+            throws IOException, InterruptedException {
+        ServerCounters counters = context.counters();
+        while (!closed) {
+            if (!input.awaitData()) {
+                LOG.debug("{}: client closed the connection", peer);
+                return;
+            }
+            int magic = input.readInt();
+            if (magic != NBD_REQUEST_MAGIC) {
+                throw new ProtocolViolationException("request magic 0x" + Integer.toHexString(magic)
+                        + " is not NBD_REQUEST_MAGIC");
+            }
+            int flags = input.readUnsignedShort();
+            int type = input.readUnsignedShort();
+            long handle = input.readLong();
+            long offsetBytes = input.readLong();
+            long lengthBytes = input.readInt() & 0xffffffffL;
+            NbdCommand command = NbdCommand.of(type);
+            counters.request(command);
+            if (type == NBD_CMD_DISC) {
+                LOG.debug("{}: NBD_CMD_DISC", peer);
+                return;
+            }
+            RequestSlot slot = freeSlots.take();
+            try {
+                slot.begin(type, command, flags, handle, offsetBytes, lengthBytes);
+                engine.validate(slot);
+                if (type == NBD_CMD_WRITE) {
+                    if (slot.error == 0 && lengthBytes > 0) {
+                        input.readFully(slot.data(engine.spanBytes(offsetBytes, lengthBytes)),
+                                engine.headPaddingBytes(offsetBytes), (int) lengthBytes);
+                    } else {
+                        input.skip(lengthBytes);
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                release(slot); // never dispatched: give it back so closing does not wait for it
+                throw e;
+            }
+            dispatch(slot, engine, writer);
+        }
+    }
+
+    private void dispatch(RequestSlot slot, IoEngine engine, ReplyWriter writer) throws IOException {
+        try {
+            context.workers().execute(() -> process(slot, engine, writer));
+        } catch (RejectedExecutionException e) {
+            release(slot);
+            throw new IOException("server is shutting down", e);
+        }
+    }
+
+    /** Runs on a worker: executes the request and hands the reply to the writer (which releases the slot). */
+    private void process(RequestSlot slot, IoEngine engine, ReplyWriter writer) {
+        try {
+            if (slot.error == 0) {
+                engine.execute(slot);
+            }
+            // counted before the reply leaves, so a client that saw the reply sees it in the stats
+            context.counters().completed(slot.command, slot.error, slot.lengthBytes);
+        } catch (RuntimeException | Error e) {
+            LOG.warn("{}: request {} failed unexpectedly", peer, slot.command, e);
+            slot.fail(NbdProtocol.NBD_EIO, String.valueOf(e));
+        } finally {
+            writer.submit(slot);
+        }
+    }
+
+    private void release(RequestSlot slot) {
+        slot.finish();
+        freeSlots.add(slot);
+    }
+
+    /**
+     * Waits (bounded) until every slot is back, i.e. every request read has been answered; stops
+     * waiting once the connection is closed (nothing more can be answered then).
+     */
+    private void awaitRequestsInFlight() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(DRAIN_TIMEOUT_SECONDS);
+        int back = 0;
+        try {
+            while (back < slots.length && !closed) {
+                if (System.nanoTime() - deadline > 0) {
+                    LOG.warn("{}: {} requests still in flight at close", peer, slots.length - back);
+                    return;
+                }
+                if (freeSlots.poll(DRAIN_POLL_MILLIS, TimeUnit.MILLISECONDS) != null) {
+                    back++;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Closes the socket (idempotent): the reader ends, the writer drops the replies not yet sent. */
+    public void close() {
+        closed = true;
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.debug("{}: close failed: {}", peer, e.toString());
+        }
+    }
+
+    /** Closes the connection and waits up to {@code timeoutMillis} for its thread to end. */
+    public void shutdown(long timeoutMillis) throws InterruptedException {
+        close();
+        Thread t = thread;
+        if (t != null && t != Thread.currentThread()) {
+            t.interrupt();
+            t.join(timeoutMillis);
+        }
+    }
+}

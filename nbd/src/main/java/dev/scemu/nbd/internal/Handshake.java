@@ -1,0 +1,246 @@
+package dev.scemu.nbd.internal;
+
+import static dev.scemu.nbd.internal.NbdProtocol.EXPORT_NAME_RESERVED_ZEROES_BYTES;
+import static dev.scemu.nbd.internal.NbdProtocol.IHAVEOPT;
+import static dev.scemu.nbd.internal.NbdProtocol.NBDMAGIC;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_FLAG_C_FIXED_NEWSTYLE;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_FLAG_C_NO_ZEROES;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_FLAG_FIXED_NEWSTYLE;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_FLAG_NO_ZEROES;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_INFO_BLOCK_SIZE;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_INFO_DESCRIPTION;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_INFO_EXPORT;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_INFO_NAME;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPTION_REPLY_MAGIC;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_ABORT;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_EXPORT_NAME;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_GO;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_INFO;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_LIST;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_STRUCTURED_REPLY;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ACK;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ERR_INVALID;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ERR_UNKNOWN;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ERR_UNSUP;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_INFO;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_SERVER;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The fixed newstyle handshake of one connection: greeting, client flags, then option haggling
+ * until the client picks an export ({@code NBD_OPT_GO} or {@code NBD_OPT_EXPORT_NAME}), aborts,
+ * or breaks the protocol. Unknown options get {@code NBD_REP_ERR_UNSUP}; malformed known ones
+ * {@code NBD_REP_ERR_INVALID}; an unparseable stream ends the connection.
+ */
+final class Handshake {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Handshake.class);
+
+    /** Option data longer than this is treated as a denial-of-service attempt (hard disconnect). */
+    static final int MAX_OPTION_DATA_BYTES = 64 * 1024;
+    /** Options accepted on one connection before the server gives up on the client. */
+    static final int MAX_OPTIONS = 4096;
+
+    /** Outcome of a successful handshake. */
+    record Result(ExportHandle export, boolean structuredReplies) {
+    }
+
+    private final WritableByteChannel out;
+    private final ChannelInput in;
+    private final ExportRegistry exports;
+    private final ServerConfig config;
+    private final String peer;
+    private boolean noZeroes;
+    private boolean structuredReplies;
+    /** Set when NBD_OPT_EXPORT_NAME named no export: the session must end. */
+    private boolean terminate;
+
+    Handshake(WritableByteChannel out, ChannelInput in, ExportRegistry exports, ServerConfig config, String peer) {
+        this.out = out;
+        this.in = in;
+        this.exports = exports;
+        this.config = config;
+        this.peer = peer;
+    }
+
+    /** Runs the handshake; null if the client ended it without entering transmission. */
+    Result run() throws IOException {
+        ByteBuffer greeting = ByteBuffer.allocate(18);
+        greeting.putLong(NBDMAGIC).putLong(IHAVEOPT).putShort((short) (NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES));
+        write(greeting.flip());
+
+        int clientFlags = in.readInt();
+        if ((clientFlags & ~(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) != 0) {
+            throw new ProtocolViolationException("unknown client flags 0x" + Integer.toHexString(clientFlags));
+        }
+        // Clients without NBD_FLAG_C_FIXED_NEWSTYLE get fixed newstyle replies too (the spec allows it).
+        noZeroes = (clientFlags & NBD_FLAG_C_NO_ZEROES) != 0;
+
+        for (int count = 0; count < MAX_OPTIONS; count++) {
+            long magic = in.readLong();
+            if (magic != IHAVEOPT) {
+                throw new ProtocolViolationException("option magic 0x" + Long.toHexString(magic) + " is not IHAVEOPT");
+            }
+            int option = in.readInt();
+            long lengthBytes = in.readInt() & 0xffffffffL;
+            if (lengthBytes > MAX_OPTION_DATA_BYTES) {
+                throw new ProtocolViolationException("option " + option + " carries " + lengthBytes
+                        + " bytes, more than " + MAX_OPTION_DATA_BYTES);
+            }
+            byte[] data = in.readBytes((int) lengthBytes);
+            Result result = handle(option, data);
+            if (result != null || option == NBD_OPT_ABORT || terminate) {
+                return result;
+            }
+        }
+        throw new ProtocolViolationException("more than " + MAX_OPTIONS + " options");
+    }
+
+    private Result handle(int option, byte[] data) throws IOException {
+        switch (option) {
+            case NBD_OPT_EXPORT_NAME:
+                return exportName(data);
+            case NBD_OPT_ABORT:
+                reply(option, NBD_REP_ACK, new byte[0]);
+                return null;
+            case NBD_OPT_LIST:
+                list(data);
+                return null;
+            case NBD_OPT_INFO:
+            case NBD_OPT_GO:
+                return infoOrGo(option, data);
+            case NBD_OPT_STRUCTURED_REPLY:
+                if (data.length != 0) {
+                    replyError(option, NBD_REP_ERR_INVALID, "NBD_OPT_STRUCTURED_REPLY takes no data");
+                } else if (structuredReplies) {
+                    replyError(option, NBD_REP_ERR_INVALID, "structured replies are already negotiated");
+                } else {
+                    structuredReplies = true;
+                    reply(option, NBD_REP_ACK, new byte[0]);
+                }
+                return null;
+            default:
+                // includes NBD_OPT_STARTTLS (no TLS) and the metadata-context options (no block status)
+                replyError(option, NBD_REP_ERR_UNSUP, "option " + option + " is not supported by this server");
+                return null;
+        }
+    }
+
+    private Result exportName(byte[] data) throws IOException {
+        String name = new String(data, StandardCharsets.UTF_8);
+        ExportHandle export = exports.find(name);
+        if (export == null) {
+            // NBD_OPT_EXPORT_NAME cannot carry an error: the spec requires terminating the session
+            LOG.debug("{}: NBD_OPT_EXPORT_NAME for unknown export '{}': closing", peer, name);
+            terminate = true;
+            return null;
+        }
+        ByteBuffer reply = ByteBuffer.allocate(10 + (noZeroes ? 0 : EXPORT_NAME_RESERVED_ZEROES_BYTES));
+        reply.putLong(export.sizeBytes()).putShort((short) export.transmissionFlags());
+        reply.position(reply.capacity());
+        write(reply.flip());
+        return new Result(export, structuredReplies);
+    }
+
+    private void list(byte[] data) throws IOException {
+        if (data.length != 0) {
+            replyError(NBD_OPT_LIST, NBD_REP_ERR_INVALID, "NBD_OPT_LIST takes no data");
+            return;
+        }
+        for (ExportHandle export : exports.all()) {
+            byte[] name = utf8(export.name());
+            byte[] description = utf8(export.export().description());
+            ByteBuffer entry = ByteBuffer.allocate(4 + name.length + description.length);
+            entry.putInt(name.length).put(name).put(description);
+            reply(NBD_OPT_LIST, NBD_REP_SERVER, entry.array());
+        }
+        reply(NBD_OPT_LIST, NBD_REP_ACK, new byte[0]);
+    }
+
+    private Result infoOrGo(int option, byte[] data) throws IOException {
+        String what = option == NBD_OPT_GO ? "NBD_OPT_GO" : "NBD_OPT_INFO";
+        if (data.length < 6) {
+            replyError(option, NBD_REP_ERR_INVALID, what + " data of " + data.length + " bytes is shorter than 6");
+            return null;
+        }
+        ByteBuffer request = ByteBuffer.wrap(data);
+        long nameBytes = request.getInt() & 0xffffffffL;
+        if (nameBytes > data.length - 6) {
+            replyError(option, NBD_REP_ERR_INVALID, what + " name length " + nameBytes + " exceeds the option data");
+            return null;
+        }
+        String name = new String(data, 4, (int) nameBytes, StandardCharsets.UTF_8);
+        request.position(4 + (int) nameBytes);
+        int requestCount = request.getShort() & 0xffff;
+        if (request.remaining() != 2L * requestCount) {
+            replyError(option, NBD_REP_ERR_INVALID, what + " lists " + requestCount + " information requests in "
+                    + request.remaining() + " bytes");
+            return null;
+        }
+        boolean wantName = false;
+        boolean wantDescription = false;
+        for (int i = 0; i < requestCount; i++) {
+            int type = request.getShort() & 0xffff;
+            wantName |= type == NBD_INFO_NAME;
+            wantDescription |= type == NBD_INFO_DESCRIPTION;
+        }
+        ExportHandle export = exports.find(name);
+        if (export == null) {
+            replyError(option, NBD_REP_ERR_UNKNOWN, "unknown export '" + name + "'");
+            return null;
+        }
+        ByteBuffer info = ByteBuffer.allocate(12);
+        info.putShort((short) NBD_INFO_EXPORT).putLong(export.sizeBytes()).putShort((short) export.transmissionFlags());
+        reply(option, NBD_REP_INFO, info.array());
+        if (wantName || !name.equals(export.name())) {
+            reply(option, NBD_REP_INFO, typed(NBD_INFO_NAME, utf8(export.name())));
+        }
+        String description = export.export().description();
+        if (wantDescription && !description.isEmpty()) {
+            reply(option, NBD_REP_INFO, typed(NBD_INFO_DESCRIPTION, utf8(description)));
+        }
+        // Sent even when not requested (clients ignore what they did not ask for). Minimum 1: any
+        // byte offset and length is served, by read-modify-write where it is not block aligned.
+        ByteBuffer sizes = ByteBuffer.allocate(14);
+        sizes.putShort((short) NBD_INFO_BLOCK_SIZE).putInt(1).putInt(preferredBlockBytes(export))
+                .putInt(config.maxRequestBytes());
+        reply(option, NBD_REP_INFO, sizes.array());
+        reply(option, NBD_REP_ACK, new byte[0]);
+        return option == NBD_OPT_GO ? new Result(export, structuredReplies) : null;
+    }
+
+    static int preferredBlockBytes(ExportHandle export) {
+        return Math.max(512, export.device().blockSize());
+    }
+
+    private static byte[] typed(int infoType, byte[] payload) {
+        return ByteBuffer.allocate(2 + payload.length).putShort((short) infoType).put(payload).array();
+    }
+
+    private void replyError(int option, int type, String message) throws IOException {
+        LOG.debug("{}: option {} refused ({}): {}", peer, option, Integer.toHexString(type), message);
+        reply(option, type, utf8(message));
+    }
+
+    private void reply(int option, int type, byte[] data) throws IOException {
+        ByteBuffer reply = ByteBuffer.allocate(20 + data.length);
+        reply.putLong(NBD_OPTION_REPLY_MAGIC).putInt(option).putInt(type).putInt(data.length).put(data);
+        write(reply.flip());
+    }
+
+    private void write(ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            out.write(buffer);
+        }
+    }
+
+    private static byte[] utf8(String value) {
+        return value.getBytes(StandardCharsets.UTF_8);
+    }
+}

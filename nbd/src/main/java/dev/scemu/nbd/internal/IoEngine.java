@@ -1,0 +1,263 @@
+package dev.scemu.nbd.internal;
+
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_FLAG_FUA;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_FLAG_NO_HOLE;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_FLUSH;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_READ;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_TRIM;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_WRITE;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_WRITE_ZEROES;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_EINVAL;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_EIO;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_ENOSPC;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_EPERM;
+
+import dev.scemu.core.BlockDevice;
+import dev.scemu.core.CoreException;
+import java.nio.ByteBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Executes transmission requests of one connection against its export's device, translating byte
+ * ranges into blocks. Requests not aligned to the device's block size are served at byte
+ * granularity: reads read the covering blocks and return the requested bytes; writes and
+ * write-zeroes read the partial first/last block, patch it and write it back while holding the
+ * block's stripe lock exclusively (see {@link BlockLocks}). Trim discards only the blocks it
+ * covers completely (the protocol allows rounding a trim inwards).
+ *
+ * <p>Data buffers belong to the {@link RequestSlot}; a WRITE payload is placed by the reader at
+ * {@link #headPaddingBytes(long)} in a buffer of {@link #spanBytes(long, long)} so the covering
+ * blocks can be written from it in one device call.
+ */
+final class IoEngine {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IoEngine.class);
+    /** Shared source of zeros; never written. */
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20);
+
+    private final ExportHandle export;
+    private final BlockDevice device;
+    private final BlockLocks locks;
+    private final int blockBytes;
+    private final int blockShift;
+    private final long blockMask;
+    private final long sizeBytes;
+    private final int maxRequestBytes;
+
+    IoEngine(ExportHandle export, int maxRequestBytes) {
+        this.export = export;
+        this.device = export.device();
+        this.locks = export.locks();
+        this.blockBytes = device.blockSize();
+        this.blockShift = Integer.numberOfTrailingZeros(blockBytes);
+        this.blockMask = blockBytes - 1L;
+        this.sizeBytes = export.sizeBytes();
+        this.maxRequestBytes = maxRequestBytes;
+    }
+
+    /** Offset of byte {@code offsetBytes} within its block. */
+    int headPaddingBytes(long offsetBytes) {
+        return (int) (offsetBytes & blockMask);
+    }
+
+    /** Bytes of the whole blocks covering {@code [offsetBytes, offsetBytes + lengthBytes)}. */
+    int spanBytes(long offsetBytes, long lengthBytes) {
+        long end = headPaddingBytes(offsetBytes) + lengthBytes;
+        return (int) ((end + blockMask) & ~blockMask);
+    }
+
+    /**
+     * Checks a request before its payload is read; sets the slot's error if it must be refused.
+     * Order: unknown command, invalid flags, read-only export, oversized payload, range.
+     */
+    void validate(RequestSlot slot) {
+        int type = slot.type;
+        if (type != NBD_CMD_READ && type != NBD_CMD_WRITE && type != NBD_CMD_FLUSH && type != NBD_CMD_TRIM
+                && type != NBD_CMD_WRITE_ZEROES) {
+            slot.fail(NBD_EINVAL, "request type " + type + " is not supported");
+            return;
+        }
+        int allowedFlags = NBD_CMD_FLAG_FUA | (type == NBD_CMD_WRITE_ZEROES ? NBD_CMD_FLAG_NO_HOLE : 0);
+        if ((slot.flags & ~allowedFlags) != 0) {
+            slot.fail(NBD_EINVAL, "command flags 0x" + Integer.toHexString(slot.flags) + " are not valid for "
+                    + slot.command);
+            return;
+        }
+        boolean modifies = type == NBD_CMD_WRITE || type == NBD_CMD_TRIM || type == NBD_CMD_WRITE_ZEROES;
+        if (modifies && export.readOnly()) {
+            slot.fail(NBD_EPERM, "export '" + export.name() + "' is read-only");
+            return;
+        }
+        if ((type == NBD_CMD_READ || type == NBD_CMD_WRITE) && slot.lengthBytes > maxRequestBytes) {
+            slot.fail(NBD_EINVAL, "length " + slot.lengthBytes + " exceeds the maximum block size "
+                    + maxRequestBytes);
+            return;
+        }
+        if (type != NBD_CMD_FLUSH
+                && (slot.offsetBytes < 0 || slot.lengthBytes > sizeBytes - slot.offsetBytes)) {
+            boolean writes = type == NBD_CMD_WRITE || type == NBD_CMD_WRITE_ZEROES;
+            slot.fail(writes ? NBD_ENOSPC : NBD_EINVAL, "range offset " + Long.toUnsignedString(slot.offsetBytes)
+                    + " length " + slot.lengthBytes + " exceeds the export size " + sizeBytes);
+        }
+    }
+
+    /** Executes a validated request; sets the slot's error (EIO, EPERM, ...) if the device fails. */
+    void execute(RequestSlot slot) {
+        try {
+            switch (slot.type) {
+                case NBD_CMD_READ -> read(slot);
+                case NBD_CMD_WRITE -> write(slot);
+                case NBD_CMD_FLUSH -> device.flush();
+                case NBD_CMD_TRIM -> trim(slot);
+                case NBD_CMD_WRITE_ZEROES -> writeZeroes(slot);
+                default -> slot.fail(NBD_EINVAL, "request type " + slot.type + " is not supported");
+            }
+        } catch (CoreException e) {
+            slot.fail(ErrorMapping.errorOf(e), e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.warn("export '{}': {} failed unexpectedly", export.name(), slot.command, e);
+            slot.fail(NBD_EIO, String.valueOf(e));
+        }
+    }
+
+    private void read(RequestSlot slot) {
+        int length = (int) slot.lengthBytes;
+        if (length == 0) {
+            return;
+        }
+        int span = spanBytes(slot.offsetBytes, length);
+        ByteBuffer buffer = slot.data(span);
+        device.read(slot.offsetBytes >>> blockShift, span >>> blockShift, buffer, 0);
+        slot.dataOffset = headPaddingBytes(slot.offsetBytes);
+        slot.dataLength = length;
+    }
+
+    private void write(RequestSlot slot) {
+        long length = slot.lengthBytes;
+        if (length == 0) {
+            return;
+        }
+        long offset = slot.offsetBytes;
+        boolean fua = slot.has(NBD_CMD_FLAG_FUA);
+        ByteBuffer buffer = slot.data();
+        long firstLba = offset >>> blockShift;
+        long lastLba = (offset + length - 1) >>> blockShift;
+        int blocks = (int) (lastLba - firstLba + 1);
+        int headPad = headPaddingBytes(offset);
+        int tailEnd = (int) ((offset + length) & blockMask);
+        long exclusive = (headPad != 0 ? BlockLocks.blockMask(firstLba) : 0L)
+                | (tailEnd != 0 ? BlockLocks.blockMask(lastLba) : 0L);
+        long shared = BlockLocks.rangeMask(firstLba, blocks) & ~exclusive;
+        locks.lock(shared, exclusive);
+        try {
+            if (headPad != 0 || tailEnd != 0) {
+                fillPartialEdges(slot, buffer, firstLba, lastLba, headPad, tailEnd);
+            }
+            device.write(firstLba, blocks, buffer, 0, fua);
+        } finally {
+            locks.unlock(shared, exclusive);
+        }
+    }
+
+    /** Copies the bytes of the partial first/last block that the write does not cover from the device into the span buffer. */
+    private void fillPartialEdges(RequestSlot slot, ByteBuffer span, long firstLba, long lastLba, int headPad,
+                                  int tailEnd) {
+        ByteBuffer scratch = slot.scratch(blockBytes);
+        boolean scratchHoldsFirst = false;
+        if (headPad != 0) {
+            device.read(firstLba, 1, scratch, 0);
+            span.put(0, scratch, 0, headPad);
+            scratchHoldsFirst = true;
+        }
+        if (tailEnd != 0) {
+            if (!(scratchHoldsFirst && lastLba == firstLba)) {
+                device.read(lastLba, 1, scratch, 0);
+            }
+            int lastBlockStart = (int) ((lastLba - firstLba) << blockShift);
+            span.put(lastBlockStart + tailEnd, scratch, tailEnd, blockBytes - tailEnd);
+        }
+    }
+
+    private void trim(RequestSlot slot) {
+        long startLba = (slot.offsetBytes + blockMask) >>> blockShift;
+        long endLba = (slot.offsetBytes + slot.lengthBytes) >>> blockShift;
+        if (endLba > startLba) {
+            long shared = BlockLocks.rangeMask(startLba, endLba - startLba);
+            locks.lock(shared, 0L);
+            try {
+                device.trim(startLba, endLba - startLba);
+            } finally {
+                locks.unlock(shared, 0L);
+            }
+        }
+        if (slot.has(NBD_CMD_FLAG_FUA)) {
+            device.flush();
+        }
+    }
+
+    private void writeZeroes(RequestSlot slot) {
+        long offset = slot.offsetBytes;
+        long end = offset + slot.lengthBytes;
+        if (slot.lengthBytes == 0) {
+            return;
+        }
+        long firstLba = offset >>> blockShift;
+        long lastLba = (end - 1) >>> blockShift;
+        int headPad = headPaddingBytes(offset);
+        int tailEnd = (int) (end & blockMask);
+        long fullStart = (offset + blockMask) >>> blockShift;
+        long fullEnd = end >>> blockShift;
+        long exclusive = (headPad != 0 ? BlockLocks.blockMask(firstLba) : 0L)
+                | (tailEnd != 0 ? BlockLocks.blockMask(lastLba) : 0L);
+        long shared = fullEnd > fullStart ? BlockLocks.rangeMask(fullStart, fullEnd - fullStart) & ~exclusive : 0L;
+        locks.lock(shared, exclusive);
+        try {
+            if (firstLba == lastLba && (headPad != 0 || tailEnd != 0)) {
+                zeroWithinBlock(slot, firstLba, headPad, tailEnd == 0 ? blockBytes : tailEnd);
+            } else {
+                if (headPad != 0) {
+                    zeroWithinBlock(slot, firstLba, headPad, blockBytes);
+                }
+                if (tailEnd != 0) {
+                    zeroWithinBlock(slot, lastLba, 0, tailEnd);
+                }
+            }
+            if (fullEnd > fullStart) {
+                if (slot.has(NBD_CMD_FLAG_NO_HOLE)) {
+                    writeZeroBlocks(fullStart, fullEnd - fullStart);
+                } else {
+                    device.trim(fullStart, fullEnd - fullStart); // reads as zeros afterwards
+                }
+            }
+        } finally {
+            locks.unlock(shared, exclusive);
+        }
+        if (slot.has(NBD_CMD_FLAG_FUA)) {
+            device.flush();
+        }
+    }
+
+    private void zeroWithinBlock(RequestSlot slot, long lba, int fromByte, int toByte) {
+        ByteBuffer scratch = slot.scratch(blockBytes);
+        device.read(lba, 1, scratch, 0);
+        for (int at = fromByte; at < toByte; ) {
+            int n = Math.min(toByte - at, ZEROS.capacity());
+            scratch.put(at, ZEROS, 0, n);
+            at += n;
+        }
+        device.write(lba, 1, scratch, 0, false);
+    }
+
+    private void writeZeroBlocks(long lba, long blockCount) {
+        int chunkBlocks = Math.max(1, ZEROS.capacity() >>> blockShift);
+        ByteBuffer source = chunkBlocks << blockShift <= ZEROS.capacity() ? ZEROS
+                : ByteBuffer.allocateDirect(blockBytes);
+        long done = 0;
+        while (done < blockCount) {
+            int n = (int) Math.min(chunkBlocks, blockCount - done);
+            device.write(lba + done, n, source, 0, false);
+            done += n;
+        }
+    }
+}
