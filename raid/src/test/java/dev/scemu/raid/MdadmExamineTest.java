@@ -169,7 +169,7 @@ class MdadmExamineTest {
         Mdadm.assumeInstalled();
         List<BlockDevice> members = members(3, 4L << 20);
         RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(16 * 1024).assumeClean(true)
-                .rebuildBytesPerSecond(2L << 20).build(), members);
+                .rebuildBytesPerSecond(1L << 20).build(), members);
         array.failMember(2);
         BlockDevice replacement = Media.memory("new2", members.get(2).geometry());
         java.util.concurrent.CountDownLatch reached = new java.util.concurrent.CountDownLatch(1);

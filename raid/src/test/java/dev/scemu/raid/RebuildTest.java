@@ -119,7 +119,7 @@ class RebuildTest {
     void rebuildInterruptedByStopResumesOnAssembly() throws Exception {
         List<BlockDevice> members = TestArrays.memoryMembers("i", 3, 4L << 20);
         RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID1).chunkBytes(CHUNK).assumeClean(true)
-                .rebuildBytesPerSecond(4L << 20).build(), members);
+                .rebuildBytesPerSecond(2L << 20).build(), members);
         BlockDevice reference = Media.memory("ref", array.geometry());
         ByteBuffer data = TestArrays.randomBuffer(new Random(3), 900);
         array.write(0, 900, data, 0);
