@@ -27,7 +27,7 @@ class S3TargetTest {
     @BeforeAll
     static void startS3() throws Exception {
         proxy = S3Proxy.builder().blobStore(new TransientNio2BlobStore()).endpoint(URI.create("http://127.0.0.1:0"))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, "access", "secret").stopTimeout(100).build();
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, "access", "secret").stopTimeout(0).build();
         proxy.start();
         endpoint = URI.create("http://127.0.0.1:" + proxy.getPort());
         try (S3Client client = S3Client.builder().region(Region.US_EAST_1).endpointOverride(endpoint).forcePathStyle(true)

@@ -6,13 +6,9 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.SortedSet;
-import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.locks.ReentrantLock;
@@ -60,6 +56,9 @@ import org.slf4j.LoggerFactory;
  *       ABORT;</li>
  *   <li>CONFIRMED; write the new image to the backup slot and verify; BACKUP_REFRESHED; COMMIT.</li>
  * </ol>
+ * An error other than a power loss before CONFIRMED (a migration fails, the flash does not
+ * verify) is rolled back at once, as boot recovery would, and reported as
+ * {@link UpdateReport.Outcome#FAILED}.
  * After a power cut anywhere, boot finds the transaction unfinished. Without CONFIRMED it rolls
  * back: reverts every migration that started (reverse order; they are idempotent), rewrites the
  * flash from the backup slot unless it already holds the old image, aborts — the old image boots.
@@ -80,7 +79,8 @@ public final class FirmwareManager {
     private final BackupRegion backupRegion;
     private final UpdateJournal journal;
     private final TrustedKeys keys;
-    private final List<Migration> migrations;
+    private final ImageCopies copies;
+    private final CompatibilityChecker checker;
     private final SelfCheck selfCheck;
     private final ImageActivator activator;
     private final List<FirmwareListener> listeners = new CopyOnWriteArrayList<>();
@@ -94,7 +94,8 @@ public final class FirmwareManager {
         this.backupRegion = Objects.requireNonNull(builder.backupRegion, "backupRegion");
         this.journal = Objects.requireNonNull(builder.journal, "journal");
         this.keys = builder.keys;
-        this.migrations = List.copyOf(builder.migrations);
+        this.copies = new ImageCopies(store, backupRegion, keys);
+        this.checker = new CompatibilityChecker(builder.migrations);
         this.selfCheck = builder.selfCheck;
         this.activator = builder.activator;
         this.listeners.addAll(builder.listeners);
@@ -161,6 +162,21 @@ public final class FirmwareManager {
         }
     }
 
+    /**
+     * Like {@link #inspect()}, but returns null at once if another thread is booting, staging,
+     * updating or inspecting (what a scheduled inspection does: it never waits behind an update).
+     */
+    public InspectionReport inspectUnlessBusy() {
+        if (!lock.tryLock()) {
+            return null;
+        }
+        try {
+            return inspect();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** A periodic inspector that is not started yet: {@link PeriodicInspector#start} or drive {@link PeriodicInspector#tick()}. */
     public PeriodicInspector periodicInspector(Duration period) {
         return new PeriodicInspector(this, period);
@@ -174,68 +190,6 @@ public final class FirmwareManager {
     void inspectionFailed(RuntimeException error) {
         emit(new ArrayList<>(), FirmwareEvent.Type.INSPECTION_FAILED, ImageLocation.FLASH,
                 running == null ? null : running.version(), String.valueOf(error.getMessage()));
-    }
-
-    /** Inspects the flash image (S1) without changing anything. */
-    public ImageCheck checkFlash() {
-        long capacity = store.capacityBytes();
-        try {
-            if (capacity < FirmwareImageLayout.HEADER_BYTES) {
-                return new ImageCheck(ImageLocation.FLASH, ImageCheck.State.CORRUPT, null, "store too small");
-            }
-            byte[] header = readStore(0, FirmwareImageLayout.HEADER_BYTES);
-            boolean erased = true;
-            for (byte b : header) {
-                erased &= b == (byte) 0xFF;
-            }
-            if (erased) {
-                return new ImageCheck(ImageLocation.FLASH, ImageCheck.State.MISSING, null, "flash is erased");
-            }
-            long infoAt = FirmwareImage.tlvInfoOffset(header);
-            if (infoAt + FirmwareImageLayout.TLV_INFO_BYTES > capacity) {
-                return corruptFlash("TLV info at offset " + infoAt + " lies beyond the store of " + capacity + " bytes");
-            }
-            long total = FirmwareImage.totalLength(header, readStore(infoAt, FirmwareImageLayout.TLV_INFO_BYTES));
-            if (total > capacity || total > Integer.MAX_VALUE - 8) {
-                return corruptFlash("image of " + total + " bytes exceeds the store of " + capacity + " bytes");
-            }
-            FirmwareImage image = FirmwareImage.parse(readStore(0, (int) total), keys);
-            return new ImageCheck(ImageLocation.FLASH, ImageCheck.State.VALID, image, "verified");
-        } catch (FlashException e) {
-            if (e.code() == FlashError.POWER_LOST || e.code() == FlashError.CLOSED) {
-                throw e;
-            }
-            return corruptFlash(e.getMessage());
-        }
-    }
-
-    /** Inspects a backup-region slot without changing anything. */
-    public ImageCheck checkSlot(BackupRegion.Slot slot) {
-        ImageLocation location = slot == BackupRegion.Slot.BACKUP ? ImageLocation.BACKUP : ImageLocation.STAGING;
-        BackupRegion.SlotContents contents = backupRegion.read(slot);
-        switch (contents.state()) {
-            case EMPTY:
-                return new ImageCheck(location, ImageCheck.State.MISSING, null, contents.detail());
-            case CORRUPT:
-                return new ImageCheck(location, ImageCheck.State.CORRUPT, null, contents.detail());
-            default:
-                try {
-                    return new ImageCheck(location, ImageCheck.State.VALID, FirmwareImage.parse(contents.image(), keys),
-                            contents.detail());
-                } catch (FlashException e) {
-                    return new ImageCheck(location, ImageCheck.State.CORRUPT, null, e.getMessage());
-                }
-        }
-    }
-
-    private ImageCheck corruptFlash(String detail) {
-        return new ImageCheck(ImageLocation.FLASH, ImageCheck.State.CORRUPT, null, detail);
-    }
-
-    private byte[] readStore(long offset, int length) {
-        byte[] bytes = new byte[length];
-        store.read(offset, bytes, 0, length);
-        return bytes;
     }
 
     /** S1–S4; at boot the flash image is the reference, later the running image is. */
@@ -293,22 +247,22 @@ public final class FirmwareManager {
         }
     }
 
+    /** Inspects the flash image (S1) without changing anything. */
+    public ImageCheck checkFlash() {
+        return copies.checkFlash();
+    }
+
+    /** Inspects a backup-region slot without changing anything. */
+    public ImageCheck checkSlot(BackupRegion.Slot slot) {
+        return copies.checkSlot(slot);
+    }
+
     private void programFlash(FirmwareImage image) {
-        store.write(image.bytes());
-        ImageCheck after = checkFlash();
-        if (!after.holds(image)) {
-            throw new FlashException(FlashError.VERIFY_FAILED, "flash does not hold " + image + " after programming: "
-                    + after);
-        }
+        copies.programFlash(image);
     }
 
     private void writeBackup(FirmwareImage image) {
-        backupRegion.write(BackupRegion.Slot.BACKUP, image.bytes());
-        ImageCheck after = checkSlot(BackupRegion.Slot.BACKUP);
-        if (!after.holds(image)) {
-            throw new FlashException(FlashError.VERIFY_FAILED, "backup slot does not hold " + image + " after writing: "
-                    + after);
-        }
+        copies.writeBackup(image);
     }
 
     // ================================================================== staging and compatibility
@@ -342,84 +296,7 @@ public final class FirmwareManager {
     /** Compares {@code candidate} with the running image: version, capabilities, data formats. */
     public CompatibilityReport checkCompatibility(FirmwareImage candidate, UpdateOptions options) {
         requireBooted();
-        FirmwareImage current = running;
-        List<String> problems = new ArrayList<>();
-        boolean downgrade = candidate.version().isOlderThan(current.version());
-        if (downgrade && !options.allowDowngrade()) {
-            problems.add("downgrade from " + current.version() + " to " + candidate.version()
-                    + " is refused (allowDowngrade to force)");
-        }
-        SortedSet<String> missing = new TreeSet<>(current.capabilities());
-        missing.removeAll(candidate.capabilities());
-        if (!missing.isEmpty() && !options.allowMissingCapabilities()) {
-            problems.add("the new image lacks capabilities the running image has: " + missing);
-        }
-        List<PlannedMigration> plan = new ArrayList<>();
-        TreeSet<String> formats = new TreeSet<>(current.dataFormats().keySet());
-        formats.addAll(candidate.dataFormats().keySet());
-        for (String format : formats) {
-            Integer from = current.dataFormats().get(format);
-            Integer to = candidate.dataFormats().get(format);
-            if (from == null || from.equals(to)) {
-                continue;
-            }
-            if (to == null) {
-                problems.add("the new image does not declare data format " + format + " (running: v" + from + ")");
-                continue;
-            }
-            if (to < from && !options.allowDowngrade()) {
-                problems.add("data format " + format + " would go back from v" + from + " to v" + to
-                        + " (allowDowngrade to force)");
-                continue;
-            }
-            List<PlannedMigration> path = findPath(format, from, to);
-            if (path == null) {
-                problems.add("no migration path for data format " + format + " v" + from + " → v" + to
-                        + " (registered: " + describeMigrations(format) + ")");
-            } else {
-                plan.addAll(path);
-            }
-        }
-        return new CompatibilityReport(current.version(), candidate.version(), downgrade, missing, plan, problems);
-    }
-
-    private List<PlannedMigration> findPath(String format, int from, int to) {
-        Map<Integer, PlannedMigration> via = new HashMap<>();
-        ArrayDeque<Integer> queue = new ArrayDeque<>(List.of(from));
-        via.put(from, null);
-        while (!queue.isEmpty()) {
-            int version = queue.poll();
-            if (version == to) {
-                List<PlannedMigration> path = new ArrayList<>();
-                for (int v = to; v != from; v = via.get(v).fromVersion()) {
-                    path.add(0, via.get(v));
-                }
-                return path;
-            }
-            for (Migration migration : migrations) {
-                if (!migration.format().equals(format)) {
-                    continue;
-                }
-                for (boolean forward : new boolean[] {true, false}) {
-                    PlannedMigration step = new PlannedMigration(migration, forward);
-                    if (step.fromVersion() == version && !via.containsKey(step.toVersion())) {
-                        via.put(step.toVersion(), step);
-                        queue.add(step.toVersion());
-                    }
-                }
-            }
-        }
-        return null;
-    }
-
-    private String describeMigrations(String format) {
-        List<String> names = new ArrayList<>();
-        for (Migration migration : migrations) {
-            if (migration.format().equals(format)) {
-                names.add(migration.describe());
-            }
-        }
-        return names.isEmpty() ? "none" : String.join(", ", names);
+        return checker.check(running, candidate, options);
     }
 
     // ================================================================== update
@@ -459,12 +336,35 @@ public final class FirmwareManager {
             long txId = journal.begin(UpdateRecord.OP_FIRMWARE_UPDATE, record(previous, next, plan).encode());
             step(txId, UpdateRecord.STEP_STAGED_VERIFIED, null);
             journal.sync();
+            int[] started = {-1};
+            try {
+                return runUpdate(txId, plan, started, previous, next, compatibility, events);
+            } catch (RuntimeException e) {
+                if (isPowerLoss(e) || started[0] == Integer.MAX_VALUE) {
+                    throw e; // boot recovery finishes it (or the update was already confirmed)
+                }
+                abortLive(txId, plan, started[0], previous, e, events);
+                return new UpdateReport(UpdateReport.Outcome.FAILED, previous.version(), next.version(), compatibility,
+                        List.of(), 0, 0, 0, "rolled back after: " + e.getMessage());
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
 
+    /**
+     * Steps 4–9 of the update; {@code started[0]} tracks the last migration started, and becomes
+     * {@link Integer#MAX_VALUE} once the update is confirmed (no rollback from there).
+     */
+    private UpdateReport runUpdate(long txId, List<PlannedMigration> plan, int[] started, FirmwareImage previous,
+                                   FirmwareImage next, CompatibilityReport compatibility, List<FirmwareEvent> events) {
+        {
             List<String> ran = new ArrayList<>();
             for (int i = 0; i < plan.size(); i++) {
                 PlannedMigration migration = plan.get(i);
                 step(txId, UpdateRecord.STEP_MIGRATION_STARTED, UpdateRecord.index(i));
                 journal.sync();
+                started[0] = i;
                 run(migration, true);
                 step(txId, UpdateRecord.STEP_MIGRATION_DONE, UpdateRecord.index(i));
                 ran.add(migration.toString());
@@ -505,6 +405,7 @@ public final class FirmwareManager {
             }
             step(txId, UpdateRecord.STEP_CONFIRMED, null);
             journal.sync();
+            started[0] = Integer.MAX_VALUE;
             emit(events, FirmwareEvent.Type.CONFIRMED, ImageLocation.FLASH, next.version(), "self-check passed");
 
             writeBackup(next);
@@ -517,9 +418,41 @@ public final class FirmwareManager {
                     + previous.version() + ", switch pause " + pause.pauseNanos() / 1000 + " µs");
             return new UpdateReport(UpdateReport.Outcome.UPDATED, previous.version(), next.version(), compatibility, ran,
                     pause.pauseNanos(), pause.drainNanos(), flashBytes, "updated");
-        } finally {
-            lock.unlock();
         }
+    }
+
+    /**
+     * An error (not a power loss) interrupted an unconfirmed update: undo it now, as boot recovery
+     * would — REVERTING; with host I/O paused, revert the started migrations and make the old
+     * image run; rewrite the flash from it if needed; ABORT.
+     */
+    private void abortLive(long txId, List<PlannedMigration> plan, int lastStarted, FirmwareImage previous,
+                           RuntimeException cause, List<FirmwareEvent> events) {
+        try {
+            step(txId, UpdateRecord.STEP_REVERTING, null);
+            journal.sync();
+            gate.pauseAndRun(() -> {
+                revertMigrations(plan, lastStarted);
+                if (running != previous) {
+                    activate(previous);
+                }
+            });
+            if (!checkFlash().holds(previous)) {
+                programFlash(previous);
+            }
+            journal.abort(txId);
+            journal.sync();
+        } catch (RuntimeException rollbackError) {
+            cause.addSuppressed(rollbackError);
+            throw cause;
+        }
+        emit(events, FirmwareEvent.Type.REVERTED, ImageLocation.FLASH, previous.version(),
+                "update failed and was rolled back: " + cause.getMessage());
+    }
+
+    private static boolean isPowerLoss(RuntimeException e) {
+        return (e instanceof FlashException f && f.code() == FlashError.POWER_LOST)
+                || (e instanceof dev.scemu.core.CoreException c && c.code() == dev.scemu.core.CoreError.POWER_LOST);
     }
 
     private HostIoGate.Pause switchTo(FirmwareImage image) {
@@ -536,7 +469,7 @@ public final class FirmwareManager {
         try {
             return selfCheck.check(image) ? null : "self-check returned false";
         } catch (RuntimeException e) {
-            if (e instanceof FlashException f && f.code() == FlashError.POWER_LOST) {
+            if (isPowerLoss(e)) {
                 throw e;
             }
             return e.toString();
@@ -620,7 +553,7 @@ public final class FirmwareManager {
         journal.sync();
         List<PlannedMigration> plan = new ArrayList<>();
         for (UpdateRecord.PlannedStep planned : record.plan) {
-            plan.add(resolve(planned));
+            plan.add(checker.resolve(planned));
         }
         revertMigrations(plan, lastStarted);
         ImageCheck flash = checkFlash();
@@ -639,18 +572,6 @@ public final class FirmwareManager {
         journal.sync();
         emit(events, FirmwareEvent.Type.UPDATE_ROLLED_BACK, ImageLocation.FLASH, null, "transaction " + entry.txId()
                 + " back to " + hex(record.oldSha256) + ": " + (lastStarted + 1) + " migration(s) reverted, " + detail);
-    }
-
-    private PlannedMigration resolve(UpdateRecord.PlannedStep planned) {
-        for (Migration migration : migrations) {
-            PlannedMigration candidate = new PlannedMigration(migration, planned.forward());
-            if (migration.format().equals(planned.format()) && candidate.fromVersion() == planned.fromVersion()
-                    && candidate.toVersion() == planned.toVersion()) {
-                return candidate;
-            }
-        }
-        throw new FlashException(FlashError.MIGRATION_FAILED, "cannot roll back an interrupted update: migration "
-                + planned.format() + " v" + planned.fromVersion() + "→v" + planned.toVersion() + " is not registered");
     }
 
     private static boolean hashEquals(FirmwareImage image, byte[] sha256) {

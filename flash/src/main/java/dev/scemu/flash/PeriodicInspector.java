@@ -9,8 +9,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Runs {@link FirmwareManager#inspect()} on a schedule: once per {@link #period()} after
  * {@link #start}, on the given executor. {@link #tick()} is exactly what each scheduled run does,
- * so tests (and a control unit with its own scheduler) drive it deterministically. A failing
- * inspection raises {@link FirmwareEvent.Type#INSPECTION_FAILED} and the schedule goes on.
+ * so tests (and a control unit with its own scheduler) drive it deterministically. A tick that
+ * finds the manager busy (an update in progress) skips rather than waits. A failing inspection
+ * raises {@link FirmwareEvent.Type#INSPECTION_FAILED} and the schedule goes on.
  */
 public final class PeriodicInspector implements AutoCloseable {
 
@@ -18,6 +19,7 @@ public final class PeriodicInspector implements AutoCloseable {
     private final Duration period;
     private final AtomicLong ticks = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong skipped = new AtomicLong();
     private volatile ScheduledFuture<?> future;
 
     PeriodicInspector(FirmwareManager manager, Duration period) {
@@ -42,11 +44,18 @@ public final class PeriodicInspector implements AutoCloseable {
         return this;
     }
 
-    /** Runs one inspection now; returns its report, or null if it failed (an event says why). */
+    /**
+     * Runs one inspection now; returns its report, or null if the manager was busy
+     * ({@link #skipped()}) or the inspection failed (an event says why).
+     */
     public InspectionReport tick() {
         ticks.incrementAndGet();
         try {
-            return manager.inspect();
+            InspectionReport report = manager.inspectUnlessBusy();
+            if (report == null) {
+                skipped.incrementAndGet();
+            }
+            return report;
         } catch (RuntimeException e) {
             failures.incrementAndGet();
             manager.inspectionFailed(e);
@@ -56,6 +65,11 @@ public final class PeriodicInspector implements AutoCloseable {
 
     public long ticks() {
         return ticks.get();
+    }
+
+    /** Ticks that found the manager busy and skipped. */
+    public long skipped() {
+        return skipped.get();
     }
 
     public long failures() {

@@ -26,6 +26,8 @@ public record UpdateReport(Outcome outcome, ImageVersion from, ImageVersion to, 
         REFUSED,
         /** The new image failed its self-check; the old image runs again. */
         REVERTED,
+        /** An error (see the detail) interrupted the update before confirmation; it was rolled back. */
+        FAILED,
         /** The staged image is the running image. */
         ALREADY_RUNNING
     }

@@ -21,35 +21,55 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class FirmwareUpdateCrashTest {
 
-    static final byte[] OLD = FirmwareUpdateTest.V1;
-    static final byte[] NEW = FirmwareUpdateTest.v2();
+    static final byte[] V1 = FirmwareUpdateTest.V1;
+    static final byte[] V2 = FirmwareUpdateTest.v2();
     static final long SEED = 99;
 
     enum Outcome { OLD, NEW }
 
-    /** A booted controller running OLD over v1 data, with its backup created. */
-    private static Rig prepared(boolean failingSelfCheck) {
-        Rig rig = Rig.provisioned(SEED, OLD, 1);
+    /** What is updated to what. */
+    enum Variant {
+        /** 1.0.0 (mapping-table v1) → 1.1.0 (v2): migrate. */
+        UPGRADE(V1, 1, V2, UpdateOptions.defaults()),
+        /** 1.1.0 (v2) → 1.0.0 (v1), forced: the migration runs in reverse. */
+        FORCED_DOWNGRADE(V2, 2, V1, UpdateOptions.forced());
+
+        final byte[] from;
+        final int fromTable;
+        final byte[] to;
+        final UpdateOptions options;
+
+        Variant(byte[] from, int fromTable, byte[] to, UpdateOptions options) {
+            this.from = from;
+            this.fromTable = fromTable;
+            this.to = to;
+            this.options = options;
+        }
+    }
+
+    /** A booted controller running the variant's old image over its data, with its backup created. */
+    private static Rig prepared(Variant variant, boolean failingSelfCheck) {
+        Rig rig = Rig.provisioned(SEED, variant.from, variant.fromTable);
         rig.boot();
         if (failingSelfCheck) {
-            rig.selfCheck = image -> !Arrays.equals(image.bytes(), NEW);
+            rig.selfCheck = image -> !Arrays.equals(image.bytes(), variant.to);
         }
         return rig;
     }
 
-    private static void scenario(Rig rig) {
-        rig.manager.stage(NEW);
-        rig.manager.update();
+    private static void scenario(Rig rig, Variant variant) {
+        rig.manager.stage(variant.to);
+        rig.manager.update(variant.options);
     }
 
     private record Range(long flashFrom, long flashTo, long diskFrom, long diskTo) {
     }
 
-    private static Range measure(boolean failingSelfCheck) {
-        Rig rig = prepared(failingSelfCheck);
+    private static Range measure(Variant variant, boolean failingSelfCheck) {
+        Rig rig = prepared(variant, failingSelfCheck);
         long flash0 = rig.flash.operationCount();
         long disk0 = rig.domain.writeCount();
-        scenario(rig);
+        scenario(rig, variant);
         return new Range(flash0, rig.flash.operationCount(), disk0, rig.domain.writeCount());
     }
 
@@ -74,14 +94,14 @@ class FirmwareUpdateCrashTest {
     }
 
     /** Runs the scenario with {@code arm} applied first; it must die of the power cut. */
-    private static Outcome crashAndReboot(boolean failingSelfCheck, Consumer<Rig> arm) {
-        Rig rig = prepared(failingSelfCheck);
+    private static Outcome crashAndReboot(Variant variant, boolean failingSelfCheck, Consumer<Rig> arm) {
+        Rig rig = prepared(variant, failingSelfCheck);
         arm.accept(rig);
-        Throwable thrown = catchThrowable(() -> scenario(rig));
+        Throwable thrown = catchThrowable(() -> scenario(rig, variant));
         assertThat(thrown).as("the armed cut must interrupt the scenario").isNotNull();
         assertThat(isPowerLoss(thrown)).as("%s", thrown).isTrue();
         assertThat(rig.flash.isPowered()).isFalse();
-        return verifyAfterReboot(rig, failingSelfCheck);
+        return verifyAfterReboot(rig, variant, failingSelfCheck);
     }
 
     static boolean isPowerLoss(Throwable thrown) {
@@ -89,14 +109,14 @@ class FirmwareUpdateCrashTest {
                 || (thrown instanceof CoreException c && c.code() == CoreError.POWER_LOST);
     }
 
-    static Outcome verifyAfterReboot(Rig rig, boolean failingSelfCheck) {
+    static Outcome verifyAfterReboot(Rig rig, Variant variant, boolean failingSelfCheck) {
         InspectionReport report = rig.reboot();
         FirmwareImage running = report.running();
         Outcome outcome;
-        if (Arrays.equals(running.bytes(), OLD)) {
+        if (Arrays.equals(running.bytes(), variant.from)) {
             outcome = Outcome.OLD;
         } else {
-            assertThat(running.bytes()).as("booted image is neither old nor new").containsExactly(NEW);
+            assertThat(running.bytes()).as("booted image is neither old nor new").containsExactly(variant.to);
             outcome = Outcome.NEW;
         }
         assertThat(running.isSignatureVerified()).isTrue();
@@ -108,9 +128,9 @@ class FirmwareUpdateCrashTest {
             assertThat(outcome).as("a new image failing its self-check never stays").isEqualTo(Outcome.OLD);
         } else if (outcome == Outcome.OLD) {
             // the controller is still updatable
-            rig.manager.stage(NEW);
-            assertThat(rig.manager.update().outcome()).isEqualTo(UpdateReport.Outcome.UPDATED);
-            assertThat(rig.tableVersion()).isEqualTo(2);
+            rig.manager.stage(variant.to);
+            assertThat(rig.manager.update(variant.options).outcome()).isEqualTo(UpdateReport.Outcome.UPDATED);
+            assertThat(rig.tableVersion()).isEqualTo(rig.manager.running().dataFormats().get("mapping-table"));
         }
         return outcome;
     }
@@ -118,12 +138,12 @@ class FirmwareUpdateCrashTest {
     @ParameterizedTest(name = "self-check fails: {0}")
     @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
     void everyFlashOperationOfAnUpdateIsSafeToCut(boolean failingSelfCheck) {
-        Range range = measure(failingSelfCheck);
+        Range range = measure(Variant.UPGRADE, failingSelfCheck);
         assertThat(range.flashTo() - range.flashFrom()).isGreaterThanOrEqualTo(8); // 2 erases + 6 pages at least
         Tally tally = new Tally();
         for (long k = range.flashFrom(); k < range.flashTo(); k++) {
             long index = k;
-            tally.add(crashAndReboot(failingSelfCheck,
+            tally.add(crashAndReboot(Variant.UPGRADE, failingSelfCheck,
                     rig -> rig.flash.armCutAtOperation(index, PowerCutMode.DROP_UNFLUSHED)));
         }
         System.out.println("[crash] flash operations, self-check fails=" + failingSelfCheck + ": " + tally);
@@ -134,12 +154,12 @@ class FirmwareUpdateCrashTest {
     @EnumSource(PowerCutMode.class)
     void everyDiskWriteOfAnUpdateIsSafeToCut(PowerCutMode mode) {
         for (boolean failingSelfCheck : new boolean[] {false, true}) {
-            Range range = measure(failingSelfCheck);
+            Range range = measure(Variant.UPGRADE, failingSelfCheck);
             assertThat(range.diskTo() - range.diskFrom()).isGreaterThan(10);
             Tally tally = new Tally();
             for (long k = range.diskFrom(); k < range.diskTo(); k++) {
                 long index = k;
-                tally.add(crashAndReboot(failingSelfCheck, rig -> rig.domain.armCutAtWrite(index, mode)));
+                tally.add(crashAndReboot(Variant.UPGRADE, failingSelfCheck, rig -> rig.domain.armCutAtWrite(index, mode)));
             }
             System.out.println("[crash] disk writes (" + mode + "), self-check fails=" + failingSelfCheck + ": " + tally);
             if (!failingSelfCheck) {
@@ -154,15 +174,34 @@ class FirmwareUpdateCrashTest {
      * update), every flash operation and disk write of the recovering boot is cut in turn.
      */
     @Test
+    void everyFlashOperationAndDiskWriteOfAForcedDowngradeIsSafeToCut() {
+        Variant downgrade = Variant.FORCED_DOWNGRADE;
+        Range range = measure(downgrade, false);
+        Tally tally = new Tally();
+        for (long k = range.flashFrom(); k < range.flashTo(); k++) {
+            long index = k;
+            tally.add(crashAndReboot(downgrade, false, rig -> rig.flash.armCutAtOperation(index, PowerCutMode.DROP_UNFLUSHED)));
+        }
+        for (long k = range.diskFrom(); k < range.diskTo(); k++) {
+            long index = k;
+            tally.add(crashAndReboot(downgrade, false, rig -> rig.domain.armCutAtWrite(index, PowerCutMode.KEEP_RANDOM_SUBSET)));
+        }
+        System.out.println("[crash] forced downgrade (reverse migration), flash ops + disk writes: " + tally);
+        assertThat(tally.old).isPositive();
+        assertThat(tally.fresh).isPositive();
+    }
+
+    @Test
     void aCutDuringRecoveryIsAlsoSafe() {
-        Range range = measure(false);
+        Variant upgrade = Variant.UPGRADE;
+        Range range = measure(upgrade, false);
         Tally tally = new Tally();
         for (long k = range.diskFrom(); k < range.diskTo(); k += 3) {
             long first = k;
             // count what the recovering boot does after this first cut
-            Rig probe = prepared(false);
+            Rig probe = prepared(upgrade, false);
             probe.domain.armCutAtWrite(first, PowerCutMode.DROP_UNFLUSHED);
-            catchThrowable(() -> scenario(probe));
+            catchThrowable(() -> scenario(probe, upgrade));
             probe.flash.disarm();
             probe.domain.disarm();
             probe.flash.restorePower();
@@ -174,9 +213,9 @@ class FirmwareUpdateCrashTest {
             for (int kind = 0; kind < 2; kind++) {
                 long count = kind == 0 ? recoveryFlashOps : recoveryDiskWrites;
                 for (long j = 0; j < count; j++) {
-                    Rig rig = prepared(false);
+                    Rig rig = prepared(upgrade, false);
                     rig.domain.armCutAtWrite(first, PowerCutMode.DROP_UNFLUSHED);
-                    catchThrowable(() -> scenario(rig));
+                    catchThrowable(() -> scenario(rig, upgrade));
                     rig.flash.disarm();
                     rig.domain.disarm();
                     rig.flash.restorePower();
@@ -187,7 +226,7 @@ class FirmwareUpdateCrashTest {
                     }
                     Throwable thrown = catchThrowable(rig::boot);
                     assertThat(isPowerLoss(thrown)).as("second cut %d/%d: %s", first, j, thrown).isTrue();
-                    tally.add(verifyAfterReboot(rig, false));
+                    tally.add(verifyAfterReboot(rig, upgrade, false));
                 }
             }
         }

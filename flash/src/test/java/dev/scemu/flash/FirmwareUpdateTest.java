@@ -195,6 +195,72 @@ class FirmwareUpdateTest {
     }
 
     @Test
+    void aScheduledInspectionSkipsWhileAnUpdateRuns() throws Exception {
+        Rig rig = booted();
+        PeriodicInspector inspector = rig.manager.periodicInspector(java.time.Duration.ofMinutes(1));
+        java.util.concurrent.atomic.AtomicReference<InspectionReport> during = new java.util.concurrent.atomic.AtomicReference<>();
+        rig.selfCheck = image -> {
+            Thread scheduler = new Thread(() -> during.set(inspector.tick()));
+            scheduler.start();
+            try {
+                scheduler.join();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            return true;
+        };
+        rig.manager.stage(v2());
+        assertThat(rig.manager.update().outcome()).isEqualTo(UpdateReport.Outcome.UPDATED);
+        assertThat(during.get()).isNull();
+        assertThat(inspector.skipped()).isEqualTo(1);
+        assertThat(inspector.tick()).isNotNull();
+    }
+
+    @Test
+    void aFailingMigrationRollsTheUpdateBackAtOnce() {
+        Rig rig = Rig.provisioned(5, V1, 1);
+        Migration broken = new Migration() {
+            @Override
+            public String format() {
+                return "raid-superblock";
+            }
+
+            @Override
+            public int fromVersion() {
+                return 1;
+            }
+
+            @Override
+            public int toVersion() {
+                return 2;
+            }
+
+            @Override
+            public void migrate() {
+                throw new FlashException(FlashError.MIGRATION_FAILED, "superblock of member 2 is unreadable");
+            }
+
+            @Override
+            public void revert() {
+            }
+        };
+        FirmwareManager manager = FirmwareManager.builder().store(rig.store).backupRegion(rig.backupRegion())
+                .journal(UpdateJournal.openOrFormat(rig.disk, Rig.JOURNAL)).trustedKeys(TestImages.TRUSTED)
+                .migration(Migrations.recordHeaderV1ToV2("mapping-table", rig.disk, Rig.TABLE)).migration(broken)
+                .build();
+        FirmwareImage old = manager.boot().running();
+        manager.stage(TestImages.base("1.2.0", 5000).dataFormat("mapping-table", 2).dataFormat("raid-superblock", 2)
+                .sign(TestImages.KEY).build());
+        UpdateReport report = manager.update();
+        assertThat(report.outcome()).isEqualTo(UpdateReport.Outcome.FAILED);
+        assertThat(report.detail()).contains("superblock of member 2 is unreadable");
+        assertThat(manager.running().sameImageAs(old)).isTrue();
+        assertThat(manager.checkFlash().holds(old)).isTrue();
+        assertThat(rig.tableVersion()).isEqualTo(1); // mapping-table ran first and was reverted
+        assertThat(UpdateJournal.openOrFormat(rig.disk, Rig.JOURNAL).unfinished()).isEmpty();
+    }
+
+    @Test
     void operationsNeedABootedManager() {
         Rig rig = Rig.provisioned(3, V1, 1);
         FirmwareManager manager = rig.newManager();

@@ -1,6 +1,6 @@
 package dev.scemu.backup.internal;
 
-import java.nio.charset.StandardCharsets;
+import dev.scemu.core.ChecksummedRecord;
 
 /**
  * Layout of a backup image (format version 1). Full description, byte by byte: docs/backup-format.md.
@@ -21,7 +21,8 @@ import java.nio.charset.StandardCharsets;
  * | locator record            |
  * +---------------------------+ end
  * </pre>
- * Every record starts with a {@link RecordHeader} (magic, version, flags, length, crc32c).
+ * Every record starts with a {@link RecordHeader}: controller-core's {@code ChecksummedRecord}
+ * header (magic, version, flags, length, crc32c).
  * Chunk stored bytes follow their header record and are covered by the xxHash3 in it, by the
  * chunk's SHA-256 in the trailer index and, when encrypted, by the AES-GCM tag.
  *
@@ -64,12 +65,6 @@ public final class ArchiveLayout {
 
     /** The four ASCII characters as a little-endian u32, so they read as text in a hex dump. */
     static int magic(String fourChars) {
-        byte[] b = fourChars.getBytes(StandardCharsets.US_ASCII);
-        return (b[0] & 0xFF) | (b[1] & 0xFF) << 8 | (b[2] & 0xFF) << 16 | (b[3] & 0xFF) << 24;
-    }
-
-    static String magicName(int magic) {
-        byte[] b = {(byte) magic, (byte) (magic >>> 8), (byte) (magic >>> 16), (byte) (magic >>> 24)};
-        return new String(b, StandardCharsets.ISO_8859_1);
+        return ChecksummedRecord.magic(fourChars);
     }
 }

@@ -2,43 +2,34 @@ package dev.scemu.backup.internal;
 
 import dev.scemu.backup.BackupError;
 import dev.scemu.backup.BackupException;
+import dev.scemu.core.ChecksummedRecord;
+import dev.scemu.core.CoreException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.zip.CRC32C;
 
 /**
- * The 16-byte header every archive record starts with; the same layout as controller-core's
- * {@code ChecksummedRecord} (kept here behind this one class until that lands on main):
- *
- * <pre>
- *  0      4        6        8         12        16
- *  +------+--------+--------+---------+---------+---------------------+
- *  |magic |version | flags  | length  | crc32c  | payload (length B)  |
- *  | u32  |  u16   |  u16   |  u32    |  u32    |                     |
- *  +------+--------+--------+---------+---------+---------------------+
- * </pre>
- * Little-endian. {@code crc32c} covers header bytes 0..11 and the payload.
+ * The 16-byte header every archive record starts with: controller-core's
+ * {@link ChecksummedRecord} (magic u32 | version u16 | flags u16 | length u32 | crc32c u32,
+ * little-endian; {@code length} counts the whole record, header included; the CRC-32C covers the
+ * whole record with the crc field taken as zero). This class adapts it to the archive: payload
+ * lengths, and {@link BackupException}s ({@code UNSUPPORTED_VERSION} for a newer format,
+ * {@code CORRUPT_IMAGE} otherwise).
  *
  * @param magic record kind
  * @param version format version of the record
  * @param flags record-specific flags
- * @param length payload bytes
+ * @param length payload bytes (record length minus the header)
  * @param crc32c stored checksum
  */
 record RecordHeader(int magic, int version, int flags, int length, int crc32c) {
 
-    static final int BYTES = 16;
+    static final int BYTES = ChecksummedRecord.HEADER_BYTES;
 
     /** Header plus payload, sealed with its checksum. */
     static byte[] seal(int magic, int version, int flags, byte[] payload) {
         byte[] record = new byte[BYTES + payload.length];
-        ByteBuffer buffer = ByteBuffer.wrap(record).order(ByteOrder.LITTLE_ENDIAN);
-        buffer.putInt(magic).putShort((short) version).putShort((short) flags).putInt(payload.length);
         System.arraycopy(payload, 0, record, BYTES, payload.length);
-        CRC32C crc = new CRC32C();
-        crc.update(record, 0, 12);
-        crc.update(record, BYTES, payload.length);
-        buffer.putInt(12, (int) crc.getValue());
+        ChecksummedRecord.seal(ByteBuffer.wrap(record), 0, magic, version, flags, record.length);
         return record;
     }
 
@@ -51,31 +42,32 @@ record RecordHeader(int magic, int version, int flags, int length, int crc32c) {
         int magic = buffer.getInt();
         int version = buffer.getShort() & 0xFFFF;
         int flags = buffer.getShort() & 0xFFFF;
-        int length = buffer.getInt();
+        long recordLength = buffer.getInt() & 0xFFFFFFFFL;
         int crc = buffer.getInt();
         if (magic != expectedMagic) {
-            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": magic 0x" + Integer.toHexString(magic)
-                    + " is not 0x" + Integer.toHexString(expectedMagic) + " (" + ArchiveLayout.magicName(expectedMagic) + ")");
+            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": magic " + ChecksummedRecord.magicToString(magic)
+                    + " is not " + ChecksummedRecord.magicToString(expectedMagic));
         }
         if (version == 0 || version > maxVersion) {
             throw new BackupException(version == 0 ? BackupError.CORRUPT_IMAGE : BackupError.UNSUPPORTED_VERSION,
                     what + ": format version " + version + " is not supported (this build reads up to " + maxVersion + ")");
         }
-        if (length < 0 || length > maxLength) {
-            throw new BackupException(BackupError.CORRUPT_IMAGE,
-                    what + ": payload length " + (length & 0xFFFFFFFFL) + " exceeds the limit of " + maxLength + " bytes");
+        if (recordLength < BYTES || recordLength - BYTES > maxLength) {
+            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": record length " + recordLength
+                    + " is not in " + BYTES + ".." + (BYTES + maxLength) + " bytes");
         }
-        return new RecordHeader(magic, version, flags, length, crc);
+        return new RecordHeader(magic, version, flags, (int) (recordLength - BYTES), crc);
     }
 
-    /** Checks the checksum over {@code header} (first 12 bytes) and {@code payload}. */
+    /** Checks the checksum of the record made of {@code header} (16 bytes) and {@code payload}. */
     void verify(byte[] header, byte[] payload, String what) {
-        CRC32C crc = new CRC32C();
-        crc.update(header, 0, 12);
-        crc.update(payload, 0, length);
-        if ((int) crc.getValue() != crc32c) {
-            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": crc32c 0x" + Integer.toHexString((int) crc.getValue())
-                    + " does not match the stored 0x" + Integer.toHexString(crc32c));
+        byte[] record = new byte[BYTES + length];
+        System.arraycopy(header, 0, record, 0, BYTES);
+        System.arraycopy(payload, 0, record, BYTES, length);
+        try {
+            ChecksummedRecord.verify(ByteBuffer.wrap(record), 0, magic, 1, version, record.length, what);
+        } catch (CoreException e) {
+            throw new BackupException(BackupError.CORRUPT_IMAGE, e.getMessage(), e);
         }
     }
 }

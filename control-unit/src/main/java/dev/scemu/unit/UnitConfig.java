@@ -1,0 +1,163 @@
+package dev.scemu.unit;
+
+import dev.scemu.core.MediaKind;
+import dev.scemu.flash.FlashGeometry;
+import dev.scemu.raid.RaidLevel;
+import java.nio.file.Path;
+import java.util.Properties;
+
+/**
+ * What a control unit is made of. Immutable; build with {@link #builder()}. A unit with a
+ * {@code directory} keeps its member disks ({@code disk<i>.img}), its NVRAM ({@code nvram.img})
+ * and this configuration ({@code unit.properties}) there, and can be reopened from it.
+ *
+ * @param directory            where the images live; null = everything in off-heap memory
+ * @param media                backend of the member disks
+ * @param level                RAID level
+ * @param diskCount            member disks
+ * @param diskBytes            capacity of each member disk
+ * @param chunkBytes           RAID chunk size
+ * @param blockSize            block size of disks, array and volume
+ * @param firmwareBackupBytes  size of the reserved firmware-backup partition (journal + two image slots)
+ * @param snapshotStoreBytes   size of the snapshot-store partition
+ * @param flash                NVRAM geometry
+ * @param seed                 seed of every random choice (fault injection, GUIDs)
+ */
+public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int diskCount, long diskBytes,
+                         int chunkBytes, int blockSize, long firmwareBackupBytes, long snapshotStoreBytes,
+                         FlashGeometry flash, long seed) {
+
+    public UnitConfig {
+        if (diskCount < (level == RaidLevel.RAID5 ? 3 : level == RaidLevel.RAID1 ? 2 : 1)) {
+            throw new UnitException(UnitError.INVALID_LAYOUT, diskCount + " disks are too few for " + level);
+        }
+        if (directory == null && media != MediaKind.MEMORY) {
+            throw new UnitException(UnitError.INVALID_LAYOUT, media + " disks need a directory");
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Disk count times disk size: raw capacity. */
+    public long rawBytes() {
+        return diskCount * diskBytes;
+    }
+
+    Properties toProperties() {
+        Properties p = new Properties();
+        p.setProperty("media", media.name());
+        p.setProperty("level", level.name());
+        p.setProperty("diskCount", Integer.toString(diskCount));
+        p.setProperty("diskBytes", Long.toString(diskBytes));
+        p.setProperty("chunkBytes", Integer.toString(chunkBytes));
+        p.setProperty("blockSize", Integer.toString(blockSize));
+        p.setProperty("firmwareBackupBytes", Long.toString(firmwareBackupBytes));
+        p.setProperty("snapshotStoreBytes", Long.toString(snapshotStoreBytes));
+        p.setProperty("flash.pageSize", Integer.toString(flash.pageSizeBytes()));
+        p.setProperty("flash.pagesPerEraseBlock", Integer.toString(flash.pagesPerEraseBlock()));
+        p.setProperty("flash.eraseBlocks", Integer.toString(flash.eraseBlockCount()));
+        p.setProperty("seed", Long.toString(seed));
+        return p;
+    }
+
+    static UnitConfig fromProperties(Path directory, Properties p) {
+        try {
+            return new UnitConfig(directory, MediaKind.valueOf(p.getProperty("media")),
+                    RaidLevel.valueOf(p.getProperty("level")), Integer.parseInt(p.getProperty("diskCount")),
+                    Long.parseLong(p.getProperty("diskBytes")), Integer.parseInt(p.getProperty("chunkBytes")),
+                    Integer.parseInt(p.getProperty("blockSize")), Long.parseLong(p.getProperty("firmwareBackupBytes")),
+                    Long.parseLong(p.getProperty("snapshotStoreBytes")),
+                    new FlashGeometry(Integer.parseInt(p.getProperty("flash.pageSize")),
+                            Integer.parseInt(p.getProperty("flash.pagesPerEraseBlock")),
+                            Integer.parseInt(p.getProperty("flash.eraseBlocks"))),
+                    Long.parseLong(p.getProperty("seed")));
+        } catch (RuntimeException e) {
+            if (e instanceof UnitException unitException) {
+                throw unitException;
+            }
+            throw new UnitException(UnitError.INVALID_LAYOUT, "unit.properties in " + directory
+                    + " is incomplete or malformed: " + e.getMessage());
+        }
+    }
+
+    /** Builder with the embedded defaults: RAID-5 of 4 x 64 MiB off-heap disks, 64 KiB chunks. */
+    public static final class Builder {
+        private Path directory;
+        private MediaKind media = MediaKind.MEMORY;
+        private RaidLevel level = RaidLevel.RAID5;
+        private int diskCount = 4;
+        private long diskBytes = 64L << 20;
+        private int chunkBytes = 64 << 10;
+        private int blockSize = 4096;
+        private long firmwareBackupBytes = 4L << 20;
+        private long snapshotStoreBytes = -1;
+        private FlashGeometry flash = FlashGeometry.defaults();
+        private long seed = 1;
+
+        /** Images in {@code directory}, memory-mapped (see {@link #media}). */
+        public Builder directory(Path directory) {
+            this.directory = directory;
+            if (directory != null && media == MediaKind.MEMORY) {
+                media = MediaKind.MAPPED;
+            }
+            return this;
+        }
+
+        public Builder media(MediaKind media) {
+            this.media = media;
+            return this;
+        }
+
+        public Builder level(RaidLevel level) {
+            this.level = level;
+            return this;
+        }
+
+        public Builder disks(int count, long bytesEach) {
+            this.diskCount = count;
+            this.diskBytes = bytesEach;
+            return this;
+        }
+
+        public Builder chunkBytes(int chunkBytes) {
+            this.chunkBytes = chunkBytes;
+            return this;
+        }
+
+        public Builder blockSize(int blockSize) {
+            this.blockSize = blockSize;
+            return this;
+        }
+
+        public Builder firmwareBackupBytes(long bytes) {
+            this.firmwareBackupBytes = bytes;
+            return this;
+        }
+
+        /** Snapshot store size; default a quarter of the array. */
+        public Builder snapshotStoreBytes(long bytes) {
+            this.snapshotStoreBytes = bytes;
+            return this;
+        }
+
+        public Builder flash(FlashGeometry flash) {
+            this.flash = flash;
+            return this;
+        }
+
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        public UnitConfig build() {
+            long store = snapshotStoreBytes >= 0 ? snapshotStoreBytes
+                    : Math.max(4L << 20, (level == RaidLevel.RAID1 ? diskBytes
+                    : level == RaidLevel.RAID5 ? (diskCount - 1) * diskBytes : diskCount * diskBytes) / 4 >> 20 << 20);
+            return new UnitConfig(directory, media, level, diskCount, diskBytes, chunkBytes, blockSize,
+                    firmwareBackupBytes, store, flash, seed);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** Implementation classes of the control unit. Not API. */
+package dev.scemu.unit.internal;
