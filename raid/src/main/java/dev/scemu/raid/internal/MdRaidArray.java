@@ -686,7 +686,9 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 int status = readMember(role, memberLba + i, 1, probe, 0, IoCause.REBUILD);
                 if (status == IO_MEDIUM_ERROR
                         && writeMember(role, memberLba + i, 1, good, goodOffset + i * blockSize, IoCause.REBUILD, false)) {
-                    slot.correctedReads++;
+                    synchronized (slot) {
+                        slot.correctedReads++;
+                    }
                     LOG.info("array {}: repaired member {} lba {} from redundancy", name(), role, memberLba + i);
                 }
             }
