@@ -9,7 +9,9 @@ import java.util.UUID;
  * @param name array name written to the superblock's {@code set_name} (at most 32 bytes UTF-8)
  * @param level RAID level
  * @param raid5Layout parity layout (RAID-5 only; md's default left-symmetric)
- * @param chunkBytes chunk size in bytes: a power of two, at least the member block size (RAID-0/5)
+ * @param chunkBytes chunk size in bytes: a power of two, at least the member block size (RAID-0/5);
+ *        RAID-1 stores no chunk (md writes chunksize 0) and uses 512 KiB regions for locking,
+ *        resync, scrub and rebuild
  * @param dataOffsetSectors where data starts on each member, in 512-byte sectors; 0 picks the
  *        default (2048 sectors = 1 MiB like mdadm for members of 64 MiB or more, 256 sectors =
  *        128 KiB below that)

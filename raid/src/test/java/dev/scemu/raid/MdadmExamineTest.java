@@ -162,4 +162,33 @@ class MdadmExamineTest {
         assertThat(Mdadm.fields(out2).get("Bitmap")).startsWith(bits + " bits (chunks), 0 dirty");
         assertThat(Mdadm.fields(out2).get("Events")).isEqualTo(Long.toString(array.events()));
     }
+
+    /** A member stopped mid-rebuild carries md's RECOVERY_OFFSET feature and its recovery offset. */
+    @Test
+    void examineShowsRecoveryOffsetOfAMemberStoppedMidRebuild() throws Exception {
+        Mdadm.assumeInstalled();
+        List<BlockDevice> members = members(3, 4L << 20);
+        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(16 * 1024).assumeClean(true)
+                .rebuildBytesPerSecond(1L << 20).build(), members);
+        array.failMember(2);
+        BlockDevice replacement = Media.memory("new2", members.get(2).geometry());
+        java.util.concurrent.CountDownLatch reached = new java.util.concurrent.CountDownLatch(1);
+        array.replaceMember(2, replacement, new RebuildListener() {
+            @Override
+            public void onProgress(RebuildProgress progress) {
+                if (progress.doneBytes() >= 20L * 16 * 1024) {
+                    reached.countDown();
+                }
+            }
+        });
+        assertThat(reached.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        array.stop();
+        Map<String, String> f = examine(replacement, "rebuilding.img");
+        assertThat(f.get("Feature Map")).isEqualTo("0x3");
+        assertThat(f.get("Recovery Offset")).matches("\\d+ sectors");
+        assertThat(Long.parseLong(f.get("Recovery Offset").split(" ")[0])).isGreaterThanOrEqualTo(20L * 32);
+        assertThat(f.get("Device Role")).isEqualTo("Active device 2");
+        assertThat(f.get("State")).isEqualTo("clean");
+        assertThat(f.get("Checksum")).endsWith("- correct");
+    }
 }

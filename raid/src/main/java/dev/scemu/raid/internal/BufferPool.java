@@ -23,7 +23,8 @@ public final class BufferPool {
 
     public ByteBuffer acquire() {
         ByteBuffer buffer = free.pollFirst();
-        return buffer != null ? buffer : NativeMemory.allocateAligned(bufferBytes, 4096);
+        return buffer != null ? buffer
+                : NativeMemory.allocateAligned(bufferBytes, 4096).order(java.nio.ByteOrder.nativeOrder());
     }
 
     public void release(ByteBuffer buffer) {

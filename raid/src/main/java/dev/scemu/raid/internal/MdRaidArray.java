@@ -94,8 +94,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     private final ExecutorService worker;
     private volatile CompletableFuture<RebuildProgress> background = CompletableFuture.completedFuture(null);
 
-    private MdRaidArray(String name, BlockGeometry geometry, MdSuperblock reference, BlockDevice[] devices,
-                        WriteIntentBitmap.Store unused) {
+    private MdRaidArray(String name, BlockGeometry geometry, MdSuperblock reference, BlockDevice[] devices) {
         super(name, geometry);
         this.level = RaidLevel.ofMd(reference.level);
         this.raidDisks = reference.raidDisks;
@@ -251,7 +250,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 MetadataIo.write(d, BITMAP_START_BYTES, image);
             }
         }
-        MdRaidArray array = new MdRaidArray(config.name(), new BlockGeometry(blockSize, exposed), sb, devices, null);
+        MdRaidArray array = new MdRaidArray(config.name(), new BlockGeometry(blockSize, exposed), sb, devices);
         array.rebuildBytesPerSecond = config.rebuildBytesPerSecond();
         for (int i = 0; i < n; i++) {
             Slot slot = array.slots[i];
@@ -396,7 +395,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         };
         long exposed = exposedBlocks(options.arrayBlockCount(), fullBlocks);
         MdRaidArray array = new MdRaidArray(ref.setName.isEmpty() ? "md" : ref.setName,
-                new BlockGeometry(blockSize, exposed), ref, byRole, null);
+                new BlockGeometry(blockSize, exposed), ref, byRole);
         array.rebuildBytesPerSecond = options.rebuildBytesPerSecond();
         int rebuilding = -1;
         for (int r = 0; r < ref.raidDisks; r++) {
@@ -447,7 +446,9 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             byte[] image = MetadataIo.read(source, BITMAP_START_BYTES, array.bitmap.reservedBytes());
             array.bitmap.load(MdBitmapLayout.decodeBits(image, array.bitmap.bitCount()));
         }
-        boolean needsResync = !clean && level != RaidLevel.RAID0 && (missing == 0 || level == RaidLevel.RAID1);
+        // a member being rebuilt is in sync below its recovery offset: those stripes can be resynced,
+        // the ones above are recomputed by the rebuild itself (resync skips stripes it cannot check)
+        boolean needsResync = !clean && level != RaidLevel.RAID0 && (present == ref.raidDisks || level == RaidLevel.RAID1);
         if (needsResync) {
             if (array.bitmap != null) {
                 array.bitmap.markSetBitsNeedSync();
@@ -685,7 +686,9 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 int status = readMember(role, memberLba + i, 1, probe, 0, IoCause.REBUILD);
                 if (status == IO_MEDIUM_ERROR
                         && writeMember(role, memberLba + i, 1, good, goodOffset + i * blockSize, IoCause.REBUILD, false)) {
-                    slot.correctedReads++;
+                    synchronized (slot) {
+                        slot.correctedReads++;
+                    }
                     LOG.info("array {}: repaired member {} lba {} from redundancy", name(), role, memberLba + i);
                 }
             }

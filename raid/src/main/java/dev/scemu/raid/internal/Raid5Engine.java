@@ -27,6 +27,23 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class Raid5Engine implements LevelEngine {
 
+    /** Per-thread arrays of {@link #writeRow}, so the write path allocates nothing per I/O. */
+    private static final class Scratch {
+        final int[] start;
+        final int[] end;
+        final int[] bounds;
+        final boolean[] written;
+
+        Scratch(int dataDisks) {
+            start = new int[dataDisks];
+            end = new int[dataDisks];
+            bounds = new int[2 * dataDisks];
+            written = new boolean[dataDisks];
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(() -> new Scratch(0));
+
     private final MdRaidArray a;
     private final Raid5Geometry geo;
     private final int n;
@@ -146,10 +163,18 @@ final class Raid5Engine implements LevelEngine {
         a.bitmapStart(rowMemberLba, chunkBlocks);
         ReentrantLock lock = a.locks.lock(row);
         try {
-            // written chunk-offset range [start[j], end[j]) of each data index j
-            int[] start = new int[dataDisks];
-            int[] end = new int[dataDisks];
-            int[] bounds = new int[2 * dataDisks];
+            // written chunk-offset range [start[j], end[j]) of each data index j (per-thread scratch)
+            Scratch scratch = SCRATCH.get();
+            if (scratch.start.length < dataDisks) {
+                scratch = new Scratch(dataDisks);
+                SCRATCH.set(scratch);
+            }
+            int[] start = scratch.start;
+            int[] end = scratch.end;
+            int[] bounds = scratch.bounds;
+            boolean[] written = scratch.written;
+            Arrays.fill(start, 0);
+            Arrays.fill(end, 0);
             int nb = 0;
             for (int j = 0; j < dataDisks; j++) {
                 int s = Math.max(rowOffset, j * chunkBlocks);
@@ -162,7 +187,6 @@ final class Raid5Engine implements LevelEngine {
                 }
             }
             Arrays.sort(bounds, 0, nb);
-            boolean[] written = new boolean[dataDisks];
             for (int i = 0; i + 1 < nb; i++) {
                 int segStart = bounds[i];
                 int segEnd = bounds[i + 1];

@@ -7,8 +7,13 @@ import net.openhft.chronicle.core.UnsafeMemory;
 /**
  * Parity arithmetic: long-wise XOR and copy between buffers addressed absolutely. Direct buffers
  * are read and written through their native address, heap buffers through their array, 8 bytes at
- * a time and four longs per iteration (the JIT keeps this loop close to a plain C loop; see
- * PERFORMANCE.md). Byte order does not matter for XOR, so callers' buffers are used as they are.
+ * a time and four longs per iteration. Byte order does not matter for XOR, so callers' buffers are
+ * used as they are (no native-order views, no allocation).
+ *
+ * <p>Measured (2 vCPU, load average ~11 from other builds, so ±50 %): this loop ran at 10–20 GB/s of
+ * source on 4 x 256 KiB in cache, 2–4x faster than absolute {@code ByteBuffer.getLong/putLong} on
+ * native-order views (2.5–6 GB/s) in the same JVM, but well below the copy ceiling (50+ GB/s);
+ * the Vector API is the next thing to measure (see the raid report).
  */
 public final class Xor {
 
