@@ -87,10 +87,10 @@ public final class StorageControlUnit implements AutoCloseable {
     private GatedDevice host;
     private boolean closed;
 
-    private StorageControlUnit(UnitConfig config, TrustedKeys trustedKeys, boolean create) {
+    private StorageControlUnit(UnitConfig config, TrustedKeys trustedKeys, boolean create, PowerDomain power) {
         this.config = config;
         this.trustedKeys = trustedKeys;
-        this.power = new PowerDomain(config.seed());
+        this.power = power;
         BlockGeometry diskGeometry = BlockGeometry.ofBytes(config.blockSize(), config.diskBytes());
         try {
             for (int i = 0; i < config.diskCount(); i++) {
@@ -125,6 +125,15 @@ public final class StorageControlUnit implements AutoCloseable {
      * backup), and an empty snapshot volume.
      */
     public static StorageControlUnit create(UnitConfig config, byte[] firmwareImage, PublicKey trustedKey) {
+        return create(config, firmwareImage, trustedKey, new PowerDomain(config.seed()));
+    }
+
+    /**
+     * Like {@link #create(UnitConfig, byte[], PublicKey)}, with every disk and the flash attached to
+     * {@code power} (a crash-point explorer's domain, or one shared with other simulated devices).
+     */
+    public static StorageControlUnit create(UnitConfig config, byte[] firmwareImage, PublicKey trustedKey,
+                                            PowerDomain power) {
         if (config.directory() != null) {
             try {
                 Files.createDirectories(config.directory());
@@ -135,7 +144,7 @@ public final class StorageControlUnit implements AutoCloseable {
                 throw new UncheckedIOException(e);
             }
         }
-        StorageControlUnit unit = new StorageControlUnit(config, TrustedKeys.of(trustedKey), true);
+        StorageControlUnit unit = new StorageControlUnit(config, TrustedKeys.of(trustedKey), true, power);
         try {
             unit.provision(firmwareImage);
             if (config.directory() != null) {
@@ -150,8 +159,13 @@ public final class StorageControlUnit implements AutoCloseable {
 
     /** A unit with the embedded default firmware (see {@link DefaultFirmware}). */
     public static StorageControlUnit create(UnitConfig config) {
+        return create(config, new PowerDomain(config.seed()));
+    }
+
+    /** A unit with the embedded default firmware, powered by {@code power}. */
+    public static StorageControlUnit create(UnitConfig config, PowerDomain power) {
         return create(config, DefaultFirmware.image("1.0.0", config.seed()),
-                DefaultFirmware.signingKey(config.seed()).getPublic());
+                DefaultFirmware.signingKey(config.seed()).getPublic(), power);
     }
 
     /** Reopens the unit kept in {@code directory}: re-assembles and boots it. */
@@ -167,8 +181,9 @@ public final class StorageControlUnit implements AutoCloseable {
         } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
             throw new UnitException(UnitError.INVALID_LAYOUT, "trusted key in " + directory + " is unreadable: " + e.getMessage());
         }
-        StorageControlUnit unit = new StorageControlUnit(UnitConfig.fromProperties(directory, properties),
-                TrustedKeys.of(key), false);
+        UnitConfig config = UnitConfig.fromProperties(directory, properties);
+        StorageControlUnit unit = new StorageControlUnit(config, TrustedKeys.of(key), false,
+                new PowerDomain(config.seed()));
         try {
             unit.boot();
             return unit;

@@ -85,8 +85,9 @@ public final class CrashPointExplorer<W extends AutoCloseable> {
         long totalWrites;
         PowerDomain dryDomain = new PowerDomain(seed);
         try (W world = factory.create(dryDomain)) {
+            long setupWrites = dryDomain.writeCount();
             workload.run(world);
-            totalWrites = dryDomain.writeCount();
+            totalWrites = dryDomain.writeCount() - setupWrites;
         }
         List<Long> indices = pick(totalWrites);
         int runs = 0;
@@ -95,7 +96,7 @@ public final class CrashPointExplorer<W extends AutoCloseable> {
                 CrashPoint crash = new CrashPoint(seed, index, totalWrites, mode);
                 PowerDomain domain = new PowerDomain(seed * 31 + index);
                 try (W world = factory.create(domain)) {
-                    domain.armCutAtWrite(index, mode);
+                    domain.armCutAtWrite(domain.writeCount() + index, mode);
                     try {
                         workload.run(world);
                     } catch (Exception | AssertionError e) {
