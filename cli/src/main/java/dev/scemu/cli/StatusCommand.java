@@ -31,6 +31,8 @@ final class StatusCommand implements Callable<Integer> {
             out.printf("unit       %s (%d x %s disks, %s backend)%n", dir, unit.config().diskCount(),
                     Sizes.format(unit.config().diskBytes()), unit.config().media().name().toLowerCase());
             out.print(unit.status().describe());
+            out.println("           (meters count the I/O since this command opened the unit; run a workload"
+                    + " through 'scemu serve' or 'scemu demo' to see write amplification)");
             out.printf("volume     %s (%d blocks of %d B)%n", Sizes.format(unit.host().geometry().capacityBytes()),
                     unit.host().geometry().blockCount(), unit.host().geometry().blockSize());
             SnapshotVolume.StoreUsage usage = unit.snapshots().storeUsage();
