@@ -1,0 +1,219 @@
+package dev.scemu.cli;
+
+import dev.scemu.backup.BackupEngine;
+import dev.scemu.backup.BackupOptions;
+import dev.scemu.backup.BackupProgress;
+import dev.scemu.backup.BackupResult;
+import dev.scemu.backup.BackupSource;
+import dev.scemu.backup.BackupTarget;
+import dev.scemu.backup.ImageInfo;
+import dev.scemu.backup.ProgressListener;
+import dev.scemu.backup.RestoreOptions;
+import dev.scemu.backup.RestoreResult;
+import dev.scemu.snapshot.SnapshotInfo;
+import dev.scemu.unit.GptPartition;
+import dev.scemu.unit.StorageControlUnit;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.function.Function;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code scemu backup create|verify|restore|list|info}: whole-volume image backups into a
+ * directory. The password comes from {@code --password-file} or the environment variable
+ * {@code SCEMU_BACKUP_PASSWORD}, never from the command line.
+ */
+@Command(name = "backup", mixinStandardHelpOptions = true,
+        description = "Back up the volume (from a fresh snapshot) into a directory; verify and restore images.")
+final class BackupCommand {
+
+    static final String PASSWORD_ENV = "SCEMU_BACKUP_PASSWORD";
+
+    /** The environment (a seam for tests). */
+    static Function<String, String> environment = System::getenv;
+
+    @Spec
+    CommandSpec spec;
+
+    /** Options shared by every backup subcommand. */
+    static final class TargetOptions {
+        @Option(names = {"-t", "--target"}, required = true, paramLabel = "BACKUP_DIR",
+                description = "Directory holding the backup images.")
+        Path target;
+
+        @Option(names = "--password-file", paramLabel = "FILE",
+                description = "File whose first line is the password (else $" + PASSWORD_ENV + "; none: unencrypted).")
+        Path passwordFile;
+
+        char[] password() {
+            if (passwordFile != null) {
+                String text;
+                try {
+                    text = Files.readString(passwordFile);
+                } catch (IOException e) {
+                    throw new CliException("cannot read password file " + passwordFile + ": " + e.getMessage());
+                }
+                String line = text.lines().findFirst().orElse("");
+                if (line.isEmpty()) {
+                    throw new CliException("password file " + passwordFile + " is empty");
+                }
+                return line.toCharArray();
+            }
+            String fromEnv = environment.apply(PASSWORD_ENV);
+            return fromEnv == null || fromEnv.isEmpty() ? null : fromEnv.toCharArray();
+        }
+
+        BackupTarget open(boolean create) {
+            if (!Files.isDirectory(target)) {
+                if (!create) {
+                    throw new CliException("no such backup directory: " + target);
+                }
+                try {
+                    Files.createDirectories(target);
+                } catch (IOException e) {
+                    throw new CliException("cannot create backup directory " + target + ": " + e.getMessage());
+                }
+            }
+            return BackupTarget.directory(target);
+        }
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = "Back up the volume of the unit in DIR: takes a snapshot, stores the used blocks"
+                    + " compressed (and encrypted with a password), deletes the snapshot.")
+    int create(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
+               @picocli.CommandLine.Mixin TargetOptions targetOptions,
+               @Option(names = "--image-id", paramLabel = "ID", description = "Id of the new image (default: a timestamp).") String imageId,
+               @Option(names = "--base", paramLabel = "ID",
+                       description = "Incremental on this image (its snapshot must have been kept with --keep-snapshot).") String base,
+               @Option(names = "--keep-snapshot", description = "Keep the backup's snapshot (a later incremental's base).") boolean keep,
+               @Option(names = "--label", paramLabel = "TEXT", defaultValue = "", description = "Free text stored in the image.") String label,
+               @Option(names = "--zstd-level", paramLabel = "N", defaultValue = "3",
+                       description = "zstd level 0..22 (default: ${DEFAULT-VALUE}).") int level) {
+        PrintWriter out = spec.commandLine().getOut();
+        char[] password = targetOptions.password();
+        String id = imageId != null ? imageId : "backup-" + Instant.now().toString().replace(':', '-');
+        try (StorageControlUnit unit = Units.open(dir); BackupTarget target = targetOptions.open(true)) {
+            String volumeId = unit.partitions().find("data").map(GptPartition::uniqueGuid)
+                    .map(Object::toString).orElse(unit.array().setUuid().toString());
+            BackupOptions options = BackupOptions.defaults().withImageId(id).withBase(base)
+                    .withPassword(password).withUserLabel(label).withCompressionLevel(level);
+            if (target.exists(id)) {
+                throw new CliException("an image " + id + " already exists in " + targetOptions.target);
+            }
+            SnapshotInfo snapshot = unit.snapshots().createSnapshot("backup " + id);
+            BackupSource source = SnapshotBackupSource.of(unit.snapshots(), volumeId, snapshot, keep);
+            BackupResult result;
+            try (Progress progress = new Progress(spec.commandLine().getErr(), "backup",
+                    unit.host().geometry().capacityBytes())) {
+                result = BackupEngine.backup(source, target, options.withProgress(listener(progress)));
+            } finally {
+                clear(password);
+            }
+            ImageInfo info = result.info();
+            out.printf("backup %s: %s%s of %s stored in %s (%s image, %s), snapshot %d %s%n", info.imageId(),
+                    Sizes.format(info.storedBlockCount() * info.blockSize()),
+                    info.isIncremental() ? " changed since " + info.baseImageId() : "",
+                    Sizes.format(info.blockCount() * info.blockSize()), targetOptions.target,
+                    Sizes.format(info.imageBytes()), info.encrypted() ? "encrypted" : "not encrypted",
+                    snapshot.id(), keep ? "kept" : "deleted");
+        }
+        return 0;
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true,
+            description = "Check every record, hash and tag of an image (and its bases); writes nothing.")
+    int verify(@picocli.CommandLine.Mixin TargetOptions targetOptions,
+               @Parameters(paramLabel = "IMAGE_ID", description = "Image id.") String imageId) {
+        char[] password = targetOptions.password();
+        try (BackupTarget target = targetOptions.open(false)) {
+            ImageInfo info = BackupEngine.info(target, imageId, password);
+            RestoreResult result;
+            try (Progress progress = new Progress(spec.commandLine().getErr(), "verify",
+                    info.storedBlockCount() * info.blockSize())) {
+                result = BackupEngine.verify(target, imageId, password, listener(progress));
+            } finally {
+                clear(password);
+            }
+            spec.commandLine().getOut().printf("image %s is intact: %d image(s) in the chain, %s of data, %d zero blocks%n",
+                    imageId, result.chain().size(), Sizes.format(result.dataBytes()), result.zeroBlocks());
+        }
+        return 0;
+    }
+
+    @Command(name = "restore", mixinStandardHelpOptions = true,
+            description = "Restore an image onto the volume of the unit in DIR (verified before the first write).")
+    int restore(@Parameters(index = "0", paramLabel = "DIR", description = "Directory of the unit.") Path dir,
+                @Parameters(index = "1", paramLabel = "IMAGE_ID", description = "Image id.") String imageId,
+                @picocli.CommandLine.Mixin TargetOptions targetOptions) {
+        char[] password = targetOptions.password();
+        try (StorageControlUnit unit = Units.open(dir); BackupTarget target = targetOptions.open(false)) {
+            ImageInfo info = BackupEngine.info(target, imageId, password);
+            RestoreResult result;
+            try (Progress progress = new Progress(spec.commandLine().getErr(), "restore",
+                    info.storedBlockCount() * info.blockSize())) {
+                result = BackupEngine.restore(target, imageId, password, unit.host(),
+                        RestoreOptions.defaults().withProgress(listener(progress)));
+            } finally {
+                clear(password);
+            }
+            unit.host().flush();
+            spec.commandLine().getOut().printf("restored %s onto %s: %s of data, %d zero blocks%n", imageId, dir,
+                    Sizes.format(result.dataBytes()), result.zeroBlocks());
+        }
+        return 0;
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the images in the backup directory.")
+    int list(@picocli.CommandLine.Mixin TargetOptions targetOptions) {
+        char[] password = targetOptions.password();
+        try (BackupTarget target = targetOptions.open(false)) {
+            for (String id : target.list()) {
+                spec.commandLine().getOut().println(id);
+            }
+        } finally {
+            clear(password);
+        }
+        return 0;
+    }
+
+    @Command(name = "info", mixinStandardHelpOptions = true, description = "Print an image's header and trailer.")
+    int info(@picocli.CommandLine.Mixin TargetOptions targetOptions,
+             @Parameters(paramLabel = "IMAGE_ID", description = "Image id.") String imageId) {
+        char[] password = targetOptions.password();
+        try (BackupTarget target = targetOptions.open(false)) {
+            ImageInfo info = BackupEngine.info(target, imageId, password);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("image      %s (format %d, scemu %s)%n", info.imageId(), info.formatVersion(), info.scemuVersion());
+            out.printf("created    %s%n", info.created());
+            out.printf("source     volume %s, %s, %d blocks of %d B%n", info.sourceVolumeId(), info.snapshotToken(),
+                    info.blockCount(), info.blockSize());
+            out.printf("stored     %d blocks in %d chunks, %d zero blocks, image %s%n", info.storedBlockCount(),
+                    info.chunkCount(), info.zeroBlockCount(), Sizes.format(info.imageBytes()));
+            out.printf("base       %s%n", info.isIncremental() ? info.baseImageId() : "none (full)");
+            out.printf("encrypted  %s%n", info.encrypted());
+            out.printf("label      %s%n", info.userLabel());
+        } finally {
+            clear(password);
+        }
+        return 0;
+    }
+
+    private static ProgressListener listener(Progress progress) {
+        return (BackupProgress p) -> progress.update(p.bytesDone(), p.bytesTotal());
+    }
+
+    private static void clear(char[] password) {
+        if (password != null) {
+            Arrays.fill(password, '\0');
+        }
+    }
+}

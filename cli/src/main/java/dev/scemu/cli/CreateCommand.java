@@ -1,0 +1,91 @@
+package dev.scemu.cli;
+
+import dev.scemu.core.MediaKind;
+import dev.scemu.raid.RaidLevel;
+import dev.scemu.unit.StorageControlUnit;
+import dev.scemu.unit.UnitConfig;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code scemu create DIR}: provisions a new control unit whose images live in DIR. */
+@Command(name = "create", mixinStandardHelpOptions = true,
+        description = "Create a control unit (RAID array, GPT, firmware, snapshot volume) in DIR.")
+final class CreateCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "Directory for the disk, NVRAM and configuration files.")
+    Path dir;
+
+    @Option(names = "--level", description = "RAID level: 0, 1 or 5 (default: ${DEFAULT-VALUE}).")
+    int level = 5;
+
+    @Option(names = "--disks", description = "Number of member disks (default: ${DEFAULT-VALUE}).")
+    int disks = 4;
+
+    @Option(names = "--disk-size", converter = Sizes.class, paramLabel = "SIZE",
+            description = "Size of each disk, e.g. 16M, 1G (default: 64M).")
+    long diskSize = 64L << 20;
+
+    @Option(names = "--chunk", converter = Sizes.class, paramLabel = "SIZE",
+            description = "RAID chunk size, e.g. 64K, 512K (default: 64K).")
+    long chunk = 64L << 10;
+
+    @Option(names = "--backend", paramLabel = "KIND",
+            description = "Disk backend: mapped, file or memory (default: ${DEFAULT-VALUE}).")
+    String backend = "mapped";
+
+    @Option(names = "--seed", description = "Seed of GUIDs, fault injection and the vendor key (default: ${DEFAULT-VALUE}).")
+    long seed = 1;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        RaidLevel raidLevel = switch (level) {
+            case 0 -> RaidLevel.RAID0;
+            case 1 -> RaidLevel.RAID1;
+            case 5 -> RaidLevel.RAID5;
+            default -> throw new CliException("RAID level " + level + " is not supported (use 0, 1 or 5)");
+        };
+        MediaKind media = switch (backend.toLowerCase(Locale.ROOT)) {
+            case "mapped" -> MediaKind.MAPPED;
+            case "file" -> MediaKind.FILE;
+            case "memory" -> throw new CliException("the memory backend keeps nothing on disk, so " + dir
+                    + " could not be reopened; use --backend mapped or file");
+            default -> throw new CliException("unknown backend '" + backend + "' (use mapped or file)");
+        };
+        if (disks < 1 || disks > 64) {
+            throw new CliException("--disks " + disks + " is not in 1..64");
+        }
+        if (chunk > Integer.MAX_VALUE || Long.bitCount(chunk) != 1 || chunk < 4096) {
+            throw new CliException("chunk size " + chunk + " bytes must be a power of two of at least 4K");
+        }
+        if (diskSize % 4096 != 0) {
+            throw new CliException("disk size " + diskSize + " bytes is not a multiple of 4096");
+        }
+        if (Files.exists(dir.resolve("unit.properties"))) {
+            throw new CliException("a unit already exists in " + dir);
+        }
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new CliException(dir + " exists and is not a directory");
+        }
+        UnitConfig config = UnitConfig.builder().directory(dir).media(media).level(raidLevel)
+                .disks(disks, diskSize).chunkBytes((int) chunk).seed(seed).build();
+        try (StorageControlUnit unit = StorageControlUnit.create(config)) {
+            out.printf("created unit in %s: %s of %d x %s disks (%s), chunk %s, volume %s, firmware %s%n", dir,
+                    raidLevel, disks, Sizes.format(diskSize), media.name().toLowerCase(Locale.ROOT),
+                    Sizes.format(chunk), Sizes.format(unit.host().geometry().capacityBytes()),
+                    unit.firmware().running().version());
+        }
+        return 0;
+    }
+}

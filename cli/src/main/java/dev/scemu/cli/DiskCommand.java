@@ -1,0 +1,105 @@
+package dev.scemu.cli;
+
+import dev.scemu.raid.MemberState;
+import dev.scemu.raid.RebuildListener;
+import dev.scemu.raid.RebuildProgress;
+import dev.scemu.unit.StorageControlUnit;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.ExecutionException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code scemu disk fail|replace DIR N}. A failure is recorded in the md superblocks of the
+ * remaining members, so the next {@code open} assembles the array degraded; a replacement rebuilds
+ * onto a new blank image and then takes the place of {@code disk<N>.img}.
+ */
+@Command(name = "disk", mixinStandardHelpOptions = true, description = "Fail or replace a member disk.")
+final class DiskCommand {
+
+    @Spec
+    CommandSpec spec;
+
+    @Command(name = "fail", mixinStandardHelpOptions = true,
+            description = "Mark member disk N failed (md --fail); the array runs degraded.")
+    int fail(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
+             @Parameters(paramLabel = "N", description = "Member disk index.") int index) {
+        try (StorageControlUnit unit = Units.open(dir)) {
+            Units.checkDiskIndex(unit, index);
+            if (unit.array().memberState(index) == MemberState.FAILED) {
+                throw new CliException("disk " + index + " has already failed");
+            }
+            unit.array().failMember(index);
+            spec.commandLine().getOut().printf("disk %d failed; array %s%n", index,
+                    unit.array().isDegraded() ? "degraded" : "optimal");
+        }
+        return 0;
+    }
+
+    @Command(name = "replace", mixinStandardHelpOptions = true,
+            description = "Replace failed disk N with a blank disk and rebuild it (with a progress bar).")
+    int replace(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
+                @Parameters(paramLabel = "N", description = "Member disk index.") int index) {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        RebuildProgress done;
+        String replacementName;
+        try (StorageControlUnit unit = Units.open(dir)) {
+            Units.checkDiskIndex(unit, index);
+            MemberState state = unit.array().memberState(index);
+            if (state != MemberState.FAILED) {
+                throw new CliException("disk " + index + " is " + state + "; only a failed disk can be replaced"
+                        + " (scemu disk fail " + dir + " " + index + ")");
+            }
+            try (Progress progress = new Progress(err, "rebuild disk " + index,
+                    unit.array().memberDataBytes())) {
+                done = unit.replaceDisk(index, new RebuildListener() {
+                    @Override
+                    public void onProgress(RebuildProgress p) {
+                        progress.update(p.doneBytes(), p.totalBytes());
+                    }
+
+                    @Override
+                    public void onComplete(RebuildProgress p) {
+                        progress.update(p.doneBytes(), p.totalBytes());
+                    }
+                }).get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CliException("interrupted while rebuilding disk " + index);
+            } catch (ExecutionException e) {
+                throw new CliException("rebuild of disk " + index + " failed: " + e.getCause().getMessage(), e);
+            }
+            replacementName = unit.disk(index).name();
+            unit.host().flush();
+        }
+        adoptReplacement(dir, index, replacementName);
+        out.printf("disk %d replaced and rebuilt: %s in %.1f MiB/s; array optimal%n", index,
+                Sizes.format(done.doneBytes()), done.bytesPerSecond() / (1 << 20));
+        return 0;
+    }
+
+    /**
+     * The unit rebuilt onto {@code <name>.img}; a reopen looks for {@code disk<N>.img}, so the
+     * rebuilt image takes that name once the unit is closed.
+     */
+    private static void adoptReplacement(Path dir, int index, String replacementName) {
+        Path rebuilt = dir.resolve(replacementName + ".img");
+        Path slot = dir.resolve("disk" + index + ".img");
+        if (rebuilt.equals(slot) || !Files.exists(rebuilt)) {
+            return;
+        }
+        try {
+            Files.move(rebuilt, slot, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not move " + rebuilt + " to " + slot + ": " + e.getMessage(), e);
+        }
+    }
+}

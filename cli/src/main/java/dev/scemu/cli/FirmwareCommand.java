@@ -1,0 +1,218 @@
+package dev.scemu.cli;
+
+import dev.scemu.flash.FirmwareImage;
+import dev.scemu.flash.InspectionReport;
+import dev.scemu.flash.TrustedKeys;
+import dev.scemu.flash.UpdateOptions;
+import dev.scemu.flash.UpdateReport;
+import dev.scemu.unit.DefaultFirmware;
+import dev.scemu.unit.StorageControlUnit;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code scemu firmware build|inspect|update|corrupt|export-key|keygen}. */
+@Command(name = "firmware", mixinStandardHelpOptions = true,
+        description = "Build, inspect and update firmware images; corrupt the flash to watch the boot recover it.")
+final class FirmwareCommand {
+
+    /** Capabilities of the embedded default firmware (an update must not lose any). */
+    static final String[] DEFAULT_CAPABILITIES = {"raid0", "raid1", "raid5", "snapshots", "backup", "nbd"};
+
+    @Spec
+    CommandSpec spec;
+
+    private PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
+    @Command(name = "build", mixinStandardHelpOptions = true,
+            description = "Build and sign a firmware image from a body file and an Ed25519 private key (PEM).")
+    int build(@Option(names = "--body", required = true, paramLabel = "FILE", description = "The image body (\"OS + apps\").") Path body,
+              @Option(names = "--key", required = true, paramLabel = "FILE",
+                      description = "PEM PKCS#8 Ed25519 private key (see 'firmware export-key' and 'firmware keygen').") Path key,
+              @Option(names = "--image-version", required = true, paramLabel = "VERSION", description = "Image version, e.g. 1.1.0.") String version,
+              @Option(names = {"-o", "--out"}, required = true, paramLabel = "FILE", description = "Where to write the image.") Path output,
+              @Option(names = "--capability", paramLabel = "NAME",
+                      description = "A capability (repeatable; default: the default firmware's).") List<String> capabilities,
+              @Option(names = "--data-format", paramLabel = "NAME=VERSION",
+                      description = "A persistent data format version (repeatable; default: mapping-table=1, raid-superblock=1).")
+              List<String> dataFormats,
+              @Option(names = "--load-address", paramLabel = "ADDR", defaultValue = "0x80000000",
+                      description = "Load address (default: ${DEFAULT-VALUE}).") String loadAddress) {
+        byte[] bodyBytes = readFile(body, "body");
+        PrivateKey privateKey = KeyFiles.readPrivate(key);
+        FirmwareImage.Builder builder = FirmwareImage.builder().version(version).body(bodyBytes)
+                .loadAddress((int) parseLong(loadAddress));
+        builder.capabilities(capabilities == null || capabilities.isEmpty() ? DEFAULT_CAPABILITIES
+                : capabilities.toArray(String[]::new));
+        List<String> formats = dataFormats == null || dataFormats.isEmpty()
+                ? List.of("mapping-table=1", "raid-superblock=1") : dataFormats;
+        for (String format : formats) {
+            int eq = format.indexOf('=');
+            if (eq <= 0) {
+                throw new CliException("--data-format '" + format + "' is not NAME=VERSION");
+            }
+            builder.dataFormat(format.substring(0, eq), (int) parseLong(format.substring(eq + 1)));
+        }
+        byte[] image = builder.sign(privateKey).build();
+        try {
+            Files.write(output, image);
+        } catch (IOException e) {
+            throw new CliException("cannot write " + output + ": " + e.getMessage());
+        }
+        FirmwareImage parsed = FirmwareImage.parse(image);
+        out().printf("built %s: version %s, %d bytes, sha256 %s%n", output, parsed.version(), image.length,
+                parsed.sha256Hex());
+        return 0;
+    }
+
+    @Command(name = "inspect", mixinStandardHelpOptions = true,
+            description = "Print the report of an image file, or inspect the flash and backup copies of the unit in DIR.")
+    int inspect(@Parameters(paramLabel = "DIR|IMAGE", description = "A unit directory or an image file.") Path target,
+                @Option(names = "--trusted-key", paramLabel = "FILE",
+                        description = "Check an image file's signature against this PEM public key.") Path trustedKey) {
+        PrintWriter out = out();
+        if (Files.isDirectory(target)) {
+            try (StorageControlUnit unit = Units.open(target)) {
+                InspectionReport report = unit.firmware().inspect();
+                out.printf("flash      %s%n", report.flash());
+                out.printf("backup     %s%n", report.backup());
+                out.printf("running    %s%n", report.running() == null ? "none" : report.running().version());
+                for (var event : report.events()) {
+                    out.printf("  %s%n", event);
+                }
+                if (report.running() != null) {
+                    out.print(report.running().inspect());
+                    if (!report.running().inspect().endsWith("\n")) {
+                        out.println();
+                    }
+                }
+            }
+        } else {
+            if (!Files.exists(target)) {
+                throw new CliException("no such unit directory or image file: " + target);
+            }
+            byte[] bytes = readFile(target, "image");
+            FirmwareImage image = trustedKey == null ? FirmwareImage.parse(bytes)
+                    : FirmwareImage.parse(bytes, TrustedKeys.of(KeyFiles.readPublic(trustedKey)));
+            String report = image.inspect();
+            out.print(report);
+            if (!report.endsWith("\n")) {
+                out.println();
+            }
+            if (trustedKey != null) {
+                out.printf("signature  %s%n", image.isSignatureVerified() ? "verified" : "NOT verified");
+            }
+        }
+        return 0;
+    }
+
+    @Command(name = "update", mixinStandardHelpOptions = true,
+            description = "Stage IMAGE and update the unit's firmware (host I/O pauses only for the switch).")
+    int update(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
+               @Parameters(paramLabel = "IMAGE", description = "A signed image file.") Path imageFile,
+               @Option(names = "--allow-downgrade", description = "Accept a lower version.") boolean allowDowngrade,
+               @Option(names = "--allow-missing-capabilities",
+                       description = "Accept an image lacking capabilities of the running one.") boolean allowMissing) {
+        byte[] bytes = readFile(imageFile, "image");
+        PrintWriter out = out();
+        try (StorageControlUnit unit = Units.open(dir)) {
+            FirmwareImage staged = unit.firmware().stage(bytes);
+            out.printf("staged     %s (sha256 %s...)%n", staged.version(), staged.sha256Hex().substring(0, 16));
+            UpdateReport report = unit.firmware().update(new UpdateOptions(allowDowngrade, allowMissing));
+            out.printf("update     %s: %s -> %s%n", report.outcome(), report.from(), report.to());
+            if (!report.migrations().isEmpty()) {
+                out.printf("migrations %s%n", String.join(", ", report.migrations()));
+            }
+            out.printf("switch     host I/O paused %d us (drain %d us)%n", report.switchPauseNanos() / 1000,
+                    report.drainNanos() / 1000);
+            out.printf("flash      %s erased + programmed%n", Sizes.format(report.flashBytesWritten()));
+            out.printf("detail     %s%n", report.detail());
+            out.printf("running    %s%n", unit.firmware().running().version());
+            return switch (report.outcome()) {
+                case UPDATED, ALREADY_RUNNING -> 0;
+                default -> {
+                    spec.commandLine().getErr().println("scemu: firmware update " + report.outcome().name().toLowerCase()
+                            + ": " + report.detail());
+                    yield 1;
+                }
+            };
+        }
+    }
+
+    @Command(name = "corrupt", mixinStandardHelpOptions = true,
+            description = "Clear bits of the firmware image in the flash; the next boot detects it and restores"
+                    + " the image from the backup partition.")
+    int corrupt(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
+                @Option(names = "--offset", converter = Sizes.class, paramLabel = "BYTES", defaultValue = "70000",
+                        description = "Flash offset of the damage (default: ${DEFAULT-VALUE}, inside the image body).") long offset,
+                @Option(names = "--length", converter = Sizes.class, paramLabel = "BYTES", defaultValue = "64",
+                        description = "Bytes to clear (default: ${DEFAULT-VALUE}).") long length) {
+        try (StorageControlUnit unit = Units.open(dir)) {
+            long imageLength = unit.firmware().running().length();
+            if (offset + length > imageLength) {
+                throw new CliException("range [" + offset + ", " + (offset + length) + ") is outside the flash image of "
+                        + imageLength + " bytes");
+            }
+            unit.flash().program(offset, new byte[(int) length]);
+            out().printf("cleared %d bytes of the flash image at offset %d: %s%n", length, offset,
+                    unit.firmware().checkFlash());
+            out().println("the next boot (any command on " + dir + ") detects the damage and restores the image"
+                    + " from the backup partition");
+        }
+        return 0;
+    }
+
+    @Command(name = "export-key", mixinStandardHelpOptions = true,
+            description = "Write the unit's vendor signing key (derived from its seed: a simulation) as a PEM file.")
+    int exportKey(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
+                  @Option(names = {"-o", "--out"}, required = true, paramLabel = "FILE", description = "Private key file.") Path output) {
+        long seed;
+        try (StorageControlUnit unit = Units.open(dir)) {
+            seed = unit.config().seed();
+        }
+        KeyPair pair = DefaultFirmware.signingKey(seed);
+        KeyFiles.writePrivate(output, pair.getPrivate());
+        KeyFiles.writePublic(Path.of(output + ".pub"), pair.getPublic());
+        out().printf("wrote the vendor signing key to %s (public key %s.pub)%n", output, output);
+        return 0;
+    }
+
+    @Command(name = "keygen", mixinStandardHelpOptions = true,
+            description = "Generate a new Ed25519 key pair (FILE and FILE.pub); units trust only their vendor key.")
+    int keygen(@Option(names = {"-o", "--out"}, required = true, paramLabel = "FILE", description = "Private key file.") Path output) {
+        KeyPair pair = TrustedKeys.generateEd25519(new SecureRandom());
+        KeyFiles.writePrivate(output, pair.getPrivate());
+        KeyFiles.writePublic(Path.of(output + ".pub"), pair.getPublic());
+        out().printf("wrote %s and %s.pub%n", output, output);
+        return 0;
+    }
+
+    private static byte[] readFile(Path file, String what) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new CliException("cannot read " + what + " file " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static long parseLong(String text) {
+        try {
+            String t = text.trim().toLowerCase();
+            return t.startsWith("0x") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
+        } catch (NumberFormatException e) {
+            throw new CliException("'" + text + "' is not a number");
+        }
+    }
+}

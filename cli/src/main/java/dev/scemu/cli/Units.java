@@ -1,0 +1,29 @@
+package dev.scemu.cli;
+
+import dev.scemu.unit.StorageControlUnit;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Opening the unit kept in a directory, with a clear error when there is none. */
+final class Units {
+
+    private Units() {
+    }
+
+    static StorageControlUnit open(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new CliException("no such directory: " + dir);
+        }
+        if (!Files.isRegularFile(dir.resolve("unit.properties"))) {
+            throw new CliException("no scemu unit in " + dir + " (create one with 'scemu create " + dir + "')");
+        }
+        return StorageControlUnit.open(dir);
+    }
+
+    static void checkDiskIndex(StorageControlUnit unit, int index) {
+        int count = unit.array().raidDisks();
+        if (index < 0 || index >= count) {
+            throw new CliException("disk index " + index + " is outside 0.." + (count - 1));
+        }
+    }
+}

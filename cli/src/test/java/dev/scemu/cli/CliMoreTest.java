@@ -1,0 +1,84 @@
+package dev.scemu.cli;
+
+import static dev.scemu.cli.CliTestSupport.createSmallUnit;
+import static dev.scemu.cli.CliTestSupport.pattern;
+import static dev.scemu.cli.CliTestSupport.read;
+import static dev.scemu.cli.CliTestSupport.scemu;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.scemu.unit.StorageControlUnit;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliMoreTest {
+
+    @TempDir
+    Path tmp;
+
+    @AfterEach
+    void restoreSeams() {
+        ServeCommand.testHook = null;
+        BackupCommand.environment = System::getenv;
+    }
+
+    @Test
+    void incrementalBackupOnAKeptSnapshotWithThePasswordFromTheEnvironment() {
+        Path dir = tmp.resolve("unit");
+        Path backups = tmp.resolve("backups");
+        createSmallUnit(dir);
+        BackupCommand.environment = Map.of(BackupCommand.PASSWORD_ENV, "from the environment")::get;
+        ByteBuffer first = pattern(21, 32);
+        ByteBuffer second = pattern(22, 8);
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            unit.host().write(0, 32, first, 0);
+            unit.host().flush();
+        }
+        assertThat(scemu("backup", "create", dir, "-t", backups, "--image-id", "full", "--keep-snapshot").ok().out())
+                .contains("encrypted").contains("kept");
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            unit.host().write(1000, 8, second, 0);
+            unit.host().flush();
+        }
+        String incremental = scemu("backup", "create", dir, "-t", backups, "--image-id", "incr", "--base", "full")
+                .ok().out();
+        assertThat(incremental).contains("changed since full");
+        assertThat(scemu("backup", "info", "-t", backups, "incr").ok().out()).contains("base       full");
+
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            unit.host().write(0, 32, pattern(23, 32), 0);
+            unit.host().write(1000, 8, pattern(24, 8), 0);
+            unit.host().flush();
+        }
+        scemu("backup", "restore", dir, "incr", "-t", backups).ok();
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(read(unit.host(), 0, 32)).isEqualTo(first);
+            assertThat(read(unit.host(), 1000, 8)).isEqualTo(second);
+        }
+        BackupCommand.environment = name -> null;
+        scemu("backup", "verify", "-t", backups, "incr").failsWithOneLine("PASSWORD_REQUIRED");
+    }
+
+    @Test
+    void servesOnAUnixSocketForNbdinfo() {
+        assumeTrue(CliTestSupport.installed("nbdinfo"), "nbdinfo (libnbd-bin) is not installed");
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        scemu("snapshot", "create", dir, "s1").ok();
+        Path socket = tmp.resolve("nbd.sock");
+        AtomicReference<CliTestSupport.ProcessResult> list = new AtomicReference<>();
+        ServeCommand.testHook = server -> list.set(CliTestSupport.run(
+                List.of("nbdinfo", "--list", "nbd+unix:///?socket=" + socket)));
+        CliTestSupport.Result served = scemu("serve", dir, "--socket", socket).ok();
+        assertThat(served.out()).contains("nbd+unix:///volume?socket=" + socket.toAbsolutePath());
+        assertThat(list.get().exitCode()).as(list.get().output()).isZero();
+        assertThat(list.get().output()).contains("volume").contains("snap-");
+        scemu("serve", dir, "--port", "1", "--socket", socket).failsWithOneLine("mutually exclusive");
+    }
+}
