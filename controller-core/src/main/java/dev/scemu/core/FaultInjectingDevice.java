@@ -167,7 +167,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
                 int at = bufferOffset + (int) (entry.getKey() - lba) * blockSize;
                 byte[] data = latest(entry.getValue());
                 if (data == TRIMMED) {
-                    fill(buffer, at, blockSize);
+                    NativeMemory.zero(buffer, at, blockSize);
                 } else {
                     buffer.put(at, data);
                 }
@@ -358,12 +358,6 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         }
         errors.clear();
         errors.addAll(remaining);
-    }
-
-    private static void fill(ByteBuffer buffer, int offset, int length) {
-        for (int i = 0; i < length; i++) {
-            buffer.put(offset + i, (byte) 0);
-        }
     }
 
     private static void pause(long nanos) {

@@ -61,6 +61,18 @@ public final class NativeMemory {
         MEMORY.setMemory(address, length, (byte) 0);
     }
 
+    /** Sets bytes {@code [offset, offset + length)} of {@code buffer} (direct or heap) to zero. */
+    public static void zero(ByteBuffer buffer, int offset, int length) {
+        if (buffer.isDirect()) {
+            MEMORY.setMemory(Jvm.address(buffer) + offset, length, (byte) 0);
+        } else if (buffer.hasArray()) {
+            java.util.Arrays.fill(buffer.array(), buffer.arrayOffset() + offset,
+                    buffer.arrayOffset() + offset + length, (byte) 0);
+        } else {
+            throw new CoreException(CoreError.READ_ONLY, "buffer is read-only");
+        }
+    }
+
     /** A direct buffer of {@code capacity} bytes whose address is a multiple of {@code alignment} (a power of two). */
     public static ByteBuffer allocateAligned(int capacity, int alignment) {
         if (alignment <= 0 || Integer.bitCount(alignment) != 1 || capacity < 0) {

@@ -52,7 +52,7 @@ public final class MemoryBlockDevice extends AbstractBlockDevice {
             int length = (int) Math.min(remaining, chunkMask + 1 - within);
             long address = chunkAddresses.get(chunk);
             if (address == 0) {
-                zeroBuffer(buffer, bufferPos, length);
+                NativeMemory.zero(buffer, bufferPos, length);
             } else {
                 NativeMemory.copyToBuffer(address + within, buffer, bufferPos, length);
             }
@@ -129,15 +129,6 @@ public final class MemoryBlockDevice extends AbstractBlockDevice {
                 chunkAddresses.set(chunk, address);
             }
             return address;
-        }
-    }
-
-    private static void zeroBuffer(ByteBuffer buffer, int offset, int length) {
-        if (buffer.isDirect()) {
-            NativeMemory.zero(NativeMemory.address(buffer) + offset, length);
-        } else {
-            java.util.Arrays.fill(buffer.array(), buffer.arrayOffset() + offset,
-                    buffer.arrayOffset() + offset + length, (byte) 0);
         }
     }
 

@@ -18,27 +18,12 @@ final class Buffers {
         return a.mismatch(b) < 0;
     }
 
-    /**
-     * A direct buffer of {@code capacity} bytes at a 4096-aligned address. (controller-core's
-     * NativeMemory.allocateAligned fails unless capacity is a multiple of the alignment.)
-     */
+    /** A direct buffer of {@code capacity} bytes at a 4096-aligned address. */
     static ByteBuffer allocateAligned(int capacity) {
-        int alignment = 4096;
-        int rounded = (capacity + alignment - 1) / alignment * alignment;
-        return ByteBuffer.allocateDirect(rounded + alignment).alignedSlice(alignment).limit(capacity).slice();
+        return dev.scemu.core.NativeMemory.allocateAligned(capacity, 4096);
     }
 
     static void zero(ByteBuffer buffer, int offset, int length) {
-        if (buffer.hasArray()) {
-            java.util.Arrays.fill(buffer.array(), buffer.arrayOffset() + offset, buffer.arrayOffset() + offset + length, (byte) 0);
-        } else {
-            int i = 0;
-            for (; i + 8 <= length; i += 8) {
-                buffer.putLong(offset + i, 0);
-            }
-            for (; i < length; i++) {
-                buffer.put(offset + i, (byte) 0);
-            }
-        }
+        dev.scemu.core.NativeMemory.zero(buffer, offset, length);
     }
 }
