@@ -4,12 +4,8 @@ import dev.scemu.raid.MemberState;
 import dev.scemu.raid.RebuildListener;
 import dev.scemu.raid.RebuildProgress;
 import dev.scemu.unit.StorageControlUnit;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.concurrent.ExecutionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -50,7 +46,6 @@ final class DiskCommand {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         RebuildProgress done;
-        String replacementName;
         try (StorageControlUnit unit = Units.open(dir)) {
             Units.checkDiskIndex(unit, index);
             MemberState state = unit.array().memberState(index);
@@ -77,29 +72,10 @@ final class DiskCommand {
             } catch (ExecutionException e) {
                 throw new CliException("rebuild of disk " + index + " failed: " + e.getCause().getMessage(), e);
             }
-            replacementName = unit.disk(index).name();
             unit.host().flush();
-        }
-        adoptReplacement(dir, index, replacementName);
+        } // closing the unit gives the rebuilt image the slot's name (disk<N>.img)
         out.printf("disk %d replaced and rebuilt: %s in %.1f MiB/s; array optimal%n", index,
                 Sizes.format(done.doneBytes()), done.bytesPerSecond() / (1 << 20));
         return 0;
-    }
-
-    /**
-     * The unit rebuilt onto {@code <name>.img}; a reopen looks for {@code disk<N>.img}, so the
-     * rebuilt image takes that name once the unit is closed.
-     */
-    private static void adoptReplacement(Path dir, int index, String replacementName) {
-        Path rebuilt = dir.resolve(replacementName + ".img");
-        Path slot = dir.resolve("disk" + index + ".img");
-        if (rebuilt.equals(slot) || !Files.exists(rebuilt)) {
-            return;
-        }
-        try {
-            Files.move(rebuilt, slot, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not move " + rebuilt + " to " + slot + ": " + e.getMessage(), e);
-        }
     }
 }

@@ -360,5 +360,31 @@ public final class StorageControlUnit implements AutoCloseable {
                 flash.close();
             }
         }
+        adoptReplacementImages();
+    }
+
+    /**
+     * A replaced disk was rebuilt onto {@code disk<i>-r<k>.img}; {@link #open} looks for
+     * {@code disk<i>.img}, so after a clean close the rebuilt image takes that name (atomic rename
+     * over the old, failed image). If the process dies before, the next open finds the old image,
+     * which md's event counter marks stale: the array starts degraded, no data is lost.
+     */
+    private void adoptReplacementImages() {
+        if (config.directory() == null || !power.isPowered()) {
+            return;
+        }
+        for (int i = 0; i < config.diskCount(); i++) {
+            String name = disks.get(i).name();
+            Path rebuilt = config.directory().resolve(name + ".img");
+            Path slot = config.directory().resolve("disk" + i + ".img");
+            if (!rebuilt.equals(slot) && Files.exists(rebuilt)) {
+                try {
+                    Files.move(rebuilt, slot, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("could not move " + rebuilt + " to " + slot, e);
+                }
+            }
+        }
     }
 }

@@ -132,6 +132,23 @@ class StorageControlUnitTest {
     }
 
     @Test
+    void aReplacedDiskImageIsTheMemberAfterReopen(@TempDir Path dir) throws Exception {
+        ByteBuffer data = pattern(9, 32);
+        try (StorageControlUnit unit = StorageControlUnit.create(small().directory(dir).build())) {
+            unit.host().write(0, 32, data, 0);
+            unit.host().flush();
+            unit.array().failMember(1);
+            unit.replaceDisk(1, new dev.scemu.raid.RebuildListener() { }).get(60, TimeUnit.SECONDS);
+        }
+        assertThat(dir.resolve("disk1.img")).exists();
+        assertThat(dir.resolve("disk1-r1.img")).doesNotExist();
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(unit.status().degraded()).isFalse();
+            assertThat(read(unit.host(), 0, 32)).isEqualTo(data);
+        }
+    }
+
+    @Test
     void firmwareUpdatesWhileHostIoRunsAndPausesOnlyForTheSwitch() throws Exception {
         try (StorageControlUnit unit = StorageControlUnit.create(small().build())) {
             AtomicBoolean stop = new AtomicBoolean();
