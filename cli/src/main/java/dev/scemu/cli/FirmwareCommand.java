@@ -135,8 +135,8 @@ final class FirmwareCommand {
             if (!report.migrations().isEmpty()) {
                 out.printf("migrations %s%n", String.join(", ", report.migrations()));
             }
-            out.printf("switch     host I/O paused %d us (drain %d us)%n", report.switchPauseNanos() / 1000,
-                    report.drainNanos() / 1000);
+            out.printf("switch     host I/O paused %d us (old image's requests drained %d us, not held)%n",
+                    report.switchPauseNanos() / 1000, report.drainNanos() / 1000);
             out.printf("flash      %s erased + programmed%n", Sizes.format(report.flashBytesWritten()));
             out.printf("detail     %s%n", report.detail());
             out.printf("running    %s%n", unit.firmware().running().version());

@@ -49,9 +49,11 @@ import org.slf4j.LoggerFactory;
  *   <li>journal BEGIN (old hash, new hash, migration plan) + STAGED_VERIFIED;</li>
  *   <li>for each migration: MIGRATION_STARTED(i), run it (idempotent, flushed), MIGRATION_DONE(i);</li>
  *   <li>FLASH_PROGRAMMING; erase + program the flash; read back and verify; FLASH_VERIFIED;</li>
- *   <li>switch: pause host I/O ({@link HostIoGate}), make the new image the running one
- *       ({@link ImageActivator}), resume — the only pause, measured; SWITCHED;</li>
- *   <li>trial boot: the {@link SelfCheck}. On failure: REVERTING; with host I/O paused, revert
+ *   <li>switch ({@link HostIoGate#switchAndRun}): hold new host requests, make the new image the
+ *       running one ({@link ImageActivator}), let them in again — the only pause, measured; then wait,
+ *       holding nobody, until the requests admitted under the old image have finished; SWITCHED;</li>
+ *   <li>trial boot: the {@link SelfCheck}. On failure: REVERTING; with host I/O quiesced
+ *       ({@link HostIoGate#quiesceAndRun}: held, in-flight requests drained), revert
  *       the migrations in reverse order and switch back; rewrite the flash from the backup slot;
  *       ABORT;</li>
  *   <li>CONFIRMED; write the new image to the backup slot and verify; BACKUP_REFRESHED; COMMIT.</li>
@@ -382,7 +384,8 @@ public final class FirmwareManager {
 
             HostIoGate.Pause pause = switchTo(next);
             emit(events, FirmwareEvent.Type.SWITCHED, ImageLocation.FLASH, next.version(), "host I/O paused "
-                    + pause.pauseNanos() / 1000 + " µs (drain " + pause.drainNanos() / 1000 + " µs)");
+                    + pause.pauseNanos() / 1000 + " µs; requests of the old image finished "
+                    + pause.drainNanos() / 1000 + " µs later (not held)");
             step(txId, UpdateRecord.STEP_SWITCHED, null);
             journal.sync();
 
@@ -390,7 +393,7 @@ public final class FirmwareManager {
             if (failure != null) {
                 step(txId, UpdateRecord.STEP_REVERTING, null);
                 journal.sync();
-                HostIoGate.Pause back = gate.pauseAndRun(() -> {
+                HostIoGate.Pause back = gate.quiesceAndRun(() -> {
                     revertMigrations(plan, plan.size() - 1);
                     activate(previous);
                 });
@@ -431,7 +434,7 @@ public final class FirmwareManager {
         try {
             step(txId, UpdateRecord.STEP_REVERTING, null);
             journal.sync();
-            gate.pauseAndRun(() -> {
+            gate.quiesceAndRun(() -> {
                 revertMigrations(plan, lastStarted);
                 if (running != previous) {
                     activate(previous);
@@ -456,7 +459,7 @@ public final class FirmwareManager {
     }
 
     private HostIoGate.Pause switchTo(FirmwareImage image) {
-        return gate.pauseAndRun(() -> activate(image));
+        return gate.switchAndRun(() -> activate(image));
     }
 
     private void activate(FirmwareImage image) {

@@ -1,75 +1,198 @@
 package dev.scemu.flash;
 
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The one point where a firmware switch pauses host I/O. Host I/O paths hold a {@link Permit}
- * (shared) for the duration of each request; the switch takes the gate exclusively, which waits
- * for in-flight requests to drain and holds new ones until the switch is done.
+ * The one point where a firmware switch pauses host I/O. Every host request is admitted under the
+ * image that runs when it starts, by {@link #enter()}, and closes its {@link Permit} when it is done.
  *
  * <pre>{@code
  * try (HostIoGate.Permit permit = gate.enter()) {
  *     volume.write(lba, blocks, buffer, 0);
  * }
  * }</pre>
+ *
+ * <h2>Two ways to pause</h2>
+ * <ul>
+ *   <li>{@link #switchAndRun}: the firmware switch. New requests are held only while the action
+ *       (the activation of the new image) runs; requests already admitted under the old image are
+ *       <em>not</em> waited for before it — they finish on their own, and the gate waits for them
+ *       after resuming, without holding anyone (as RCU waits for a grace period). So the pause is the
+ *       activation alone, however long an in-flight write takes (a COW batch that syncs a memory-mapped
+ *       chunk can take hundreds of milliseconds on a loaded machine; it no longer stalls every host
+ *       thread behind it). When it returns, no request of the old image is in flight.</li>
+ *   <li>{@link #quiesceAndRun}: new requests are held, in-flight ones drain, then the action runs with
+ *       no host request in flight, then requests resume. The pause includes the drain. For actions that
+ *       must not overlap any host request (the revert after a failed trial boot).</li>
+ * </ul>
+ *
+ * <p>Hot path: {@code enter()} is a volatile read, one atomic increment and a second volatile read;
+ * closing the permit is one atomic decrement. No allocation per request: the permit is the shared
+ * record of the current admission epoch.
+ *
+ * <p>Admission race, and why it is safe: a request increments the epoch's in-flight count and only then
+ * re-reads the current epoch; a switch first retires the epoch (replaces it) and only then reads the
+ * count. With volatile/atomic accesses totally ordered, either the request sees the retirement and backs
+ * out (then waits for the resume), or the switch sees its increment and waits for it.
+ *
+ * <p>Thread-safe. One pause at a time (the firmware manager serializes them).
  */
 public final class HostIoGate {
 
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-    private final Permit permit = new Permit(lock.readLock());
-    private final AtomicLong pauses = new AtomicLong();
-    private final AtomicLong lastPauseNanos = new AtomicLong();
-    private final AtomicLong maxPauseNanos = new AtomicLong();
-
-    /** Held by a host request; closing it lets a pending switch proceed. */
+    /**
+     * Held by a host request; close it exactly once when the request is done. One object per
+     * admission epoch, shared by the requests admitted under it.
+     */
     public static final class Permit implements AutoCloseable {
-        private final ReentrantReadWriteLock.ReadLock readLock;
+        private final AtomicLong inFlight = new AtomicLong();
+        private volatile boolean retired;
 
-        private Permit(ReentrantReadWriteLock.ReadLock readLock) {
-            this.readLock = readLock;
+        private Permit() {
         }
 
         @Override
         public void close() {
-            readLock.unlock();
+            if (inFlight.decrementAndGet() == 0 && retired) {
+                synchronized (this) {
+                    notifyAll();
+                }
+            }
         }
-    }
 
-    /** Timing of one pause. */
-    public record Pause(long drainNanos, long pauseNanos) {
-    }
-
-    /** Enters for one host request; blocks while a switch is in progress. */
-    public Permit enter() {
-        lock.readLock().lock();
-        return permit;
+        private void retireAndAwaitDrain() {
+            retired = true;
+            synchronized (this) {
+                boolean interrupted = false;
+                while (inFlight.get() > 0) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true; // a switch in progress is finished, then the flag restored
+                    }
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
     }
 
     /**
-     * Pauses host I/O, runs {@code action}, resumes. {@code pauseNanos} runs from asking for the
-     * gate (new requests wait from then on) to the release: it includes {@code drainNanos}, the
-     * wait for in-flight requests.
+     * Timing of one pause.
+     *
+     * @param pauseNanos from holding new requests to letting them in again: the host I/O pause
+     * @param drainNanos waiting for requests admitted before the pause to finish. For a
+     *                   {@link #switchAndRun switch} it runs after the pause and held nobody; for
+     *                   {@link #quiesceAndRun quiesce} it is part of the pause
+     * @param drainHeldHostIo whether the drain was part of the pause (quiesce)
      */
-    public Pause pauseAndRun(Runnable action) {
-        long asked = System.nanoTime();
-        lock.writeLock().lock();
-        long acquired = System.nanoTime();
-        long released;
-        try {
-            action.run();
-        } finally {
-            released = System.nanoTime();
-            lock.writeLock().unlock();
-            pauses.incrementAndGet();
-            lastPauseNanos.set(released - asked);
-            maxPauseNanos.accumulateAndGet(released - asked, Math::max);
-        }
-        return new Pause(acquired - asked, released - asked);
+    public record Pause(long pauseNanos, long drainNanos, boolean drainHeldHostIo) {
     }
 
+    /** The admission epoch of new requests; null while new requests are held. */
+    private volatile Permit current = new Permit();
+    private final ReentrantLock resumeLock = new ReentrantLock();
+    private final Condition resumed = resumeLock.newCondition();
+    private final AtomicLong pauses = new AtomicLong();
+    private final AtomicLong lastPauseNanos = new AtomicLong();
+    private final AtomicLong maxPauseNanos = new AtomicLong();
+    private final AtomicLong totalPauseNanos = new AtomicLong();
+
+    /** Admits one host request; waits only while a pause holds new requests. */
+    public Permit enter() {
+        while (true) {
+            Permit epoch = current;
+            if (epoch != null) {
+                epoch.inFlight.incrementAndGet();
+                if (current == epoch) {
+                    return epoch;
+                }
+                epoch.close(); // a pause began between the two reads: back out, wait for the resume
+            }
+            awaitResume();
+        }
+    }
+
+    private void awaitResume() {
+        resumeLock.lock();
+        try {
+            boolean interrupted = false;
+            while (current == null) {
+                try {
+                    resumed.await();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        } finally {
+            resumeLock.unlock();
+        }
+    }
+
+    /**
+     * The firmware switch: holds new host requests, runs {@code action}, lets them in again, then waits
+     * (holding nobody) until every request admitted before the switch has finished.
+     */
+    public Pause switchAndRun(Runnable action) {
+        return pause(action, false);
+    }
+
+    /** Holds new host requests, waits for in-flight ones, runs {@code action}, lets requests in again. */
+    public Pause quiesceAndRun(Runnable action) {
+        return pause(action, true);
+    }
+
+    private synchronized Pause pause(Runnable action, boolean drainFirst) {
+        long held = System.nanoTime();
+        Permit previous = current;
+        current = null;
+        long drainNanos = 0;
+        long released;
+        try {
+            if (drainFirst) {
+                previous.retireAndAwaitDrain();
+                drainNanos = System.nanoTime() - held;
+            }
+            action.run();
+        } finally {
+            resumeLock.lock();
+            try {
+                current = new Permit();
+                resumed.signalAll();
+            } finally {
+                resumeLock.unlock();
+            }
+            released = System.nanoTime();
+            record(released - held);
+        }
+        if (!drainFirst) {
+            previous.retireAndAwaitDrain();
+            drainNanos = System.nanoTime() - released;
+        }
+        return new Pause(released - held, drainNanos, drainFirst);
+    }
+
+    private void record(long pauseNanos) {
+        pauses.incrementAndGet();
+        lastPauseNanos.set(pauseNanos);
+        maxPauseNanos.accumulateAndGet(pauseNanos, Math::max);
+        totalPauseNanos.addAndGet(pauseNanos);
+    }
+
+    /** Whether new host requests are being held right now. */
     public boolean isPaused() {
-        return lock.isWriteLocked();
+        return current == null;
+    }
+
+    /** Host requests admitted under the current image and not finished yet (a snapshot). */
+    public long inFlight() {
+        Permit epoch = current;
+        return epoch == null ? 0 : Math.max(0, epoch.inFlight.get());
     }
 
     public long pauseCount() {
@@ -82,5 +205,10 @@ public final class HostIoGate {
 
     public long maxPauseNanos() {
         return maxPauseNanos.get();
+    }
+
+    /** Sum of all pauses so far. */
+    public long totalPauseNanos() {
+        return totalPauseNanos.get();
     }
 }

@@ -10,8 +10,11 @@ import java.util.List;
  * @param to version of the staged image
  * @param compatibility the comparison that allowed or refused it
  * @param migrations migrations run (as "format vA→vB")
- * @param switchPauseNanos how long host I/O was paused for the switch (0 if no switch)
- * @param drainNanos of which: waiting for in-flight host I/O to finish
+ * @param switchPauseNanos how long new host requests were held for the switch (0 if no switch); for
+ *                         a revert, the switch back included
+ * @param drainNanos after the switch, how long the requests admitted under the old image took to
+ *                   finish; host I/O was not held for it (see {@link HostIoGate#switchAndRun}). For a
+ *                   revert, plus the drain of the switch back, which is part of its pause
  * @param flashBytesWritten bytes erased + programmed in the flash
  * @param detail a summary, or why it was refused or reverted
  */

@@ -71,11 +71,12 @@ class FirmwareUpdateTest {
         done.set(true);
         host.join();
         assertThat(report.outcome()).isEqualTo(UpdateReport.Outcome.UPDATED);
-        System.out.printf("[switch] host I/O paused %d µs (drain %d µs) during an update with concurrent host I/O "
-                + "(%d host requests)%n", report.switchPauseNanos() / 1000, report.drainNanos() / 1000, hostRequests.get());
+        System.out.printf("[switch] host I/O paused %d µs (old image's requests drained %d µs after, not held) during "
+                + "an update with concurrent host I/O (%d host requests)%n", report.switchPauseNanos() / 1000,
+                report.drainNanos() / 1000, hostRequests.get());
         assertThat(pausedDuringActivation).isTrue();
         assertThat(hostRequests.get()).isPositive();
-        assertThat(report.switchPauseNanos()).isGreaterThanOrEqualTo(report.drainNanos());
+        assertThat(report.switchPauseNanos()).isPositive();
         assertThat(manager.hostIoGate().maxPauseNanos()).isEqualTo(report.switchPauseNanos());
     }
 
