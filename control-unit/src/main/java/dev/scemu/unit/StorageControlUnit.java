@@ -15,6 +15,7 @@ import dev.scemu.flash.FirmwareManager;
 import dev.scemu.flash.FirmwareStore;
 import dev.scemu.flash.FlashDevice;
 import dev.scemu.flash.InspectionReport;
+import dev.scemu.flash.PeriodicInspector;
 import dev.scemu.flash.TrustedKeys;
 import dev.scemu.flash.UpdateJournal;
 import dev.scemu.raid.RaidArray;
@@ -24,6 +25,7 @@ import dev.scemu.raid.RebuildProgress;
 import dev.scemu.snapshot.SnapshotConfig;
 import dev.scemu.snapshot.SnapshotVolume;
 import dev.scemu.unit.internal.GatedDevice;
+import dev.scemu.unit.internal.TrialBootCheck;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -40,6 +42,8 @@ import java.util.Properties;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * The storage control unit a vendor embeds: member disks, the NVRAM flash with the firmware, the
@@ -61,7 +65,13 @@ import java.util.concurrent.CompletableFuture;
  * open the snapshot volume (which redoes its journal). Every disk and the flash sit in one
  * {@link PowerDomain}, so a simulated power cut hits them together.
  *
- * <p>Ordering: close flushes and checkpoints the snapshot volume, then stops the array (marks the
+ * <p>Firmware in operation: {@link #inspector()} inspects flash and backup and repairs them while host
+ * I/O continues — every {@link UnitConfig#inspectionPeriod()} on a daemon thread of the unit when that
+ * is set, or when ticked (a simulation drives it on its own clock). An update's trial boot runs the
+ * unit's {@link TrialBootCheck} (capabilities in use, GPT reads back, volume answers); a failure
+ * reverts to the old image.
+ *
+ * <p>Ordering: close stops the inspection schedule, flushes and checkpoints the snapshot volume, then stops the array (marks the
  * superblocks clean), then closes the media. {@link #crashAndReboot} does none of that: it cuts
  * power, drops the running stack and boots a new one from what survived.
  */
@@ -85,6 +95,8 @@ public final class StorageControlUnit implements AutoCloseable {
     private InspectionReport bootReport;
     private SnapshotVolume volume;
     private GatedDevice host;
+    private PeriodicInspector inspector;
+    private ScheduledExecutorService inspectionThread;
     private boolean closed;
 
     private StorageControlUnit(UnitConfig config, TrustedKeys trustedKeys, boolean create, PowerDomain power) {
@@ -241,8 +253,43 @@ public final class StorageControlUnit implements AutoCloseable {
                 .backupRegion(BackupRegion.on(backupPartition, Extent.of(JOURNAL_BLOCKS, all.blockCount() - JOURNAL_BLOCKS)))
                 .journal(UpdateJournal.openOrFormat(backupPartition, Extent.of(0, JOURNAL_BLOCKS)))
                 .trustedKeys(trustedKeys)
+                .selfCheck(new TrialBootCheck(() -> new TrialBootCheck.Stack(array, partitions, volume)))
                 .build();
         bootReport = firmware.boot();
+        startInspection();
+    }
+
+    /** A new inspector for the booted firmware, on the schedule of the config (if any). */
+    private void startInspection() {
+        if (inspector != null) {
+            inspector.close();
+        }
+        inspector = firmware.periodicInspector(config.inspectionPeriod());
+        if (!config.inspectionPeriod().isZero()) {
+            if (inspectionThread == null) {
+                inspectionThread = Executors.newSingleThreadScheduledExecutor(runnable -> {
+                    Thread thread = new Thread(runnable, "scemu-firmware-inspection");
+                    thread.setDaemon(true);
+                    return thread;
+                });
+            }
+            inspector.start(inspectionThread);
+        }
+    }
+
+    private void stopInspection() {
+        if (inspector != null) {
+            inspector.close();
+        }
+        if (inspectionThread != null) {
+            inspectionThread.shutdownNow();
+            try {
+                inspectionThread.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            inspectionThread = null;
+        }
     }
 
     /** Views of the disks that the array may close without closing the media (the unit owns them). */
@@ -273,6 +320,14 @@ public final class StorageControlUnit implements AutoCloseable {
 
     public FirmwareManager firmware() {
         return firmware;
+    }
+
+    /**
+     * The firmware's periodic inspector: scheduled every {@link UnitConfig#inspectionPeriod()} when
+     * that is positive; {@link PeriodicInspector#tick()} runs one inspection now either way.
+     */
+    public PeriodicInspector inspector() {
+        return inspector;
     }
 
     /** What the last boot found and did (recovery, backup creation). */
@@ -322,6 +377,7 @@ public final class StorageControlUnit implements AutoCloseable {
      * the unit boots again from what the media hold.
      */
     public InspectionReport crashAndReboot(PowerCutMode mode) {
+        stopInspection(); // no inspection of the old stack may overlap the new boot
         power.cut(mode);
         power.restore();
         boot();
@@ -348,6 +404,7 @@ public final class StorageControlUnit implements AutoCloseable {
         }
         closed = true;
         try {
+            stopInspection();
             if (volume != null && power.isPowered()) {
                 volume.close();
             }

@@ -4,6 +4,7 @@ import dev.scemu.core.MediaKind;
 import dev.scemu.flash.FlashGeometry;
 import dev.scemu.raid.RaidLevel;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Properties;
 
 /**
@@ -22,12 +23,19 @@ import java.util.Properties;
  * @param snapshotStoreBytes   size of the snapshot-store partition
  * @param flash                NVRAM geometry
  * @param seed                 seed of every random choice (fault injection, GUIDs)
+ * @param inspectionPeriod     how often the unit inspects (and repairs) its firmware in the background;
+ *                             {@link Duration#ZERO} = only at boot and on demand
+ *                             ({@link StorageControlUnit#inspector()} can still be ticked by hand)
  */
 public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int diskCount, long diskBytes,
                          int chunkBytes, int blockSize, long firmwareBackupBytes, long snapshotStoreBytes,
-                         FlashGeometry flash, long seed) {
+                         FlashGeometry flash, long seed, Duration inspectionPeriod) {
 
     public UnitConfig {
+        if (inspectionPeriod == null || inspectionPeriod.isNegative()) {
+            throw new UnitException(UnitError.INVALID_LAYOUT, "inspection period " + inspectionPeriod
+                    + " must be zero (off) or positive");
+        }
         if (diskCount < (level == RaidLevel.RAID5 ? 3 : level == RaidLevel.RAID1 ? 2 : 1)) {
             throw new UnitException(UnitError.INVALID_LAYOUT, diskCount + " disks are too few for " + level);
         }
@@ -59,6 +67,7 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
         p.setProperty("flash.pagesPerEraseBlock", Integer.toString(flash.pagesPerEraseBlock()));
         p.setProperty("flash.eraseBlocks", Integer.toString(flash.eraseBlockCount()));
         p.setProperty("seed", Long.toString(seed));
+        p.setProperty("firmware.inspectionPeriodMillis", Long.toString(inspectionPeriod.toMillis()));
         return p;
     }
 
@@ -72,7 +81,8 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
                     new FlashGeometry(Integer.parseInt(p.getProperty("flash.pageSize")),
                             Integer.parseInt(p.getProperty("flash.pagesPerEraseBlock")),
                             Integer.parseInt(p.getProperty("flash.eraseBlocks"))),
-                    Long.parseLong(p.getProperty("seed")));
+                    Long.parseLong(p.getProperty("seed")),
+                    Duration.ofMillis(Long.parseLong(p.getProperty("firmware.inspectionPeriodMillis", "0"))));
         } catch (RuntimeException e) {
             if (e instanceof UnitException unitException) {
                 throw unitException;
@@ -95,6 +105,7 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
         private long snapshotStoreBytes = -1;
         private FlashGeometry flash = FlashGeometry.defaults();
         private long seed = 1;
+        private Duration inspectionPeriod = Duration.ZERO;
 
         /** Images in {@code directory}, memory-mapped (see {@link #media}). */
         public Builder directory(Path directory) {
@@ -152,12 +163,18 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
             return this;
         }
 
+        /** Background firmware inspection every {@code period}; {@link Duration#ZERO} (default) = off. */
+        public Builder inspectionPeriod(Duration period) {
+            this.inspectionPeriod = period;
+            return this;
+        }
+
         public UnitConfig build() {
             long store = snapshotStoreBytes >= 0 ? snapshotStoreBytes
                     : Math.max(4L << 20, (level == RaidLevel.RAID1 ? diskBytes
                     : level == RaidLevel.RAID5 ? (diskCount - 1) * diskBytes : diskCount * diskBytes) / 4 >> 20 << 20);
             return new UnitConfig(directory, media, level, diskCount, diskBytes, chunkBytes, blockSize,
-                    firmwareBackupBytes, store, flash, seed);
+                    firmwareBackupBytes, store, flash, seed, inspectionPeriod);
         }
     }
 }

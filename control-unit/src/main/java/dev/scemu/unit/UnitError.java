@@ -7,5 +7,7 @@ public enum UnitError {
     /** A partition layout does not fit the device or is otherwise invalid. */
     INVALID_LAYOUT,
     /** No partition of that name. */
-    NO_SUCH_PARTITION
+    NO_SUCH_PARTITION,
+    /** The trial boot of a new firmware image found the unit unusable under it (the update reverts). */
+    SELF_CHECK_FAILED
 }

@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Runs {@link FirmwareManager#inspect()} on a schedule: once per {@link #period()} after
- * {@link #start}, on the given executor. {@link #tick()} is exactly what each scheduled run does,
+ * {@link #start}, on the given executor (a period of zero: no schedule, ticked by hand only). {@link #tick()} is exactly what each scheduled run does,
  * so tests (and a control unit with its own scheduler) drive it deterministically. A tick that
  * finds the manager busy (an update in progress) skips rather than waits. A failing inspection
  * raises {@link FirmwareEvent.Type#INSPECTION_FAILED} and the schedule goes on.
@@ -23,8 +23,9 @@ public final class PeriodicInspector implements AutoCloseable {
     private volatile ScheduledFuture<?> future;
 
     PeriodicInspector(FirmwareManager manager, Duration period) {
-        if (period.isNegative() || period.isZero()) {
-            throw new FlashException(FlashError.INVALID_ARGUMENT, "inspection period " + period + " must be positive");
+        if (period.isNegative()) {
+            throw new FlashException(FlashError.INVALID_ARGUMENT, "inspection period " + period
+                    + " must be positive, or zero for an inspector that is only ticked by hand");
         }
         this.manager = manager;
         this.period = period;
@@ -38,6 +39,9 @@ public final class PeriodicInspector implements AutoCloseable {
     public synchronized PeriodicInspector start(ScheduledExecutorService executor) {
         if (future != null) {
             throw new FlashException(FlashError.INVALID_ARGUMENT, "periodic inspection is already started");
+        }
+        if (period.isZero()) {
+            throw new FlashException(FlashError.INVALID_ARGUMENT, "an inspector of period zero is only ticked by hand");
         }
         long nanos = period.toNanos();
         future = executor.scheduleWithFixedDelay(this::tick, nanos, nanos, TimeUnit.NANOSECONDS);
