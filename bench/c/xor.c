@@ -4,7 +4,9 @@
  * gcc -O3 -march=native vectorizes (AVX-512 on Zen 5). Figures are source bytes per second; the
  * memcpy row copies the same number of source bytes (each source into the parity buffer).
  *
- * Usage: xor [seconds-per-case]   (built and run by run-xor.sh)
+ * Usage: xor [seconds-per-case]   (built and run by run-xor.sh). Built with -DXOR_LIB -shared it
+ * is the library XorInterleaved (benchmarks module) calls through JNA, interleaved with the Java
+ * kernels in one process.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,8 +20,9 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Exported (also built as a shared library by run-xor.sh --lib, called by the Java harness). */
 __attribute__((noinline))
-static void xor4(uint64_t *restrict p, const uint64_t *restrict a, const uint64_t *restrict b,
+void xor4(uint64_t *restrict p, const uint64_t *restrict a, const uint64_t *restrict b,
                  const uint64_t *restrict c, const uint64_t *restrict d, size_t words) {
     for (size_t i = 0; i < words; i++) {
         p[i] = a[i] ^ b[i] ^ c[i] ^ d[i];
@@ -27,13 +30,22 @@ static void xor4(uint64_t *restrict p, const uint64_t *restrict a, const uint64_
 }
 
 __attribute__((noinline))
-static void xor3(uint64_t *restrict p, const uint64_t *restrict a, const uint64_t *restrict b,
+void xor3(uint64_t *restrict p, const uint64_t *restrict a, const uint64_t *restrict b,
                  const uint64_t *restrict c, size_t words) {
     for (size_t i = 0; i < words; i++) {
         p[i] = a[i] ^ b[i] ^ c[i];
     }
 }
 
+/* memcpy of `sources` buffers into p, for the copy reference through the same call path. */
+void copy4(uint64_t *p, const uint64_t *a, const uint64_t *b, const uint64_t *c, const uint64_t *d, size_t words) {
+    memcpy(p, a, words * 8);
+    memcpy(p, b, words * 8);
+    memcpy(p, c, words * 8);
+    memcpy(p, d, words * 8);
+}
+
+#ifndef XOR_LIB
 static volatile uint64_t sink;
 
 /* Runs one case for about `seconds`, in 5 slices; prints the median slice's source GB/s. */
@@ -90,3 +102,4 @@ int main(int argc, char **argv) {
     run("c memcpy 4 x 64 MiB", 1, 64 << 20, 4, seconds);
     return 0;
 }
+#endif

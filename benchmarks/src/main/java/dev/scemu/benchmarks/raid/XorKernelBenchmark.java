@@ -26,8 +26,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code dev.scemu.raid.internal.Xor}): 4 direct sources of {@code bytes} each into a parity buffer,
  * beside a plain memory copy of the same source bytes. Throughput x 4 x bytes = source bytes/s.
  * <ul>
- *   <li>{@code pairwiseUnsafe}: copy + 3 {@code xorInto} passes (the loop before tuning, kept as
- *       {@code Xor.copy}/{@code Xor.xorInto});</li>
+ *   <li>{@code pairwiseUnsafe}: copy + 3 {@code xorInto} passes, the loop before tuning
+ *       ({@link LegacyXor});</li>
  *   <li>{@code onePassUnsafeU4}/{@code U8}: one pass {@code p = a^b^c^d}, Unsafe absolute
  *       accessors, 4 or 8 longs per iteration;</li>
  *   <li>{@code onePassByteBufferU4}/{@code U8}: same over native-order {@code ByteBuffer.getLong/putLong};</li>
@@ -48,7 +48,7 @@ public class XorKernelBenchmark {
     private static final UnsafeMemory M = UnsafeMemory.MEMORY;
 
     /** 262144 = 4 x 256 KiB in cache (PERFORMANCE.md's row); 67108864 = 4 x 64 MiB out of cache. */
-    @Param({"262144"})
+    @Param({"262144", "67108864"})
     public int bytes;
 
     private ByteBuffer[] src;
@@ -88,10 +88,7 @@ public class XorKernelBenchmark {
 
     @Benchmark
     public ByteBuffer pairwiseUnsafe() {
-        Xor.copy(dst, 0, src[0], 0, bytes);
-        for (int i = 1; i < 4; i++) {
-            Xor.xorInto(dst, 0, src[i], 0, bytes);
-        }
+        LegacyXor.parity(dst, src, bytes);
         return dst;
     }
 

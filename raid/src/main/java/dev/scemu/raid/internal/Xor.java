@@ -147,10 +147,104 @@ public final class Xor {
         }
     }
 
-    // Kernels: 4 words (32 bytes) per iteration, then single words, then bytes. Offsets are long
-    // Unsafe offsets (absolute addresses when the base is null).
+
+    // Dispatch: all bases null (every buffer direct, the RAID-5 case) -> address-only kernels, on
+    // which C2 sees plain native memory; otherwise the base+offset kernels (heap buffers).
 
     private static void xor2(Object d, long dOff, Object a, long aOff, Object b, long bOff, int length) {
+        if (d == null && a == null && b == null) {
+            xor2Direct(dOff, aOff, bOff, length);
+        } else {
+            xor2Heap(d, dOff, a, aOff, b, bOff, length);
+        }
+    }
+
+    private static void xor3(Object d, long dOff, Object a, long aOff, Object b, long bOff, Object c, long cOff,
+                             int length) {
+        if (d == null && a == null && b == null && c == null) {
+            xor3Direct(dOff, aOff, bOff, cOff, length);
+        } else {
+            xor3Heap(d, dOff, a, aOff, b, bOff, c, cOff, length);
+        }
+    }
+
+    private static void xor4(Object d, long dOff, Object a, long aOff, Object b, long bOff, Object c, long cOff,
+                             Object e, long eOff, int length) {
+        if (d == null && a == null && b == null && c == null && e == null) {
+            xor4Direct(dOff, aOff, bOff, cOff, eOff, length);
+        } else {
+            xor4Heap(d, dOff, a, aOff, b, bOff, c, cOff, e, eOff, length);
+        }
+    }
+
+    // Address-only kernels (native addresses), long index: 4 words per iteration, then words, bytes.
+
+    private static void xor2Direct(long d, long a, long b, int length) {
+        long n = length;
+        long i = 0;
+        for (; i <= n - 32; i += 32) {
+            long w0 = U.getLong(a + i) ^ U.getLong(b + i);
+            long w1 = U.getLong(a + i + 8) ^ U.getLong(b + i + 8);
+            long w2 = U.getLong(a + i + 16) ^ U.getLong(b + i + 16);
+            long w3 = U.getLong(a + i + 24) ^ U.getLong(b + i + 24);
+            U.putLong(d + i, w0);
+            U.putLong(d + i + 8, w1);
+            U.putLong(d + i + 16, w2);
+            U.putLong(d + i + 24, w3);
+        }
+        for (; i <= n - 8; i += 8) {
+            U.putLong(d + i, U.getLong(a + i) ^ U.getLong(b + i));
+        }
+        for (; i < n; i++) {
+            U.putByte(d + i, (byte) (U.getByte(a + i) ^ U.getByte(b + i)));
+        }
+    }
+
+    private static void xor3Direct(long d, long a, long b, long c, int length) {
+        long n = length;
+        long i = 0;
+        for (; i <= n - 32; i += 32) {
+            long w0 = U.getLong(a + i) ^ U.getLong(b + i) ^ U.getLong(c + i);
+            long w1 = U.getLong(a + i + 8) ^ U.getLong(b + i + 8) ^ U.getLong(c + i + 8);
+            long w2 = U.getLong(a + i + 16) ^ U.getLong(b + i + 16) ^ U.getLong(c + i + 16);
+            long w3 = U.getLong(a + i + 24) ^ U.getLong(b + i + 24) ^ U.getLong(c + i + 24);
+            U.putLong(d + i, w0);
+            U.putLong(d + i + 8, w1);
+            U.putLong(d + i + 16, w2);
+            U.putLong(d + i + 24, w3);
+        }
+        for (; i <= n - 8; i += 8) {
+            U.putLong(d + i, U.getLong(a + i) ^ U.getLong(b + i) ^ U.getLong(c + i));
+        }
+        for (; i < n; i++) {
+            U.putByte(d + i, (byte) (U.getByte(a + i) ^ U.getByte(b + i) ^ U.getByte(c + i)));
+        }
+    }
+
+    private static void xor4Direct(long d, long a, long b, long c, long e, int length) {
+        long n = length;
+        long i = 0;
+        for (; i <= n - 32; i += 32) {
+            long w0 = U.getLong(a + i) ^ U.getLong(b + i) ^ U.getLong(c + i) ^ U.getLong(e + i);
+            long w1 = U.getLong(a + i + 8) ^ U.getLong(b + i + 8) ^ U.getLong(c + i + 8) ^ U.getLong(e + i + 8);
+            long w2 = U.getLong(a + i + 16) ^ U.getLong(b + i + 16) ^ U.getLong(c + i + 16) ^ U.getLong(e + i + 16);
+            long w3 = U.getLong(a + i + 24) ^ U.getLong(b + i + 24) ^ U.getLong(c + i + 24) ^ U.getLong(e + i + 24);
+            U.putLong(d + i, w0);
+            U.putLong(d + i + 8, w1);
+            U.putLong(d + i + 16, w2);
+            U.putLong(d + i + 24, w3);
+        }
+        for (; i <= n - 8; i += 8) {
+            U.putLong(d + i, U.getLong(a + i) ^ U.getLong(b + i) ^ U.getLong(c + i) ^ U.getLong(e + i));
+        }
+        for (; i < n; i++) {
+            U.putByte(d + i, (byte) (U.getByte(a + i) ^ U.getByte(b + i) ^ U.getByte(c + i) ^ U.getByte(e + i)));
+        }
+    }
+
+    // Base+offset kernels (any buffer on the heap): same shape.
+
+    private static void xor2Heap(Object d, long dOff, Object a, long aOff, Object b, long bOff, int length) {
         int i = 0;
         for (; i <= length - 32; i += 32) {
             long w0 = U.getLong(a, aOff + i) ^ U.getLong(b, bOff + i);
@@ -170,7 +264,7 @@ public final class Xor {
         }
     }
 
-    private static void xor3(Object d, long dOff, Object a, long aOff, Object b, long bOff, Object c, long cOff,
+    private static void xor3Heap(Object d, long dOff, Object a, long aOff, Object b, long bOff, Object c, long cOff,
                              int length) {
         int i = 0;
         for (; i <= length - 32; i += 32) {
@@ -191,7 +285,7 @@ public final class Xor {
         }
     }
 
-    private static void xor4(Object d, long dOff, Object a, long aOff, Object b, long bOff, Object c, long cOff,
+    private static void xor4Heap(Object d, long dOff, Object a, long aOff, Object b, long bOff, Object c, long cOff,
                              Object e, long eOff, int length) {
         int i = 0;
         for (; i <= length - 32; i += 32) {
