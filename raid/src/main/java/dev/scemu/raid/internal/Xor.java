@@ -18,13 +18,21 @@ import net.openhft.chronicle.core.UnsafeMemory;
  * source (for 4 sources: 11 buffer passes of memory traffic instead of 5). More than 4 sources
  * are folded in groups of 3 with the parity itself as the first source.
  *
+ * <p>When every buffer is direct (the RAID-5 case: pooled chunks and member I/O buffers) the
+ * kernels take plain native addresses ({@code Unsafe.getLong(long)}); with any heap buffer they take
+ * base object + offset. Measured interleaved (two runs), the base/offset kernels on direct buffers
+ * ran at 0.86-0.91x of an address-only loop of the same shape; with the direct kernels 0.97-1.10x.
+ *
  * <p>Why scalar {@code long} words through Unsafe: C2 does not auto-vectorize loops over Unsafe or
- * {@code ByteBuffer} accessors on JDK 17, and on JDK 25 {@code MemorySegment} long loops were slow
- * (PERFORMANCE.md); the Vector API cannot read a direct {@code ByteBuffer} with one source on both
- * JDKs ({@code fromByteBuffer} on 17, only {@code fromMemorySegment} on 25). With one pass the loop
- * is bound by load ports and cache/memory bandwidth, not by the 8-byte width: see
- * docs/benchmarks.md "RAID-5 parity XOR (tuned)" and {@code XorKernelBenchmark} for the measured
- * alternatives (ByteBuffer getLong/putLong, Chronicle accessors, 8-word unrolling).
+ * {@code ByteBuffer} accessors, absolute {@code ByteBuffer.getLong/putLong} loops ran at 0.15-0.5x
+ * of this one, and on JDK 25 {@code MemorySegment} long loops were slow (PERFORMANCE.md). The Vector
+ * API cannot read a direct {@code ByteBuffer} with one source on both JDKs ({@code fromByteBuffer}
+ * on 17, only {@code fromMemorySegment} on 25, and {@code --release 17} cannot compile against the
+ * incubator module); measured, it was no faster than this loop on JDK 17 and ~1.3x (noisy) on 25.
+ * The cost of staying scalar is in cache: gcc's AVX-512 loop moves 64 bytes per load where this
+ * moves 8, and was ~2x faster on 4 x 256 KiB; out of cache both are bound by memory bandwidth
+ * (0.8-0.85x of C). See docs/benchmarks.md "RAID-5 parity XOR (tuned)", {@code XorKernelBenchmark}
+ * and {@code InterleavedRatios} in the benchmarks module.
  *
  * <p>Aliasing: a source may be the destination at the same offset (each word is read before it is
  * written); other overlaps are not supported.
