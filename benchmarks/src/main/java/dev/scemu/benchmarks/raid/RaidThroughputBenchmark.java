@@ -38,10 +38,13 @@ import org.openjdk.jmh.annotations.Warmup;
  *       as large as the array);</li>
  *   <li>{@code randomWrite4k}: 4 KiB at a random 4 KiB-aligned offset (read-modify-write of data and
  *       parity); ceiling {@code memoryCopy4k};</li>
- *   <li>{@code parityXor}: the raid module's parity loop ({@code dev.scemu.raid.internal.Xor}, public
- *       but not API) on one stripe, 3 chunks into a parity chunk (in cache);
+ *   <li>{@code parityXor}: the raid module's one-pass parity loop ({@code dev.scemu.raid.internal.Xor},
+ *       public but not API) on one stripe, 3 chunks into a parity chunk (in cache);
  *       {@code parityXor4x256k}: 4 sources of 256 KiB into a parity buffer, the in-cache row of
- *       PERFORMANCE.md. Throughput x source bytes ({@link #xorSourceBytes}) = source bytes/s.</li>
+ *       PERFORMANCE.md, beside {@code parityXorPairwise4x256k} (the loop before tuning, same run) and
+ *       {@code memoryCopy4x256k} (a copy of the same source bytes). Throughput x source bytes
+ *       ({@link #xorSourceBytes}) = source bytes/s. The C reference is {@code bench/c/run-xor.sh},
+ *       out-of-cache XOR and loop-shape candidates are in {@link XorKernelBenchmark}.</li>
  * </ul>
  * Operations per second; multiply by the I/O size for bytes per second. The trial teardown prints
  * the array meter's write amplification (bytes issued to members by cause ÷ bytes received) of the
@@ -75,6 +78,7 @@ public class RaidThroughputBenchmark {
     private ByteBuffer xorParity;
     private ByteBuffer[] xorLargeSources;
     private ByteBuffer xorLargeParity;
+    private final int[] xorOffsets = new int[4];
     private String measured = "";
 
     @Setup(Level.Trial)
@@ -130,7 +134,8 @@ public class RaidThroughputBenchmark {
 
     /** Source bytes per parityXor / parityXor4x256k operation, for the ratio script. */
     public static long xorSourceBytes(String method) {
-        return method.equals("parityXor4x256k") ? 4L * XOR_LARGE_BYTES : (long) (MEMBERS - 1) * CHUNK_BYTES;
+        return method.equals("parityXor4x256k") || method.equals("parityXorPairwise4x256k")
+                || method.equals("memoryCopy4x256k") ? 4L * XOR_LARGE_BYTES : (long) (MEMBERS - 1) * CHUNK_BYTES;
     }
 
     @TearDown(Level.Trial)
@@ -186,22 +191,32 @@ public class RaidThroughputBenchmark {
         NativeMemory.copy(NativeMemory.address(smallBuffer), NativeMemory.address(ceiling) + offset, BLOCK_SIZE);
     }
 
-    /** Parity of one stripe: copy the first chunk, XOR the other two in (3 x 64 KiB of source, in cache). */
+    /** Parity of one stripe as Raid5Engine computes it: one pass over 3 x 64 KiB of source (in cache). */
     @Benchmark
     public ByteBuffer parityXor() {
-        Xor.copy(xorParity, 0, xorSources[0], 0, CHUNK_BYTES);
-        for (int i = 1; i < xorSources.length; i++) {
-            Xor.xorInto(xorParity, 0, xorSources[i], 0, CHUNK_BYTES);
-        }
+        Xor.xor(xorParity, 0, xorSources, xorOffsets, xorSources.length, CHUNK_BYTES);
         return xorParity;
     }
 
-    /** PERFORMANCE.md's in-cache XOR row: 4 sources x 256 KiB into a parity buffer. */
+    /** PERFORMANCE.md's in-cache XOR row: 4 sources x 256 KiB into a parity buffer, one pass. */
     @Benchmark
     public ByteBuffer parityXor4x256k() {
-        Xor.copy(xorLargeParity, 0, xorLargeSources[0], 0, XOR_LARGE_BYTES);
-        for (int i = 1; i < xorLargeSources.length; i++) {
-            Xor.xorInto(xorLargeParity, 0, xorLargeSources[i], 0, XOR_LARGE_BYTES);
+        Xor.xor(xorLargeParity, 0, xorLargeSources, xorOffsets, xorLargeSources.length, XOR_LARGE_BYTES);
+        return xorLargeParity;
+    }
+
+    /** The same parity the way it was computed before tuning (copy + 3 xorInto passes, {@link LegacyXor}). */
+    @Benchmark
+    public ByteBuffer parityXorPairwise4x256k() {
+        LegacyXor.parity(xorLargeParity, xorLargeSources, XOR_LARGE_BYTES);
+        return xorLargeParity;
+    }
+
+    /** Ceiling of parityXor4x256k: a plain copy of the same 4 x 256 KiB source bytes into the parity buffer. */
+    @Benchmark
+    public ByteBuffer memoryCopy4x256k() {
+        for (ByteBuffer source : xorLargeSources) {
+            Xor.copy(xorLargeParity, 0, source, 0, XOR_LARGE_BYTES);
         }
         return xorLargeParity;
     }

@@ -2,16 +2,21 @@ package dev.scemu.raid.internal;
 
 import dev.scemu.core.NativeMemory;
 import java.nio.ByteBuffer;
-import java.util.concurrent.ConcurrentLinkedDeque;
+import java.nio.ByteOrder;
 
 /**
  * Pool of direct, 4 KiB-aligned buffers of one size (a chunk), so the write path allocates nothing
  * once warm. A buffer not returned is simply garbage collected.
+ *
+ * <p>The free list is an array stack under the pool's monitor: unlike a
+ * {@code ConcurrentLinkedDeque} (a new node per {@code offer}), release allocates nothing unless the
+ * stack has to grow, and the critical sections are a few instructions long.
  */
 public final class BufferPool {
 
     private final int bufferBytes;
-    private final ConcurrentLinkedDeque<ByteBuffer> free = new ConcurrentLinkedDeque<>();
+    private ByteBuffer[] free = new ByteBuffer[8];
+    private int size;
 
     public BufferPool(int bufferBytes) {
         this.bufferBytes = bufferBytes;
@@ -22,14 +27,25 @@ public final class BufferPool {
     }
 
     public ByteBuffer acquire() {
-        ByteBuffer buffer = free.pollFirst();
-        return buffer != null ? buffer
-                : NativeMemory.allocateAligned(bufferBytes, 4096).order(java.nio.ByteOrder.nativeOrder());
+        synchronized (this) {
+            if (size > 0) {
+                ByteBuffer buffer = free[--size];
+                free[size] = null;
+                return buffer;
+            }
+        }
+        return NativeMemory.allocateAligned(bufferBytes, 4096).order(ByteOrder.nativeOrder());
     }
 
     public void release(ByteBuffer buffer) {
-        if (buffer != null) {
-            free.offerFirst(buffer);
+        if (buffer == null) {
+            return;
+        }
+        synchronized (this) {
+            if (size == free.length) {
+                free = java.util.Arrays.copyOf(free, 2 * size);
+            }
+            free[size++] = buffer;
         }
     }
 }

@@ -27,18 +27,27 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class Raid5Engine implements LevelEngine {
 
-    /** Per-thread arrays of {@link #writeRow}, so the write path allocates nothing per I/O. */
+    /**
+     * Per-thread arrays of {@link #writeRow} and of the parity passes ({@code sources}/{@code offsets}:
+     * the inputs of one multi-source {@link Xor#xor(ByteBuffer, int, ByteBuffer[], int[], int, int)}),
+     * so the write path allocates nothing per I/O. {@code sources} is cleared after each use so the
+     * thread does not keep callers' buffers reachable.
+     */
     private static final class Scratch {
         final int[] start;
         final int[] end;
         final int[] bounds;
         final boolean[] written;
+        final ByteBuffer[] sources;
+        final int[] offsets;
 
         Scratch(int dataDisks) {
             start = new int[dataDisks];
             end = new int[dataDisks];
             bounds = new int[2 * dataDisks];
             written = new boolean[dataDisks];
+            sources = new ByteBuffer[dataDisks + 1];
+            offsets = new int[dataDisks + 1];
         }
     }
 
@@ -164,11 +173,7 @@ final class Raid5Engine implements LevelEngine {
         ReentrantLock lock = a.locks.lock(row);
         try {
             // written chunk-offset range [start[j], end[j]) of each data index j (per-thread scratch)
-            Scratch scratch = SCRATCH.get();
-            if (scratch.start.length < dataDisks) {
-                scratch = new Scratch(dataDisks);
-                SCRATCH.set(scratch);
-            }
+            Scratch scratch = scratch();
             int[] start = scratch.start;
             int[] end = scratch.end;
             int[] bounds = scratch.bounds;
@@ -210,6 +215,15 @@ final class Raid5Engine implements LevelEngine {
             lock.unlock();
             a.bitmapEnd(rowMemberLba, chunkBlocks);
         }
+    }
+
+    private Scratch scratch() {
+        Scratch scratch = SCRATCH.get();
+        if (scratch.start.length < dataDisks) {
+            scratch = new Scratch(dataDisks);
+            SCRATCH.set(scratch);
+        }
+        return scratch;
     }
 
     private int dataBufferOffset(int j, int segStart, int rowOffset, int off) {
@@ -261,16 +275,24 @@ final class Raid5Engine implements LevelEngine {
                 throw a.arrayFailed("read old data for parity", arrayLba, parity);
             }
             if (journaled(row, memberLba + h)) {
-                // L = new parity XOR new data of the present written members (see ParityJournal)
-                Xor.copy(tmp, 0, p, 0, length);
+                // L = new parity XOR new data of the present written members (see ParityJournal), one pass
+                Scratch scratch = scratch();
+                ByteBuffer[] sources = scratch.sources;
+                int[] offsets = scratch.offsets;
+                sources[0] = p;
+                offsets[0] = 0;
+                int count = 1;
                 int mask = 0;
                 for (int j = 0; j < dataDisks; j++) {
                     int m = geo.dataMember(row, j);
                     if (written[j] && a.writable(m)) {
-                        Xor.xorInto(tmp, 0, buffer, dataBufferOffset(j, segStart, rowOffset, off), length);
+                        sources[count] = buffer;
+                        offsets[count++] = dataBufferOffset(j, segStart, rowOffset, off);
                         mask |= 1 << m;
                     }
                 }
+                Xor.xor(tmp, 0, sources, offsets, count, length);
+                Arrays.fill(sources, null);
                 a.journal.protectedWrite(row, memberLba, h, mask, tmp, () -> {
                     writeData(row, segStart, h, written, rowOffset, buffer, off, fua, arrayLba);
                     a.writeMember(parity, memberLba, h, p, 0, IoCause.PARITY, fua);
@@ -348,36 +370,54 @@ final class Raid5Engine implements LevelEngine {
             if (a.readMember(m, memberLba, h, tmp, 0, IoCause.PARITY) != IO_OK) {
                 return m;
             }
-            Xor.xorInto(p, 0, tmp, 0, length);
-            Xor.xorInto(p, 0, buffer, dataBufferOffset(j, segStart, rowOffset, off), length);
+            // p = p ^ old ^ new in one pass (p is read and written at the same offset)
+            Xor.xor(p, 0, p, 0, tmp, 0, buffer, dataBufferOffset(j, segStart, rowOffset, off), length);
         }
         return -1;
     }
 
-    /** Returns -1 on success, else the member whose read failed with a medium error. */
+    /**
+     * Parity from the new data of W and the current data of the others. The new data and the first
+     * member read (if any) are XORed in one pass; further reads (only with 5+ members) are folded in
+     * one by one through {@code tmp}. A full-stripe write reads nothing: one pass over its data.
+     * Returns -1 on success, else the member whose read failed with a medium error.
+     */
     private int reconstructWrite(long row, long memberLba, int h, boolean[] written, int segStart, int rowOffset,
                                  ByteBuffer buffer, int off, ByteBuffer p, ByteBuffer tmp) {
         int length = h * blockSize;
-        boolean first = true;
+        Scratch scratch = scratch();
+        ByteBuffer[] sources = scratch.sources;
+        int[] offsets = scratch.offsets;
+        int count = 0;
+        int firstRead = -1;
         for (int j = 0; j < dataDisks; j++) {
-            ByteBuffer src;
-            int srcOff;
             if (written[j]) {
-                src = buffer;
-                srcOff = dataBufferOffset(j, segStart, rowOffset, off);
-            } else {
+                sources[count] = buffer;
+                offsets[count++] = dataBufferOffset(j, segStart, rowOffset, off);
+            } else if (firstRead < 0) {
+                firstRead = j;
+            }
+        }
+        try {
+            if (firstRead >= 0) {
+                int m = geo.dataMember(row, firstRead);
+                if (a.readMember(m, memberLba, h, tmp, 0, IoCause.PARITY) != IO_OK) {
+                    return m;
+                }
+                sources[count] = tmp;
+                offsets[count++] = 0;
+            }
+            Xor.xor(p, 0, sources, offsets, count, length);
+        } finally {
+            Arrays.fill(sources, null);
+        }
+        for (int j = firstRead + 1; firstRead >= 0 && j < dataDisks; j++) {
+            if (!written[j]) {
                 int m = geo.dataMember(row, j);
                 if (a.readMember(m, memberLba, h, tmp, 0, IoCause.PARITY) != IO_OK) {
                     return m;
                 }
-                src = tmp;
-                srcOff = 0;
-            }
-            if (first) {
-                Xor.copy(p, 0, src, srcOff, length);
-                first = false;
-            } else {
-                Xor.xorInto(p, 0, src, srcOff, length);
+                Xor.xorInto(p, 0, tmp, 0, length);
             }
         }
         return -1;

@@ -5,24 +5,51 @@ import net.openhft.chronicle.core.Jvm;
 import net.openhft.chronicle.core.UnsafeMemory;
 
 /**
- * Parity arithmetic: long-wise XOR and copy between buffers addressed absolutely. Direct buffers
- * are read and written through their native address, heap buffers through their array, 8 bytes at
- * a time and four longs per iteration. Byte order does not matter for XOR, so callers' buffers are
- * used as they are (no native-order views, no allocation).
+ * Parity arithmetic: XOR and copy between buffers addressed absolutely (positions and limits are
+ * ignored and not changed). Direct buffers are accessed through their native address, heap buffers
+ * through their array, both with {@code sun.misc.Unsafe} (base object + offset), so callers' buffers
+ * are used as they are: no native-order views, no allocation.
  *
- * <p>Measured (2 vCPU, load average ~11 from other builds, so ±50 %): this loop ran at 10–20 GB/s of
- * source on 4 x 256 KiB in cache, 2–4x faster than absolute {@code ByteBuffer.getLong/putLong} on
- * native-order views (2.5–6 GB/s) in the same JVM, but well below the copy ceiling (50+ GB/s);
- * the Vector API is the next thing to measure (see the raid report).
+ * <h2>Loop shape, and why</h2>
+ * Every kernel computes {@code dst = s0 ^ s1 [^ s2 [^ s3]]} in <em>one pass</em>: per 8-byte word it
+ * loads each source once and stores the parity once, four words per iteration. Parity of a RAID-5
+ * row is one {@link #xor(ByteBuffer, int, ByteBuffer[], int[], int, int)} call instead of a copy
+ * plus pairwise {@code xorInto} passes, which re-read and re-write the parity buffer once per
+ * source (for 4 sources: 11 buffer passes of memory traffic instead of 5). More than 4 sources
+ * are folded in groups of 3 with the parity itself as the first source.
+ *
+ * <p>When every buffer is direct (the RAID-5 case: pooled chunks and member I/O buffers) the
+ * kernels take plain native addresses ({@code Unsafe.getLong(long)}); with any heap buffer they take
+ * base object + offset. Measured interleaved (two runs), the base/offset kernels on direct buffers
+ * ran at 0.86-0.91x of an address-only loop of the same shape; with the direct kernels 0.97-1.10x.
+ *
+ * <p>Why scalar {@code long} words through Unsafe: C2 does not auto-vectorize loops over Unsafe or
+ * {@code ByteBuffer} accessors, absolute {@code ByteBuffer.getLong/putLong} loops ran at 0.15-0.5x
+ * of this one, and on JDK 25 {@code MemorySegment} long loops were slow (PERFORMANCE.md). The Vector
+ * API cannot read a direct {@code ByteBuffer} with one source on both JDKs ({@code fromByteBuffer}
+ * on 17, only {@code fromMemorySegment} on 25, and {@code --release 17} cannot compile against the
+ * incubator module); measured, it was no faster than this loop on JDK 17 and ~1.3x (noisy) on 25.
+ * The cost of staying scalar is in cache: gcc's AVX-512 loop moves 64 bytes per load where this
+ * moves 8, and was ~2x faster on 4 x 256 KiB; out of cache both are bound by memory bandwidth
+ * (0.8-0.85x of C). See docs/benchmarks.md "RAID-5 parity XOR (tuned)", {@code XorKernelBenchmark}
+ * and {@code InterleavedRatios} in the benchmarks module.
+ *
+ * <p>Aliasing: a source may be the destination at the same offset (each word is read before it is
+ * written); other overlaps are not supported.
  */
 public final class Xor {
 
-    private static final sun.misc.Unsafe UNSAFE = UnsafeMemory.UNSAFE;
-    private static final long BYTE_ARRAY_BASE = UNSAFE.arrayBaseOffset(byte[].class);
+    private static final sun.misc.Unsafe U = UnsafeMemory.UNSAFE;
+    private static final long BYTE_ARRAY_BASE = U.arrayBaseOffset(byte[].class);
 
     private Xor() {
     }
 
+    private static boolean accessible(ByteBuffer buffer) {
+        return buffer.isDirect() || buffer.hasArray();
+    }
+
+    /** Unsafe base object: null for a direct buffer (absolute address), the array for a heap buffer. */
     private static Object base(ByteBuffer buffer) {
         if (buffer.isDirect()) {
             return null;
@@ -33,56 +60,280 @@ public final class Xor {
         return buffer.array();
     }
 
-    private static long offset(ByteBuffer buffer, int position) {
-        return buffer.isDirect() ? Jvm.address(buffer) + position
-                : BYTE_ARRAY_BASE + buffer.arrayOffset() + position;
+    /** Unsafe offset of byte {@code index}, bounds-checked against the buffer's capacity. */
+    private static long offset(ByteBuffer buffer, int index, int length) {
+        if (index < 0 || length < 0 || index > buffer.capacity() - length) {
+            throw new IndexOutOfBoundsException("range [" + index + ", +" + length + ") outside capacity "
+                    + buffer.capacity());
+        }
+        return buffer.isDirect() ? Jvm.address(buffer) + index : BYTE_ARRAY_BASE + buffer.arrayOffset() + index;
     }
 
     /** {@code dst[dstOffset..+length) ^= src[srcOffset..+length)}. */
     public static void xorInto(ByteBuffer dst, int dstOffset, ByteBuffer src, int srcOffset, int length) {
-        if (!src.isDirect() && !src.hasArray()) {
+        xor(dst, dstOffset, dst, dstOffset, src, srcOffset, length);
+    }
+
+    /** {@code dst[dstOffset..+length) = a[aOffset..] ^ b[bOffset..]}, one pass. */
+    public static void xor(ByteBuffer dst, int dstOffset, ByteBuffer a, int aOffset, ByteBuffer b, int bOffset,
+                           int length) {
+        if (!accessible(a) || !accessible(b)) {
             for (int i = 0; i < length; i++) {
-                dst.put(dstOffset + i, (byte) (dst.get(dstOffset + i) ^ src.get(srcOffset + i)));
+                dst.put(dstOffset + i, (byte) (a.get(aOffset + i) ^ b.get(bOffset + i)));
             }
             return;
         }
-        Object d = base(dst);
-        long dOff = offset(dst, dstOffset);
-        Object s = base(src);
-        long sOff = offset(src, srcOffset);
-        int i = 0;
-        for (; i + 32 <= length; i += 32) {
-            long a0 = UNSAFE.getLong(s, sOff + i);
-            long a1 = UNSAFE.getLong(s, sOff + i + 8);
-            long a2 = UNSAFE.getLong(s, sOff + i + 16);
-            long a3 = UNSAFE.getLong(s, sOff + i + 24);
-            UNSAFE.putLong(d, dOff + i, UNSAFE.getLong(d, dOff + i) ^ a0);
-            UNSAFE.putLong(d, dOff + i + 8, UNSAFE.getLong(d, dOff + i + 8) ^ a1);
-            UNSAFE.putLong(d, dOff + i + 16, UNSAFE.getLong(d, dOff + i + 16) ^ a2);
-            UNSAFE.putLong(d, dOff + i + 24, UNSAFE.getLong(d, dOff + i + 24) ^ a3);
+        xor2(base(dst), offset(dst, dstOffset, length), base(a), offset(a, aOffset, length),
+                base(b), offset(b, bOffset, length), length);
+    }
+
+    /** {@code dst[dstOffset..+length) = a[aOffset..] ^ b[bOffset..] ^ c[cOffset..]}, one pass. */
+    public static void xor(ByteBuffer dst, int dstOffset, ByteBuffer a, int aOffset, ByteBuffer b, int bOffset,
+                           ByteBuffer c, int cOffset, int length) {
+        if (!accessible(a) || !accessible(b) || !accessible(c)) {
+            for (int i = 0; i < length; i++) {
+                dst.put(dstOffset + i, (byte) (a.get(aOffset + i) ^ b.get(bOffset + i) ^ c.get(cOffset + i)));
+            }
+            return;
         }
-        for (; i + 8 <= length; i += 8) {
-            UNSAFE.putLong(d, dOff + i, UNSAFE.getLong(d, dOff + i) ^ UNSAFE.getLong(s, sOff + i));
+        xor3(base(dst), offset(dst, dstOffset, length), base(a), offset(a, aOffset, length),
+                base(b), offset(b, bOffset, length), base(c), offset(c, cOffset, length), length);
+    }
+
+    /**
+     * {@code dst[dstOffset..+length) = sources[0][offsets[0]..] ^ ... ^ sources[count-1][offsets[count-1]..]}
+     * in one pass for up to 4 sources (then in groups of 3 more, folded into {@code dst}). Allocates
+     * nothing; {@code sources} and {@code offsets} may be longer than {@code count} (reusable scratch).
+     */
+    public static void xor(ByteBuffer dst, int dstOffset, ByteBuffer[] sources, int[] offsets, int count,
+                           int length) {
+        if (count <= 0) {
+            zero(dst, dstOffset, length);
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            if (!accessible(sources[i])) {
+                xorByteWise(dst, dstOffset, sources, offsets, count, length);
+                return;
+            }
+        }
+        Object d = base(dst);
+        long dOff = offset(dst, dstOffset, length);
+        int i = Math.min(count, 4);
+        switch (i) {
+            case 1 -> copy(dst, dstOffset, sources[0], offsets[0], length);
+            case 2 -> xor2(d, dOff, base(sources[0]), offset(sources[0], offsets[0], length),
+                    base(sources[1]), offset(sources[1], offsets[1], length), length);
+            case 3 -> xor3(d, dOff, base(sources[0]), offset(sources[0], offsets[0], length),
+                    base(sources[1]), offset(sources[1], offsets[1], length),
+                    base(sources[2]), offset(sources[2], offsets[2], length), length);
+            default -> xor4(d, dOff, base(sources[0]), offset(sources[0], offsets[0], length),
+                    base(sources[1]), offset(sources[1], offsets[1], length),
+                    base(sources[2]), offset(sources[2], offsets[2], length),
+                    base(sources[3]), offset(sources[3], offsets[3], length), length);
+        }
+        for (; i < count; i += 3) {
+            switch (Math.min(3, count - i)) {
+                case 1 -> xor2(d, dOff, d, dOff, base(sources[i]), offset(sources[i], offsets[i], length), length);
+                case 2 -> xor3(d, dOff, d, dOff, base(sources[i]), offset(sources[i], offsets[i], length),
+                        base(sources[i + 1]), offset(sources[i + 1], offsets[i + 1], length), length);
+                default -> xor4(d, dOff, d, dOff, base(sources[i]), offset(sources[i], offsets[i], length),
+                        base(sources[i + 1]), offset(sources[i + 1], offsets[i + 1], length),
+                        base(sources[i + 2]), offset(sources[i + 2], offsets[i + 2], length), length);
+            }
+        }
+    }
+
+    private static void xorByteWise(ByteBuffer dst, int dstOffset, ByteBuffer[] sources, int[] offsets, int count,
+                                    int length) {
+        for (int k = 0; k < length; k++) {
+            int x = 0;
+            for (int i = 0; i < count; i++) {
+                x ^= sources[i].get(offsets[i] + k);
+            }
+            dst.put(dstOffset + k, (byte) x);
+        }
+    }
+
+
+    // Dispatch: all bases null (every buffer direct, the RAID-5 case) -> address-only kernels, on
+    // which C2 sees plain native memory; otherwise the base+offset kernels (heap buffers).
+
+    private static void xor2(Object d, long dOff, Object a, long aOff, Object b, long bOff, int length) {
+        if (d == null && a == null && b == null) {
+            xor2Direct(dOff, aOff, bOff, length);
+        } else {
+            xor2Heap(d, dOff, a, aOff, b, bOff, length);
+        }
+    }
+
+    private static void xor3(Object d, long dOff, Object a, long aOff, Object b, long bOff, Object c, long cOff,
+                             int length) {
+        if (d == null && a == null && b == null && c == null) {
+            xor3Direct(dOff, aOff, bOff, cOff, length);
+        } else {
+            xor3Heap(d, dOff, a, aOff, b, bOff, c, cOff, length);
+        }
+    }
+
+    private static void xor4(Object d, long dOff, Object a, long aOff, Object b, long bOff, Object c, long cOff,
+                             Object e, long eOff, int length) {
+        if (d == null && a == null && b == null && c == null && e == null) {
+            xor4Direct(dOff, aOff, bOff, cOff, eOff, length);
+        } else {
+            xor4Heap(d, dOff, a, aOff, b, bOff, c, cOff, e, eOff, length);
+        }
+    }
+
+    // Address-only kernels (native addresses), long index: 4 words per iteration, then words, bytes.
+
+    private static void xor2Direct(long d, long a, long b, int length) {
+        long n = length;
+        long i = 0;
+        for (; i <= n - 32; i += 32) {
+            long w0 = U.getLong(a + i) ^ U.getLong(b + i);
+            long w1 = U.getLong(a + i + 8) ^ U.getLong(b + i + 8);
+            long w2 = U.getLong(a + i + 16) ^ U.getLong(b + i + 16);
+            long w3 = U.getLong(a + i + 24) ^ U.getLong(b + i + 24);
+            U.putLong(d + i, w0);
+            U.putLong(d + i + 8, w1);
+            U.putLong(d + i + 16, w2);
+            U.putLong(d + i + 24, w3);
+        }
+        for (; i <= n - 8; i += 8) {
+            U.putLong(d + i, U.getLong(a + i) ^ U.getLong(b + i));
+        }
+        for (; i < n; i++) {
+            U.putByte(d + i, (byte) (U.getByte(a + i) ^ U.getByte(b + i)));
+        }
+    }
+
+    private static void xor3Direct(long d, long a, long b, long c, int length) {
+        long n = length;
+        long i = 0;
+        for (; i <= n - 32; i += 32) {
+            long w0 = U.getLong(a + i) ^ U.getLong(b + i) ^ U.getLong(c + i);
+            long w1 = U.getLong(a + i + 8) ^ U.getLong(b + i + 8) ^ U.getLong(c + i + 8);
+            long w2 = U.getLong(a + i + 16) ^ U.getLong(b + i + 16) ^ U.getLong(c + i + 16);
+            long w3 = U.getLong(a + i + 24) ^ U.getLong(b + i + 24) ^ U.getLong(c + i + 24);
+            U.putLong(d + i, w0);
+            U.putLong(d + i + 8, w1);
+            U.putLong(d + i + 16, w2);
+            U.putLong(d + i + 24, w3);
+        }
+        for (; i <= n - 8; i += 8) {
+            U.putLong(d + i, U.getLong(a + i) ^ U.getLong(b + i) ^ U.getLong(c + i));
+        }
+        for (; i < n; i++) {
+            U.putByte(d + i, (byte) (U.getByte(a + i) ^ U.getByte(b + i) ^ U.getByte(c + i)));
+        }
+    }
+
+    private static void xor4Direct(long d, long a, long b, long c, long e, int length) {
+        long n = length;
+        long i = 0;
+        for (; i <= n - 32; i += 32) {
+            long w0 = U.getLong(a + i) ^ U.getLong(b + i) ^ U.getLong(c + i) ^ U.getLong(e + i);
+            long w1 = U.getLong(a + i + 8) ^ U.getLong(b + i + 8) ^ U.getLong(c + i + 8) ^ U.getLong(e + i + 8);
+            long w2 = U.getLong(a + i + 16) ^ U.getLong(b + i + 16) ^ U.getLong(c + i + 16) ^ U.getLong(e + i + 16);
+            long w3 = U.getLong(a + i + 24) ^ U.getLong(b + i + 24) ^ U.getLong(c + i + 24) ^ U.getLong(e + i + 24);
+            U.putLong(d + i, w0);
+            U.putLong(d + i + 8, w1);
+            U.putLong(d + i + 16, w2);
+            U.putLong(d + i + 24, w3);
+        }
+        for (; i <= n - 8; i += 8) {
+            U.putLong(d + i, U.getLong(a + i) ^ U.getLong(b + i) ^ U.getLong(c + i) ^ U.getLong(e + i));
+        }
+        for (; i < n; i++) {
+            U.putByte(d + i, (byte) (U.getByte(a + i) ^ U.getByte(b + i) ^ U.getByte(c + i) ^ U.getByte(e + i)));
+        }
+    }
+
+    // Base+offset kernels (any buffer on the heap): same shape.
+
+    private static void xor2Heap(Object d, long dOff, Object a, long aOff, Object b, long bOff, int length) {
+        int i = 0;
+        for (; i <= length - 32; i += 32) {
+            long w0 = U.getLong(a, aOff + i) ^ U.getLong(b, bOff + i);
+            long w1 = U.getLong(a, aOff + i + 8) ^ U.getLong(b, bOff + i + 8);
+            long w2 = U.getLong(a, aOff + i + 16) ^ U.getLong(b, bOff + i + 16);
+            long w3 = U.getLong(a, aOff + i + 24) ^ U.getLong(b, bOff + i + 24);
+            U.putLong(d, dOff + i, w0);
+            U.putLong(d, dOff + i + 8, w1);
+            U.putLong(d, dOff + i + 16, w2);
+            U.putLong(d, dOff + i + 24, w3);
+        }
+        for (; i <= length - 8; i += 8) {
+            U.putLong(d, dOff + i, U.getLong(a, aOff + i) ^ U.getLong(b, bOff + i));
         }
         for (; i < length; i++) {
-            UNSAFE.putByte(d, dOff + i, (byte) (UNSAFE.getByte(d, dOff + i) ^ UNSAFE.getByte(s, sOff + i)));
+            U.putByte(d, dOff + i, (byte) (U.getByte(a, aOff + i) ^ U.getByte(b, bOff + i)));
+        }
+    }
+
+    private static void xor3Heap(Object d, long dOff, Object a, long aOff, Object b, long bOff, Object c, long cOff,
+                             int length) {
+        int i = 0;
+        for (; i <= length - 32; i += 32) {
+            long w0 = U.getLong(a, aOff + i) ^ U.getLong(b, bOff + i) ^ U.getLong(c, cOff + i);
+            long w1 = U.getLong(a, aOff + i + 8) ^ U.getLong(b, bOff + i + 8) ^ U.getLong(c, cOff + i + 8);
+            long w2 = U.getLong(a, aOff + i + 16) ^ U.getLong(b, bOff + i + 16) ^ U.getLong(c, cOff + i + 16);
+            long w3 = U.getLong(a, aOff + i + 24) ^ U.getLong(b, bOff + i + 24) ^ U.getLong(c, cOff + i + 24);
+            U.putLong(d, dOff + i, w0);
+            U.putLong(d, dOff + i + 8, w1);
+            U.putLong(d, dOff + i + 16, w2);
+            U.putLong(d, dOff + i + 24, w3);
+        }
+        for (; i <= length - 8; i += 8) {
+            U.putLong(d, dOff + i, U.getLong(a, aOff + i) ^ U.getLong(b, bOff + i) ^ U.getLong(c, cOff + i));
+        }
+        for (; i < length; i++) {
+            U.putByte(d, dOff + i, (byte) (U.getByte(a, aOff + i) ^ U.getByte(b, bOff + i) ^ U.getByte(c, cOff + i)));
+        }
+    }
+
+    private static void xor4Heap(Object d, long dOff, Object a, long aOff, Object b, long bOff, Object c, long cOff,
+                             Object e, long eOff, int length) {
+        int i = 0;
+        for (; i <= length - 32; i += 32) {
+            long w0 = U.getLong(a, aOff + i) ^ U.getLong(b, bOff + i) ^ U.getLong(c, cOff + i)
+                    ^ U.getLong(e, eOff + i);
+            long w1 = U.getLong(a, aOff + i + 8) ^ U.getLong(b, bOff + i + 8) ^ U.getLong(c, cOff + i + 8)
+                    ^ U.getLong(e, eOff + i + 8);
+            long w2 = U.getLong(a, aOff + i + 16) ^ U.getLong(b, bOff + i + 16) ^ U.getLong(c, cOff + i + 16)
+                    ^ U.getLong(e, eOff + i + 16);
+            long w3 = U.getLong(a, aOff + i + 24) ^ U.getLong(b, bOff + i + 24) ^ U.getLong(c, cOff + i + 24)
+                    ^ U.getLong(e, eOff + i + 24);
+            U.putLong(d, dOff + i, w0);
+            U.putLong(d, dOff + i + 8, w1);
+            U.putLong(d, dOff + i + 16, w2);
+            U.putLong(d, dOff + i + 24, w3);
+        }
+        for (; i <= length - 8; i += 8) {
+            U.putLong(d, dOff + i, U.getLong(a, aOff + i) ^ U.getLong(b, bOff + i) ^ U.getLong(c, cOff + i)
+                    ^ U.getLong(e, eOff + i));
+        }
+        for (; i < length; i++) {
+            U.putByte(d, dOff + i, (byte) (U.getByte(a, aOff + i) ^ U.getByte(b, bOff + i) ^ U.getByte(c, cOff + i)
+                    ^ U.getByte(e, eOff + i)));
         }
     }
 
     /** {@code dst[dstOffset..+length) = src[srcOffset..+length)}. */
     public static void copy(ByteBuffer dst, int dstOffset, ByteBuffer src, int srcOffset, int length) {
-        if (!src.isDirect() && !src.hasArray()) {
+        if (!accessible(src)) {
             for (int i = 0; i < length; i++) {
                 dst.put(dstOffset + i, src.get(srcOffset + i));
             }
             return;
         }
-        UNSAFE.copyMemory(base(src), offset(src, srcOffset), base(dst), offset(dst, dstOffset), length);
+        U.copyMemory(base(src), offset(src, srcOffset, length), base(dst), offset(dst, dstOffset, length), length);
     }
 
     /** Sets {@code length} bytes to zero. */
     public static void zero(ByteBuffer dst, int dstOffset, int length) {
-        UNSAFE.setMemory(base(dst), offset(dst, dstOffset), length, (byte) 0);
+        U.setMemory(base(dst), offset(dst, dstOffset, length), length, (byte) 0);
     }
 
     /** Whether the two ranges hold the same bytes. */

@@ -1,0 +1,335 @@
+package dev.scemu.benchmarks.raid;
+
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import dev.scemu.core.BlockDevice;
+import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.Media;
+import dev.scemu.core.NativeMemory;
+import dev.scemu.raid.RaidArray;
+import dev.scemu.raid.RaidConfig;
+import dev.scemu.raid.RaidLevel;
+import dev.scemu.raid.internal.Xor;
+import java.io.File;
+import java.lang.reflect.Method;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Same-run ratios on a loaded, shared machine: the cases of a group run in short interleaved slices
+ * (default 100 ms each, round after round), so load that comes and goes hits all of them alike; the
+ * report is, per case, the median over rounds of its rate divided by the group reference's rate in
+ * the same round. JMH ({@link RaidThroughputBenchmark}, {@link XorKernelBenchmark}) runs one method
+ * after the other, which on this machine can move a ratio by 2x.
+ *
+ * <p>Groups: {@code xor} (one-pass {@code Xor.xor}, the pre-tuning pairwise loop, a plain copy of
+ * the same source bytes and, with {@code --c-lib}, the C loop of {@code bench/c/xor.c} called
+ * through JNA) at 4 x 256 KiB and 4 x 64 MiB; {@code raid} (full-stripe and 4 KiB writes of
+ * {@link RaidThroughputBenchmark}'s array beside its memory-copy ceilings and, with
+ * {@code --before-raid JAR}, the same writes through the raid classes of another build loaded
+ * child-first into the same JVM).
+ *
+ * <pre>
+ * bench/c/run-xor.sh --lib /tmp/libscemuxor.so
+ * java $SCEMU_JVM_FLAGS -cp benchmarks/target/benchmarks.jar dev.scemu.benchmarks.raid.InterleavedRatios \
+ *     [--c-lib /tmp/libscemuxor.so] [--before-raid old-raid.jar] [--rounds 30] [--slice-ms 100] [xor] [raid]
+ * </pre>
+ */
+public final class InterleavedRatios {
+
+    /** C kernels of bench/c/xor.c. */
+    public interface CXor extends Library {
+        void xor4(Pointer p, Pointer a, Pointer b, Pointer c, Pointer d, long words);
+
+        void copy4(Pointer p, Pointer a, Pointer b, Pointer c, Pointer d, long words);
+    }
+
+    private interface Op {
+        void run();
+    }
+
+    private record Case(String name, Op op, long bytes) {
+    }
+
+    private static final int MEMBERS = RaidThroughputBenchmark.MEMBERS;
+    private static final int CHUNK = RaidThroughputBenchmark.CHUNK_BYTES;
+    private static final int BLOCK = RaidThroughputBenchmark.BLOCK_SIZE;
+    private static final int STRIPE = RaidThroughputBenchmark.STRIPE_DATA_BYTES;
+
+    /** Direct buffers whose addresses (not the buffers) are captured by cases. */
+    private static final List<Object> keepAlive = new ArrayList<>();
+
+    private InterleavedRatios() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String cLib = null;
+        String beforeRaid = null;
+        int rounds = 30;
+        int sliceMs = 100;
+        List<String> groups = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--c-lib" -> cLib = args[++i];
+                case "--before-raid" -> beforeRaid = args[++i];
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--slice-ms" -> sliceMs = Integer.parseInt(args[++i]);
+                default -> groups.add(args[i]);
+            }
+        }
+        if (groups.isEmpty()) {
+            groups = List.of("xor", "raid");
+        }
+        System.out.printf("# java %s, %d rounds x %d ms slices, load %s%n", System.getProperty("java.version"),
+                rounds, sliceMs, load());
+        CXor c = cLib == null ? null : Native.load(cLib, CXor.class);
+        for (String group : groups) {
+            if (group.equals("xor")) {
+                run("xor 4 x 256 KiB (in cache), reference: copy of the same bytes", xorCases(256 << 10, c), rounds,
+                        sliceMs);
+                run("xor 4 x 64 MiB (out of cache), reference: copy of the same bytes", xorCases(64 << 20, c), rounds,
+                        sliceMs);
+            } else if (group.equals("raid")) {
+                run("RAID-5 4 x 64 MiB members, reference: memoryCopyStripe", raidCases(beforeRaid), rounds, sliceMs);
+            }
+        }
+        System.out.printf("# load at end %s%n", load());
+    }
+
+    private static String load() {
+        try {
+            return new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/loadavg"))).trim();
+        } catch (java.io.IOException e) {
+            return "?";
+        }
+    }
+
+    private static List<Case> xorCases(int bytes, CXor c) {
+        Random random = new Random(3);
+        ByteBuffer[] src = new ByteBuffer[4];
+        byte[] pattern = new byte[Math.min(bytes, 1 << 20)];
+        for (int i = 0; i < 4; i++) {
+            src[i] = NativeMemory.allocateAligned(bytes, 4096);
+            for (int o = 0; o < bytes; o += pattern.length) {
+                random.nextBytes(pattern);
+                src[i].put(o, pattern);
+            }
+        }
+        ByteBuffer dst = NativeMemory.allocateAligned(bytes, 4096);
+        int[] offsets = new int[4];
+        long total = 4L * bytes;
+        List<Case> cases = new ArrayList<>();
+        cases.add(new Case("java copy (reference)", () -> {
+            for (ByteBuffer s : src) {
+                Xor.copy(dst, 0, s, 0, bytes);
+            }
+        }, total));
+        cases.add(new Case("java Xor.xor one pass (after)", () -> Xor.xor(dst, 0, src, offsets, 4, bytes), total));
+        cases.add(new Case("java pairwise copy+xorInto (before)", () -> LegacyXor.parity(dst, src, bytes), total));
+        if (Boolean.getBoolean("scemu.xor.shapes")) {
+            long pa = NativeMemory.address(dst);
+            long[] sa = new long[4];
+            for (int i = 0; i < 4; i++) {
+                sa[i] = NativeMemory.address(src[i]);
+            }
+            keepAlive.add(src);
+            keepAlive.add(dst);
+            cases.add(new Case("shape: unsafe address-only 4 words", () -> XorShapes.addressOnly4(pa, sa[0], sa[1], sa[2],
+                    sa[3], bytes), total));
+            cases.add(new Case("shape: unsafe object-base 4 words", () -> XorShapes.objectBase4(null, pa, null, sa[0],
+                    null, sa[1], null, sa[2], null, sa[3], bytes), total));
+            cases.add(new Case("shape: unsafe address-only 8 words", () -> XorShapes.addressOnly8(pa, sa[0], sa[1], sa[2],
+                    sa[3], bytes), total));
+            ByteBuffer[] nsrc = new ByteBuffer[4];
+            for (int i = 0; i < 4; i++) {
+                nsrc[i] = src[i].duplicate().order(java.nio.ByteOrder.nativeOrder());
+            }
+            ByteBuffer ndst = dst.duplicate().order(java.nio.ByteOrder.nativeOrder());
+            cases.add(new Case("shape: ByteBuffer getLong 4 words", () -> XorShapes.byteBuffer4(ndst, nsrc[0], nsrc[1],
+                    nsrc[2], nsrc[3], bytes), total));
+        }
+        if (c != null) {
+            Pointer p = new Pointer(NativeMemory.address(dst));
+            Pointer[] s = new Pointer[4];
+            for (int i = 0; i < 4; i++) {
+                s[i] = new Pointer(NativeMemory.address(src[i]));
+            }
+            cases.add(new Case("C xor4 gcc -O3 -march=native", () -> c.xor4(p, s[0], s[1], s[2], s[3], bytes / 8),
+                    total));
+            cases.add(new Case("C memcpy x 4", () -> c.copy4(p, s[0], s[1], s[2], s[3], bytes / 8), total));
+        }
+        return cases;
+    }
+
+    /** Loads {@code dev.scemu.raid.*} from {@code jar} before the application class path. */
+    private static final class ChildFirst extends URLClassLoader {
+        ChildFirst(URL[] urls, ClassLoader parent) {
+            super(urls, parent);
+        }
+
+        @Override
+        protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+            if (!name.startsWith("dev.scemu.raid.")) {
+                return super.loadClass(name, resolve);
+            }
+            synchronized (getClassLoadingLock(name)) {
+                Class<?> c = findLoadedClass(name);
+                if (c == null) {
+                    c = findClass(name);
+                }
+                if (resolve) {
+                    resolveClass(c);
+                }
+                return c;
+            }
+        }
+    }
+
+    private static List<? extends BlockDevice> members(String prefix) {
+        List<BlockDevice> members = new ArrayList<>();
+        for (int i = 0; i < MEMBERS; i++) {
+            members.add(Media.memory(prefix + i, BlockGeometry.ofBytes(BLOCK, RaidThroughputBenchmark.MEMBER_BYTES)));
+        }
+        return members;
+    }
+
+    private static BlockDevice oldArray(String jar) throws Exception {
+        ClassLoader loader = new ChildFirst(new URL[] {new File(jar).toURI().toURL()},
+                InterleavedRatios.class.getClassLoader());
+        Class<?> level = loader.loadClass("dev.scemu.raid.RaidLevel");
+        Class<?> config = loader.loadClass("dev.scemu.raid.RaidConfig");
+        Class<?> array = loader.loadClass("dev.scemu.raid.RaidArray");
+        Method builderOf = config.getMethod("builder", level);
+        Object builder = builderOf.invoke(null, level.getField("RAID5").get(null));
+        Class<?> b = builderOf.getReturnType();
+        builder = b.getMethod("chunkBytes", int.class).invoke(builder, CHUNK);
+        builder = b.getMethod("assumeClean", boolean.class).invoke(builder, true);
+        Object cfg = b.getMethod("build").invoke(builder);
+        Object created = array.getMethod("create", config, List.class).invoke(null, cfg, members("old"));
+        if (created.getClass().getClassLoader() != loader) {
+            throw new IllegalStateException("old raid classes were not loaded from " + jar);
+        }
+        return (BlockDevice) created;
+    }
+
+    private static void prefill(BlockDevice array, ByteBuffer stripe) {
+        int stripeBlocks = STRIPE / BLOCK;
+        for (long s = 0; s < array.blockCount() / stripeBlocks; s++) {
+            array.write(s * stripeBlocks, stripeBlocks, stripe, 0, false);
+        }
+        array.flush();
+    }
+
+    private static List<Case> raidCases(String beforeRaid) throws Exception {
+        Random random = new Random(42);
+        ByteBuffer stripe = NativeMemory.allocateAligned(STRIPE, 4096);
+        byte[] pattern = new byte[STRIPE];
+        random.nextBytes(pattern);
+        stripe.put(0, pattern);
+        ByteBuffer small = NativeMemory.allocateAligned(BLOCK, 4096);
+        small.put(0, pattern, 0, BLOCK);
+        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK).assumeClean(true)
+                .build(), members("new"));
+        prefill(array, stripe);
+        BlockDevice old = beforeRaid == null ? null : oldArray(beforeRaid);
+        if (old != null) {
+            prefill(old, stripe);
+        }
+        int stripeBlocks = STRIPE / BLOCK;
+        long stripes = array.blockCount() / stripeBlocks;
+        long arrayBytes = array.blockCount() * BLOCK;
+        ByteBuffer ceiling = NativeMemory.allocateAligned((int) arrayBytes, 4096);
+        for (int o = 0; o + STRIPE <= arrayBytes; o += STRIPE) {
+            ceiling.put(o, pattern);
+        }
+        int n = 4096;
+        long[] stripeLbas = new long[n];
+        long[] blockLbas = new long[n];
+        for (int i = 0; i < n; i++) {
+            stripeLbas[i] = (random.nextLong() & Long.MAX_VALUE) % stripes * stripeBlocks;
+            blockLbas[i] = (random.nextLong() & Long.MAX_VALUE) % (stripes * stripeBlocks);
+        }
+        int[] next = new int[1];
+        keepAlive.add(ceiling); // only its address is captured below: keep the buffer from being freed
+        long ceilingAddress = NativeMemory.address(ceiling);
+        long stripeAddress = NativeMemory.address(stripe);
+        long smallAddress = NativeMemory.address(small);
+        List<Case> cases = new ArrayList<>();
+        cases.add(new Case("memoryCopyStripe (reference)", () -> NativeMemory.copy(stripeAddress,
+                ceilingAddress + stripeLbas[next[0]++ & (n - 1)] * BLOCK, STRIPE), STRIPE));
+        cases.add(new Case("fullStripeWrite (after)", () -> array.write(stripeLbas[next[0]++ & (n - 1)],
+                stripeBlocks, stripe, 0, false), STRIPE));
+        if (old != null) {
+            cases.add(new Case("fullStripeWrite (before)", () -> old.write(stripeLbas[next[0]++ & (n - 1)],
+                    stripeBlocks, stripe, 0, false), STRIPE));
+        }
+        cases.add(new Case("memoryCopy4k", () -> NativeMemory.copy(smallAddress,
+                ceilingAddress + blockLbas[next[0]++ & (n - 1)] * BLOCK, BLOCK), BLOCK));
+        cases.add(new Case("randomWrite4k (after)", () -> array.write(blockLbas[next[0]++ & (n - 1)], 1, small, 0,
+                false), BLOCK));
+        if (old != null) {
+            cases.add(new Case("randomWrite4k (before)", () -> old.write(blockLbas[next[0]++ & (n - 1)], 1, small, 0,
+                    false), BLOCK));
+        }
+        return cases;
+    }
+
+    private static void run(String title, List<Case> cases, int rounds, int sliceMs) {
+        int warmup = Math.max(3, rounds / 5);
+        double[][] rates = new double[cases.size()][rounds];
+        long sliceNanos = sliceMs * 1_000_000L;
+        for (int r = -warmup; r < rounds; r++) {
+            for (int k = 0; k < cases.size(); k++) {
+                Case c = cases.get(k);
+                long ops = 0;
+                long t0 = System.nanoTime();
+                long t;
+                do {
+                    c.op().run();
+                    ops++;
+                    t = System.nanoTime();
+                } while (t - t0 < sliceNanos);
+                if (r >= 0) {
+                    rates[k][r] = (double) ops * c.bytes() / (t - t0);
+                }
+            }
+        }
+        System.out.printf("%n## %s%n", title);
+        System.out.printf("| case | median GB/s | median ratio to %s (min..max of rounds) |%n", cases.get(0).name());
+        System.out.println("|---|---|---|");
+        for (int k = 0; k < cases.size(); k++) {
+            double[] ratio = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                ratio[r] = rates[k][r] / rates[0][r];
+            }
+            System.out.printf("| %s | %.1f | %.3f (%.2f..%.2f) |%n", cases.get(k).name(), median(rates[k]),
+                    median(ratio), Arrays.stream(ratio).min().orElse(0), Arrays.stream(ratio).max().orElse(0));
+        }
+        // pairwise ratios of interest: every case against every other, medians of per-round ratios
+        System.out.println();
+        for (int k = 1; k < cases.size(); k++) {
+            for (int j = 1; j < cases.size(); j++) {
+                if (j != k) {
+                    double[] ratio = new double[rounds];
+                    for (int r = 0; r < rounds; r++) {
+                        ratio[r] = rates[k][r] / rates[j][r];
+                    }
+                    System.out.printf("  %s / %s = %.3f%n", cases.get(k).name(), cases.get(j).name(), median(ratio));
+                }
+            }
+        }
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n == 0 ? Double.NaN : n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+}
