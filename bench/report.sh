@@ -129,7 +129,9 @@ if [ "$have_fio" = 1 ]; then
   coproc SCEMU { exec "${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.nbd.NbdBenchServer 384 576 "$SIZE_MIB" 2> "$out/nbd/scemu-server.log"; }
   scemu_pid=$SCEMU_PID
   ready=""
-  read -r -t 120 ready <&"${SCEMU[0]}" || true
+  while read -r -t 180 line <&"${SCEMU[0]}"; do # skip anything the JVM prints before READY
+    if [[ "$line" == READY* ]]; then ready=$line; break; fi
+  done
   if [[ "$ready" == READY* ]]; then
     uri=$(echo "$ready" | cut -d' ' -f2)
     echo "scemu.ran=true" >> "$props"

@@ -393,6 +393,7 @@ public final class ReportRenderer {
             case "rewriteIdentical4k" -> "identical rewrite";
             case "firstWriteAfter1Snapshot" -> "first write, 1 snapshot";
             case "firstWriteAfter16Snapshots" -> "first write, 16 snapshots";
+            case "firstSequentialAfter1Snapshot" -> "first seq. 1 MiB, 1 snapshot";
             case "duringRebuild" -> "during rebuild";
             default -> name;
         };

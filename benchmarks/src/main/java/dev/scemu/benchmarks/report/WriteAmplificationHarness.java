@@ -32,6 +32,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code firstWriteAfter1Snapshot} / {@code firstWriteAfter16Snapshots}: {@value #WRITES}
  *       4 KiB writes of new data to distinct random blocks after 1 / 16 snapshots (each the first
  *       write to its block since the snapshots);</li>
+ *   <li>{@code firstSequentialAfter1Snapshot}: the sequential 1 MiB writes after 1 snapshot (every
+ *       block copied once);</li>
  *   <li>{@code duringRebuild}: member 3 failed and replaced, then {@value #WRITES} random 4 KiB
  *       writes while it rebuilds; the rebuild's own bytes (REBUILD) are counted until it completes.</li>
  * </ul>
@@ -64,6 +66,8 @@ public final class WriteAmplificationHarness {
         scenarios.add(run("rewriteIdentical4k", "rewrite of identical data (4 KiB random)", 0, Kind.IDENTICAL));
         scenarios.add(run("firstWriteAfter1Snapshot", "first 4 KiB write after 1 snapshot", 1, Kind.FIRST));
         scenarios.add(run("firstWriteAfter16Snapshots", "first 4 KiB write after 16 snapshots", 16, Kind.FIRST));
+        scenarios.add(run("firstSequentialAfter1Snapshot", "first sequential 1 MiB writes after 1 snapshot", 1,
+                Kind.SEQUENTIAL));
         scenarios.add(run("duringRebuild", "random 4 KiB writes during a rebuild", 0, Kind.REBUILD));
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("harness", WriteAmplificationHarness.class.getName());
