@@ -5,7 +5,7 @@
 # bench/results/REPORT.md and the PNG charts from this run's JSON (dev.scemu.benchmarks.report).
 #
 # Usage: bench/report.sh [--quick|--full] [--no-build]
-#   --quick (default, < 5 min on 2 vCPUs): JMH -f 1 -wi 1 -i 2 -w 250ms -r 250ms, latency 2 s per
+#   --quick (default, < 5 min on 2 vCPUs): JMH -f 1 -wi 2 -i 2 -w 300ms -r 300ms, latency 2 s per
 #           phase, fio 7 s per job
 #   --full: JMH -f 1 -wi 2 -i 5 -w 1s -r 1s, latency 10 s per phase, fio 30 s per job
 # Needs: a JDK 17+ on PATH, python3 is NOT needed; fio (with the nbd engine), nbdkit, qemu-nbd and
@@ -33,7 +33,7 @@ if [ "$mode" = full ]; then
   latency_seconds=10
   fio_seconds=30
 else
-  jmh_args=(-f 1 -wi 1 -i 2 -w 250ms -r 250ms)
+  jmh_args=(-f 1 -wi 2 -i 2 -w 300ms -r 300ms)
   latency_seconds=2
   fio_seconds=7
 fi
