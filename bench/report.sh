@@ -67,9 +67,9 @@ log "WriteAmplificationHarness"
   > "$out/wa.log" 2>&1 || { log "WA harness failed, see $out/wa.log"; tail -20 "$out/wa.log" >&2; }
 
 # 3. host write latency (baseline, snapshot, rebuild, firmware updates)
-log "HostWriteLatencyHarness ${latency_seconds}s per phase"
+log "HostWriteLatencyHarness ${latency_seconds}s per phase, 20..50 firmware updates"
 "${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.latency.HostWriteLatencyHarness "$out/latency.json" \
-  "$latency_seconds" 50 > "$out/latency.log" 2>&1 \
+  "$latency_seconds" 50 20 > "$out/latency.log" 2>&1 \
   || { log "latency harness failed, see $out/latency.log"; tail -20 "$out/latency.log" >&2; }
 
 # 4. NBD: scemu, nbdkit memory, qemu-nbd qcow2 with one internal snapshot; same fio jobs, same duration.

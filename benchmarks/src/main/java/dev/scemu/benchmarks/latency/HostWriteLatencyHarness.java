@@ -42,7 +42,9 @@ import org.HdrHistogram.Histogram;
  * Each phase is preceded by an unrecorded warm-up of the same length fraction. The recording loop
  * allocates nothing per write.
  *
- * <p>Usage: {@code HostWriteLatencyHarness OUT.json [SECONDS_PER_PHASE] [MAX_UPDATES]}
+ * <p>Usage: {@code HostWriteLatencyHarness OUT.json [SECONDS_PER_PHASE] [MAX_UPDATES] [MIN_UPDATES]}: the
+ * firmware phase runs for SECONDS_PER_PHASE but at least MIN_UPDATES (default 20) and at most
+ * MAX_UPDATES (default 50) updates, so the pause percentiles rest on at least 20 values.
  */
 public final class HostWriteLatencyHarness {
 
@@ -111,6 +113,7 @@ public final class HostWriteLatencyHarness {
         Path out = Path.of(args.length > 0 ? args[0] : "bench/results/latency.json");
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 3;
         int maxUpdates = args.length > 2 ? Integer.parseInt(args[2]) : 50;
+        int minUpdates = Math.min(maxUpdates, args.length > 3 ? Integer.parseInt(args[3]) : 20);
         UnitConfig config = UnitConfig.builder().disks(4, (long) DISK_MIB << 20)
                 .snapshotStoreBytes((long) STORE_MIB << 20).seed(SEED).build();
         Map<String, Object> root = new LinkedHashMap<>();
@@ -132,7 +135,7 @@ public final class HostWriteLatencyHarness {
             phases.add(h.rebuildPhase(unit, seconds));
 
             Map<String, Object> updates = new LinkedHashMap<>();
-            phases.add(h.firmwarePhase(unit, seconds, maxUpdates, updates));
+            phases.add(h.firmwarePhase(unit, seconds, minUpdates, maxUpdates, updates));
             root.put("firmwareUpdates", updates);
             root.put("hostIoGate", Map.of("pauseCount", unit.firmware().hostIoGate().pauseCount(),
                     "maxPauseMicros", unit.firmware().hostIoGate().maxPauseNanos() / 1e3));
@@ -180,7 +183,7 @@ public final class HostWriteLatencyHarness {
         return phase;
     }
 
-    private Map<String, Object> firmwarePhase(StorageControlUnit unit, double seconds, int maxUpdates,
+    private Map<String, Object> firmwarePhase(StorageControlUnit unit, double seconds, int minUpdates, int maxUpdates,
                                               Map<String, Object> updates) throws Exception {
         FirmwareManager firmware = unit.firmware();
         List<byte[]> images = new ArrayList<>();
@@ -204,7 +207,7 @@ public final class HostWriteLatencyHarness {
             Thread.sleep(50); // the writer is running at QD1 before the first update
             recording.set(true);
             for (byte[] image : images) {
-                if (done > 0 && System.nanoTime() >= end) {
+                if (done >= minUpdates && System.nanoTime() >= end) {
                     break;
                 }
                 long start = System.nanoTime();

@@ -455,7 +455,7 @@ public final class ReportRenderer {
             line("");
             line("Target \"longest I/O pause during a firmware update p99 < 10 ms\": switch pause p99 **%s ms** (%s; with",
                     f(pauseP99 / 1e3, 2), pauseP99 < 10_000 ? "met" : "NOT met");
-            line("%s updates the p99 is the second-largest pause at most). Host write p99 during updates / without: **%s**.",
+            line("%s updates, HdrHistogram's p99 is one of the largest pauses). Host write p99 during updates / without: **%s**.",
                     f(Json.num(updates, "count"), 0), r(div(updateP99, baseP99)));
             line("");
         }
