@@ -82,6 +82,10 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     private final MappingIndex index;
     private final StoreFreeMap freeMap;
     private final CowBatch batch;
+    /** COW copies of the current run not yet written to the store (see {@link #queueCopy}). */
+    private long queuedCopyStoreBlock;
+    private int queuedCopyScratchOffset;
+    private int queuedCopyBlocks;
     private final int blockSize;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final TreeMap<Long, SnapshotInfo> snapshots = new TreeMap<>();
@@ -416,6 +420,14 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     private void writeRun(long lba, int blockCount, ByteBuffer source, int sourceOffset) {
         data.read(lba, blockCount, scratch, 0);
         meter().issuedRead(IoCause.HOST, (long) blockCount * blockSize);
+        try {
+            writeRunBlocks(lba, blockCount, source, sourceOffset);
+        } finally {
+            writeQueuedCopies(); // before any commit: the journal sync must find the copies written
+        }
+    }
+
+    private void writeRunBlocks(long lba, int blockCount, ByteBuffer source, int sourceOffset) {
         int inPlaceStart = -1;
         for (int i = 0; i < blockCount; i++) {
             long blockLba = lba + i;
@@ -467,8 +479,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         long hash = 0;
         if (!Buffers.equal(scratchView, oldOffset, zerosView, 0, blockSize)) {
             storeBlock = freeMap.allocate();
-            store.write(layout.pool().lba() + storeBlock, 1, scratch, oldOffset);
-            meter().issuedWrite(IoCause.COW_COPY, blockSize);
+            queueCopy(storeBlock, oldOffset);
             hash = XX3.hashBytes(scratch, oldOffset, blockSize);
         }
         int entry = index.insertNewest(lba, from, to, storeBlock);
@@ -507,10 +518,48 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         }
     }
 
+    /**
+     * Copies of one run waiting to be written to the store: old blocks at consecutive scratch
+     * offsets going to consecutive store blocks are written with one store write (a RAID-5 store
+     * then gets full-stripe writes instead of one read-modify-write per 4 KiB block). Written at
+     * the end of every {@link #writeRun} (scratch is reread by the next run), so always before the
+     * journal sync of the batch that records them.
+     */
+    private void queueCopy(long storeBlock, int scratchOffset) {
+        if (queuedCopyBlocks > 0 && storeBlock == queuedCopyStoreBlock + queuedCopyBlocks
+                && scratchOffset == queuedCopyScratchOffset + queuedCopyBlocks * blockSize) {
+            queuedCopyBlocks++;
+            return;
+        }
+        writeQueuedCopies();
+        queuedCopyStoreBlock = storeBlock;
+        queuedCopyScratchOffset = scratchOffset;
+        queuedCopyBlocks = 1;
+    }
+
+    private void writeQueuedCopies() {
+        int blocks = queuedCopyBlocks;
+        if (blocks == 0) {
+            return;
+        }
+        queuedCopyBlocks = 0;
+        store.write(layout.pool().lba() + queuedCopyStoreBlock, blocks, scratch, queuedCopyScratchOffset);
+        meter().issuedWrite(IoCause.COW_COPY, (long) blocks * blockSize);
+    }
+
+    /** Writes the batch's new data, one write per run of consecutive lbas (slots are contiguous in the buffer). */
     private void writeBatchData() {
         ByteBuffer pending = batch.data();
-        for (int slot = 0; slot < batch.size(); slot++) {
-            data.write(batch.lba(slot), 1, pending, batch.dataOffset(slot));
+        int size = batch.size();
+        int slot = 0;
+        while (slot < size) {
+            long start = batch.lba(slot);
+            int run = 1;
+            while (slot + run < size && batch.lba(slot + run) == start + run) {
+                run++;
+            }
+            data.write(start, run, pending, batch.dataOffset(slot));
+            slot += run;
         }
         meter().issuedWrite(IoCause.HOST, (long) batch.size() * blockSize);
         batch.clear();

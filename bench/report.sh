@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# One reproducible performance report: builds the benchmarks jar (offline), runs the JMH stack suite
+# (fixed seeds, bounded time), the write-amplification and latency harnesses, scemu over NBD against
+# nbdkit memory and qemu-nbd (qcow2 with one internal snapshot) with fio's nbd engine, then renders
+# bench/results/REPORT.md and the PNG charts from this run's JSON (dev.scemu.benchmarks.report).
+#
+# Usage: bench/report.sh [--quick|--full] [--no-build]
+#   --quick (default, < 5 min on 2 vCPUs): JMH -f 1 -wi 2 -i 2 -w 300ms -r 300ms, latency 2 s per
+#           phase, fio 7 s per job
+#   --full: JMH -f 1 -wi 2 -i 5 -w 1s -r 1s, latency 10 s per phase, fio 30 s per job
+# Needs: a JDK 17+ on PATH, python3 is NOT needed; fio (with the nbd engine), nbdkit, qemu-nbd and
+# qemu-img are optional: a missing peer is skipped with a note in the report.
+# Raw JSON and logs stay in bench/results (gitignored); REPORT.md and *.png are committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=quick
+build=1
+for arg in "$@"; do
+  case "$arg" in
+    --quick) mode=quick ;;
+    --full) mode=full ;;
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+command="bench/report.sh $*"
+command="${command% }"
+
+if [ "$mode" = full ]; then
+  jmh_args=(-f 1 -wi 2 -i 5 -w 1s -r 1s)
+  latency_seconds=10
+  fio_seconds=30
+else
+  jmh_args=(-f 1 -wi 2 -i 2 -w 300ms -r 300ms)
+  latency_seconds=2
+  fio_seconds=7
+fi
+
+out=bench/results
+rm -rf "$out/nbd" "$out"/*.json "$out"/*.png "$out/REPORT.md" "$out"/*.log 2>/dev/null || true
+mkdir -p "$out/nbd"
+start_epoch=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+date_start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+log() { echo "[report $(( $(date +%s) - start_epoch ))s] $*" >&2; }
+
+. bench/jvm-flags.sh
+if [ "$build" = 1 ]; then
+  log "build: ./mvnw -B -o -q -pl benchmarks -am package -DskipTests"
+  ./mvnw -B -o -q -pl benchmarks -am package -DskipTests
+fi
+JAR=benchmarks/target/benchmarks.jar
+JAVA_RUN=(java $SCEMU_JVM_FLAGS -Djava.awt.headless=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn)
+
+# 1. JMH: layer stacks against memory copies. The JMH lock is per machine and other engineers run
+# JMH at the same time on this shared machine: ignore it (the load average is in the report).
+log "JMH StackThroughputBenchmark ${jmh_args[*]}"
+"${JAVA_RUN[@]}" -Djmh.ignoreLock=true -jar "$JAR" 'dev.scemu.benchmarks.stack.StackThroughputBenchmark' \
+  "${jmh_args[@]}" -rf json -rff "$out/stack.json" > "$out/stack.log" 2>&1 \
+  || { log "JMH failed, see $out/stack.log"; tail -20 "$out/stack.log" >&2; }
+
+# 2. write amplification by cause
+log "WriteAmplificationHarness"
+"${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.report.WriteAmplificationHarness "$out/wa.json" \
+  > "$out/wa.log" 2>&1 || { log "WA harness failed, see $out/wa.log"; tail -20 "$out/wa.log" >&2; }
+
+# 3. host write latency (baseline, snapshot, rebuild, firmware updates)
+log "HostWriteLatencyHarness ${latency_seconds}s per phase, 20..50 firmware updates"
+"${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.latency.HostWriteLatencyHarness "$out/latency.json" \
+  "$latency_seconds" 50 20 > "$out/latency.log" 2>&1 \
+  || { log "latency harness failed, see $out/latency.log"; tail -20 "$out/latency.log" >&2; }
+
+# 4. NBD: scemu, nbdkit memory, qemu-nbd qcow2 with one internal snapshot; same fio jobs, same duration.
+SIZE_MIB=512
+servers=scemu,nbdkit,qcow2
+props="$out/nbd/servers.properties"
+{
+  echo "servers=$servers"
+  echo "scemu.label=scemu"
+  echo "nbdkit.label=nbdkit memory"
+  echo "qcow2.label=qemu-nbd qcow2+snapshot"
+} > "$props"
+have_fio=0
+if command -v fio >/dev/null && fio --enghelp=nbd >/dev/null 2>&1; then
+  have_fio=1
+  fio_version=$(fio --version)
+  echo "setup=Client: \`$fio_version --ioengine=nbd\`, one job, time-based ${fio_seconds} s per job, \`size=${SIZE_MIB}m\` (the first ${SIZE_MIB} MiB of each export), jobs in this order on each server: 4 KiB randwrite QD1, randwrite QD16, 1 MiB seq write QD8, 4 KiB randread QD1, QD16. Every export holds data before the first job; scemu and qcow2 have a snapshot taken after that prefill, so the first writes copy shared blocks/clusters. Client and server share the 2 vCPUs. TCP on 127.0.0.1 only." >> "$props"
+else
+  fio_version="not installed (or without the nbd engine)"
+  echo "setup=fio with the nbd engine is not installed: no NBD comparison." >> "$props"
+fi
+
+free_port() { # an unused loopback port
+  local p
+  for p in $(seq 20809 20899); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo 20899
+}
+
+wait_port() { # port seconds
+  local i
+  for i in $(seq 1 $(( $2 * 10 ))); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+run_jobs() { # server uri
+  local server=$1 uri=$2 spec name rw bs qd
+  for spec in "randwrite-4k-qd1 randwrite 4k 1" "randwrite-4k-qd16 randwrite 4k 16" "write-1m-qd8 write 1m 8" \
+              "randread-4k-qd1 randread 4k 1" "randread-4k-qd16 randread 4k 16"; do
+    set -- $spec
+    name=$1 rw=$2 bs=$3 qd=$4
+    log "fio $server $name"
+    fio --name="$server-$name" --ioengine=nbd --uri="$uri" --rw="$rw" --bs="$bs" --iodepth="$qd" \
+      --size="${SIZE_MIB}m" --time_based --runtime="$fio_seconds" --randseed=42 \
+      --output-format=json --output="$out/nbd/$server-$name.json" > "$out/nbd/$server-$name.log" 2>&1 \
+      || log "fio $server $name failed (see $out/nbd/$server-$name.log)"
+  done
+}
+
+if [ "$have_fio" = 1 ]; then
+  # scemu: RAID-5 of 4 x 384 MiB off-heap members, snapshot store 576 MiB, first 512 MiB prefilled, one snapshot
+  log "NBD scemu (NbdBenchServer)"
+  coproc SCEMU { exec "${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.nbd.NbdBenchServer 384 576 "$SIZE_MIB" 2> "$out/nbd/scemu-server.log"; }
+  scemu_pid=$SCEMU_PID
+  ready=""
+  while read -r -t 180 line <&"${SCEMU[0]}"; do # skip anything the JVM prints before READY
+    if [[ "$line" == READY* ]]; then ready=$line; break; fi
+  done
+  if [[ "$ready" == READY* ]]; then
+    uri=$(echo "$ready" | cut -d' ' -f2)
+    echo "scemu.ran=true" >> "$props"
+    echo "scemu.note=\`dev.scemu.benchmarks.nbd.NbdBenchServer\`: StorageControlUnit, RAID-5 of 4 x 384 MiB off-heap members, snapshot store 576 MiB, volume $(( $(echo "$ready" | cut -d' ' -f3) >> 20 )) MiB, first ${SIZE_MIB} MiB prefilled (seeded), one snapshot, the nbd module's NbdServer (default workers) on \`$uri\`." >> "$props"
+    run_jobs scemu "$uri"
+  else
+    echo "scemu.note=the scemu server did not start (see nbd/scemu-server.log)" >> "$props"
+  fi
+  eval "exec ${SCEMU[1]}>&-" 2>/dev/null || true
+  wait "$scemu_pid" 2>/dev/null || true
+
+  if command -v nbdkit >/dev/null; then
+    port=$(free_port)
+    log "NBD nbdkit memory on $port"
+    nbdkit --exit-with-parent -f -i 127.0.0.1 -p "$port" memory "${SIZE_MIB}M" > "$out/nbd/nbdkit-server.log" 2>&1 &
+    nbdkit_pid=$!
+    if wait_port "$port" 20; then
+      # prefill (untimed), so reads return written data as on the other servers
+      fio --name=prefill --ioengine=nbd --uri="nbd://127.0.0.1:$port/" --rw=write --bs=1m --iodepth=8 \
+        --size="${SIZE_MIB}m" --output="$out/nbd/nbdkit-prefill.log" > /dev/null 2>&1 || true
+      echo "nbdkit.ran=true" >> "$props"
+      echo "nbdkit.note=\`$(nbdkit --version) memory ${SIZE_MIB}M\` on 127.0.0.1:$port, prefilled by one untimed fio 1 MiB sequential pass." >> "$props"
+      run_jobs nbdkit "nbd://127.0.0.1:$port/"
+    else
+      echo "nbdkit.note=nbdkit did not start (see nbd/nbdkit-server.log)" >> "$props"
+    fi
+    kill "$nbdkit_pid" 2>/dev/null || true
+    wait "$nbdkit_pid" 2>/dev/null || true
+  else
+    echo "nbdkit.note=not installed: skipped." >> "$props"
+  fi
+
+  if command -v qemu-nbd >/dev/null && command -v qemu-img >/dev/null; then
+    port=$(free_port)
+    img="$out/nbd/peer.qcow2"
+    log "NBD qemu-nbd qcow2 + snapshot on $port"
+    qemu-img create -q -f qcow2 "$img" "${SIZE_MIB}M"
+    if command -v qemu-io >/dev/null; then
+      qemu-io -f qcow2 -c "write -P 0x5a 0 ${SIZE_MIB}M" "$img" > /dev/null
+    fi
+    qemu-img snapshot -c bench "$img"
+    qemu-nbd --fork --persistent -f qcow2 -b 127.0.0.1 -p "$port" --pid-file="$out/nbd/qemu-nbd.pid" "$img" \
+      > "$out/nbd/qcow2-server.log" 2>&1 || true
+    if wait_port "$port" 20; then
+      echo "qcow2.ran=true" >> "$props"
+      echo "qcow2.note=\`$(qemu-nbd --version | head -1)\` on 127.0.0.1:$port (no cache options: defaults), qcow2 ${SIZE_MIB} MiB (64 KiB clusters) fully written by qemu-io, then \`qemu-img snapshot -c bench\`." >> "$props"
+      run_jobs qcow2 "nbd://127.0.0.1:$port/"
+    else
+      echo "qcow2.note=qemu-nbd did not start (see nbd/qcow2-server.log)" >> "$props"
+    fi
+    if [ -f "$out/nbd/qemu-nbd.pid" ]; then
+      kill "$(cat "$out/nbd/qemu-nbd.pid")" 2>/dev/null || true
+      sleep 0.5
+    fi
+    rm -f "$img"
+  else
+    echo "qcow2.note=qemu-nbd/qemu-img not installed: skipped." >> "$props"
+  fi
+fi
+
+# 5. render
+end_epoch=$(date +%s)
+mem_total=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+jdk=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.runtime.version = //p;s/^ *java.vm.name = //p' | paste -sd' ' -)
+{
+  echo "date.start=$date_start"
+  echo "date.end=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "command=$command"
+  echo "mode=$mode"
+  echo "nproc=$(nproc)"
+  echo "cpu=$cpu_model"
+  echo "memory=$mem_total"
+  echo "jdk=$jdk"
+  echo "load.start=$load_start"
+  echo "load.end=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "jmh.args=${jmh_args[*]} -Djmh.ignoreLock=true"
+  echo "fio=$fio_version, ${fio_seconds} s per job"
+  echo "seconds=$(( end_epoch - start_epoch ))"
+} > "$out/meta.properties"
+log "render"
+"${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.report.ReportRenderer "$out"
+log "done in $(( $(date +%s) - start_epoch )) s: $out/REPORT.md"

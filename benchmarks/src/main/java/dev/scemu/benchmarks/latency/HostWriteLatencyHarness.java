@@ -1,0 +1,265 @@
+package dev.scemu.benchmarks.latency;
+
+import dev.scemu.benchmarks.report.Json;
+import dev.scemu.core.BlockDevice;
+import dev.scemu.core.NativeMemory;
+import dev.scemu.flash.FirmwareManager;
+import dev.scemu.flash.UpdateReport;
+import dev.scemu.raid.RebuildListener;
+import dev.scemu.raid.RebuildProgress;
+import dev.scemu.unit.DefaultFirmware;
+import dev.scemu.unit.StorageControlUnit;
+import dev.scemu.unit.UnitConfig;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Latency percentiles of 4 KiB host writes through {@link StorageControlUnit#host()} (RAID-5 of 4
+ * off-heap members of {@value #DISK_MIB} MiB, default firmware, seed 1), one host thread at QD1
+ * writing new data to seeded random blocks of the prefilled volume, recorded in an HdrHistogram
+ * (ns, 3 significant digits), in four phases of the same unit:
+ * <ol>
+ *   <li>{@code baseline}: no snapshot;</li>
+ *   <li>{@code snapshot}: with one active snapshot (taken at the start of the phase);</li>
+ *   <li>{@code rebuild}: member 3 failed and replaced, writes while it rebuilds (fail + replace is
+ *       repeated until the phase's time is up; only writes issued while a rebuild runs count);</li>
+ *   <li>{@code firmwareUpdate}: a second thread stages a newer signed image of the control unit's
+ *       default firmware ({@link DefaultFirmware#image}, versions 1.0.1, 1.0.2, ..., built before the
+ *       phase) and calls {@link FirmwareManager#update()}, again and again, while the host writes;
+ *       only writes issued while updates run count. Each update's switch pause and drain (from
+ *       {@link UpdateReport}) go into their own histograms.</li>
+ * </ol>
+ * Each phase is preceded by an unrecorded warm-up of the same length fraction. The recording loop
+ * allocates nothing per write.
+ *
+ * <p>Usage: {@code HostWriteLatencyHarness OUT.json [SECONDS_PER_PHASE] [MAX_UPDATES] [MIN_UPDATES]}: the
+ * firmware phase runs for SECONDS_PER_PHASE but at least MIN_UPDATES (default 20) and at most
+ * MAX_UPDATES (default 50) updates, so the pause percentiles rest on at least 20 values.
+ */
+public final class HostWriteLatencyHarness {
+
+    static final int DISK_MIB = 64;
+    /** Snapshot store: larger than the data partition, so every data block can be copied once. */
+    static final int STORE_MIB = 100;
+    static final long SEED = 1;
+    static final long HIGHEST_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    private final BlockDevice host;
+    private final ByteBuffer block;
+    private final long[] lbas;
+    private final byte[] pattern;
+    private int next;
+    private long generation = 1;
+
+    private HostWriteLatencyHarness(BlockDevice host, long seed) {
+        this.host = host;
+        this.block = NativeMemory.allocateAligned(host.blockSize(), 4096);
+        Random random = new Random(seed);
+        pattern = new byte[host.blockSize()];
+        random.nextBytes(pattern);
+        block.put(0, pattern);
+        lbas = new long[1 << 16];
+        for (int i = 0; i < lbas.length; i++) {
+            lbas[i] = (random.nextLong() & Long.MAX_VALUE) % host.blockCount();
+        }
+    }
+
+    /** One QD1 host write of new data; returns its latency in ns. */
+    private long writeOnce() {
+        long lba = lbas[next];
+        next = (next + 1) & (lbas.length - 1);
+        block.putLong(0, lba);
+        block.putLong(8, ++generation);
+        long start = System.nanoTime();
+        host.write(lba, 1, block, 0);
+        return System.nanoTime() - start;
+    }
+
+    private static void record(Histogram histogram, long nanos) {
+        histogram.recordValue(Math.min(Math.max(nanos, 1), HIGHEST_NANOS));
+    }
+
+    /** Writes until {@code running} clears, recording into {@code histogram} while {@code record} is set. */
+    private void writeWhile(AtomicBoolean running, AtomicBoolean recording, Histogram histogram) {
+        while (running.get()) {
+            boolean on = recording.get();
+            long nanos = writeOnce();
+            if (on && recording.get()) {
+                record(histogram, nanos);
+            }
+        }
+    }
+
+    private Histogram timed(double seconds) {
+        Histogram histogram = new Histogram(HIGHEST_NANOS, 3);
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        while (System.nanoTime() < end) {
+            record(histogram, writeOnce());
+        }
+        return histogram;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path out = Path.of(args.length > 0 ? args[0] : "bench/results/latency.json");
+        double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 3;
+        int maxUpdates = args.length > 2 ? Integer.parseInt(args[2]) : 50;
+        int minUpdates = Math.min(maxUpdates, args.length > 3 ? Integer.parseInt(args[3]) : 20);
+        UnitConfig config = UnitConfig.builder().disks(4, (long) DISK_MIB << 20)
+                .snapshotStoreBytes((long) STORE_MIB << 20).seed(SEED).build();
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("harness", HostWriteLatencyHarness.class.getName());
+        root.put("unit", "RAID-5 of 4 x " + DISK_MIB + " MiB off-heap members, chunk 64 KiB, snapshot store " + STORE_MIB + " MiB, seed " + SEED);
+        root.put("secondsPerPhase", seconds);
+        List<Object> phases = new ArrayList<>();
+        try (StorageControlUnit unit = StorageControlUnit.create(config)) {
+            BlockDevice host = unit.host();
+            prefill(host);
+            HostWriteLatencyHarness h = new HostWriteLatencyHarness(host, 42);
+
+            h.timed(seconds / 2); // warm-up, not recorded
+            phases.add(phase("baseline", "no snapshot", h.timed(seconds), seconds));
+
+            unit.snapshots().createSnapshot("latency");
+            phases.add(phase("snapshot", "one active snapshot (first writes copy the old block)", h.timed(seconds), seconds));
+
+            phases.add(h.rebuildPhase(unit, seconds));
+
+            Map<String, Object> updates = new LinkedHashMap<>();
+            phases.add(h.firmwarePhase(unit, seconds, minUpdates, maxUpdates, updates));
+            root.put("firmwareUpdates", updates);
+            root.put("hostIoGate", Map.of("pauseCount", unit.firmware().hostIoGate().pauseCount(),
+                    "maxPauseMicros", unit.firmware().hostIoGate().maxPauseNanos() / 1e3));
+            host.flush();
+        }
+        root.put("phases", phases);
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        Files.writeString(out, Json.write(root));
+        System.out.println("latency: " + out);
+    }
+
+    private static void prefill(BlockDevice host) {
+        int n = 256;
+        ByteBuffer big = NativeMemory.allocateAligned(n * host.blockSize(), 4096);
+        Random random = new Random(7);
+        byte[] bytes = new byte[big.capacity()];
+        random.nextBytes(bytes);
+        big.put(0, bytes);
+        for (long lba = 0; lba < host.blockCount(); lba += n) {
+            host.write(lba, (int) Math.min(n, host.blockCount() - lba), big, 0);
+        }
+        host.flush();
+    }
+
+    private Map<String, Object> rebuildPhase(StorageControlUnit unit, double seconds) throws Exception {
+        Histogram histogram = new Histogram(HIGHEST_NANOS, 3);
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        int rebuilds = 0;
+        long rebuildNanos = 0;
+        while (System.nanoTime() < end || rebuilds == 0) {
+            unit.array().failMember(3);
+            long start = System.nanoTime();
+            CompletableFuture<RebuildProgress> rebuild = unit.replaceDisk(3, new RebuildListener() { });
+            while (!rebuild.isDone()) {
+                record(histogram, writeOnce());
+            }
+            rebuild.get();
+            rebuildNanos += System.nanoTime() - start;
+            rebuilds++;
+        }
+        Map<String, Object> phase = phase("rebuild", "member 3 failed, replaced and rebuilding (" + rebuilds
+                + " rebuilds of a " + DISK_MIB + " MiB member)", histogram, rebuildNanos / 1e9);
+        phase.put("rebuilds", rebuilds);
+        phase.put("meanRebuildSeconds", rebuildNanos / 1e9 / rebuilds);
+        return phase;
+    }
+
+    private Map<String, Object> firmwarePhase(StorageControlUnit unit, double seconds, int minUpdates, int maxUpdates,
+                                              Map<String, Object> updates) throws Exception {
+        FirmwareManager firmware = unit.firmware();
+        List<byte[]> images = new ArrayList<>();
+        for (int i = 1; i <= maxUpdates; i++) {
+            images.add(DefaultFirmware.image("1.0." + i, SEED));
+        }
+        Histogram histogram = new Histogram(HIGHEST_NANOS, 3);
+        Histogram pause = new Histogram(HIGHEST_NANOS, 3);
+        Histogram drain = new Histogram(HIGHEST_NANOS, 3);
+        Histogram updateTotal = new Histogram(HIGHEST_NANOS, 3);
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicBoolean recording = new AtomicBoolean(false);
+        Map<String, Integer> outcomes = new LinkedHashMap<>();
+        Thread writer = new Thread(() -> writeWhile(running, recording, histogram), "host-writer");
+        writer.start();
+        long phaseStart = System.nanoTime();
+        long end = phaseStart + (long) (seconds * 1e9);
+        int done = 0;
+        long flashBytes = 0;
+        try {
+            Thread.sleep(50); // the writer is running at QD1 before the first update
+            recording.set(true);
+            for (byte[] image : images) {
+                if (done >= minUpdates && System.nanoTime() >= end) {
+                    break;
+                }
+                long start = System.nanoTime();
+                firmware.stage(image);
+                UpdateReport report = firmware.update();
+                record(updateTotal, System.nanoTime() - start);
+                outcomes.merge(report.outcome().name(), 1, Integer::sum);
+                if (report.switchPauseNanos() > 0) {
+                    record(pause, report.switchPauseNanos());
+                    record(drain, Math.max(1, report.drainNanos()));
+                }
+                flashBytes += report.flashBytesWritten();
+                done++;
+            }
+            recording.set(false);
+        } finally {
+            running.set(false);
+            writer.join();
+        }
+        double elapsed = (System.nanoTime() - phaseStart) / 1e9;
+        updates.put("count", done);
+        updates.put("outcomes", outcomes);
+        updates.put("lastVersion", firmware.running().version().toString());
+        updates.put("switchPause", percentiles(pause));
+        updates.put("drain", percentiles(drain));
+        updates.put("stagePlusUpdate", percentiles(updateTotal));
+        updates.put("flashBytesWrittenPerUpdate", done == 0 ? 0 : flashBytes / done);
+        return phase("firmwareUpdate", done + " updates (stage + update) back to back while the host writes",
+                histogram, elapsed);
+    }
+
+    private static Map<String, Object> phase(String name, String description, Histogram h, double seconds) {
+        Map<String, Object> phase = new LinkedHashMap<>();
+        phase.put("name", name);
+        phase.put("description", description);
+        phase.put("seconds", seconds);
+        phase.putAll(percentiles(h));
+        phase.put("opsPerSecond", seconds > 0 ? h.getTotalCount() / seconds : Double.NaN);
+        System.out.printf("latency %-15s n=%d p50=%.1fus p99=%.1fus p99.9=%.1fus max=%.1fus%n", name,
+                h.getTotalCount(), h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3,
+                h.getValueAtPercentile(99.9) / 1e3, h.getMaxValue() / 1e3);
+        return phase;
+    }
+
+    private static Map<String, Object> percentiles(Histogram h) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("count", h.getTotalCount());
+        p.put("p50Micros", h.getValueAtPercentile(50) / 1e3);
+        p.put("p99Micros", h.getValueAtPercentile(99) / 1e3);
+        p.put("p999Micros", h.getValueAtPercentile(99.9) / 1e3);
+        p.put("maxMicros", h.getMaxValue() / 1e3);
+        p.put("meanMicros", h.getMean() / 1e3);
+        return p;
+    }
+}

@@ -1,0 +1,613 @@
+package dev.scemu.benchmarks.report;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.io.File;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.text.DecimalFormat;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.CategoryAxis;
+import org.jfree.chart.axis.CategoryLabelPositions;
+import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.labels.StandardCategoryItemLabelGenerator;
+import org.jfree.chart.plot.CategoryPlot;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.plot.ValueMarker;
+import org.jfree.chart.renderer.category.BarRenderer;
+import org.jfree.chart.renderer.category.StandardBarPainter;
+import org.jfree.chart.renderer.category.StackedBarRenderer;
+import org.jfree.data.category.DefaultCategoryDataset;
+
+/**
+ * Renders {@code REPORT.md} and the PNG charts of one {@code bench/report.sh} run from that run's
+ * files in the results directory (nothing typed by hand):
+ * <ul>
+ *   <li>{@code meta.properties}: date, machine, JDK, load averages, the command (written by the script);</li>
+ *   <li>{@code stack.json}: JMH result of {@code StackThroughputBenchmark};</li>
+ *   <li>{@code wa.json}: {@link WriteAmplificationHarness};</li>
+ *   <li>{@code latency.json}: {@code dev.scemu.benchmarks.latency.HostWriteLatencyHarness};</li>
+ *   <li>{@code nbd/SERVER-JOB.json}: fio's JSON output per server and job, and
+ *       {@code nbd/servers.properties} (which servers ran, which were skipped and why).</li>
+ * </ul>
+ * A missing input gives a note in its section instead of figures. Runs headless.
+ *
+ * <p>Usage: {@code ReportRenderer RESULTS_DIR}
+ */
+public final class ReportRenderer {
+
+    static final int W = 1000;
+    static final int H = 560;
+    static final String[] STACKS = {"MEDIA", "RAID0", "RAID1", "RAID5", "RAID5_SNAPSHOT"};
+    static final String[][] STACK_OPS = {
+            {"randomWrite4k", "copyIn4k", "4 KiB random write"},
+            {"randomRead4k", "copyOut4k", "4 KiB random read"},
+            {"seqWrite1m", "copyIn1m", "1 MiB sequential write"},
+            {"seqRead1m", "copyOut1m", "1 MiB sequential read"}};
+    static final String[] CAUSES = {"HOST", "PARITY", "COW_COPY", "JOURNAL", "METADATA", "REBUILD"};
+    static final String[][] NBD_JOBS = {
+            {"randwrite-4k-qd1", "4 KiB random write QD1", "iops"},
+            {"randwrite-4k-qd16", "4 KiB random write QD16", "iops"},
+            {"write-1m-qd8", "1 MiB sequential write QD8", "mbps"},
+            {"randread-4k-qd1", "4 KiB random read QD1", "iops"},
+            {"randread-4k-qd16", "4 KiB random read QD16", "iops"}};
+
+    private final Path dir;
+    private final StringBuilder md = new StringBuilder();
+    private final Properties meta = new Properties();
+    /** Furthest-from-ceiling candidates: label -> ratio. */
+    private final Map<String, Double> gaps = new LinkedHashMap<>();
+
+    private ReportRenderer(Path dir) {
+        this.dir = dir;
+    }
+
+    public static void main(String[] args) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        Path dir = Path.of(args.length > 0 ? args[0] : "bench/results");
+        ReportRenderer r = new ReportRenderer(dir);
+        r.render();
+        System.out.println("report: " + dir.resolve("REPORT.md"));
+    }
+
+    private void render() throws IOException {
+        Path metaFile = dir.resolve("meta.properties");
+        if (Files.exists(metaFile)) {
+            try (Reader in = Files.newBufferedReader(metaFile)) {
+                meta.load(in);
+            }
+        }
+        header();
+        stacks();
+        writeAmplification();
+        latency();
+        nbd();
+        summary();
+        Files.writeString(dir.resolve("REPORT.md"), md.toString());
+    }
+
+    // ================================================================== helpers
+
+    private Object readJson(String name) throws IOException {
+        Path p = dir.resolve(name);
+        if (!Files.exists(p) || Files.size(p) == 0) {
+            return null;
+        }
+        return Json.parse(Files.readString(p));
+    }
+
+    private void line(String format, Object... args) {
+        md.append(String.format(Locale.ROOT, format, args)).append('\n');
+    }
+
+    private String m(String key) {
+        return meta.getProperty(key, "?");
+    }
+
+    static String f(double v, int decimals) {
+        if (Double.isNaN(v)) {
+            return "–";
+        }
+        return String.format(Locale.ROOT, "%,." + decimals + "f", v);
+    }
+
+    /** Ratio with 2 significant-ish decimals (3 below 0.1). */
+    static String r(double v) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) {
+            return "–";
+        }
+        return String.format(Locale.ROOT, v < 0.1 ? "%.3f" : "%.2f", v);
+    }
+
+    static double div(double a, double b) {
+        return b == 0 || Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : a / b;
+    }
+
+    private static void style(JFreeChart chart) {
+        chart.setBackgroundPaint(Color.WHITE);
+        chart.getTitle().setFont(new Font("SansSerif", Font.BOLD, 16));
+        CategoryPlot plot = chart.getCategoryPlot();
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        plot.setDomainGridlinesVisible(false);
+        if (plot.getRenderer() instanceof BarRenderer bar) {
+            bar.setBarPainter(new StandardBarPainter());
+            bar.setShadowVisible(false);
+            bar.setItemMargin(0.02);
+        }
+    }
+
+    private void save(JFreeChart chart, String name) throws IOException {
+        ChartUtils.saveChartAsPNG(new File(dir.toFile(), name), chart, W, H);
+    }
+
+    /** A grouped bar chart on a log axis, values labelled. */
+    private void logBars(String file, String title, String axis, DefaultCategoryDataset data, double lower,
+                         String labelFormat, Double marker, String markerLabel) throws IOException {
+        JFreeChart chart = ChartFactory.createBarChart(title, null, axis, data, PlotOrientation.VERTICAL, true, false,
+                false);
+        style(chart);
+        CategoryPlot plot = chart.getCategoryPlot();
+        LogAxis log = new LogAxis(axis);
+        log.setSmallestValue(lower);
+        log.setNumberFormatOverride(new DecimalFormat("0.###"));
+        log.setBase(10);
+        log.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1.0)); // one tick per power of ten
+        log.setMinorTickMarksVisible(true);
+        plot.setRangeAxis(log);
+        double max = lower;
+        for (int row = 0; row < data.getRowCount(); row++) {
+            for (int col = 0; col < data.getColumnCount(); col++) {
+                Number n = data.getValue(row, col);
+                if (n != null && !Double.isNaN(n.doubleValue())) {
+                    max = Math.max(max, n.doubleValue());
+                }
+            }
+        }
+        log.setRange(lower, max * 3);
+        BarRenderer renderer = (BarRenderer) plot.getRenderer();
+        renderer.setBase(lower);
+        renderer.setDefaultItemLabelGenerator(new StandardCategoryItemLabelGenerator("{2}",
+                new DecimalFormat(labelFormat)));
+        renderer.setDefaultItemLabelsVisible(true);
+        renderer.setDefaultItemLabelFont(new Font("SansSerif", Font.PLAIN, 10));
+        CategoryAxis domain = plot.getDomainAxis();
+        domain.setCategoryLabelPositions(CategoryLabelPositions.STANDARD);
+        domain.setMaximumCategoryLabelLines(2);
+        if (marker != null) {
+            ValueMarker line = new ValueMarker(marker, Color.RED, new BasicStroke(1.5f));
+            line.setLabel(markerLabel);
+            line.setLabelFont(new Font("SansSerif", Font.PLAIN, 11));
+            line.setLabelAnchor(org.jfree.chart.ui.RectangleAnchor.TOP_RIGHT);
+            line.setLabelTextAnchor(org.jfree.chart.ui.TextAnchor.BOTTOM_RIGHT);
+            plot.addRangeMarker(line);
+        }
+        save(chart, file);
+    }
+
+    // ================================================================== sections
+
+    private void header() {
+        line("# scemu performance report");
+        line("");
+        line("Generated by `bench/report.sh` from this run's JSON (`%s`, gitignored); every figure below comes from that run.",
+                dir);
+        line("Absolute figures on this shared machine move by ±20 %% or more between runs: read the **ratios**, each");
+        line("between two figures measured in the same run. Targets are those of `PERFORMANCE.md`.");
+        line("");
+        line("| | |");
+        line("|---|---|");
+        line("| date (UTC) | %s → %s |", m("date.start"), m("date.end"));
+        line("| command | `%s` (mode %s) |", m("command"), m("mode"));
+        line("| machine | %s vCPU, %s, %s memory |", m("nproc"), m("cpu"), m("memory"));
+        line("| JDK | %s |", m("jdk"));
+        line("| load average (1/5/15 min) | start %s, end %s |", m("load.start"), m("load.end"));
+        line("| JMH | `%s` |", m("jmh.args"));
+        line("| fio | %s |", m("fio"));
+        line("| duration | %s s |", m("seconds"));
+        line("");
+    }
+
+    private void stacks() throws IOException {
+        line("## 1. Throughput of each layer stack against a memory copy (JMH, `StackThroughputBenchmark`)");
+        line("");
+        Object json = readJson("stack.json");
+        if (json == null) {
+            line("_No `stack.json`: the JMH run did not produce results._");
+            line("");
+            return;
+        }
+        Map<String, Map<String, double[]>> byStack = new LinkedHashMap<>();
+        Map<String, double[]> ceiling = new LinkedHashMap<>();
+        for (Object o : (List<?>) json) {
+            String bench = Json.str(o, "benchmark");
+            String method = bench.substring(bench.lastIndexOf('.') + 1);
+            Map<String, Object> primary = Json.obj(o, "primaryMetric");
+            double score = Json.num(primary, "score");
+            double error = Json.num(primary, "scoreError");
+            Map<String, Object> params = Json.obj(o, "params");
+            if (params == null || params.get("stack") == null) {
+                ceiling.put(method, new double[] {score, error});
+            } else {
+                byStack.computeIfAbsent((String) params.get("stack"), k -> new LinkedHashMap<>())
+                        .put(method, new double[] {score, error});
+            }
+        }
+        line("Each cell: MB/s of the stack, and in brackets its ratio to the plain memory copy of the same size");
+        line("(into / out of an off-heap buffer as large as the volume, 96 MiB), measured in the same run.");
+        line("");
+        StringBuilder head = new StringBuilder("| stack |");
+        StringBuilder rule = new StringBuilder("|---|");
+        for (String[] op : STACK_OPS) {
+            head.append(' ').append(op[2]).append(" |");
+            rule.append("---|");
+        }
+        line("%s", head);
+        line("%s", rule);
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        for (String stack : STACKS) {
+            Map<String, double[]> ops = byStack.get(stack);
+            if (ops == null) {
+                continue;
+            }
+            StringBuilder row = new StringBuilder("| " + stackLabel(stack) + " |");
+            for (String[] op : STACK_OPS) {
+                double bytes = op[0].endsWith("1m") ? 1 << 20 : 4096;
+                double[] s = ops.get(op[0]);
+                double[] c = ceiling.get(op[1]);
+                double mbps = s == null ? Double.NaN : s[0] * bytes / 1e6;
+                double ratio = s == null || c == null ? Double.NaN : s[0] / c[0];
+                row.append(' ').append(f(mbps, 0)).append(" (").append(r(ratio)).append(") |");
+                if (!Double.isNaN(ratio)) {
+                    data.addValue(ratio, op[2], stackLabel(stack));
+                    gaps.put(stackLabel(stack) + ", " + op[2], ratio);
+                }
+            }
+            line("%s", row);
+        }
+        StringBuilder row = new StringBuilder("| **memory copy (ceiling)** |");
+        for (String[] op : STACK_OPS) {
+            double bytes = op[0].endsWith("1m") ? 1 << 20 : 4096;
+            double[] c = ceiling.get(op[1]);
+            row.append(' ').append(c == null ? "–" : f(c[0] * bytes / 1e6, 0)).append(" (1) |");
+        }
+        line("%s", row);
+        line("");
+        line("Stacks: MEDIA = one `Media.memory` device; RAID0 / RAID5 = 4 off-heap members, RAID1 = 2, chunk 64 KiB,");
+        line("internal bitmap, `assumeClean`; RAID5_SNAPSHOT = RAID-5 of 4 members split into data + snapshot store,");
+        line("`SnapshotVolume` with one active snapshot (most measured writes overwrite blocks already copied). All");
+        line("volumes 96 MiB, prefilled, seeded offsets; one thread, no flush inside the measured operation.");
+        line("The NBD layer on top of RAID5_SNAPSHOT is measured with fio in section 4.");
+        line("");
+        logBars("stack-throughput.png", "Layer stacks: throughput / memory copy of the same size (same run)",
+                "ratio to memory copy (log)", data, 0.01, "0.000", 1.0, "ceiling = 1");
+        line("![stack throughput](stack-throughput.png)");
+        line("");
+    }
+
+    private static String stackLabel(String stack) {
+        return switch (stack) {
+            case "MEDIA" -> "media";
+            case "RAID0" -> "RAID-0";
+            case "RAID1" -> "RAID-1";
+            case "RAID5" -> "RAID-5";
+            case "RAID5_SNAPSHOT" -> "RAID-5 + snapshot";
+            default -> stack;
+        };
+    }
+
+    private void writeAmplification() throws IOException {
+        line("## 2. Write amplification by cause (`WriteAmplificationHarness`, read from the `IoMeter`s)");
+        line("");
+        Object json = readJson("wa.json");
+        if (json == null) {
+            line("_No `wa.json`._");
+            line("");
+            return;
+        }
+        line("Unit: %s. Physical bytes the array wrote to its members per byte the host wrote, by cause: the", Json.str(json, "unit"));
+        line("array's data writes are split by what the snapshot volume issued them for (HOST, COW_COPY, JOURNAL,");
+        line("METADATA); PARITY, REBUILD and the array's own METADATA/JOURNAL come from the array meter. \"volume WA\"");
+        line("is the snapshot layer alone (block writes it issued per host block, PERFORMANCE.md's first-write target).");
+        line("");
+        StringBuilder head = new StringBuilder("| scenario | host writes |");
+        StringBuilder rule = new StringBuilder("|---|---|");
+        for (String c : CAUSES) {
+            head.append(' ').append(c).append(" |");
+            rule.append("---|");
+        }
+        head.append(" physical total | volume WA | skipped | RAID reads / host byte |");
+        rule.append("---|---|---|---|");
+        line("%s", head);
+        line("%s", rule);
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        Map<String, Double> volumeWa = new LinkedHashMap<>();
+        for (Object s : Json.list(json, "scenarios")) {
+            String name = Json.str(s, "description");
+            Map<String, Object> per = Json.obj(s, "perHostByte");
+            double host = Json.num(s, "hostWriteBytes");
+            StringBuilder row = new StringBuilder("| " + name + " | " + f(Json.num(s, "hostWriteOps"), 0) + " |");
+            for (String c : CAUSES) {
+                double v = Json.num(per, c);
+                row.append(' ').append(f(v, 4)).append(" |");
+                data.addValue(Double.isNaN(v) ? 0 : v, c, shortName(Json.str(s, "name")));
+            }
+            double unattributed = Json.num(per, "unattributed");
+            row.append(' ').append(f(Json.num(s, "physicalPerHostByte"), 4)).append(" | ")
+                    .append(f(Json.num(s, "volumeWriteAmplification"), 4)).append(" | ")
+                    .append(f(div(Json.num(s, "skippedBytes"), host), 4)).append(" | ")
+                    .append(f(Json.num(s, "arrayReadsIssuedPerHostByte"), 4)).append(" |");
+            line("%s", row);
+            volumeWa.put(Json.str(s, "name"), Json.num(s, "volumeWriteAmplification"));
+            if (unattributed != 0 && !Double.isNaN(unattributed)) {
+                line("| ↳ unattributed array writes | | %s per host byte | | | | | | | | |", f(unattributed, 4));
+            }
+            if (s instanceof Map<?, ?> map && map.containsKey("rebuildRanThroughoutHostWrites")) {
+                line("| ↳ rebuild still running after the last host write: %s | | | | | | | | | | |",
+                        map.get("rebuildRanThroughoutHostWrites"));
+            }
+        }
+        line("");
+        double identical = volumeWa.getOrDefault("rewriteIdentical4k", Double.NaN);
+        double first16 = volumeWa.getOrDefault("firstWriteAfter16Snapshots", Double.NaN);
+        line("Targets: rewrite of identical data ≤ 0.01 → volume WA **%s** (%s); first 4 KiB write after 16 snapshots",
+                f(identical, 4), identical <= 0.01 ? "met" : "NOT met");
+        line("≤ 2.1 block writes per host block → volume WA **%s** (%s). REBUILD is the whole rebuild's bytes over",
+                f(first16, 4), first16 <= 2.1 ? "met" : "NOT met");
+        line("the host bytes written while it ran (not caused by them); the other rows exclude it by construction.");
+        line("");
+        JFreeChart chart = ChartFactory.createStackedBarChart("Write amplification by cause (physical bytes per host byte)",
+                null, "physical bytes written per host byte", data, PlotOrientation.VERTICAL, true, false, false);
+        style(chart);
+        StackedBarRenderer renderer = (StackedBarRenderer) chart.getCategoryPlot().getRenderer();
+        renderer.setDefaultItemLabelGenerator(new StandardCategoryItemLabelGenerator("{2}", new DecimalFormat("0.##")) {
+            @Override
+            public String generateLabel(org.jfree.data.category.CategoryDataset dataset, int row, int column) {
+                Number n = dataset.getValue(row, column);
+                return n == null || n.doubleValue() < 0.05 ? null : super.generateLabel(dataset, row, column);
+            }
+        });
+        renderer.setDefaultItemLabelsVisible(true);
+        renderer.setMaximumBarWidth(0.12);
+        chart.getCategoryPlot().getDomainAxis().setMaximumCategoryLabelLines(3);
+        save(chart, "wa-by-cause.png");
+        line("![write amplification by cause](wa-by-cause.png)");
+        line("");
+    }
+
+    private static String shortName(String name) {
+        return switch (name) {
+            case "random4k" -> "random 4 KiB";
+            case "sequential1m" -> "sequential 1 MiB";
+            case "rewriteIdentical4k" -> "identical rewrite";
+            case "firstWriteAfter1Snapshot" -> "first write, 1 snapshot";
+            case "firstWriteAfter16Snapshots" -> "first write, 16 snapshots";
+            case "firstSequentialAfter1Snapshot" -> "first seq. 1 MiB, 1 snapshot";
+            case "duringRebuild" -> "during rebuild";
+            default -> name;
+        };
+    }
+
+    private void latency() throws IOException {
+        line("## 3. Host write latency, 4 KiB at QD1 through `StorageControlUnit.host()` (`HostWriteLatencyHarness`)");
+        line("");
+        Object json = readJson("latency.json");
+        if (json == null) {
+            line("_No `latency.json`._");
+            line("");
+            return;
+        }
+        line("Unit: %s; %s s per phase, HdrHistogram (3 significant digits).", Json.str(json, "unit"),
+                f(Json.num(json, "secondsPerPhase"), 1));
+        line("");
+        line("| phase | writes | writes/s | p50 µs | p99 µs | p99.9 µs | max µs | p99 / baseline p99 |");
+        line("|---|---|---|---|---|---|---|---|");
+        double baseP99 = Double.NaN;
+        double updateP99 = Double.NaN;
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        for (Object p : Json.list(json, "phases")) {
+            String name = Json.str(p, "name");
+            double p99 = Json.num(p, "p99Micros");
+            if (name.equals("baseline")) {
+                baseP99 = p99;
+            }
+            if (name.equals("firmwareUpdate")) {
+                updateP99 = p99;
+            }
+            line("| %s: %s | %s | %s | %s | %s | %s | %s | %s |", name, Json.str(p, "description"),
+                    f(Json.num(p, "count"), 0), f(Json.num(p, "opsPerSecond"), 0), f(Json.num(p, "p50Micros"), 1),
+                    f(p99, 1), f(Json.num(p, "p999Micros"), 1), f(Json.num(p, "maxMicros"), 1), r(div(p99, baseP99)));
+            data.addValue(Json.num(p, "p50Micros"), "p50", name);
+            data.addValue(p99, "p99", name);
+            data.addValue(Json.num(p, "p999Micros"), "p99.9", name);
+            data.addValue(Json.num(p, "maxMicros"), "max", name);
+        }
+        line("");
+        Map<String, Object> updates = Json.obj(json, "firmwareUpdates");
+        if (updates != null) {
+            Map<String, Object> pause = Json.obj(updates, "switchPause");
+            Map<String, Object> drain = Json.obj(updates, "drain");
+            Map<String, Object> total = Json.obj(updates, "stagePlusUpdate");
+            double pauseP99 = Json.num(pause, "p99Micros");
+            line("Firmware updates during the `firmwareUpdate` phase: %s (outcomes %s, last version %s), flash bytes",
+                    f(Json.num(updates, "count"), 0), outcomes(Json.obj(updates, "outcomes")), Json.str(updates, "lastVersion"));
+            line("written per update %s.", f(Json.num(updates, "flashBytesWrittenPerUpdate"), 0));
+            line("");
+            line("| per update (from `UpdateReport`) | p50 µs | p99 µs | max µs |");
+            line("|---|---|---|---|");
+            line("| switch pause (host I/O held) | %s | %s | %s |", f(Json.num(pause, "p50Micros"), 1), f(pauseP99, 1),
+                    f(Json.num(pause, "maxMicros"), 1));
+            line("| of which drain (waiting for in-flight I/O) | %s | %s | %s |", f(Json.num(drain, "p50Micros"), 1),
+                    f(Json.num(drain, "p99Micros"), 1), f(Json.num(drain, "maxMicros"), 1));
+            line("| stage + update, whole call | %s | %s | %s |", f(Json.num(total, "p50Micros"), 1),
+                    f(Json.num(total, "p99Micros"), 1), f(Json.num(total, "maxMicros"), 1));
+            line("");
+            line("Target \"longest I/O pause during a firmware update p99 < 10 ms\": switch pause p99 **%s ms** (%s; with",
+                    f(pauseP99 / 1e3, 2), pauseP99 < 10_000 ? "met" : "NOT met");
+            line("%s updates, HdrHistogram's p99 is one of the largest pauses). Host write p99 during updates / without: **%s**.",
+                    f(Json.num(updates, "count"), 0), r(div(updateP99, baseP99)));
+            line("");
+        }
+        logBars("latency.png", "4 KiB host write latency at QD1 (µs, log)", "µs (log)", data, 1, "#,##0", 10_000.0,
+                "10 ms");
+        line("![host write latency](latency.png)");
+        line("");
+    }
+
+    private static String outcomes(Map<String, Object> outcomes) {
+        StringBuilder out = new StringBuilder();
+        if (outcomes != null) {
+            outcomes.forEach((k, v) -> out.append(out.length() == 0 ? "" : ", ").append(k).append(' ')
+                    .append(f(((Number) v).doubleValue(), 0)));
+        }
+        return out.toString();
+    }
+
+    private void nbd() throws IOException {
+        line("## 4. scemu over NBD against peers (fio `ioengine=nbd`, 127.0.0.1)");
+        line("");
+        Properties servers = new Properties();
+        Path serversFile = dir.resolve("nbd/servers.properties");
+        if (!Files.exists(serversFile)) {
+            line("_No NBD results (`nbd/servers.properties` missing)._");
+            line("");
+            return;
+        }
+        try (Reader in = Files.newBufferedReader(serversFile)) {
+            servers.load(in);
+        }
+        String[] names = servers.getProperty("servers", "").split(",");
+        line("%s", servers.getProperty("setup", ""));
+        line("");
+        for (String s : names) {
+            String note = servers.getProperty(s + ".note");
+            if (note != null) {
+                line("- **%s**: %s", servers.getProperty(s + ".label", s), note);
+            }
+        }
+        line("");
+        Map<String, Map<String, Double>> results = new LinkedHashMap<>();
+        List<String> ran = new ArrayList<>();
+        List<String> errors = new ArrayList<>();
+        for (String s : names) {
+            if (!"true".equals(servers.getProperty(s + ".ran"))) {
+                continue;
+            }
+            ran.add(s);
+            Map<String, Double> jobs = new LinkedHashMap<>();
+            for (String[] job : NBD_JOBS) {
+                Object fio = readJson("nbd/" + s + "-" + job[0] + ".json");
+                double v = Double.NaN;
+                if (fio != null) {
+                    Object j = Json.list(fio, "jobs").get(0);
+                    boolean read = job[0].startsWith("randread");
+                    Map<String, Object> side = Json.obj(j, read ? "read" : "write");
+                    v = job[2].equals("iops") ? Json.num(side, "iops") : Json.num(side, "bw_bytes") / 1e6;
+                    if (Json.num(j, "error") != 0) {
+                        v = Double.NaN;
+                        errors.add(servers.getProperty(s + ".label", s) + " " + job[1] + ": fio error "
+                                + f(Json.num(j, "error"), 0) + " (see nbd/" + s + "-" + job[0] + ".log)");
+                    }
+                }
+                jobs.put(job[0], v);
+            }
+            results.put(s, jobs);
+        }
+        if (ran.isEmpty()) {
+            line("_No NBD server ran._");
+            line("");
+            return;
+        }
+        StringBuilder head = new StringBuilder("| job (same duration each) |");
+        StringBuilder rule = new StringBuilder("|---|");
+        for (String s : ran) {
+            head.append(' ').append(servers.getProperty(s + ".label", s)).append(" |");
+            rule.append("---|");
+        }
+        List<String> peers = ran.stream().filter(s -> !s.equals("scemu")).toList();
+        for (String p : peers) {
+            head.append(" scemu / ").append(servers.getProperty(p + ".label", p)).append(" |");
+            rule.append("---|");
+        }
+        line("%s", head);
+        line("%s", rule);
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        for (String[] job : NBD_JOBS) {
+            StringBuilder row = new StringBuilder("| " + job[1] + (job[2].equals("iops") ? ", IOPS" : ", MB/s") + " |");
+            for (String s : ran) {
+                double v = results.get(s).get(job[0]);
+                row.append(' ').append(f(v, 0)).append(" |");
+                if (!Double.isNaN(v)) {
+                    data.addValue(v, servers.getProperty(s + ".label", s), job[1] + (job[2].equals("iops") ? " (IOPS)" : " (MB/s)"));
+                }
+            }
+            for (String p : peers) {
+                double ratio = results.containsKey("scemu") ? div(results.get("scemu").get(job[0]), results.get(p).get(job[0]))
+                        : Double.NaN;
+                row.append(' ').append(r(ratio)).append(" |");
+            }
+            line("%s", row);
+        }
+        line("");
+        for (String e : errors) {
+            line("- failed job: %s", e);
+        }
+        if (!errors.isEmpty()) {
+            line("");
+        }
+        if (results.containsKey("scemu")) {
+            Map<String, Double> sc = results.get("scemu");
+            List<String> t = new ArrayList<>();
+            if (results.containsKey("nbdkit")) {
+                double w = div(sc.get("randwrite-4k-qd16"), results.get("nbdkit").get("randwrite-4k-qd16"));
+                double rd = div(sc.get("randread-4k-qd16"), results.get("nbdkit").get("randread-4k-qd16"));
+                t.add(String.format(Locale.ROOT, "4 KiB random write QD16 ≥ 0.5× nbdkit memory → **%s** (%s)", r(w),
+                        w >= 0.5 ? "met" : "NOT met"));
+                t.add(String.format(Locale.ROOT, "4 KiB random read QD16 ≥ 0.8× nbdkit memory → **%s** (%s)", r(rd),
+                        rd >= 0.8 ? "met" : "NOT met"));
+                gaps.put("NBD 4 KiB random write QD16 / nbdkit memory (target 0.5)", w);
+                gaps.put("NBD 4 KiB random read QD16 / nbdkit memory (target 0.8)", rd);
+            }
+            if (results.containsKey("qcow2")) {
+                double w = div(sc.get("randwrite-4k-qd16"), results.get("qcow2").get("randwrite-4k-qd16"));
+                t.add(String.format(Locale.ROOT, "4 KiB random write QD16 ≥ 10× qemu-nbd qcow2 with a snapshot → **%s** (%s)",
+                        r(w), w >= 10 ? "met" : "NOT met"));
+            }
+            line("Targets: %s.", String.join("; ", t));
+            line("");
+        }
+        logBars("nbd.png", "NBD over 127.0.0.1, fio ioengine=nbd (log)", "IOPS or MB/s (log)", data, 10, "#,##0",
+                null, null);
+        line("![nbd peers](nbd.png)");
+        line("");
+    }
+
+    private void summary() {
+        line("## 5. Furthest from the ceiling (computed from the figures above)");
+        line("");
+        if (gaps.isEmpty()) {
+            line("_Nothing measured._");
+            line("");
+            return;
+        }
+        line("| what | ratio |");
+        line("|---|---|");
+        gaps.entrySet().stream().filter(e -> !Double.isNaN(e.getValue()))
+                .sorted(Map.Entry.comparingByValue()).limit(6)
+                .forEach(e -> line("| %s | %s |", e.getKey(), r(e.getValue())));
+        line("");
+        line("What limits each gap (JFR profiles): see the \"Gaps\" section of `docs/benchmarks.md`.");
+        line("");
+    }
+}
