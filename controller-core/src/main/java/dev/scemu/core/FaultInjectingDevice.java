@@ -16,7 +16,13 @@ import java.util.concurrent.locks.LockSupport;
  * <ul>
  *   <li><b>Volatile write cache.</b> Writes and trims without FUA are held in this device until
  *       {@link #flush()} destages them to the inner device (and flushes it). Reads see them. FUA
- *       writes go straight to the inner device with FUA. This is what makes a power cut honest.</li>
+ *       writes go straight to the inner device with FUA. This is what makes a power cut honest.
+ *       Like a real disk's, the cache is bounded ({@link #setWriteCacheBlocks}, default
+ *       {@link #DEFAULT_WRITE_CACHE_BYTES}, counted in block versions held): a write that would
+ *       overfill it first destages the latest version of every cached block to the inner device —
+ *       those writes become durable early, which the contract allows (only a flush or FUA promises
+ *       durability; nothing promises loss). Without that bound a host that never flushes (an NBD
+ *       client) would grow the cache without limit.</li>
  *   <li><b>Power cut</b> through the {@link PowerDomain}: unflushed writes are lost (or a seeded
  *       subset survives, torn at block granularity); I/O fails with {@link CoreError#POWER_LOST}
  *       until power is restored.</li>
@@ -38,12 +44,17 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
 
     /** Marker for a trimmed block in the cache: reads as zeros. */
     private static final byte[] TRIMMED = new byte[0];
+    /** Default bound of the volatile write cache: 16 MiB of block versions. */
+    public static final long DEFAULT_WRITE_CACHE_BYTES = 16L << 20;
 
     private final BlockDevice inner;
     private final PowerDomain domain;
     private final Random random;
     /** Unflushed versions of each block, oldest first; the last one is what reads see. */
     private final TreeMap<Long, List<byte[]>> unflushed = new TreeMap<>();
+    /** Versions held in {@link #unflushed}, all blocks together. */
+    private long cachedVersions;
+    private long writeCacheBlocks;
     private final List<Extent> readErrors = new ArrayList<>();
     private final List<Extent> writeErrors = new ArrayList<>();
     private volatile boolean failed;
@@ -59,6 +70,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     FaultInjectingDevice(BlockDevice inner, PowerDomain domain, long seed) {
         super(inner.name(), inner.geometry());
         this.inner = inner;
+        this.writeCacheBlocks = Math.max(1, DEFAULT_WRITE_CACHE_BYTES / inner.blockSize());
         this.random = new Random(PowerDomain.mix(seed));
         if (domain == null) {
             this.domain = new PowerDomain(seed);
@@ -144,6 +156,22 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         return bit;
     }
 
+    /**
+     * Bounds the volatile write cache to {@code blocks} block versions (at least 1): a write that
+     * would hold more destages the cache first (see the class description).
+     */
+    public synchronized void setWriteCacheBlocks(long blocks) {
+        if (blocks < 1) {
+            throw new CoreException(CoreError.INVALID_ARGUMENT, "device " + name() + ": write cache of " + blocks
+                    + " blocks, must hold at least 1");
+        }
+        this.writeCacheBlocks = blocks;
+    }
+
+    public synchronized long writeCacheBlocks() {
+        return writeCacheBlocks;
+    }
+
     /** Blocks written or trimmed since the last flush. */
     public synchronized int unflushedBlockCount() {
         return unflushed.size();
@@ -190,7 +218,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
                 if (fua) {
                     inner.write(lba, blockCount, buffer, bufferOffset, true);
                     meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
-                    unflushed.subMap(lba, lba + blockCount).clear();
+                    dropCached(lba, blockCount);
                 } else {
                     cache(lba, blockCount, buffer, bufferOffset);
                 }
@@ -210,9 +238,11 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         synchronized (this) {
             checkUsable();
             if (!cutNow) {
+                makeRoom(blockCount);
                 for (long block = lba; block < lba + blockCount; block++) {
                     unflushed.computeIfAbsent(block, k -> new ArrayList<>(1)).add(TRIMMED);
                 }
+                cachedVersions += blockCount;
                 return;
             }
         }
@@ -257,6 +287,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             inner.flush();
         }
         unflushed.clear();
+        cachedVersions = 0;
     }
 
     @Override
@@ -295,6 +326,23 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         }
         writeRun(runLba, runBlocks, run);
         unflushed.clear();
+        cachedVersions = 0;
+    }
+
+    /** Destages the cache (latest versions, no flush of the inner device) if it cannot take {@code blocks} more. */
+    private void makeRoom(long blocks) {
+        if (cachedVersions > 0 && cachedVersions + blocks > writeCacheBlocks) {
+            destage(lba -> latest(unflushed.get(lba)));
+        }
+    }
+
+    /** Forgets the cached versions of {@code [lba, lba + blockCount)} (a FUA write replaced them). */
+    private void dropCached(long lba, int blockCount) {
+        var range = unflushed.subMap(lba, lba + blockCount);
+        for (List<byte[]> versions : range.values()) {
+            cachedVersions -= versions.size();
+        }
+        range.clear();
     }
 
     private int writeRun(long lba, int blockCount, ByteBuffer run) {
@@ -306,6 +354,8 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     }
 
     private void cache(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        makeRoom(blockCount);
+        cachedVersions += blockCount;
         int blockSize = blockSize();
         for (int i = 0; i < blockCount; i++) {
             byte[] copy = new byte[blockSize];

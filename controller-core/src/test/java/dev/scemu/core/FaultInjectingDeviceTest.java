@@ -52,6 +52,41 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
     }
 
     @Test
+    void aFullWriteCacheDestagesEarlyAndOnlyWhatCameAfterIsLost() {
+        FaultInjectingDevice device = faulty(3);
+        device.setWriteCacheBlocks(4);
+        device.write(0, 2, filled(0x11, 2), 0);
+        device.write(0, 1, filled(0x22, 1), 0);         // a second version of block 0: 3 versions cached
+        device.write(2, 1, filled(0x33, 1), 0);         // 4 versions: the cache is full
+        assertThat(device.unflushedBlockCount()).isEqualTo(3);
+        device.write(3, 1, filled(0x44, 1), 0);         // would hold 5: destages the latest versions first
+        assertThat(device.unflushedBlockCount()).isEqualTo(1);
+        assertThat(device.unflushedBlocks()).containsExactly(3L);
+        assertThat(device.meter().snapshot().issuedWrite(IoCause.HOST).bytes()).as("the latest version of each, once")
+                .isEqualTo(3L * BLOCK_SIZE);
+
+        device.cutPower(PowerCutMode.DROP_UNFLUSHED);
+        device.restorePower();
+        assertThat(readBytes(device, 0, 1)).containsOnly(0x22);
+        assertThat(readBytes(device, 1, 1)).containsOnly(0x11);
+        assertThat(readBytes(device, 2, 1)).containsOnly(0x33);
+        assertThat(readBytes(device, 3, 1)).as("written after the destage, never flushed").containsOnly(0);
+    }
+
+    @Test
+    void theWriteCacheStaysBoundedWhenTheHostNeverFlushes() {
+        FaultInjectingDevice device = faulty(4);
+        device.setWriteCacheBlocks(16);
+        Random random = new Random(4);
+        for (int i = 0; i < 2_000; i++) {
+            device.write(random.nextInt((int) BLOCK_COUNT), 1, filled(i & 0x7F, 1), 0);
+            assertThat(device.unflushedBlockCount()).isLessThanOrEqualTo(16);
+        }
+        assertThatThrownBy(() -> device.setWriteCacheBlocks(0)).isInstanceOf(CoreException.class)
+                .hasMessageContaining("at least 1");
+    }
+
+    @Test
     void refusesEveryIoWhilePowerIsOff() {
         FaultInjectingDevice device = faulty(2);
         device.cutPower(PowerCutMode.DROP_UNFLUSHED);

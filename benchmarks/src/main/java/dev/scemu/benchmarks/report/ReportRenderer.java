@@ -448,8 +448,9 @@ public final class ReportRenderer {
             line("|---|---|---|---|");
             line("| switch pause (host I/O held) | %s | %s | %s |", f(Json.num(pause, "p50Micros"), 1), f(pauseP99, 1),
                     f(Json.num(pause, "maxMicros"), 1));
-            line("| of which drain (waiting for in-flight I/O) | %s | %s | %s |", f(Json.num(drain, "p50Micros"), 1),
-                    f(Json.num(drain, "p99Micros"), 1), f(Json.num(drain, "maxMicros"), 1));
+            line("| drain after the switch: requests of the old image finishing (host I/O not held) | %s | %s | %s |",
+                    f(Json.num(drain, "p50Micros"), 1), f(Json.num(drain, "p99Micros"), 1),
+                    f(Json.num(drain, "maxMicros"), 1));
             line("| stage + update, whole call | %s | %s | %s |", f(Json.num(total, "p50Micros"), 1),
                     f(Json.num(total, "p99Micros"), 1), f(Json.num(total, "maxMicros"), 1));
             line("");
