@@ -83,7 +83,8 @@ final class FuzzSupport {
     static byte[] resealRecords(byte[] bytes, int stride, int... magics) {
         byte[] out = bytes.clone();
         ByteBuffer b = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
-        for (int at = 0; at + 16 <= out.length; at += stride) {
+        for (long next = 0; next + 16 <= out.length; next += stride) {
+            int at = (int) next;
             int magic = b.getInt(at);
             if (Arrays.stream(magics).noneMatch(m -> m == magic)) {
                 continue;
