@@ -49,4 +49,21 @@ class ParityJournalFuzzTest {
         }
         RaidImages.assembleExpectingNoWriteOnRejection(images);
     }
+
+    /**
+     * Structure-aware: the transaction's BEGIN payload (row, member lba, blocks) and its mask step are
+     * mutated and journaled with the execution log's own encoder, so every case reaches recovery.
+     */
+    @Test
+    void dirtyDegradedRaid5ReplaysMutatedTransactionPayloadsOrIsRejected() {
+        int n = FuzzSupport.iterations(150);
+        Fuzzer.Report begins = new Fuzzer(103, n, RaidException.class).run(List.of(RaidImages.stripeSegmentBegin()),
+                begin -> RaidImages.assembleExpectingNoWriteOnRejection(
+                        RaidImages.dirtyDegradedRaid5WithJournal(begin, RaidImages.stripeSegmentMask())));
+        Fuzzer.Report masks = new Fuzzer(104, n, RaidException.class).run(List.of(RaidImages.stripeSegmentMask()),
+                mask -> RaidImages.assembleExpectingNoWriteOnRejection(
+                        RaidImages.dirtyDegradedRaid5WithJournal(RaidImages.stripeSegmentBegin(), mask)));
+        Fuzzer.Report report = FuzzSupport.print("raid.ParityJournal.recover(payloads)", FuzzSupport.combine(begins, masks));
+        assertThat(report.decodedCleanly()).isPositive();
+    }
 }

@@ -51,6 +51,21 @@ final class RaidImages {
      * holds the unfinished transaction of that write.
      */
     static byte[][] dirtyDegradedRaid5WithJournal() {
+        return dirtyDegradedRaid5WithJournal(stripeSegmentBegin(), stripeSegmentMask());
+    }
+
+    /** BEGIN payload of the parity journal for stripe row 1, member lba 16, one block: u64 row | u64 memberLba | u32 blocks. */
+    static byte[] stripeSegmentBegin() {
+        return ByteBuffer.allocate(20).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1).putLong(8, 16).putInt(16, 1).array();
+    }
+
+    /** STEP 0 payload: u32 mask of the written members that are present (member 0). */
+    static byte[] stripeSegmentMask() {
+        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 0b01).array();
+    }
+
+    /** As {@link #dirtyDegradedRaid5WithJournal()}, with the unfinished transaction's BEGIN and mask payloads given. */
+    static byte[][] dirtyDegradedRaid5WithJournal(byte[] beginPayload, byte[] maskPayload) {
         List<BlockDevice> members = members(3);
         RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).name("fuzz5").chunkBytes(64 << 10).bitmap(false)
                 .setUuid(new UUID(21, 22)).assumeClean(true).build(), members);
@@ -66,10 +81,8 @@ final class RaidImages {
         byte[] region = Arrays.copyOfRange(images[0], JOURNAL_START, DATA_OFFSET);
         try (BlockDevice device = FuzzSupport.deviceOf("journal", BLOCK, region)) {
             ExecutionLog log = ExecutionLog.format(device, new Extent(0, region.length / BLOCK));
-            ByteBuffer begin = ByteBuffer.allocate(20).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1).putLong(8, 16)
-                    .putInt(16, 1);
-            long tx = log.begin(1, begin);
-            log.step(tx, 0, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 0b01));
+            long tx = log.begin(1, ByteBuffer.wrap(beginPayload));
+            log.step(tx, 0, ByteBuffer.wrap(maskPayload));
             byte[] parity = new byte[BLOCK];
             new Random(10).nextBytes(parity);
             int piece = log.maxPayloadBytes() / 2;
