@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.ExecutionLog;
+import dev.scemu.core.Extent;
+import dev.scemu.core.Transaction;
 import dev.scemu.core.Media;
 import dev.scemu.snapshot.SnapshotConfig;
 import dev.scemu.snapshot.SnapshotException;
@@ -30,6 +33,11 @@ class SnapshotStoreFuzzTest {
     private static final int BLOCK = 512;
     private static final int DATA_BLOCKS = 64;
     private static final int STORE_BLOCKS = 1200;
+    /** The execution log region of the store (superblock at 0, then {@code withLogBlocks(16)}). */
+    private static final Extent LOG = new Extent(1, 16);
+    /** Operation types of the snapshot layer's journal transactions (JournalRecords.OP_COW_BATCH, OP_SNAPSHOT). */
+    private static final int OP_COW_BATCH = 0x5301;
+    private static final int OP_SNAPSHOT = 0x5302;
     private static final int[] MAGICS = {FuzzSupport.magic("SNSB"), FuzzSupport.magic("SNCH"), FuzzSupport.magic("SNSP"),
             FuzzSupport.magic("SNME"), FuzzSupport.magic("SNFM"), FuzzSupport.magic("SCLH"), FuzzSupport.magic("SCLB")};
 
@@ -107,6 +115,51 @@ class SnapshotStoreFuzzTest {
                 .run(List.of(crashed[2]), m -> open(crashed, FuzzSupport.resealRecords(m, BLOCK, MAGICS)));
         Fuzzer.Report report = FuzzSupport.print("snapshot.SnapshotVolume.open(store metadata)",
                 FuzzSupport.combine(raw, sealedClosed, sealedCrashed));
+        assertThat(report.decodedCleanly()).isPositive();
+        assertThat(report.rejected()).isPositive();
+    }
+
+    /** The crashed volume's unfinished journal transactions of {@code opType}: their BEGIN payloads. */
+    private static List<byte[]> unfinishedPayloads(int opType) {
+        try (BlockDevice store = FuzzSupport.deviceOf("store", BLOCK, crashed[1])) {
+            return ExecutionLog.open(store, LOG).unfinished().stream().filter(t -> t.opType() == opType).map(t -> {
+                byte[] payload = new byte[t.beginPayload().remaining()];
+                t.beginPayload().duplicate().get(payload);
+                return payload;
+            }).toList();
+        }
+    }
+
+    /**
+     * The crashed volume with its last unfinished transaction of {@code opType} replaced (aborted,
+     * then journaled again by the execution log's own encoder) by one carrying {@code payload}.
+     */
+    private static byte[][] crashedWithPayload(int opType, byte[] payload) {
+        try (BlockDevice store = FuzzSupport.deviceOf("store", BLOCK, crashed[1])) {
+            ExecutionLog log = ExecutionLog.open(store, LOG);
+            List<Transaction> ofType = log.unfinished().stream().filter(t -> t.opType() == opType).toList();
+            log.abort(ofType.get(ofType.size() - 1).txId());
+            log.begin(opType, ByteBuffer.wrap(payload, 0, Math.min(payload.length, log.maxPayloadBytes())));
+            log.close();
+            byte[] storeImage = FuzzSupport.contentsOf(store);
+            return new byte[][] {crashed[0], storeImage, Arrays.copyOf(storeImage, crashed[2].length)};
+        }
+    }
+
+    @Test
+    void crashedVolumeReplaysMutatedJournalPayloadsOrIsRejectedWithoutAWrite() {
+        int n = FuzzSupport.iterations(200);
+        Fuzzer.Report cow = new Fuzzer(124, n, SnapshotException.class).run(unfinishedPayloads(OP_COW_BATCH),
+                payload -> {
+                    byte[][] volume = crashedWithPayload(OP_COW_BATCH, payload);
+                    open(volume, volume[2]);
+                });
+        Fuzzer.Report snapshot = new Fuzzer(125, n, SnapshotException.class).run(unfinishedPayloads(OP_SNAPSHOT),
+                payload -> {
+                    byte[][] volume = crashedWithPayload(OP_SNAPSHOT, payload);
+                    open(volume, volume[2]);
+                });
+        Fuzzer.Report report = FuzzSupport.print("snapshot.JournalRecords(replay)", FuzzSupport.combine(cow, snapshot));
         assertThat(report.decodedCleanly()).isPositive();
         assertThat(report.rejected()).isPositive();
     }
