@@ -66,4 +66,22 @@ class MalformedJournalAndSlotTest {
             assertThat(region.read(BackupRegion.Slot.BACKUP).state()).isEqualTo(BackupRegion.SlotState.CORRUPT);
         }
     }
+
+    @Test
+    void rejectsUpdateJournalHeaderOfAnotherGeometryWithJournalError() {
+        try (BlockDevice disk = Media.memory("array", new BlockGeometry(4096, 16))) {
+            Extent extent = new Extent(0, 8);
+            dev.scemu.core.ExecutionLog.format(disk, extent);
+            for (int slot = 0; slot < 2; slot++) { // both header slots claim 512-byte blocks, checksums intact
+                ByteBuffer header = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
+                disk.read(slot, 1, header, 0);
+                header.putInt(48, 512);
+                dev.scemu.core.ChecksummedRecord.seal(header, 0, header.getInt(0), 1, 0, header.getInt(8));
+                disk.write(slot, 1, header, 0, true);
+            }
+            assertThatThrownBy(() -> UpdateJournal.openOrFormat(disk, extent))
+                    .isInstanceOf(FlashException.class).extracting(MalformedJournalAndSlotTest::codeOf)
+                    .isEqualTo(FlashError.JOURNAL_ERROR);
+        }
+    }
 }
