@@ -123,6 +123,10 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
     /** Decodes and checks a superblock read from a store of {@code storeBlocks} blocks of {@code blockSize}. */
     static StoreLayout decode(ByteBuffer source, int blockSize, long storeBlocks) {
         ByteBuffer block = source.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        if (block.limit() < blockSize || blockSize < 144) {
+            throw PageSeal.corrupt("snapshot store superblock of " + block.limit() + " bytes is shorter than its block of "
+                    + blockSize + " bytes (at least 144)");
+        }
         if (block.getInt(0) != MAGIC) {
             throw new SnapshotException(SnapshotError.NOT_FORMATTED,
                     "store holds no snapshot volume: superblock magic 0x" + Integer.toHexString(block.getInt(0)));

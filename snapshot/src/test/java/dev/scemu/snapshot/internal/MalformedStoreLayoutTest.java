@@ -81,4 +81,14 @@ class MalformedStoreLayoutTest {
         patchAndReseal(0, superblock -> superblock.putLong(96, 1L << 20)); // maxMappingEntries
         assertCorruptAndUnwritten();
     }
+
+    @Test
+    void rejectsTruncatedSuperblock() {
+        ByteBuffer block = ByteBuffer.allocate(BLOCK_SIZE);
+        store.read(0, 1, block, 0);
+        assertThatThrownBy(() -> StoreLayout.decode(block.slice(0, 1), BLOCK_SIZE, store.blockCount()))
+                .isInstanceOf(SnapshotException.class)
+                .satisfies(e -> assertThat(((SnapshotException) e).code()).isEqualTo(SnapshotError.CORRUPT_METADATA));
+        assertThat(StoreLayout.decode(block, BLOCK_SIZE, store.blockCount()).blockSize()).isEqualTo(BLOCK_SIZE);
+    }
 }

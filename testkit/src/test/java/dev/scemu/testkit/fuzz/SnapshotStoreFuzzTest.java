@@ -163,4 +163,19 @@ class SnapshotStoreFuzzTest {
         assertThat(report.decodedCleanly()).isPositive();
         assertThat(report.rejected()).isPositive();
     }
+
+    /** The superblock decoder alone ({@code StoreLayout.decode}, package-private: reached by reflection). */
+    @Test
+    void mutatedSuperblocksDecodeOrFailWithSnapshotException() {
+        int n = FuzzSupport.iterations(3000);
+        List<byte[]> superblocks = List.of(Arrays.copyOf(closed[1], BLOCK), Arrays.copyOf(crashed[1], BLOCK));
+        Fuzzer.Decoder decode = block -> FuzzSupport.invokeStatic("dev.scemu.snapshot.internal.StoreLayout", "decode",
+                new Class<?>[] {ByteBuffer.class, int.class, long.class}, ByteBuffer.wrap(block), BLOCK, (long) STORE_BLOCKS);
+        Fuzzer.Report raw = new Fuzzer(126, n, SnapshotException.class).run(superblocks, decode);
+        Fuzzer.Report sealed = new Fuzzer(127, n, SnapshotException.class)
+                .run(superblocks, block -> decode.decode(FuzzSupport.resealRecords(block, BLOCK, MAGICS)));
+        Fuzzer.Report report = FuzzSupport.print("snapshot.StoreLayout.decode", FuzzSupport.combine(raw, sealed));
+        assertThat(report.rejected()).isPositive();
+        assertThat(sealed.decodedCleanly()).isPositive();
+    }
 }
