@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * The backup archive's records, each read the way the reader does ({@code RecordIo.read}: the
  * 16-byte {@code RecordHeader}, then the payload, then the checksum) and decoded by its
  * package-private decoder (reached by reflection): image header, chunk header with its extents,
- * trailer with the chunk index, locator. Seeds are cut out of real images; the re-sealed runs
+ * trailer with the chunk index, extent map, locator. Seeds are cut out of real images; the re-sealed runs
  * recompute the record CRC so mutations reach the payload decoders.
  */
 class BackupRecordsFuzzTest {
@@ -57,6 +57,11 @@ class BackupRecordsFuzzTest {
         return record(image, trailerOffset(image));
     }
 
+    private static byte[] extentMapRecord(byte[] image) {
+        // trailer payload: 4 × u64 counts, then u64 extentMapOffset
+        return record(image, ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN).getLong((int) trailerOffset(image) + 16 + 32));
+    }
+
     private static byte[] locatorRecord(byte[] image) {
         return Arrays.copyOfRange(image, image.length - 28, image.length);
     }
@@ -86,7 +91,7 @@ class BackupRecordsFuzzTest {
         Fuzzer.Report sealed = new Fuzzer(seed + 1, n, BackupException.class)
                 .run(seeds, bytes -> decode.decode(FuzzSupport.resealRecords(bytes, Integer.MAX_VALUE,
                         ArchiveLayout.HEADER_MAGIC, ArchiveLayout.CHUNK_MAGIC, ArchiveLayout.TRAILER_MAGIC,
-                        ArchiveLayout.LOCATOR_MAGIC)));
+                        ArchiveLayout.EXTENT_MAP_MAGIC, ArchiveLayout.LOCATOR_MAGIC)));
         Fuzzer.Report report = FuzzSupport.print(decoder, FuzzSupport.combine(raw, sealed));
         assertThat(report.rejected()).isPositive();
         assertThat(sealed.decodedCleanly()).as("re-sealed mutations decode sometimes").isPositive();
@@ -116,6 +121,14 @@ class BackupRecordsFuzzTest {
         fuzz("backup.Trailer+ChunkIndexEntry", 165, List.of(trailerRecord(plain), trailerRecord(encrypted)), bytes -> {
             Object[] r = read(bytes, ArchiveLayout.TRAILER_MAGIC, 1 << 20);
             FuzzSupport.invokeStatic(PKG + "Trailer", "fromPayload", new Class<?>[] {byte[].class}, r[1]);
+        });
+    }
+
+    @Test
+    void mutatedExtentMapsDecodeOrFailWithBackupException() {
+        fuzz("backup.ExtentMap", 169, List.of(extentMapRecord(plain), extentMapRecord(encrypted)), bytes -> {
+            Object[] r = read(bytes, ArchiveLayout.EXTENT_MAP_MAGIC, 1 << 20);
+            FuzzSupport.invokeStatic(PKG + "ExtentMap", "fromPayload", new Class<?>[] {byte[].class}, r[1]);
         });
     }
 
