@@ -30,19 +30,32 @@ class ChunkCodecFuzzTest {
     private static final String PKG = "dev.scemu.backup.internal.";
 
     /** One chunk of a real image: its header record, stored bytes and decoder state. */
-    private record Chunk(byte[] image, Object header, byte[] headerRecord, Object indexEntry, byte[] stored, int level) {
+    private record Chunk(byte[] image, Object header, byte[] headerRecord, Object indexEntry, byte[] stored, int level,
+                         Object keys, String imageId) {
     }
 
     private static Chunk zstd;
     private static Chunk raw;
+    private static Chunk encrypted;
 
     @BeforeAll
     static void realChunks() throws Exception {
-        zstd = firstChunk(BackupArchives.image("zstd", 3, null), 3);
-        raw = firstChunk(BackupArchives.image("raw", 0, null), 0);
+        zstd = firstChunk(BackupArchives.image("zstd", 3, null), 3, null);
+        raw = firstChunk(BackupArchives.image("raw", 0, null), 0, null);
+        encrypted = firstChunk(BackupArchives.image("sealed", 3, BackupArchives.PASSWORD), 3, BackupArchives.PASSWORD);
     }
 
-    private static Chunk firstChunk(byte[] image, int level) throws Exception {
+    /** The image keys ({@code ImageKeys.open}) of an encrypted image, from its header record. */
+    private static Object keysOf(byte[] image, char[] password) throws Exception {
+        Object headerRead = readRecord(image, 0, ArchiveLayout.HEADER_MAGIC, 1 << 20);
+        Object header = FuzzSupport.invokeStatic(PKG + "ImageHeader", "fromPayload",
+                new Class<?>[] {Class.forName(PKG + "RecordHeader"), byte[].class},
+                call(headerRead, "header"), call(headerRead, "payload"));
+        return FuzzSupport.invokeStatic(PKG + "ImageKeys", "open",
+                new Class<?>[] {char[].class, Class.forName(PKG + "ImageHeader")}, password.clone(), header);
+    }
+
+    private static Chunk firstChunk(byte[] image, int level, char[] password) throws Exception {
         ByteBuffer le = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
         long trailerOffset = le.getLong(image.length - 12);
         Object trailerRead = readRecord(image, trailerOffset, ArchiveLayout.TRAILER_MAGIC, 1 << 20);
@@ -57,7 +70,9 @@ class ChunkCodecFuzzTest {
         byte[] record = (byte[]) call(chunkRead, "bytes");
         int storedLength = (int) call(header, "storedLength");
         byte[] stored = Arrays.copyOfRange(image, (int) offset + record.length, (int) offset + record.length + storedLength);
-        Chunk chunk = new Chunk(image, header, record, entry, stored, level);
+        Object keys = password == null ? null : keysOf(image, password);
+        String imageId = password == null ? "fuzz" : "sealed";
+        Chunk chunk = new Chunk(image, header, record, entry, stored, level, keys, imageId);
         decode(chunk, stored); // the seed decodes
         return chunk;
     }
@@ -108,8 +123,8 @@ class ChunkCodecFuzzTest {
         set(slot, "chunkHeader", header);
         set(slot, "headerRecord", chunk.headerRecord());
         set(slot, "indexEntry", entry);
-        try (AutoCloseable codec = (AutoCloseable) construct("ChunkCodec", BackupArchives.BLOCK, chunk.level(), null,
-                "fuzz", new byte[4])) {
+        try (AutoCloseable codec = (AutoCloseable) construct("ChunkCodec", BackupArchives.BLOCK, chunk.level(),
+                chunk.keys(), chunk.imageId(), new byte[4])) {
             Method decode = codec.getClass().getDeclaredMethod("decode", slot.getClass());
             decode.setAccessible(true);
             try {
@@ -133,5 +148,19 @@ class ChunkCodecFuzzTest {
         Fuzzer.Report report = FuzzSupport.print("backup.ChunkCodec.decode", FuzzSupport.combine(zstdRun, rawRun));
         assertThat(report.rejected()).isPositive();
         assertThat(report.decodedCleanly()).isPositive();
+    }
+
+    /** Encrypted chunks: any change to the ciphertext or tag must fail the GCM check, whatever the hashes say. */
+    @Test
+    void mutatedEncryptedChunksFailAuthentication() {
+        int n = FuzzSupport.iterations(800);
+        Fuzzer.Report report = FuzzSupport.print("backup.ChunkCodec.decode(encrypted)",
+                new Fuzzer(183, n, BackupException.class).run(List.of(encrypted.stored()), stored -> {
+                    decode(encrypted, stored);
+                    if (!Arrays.equals(stored, encrypted.stored())) {
+                        throw new AssertionError("a changed encrypted chunk decoded");
+                    }
+                }));
+        assertThat(report.rejected()).isPositive();
     }
 }
