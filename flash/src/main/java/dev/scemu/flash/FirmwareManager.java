@@ -521,7 +521,7 @@ public final class FirmwareManager {
                 if (step.stepIndex() == UpdateRecord.STEP_CONFIRMED) {
                     confirmed = true;
                 } else if (step.stepIndex() == UpdateRecord.STEP_MIGRATION_STARTED) {
-                    lastStarted = Math.max(lastStarted, UpdateRecord.indexOf(step.payload()));
+                    lastStarted = Math.max(lastStarted, UpdateRecord.indexOf(step.payload(), record.plan.size()));
                 }
             }
             if (confirmed) {

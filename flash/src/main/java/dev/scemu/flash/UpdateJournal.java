@@ -66,12 +66,18 @@ public interface UpdateJournal {
     /**
      * Opens the execution log on {@code extent} of {@code device} (at least 3 blocks), formatting
      * it first if the extent has never been written (both header blocks all zero). A damaged log
-     * is not reformatted: that fails with {@link FlashError#JOURNAL_ERROR}.
+     * is not reformatted: that fails with {@link FlashError#JOURNAL_ERROR}, and so does a header
+     * formatted for another block size or region size.
      */
     static UpdateJournal openOrFormat(BlockDevice device, Extent extent) {
         try {
             return of(ExecutionLog.open(device, extent));
         } catch (CoreException e) {
+            if (e.code() == CoreError.INVALID_ARGUMENT) {
+                // a valid header describing another geometry than this extent: not our journal
+                throw new FlashException(FlashError.JOURNAL_ERROR, "update journal on " + device.name() + extent
+                        + " is damaged: " + e.getMessage(), e);
+            }
             if (e.code() != CoreError.CORRUPT_RECORD) {
                 throw e;
             }

@@ -81,7 +81,17 @@ final class UpdateRecord {
         return ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN).putShort(0, (short) index);
     }
 
-    static int indexOf(ByteBuffer payload) {
-        return payload.duplicate().order(ByteOrder.LITTLE_ENDIAN).getShort(0) & 0xFFFF;
+    /** The migration index of a MIGRATION_STARTED / MIGRATION_DONE step of an update planning {@code planSize} migrations. */
+    static int indexOf(ByteBuffer payload, int planSize) {
+        if (payload.remaining() < 2) {
+            throw new FlashException(FlashError.JOURNAL_ERROR, "firmware update journal step payload of "
+                    + payload.remaining() + " bytes has no 2-byte migration index");
+        }
+        int index = payload.duplicate().order(ByteOrder.LITTLE_ENDIAN).getShort(payload.position()) & 0xFFFF;
+        if (index >= planSize) {
+            throw new FlashException(FlashError.JOURNAL_ERROR, "firmware update journal step names migration " + index
+                    + " of a plan of " + planSize);
+        }
+        return index;
     }
 }

@@ -57,7 +57,10 @@ public final class BlockBackupRegion implements BackupRegion {
         SlotHeaderLayout.Header header;
         try {
             header = SlotHeaderLayout.decode(block, "slot header " + slot + " of " + name());
-        } catch (IllegalStateException e) {
+        } catch (FlashException e) {
+            if (e.code() != FlashError.CORRUPT_SLOT) {
+                throw e;
+            }
             return new SlotContents(slot, SlotState.CORRUPT, null, 0, e.getMessage());
         }
         if (header == null) {

@@ -2,6 +2,8 @@ package dev.scemu.flash.internal;
 
 import dev.scemu.core.ChecksummedRecord;
 import dev.scemu.core.CoreException;
+import dev.scemu.flash.FlashError;
+import dev.scemu.flash.FlashException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -48,20 +50,28 @@ public final class SlotHeaderLayout {
         ChecksummedRecord.seal(b, 0, MAGIC, FORMAT_VERSION, 0, LENGTH);
     }
 
-    /** The header, null for an empty (all-zero) block; throws IllegalStateException with the reason if damaged. */
+    /**
+     * The header, null for an empty (all-zero) block; throws {@link FlashException}
+     * {@link FlashError#CORRUPT_SLOT} with the reason if damaged (a block shorter than the header included).
+     */
     public static Header decode(ByteBuffer block, String what) {
         ByteBuffer b = block.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         boolean zero = true;
-        for (int i = 0; i < LENGTH && zero; i++) {
+        for (int i = 0; i < Math.min(LENGTH, b.limit()) && zero; i++) {
             zero = b.get(i) == 0;
         }
-        if (zero) {
+        if (zero && b.limit() >= LENGTH) {
             return null;
         }
         try {
-            ChecksummedRecord.verify(b, 0, MAGIC, FORMAT_VERSION, FORMAT_VERSION, LENGTH, what);
+            ChecksummedRecord.Header header = ChecksummedRecord.verify(b, 0, MAGIC, FORMAT_VERSION, FORMAT_VERSION,
+                    LENGTH, what);
+            if (header.length() != LENGTH) {
+                throw new FlashException(FlashError.CORRUPT_SLOT, what + ": record length " + header.length()
+                        + ", expected " + LENGTH);
+            }
         } catch (CoreException e) {
-            throw new IllegalStateException(e.getMessage(), e);
+            throw new FlashException(FlashError.CORRUPT_SLOT, e.getMessage(), e);
         }
         byte[] sha = new byte[32];
         b.get(OFFSET_SHA256, sha);

@@ -91,18 +91,53 @@ public final class MdBitmapLayout {
 
     /** Decodes a header; throws {@link RaidError#NO_SUPERBLOCK} naming {@code member} on a bad magic or version. */
     public static Header decodeHeader(byte[] bytes, String member) {
+        if (bytes == null || bytes.length < HEADER_BYTES) {
+            throw new RaidException(RaidError.NO_SUPERBLOCK, "member " + member + ": md bitmap header of "
+                    + (bytes == null ? 0 : bytes.length) + " bytes is shorter than " + HEADER_BYTES);
+        }
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (b.getInt(OFF_MAGIC) != MAGIC || b.getInt(OFF_VERSION) != VERSION) {
             throw new RaidException(RaidError.NO_SUPERBLOCK, String.format(
                     "member %s: no md bitmap (magic 0x%08x version %d)", member, b.getInt(OFF_MAGIC),
                     b.getInt(OFF_VERSION)));
         }
-        return new Header(MdSuperblock.getUuid(b, OFF_UUID), b.getLong(OFF_EVENTS), b.getLong(OFF_EVENTS_CLEARED),
-                b.getLong(OFF_SYNC_SIZE), b.getInt(OFF_STATE), b.getInt(OFF_CHUNKSIZE), b.getInt(OFF_SECTORS_RESERVED));
+        int chunkBytes = b.getInt(OFF_CHUNKSIZE);
+        long syncSize = b.getLong(OFF_SYNC_SIZE);
+        int sectorsReserved = b.getInt(OFF_SECTORS_RESERVED);
+        if (chunkBytes < 512 || Integer.bitCount(chunkBytes) != 1 || syncSize < 0 || sectorsReserved <= 0
+                || sectorsReserved > Integer.MAX_VALUE / 512) {
+            throw new RaidException(RaidError.NO_SUPERBLOCK, "member " + member + ": md bitmap chunksize " + chunkBytes
+                    + " (a power of two >= 512 expected), sync_size " + syncSize + " or sectors_reserved "
+                    + sectorsReserved + " is invalid");
+        }
+        Header header = new Header(MdSuperblock.getUuid(b, OFF_UUID), b.getLong(OFF_EVENTS),
+                b.getLong(OFF_EVENTS_CLEARED), syncSize, b.getInt(OFF_STATE), chunkBytes, sectorsReserved);
+        if (header.bitCount() < 0 || reservedBytes(header.bitCount()) > (long) sectorsReserved * 512) {
+            throw new RaidException(RaidError.NO_SUPERBLOCK, "member " + member + ": md bitmap of " + header.bitCount()
+                    + " bits does not fit its sectors_reserved " + sectorsReserved);
+        }
+        return header;
     }
 
-    /** Decodes the bits following the header. */
+    /**
+     * Checks that a decoded header describes this array's bitmap: it covers {@code syncSizeSectors}
+     * and its reserved area ends by {@code availableBytes} (the room before data_offset).
+     */
+    public static void checkFits(Header header, long syncSizeSectors, long availableBytes, String member) {
+        if (header.syncSizeSectors() != syncSizeSectors || (long) header.sectorsReserved() * 512 > availableBytes) {
+            throw new RaidException(RaidError.NO_SUPERBLOCK, "member " + member + ": md bitmap sync_size "
+                    + header.syncSizeSectors() + " sectors_reserved " + header.sectorsReserved()
+                    + " does not match the array (size " + syncSizeSectors + " sectors, " + availableBytes
+                    + " bytes before data_offset)");
+        }
+    }
+
+    /** Decodes the bits following the header; {@link RaidError#NO_SUPERBLOCK} if {@code bytes} holds fewer. */
     public static long[] decodeBits(byte[] bytes, long bitCount) {
+        if (bitCount < 0 || bitCount > 8L * (bytes.length - HEADER_BYTES)) {
+            throw new RaidException(RaidError.NO_SUPERBLOCK, "md bitmap of " + bitCount + " bits does not fit the "
+                    + bytes.length + " bytes read (header " + HEADER_BYTES + ")");
+        }
         long[] bits = new long[(int) ((bitCount + 63) >>> 6)];
         for (long k = 0; k < bitCount; k++) {
             if ((bytes[HEADER_BYTES + (int) (k >>> 3)] & (1 << (k & 7))) != 0) {

@@ -127,6 +127,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 }
             }
             MdBitmapLayout.Header h = MdBitmapLayout.decodeHeader(header, name);
+            MdBitmapLayout.checkFits(h, reference.sizeSectors,
+                    reference.dataOffsetSectors * SECTOR_BYTES - BITMAP_START_BYTES, name);
             this.bitmap = new WriteIntentBitmap(setUuid, reference.sizeSectors, h.chunkBytes(),
                     h.sectorsReserved() * 512, this::persistBitmap, this::events);
             this.bitmap.setEventsCleared(h.eventsCleared());
@@ -283,6 +285,23 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         return array;
     }
 
+    /** The freshest superblock must describe an array that fits its member (the others must match it). */
+    private static void checkShape(MdSuperblock sb, BlockDevice member, int index) {
+        long spb = member.blockSize() / SECTOR_BYTES;
+        long memberSectors = member.blockCount() * spb;
+        boolean chunkOk = sb.chunkSectors == 0 && sb.level == RaidLevel.RAID1.mdLevel()
+                || sb.chunkSectors > 0 && sb.chunkSectors % spb == 0 && Integer.bitCount(sb.chunkSectors) == 1
+                && sb.chunkSectors <= sb.sizeSectors;
+        if (sb.raidDisks < 1 || sb.raidDisks > 256 || !chunkOk || sb.dataOffsetSectors < BITMAP_START_BYTES / SECTOR_BYTES
+                || sb.dataOffsetSectors % spb != 0 || sb.sizeSectors <= 0 || sb.dataOffsetSectors > memberSectors
+                || sb.sizeSectors > memberSectors - sb.dataOffsetSectors) {
+            throw new RaidException(RaidError.MEMBER_GEOMETRY, "member " + index + " (" + member.name()
+                    + "): superblock describes raid_disks " + sb.raidDisks + ", chunk " + sb.chunkSectors
+                    + " sectors, data_offset " + sb.dataOffsetSectors + " and size " + sb.sizeSectors
+                    + " sectors, which do not fit a member of " + memberSectors + " sectors");
+        }
+    }
+
     private static long exposedBlocks(long requested, long fullBlocks) {
         if (requested > fullBlocks) {
             throw new RaidException(RaidError.INVALID_CONFIG,
@@ -312,6 +331,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             }
         }
         MdSuperblock ref = sbs[freshest];
+        checkShape(ref, members.get(freshest), freshest);
         for (int i = 0; i < members.size(); i++) {
             MdSuperblock sb = sbs[i];
             if (!sb.setUuid.equals(ref.setUuid)) {

@@ -133,6 +133,10 @@ public final class MdSuperblock {
      * {@code member} when magic, version, super_offset or checksum is wrong.
      */
     public static MdSuperblock decode(byte[] bytes, String member) {
+        if (bytes == null || bytes.length < OFF_DEV_ROLES) {
+            throw new RaidException(RaidError.NO_SUPERBLOCK, "member " + member + ": md superblock of "
+                    + (bytes == null ? 0 : bytes.length) + " bytes is shorter than its " + OFF_DEV_ROLES + "-byte header");
+        }
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (b.getInt(OFF_MAGIC) != MAGIC) {
             throw new RaidException(RaidError.NO_SUPERBLOCK, String.format(
@@ -147,6 +151,10 @@ public final class MdSuperblock {
         int maxDev = b.getInt(OFF_MAX_DEV);
         if (maxDev < 0 || maxDev > MAX_DEV_LIMIT) {
             throw new RaidException(RaidError.NO_SUPERBLOCK, "member " + member + ": max_dev " + maxDev + " is invalid");
+        }
+        if (OFF_DEV_ROLES + 2L * maxDev > bytes.length) {
+            throw new RaidException(RaidError.NO_SUPERBLOCK, "member " + member + ": max_dev " + maxDev
+                    + " needs " + (OFF_DEV_ROLES + 2L * maxDev) + " bytes, the superblock has " + bytes.length);
         }
         int stored = b.getInt(OFF_SB_CSUM);
         int computed = checksum(b);

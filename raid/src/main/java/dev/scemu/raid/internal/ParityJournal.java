@@ -149,6 +149,30 @@ final class ParityJournal {
     }
 
     /**
+     * Why a journaled stripe segment ({@code begin}: u64 row, u64 member lba, u32 blocks; {@code mask}:
+     * u32 written members) cannot describe a segment of this array, or null if it can.
+     */
+    private String malformed(ByteBuffer begin, ByteBuffer mask) {
+        if (begin.remaining() < 20 || mask.remaining() < 4) {
+            return "BEGIN payload of " + begin.remaining() + " bytes (20 expected) or mask step of " + mask.remaining()
+                    + " bytes (4 expected)";
+        }
+        long row = begin.getLong(0);
+        long memberLba = begin.getLong(8);
+        int h = begin.getInt(16);
+        int members = mask.getInt(0);
+        long chunk = array.chunkBlocks;
+        if (row < 0 || memberLba < 0 || h < 1 || h > chunk || memberLba > array.memberDataBlocks - h
+                || memberLba / chunk != row || (memberLba + h - 1) / chunk != row
+                || (array.raidDisks < 32 && (members & ~((1 << array.raidDisks) - 1)) != 0)) {
+            return "stripe " + row + " member lba " + memberLba + " +" + h + " mask 0x" + Integer.toHexString(members)
+                    + " is not a segment of one stripe of " + array.memberDataBlocks + " member blocks (chunk " + chunk
+                    + " blocks, " + array.raidDisks + " members)";
+        }
+        return null;
+    }
+
+    /**
      * Replays unfinished transactions: parity = L XOR data of the written members as on disk.
      * Returns how many stripes were repaired.
      */
@@ -162,11 +186,17 @@ final class ParityJournal {
                     log.abort(t.txId());
                     continue;
                 }
-                ByteBuffer b = t.beginPayload().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer b = t.beginPayload().slice().order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer m0 = t.steps().get(0).payload().slice().order(ByteOrder.LITTLE_ENDIAN);
+                String malformed = malformed(b, m0);
+                if (malformed != null) {
+                    LOG.warn("array {}: journal transaction {} cannot be replayed: {}", array.name(), t.txId(), malformed);
+                    continue;
+                }
                 long row = b.getLong(0);
                 long memberLba = b.getLong(8);
                 int h = b.getInt(16);
-                int mask = t.steps().get(0).payload().duplicate().order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+                int mask = m0.getInt(0);
                 int length = h * array.blockSize;
                 int filled = 0;
                 for (int i = 1; i < t.steps().size(); i++) {

@@ -184,7 +184,8 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         try {
             journal = journalFactory.open(store, layout.log());
         } catch (CoreException e) {
-            if (e.code() == CoreError.CORRUPT_RECORD) {
+            // INVALID_ARGUMENT: a log header whose geometry differs from the region the superblock gives it
+            if (e.code() == CoreError.CORRUPT_RECORD || e.code() == CoreError.INVALID_ARGUMENT) {
                 throw new SnapshotException(SnapshotError.CORRUPT_METADATA, "execution log: " + e.getMessage(), e);
             }
             throw e;

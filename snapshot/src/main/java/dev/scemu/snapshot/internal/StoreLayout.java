@@ -123,6 +123,10 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
     /** Decodes and checks a superblock read from a store of {@code storeBlocks} blocks of {@code blockSize}. */
     static StoreLayout decode(ByteBuffer source, int blockSize, long storeBlocks) {
         ByteBuffer block = source.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        if (block.limit() < blockSize || blockSize < 144) {
+            throw PageSeal.corrupt("snapshot store superblock of " + block.limit() + " bytes is shorter than its block of "
+                    + blockSize + " bytes (at least 144)");
+        }
         if (block.getInt(0) != MAGIC) {
             throw new SnapshotException(SnapshotError.NOT_FORMATTED,
                     "store holds no snapshot volume: superblock magic 0x" + Integer.toHexString(block.getInt(0)));
@@ -144,9 +148,19 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
         }
         if (layout.blockSize != blockSize || layout.storeBlockCount != storeBlocks
                 || layout.pool.endLba() != storeBlocks || layout.checkpointBLba + layout.checkpointBlocks != layout.pool.lba()
+                || layout.log.lba() != 1 || layout.checkpointALba != layout.log.endLba() || layout.checkpointBlocks < 1
+                || layout.checkpointBLba != layout.checkpointALba + layout.checkpointBlocks
+                || layout.log.blockCount() < 8 || layout.maxSnapshots < 1 || layout.maxSnapshots > 65_535
+                || layout.cowBatchBlocks < 1 || layout.cowBatchBlocks > 4096 || layout.pool.blockCount() < 1
                 || layout.maxMappingEntries < 1 || layout.maxMappingEntries > (1L << 29)) {
             throw PageSeal.corrupt("superblock layout " + layout + " does not fit a store of " + storeBlocks
                     + " blocks of " + blockSize + " bytes");
+        }
+        long needed = checkpointBlocks(blockSize, layout.maxSnapshots, layout.maxMappingEntries, layout.pool.blockCount());
+        if (layout.checkpointBlocks < needed) {
+            throw PageSeal.corrupt("superblock checkpoint regions of " + layout.checkpointBlocks + " blocks are smaller than the "
+                    + needed + " blocks " + layout.maxSnapshots + " snapshots and " + layout.maxMappingEntries
+                    + " mapping entries need");
         }
         return layout;
     }
