@@ -1,10 +1,11 @@
-package dev.scemu.testkit;
+package dev.scemu.testkit.fuzz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.Media;
+import dev.scemu.testkit.Fuzzer;
 import dev.scemu.unit.GuidPartitionTable;
 import dev.scemu.unit.UnitException;
 import java.nio.ByteBuffer;
@@ -25,7 +26,8 @@ class GptFuzzTest {
         byte[] validPrimary = java.util.Arrays.copyOf(image, REGION_BYTES);
         byte[] blankBackup = image.clone();
         java.util.Arrays.fill(blankBackup, DEVICE_BYTES - 33 * 512, DEVICE_BYTES, (byte) 0);
-        Fuzzer.Report report = new Fuzzer(2026, 1500, UnitException.class).run(List.of(validPrimary), region -> {
+        int cases = FuzzSupport.iterations(1500);
+        Fuzzer.Report report = new Fuzzer(2026, cases, UnitException.class).run(List.of(validPrimary), region -> {
             byte[] mutated = blankBackup.clone();  // no backup: the mutated primary is all there is
             System.arraycopy(region, 0, mutated, 0, Math.min(region.length, REGION_BYTES));
             try (BlockDevice device = deviceOf(mutated)) {
@@ -33,8 +35,9 @@ class GptFuzzTest {
                 assertThat(contentsOf(device)).as("decoder wrote to its device").isEqualTo(mutated);
             }
         });
+        FuzzSupport.print("unit.GuidPartitionTable.read", report);
         assertThat(report.rejected()).isPositive();
-        assertThat(report.decodedCleanly() + report.rejected()).isEqualTo(1500);
+        assertThat(report.decodedCleanly() + report.rejected()).isEqualTo(cases);
     }
 
     private static byte[] validImage() {
