@@ -214,4 +214,17 @@ jdk=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.runtime.v
 } > "$out/meta.properties"
 log "render"
 "${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.report.ReportRenderer "$out"
+
+# 6. the README's performance block (between its two markers) is this run's target summary
+splice_readme() {
+  local begin='<!-- bench/report.sh: begin -->' end='<!-- bench/report.sh: end -->'
+  if grep -qF "$begin" README.md && grep -qF "$end" README.md; then
+    awk -v begin="$begin" -v end="$end" -v summary="$out/README-summary.md" '
+      $0 == begin { print; while ((getline line < summary) > 0) print line; skipping = 1; next }
+      $0 == end { skipping = 0 }
+      !skipping { print }' README.md > README.md.tmp && mv README.md.tmp README.md
+    log "README.md: performance block updated from $out/README-summary.md"
+  fi
+}
+splice_readme
 log "done in $(( $(date +%s) - start_epoch )) s: $out/REPORT.md"

@@ -14,15 +14,17 @@ import java.util.concurrent.locks.LockSupport;
  * made to fail the way real disks do. Deterministic: every random choice derives from its seed.
  *
  * <ul>
- *   <li><b>Volatile write cache.</b> Writes and trims without FUA are held in this device until
- *       {@link #flush()} destages them to the inner device (and flushes it). Reads see them. FUA
- *       writes go straight to the inner device with FUA. This is what makes a power cut honest.
- *       Like a real disk's, the cache is bounded ({@link #setWriteCacheBlocks}, default
- *       {@link #DEFAULT_WRITE_CACHE_BYTES}, counted in block versions held): a write that would
- *       overfill it first destages the latest version of every cached block to the inner device —
- *       those writes become durable early, which the contract allows (only a flush or FUA promises
+ *   <li><b>Volatile write cache.</b> A write or trim without FUA is acknowledged but durable only
+ *       after a later {@link #flush()}; FUA writes are durable when they return. This is what makes a
+ *       power cut honest. Implementation (an undo log, not a redo cache): writes go through to the
+ *       inner device at once, and the first write of a block since the last flush saves the block's
+ *       durable content (and each rewrite the version it replaces); a flush forgets them, a power cut
+ *       puts them back. So reads and flushes cost nothing extra, and a host that reads what it wrote
+ *       reads the inner device. Like a real disk's cache it is bounded ({@link #setWriteCacheBlocks},
+ *       default {@link #DEFAULT_WRITE_CACHE_BYTES}, counted in block versions held): past the bound the
+ *       blocks held become durable early, which the contract allows (only a flush or FUA promises
  *       durability; nothing promises loss). Without that bound a host that never flushes (an NBD
- *       client) would grow the cache without limit.</li>
+ *       client) would grow it without limit.</li>
  *   <li><b>Power cut</b> through the {@link PowerDomain}: unflushed writes are lost (or a seeded
  *       subset survives, torn at block granularity); I/O fails with {@link CoreError#POWER_LOST}
  *       until power is restored.</li>
@@ -42,18 +44,34 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class FaultInjectingDevice extends AbstractBlockDevice {
 
-    /** Marker for a trimmed block in the cache: reads as zeros. */
-    private static final byte[] TRIMMED = new byte[0];
     /** Default bound of the volatile write cache: 16 MiB of block versions. */
     public static final long DEFAULT_WRITE_CACHE_BYTES = 16L << 20;
 
     private final BlockDevice inner;
     private final PowerDomain domain;
     private final Random random;
-    /** Unflushed versions of each block, oldest first; the last one is what reads see. */
-    private final TreeMap<Long, List<byte[]>> unflushed = new TreeMap<>();
-    /** Versions held in {@link #unflushed}, all blocks together. */
+    /**
+     * Blocks written or trimmed since the last flush: what each held when it was last durable, and the
+     * versions written since then except the latest (which the inner device holds). Sorted, so a torn
+     * cut walks them in one seeded order.
+     */
+    private final TreeMap<Long, Pending> unflushed = new TreeMap<>();
+    /** Versions written since the last flush, all blocks together (each pending block: earlier + 1). */
     private long cachedVersions;
+    /** Scratch for the blocks a write replaces (grown on demand, reused). */
+    private ByteBuffer replaced = ByteBuffer.allocateDirect(0);
+
+    /** Undo record of one unflushed block. */
+    private static final class Pending {
+        /** The durable content. */
+        byte[] durable;
+        /** Versions written after {@code durable} and before the latest, oldest first; null while none. */
+        List<byte[]> earlier;
+
+        int versions() {
+            return 1 + (earlier == null ? 0 : earlier.size());
+        }
+    }
     private long writeCacheBlocks;
     private final List<Extent> readErrors = new ArrayList<>();
     private final List<Extent> writeErrors = new ArrayList<>();
@@ -148,17 +166,19 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         inner.read(lba, 1, block, 0);
         block.put(bit >>> 3, (byte) (block.get(bit >>> 3) ^ (1 << (bit & 7))));
         inner.write(lba, 1, block, 0, true);
-        for (byte[] cached : unflushed.getOrDefault(lba, List.of())) {
-            if (cached != TRIMMED) {
-                cached[bit >>> 3] ^= (byte) (1 << (bit & 7));
+        Pending pending = unflushed.get(lba);
+        if (pending != null) {
+            flip(pending.durable, bit);
+            if (pending.earlier != null) {
+                pending.earlier.forEach(version -> flip(version, bit));
             }
         }
         return bit;
     }
 
     /**
-     * Bounds the volatile write cache to {@code blocks} block versions (at least 1): a write that
-     * would hold more destages the cache first (see the class description).
+     * Bounds the volatile write cache to {@code blocks} block versions (at least 1): before a write
+     * that would hold more, every block held becomes durable (see the class description).
      */
     public synchronized void setWriteCacheBlocks(long blocks) {
         if (blocks < 1) {
@@ -190,16 +210,6 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             checkMediumErrors(readErrors, lba, blockCount, "read");
             inner.read(lba, blockCount, buffer, bufferOffset);
             meter().issuedRead(IoCause.HOST, geometry().lengthOf(blockCount));
-            int blockSize = blockSize();
-            for (Map.Entry<Long, List<byte[]>> entry : unflushed.subMap(lba, lba + blockCount).entrySet()) {
-                int at = bufferOffset + (int) (entry.getKey() - lba) * blockSize;
-                byte[] data = latest(entry.getValue());
-                if (data == TRIMMED) {
-                    NativeMemory.zero(buffer, at, blockSize);
-                } else {
-                    buffer.put(at, data);
-                }
-            }
         }
     }
 
@@ -211,16 +221,16 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             checkUsable();
             if (cutNow) {
                 if (domain.armedMode() == PowerCutMode.KEEP_RANDOM_SUBSET) {
-                    cache(lba, blockCount, buffer, bufferOffset);
+                    writeUnflushed(lba, blockCount, buffer, bufferOffset); // the cut decides whether it stays
                 }
             } else {
                 checkMediumErrors(writeErrors, lba, blockCount, "write");
                 if (fua) {
                     inner.write(lba, blockCount, buffer, bufferOffset, true);
                     meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
-                    dropCached(lba, blockCount);
+                    forget(lba, blockCount);
                 } else {
-                    cache(lba, blockCount, buffer, bufferOffset);
+                    writeUnflushed(lba, blockCount, buffer, bufferOffset);
                 }
                 if (writesClearReadErrors) {
                     clearErrors(readErrors, lba, blockCount);
@@ -240,9 +250,9 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             if (!cutNow) {
                 makeRoom(blockCount);
                 for (long block = lba; block < lba + blockCount; block++) {
-                    unflushed.computeIfAbsent(block, k -> new ArrayList<>(1)).add(TRIMMED);
+                    saveReplaced(block, readBlock(block));
                 }
-                cachedVersions += blockCount;
+                inner.trim(lba, blockCount);
                 return;
             }
         }
@@ -253,20 +263,25 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     @Override
     protected synchronized void doFlush() {
         checkUsable();
-        destage(lba -> latest(unflushed.get(lba)));
         inner.flush();
+        forgetAll();
     }
 
     /**
-     * Cuts power to the whole domain, but first this device's cache destages exactly the latest
-     * version of {@code survivingLbas} (the rest is lost): for scenario tests that need one precise
-     * torn outcome.
+     * Cuts power to the whole domain, but first makes exactly the latest version of
+     * {@code survivingLbas} durable on this device (the rest of its unflushed writes is lost): for
+     * scenario tests that need one precise torn outcome.
      */
     public void cutPowerKeeping(java.util.Set<Long> survivingLbas) {
         synchronized (this) {
             checkUsable();
-            destage(lba -> survivingLbas.contains(lba) ? latest(unflushed.get(lba)) : null);
+            for (Map.Entry<Long, Pending> entry : unflushed.entrySet()) {
+                if (!survivingLbas.contains(entry.getKey())) {
+                    restore(entry.getKey(), entry.getValue().durable);
+                }
+            }
             inner.flush();
+            forgetAll();
         }
         domain.cut(PowerCutMode.DROP_UNFLUSHED);
     }
@@ -278,16 +293,24 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
      * lose a later one).
      */
     synchronized void losePower(PowerCutMode mode) {
-        if (mode == PowerCutMode.KEEP_RANDOM_SUBSET && !unflushed.isEmpty()) {
-            destage(lba -> {
-                List<byte[]> versions = unflushed.get(lba);
-                int choice = random.nextInt(versions.size() + 1);
-                return choice == 0 ? null : versions.get(choice - 1);
-            });
+        for (Map.Entry<Long, Pending> entry : unflushed.entrySet()) {
+            Pending pending = entry.getValue();
+            if (mode != PowerCutMode.KEEP_RANDOM_SUBSET) {
+                restore(entry.getKey(), pending.durable);
+                continue;
+            }
+            int versions = pending.versions();
+            int choice = random.nextInt(versions + 1); // 0: durable, 1..versions: the versions in order
+            if (choice == 0) {
+                restore(entry.getKey(), pending.durable);
+            } else if (choice < versions) {
+                restore(entry.getKey(), pending.earlier.get(choice - 1));
+            } // else the latest, already in the inner device
+        }
+        if (!unflushed.isEmpty()) {
             inner.flush();
         }
-        unflushed.clear();
-        cachedVersions = 0;
+        forgetAll();
     }
 
     @Override
@@ -297,75 +320,84 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     }
 
     /**
-     * Writes, in LBA order and coalescing runs, the version {@code choose} picks for each cached
-     * block (null: nothing, the durable content stays), then empties the cache.
+     * Writes through to the inner device, first saving for each block what it replaces: its durable
+     * content if this is its first write since the last flush, else the version it overwrites.
      */
-    private void destage(java.util.function.LongFunction<byte[]> choose) {
+    private void writeUnflushed(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        makeRoom(blockCount);
         int blockSize = blockSize();
-        ByteBuffer run = ByteBuffer.allocateDirect(64 * blockSize);
-        long runLba = -1;
-        int runBlocks = 0;
-        for (long lba : unflushed.keySet()) {
-            byte[] data = choose.apply(lba);
-            if (data == null) {
-                continue;
-            }
-            if (data == TRIMMED) {
-                runBlocks = writeRun(runLba, runBlocks, run);
-                inner.trim(lba, 1);
-                continue;
-            }
-            if (runBlocks == 64 || (runBlocks > 0 && lba != runLba + runBlocks)) {
-                runBlocks = writeRun(runLba, runBlocks, run);
-            }
-            if (runBlocks == 0) {
-                runLba = lba;
-            }
-            run.put(runBlocks * blockSize, data);
-            runBlocks++;
+        int bytes = blockCount * blockSize;
+        if (replaced.capacity() < bytes) {
+            replaced = ByteBuffer.allocateDirect(Math.max(bytes, 2 * replaced.capacity()));
         }
-        writeRun(runLba, runBlocks, run);
-        unflushed.clear();
-        cachedVersions = 0;
+        inner.read(lba, blockCount, replaced, 0);
+        for (int i = 0; i < blockCount; i++) {
+            byte[] copy = new byte[blockSize];
+            replaced.get(i * blockSize, copy);
+            saveReplaced(lba + i, copy);
+        }
+        inner.write(lba, blockCount, buffer, bufferOffset);
+        meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
     }
 
-    /** Destages the cache (latest versions, no flush of the inner device) if it cannot take {@code blocks} more. */
+    /** Records that block {@code lba}, which held {@code previous}, is being overwritten without a flush. */
+    private void saveReplaced(long lba, byte[] previous) {
+        Pending pending = unflushed.get(lba);
+        if (pending == null) {
+            pending = new Pending();
+            pending.durable = previous;
+            unflushed.put(lba, pending);
+        } else {
+            if (pending.earlier == null) {
+                pending.earlier = new ArrayList<>(2);
+            }
+            pending.earlier.add(previous);
+        }
+        cachedVersions++;
+    }
+
+    private byte[] readBlock(long lba) {
+        if (replaced.capacity() < blockSize()) {
+            replaced = ByteBuffer.allocateDirect(blockSize());
+        }
+        inner.read(lba, 1, replaced, 0);
+        byte[] copy = new byte[blockSize()];
+        replaced.get(0, copy);
+        return copy;
+    }
+
+    /** Puts {@code content} back into block {@code lba} of the inner device (the power cut's undo). */
+    private void restore(long lba, byte[] content) {
+        if (replaced.capacity() < content.length) {
+            replaced = ByteBuffer.allocateDirect(content.length);
+        }
+        replaced.put(0, content);
+        inner.write(lba, 1, replaced, 0);
+    }
+
+    /** Past the bound, every block held becomes durable (early, as a disk may) before {@code blocks} more. */
     private void makeRoom(long blocks) {
         if (cachedVersions > 0 && cachedVersions + blocks > writeCacheBlocks) {
-            destage(lba -> latest(unflushed.get(lba)));
+            forgetAll();
         }
     }
 
-    /** Forgets the cached versions of {@code [lba, lba + blockCount)} (a FUA write replaced them). */
-    private void dropCached(long lba, int blockCount) {
+    /** Blocks {@code [lba, lba + blockCount)} are durable now (a FUA write replaced them). */
+    private void forget(long lba, int blockCount) {
         var range = unflushed.subMap(lba, lba + blockCount);
-        for (List<byte[]> versions : range.values()) {
-            cachedVersions -= versions.size();
+        for (Pending pending : range.values()) {
+            cachedVersions -= pending.versions();
         }
         range.clear();
     }
 
-    private int writeRun(long lba, int blockCount, ByteBuffer run) {
-        if (blockCount > 0) {
-            inner.write(lba, blockCount, run, 0);
-            meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
-        }
-        return 0;
+    private void forgetAll() {
+        unflushed.clear();
+        cachedVersions = 0;
     }
 
-    private void cache(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-        makeRoom(blockCount);
-        cachedVersions += blockCount;
-        int blockSize = blockSize();
-        for (int i = 0; i < blockCount; i++) {
-            byte[] copy = new byte[blockSize];
-            buffer.get(bufferOffset + i * blockSize, copy);
-            unflushed.computeIfAbsent(lba + i, k -> new ArrayList<>(1)).add(copy);
-        }
-    }
-
-    private static byte[] latest(List<byte[]> versions) {
-        return versions.get(versions.size() - 1);
+    private static void flip(byte[] content, int bit) {
+        content[bit >>> 3] ^= (byte) (1 << (bit & 7));
     }
 
     private void checkUsable() {

@@ -59,11 +59,11 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
         device.write(0, 1, filled(0x22, 1), 0);         // a second version of block 0: 3 versions cached
         device.write(2, 1, filled(0x33, 1), 0);         // 4 versions: the cache is full
         assertThat(device.unflushedBlockCount()).isEqualTo(3);
-        device.write(3, 1, filled(0x44, 1), 0);         // would hold 5: destages the latest versions first
+        device.write(3, 1, filled(0x44, 1), 0);         // would hold 5: what it holds becomes durable first
         assertThat(device.unflushedBlockCount()).isEqualTo(1);
         assertThat(device.unflushedBlocks()).containsExactly(3L);
-        assertThat(device.meter().snapshot().issuedWrite(IoCause.HOST).bytes()).as("the latest version of each, once")
-                .isEqualTo(3L * BLOCK_SIZE);
+        assertThat(device.meter().snapshot().issuedWrite(IoCause.HOST).bytes()).as("every write issued once")
+                .isEqualTo(5L * BLOCK_SIZE);
 
         device.cutPower(PowerCutMode.DROP_UNFLUSHED);
         device.restorePower();
