@@ -324,6 +324,7 @@ public final class StorageControlUnit implements AutoCloseable {
     public InspectionReport crashAndReboot(PowerCutMode mode) {
         power.cut(mode);
         power.restore();
+        flash.restorePower(); // a cut the flash itself raised (armed at a flash operation) switched it off too
         boot();
         return bootReport;
     }
