@@ -63,9 +63,11 @@ import java.util.TreeMap;
  *       mismatch), and injected bit rot is found;</li>
  *   <li>the firmware runs a signature-verified image of the expected version, and the flash or the
  *       backup slot holds it (both after an inspection, an update and a boot);</li>
- *   <li>meters add up: bytes the member disks received = bytes the array issued, summed over the
- *       causes (host, parity, journal, metadata, rebuild, scrub); bytes the array received on a
- *       host or snapshot step = bytes the snapshot volume issued (host, COW copy, journal, metadata).</li>
+ *   <li>meters add up: bytes the member disks received = bytes the array issued, summed over its
+ *       causes (host + parity + journal + metadata + rebuild + scrub); bytes the array received on
+ *       a host, snapshot or disk step = bytes the snapshot volume issued (host + COW copy + journal
+ *       + metadata), the rest being the firmware's own writes (boot, inspection, update); the
+ *       volume never writes more host data in place than it received and did not skip.</li>
  * </ul>
  * A broken invariant or an unexpected exception throws {@link SimulationFailure} naming the seed,
  * the step, the last events and a command that replays the seed.
@@ -105,6 +107,7 @@ public final class Simulation {
     private long retiredDiskWriteBytes;
     private long diskMeterBaseline;
     private long volumeMeterBaseline;
+    private long hostMeterBaseline;
     private long nextInspectionNanos = INSPECTION_PERIOD_NANOS;
     private long nextScrubNanos = SCRUB_PERIOD_NANOS;
 
@@ -194,6 +197,7 @@ public final class Simulation {
         failedDisks.replaceAll((role, frozen) -> 0L);
         diskMeterBaseline = diskMeterImbalance();
         volumeMeterBaseline = volumeMeterImbalance();
+        hostMeterBaseline = hostMeterImbalance();
     }
 
     private void runDueWork() {
@@ -323,6 +327,26 @@ public final class Simulation {
         unit.host().flush();
         model.flushed();
         record(EventType.HOST_FLUSH, "");
+    }
+
+    /** Host bytes the volume received minus those it skipped (identical) and those it wrote in place. */
+    private long hostMeterImbalance() {
+        IoMeter.Snapshot volume = unit.snapshots().meter().snapshot();
+        return volume.receivedWrite().bytes() - volume.skippedWrite().bytes() - volume.issuedWrite(IoCause.HOST).bytes();
+    }
+
+    /**
+     * The volume never writes more host data in place than it received and did not skip as
+     * identical (it writes less when a rewrite replaces data still waiting in its COW batch).
+     */
+    private void checkHostBytesWritten() {
+        long imbalance = hostMeterImbalance();
+        if (imbalance < hostMeterBaseline) {
+            IoMeter.Snapshot volume = unit.snapshots().meter().snapshot();
+            throw failure("meters do not add up: the volume received " + volume.receivedWrite()
+                    + " host bytes, skipped " + volume.skippedWrite() + " and wrote " + volume.issuedWrite(IoCause.HOST)
+                    + " in place: " + (hostMeterBaseline - imbalance) + " bytes more than it was given", null);
+        }
     }
 
     // ------------------------------------------------------------------ disks
@@ -636,6 +660,7 @@ public final class Simulation {
         long id = pickSnapshot();
         unit.snapshots().rollback(id);
         model.rolledBack(id);
+        hostMeterBaseline = hostMeterImbalance(); // a rollback writes host data nobody sent
         record(EventType.SNAPSHOT_ROLLBACK, "to id " + id);
         checkDevice(unit.host(), null, "live volume after rollback to snapshot " + id);
     }
@@ -699,6 +724,7 @@ public final class Simulation {
             throw failure("meters do not add up: member disks received " + (disks - diskMeterBaseline)
                     + " bytes more than the array issued by cause " + array.issuedWrite(), null);
         }
+        checkHostBytesWritten();
         long volume = volumeMeterImbalance();
         if (volume != volumeMeterBaseline) {
             throw failure("meters do not add up: the array received " + (volume - volumeMeterBaseline)

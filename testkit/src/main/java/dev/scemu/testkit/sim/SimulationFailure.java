@@ -19,8 +19,18 @@ public final class SimulationFailure extends AssertionError {
         return seed;
     }
 
-    /** The command that replays {@code seed} through {@code SimulationTest#replay} in this repository. */
+    /** System property with a vendor's own replay command; {@code {seed}} stands for the seed. */
+    public static final String REPLAY_COMMAND_PROPERTY = "scemu.sim.replayCommand";
+
+    /**
+     * The command that replays {@code seed}: the template in {@value #REPLAY_COMMAND_PROPERTY} if
+     * set, else scemu's own {@code SimulationTest#replay}.
+     */
     public static String reproductionCommand(long seed) {
+        String template = System.getProperty(REPLAY_COMMAND_PROPERTY);
+        if (template != null && !template.isBlank()) {
+            return template.replace("{seed}", Long.toString(seed));
+        }
         return "./mvnw -B -o -pl testkit -am test -Dtest=SimulationTest#replay -Dsurefire.failIfNoSpecifiedTests=false"
                 + " -Dscemu.sim.seed=" + seed;
     }
