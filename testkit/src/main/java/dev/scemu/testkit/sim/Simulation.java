@@ -29,6 +29,7 @@ import dev.scemu.testkit.sim.internal.BlockPattern;
 import dev.scemu.testkit.sim.internal.FirmwareImages;
 import dev.scemu.testkit.sim.internal.HostModel;
 import dev.scemu.testkit.sim.internal.MemberMap;
+import dev.scemu.testkit.sim.internal.MeterLedger;
 import dev.scemu.unit.StorageControlUnit;
 import dev.scemu.unit.UnitConfig;
 import java.nio.ByteBuffer;
@@ -38,7 +39,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
 
 /**
  * A deterministic simulation of a whole storage control unit, driven by one {@code long} seed on
@@ -100,14 +100,9 @@ public final class Simulation {
     private int crashPoints;
     private int snapshotsCreated;
     private int firmwareRevision;
-    /** Member disks failed by the simulation and not replaced yet: role -> received write bytes frozen at the failure. */
-    private final TreeMap<Integer, Long> failedDisks = new TreeMap<>();
     /** Latent sector errors injected and not yet repaired: member -> member lba. */
     private final List<long[]> latentErrors = new ArrayList<>();
-    private long retiredDiskWriteBytes;
-    private long diskMeterBaseline;
-    private long volumeMeterBaseline;
-    private long hostMeterBaseline;
+    private MeterLedger meters;
     private long nextInspectionNanos = INSPECTION_PERIOD_NANOS;
     private long nextScrubNanos = SCRUB_PERIOD_NANOS;
 
@@ -193,11 +188,10 @@ public final class Simulation {
     /** After create or any boot: fresh inspector and meter baselines. */
     private void afterBoot() {
         inspector = unit.firmware().periodicInspector(Duration.ofNanos(INSPECTION_PERIOD_NANOS));
-        retiredDiskWriteBytes = 0;
-        failedDisks.replaceAll((role, frozen) -> 0L);
-        diskMeterBaseline = diskMeterImbalance();
-        volumeMeterBaseline = volumeMeterImbalance();
-        hostMeterBaseline = hostMeterImbalance();
+        if (meters == null) {
+            meters = new MeterLedger(unit);
+        }
+        meters.booted();
     }
 
     private void runDueWork() {
@@ -239,10 +233,10 @@ public final class Simulation {
         boolean redundant = config.level() != RaidLevel.RAID0;
         return switch (type) {
             // a second fault before the first is repaired is beyond what redundancy promises
-            case DISK_FAILURE -> redundant && failedDisks.isEmpty() && latentErrors.isEmpty() && !unit.array().isDegraded();
-            case DISK_REPLACE -> !failedDisks.isEmpty();
-            case LATENT_SECTOR_ERROR -> redundant && failedDisks.isEmpty() && !unit.array().isDegraded();
-            case BIT_ROT -> config.level() == RaidLevel.RAID5 && failedDisks.isEmpty() && !unit.array().isDegraded();
+            case DISK_FAILURE -> redundant && !meters.anyDiskFailed() && latentErrors.isEmpty() && !unit.array().isDegraded();
+            case DISK_REPLACE -> meters.anyDiskFailed();
+            case LATENT_SECTOR_ERROR -> redundant && !meters.anyDiskFailed() && !unit.array().isDegraded();
+            case BIT_ROT -> config.level() == RaidLevel.RAID5 && !meters.anyDiskFailed() && !unit.array().isDegraded();
             case SNAPSHOT_DELETE, SNAPSHOT_ROLLBACK -> !model.snapshotIds().isEmpty();
             case FIRMWARE_INSPECTION, SCRUB -> false; // scheduled by the clock only
             default -> true;
@@ -329,42 +323,22 @@ public final class Simulation {
         record(EventType.HOST_FLUSH, "");
     }
 
-    /** Host bytes the volume received minus those it skipped (identical) and those it wrote in place. */
-    private long hostMeterImbalance() {
-        IoMeter.Snapshot volume = unit.snapshots().meter().snapshot();
-        return volume.receivedWrite().bytes() - volume.skippedWrite().bytes() - volume.issuedWrite(IoCause.HOST).bytes();
-    }
-
-    /**
-     * The volume never writes more host data in place than it received and did not skip as
-     * identical (it writes less when a rewrite replaces data still waiting in its COW batch).
-     */
-    private void checkHostBytesWritten() {
-        long imbalance = hostMeterImbalance();
-        if (imbalance < hostMeterBaseline) {
-            IoMeter.Snapshot volume = unit.snapshots().meter().snapshot();
-            throw failure("meters do not add up: the volume received " + volume.receivedWrite()
-                    + " host bytes, skipped " + volume.skippedWrite() + " and wrote " + volume.issuedWrite(IoCause.HOST)
-                    + " in place: " + (hostMeterBaseline - imbalance) + " bytes more than it was given", null);
-        }
-    }
-
     // ------------------------------------------------------------------ disks
 
     private void failDisk() {
         int role = random.nextInt(config.diskCount());
-        failedDisks.put(role, unit.disk(role).meter().snapshot().receivedWrite().bytes());
+        meters.diskFailing(role);
         unit.disk(role).failDevice();
         record(EventType.DISK_FAILURE, "member " + role);
     }
 
     private void replaceDisk() {
-        int role = failedDisks.firstKey();
+        int role = meters.firstFailedDisk();
         RaidArray array = unit.array();
         if (array.memberState(role) != MemberState.FAILED) {
             array.failMember(role); // like mdadm --fail before --remove/--add
         }
-        retiredDiskWriteBytes += failedDisks.remove(role);
+        meters.diskRetiring(role);
         RebuildProgress done;
         try {
             done = unit.replaceDisk(role, null).join();
@@ -533,7 +507,7 @@ public final class Simulation {
         record(EventType.FIRMWARE_INSPECTION, report.flash().state() + "/" + report.backup().state()
                 + (report.has(FirmwareEvent.Type.RECOVERED) ? " recovered" : ""));
         checkFirmwareCopies("after an inspection", true);
-        volumeMeterBaseline = volumeMeterImbalance();
+        meters.firmwareWrote();
     }
 
     private void flashBitFlip() {
@@ -604,7 +578,7 @@ public final class Simulation {
         firmwareRevision++;
         record(EventType.FIRMWARE_UPDATE, "updated to " + report.to());
         checkFirmwareCopies("after the update to " + next, true);
-        volumeMeterBaseline = volumeMeterImbalance();
+        meters.firmwareWrote();
     }
 
     /** Cheap, after every step: the running image is verified and of the expected version. */
@@ -660,7 +634,7 @@ public final class Simulation {
         long id = pickSnapshot();
         unit.snapshots().rollback(id);
         model.rolledBack(id);
-        hostMeterBaseline = hostMeterImbalance(); // a rollback writes host data nobody sent
+        meters.rolledBack();
         record(EventType.SNAPSHOT_ROLLBACK, "to id " + id);
         checkDevice(unit.host(), null, "live volume after rollback to snapshot " + id);
     }
@@ -701,34 +675,10 @@ public final class Simulation {
 
     // ------------------------------------------------------------------ meters
 
-    /** Bytes the member disks received minus bytes the array issued to them (constant between boots). */
-    private long diskMeterImbalance() {
-        long disks = retiredDiskWriteBytes;
-        for (int role = 0; role < config.diskCount(); role++) {
-            Long frozen = failedDisks.get(role);
-            disks += frozen != null ? frozen : unit.disk(role).meter().snapshot().receivedWrite().bytes();
-        }
-        return disks - unit.array().meter().snapshot().issuedWriteTotal().bytes();
-    }
-
-    /** Bytes the array received minus bytes the snapshot volume issued (changes only by firmware writes). */
-    private long volumeMeterImbalance() {
-        return unit.array().meter().snapshot().receivedWrite().bytes()
-                - unit.snapshots().meter().snapshot().issuedWriteTotal().bytes();
-    }
-
     private void checkMeters() {
-        long disks = diskMeterImbalance();
-        if (disks != diskMeterBaseline) {
-            IoMeter.Snapshot array = unit.array().meter().snapshot();
-            throw failure("meters do not add up: member disks received " + (disks - diskMeterBaseline)
-                    + " bytes more than the array issued by cause " + array.issuedWrite(), null);
-        }
-        checkHostBytesWritten();
-        long volume = volumeMeterImbalance();
-        if (volume != volumeMeterBaseline) {
-            throw failure("meters do not add up: the array received " + (volume - volumeMeterBaseline)
-                    + " bytes more than the snapshot volume issued " + unit.snapshots().meter().snapshot().issuedWrite(), null);
+        String problem = meters.check();
+        if (problem != null) {
+            throw failure(problem, null);
         }
     }
 

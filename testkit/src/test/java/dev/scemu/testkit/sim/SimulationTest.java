@@ -98,6 +98,20 @@ class SimulationTest {
                 .hasMessageContaining("./mvnw");
     }
 
+    @Test
+    void aDiskWriteNoLayerMeteredFailsTheMeterCheck() {
+        ByteBuffer block = ByteBuffer.allocateDirect(4096);
+        SimulationConfig config = SimulationConfig.forSeed(78).withStepHook((step, unit) -> {
+            if (step == 2) {
+                unit.disk(0).write(0, 1, block, 0); // the unused 4 KiB before the md superblock
+            }
+        });
+        assertThatThrownBy(() -> new Simulation(config).run())
+                .isInstanceOf(SimulationFailure.class)
+                .hasMessageContaining("simulation seed 78 failed at step 3")
+                .hasMessageContaining("meters do not add up: member disks received 4096 bytes more than the array issued");
+    }
+
     /** {@code -Dscemu.sim.seed=N} replays seed N and prints its trace; skipped without the property. */
     @Test
     void replay() {
