@@ -44,7 +44,8 @@ class ConcurrencyStressTest {
     private static final int OWN_BLOCKS = 96;
     private static final int SHARED_LBA = HOST_THREADS * OWN_BLOCKS;
     private static final int SHARED_BLOCKS = 32;
-    private static final int MIN_OPS = 300;
+    /** Operations per host thread at least (and at most): times {@code -Dscemu.crash.scale} (100 with -Psoak). */
+    private static final int MIN_OPS = 300 * Integer.getInteger("scemu.crash.scale", 1);
     private static final int MAX_OPS = 20_000 * Integer.getInteger("scemu.crash.scale", 1);
 
     /** Every token written to each block, by any thread (own regions and the shared one). */
