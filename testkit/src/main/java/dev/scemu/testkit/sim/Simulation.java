@@ -100,7 +100,7 @@ public final class Simulation {
     private int crashPoints;
     private int snapshotsCreated;
     private int firmwareRevision;
-    /** Latent sector errors injected and not yet repaired: member -> member lba. */
+    /** Latent sector errors injected and not yet repaired: {member, member lba, row}. */
     private final List<long[]> latentErrors = new ArrayList<>();
     private MeterLedger meters;
     private long nextInspectionNanos = INSPECTION_PERIOD_NANOS;
@@ -181,7 +181,7 @@ public final class Simulation {
                     + config.workingBlocks() + " working blocks", null);
         }
         afterBoot();
-        record(EventType.HOST_FLUSH, "created " + config.level() + " x" + config.diskCount() + ", volume "
+        trace.mixString("created " + config.level() + " x" + config.diskCount() + ", volume "
                 + unit.host().blockCount() + " blocks");
     }
 
@@ -410,6 +410,9 @@ public final class Simulation {
     /** Scrub (check only): parity/mirrors must agree with the data. */
     private void checkRedundancy(String when) {
         patrol(); // known latent sector errors are repaired first: a scrub cannot check an unreadable row
+        if (config.level() == RaidLevel.RAID0) {
+            return; // no redundancy to check
+        }
         ScrubResult result = unit.array().scrub(false);
         clock.advanceNanos(unit.array().geometry().capacityBytes() * 1_000_000_000L / BACKGROUND_BYTES_PER_SECOND);
         trace.mixString(result.toString());

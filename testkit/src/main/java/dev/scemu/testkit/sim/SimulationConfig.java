@@ -57,8 +57,13 @@ public record SimulationConfig(long seed, int steps, RaidLevel level, int diskCo
                 maxSnapshots, events, stepHook);
     }
 
-    public SimulationConfig withRaid(RaidLevel value, int disks) {
-        return new SimulationConfig(seed, steps, value, disks, diskBytes, chunkBytes, workingBlocks, maxIoBlocks,
+    /**
+     * Another array: {@code disks} members of {@code bytesEach}. The unit keeps 1 MiB for the
+     * firmware backup and 5 MiB for the snapshot store (plus 1 MiB alignment) before the data
+     * partition, which must hold the working blocks.
+     */
+    public SimulationConfig withRaid(RaidLevel value, int disks, long bytesEach) {
+        return new SimulationConfig(seed, steps, value, disks, bytesEach, chunkBytes, workingBlocks, maxIoBlocks,
                 maxSnapshots, events, stepHook);
     }
 
