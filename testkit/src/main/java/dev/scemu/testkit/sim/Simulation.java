@@ -448,8 +448,8 @@ public final class Simulation {
                     hostRead();
                 }
             } catch (RuntimeException e) {
-                if (power.isPowered()) {
-                    throw e;
+                if (power.isPowered() || !isPowerLoss(e)) {
+                    throw e; // only the armed cut may interrupt, and only as a power loss
                 }
             }
         }
@@ -554,8 +554,8 @@ public final class Simulation {
             unit.firmware().stage(FirmwareImages.image(next));
             report = unit.firmware().update();
         } catch (RuntimeException e) {
-            if (power.isPowered() && unit.flash().isPowered()) {
-                throw e;
+            if ((power.isPowered() && unit.flash().isPowered()) || !isPowerLoss(e)) {
+                throw e; // only the armed cut may interrupt, and only as a power loss
             }
         }
         power.disarm();
@@ -741,7 +741,8 @@ public final class Simulation {
         return new SimulationFailure(seed, message, cause);
     }
 
-    static boolean isPowerLoss(Throwable t) {
+    /** Whether {@code t} or one of its causes says the power was lost. */
+    private static boolean isPowerLoss(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             if ((c instanceof CoreException e && e.code() == CoreError.POWER_LOST)
                     || (c instanceof FlashException f && f.code() == FlashError.POWER_LOST)) {
