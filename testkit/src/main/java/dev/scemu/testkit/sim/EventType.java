@@ -18,7 +18,7 @@ public enum EventType {
     BIT_ROT,
     /** Power cut at once (unflushed writes dropped or torn), then reboot and recovery. */
     POWER_CUT,
-    /** Power cut armed at a seeded write index inside the following host I/O (a crash point). */
+    /** Power cut armed at a seeded write index inside the following host I/O and snapshot creations/deletions (a crash point). */
     CRASH_POINT,
     /** Retention bit flips anywhere in the NVRAM flash. */
     FLASH_BIT_FLIP,

@@ -103,6 +103,10 @@ public final class Simulation {
     /** Latent sector errors injected and not yet repaired: {member, member lba, row}. */
     private final List<long[]> latentErrors = new ArrayList<>();
     private MeterLedger meters;
+    /** The volume's contents when a snapshot creation that a cut may interrupt began; null when none is in flight. */
+    private long[] inFlightCreate;
+    /** A snapshot whose deletion a cut may interrupt; -1 when none. */
+    private long inFlightDelete = -1;
     private long nextInspectionNanos = INSPECTION_PERIOD_NANOS;
     private long nextScrubNanos = SCRUB_PERIOD_NANOS;
 
@@ -439,13 +443,17 @@ public final class Simulation {
         record(EventType.CRASH_POINT, "armed at write #" + index + " " + mode);
         for (int op = 0; op < 16 && power.isPowered(); op++) {
             try {
-                int pick = random.nextInt(10);
-                if (pick < 7) {
+                int pick = random.nextInt(20);
+                if (pick < 13) {
                     hostWrite();
-                } else if (pick < 9) {
+                } else if (pick < 16) {
                     hostFlush();
-                } else {
+                } else if (pick < 18) {
                     hostRead();
+                } else if (pick == 18 && model.snapshotIds().size() < config.maxSnapshots()) {
+                    createSnapshotMayBeCut();
+                } else if (!model.snapshotIds().isEmpty()) {
+                    deleteSnapshotMayBeCut(pickSnapshot());
                 }
             } catch (RuntimeException e) {
                 if (power.isPowered() || !isPowerLoss(e)) {
@@ -472,11 +480,56 @@ public final class Simulation {
             throw failure("firmware did not boot after the " + why + ": " + report, null);
         }
         reconcileAfterCut(why);
+        reconcileSnapshotsAfterCut(why);
         checkSnapshots("after the " + why);
         if (!unit.array().isDegraded()) {
             checkRedundancy("after the " + why);
         }
         checkFirmwareCopies("after the " + why, true);
+    }
+
+    /** A snapshot creation inside a crash window: if power fails during it, the snapshot may or may not exist. */
+    private void createSnapshotMayBeCut() {
+        String name = "sim-" + (++snapshotsCreated);
+        record(EventType.SNAPSHOT_CREATE, "starting " + name + " (a cut may interrupt it)");
+        inFlightCreate = model.latestCopy();
+        SnapshotInfo info = unit.snapshots().createSnapshot(name);
+        inFlightCreate = null;
+        model.snapshotCreated(info.id());
+        record(EventType.SNAPSHOT_CREATE, "id " + info.id() + " " + info.name() + " epoch " + info.epoch());
+    }
+
+    /** A snapshot deletion inside a crash window: if power fails during it, the snapshot may or may not remain. */
+    private void deleteSnapshotMayBeCut(long id) {
+        record(EventType.SNAPSHOT_DELETE, "starting id " + id + " (a cut may interrupt it)");
+        inFlightDelete = id;
+        unit.snapshots().deleteSnapshot(id);
+        inFlightDelete = -1;
+        model.snapshotDeleted(id);
+        checkSnapshotList("after deleting snapshot " + id);
+    }
+
+    /**
+     * After a cut: a snapshot whose creation was interrupted exists with exactly the contents the
+     * volume had when it was asked for, or does not exist; one whose deletion was interrupted is
+     * gone or unchanged; every other snapshot is exactly as the model has it.
+     */
+    private void reconcileSnapshotsAfterCut(String why) {
+        List<Long> actual = unit.snapshots().listSnapshots().stream().map(SnapshotInfo::id).toList();
+        if (inFlightDelete >= 0 && !actual.contains(inFlightDelete)) {
+            model.snapshotDeleted(inFlightDelete);
+        }
+        if (inFlightCreate != null) {
+            List<Long> extra = new ArrayList<>(actual);
+            extra.removeAll(model.snapshotIds());
+            if (extra.size() == 1) {
+                model.snapshotAdded(extra.get(0), inFlightCreate);
+            }
+            record(EventType.SNAPSHOT_CREATE, "interrupted creation " + (extra.size() == 1 ? "kept as id " + extra.get(0) : "lost"));
+        }
+        inFlightCreate = null;
+        inFlightDelete = -1;
+        checkSnapshotList("after the " + why);
     }
 
     /** Every working block must hold its durable version or one written since; the model adopts it. */

@@ -101,6 +101,16 @@ public final class HostModel {
         snapshots.put(snapshotId, latest.clone());
     }
 
+    /** A snapshot whose creation a cut interrupted turned out to exist: it froze {@code view}. */
+    public void snapshotAdded(long snapshotId, long[] view) {
+        snapshots.put(snapshotId, view.clone());
+    }
+
+    /** A copy of what reads must return now. */
+    public long[] latestCopy() {
+        return latest.clone();
+    }
+
     public void snapshotDeleted(long snapshotId) {
         snapshots.remove(snapshotId);
     }
