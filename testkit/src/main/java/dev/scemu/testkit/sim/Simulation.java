@@ -201,7 +201,7 @@ public final class Simulation {
     private void runDueWork() {
         if (clock.reached(nextInspectionNanos)) {
             nextInspectionNanos = clock.nowNanos() + INSPECTION_PERIOD_NANOS;
-            inspect();
+            scheduledInspection();
         }
         if (clock.reached(nextScrubNanos)) {
             nextScrubNanos = clock.nowNanos() + SCRUB_PERIOD_NANOS;
@@ -429,6 +429,7 @@ public final class Simulation {
     // ------------------------------------------------------------------ power
 
     private void powerCut() {
+        patrol(); // an unreadable block in a stripe the cut leaves dirty would be a second fault
         PowerCutMode mode = random.nextBoolean() ? PowerCutMode.DROP_UNFLUSHED : PowerCutMode.KEEP_RANDOM_SUBSET;
         record(EventType.POWER_CUT, mode + ", " + model.pendingBlockCount() + " blocks unflushed");
         reboot(mode, "power cut");
@@ -436,6 +437,7 @@ public final class Simulation {
 
     /** Arms a cut at a seeded write index within the next host I/O; runs host I/O until it fires. */
     private void crashPoint() {
+        patrol(); // an unreadable block in a stripe the cut leaves dirty would be a second fault
         PowerCutMode mode = random.nextBoolean() ? PowerCutMode.DROP_UNFLUSHED : PowerCutMode.KEEP_RANDOM_SUBSET;
         long offset = random.nextInt(48);
         long index = power.writeCount() + offset;
@@ -554,16 +556,48 @@ public final class Simulation {
 
     // ------------------------------------------------------------------ firmware
 
+    /** A scheduled inspection; 1 in 4 get a cut armed at a seeded flash operation (it fires if the inspection repairs the flash). */
+    private void scheduledInspection() {
+        if (random.nextInt(4) != 0) {
+            inspect();
+            return;
+        }
+        patrol(); // an unreadable block in a stripe the cut leaves dirty would be a second fault
+        PowerCutMode mode = random.nextBoolean() ? PowerCutMode.DROP_UNFLUSHED : PowerCutMode.KEEP_RANDOM_SUBSET;
+        long index = unit.flash().operationCount() + random.nextInt(80);
+        unit.flash().armCutAtOperation(index, mode);
+        InspectionReport report = inspector.tick();
+        unit.flash().disarm();
+        if (report != null || (power.isPowered() && unit.flash().isPowered())) {
+            if (report == null) {
+                throw failure("periodic inspection failed: " + lastFirmwareEvent(), null);
+            }
+            recordInspection(report);
+            return;
+        }
+        record(EventType.FIRMWARE_INSPECTION, "cut at flash operation #" + index + " " + mode + " while repairing");
+        crashPoints++;
+        reboot(mode, "cut during an inspection at flash operation #" + index);
+    }
+
     private void inspect() {
         InspectionReport report = inspector.tick();
         if (report == null) {
-            throw failure("periodic inspection failed or was skipped: "
-                    + unit.firmware().recentEvents().get(unit.firmware().recentEvents().size() - 1), null);
+            throw failure("periodic inspection failed or was skipped: " + lastFirmwareEvent(), null);
         }
+        recordInspection(report);
+    }
+
+    private void recordInspection(InspectionReport report) {
         record(EventType.FIRMWARE_INSPECTION, report.flash().state() + "/" + report.backup().state()
                 + (report.has(FirmwareEvent.Type.RECOVERED) ? " recovered" : ""));
         checkFirmwareCopies("after an inspection", true);
         meters.firmwareWrote();
+    }
+
+    private String lastFirmwareEvent() {
+        List<FirmwareEvent> events = unit.firmware().recentEvents();
+        return events.isEmpty() ? "no event" : events.get(events.size() - 1).toString();
     }
 
     private void flashBitFlip() {
@@ -592,6 +626,9 @@ public final class Simulation {
         int cutKind = random.nextInt(10);
         PowerCutMode mode = random.nextBoolean() ? PowerCutMode.DROP_UNFLUSHED : PowerCutMode.KEEP_RANDOM_SUBSET;
         String armed = "";
+        if (cutKind < 3) {
+            patrol(); // an unreadable block in a stripe the cut leaves dirty would be a second fault
+        }
         if (cutKind < 2) {
             long index = power.writeCount() + random.nextInt(160);
             power.armCutAtWrite(index, mode);
