@@ -237,10 +237,10 @@ public final class Simulation {
         boolean redundant = config.level() != RaidLevel.RAID0;
         return switch (type) {
             // a second fault before the first is repaired is beyond what redundancy promises
-            case DISK_FAILURE -> redundant && !meters.anyDiskFailed() && latentErrors.isEmpty() && !unit.array().isDegraded();
+            case DISK_FAILURE -> redundant && redundancyIntact() && latentErrors.isEmpty();
             case DISK_REPLACE -> meters.anyDiskFailed();
-            case LATENT_SECTOR_ERROR -> redundant && !meters.anyDiskFailed() && !unit.array().isDegraded();
-            case BIT_ROT -> config.level() == RaidLevel.RAID5 && !meters.anyDiskFailed() && !unit.array().isDegraded();
+            case LATENT_SECTOR_ERROR -> redundant && redundancyIntact();
+            case BIT_ROT -> config.level() == RaidLevel.RAID5 && redundancyIntact();
             case SNAPSHOT_DELETE, SNAPSHOT_ROLLBACK -> !model.snapshotIds().isEmpty();
             case FIRMWARE_INSPECTION, SCRUB -> false; // scheduled by the clock only
             default -> true;
@@ -405,10 +405,18 @@ public final class Simulation {
 
     private void scrubAndPatrol() {
         patrol();
-        if (!unit.array().isDegraded()) {
+        if (redundancyIntact()) {
             checkRedundancy("scheduled scrub");
         }
         checkSnapshots("scheduled scrub");
+    }
+
+    /**
+     * No member is failed: neither one the array knows of nor one the simulation failed that the
+     * array has not noticed yet (its next I/O to it would fail it, possibly in the middle of a scrub).
+     */
+    private boolean redundancyIntact() {
+        return !meters.anyDiskFailed() && !unit.array().isDegraded();
     }
 
     /** Scrub (check only): parity/mirrors must agree with the data. */
@@ -484,7 +492,7 @@ public final class Simulation {
         reconcileAfterCut(why);
         reconcileSnapshotsAfterCut(why);
         checkSnapshots("after the " + why);
-        if (!unit.array().isDegraded()) {
+        if (redundancyIntact()) {
             checkRedundancy("after the " + why);
         }
         checkFirmwareCopies("after the " + why, true);
@@ -783,7 +791,7 @@ public final class Simulation {
         patrol();
         checkDevice(unit.host(), null, "live volume at the end");
         checkSnapshots("at the end");
-        if (!unit.array().isDegraded()) {
+        if (redundancyIntact()) {
             checkRedundancy("at the end");
         }
         inspect();
