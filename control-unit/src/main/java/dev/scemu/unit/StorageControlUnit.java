@@ -380,6 +380,7 @@ public final class StorageControlUnit implements AutoCloseable {
         stopInspection(); // no inspection of the old stack may overlap the new boot
         power.cut(mode);
         power.restore();
+        flash.restorePower(); // a cut the flash itself raised (armed at a flash operation) switched it off too
         boot();
         return bootReport;
     }

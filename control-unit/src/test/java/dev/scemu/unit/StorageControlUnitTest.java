@@ -53,6 +53,22 @@ class StorageControlUnitTest {
     }
 
     @Test
+    void rebootsAfterAPowerCutThatTheFlashRaisedDuringAFirmwareUpdate() {
+        UnitConfig config = small().build();
+        try (StorageControlUnit unit = StorageControlUnit.create(config)) {
+            unit.firmware().stage(DefaultFirmware.image("1.1.0", config.seed()));
+            unit.flash().armCutAtOperation(unit.flash().operationCount() + 3, PowerCutMode.DROP_UNFLUSHED);
+            assertThatThrownBy(() -> unit.firmware().update()).hasMessageContaining("POWER_LOST");
+            assertThat(unit.power().isPowered()).isFalse();
+            unit.crashAndReboot(PowerCutMode.DROP_UNFLUSHED);
+            assertThat(unit.flash().isPowered()).isTrue();
+            assertThat(unit.bootReport().has(FirmwareEvent.Type.BOOTED)).isTrue();
+            assertThat(unit.firmware().running().version().toString()).startsWith("1.0.0");
+            assertThat(unit.firmware().checkFlash().holds(unit.firmware().running())).isTrue();
+        }
+    }
+
+    @Test
     void dataAndSnapshotsSurviveCloseAndReopenFromTheImageFiles(@TempDir Path dir) {
         ByteBuffer before = pattern(1, 8);
         ByteBuffer after = pattern(2, 8);

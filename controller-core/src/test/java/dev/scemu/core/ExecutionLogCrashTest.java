@@ -175,6 +175,7 @@ class ExecutionLogCrashTest {
                 points++;
             }
         }
+        System.out.printf("CRASH POINTS: ExecutionLogCrashTest explored=%d passed=%d%n", points, points);
         assertThat(points).isGreaterThan(400);
     }
 

@@ -73,6 +73,12 @@ class FirmwareUpdateCrashTest {
         return new Range(flash0, rig.flash.operationCount(), disk0, rig.domain.writeCount());
     }
 
+    /** One grep-able line per explored set (every point printed passed: a failing one throws first). */
+    private static void printCrashPoints(String what, Tally tally) {
+        System.out.printf("CRASH POINTS: FirmwareUpdateCrashTest[%s] explored=%d passed=%d%n", what, tally.points,
+                tally.points);
+    }
+
     private static final class Tally {
         int points;
         int old;
@@ -147,6 +153,7 @@ class FirmwareUpdateCrashTest {
                     rig -> rig.flash.armCutAtOperation(index, PowerCutMode.DROP_UNFLUSHED)));
         }
         System.out.println("[crash] flash operations, self-check fails=" + failingSelfCheck + ": " + tally);
+        printCrashPoints("flashOperations[selfCheckFails=" + failingSelfCheck + "]", tally);
         assertThat(tally.points).isEqualTo((int) (range.flashTo() - range.flashFrom()));
     }
 
@@ -162,6 +169,7 @@ class FirmwareUpdateCrashTest {
                 tally.add(crashAndReboot(Variant.UPGRADE, failingSelfCheck, rig -> rig.domain.armCutAtWrite(index, mode)));
             }
             System.out.println("[crash] disk writes (" + mode + "), self-check fails=" + failingSelfCheck + ": " + tally);
+            printCrashPoints("diskWrites[" + mode + ", selfCheckFails=" + failingSelfCheck + "]", tally);
             if (!failingSelfCheck) {
                 assertThat(tally.old).isPositive();
                 assertThat(tally.fresh).isPositive();
@@ -187,6 +195,7 @@ class FirmwareUpdateCrashTest {
             tally.add(crashAndReboot(downgrade, false, rig -> rig.domain.armCutAtWrite(index, PowerCutMode.KEEP_RANDOM_SUBSET)));
         }
         System.out.println("[crash] forced downgrade (reverse migration), flash ops + disk writes: " + tally);
+        printCrashPoints("forcedDowngrade", tally);
         assertThat(tally.old).isPositive();
         assertThat(tally.fresh).isPositive();
     }
@@ -231,6 +240,7 @@ class FirmwareUpdateCrashTest {
             }
         }
         System.out.println("[crash] cut during recovery boot: " + tally);
+        printCrashPoints("cutDuringRecovery", tally);
         assertThat(tally.points).isPositive();
     }
 }

@@ -59,6 +59,28 @@ class AssembleTest {
     }
 
     @Test
+    void assemblesDegradedWhenAMemberHasFailedAsAWhole() {
+        List<BlockDevice> disks = TestArrays.memoryMembers("f", 4, 4L << 20);
+        List<dev.scemu.core.FaultInjectingDevice> members = new ArrayList<>();
+        for (int i = 0; i < disks.size(); i++) {
+            members.add(new dev.scemu.core.FaultInjectingDevice(disks.get(i), i));
+        }
+        RaidArray array = RaidArray.create(RAID5, members);
+        ByteBuffer data = TestArrays.randomBuffer(new Random(3), 64);
+        array.write(5, 64, data, 0);
+        array.flush();
+        byte[] before = read(array, 0, 80);
+        array.stop();
+        members.get(2).failDevice();
+        RaidArray again = RaidArray.assemble(members);
+        assertThat(again.isDegraded()).isTrue();
+        assertThat(again.memberState(2)).isEqualTo(MemberState.FAILED);
+        assertThat(read(again, 0, 80)).isEqualTo(before);
+        again.close();
+        members.get(2).close();
+    }
+
+    @Test
     void rejectsAMemberOfAnotherArray() {
         List<BlockDevice> first = TestArrays.memoryMembers("x", 3, 4L << 20);
         List<BlockDevice> second = TestArrays.memoryMembers("y", 3, 4L << 20);

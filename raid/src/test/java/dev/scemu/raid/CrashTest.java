@@ -194,6 +194,7 @@ class CrashTest {
             }
             again.close();
         }
+        System.out.printf("CRASH POINTS: raid CrashTest[%s x%d %s] explored=%d passed=%d%n", level, n, mode, writes, writes);
         assertThat(cuts).isEqualTo((int) writes);
     }
 
@@ -270,6 +271,7 @@ class CrashTest {
                 break;
             }
         }
+        System.out.printf("CRASH POINTS: raid CrashTest[degraded write hole %s] explored=%d passed=%d%n", mode, total, total);
         assertThat(total).isGreaterThan(ops.size());
     }
 
@@ -285,6 +287,7 @@ class CrashTest {
         long dataBlocks = 0;
         byte[] initial = null;
         long total = -1;
+        int explored = 0;
         for (long k = 0; total < 0 || k < total; k += total < 0 ? 1 : 3) {
             Setup s = setup(RaidLevel.RAID5, n, 9000 + k);
             if (initial == null) {
@@ -335,7 +338,9 @@ class CrashTest {
                 assertThat(again.scrub(false).mismatchedStripes()).as(what).isZero();
             }
             again.close();
+            explored++;
         }
+        System.out.printf("CRASH POINTS: raid CrashTest[rebuild %s] explored=%d passed=%d%n", mode, explored, explored);
         assertThat(total).isGreaterThan(10);
     }
 }

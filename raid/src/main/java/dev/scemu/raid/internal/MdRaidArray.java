@@ -311,9 +311,14 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     }
 
     /** See {@link RaidArray#assemble}. */
-    public static MdRaidArray assemble(List<? extends BlockDevice> members, AssembleOptions options) {
-        if (members.isEmpty()) {
+    public static MdRaidArray assemble(List<? extends BlockDevice> candidates, AssembleOptions options) {
+        if (candidates.isEmpty()) {
             throw new RaidException(RaidError.NOT_ENOUGH_MEMBERS, "no members to assemble");
+        }
+        List<BlockDevice> members = readableMembers(candidates);
+        if (members.isEmpty()) {
+            throw new RaidException(RaidError.NOT_ENOUGH_MEMBERS, "none of the " + candidates.size()
+                    + " members has a readable superblock");
         }
         MdSuperblock[] sbs = new MdSuperblock[members.size()];
         int freshest = 0;
@@ -489,6 +494,26 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             array.startRebuild(rebuilding, options.listener());
         }
         return array;
+    }
+
+    /**
+     * The candidates whose superblock area can be read. Like md, a device that fails (a dead disk,
+     * a medium error on its superblock) is left out and its slot assembles as missing; the caller
+     * keeps ownership of a device left out. A power loss is not a device fault: it is rethrown.
+     */
+    private static List<BlockDevice> readableMembers(List<? extends BlockDevice> candidates) {
+        List<BlockDevice> readable = new ArrayList<>();
+        for (int i = 0; i < candidates.size(); i++) {
+            BlockDevice d = candidates.get(i);
+            try {
+                MetadataIo.read(d, SUPER_OFFSET_BYTES, SUPERBLOCK_BYTES);
+                readable.add(d);
+            } catch (CoreException e) {
+                rethrowIfFatal(e);
+                LOG.warn("assemble: member {} ({}) is unreadable, left out: {}", i, d.name(), e.getMessage());
+            }
+        }
+        return readable;
     }
 
     private static int firstPresent(BlockDevice[] byRole) {

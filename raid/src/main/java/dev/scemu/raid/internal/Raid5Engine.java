@@ -105,6 +105,13 @@ final class Raid5Engine implements LevelEngine {
             if (status == IO_OK) {
                 return;
             }
+            if (status == IO_MEDIUM_ERROR && k > 1) {
+                // like md: only the blocks that fail are rebuilt from redundancy, the others read as stored
+                for (int i = 0; i < k; i++) {
+                    readPiece(lba + i, row, member, memberLba + i, 1, buffer, off + i * blockSize);
+                }
+                return;
+            }
         }
         ReentrantLock lock = a.locks.lock(row);
         try {

@@ -116,6 +116,11 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         this.layout = layout;
         this.journal = journal;
         this.blockSize = data.blockSize();
+        // the log wrote these while it was formatted or opened: count them now, not at the first sync
+        this.journalBytesReported = journal.bytesWritten();
+        if (journalBytesReported > 0) {
+            meter().issuedWrite(IoCause.JOURNAL, journalBytesReported);
+        }
         MappingIndex createdIndex = new MappingIndex(layout.maxMappingEntries());
         try {
             this.freeMap = new StoreFreeMap(layout.pool().blockCount());

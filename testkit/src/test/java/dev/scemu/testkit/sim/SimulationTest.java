@@ -1,0 +1,140 @@
+package dev.scemu.testkit.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.scemu.raid.RaidLevel;
+import dev.scemu.testkit.sim.internal.BlockPattern;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Seeded whole-controller simulations: {@value #DEFAULT_SEEDS} seeds by default
+ * ({@code -Dscemu.sim.seeds=N}, 100 times more with {@code -Psoak}), determinism of the trace,
+ * failure reporting, and {@link #replay()} of one seed from {@code -Dscemu.sim.seed}.
+ */
+class SimulationTest {
+
+    private static final int DEFAULT_SEEDS = 200;
+
+    @Test
+    void everySeededSimulationKeepsEveryInvariant() {
+        int seeds = Integer.getInteger("scemu.sim.seeds", DEFAULT_SEEDS);
+        long firstSeed = Long.getLong("scemu.sim.firstSeed", 1);
+        Map<EventType, Long> events = new EnumMap<>(EventType.class);
+        List<SimulationFailure> failures = new ArrayList<>();
+        long powerCuts = 0;
+        long crashPoints = 0;
+        long totalEvents = 0;
+        long started = System.nanoTime();
+        int ran = 0;
+        for (long seed = firstSeed; seed < firstSeed + seeds; seed++) {
+            ran++;
+            try {
+                SimulationResult result = Simulation.run(seed);
+                powerCuts += result.powerCuts();
+                crashPoints += result.crashPoints();
+                totalEvents += result.trace().events().size();
+                result.trace().counts().forEach((type, n) -> events.merge(type, (long) n, Long::sum));
+            } catch (SimulationFailure failure) {
+                failures.add(failure);
+                if (failures.size() >= 5) {
+                    break;
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - started) / 1e9;
+        System.out.printf("SIMULATION SUMMARY: %d seeds, %d events, %d power cuts, %d crash points, %d failures (%.1f s)%n",
+                ran, totalEvents, powerCuts, crashPoints, failures.size(), seconds);
+        System.out.println("SIMULATION EVENTS: " + events);
+        // counted from the runs that passed (a failing run stops at its first broken invariant)
+        System.out.printf("CRASH POINTS: SimulationTest explored=%d passed=%d%n", crashPoints, crashPoints);
+        if (!failures.isEmpty()) {
+            throw failures.get(0);
+        }
+        assertThat(powerCuts).as("power cuts over %d seeds", seeds).isGreaterThanOrEqualTo(seeds / 2);
+        assertThat(crashPoints).as("crash points over %d seeds", seeds).isGreaterThanOrEqualTo(seeds / 2);
+        if (seeds >= DEFAULT_SEEDS) {
+            for (EventType type : EventType.values()) {
+                assertThat(events.getOrDefault(type, 0L)).as("%s events over %d seeds", type, seeds).isPositive();
+            }
+        }
+    }
+
+    @Test
+    void raid0AndThreeWayRaid1UnitsKeepTheirInvariantsToo() {
+        for (long seed = 900; seed < 904; seed++) {
+            SimulationResult striped = new Simulation(SimulationConfig.forSeed(seed).withRaid(RaidLevel.RAID0, 3, 4L << 20)).run();
+            assertThat(striped.trace().count(EventType.DISK_FAILURE)).as("RAID-0 has no redundancy to lose").isZero();
+            SimulationResult mirrored = new Simulation(SimulationConfig.forSeed(seed).withRaid(RaidLevel.RAID1, 3, 10L << 20)).run();
+            assertThat(mirrored.trace().count(EventType.HOST_WRITE)).isPositive();
+        }
+    }
+
+    @Test
+    void theSameSeedReplaysBitForBitAndAnotherSeedDiffers() {
+        Map<EventType, Long> covered = new EnumMap<>(EventType.class);
+        List<String> hashes = new ArrayList<>();
+        for (long seed = 4242; seed < 4248; seed++) {
+            SimulationResult first = Simulation.run(seed);
+            SimulationResult second = Simulation.run(seed);
+            assertThat(second.trace().events()).as("events of seed %d", seed).isEqualTo(first.trace().events());
+            assertThat(second.traceHash()).as("trace hash of seed %d", seed).isEqualTo(first.traceHash());
+            assertThat(second.trace().bytesHashed()).isEqualTo(first.trace().bytesHashed()).isPositive();
+            first.trace().counts().forEach((type, n) -> covered.merge(type, (long) n, Long::sum));
+            hashes.add(first.traceHash());
+        }
+        assertThat(hashes).as("different seeds give different traces").doesNotHaveDuplicates();
+        assertThat(covered).as("the replayed seeds cover rebuilds, cuts and updates")
+                .containsKeys(EventType.DISK_REPLACE, EventType.CRASH_POINT, EventType.POWER_CUT,
+                        EventType.FIRMWARE_UPDATE, EventType.SNAPSHOT_CREATE, EventType.LATENT_SECTOR_ERROR);
+    }
+
+    @Test
+    void aWriteBehindTheModelsBackFailsWithTheSeedAndAReproductionCommand() {
+        ByteBuffer junk = ByteBuffer.allocateDirect(4096);
+        int lastStep = SimulationConfig.forSeed(77).steps() - 1;
+        SimulationConfig config = SimulationConfig.forSeed(77).withStepHook((step, unit) -> {
+            if (step == lastStep) { // nothing overwrites it before the final check
+                BlockPattern.fill(junk, 0, 4096, 999_999, 12345); // a pattern of another lba: misplaced data
+                unit.host().write(7, 1, junk, 0, true);
+            }
+        });
+        assertThatThrownBy(() -> new Simulation(config).run())
+                .isInstanceOf(SimulationFailure.class)
+                .hasMessageContaining("simulation seed 77 failed")
+                .hasMessageContaining("lba 7")
+                .hasMessageContaining("-Dscemu.sim.seed=77")
+                .hasMessageContaining("./mvnw");
+    }
+
+    @Test
+    void aDiskWriteNoLayerMeteredFailsTheMeterCheck() {
+        ByteBuffer block = ByteBuffer.allocateDirect(4096);
+        SimulationConfig config = SimulationConfig.forSeed(78).withStepHook((step, unit) -> {
+            if (step == 2) {
+                unit.disk(0).write(0, 1, block, 0); // the unused 4 KiB before the md superblock
+            }
+        });
+        assertThatThrownBy(() -> new Simulation(config).run())
+                .isInstanceOf(SimulationFailure.class)
+                .hasMessageContaining("simulation seed 78 failed at step 3")
+                .hasMessageContaining("meters do not add up: member disks received 4096 bytes more than the array issued");
+    }
+
+    /** {@code -Dscemu.sim.seed=N} replays seed N and prints its trace; skipped without the property. */
+    @Test
+    void replay() {
+        String seed = System.getProperty("scemu.sim.seed");
+        Assumptions.assumeTrue(seed != null && !seed.isBlank(), "set -Dscemu.sim.seed=<seed> to replay a simulation");
+        SimulationResult result = Simulation.run(Long.parseLong(seed.trim()));
+        result.trace().events().forEach(System.out::println);
+        System.out.printf("replayed seed %s: %d events, %d power cuts, %d crash points, trace hash %s%n", seed,
+                result.trace().events().size(), result.powerCuts(), result.crashPoints(), result.traceHash());
+    }
+}
