@@ -240,6 +240,8 @@ final class DemoCommand implements Callable<Integer> {
      * written since the last flush (a power cut may keep any one of them).
      */
     private static final class Model {
+        /** Distinct blocks the concurrent host writer touches (see {@link Writer}). */
+        private static final long WRITER_BLOCKS = 256;
         private final long blockCount;
         private final Random random;
         private final Map<Long, Long> blocks = new HashMap<>();          // latest content of each written block
@@ -337,7 +339,11 @@ final class DemoCommand implements Callable<Integer> {
             return new Writer(host, stop, count, random.nextLong());
         }
 
-        /** Writes random blocks until stopped; records them in the model when done. */
+        /**
+         * Writes random blocks of the first {@link #WRITER_BLOCKS} until stopped; records them in the model
+         * when done. The region is bounded so that the copies it forces into the snapshot store are bounded
+         * however long the update takes (a faster machine writes more blocks, not more distinct ones).
+         */
         final class Writer implements Runnable {
             private final BlockDevice host;
             private final AtomicBoolean stop;
@@ -358,7 +364,7 @@ final class DemoCommand implements Callable<Integer> {
                 Map<Long, Long> mine = new HashMap<>();
                 try {
                     while (!stop.get()) {
-                        long lba = (writerRandom.nextLong() & Long.MAX_VALUE) % blockCount;
+                        long lba = (writerRandom.nextLong() & Long.MAX_VALUE) % Math.min(blockCount, WRITER_BLOCKS);
                         long content = writerRandom.nextLong();
                         fill(buffer, 0, content);
                         host.write(lba, 1, buffer, 0);
@@ -375,7 +381,7 @@ final class DemoCommand implements Callable<Integer> {
 
             void rethrow() {
                 if (failure != null) {
-                    throw new IllegalStateException("host writer failed during the update", failure);
+                    throw new IllegalStateException("host writer failed during the update: " + failure, failure);
                 }
             }
         }
