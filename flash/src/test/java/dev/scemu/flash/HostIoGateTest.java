@@ -117,6 +117,7 @@ class HostIoGateTest {
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLongArray requests = new AtomicLongArray(3);
         Future<?>[] hosts = new Future<?>[3];
+        CountDownLatch everyHostRunning = new CountDownLatch(hosts.length);
         for (int t = 0; t < hosts.length; t++) {
             int index = t;
             hosts[t] = threads.submit(() -> {
@@ -127,10 +128,13 @@ class HostIoGateTest {
                         Thread.onSpinWait();
                         inFlightByGeneration.decrementAndGet(seen);
                     }
-                    requests.incrementAndGet(index);
+                    if (requests.incrementAndGet(index) == 1) {
+                        everyHostRunning.countDown();
+                    }
                 }
             });
         }
+        assertThat(everyHostRunning.await(30, TimeUnit.SECONDS)).as("every host thread issues requests").isTrue();
         for (int s = 0; s < switches; s++) {
             int before = generation.get();
             HostIoGate.Pause pause = (s % 10 == 9)
