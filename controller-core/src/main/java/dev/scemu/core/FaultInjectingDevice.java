@@ -58,6 +58,8 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     private final TreeMap<Long, Pending> unflushed = new TreeMap<>();
     /** Versions written since the last flush, all blocks together (each pending block: earlier + 1). */
     private long cachedVersions;
+    /** Blocks read at a time when saving what a long write or trim replaces. */
+    private static final int SAVE_RUN_BLOCKS = 256;
     /** Scratch for the blocks a write replaces (grown on demand, reused). */
     private ByteBuffer replaced = ByteBuffer.allocateDirect(0);
 
@@ -249,9 +251,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             checkUsable();
             if (!cutNow) {
                 makeRoom(blockCount);
-                for (long block = lba; block < lba + blockCount; block++) {
-                    saveReplaced(block, readBlock(block));
-                }
+                saveReplaced(lba, blockCount);
                 inner.trim(lba, blockCount);
                 return;
             }
@@ -325,19 +325,25 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
      */
     private void writeUnflushed(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
         makeRoom(blockCount);
-        int blockSize = blockSize();
-        int bytes = blockCount * blockSize;
-        if (replaced.capacity() < bytes) {
-            replaced = ByteBuffer.allocateDirect(Math.max(bytes, 2 * replaced.capacity()));
-        }
-        inner.read(lba, blockCount, replaced, 0);
-        for (int i = 0; i < blockCount; i++) {
-            byte[] copy = new byte[blockSize];
-            replaced.get(i * blockSize, copy);
-            saveReplaced(lba + i, copy);
-        }
+        saveReplaced(lba, blockCount);
         inner.write(lba, blockCount, buffer, bufferOffset);
         meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
+    }
+
+    /** Saves what blocks {@code [lba, lba + blockCount)} hold now, before a write or trim replaces them. */
+    private void saveReplaced(long lba, long blockCount) {
+        int blockSize = blockSize();
+        for (long done = 0; done < blockCount; ) {
+            int run = (int) Math.min(SAVE_RUN_BLOCKS, blockCount - done);
+            ByteBuffer current = scratch(run * blockSize);
+            inner.read(lba + done, run, current, 0);
+            for (int i = 0; i < run; i++) {
+                byte[] copy = new byte[blockSize];
+                current.get(i * blockSize, copy);
+                saveReplaced(lba + done + i, copy);
+            }
+            done += run;
+        }
     }
 
     /** Records that block {@code lba}, which held {@code previous}, is being overwritten without a flush. */
@@ -356,23 +362,19 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         cachedVersions++;
     }
 
-    private byte[] readBlock(long lba) {
-        if (replaced.capacity() < blockSize()) {
-            replaced = ByteBuffer.allocateDirect(blockSize());
+    /** The reused direct scratch buffer, at least {@code bytes} long. */
+    private ByteBuffer scratch(int bytes) {
+        if (replaced.capacity() < bytes) {
+            replaced = ByteBuffer.allocateDirect(Math.max(bytes, 2 * replaced.capacity()));
         }
-        inner.read(lba, 1, replaced, 0);
-        byte[] copy = new byte[blockSize()];
-        replaced.get(0, copy);
-        return copy;
+        return replaced;
     }
 
     /** Puts {@code content} back into block {@code lba} of the inner device (the power cut's undo). */
     private void restore(long lba, byte[] content) {
-        if (replaced.capacity() < content.length) {
-            replaced = ByteBuffer.allocateDirect(content.length);
-        }
-        replaced.put(0, content);
-        inner.write(lba, 1, replaced, 0);
+        ByteBuffer buffer = scratch(content.length);
+        buffer.put(0, content);
+        inner.write(lba, 1, buffer, 0);
     }
 
     /** Past the bound, every block held becomes durable (early, as a disk may) before {@code blocks} more. */
