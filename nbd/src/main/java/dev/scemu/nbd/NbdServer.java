@@ -2,6 +2,7 @@ package dev.scemu.nbd;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.nbd.internal.Connection;
+import dev.scemu.nbd.internal.ExportHandle;
 import dev.scemu.nbd.internal.ExportRegistry;
 import dev.scemu.nbd.internal.Listener;
 import dev.scemu.nbd.internal.ServerConfig;
@@ -27,6 +28,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -51,6 +54,15 @@ import org.slf4j.LoggerFactory;
  * pool of worker threads shared by all connections that execute requests. Several requests of a
  * connection are in flight at once and may complete out of order.
  *
+ * <h2>Exports while serving</h2>
+ * {@link #addExport} makes an export listable and openable at once. {@link #removeExport} makes
+ * new {@code NBD_OPT_GO}/{@code NBD_OPT_INFO} for it fail with {@code NBD_REP_ERR_UNKNOWN}
+ * ({@code NBD_OPT_EXPORT_NAME} closes the connection); connections that have it open get
+ * {@code ESHUTDOWN} for every request not yet executing and are closed after a short grace period;
+ * it returns once no request runs on the export's device any more, so the caller may then close or
+ * delete the device. {@link #removeExportIfUnused} does the same only when no client has the
+ * export open, atomically (e.g. before a rollback of the volume). All of these are thread safe.
+ *
  * <h2>Closing</h2>
  * {@link #close()} is idempotent: it stops listening, closes every connection (requests in flight
  * are abandoned), stops the workers and removes the unix socket file. It does not close, flush or
@@ -68,7 +80,7 @@ public final class NbdServer implements AutoCloseable {
     public static final int DEFAULT_MAX_CONNECTIONS = 64;
     private static final long SHUTDOWN_TIMEOUT_MILLIS = 5_000;
 
-    private final List<NbdExport> exports;
+    private final ExportRegistry exports;
     private final InetSocketAddress tcpAddress;
     private final Path unixPath;
     private final ServerConfig config;
@@ -79,6 +91,7 @@ public final class NbdServer implements AutoCloseable {
     private final List<Thread> listenerThreads = new ArrayList<>();
     private final AtomicInteger connectionIds = new AtomicInteger();
     private ExecutorService workers;
+    private ScheduledExecutorService timer;
     private ServerContext context;
     private int boundPort = -1;
     private boolean started;
@@ -87,7 +100,7 @@ public final class NbdServer implements AutoCloseable {
     private boolean unixSocketCreated;
 
     private NbdServer(Builder builder) {
-        this.exports = List.copyOf(builder.exports.values());
+        this.exports = new ExportRegistry(List.copyOf(builder.exports.values()));
         this.tcpAddress = builder.tcpAddress;
         this.unixPath = builder.unixPath;
         this.config = new ServerConfig(builder.maxRequestBytes, builder.maxInFlightPerConnection,
@@ -106,7 +119,10 @@ public final class NbdServer implements AutoCloseable {
         }
         started = true;
         workers = Executors.newFixedThreadPool(workerThreads, daemonThreads("nbd-worker-"));
-        context = new ServerContext(new ExportRegistry(exports), config, counters, workers);
+        ScheduledThreadPoolExecutor timerPool = new ScheduledThreadPoolExecutor(1, daemonThreads("nbd-timer-"));
+        timerPool.setRemoveOnCancelPolicy(true);
+        timer = timerPool;
+        context = new ServerContext(exports, config, counters, workers, timer);
         try {
             if (tcpAddress != null) {
                 ServerSocketChannel tcp = bind(ServerSocketChannel.open(), tcpAddress);
@@ -126,7 +142,7 @@ public final class NbdServer implements AutoCloseable {
                     + ": " + e.getMessage(), e);
         }
         LOG.info("NBD server listening ({}) with exports {}", listeners.size() + " socket(s)",
-                exports.stream().map(NbdExport::name).toList());
+                exports().stream().map(NbdExport::name).toList());
         return this;
     }
 
@@ -177,9 +193,80 @@ public final class NbdServer implements AutoCloseable {
         return Optional.ofNullable(unixPath);
     }
 
-    /** The exports, in registration order (the first one is the default export). */
+    /** The exports now, in registration order (the first one is the default export). */
     public List<NbdExport> exports() {
-        return exports;
+        return exports.all().stream().map(ExportHandle::export).toList();
+    }
+
+    /**
+     * Adds an export while the server runs (or before it starts): listable and openable at once.
+     *
+     * @throws NbdException {@code INVALID_CONFIGURATION} if the name is taken or the device's block
+     *         size exceeds the maximum request size
+     */
+    public void addExport(String name, BlockDevice device, String description, boolean readOnly) {
+        addExport(new NbdExport(name, device, description, readOnly));
+    }
+
+    /** {@link #addExport(String, BlockDevice, String, boolean)} with a prepared export. */
+    public void addExport(NbdExport export) {
+        int blockBytes = export.device().blockSize();
+        if (blockBytes > config.maxRequestBytes()) {
+            throw new NbdException(NbdError.INVALID_CONFIGURATION, "block size " + blockBytes + " of export '"
+                    + export.name() + "' exceeds the max request of " + config.maxRequestBytes() + " bytes");
+        }
+        if (exports.add(export) == null) {
+            throw new NbdException(NbdError.INVALID_CONFIGURATION, "export '" + export.name() + "' already exists");
+        }
+        LOG.info("export '{}' added ({} bytes{})", export.name(), export.sizeBytes(),
+                export.isReadOnly() ? ", read-only" : "");
+    }
+
+    /**
+     * Removes an export. New handshakes no longer find it; connections that have it open get
+     * {@code ESHUTDOWN} for every request that has not started executing and are closed after a
+     * grace period of about a second (requests executing finish and are answered). Returns once no
+     * request of this server runs on the export's device any more, so the caller may then close or
+     * delete the device. The device itself is not touched.
+     *
+     * @return false if no export has this name
+     */
+    public boolean removeExport(String name) {
+        ExportHandle handle = exports.remove(name, false);
+        if (handle == null) {
+            return false;
+        }
+        handle.awaitIdle();
+        LOG.info("export '{}' removed", name);
+        return true;
+    }
+
+    /**
+     * Removes an export only if no client has it open (in transmission), atomically: a client that
+     * finishes its handshake concurrently either holds it open first (nothing is removed) or is
+     * refused. Returns as {@link #removeExport} does.
+     *
+     * @return true if the export was removed; false if there is none or a client has it open
+     */
+    public boolean removeExportIfUnused(String name) {
+        ExportHandle handle = exports.remove(name, true);
+        if (handle == null) {
+            return false;
+        }
+        handle.awaitIdle();
+        LOG.info("export '{}' removed (unused)", name);
+        return true;
+    }
+
+    /** Connections in the transmission phase on the export {@code exportName} now; 0 if there is no such export. */
+    public int openConnections(String exportName) {
+        ExportHandle handle = exports.get(exportName);
+        return handle == null ? 0 : handle.openConnections();
+    }
+
+    /** Whether any client has the export open (in transmission) now. */
+    public boolean hasOpenConnections(String exportName) {
+        return openConnections(exportName) > 0;
     }
 
     /** A copy of the server's counters. */
@@ -204,6 +291,9 @@ public final class NbdServer implements AutoCloseable {
             }
             for (Thread thread : listenerThreads) {
                 thread.join(SHUTDOWN_TIMEOUT_MILLIS);
+            }
+            if (timer != null) {
+                timer.shutdownNow();
             }
             if (workers != null) {
                 workers.shutdown();

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 
 /** Servers and devices created by a test, closed after it; byte-level helpers. */
@@ -51,6 +52,20 @@ abstract class NbdTestSupport {
 
     NbdTestClient structuredClient(NbdServer server, String export) throws Exception {
         return track(NbdTestClient.open(server.port(), export, true));
+    }
+
+    /**
+     * Waits until {@code condition} holds (server state such as open connections, checked every few
+     * milliseconds), failing with {@code what} after {@code timeoutMillis}.
+     */
+    static void awaitState(BooleanSupplier condition, String what, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("timed out after " + timeoutMillis + " ms waiting for: " + what);
+            }
+            Thread.sleep(2);
+        }
     }
 
     static byte[] random(long seed, int length) {

@@ -29,13 +29,24 @@ import org.slf4j.LoggerFactory;
  * that cannot be parsed (bad magic, unknown client flags, truncated message) or a failed socket
  * ends it. On {@code NBD_CMD_DISC} or end of stream the connection waits for the requests in
  * flight to be answered, then closes.
+ *
+ * <h2>Export removed while open</h2>
+ * When the connection's export is removed ({@link #exportRemoved}), requests not yet executing are
+ * answered {@code ESHUTDOWN} (the protocol's "server shutting down": the client must then send
+ * {@code NBD_CMD_DISC}); requests executing finish and are answered normally. The reader keeps
+ * answering new requests {@code ESHUTDOWN} for {@link #EXPORT_REMOVED_GRACE_MILLIS}, so requests
+ * already on the wire get their error, then the server shuts the socket's input down: the reader
+ * sees end of stream, waits for the replies in flight, and closes the connection (a clean close,
+ * not counted as a protocol violation). A client that disconnects first ends it sooner.
  */
-public final class Connection implements Runnable {
+public final class Connection implements Runnable, ExportHandle.User {
 
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
     private static final int INPUT_BUFFER_BYTES = 128 << 10;
     private static final long DRAIN_TIMEOUT_SECONDS = 30;
     private static final long DRAIN_POLL_MILLIS = 100;
+    /** How long a connection whose export was removed keeps answering ESHUTDOWN before it closes. */
+    static final long EXPORT_REMOVED_GRACE_MILLIS = 1_000;
 
     private final SocketChannel channel;
     private final ServerContext context;
@@ -44,6 +55,8 @@ public final class Connection implements Runnable {
     private final RequestSlot[] slots;
     private final BlockingQueue<RequestSlot> freeSlots;
     private volatile boolean closed;
+    /** Set when the server shut the socket's input down on purpose (end of stream is then expected). */
+    private volatile boolean inputEnded;
     private volatile Thread thread;
 
     public Connection(SocketChannel channel, ServerContext context, String peer, Consumer<Connection> onClosed) {
@@ -76,13 +89,13 @@ public final class Connection implements Runnable {
             if (result != null) {
                 LOG.debug("{}: transmission on export '{}' (structured replies: {})", peer, result.export().name(),
                         result.structuredReplies());
-                transmit(input, result);
+                serve(input, result);
             }
         } catch (ProtocolViolationException e) {
             context.counters().protocolViolation();
             LOG.info("{}: closing connection, protocol violation: {}", peer, e.getMessage());
         } catch (EOFException e) {
-            if (!closed) {
+            if (!closed && !inputEnded) {
                 context.counters().protocolViolation();
                 LOG.info("{}: closing connection, stream truncated: {}", peer, e.getMessage());
             }
@@ -100,8 +113,21 @@ public final class Connection implements Runnable {
         }
     }
 
-    private void transmit(ChannelInput input, Handshake.Result result) throws IOException, InterruptedException {
-        IoEngine engine = new IoEngine(result.export(), context.config().maxRequestBytes());
+    private void serve(ChannelInput input, Handshake.Result result) throws IOException, InterruptedException {
+        ExportHandle export = result.export();
+        if (!export.attach(this)) {
+            exportRemoved(export); // removed between the handshake's lookup and now
+        }
+        try {
+            transmit(input, result, export);
+        } finally {
+            export.detach(this);
+        }
+    }
+
+    private void transmit(ChannelInput input, Handshake.Result result, ExportHandle export)
+            throws IOException, InterruptedException {
+        IoEngine engine = new IoEngine(export, context.config().maxRequestBytes());
         ReplyWriter writer = new ReplyWriter(channel, result.structuredReplies(), peer, slots.length,
                 this::release, this::close);
         Thread writerThread = new Thread(writer, peer + "-writer");
@@ -209,6 +235,28 @@ public final class Connection implements Runnable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The export went away: answer ESHUTDOWN (see {@link IoEngine}) and end the input after the grace period. */
+    @Override
+    public void exportRemoved(ExportHandle export) {
+        LOG.info("{}: export '{}' removed: answering ESHUTDOWN, closing in {} ms", peer, export.name(),
+                EXPORT_REMOVED_GRACE_MILLIS);
+        try {
+            context.timer().schedule(this::endInput, EXPORT_REMOVED_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            close(); // the server is closing anyway
+        }
+    }
+
+    /** Shuts the socket's input down: the reader sees end of stream and the connection closes cleanly. */
+    private void endInput() {
+        inputEnded = true;
+        try {
+            channel.shutdownInput();
+        } catch (IOException e) {
+            LOG.debug("{}: shutting input down failed: {}", peer, e.toString());
         }
     }
 

@@ -11,6 +11,7 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_EINVAL;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_EIO;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_ENOSPC;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_EPERM;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_ESHUTDOWN;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.CoreException;
@@ -69,9 +70,14 @@ final class IoEngine {
 
     /**
      * Checks a request before its payload is read; sets the slot's error if it must be refused.
-     * Order: unknown command, invalid flags, read-only export, oversized payload, range.
+     * Order: export removed, unknown command, invalid flags, read-only export, oversized payload,
+     * range.
      */
     void validate(RequestSlot slot) {
+        if (export.removed()) {
+            failRemoved(slot);
+            return;
+        }
         int type = slot.type;
         if (type != NBD_CMD_READ && type != NBD_CMD_WRITE && type != NBD_CMD_FLUSH && type != NBD_CMD_TRIM
                 && type != NBD_CMD_WRITE_ZEROES) {
@@ -102,8 +108,15 @@ final class IoEngine {
         }
     }
 
-    /** Executes a validated request; sets the slot's error (EIO, EPERM, ...) if the device fails. */
+    /**
+     * Executes a validated request; sets the slot's error (EIO, EPERM, ...) if the device fails, or
+     * ESHUTDOWN without touching the device if the export has been removed meanwhile.
+     */
     void execute(RequestSlot slot) {
+        if (!export.enter()) {
+            failRemoved(slot);
+            return;
+        }
         try {
             switch (slot.type) {
                 case NBD_CMD_READ -> read(slot);
@@ -118,7 +131,13 @@ final class IoEngine {
         } catch (RuntimeException e) {
             LOG.warn("export '{}': {} failed unexpectedly", export.name(), slot.command, e);
             slot.fail(NBD_EIO, String.valueOf(e));
+        } finally {
+            export.exit();
         }
+    }
+
+    private void failRemoved(RequestSlot slot) {
+        slot.fail(NBD_ESHUTDOWN, "export '" + export.name() + "' has been removed from the server: disconnect");
     }
 
     private void read(RequestSlot slot) {
