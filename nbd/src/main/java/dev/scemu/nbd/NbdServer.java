@@ -2,6 +2,7 @@ package dev.scemu.nbd;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.nbd.internal.Connection;
+import dev.scemu.nbd.internal.ConnectionTable;
 import dev.scemu.nbd.internal.ExportHandle;
 import dev.scemu.nbd.internal.ExportRegistry;
 import dev.scemu.nbd.internal.Listener;
@@ -18,6 +19,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -76,8 +78,12 @@ public final class NbdServer implements AutoCloseable {
     public static final int DEFAULT_MAX_REQUEST_BYTES = 32 << 20;
     /** Requests of one connection in flight at once, by default. */
     public static final int DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 32;
-    /** Open connections allowed at once, by default. */
+    /** Connections in transmission allowed at once, by default. */
     public static final int DEFAULT_MAX_CONNECTIONS = 64;
+    /** Connections in the handshake allowed at once, by default (separate from the transmission slots). */
+    public static final int DEFAULT_MAX_HANDSHAKES = 64;
+    /** Longest time from accept to entering transmission, by default (qemu-nbd's default too). */
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
     private static final long SHUTDOWN_TIMEOUT_MILLIS = 5_000;
 
     private final ExportRegistry exports;
@@ -86,6 +92,7 @@ public final class NbdServer implements AutoCloseable {
     private final ServerConfig config;
     private final int workerThreads;
     private final ServerCounters counters = new ServerCounters();
+    private final ConnectionTable table;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final List<Listener> listeners = new ArrayList<>();
     private final List<Thread> listenerThreads = new ArrayList<>();
@@ -104,7 +111,8 @@ public final class NbdServer implements AutoCloseable {
         this.tcpAddress = builder.tcpAddress;
         this.unixPath = builder.unixPath;
         this.config = new ServerConfig(builder.maxRequestBytes, builder.maxInFlightPerConnection,
-                builder.maxConnections);
+                builder.maxConnections, builder.maxHandshakes, builder.handshakeTimeout.toMillis());
+        this.table = new ConnectionTable(config.maxHandshakes(), config.maxConnections());
         this.workerThreads = builder.workerThreads;
     }
 
@@ -122,7 +130,7 @@ public final class NbdServer implements AutoCloseable {
         ScheduledThreadPoolExecutor timerPool = new ScheduledThreadPoolExecutor(1, daemonThreads("nbd-timer-"));
         timerPool.setRemoveOnCancelPolicy(true);
         timer = timerPool;
-        context = new ServerContext(exports, config, counters, workers, timer);
+        context = new ServerContext(exports, config, counters, workers, timer, table);
         try {
             if (tcpAddress != null) {
                 ServerSocketChannel tcp = bind(ServerSocketChannel.open(), tcpAddress);
@@ -163,21 +171,33 @@ public final class NbdServer implements AutoCloseable {
         thread.start();
     }
 
+    /** Registers a new connection in a handshake slot (closing the oldest handshake if they are all taken). */
     private void accepted(SocketChannel client) {
         String peer = "nbd-" + connectionIds.incrementAndGet();
+        ConnectionTable.Member evicted;
         synchronized (this) {
-            if (closed || connections.size() >= config.maxConnections()) {
-                LOG.warn("{}: refused ({})", peer, closed ? "server closed" : "too many connections");
+            if (closed) {
+                LOG.warn("{}: refused (server closed)", peer);
                 closeQuietly(client);
                 return;
             }
-            Connection connection = new Connection(client, context, peer, connections::remove);
+            Connection connection = new Connection(client, context, peer, this::connectionClosed);
+            evicted = table.admit(connection);
             connections.add(connection);
             counters.connectionAccepted();
+            connection.startHandshakeTimer();
             Thread thread = new Thread(connection, peer);
             thread.setDaemon(true);
             thread.start();
         }
+        if (evicted instanceof Connection oldest) {
+            oldest.evictFromHandshake();
+        }
+    }
+
+    private void connectionClosed(Connection connection) {
+        table.remove(connection);
+        connections.remove(connection);
     }
 
     /** The TCP port the server listens on (the ephemeral one if it was bound to port 0). */
@@ -271,7 +291,7 @@ public final class NbdServer implements AutoCloseable {
 
     /** A copy of the server's counters. */
     public NbdStats stats() {
-        return counters.snapshot(connections.size());
+        return counters.snapshot(connections.size(), table.handshaking());
     }
 
     @Override
@@ -282,6 +302,7 @@ public final class NbdServer implements AutoCloseable {
                 return;
             }
             closed = true;
+            table.close();
             listeners.forEach(Listener::close);
             open = new ArrayList<>(connections);
         }
@@ -339,6 +360,8 @@ public final class NbdServer implements AutoCloseable {
         private int maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
         private int maxInFlightPerConnection = DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private int maxHandshakes = DEFAULT_MAX_HANDSHAKES;
+        private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
         private int workerThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
 
         private Builder() {
@@ -393,11 +416,37 @@ public final class NbdServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Connections in transmission at once. When they are all taken, a client finishing its
+         * handshake evicts the connection idle longest (see {@code docs/nbd.md}, "Connection limits").
+         */
         public Builder maxConnections(int count) {
             if (count < 1) {
                 throw new NbdException(NbdError.INVALID_CONFIGURATION, "max connections " + count + " < 1");
             }
             this.maxConnections = count;
+            return this;
+        }
+
+        /**
+         * Connections in the handshake at once, separate from {@link #maxConnections}. When they are
+         * all taken, a new connection closes the one that has been in the handshake longest.
+         */
+        public Builder maxHandshakes(int count) {
+            if (count < 1) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "max handshakes " + count + " < 1");
+            }
+            this.maxHandshakes = count;
+            return this;
+        }
+
+        /** Longest time from accept to entering transmission; the connection is closed after it. At least 1 ms. */
+        public Builder handshakeTimeout(Duration timeout) {
+            if (timeout == null || timeout.toMillis() < 1) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "handshake timeout " + timeout
+                        + " is shorter than 1 ms");
+            }
+            this.handshakeTimeout = timeout;
             return this;
         }
 

@@ -97,6 +97,8 @@ abstract class NbdTestSupport {
         private final long gatedLba;
         final CountDownLatch gate = new CountDownLatch(1);
         final CountDownLatch gatedReadStarted = new CountDownLatch(1);
+        /** Reads of the gated block started (waiting at the gate or through it). */
+        final java.util.concurrent.atomic.AtomicInteger gatedReads = new java.util.concurrent.atomic.AtomicInteger();
 
         GatedDevice(BlockDevice inner, long gatedLba) {
             super(inner.name() + "-gated", inner.geometry());
@@ -107,6 +109,7 @@ abstract class NbdTestSupport {
         @Override
         protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
             if (lba <= gatedLba && gatedLba < lba + blockCount) {
+                gatedReads.incrementAndGet();
                 gatedReadStarted.countDown();
                 try {
                     if (!gate.await(20, TimeUnit.SECONDS)) {

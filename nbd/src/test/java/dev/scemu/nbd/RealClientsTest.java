@@ -236,6 +236,41 @@ class RealClientsTest extends NbdTestSupport {
         awaitState(() -> server.stats().connectionsActive() == 0, "qemu-io's connection closed", 10_000);
     }
 
+    @Test
+    void qemuIoReadsAndWritesWhileAClientHoldsSixtyFourIdleSockets() throws Exception {
+        assumeInstalled("qemu-io", "qemu-utils");
+        assumeInstalled("nbdinfo", "libnbd-bin");
+        BlockDevice disk = device("disk", 4 * MIB);
+        NbdServer server = start(loopback().export("disk", disk));
+        List<java.net.Socket> idle = new ArrayList<>();
+        try {
+            for (int i = 0; i < 64; i++) { // opened, never a byte of handshake sent
+                idle.add(new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), server.port()));
+            }
+            awaitState(() -> server.stats().connectionsInHandshake() == 64, "64 idle sockets in the handshake", 10_000);
+
+            Result io = run("qemu-io", "-f", "raw", uri(server, "disk"),
+                    "-c", "write -P 0x6b 0 256k", "-c", "read -P 0x6b 0 256k", "-c", "flush");
+            Result info = run("nbdinfo", "--size", uri(server, "disk"));
+
+            assertThat(io.exitCode()).as(io.output()).isZero();
+            assertThat(io.output()).doesNotContain("failed").doesNotContain("Pattern verification");
+            byte[] expected = new byte[256 << 10];
+            Arrays.fill(expected, (byte) 0x6b);
+            assertThat(deviceBytes(disk, 0, expected.length)).isEqualTo(expected);
+            assertThat(info.exitCode()).as(info.output()).isZero();
+            assertThat(info.output().trim()).isEqualTo(String.valueOf(4 * MIB));
+            // qemu-io's connection pushed the oldest idle socket out; once it had moved on to transmission
+            // a handshake slot was free again for nbdinfo
+            assertThat(server.stats().connectionsEvicted()).isEqualTo(1);
+            awaitState(() -> server.stats().connectionsInHandshake() == 63, "63 idle sockets left", 10_000);
+        } finally {
+            for (java.net.Socket socket : idle) {
+                socket.close();
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /** Waits (bounded) until a process's log contains {@code text}. */

@@ -16,6 +16,7 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_ESHUTDOWN;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.CoreException;
 import java.nio.ByteBuffer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,9 +46,12 @@ final class IoEngine {
     private final long blockMask;
     private final long sizeBytes;
     private final int maxRequestBytes;
+    /** Why the connection answers ESHUTDOWN (evicted); null while it is served. */
+    private final Supplier<String> connectionShutdown;
 
-    IoEngine(ExportHandle export, int maxRequestBytes) {
+    IoEngine(ExportHandle export, int maxRequestBytes, Supplier<String> connectionShutdown) {
         this.export = export;
+        this.connectionShutdown = connectionShutdown;
         this.device = export.device();
         this.locks = export.locks();
         this.blockBytes = device.blockSize();
@@ -70,12 +74,12 @@ final class IoEngine {
 
     /**
      * Checks a request before its payload is read; sets the slot's error if it must be refused.
-     * Order: export removed, unknown command, invalid flags, read-only export, oversized payload,
+     * Order: export removed or connection shut down, unknown command, invalid flags, read-only export, oversized payload,
      * range.
      */
     void validate(RequestSlot slot) {
-        if (export.removed()) {
-            failRemoved(slot);
+        if (export.removed() || connectionShutdown.get() != null) {
+            failShutDown(slot);
             return;
         }
         int type = slot.type;
@@ -113,8 +117,8 @@ final class IoEngine {
      * ESHUTDOWN without touching the device if the export has been removed meanwhile.
      */
     void execute(RequestSlot slot) {
-        if (!export.enter()) {
-            failRemoved(slot);
+        if (connectionShutdown.get() != null || !export.enter()) {
+            failShutDown(slot);
             return;
         }
         try {
@@ -136,8 +140,10 @@ final class IoEngine {
         }
     }
 
-    private void failRemoved(RequestSlot slot) {
-        slot.fail(NBD_ESHUTDOWN, "export '" + export.name() + "' has been removed from the server: disconnect");
+    private void failShutDown(RequestSlot slot) {
+        String reason = connectionShutdown.get();
+        slot.fail(NBD_ESHUTDOWN, (reason != null && !export.removed() ? reason
+                : "export '" + export.name() + "' has been removed from the server") + ": disconnect");
     }
 
     private void read(RequestSlot slot) {
