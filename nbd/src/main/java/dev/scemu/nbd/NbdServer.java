@@ -9,6 +9,7 @@ import dev.scemu.nbd.internal.Listener;
 import dev.scemu.nbd.internal.ServerConfig;
 import dev.scemu.nbd.internal.ServerContext;
 import dev.scemu.nbd.internal.ServerCounters;
+import dev.scemu.nbd.internal.TlsCredentials;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -93,6 +94,7 @@ public final class NbdServer implements AutoCloseable {
     private final int workerThreads;
     private final ServerCounters counters = new ServerCounters();
     private final ConnectionTable table;
+    private final TlsCredentials tls;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final List<Listener> listeners = new ArrayList<>();
     private final List<Thread> listenerThreads = new ArrayList<>();
@@ -111,7 +113,8 @@ public final class NbdServer implements AutoCloseable {
         this.tcpAddress = builder.tcpAddress;
         this.unixPath = builder.unixPath;
         this.config = new ServerConfig(builder.maxRequestBytes, builder.maxInFlightPerConnection,
-                builder.maxConnections, builder.maxHandshakes, builder.handshakeTimeout.toMillis());
+                builder.maxConnections, builder.maxHandshakes, builder.handshakeTimeout.toMillis(), builder.tlsMode);
+        this.tls = builder.tlsCredentials;
         this.table = new ConnectionTable(config.maxHandshakes(), config.maxConnections());
         this.workerThreads = builder.workerThreads;
     }
@@ -130,7 +133,7 @@ public final class NbdServer implements AutoCloseable {
         ScheduledThreadPoolExecutor timerPool = new ScheduledThreadPoolExecutor(1, daemonThreads("nbd-timer-"));
         timerPool.setRemoveOnCancelPolicy(true);
         timer = timerPool;
-        context = new ServerContext(exports, config, counters, workers, timer, table);
+        context = new ServerContext(exports, config, counters, workers, timer, table, tls);
         try {
             if (tcpAddress != null) {
                 ServerSocketChannel tcp = bind(ServerSocketChannel.open(), tcpAddress);
@@ -149,8 +152,9 @@ public final class NbdServer implements AutoCloseable {
                     + (tcpAddress != null ? tcpAddress + " " : "") + (unixPath != null ? unixPath : "")
                     + ": " + e.getMessage(), e);
         }
-        LOG.info("NBD server listening ({}) with exports {}", listeners.size() + " socket(s)",
-                exports().stream().map(NbdExport::name).toList());
+        LOG.info("NBD server listening ({}) with exports {}, TLS {}", listeners.size() + " socket(s)",
+                exports().stream().map(NbdExport::name).toList(),
+                tls == null ? "off" : config.tlsMode() + " (" + tls.description() + ")");
         return this;
     }
 
@@ -206,6 +210,11 @@ public final class NbdServer implements AutoCloseable {
             throw new NbdException(NbdError.WRONG_STATE, "server is not listening on TCP");
         }
         return boundPort;
+    }
+
+    /** Whether TCP clients are offered or required to use TLS. */
+    public NbdTlsMode tlsMode() {
+        return config.tlsMode();
     }
 
     /** The unix domain socket the server listens on, if any. */
@@ -362,6 +371,11 @@ public final class NbdServer implements AutoCloseable {
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private int maxHandshakes = DEFAULT_MAX_HANDSHAKES;
         private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
+        private NbdTlsMode tlsMode = NbdTlsMode.OFF;
+        private Path tlsCertificates;
+        private boolean tlsVerifyPeer;
+        private boolean insecure;
+        private TlsCredentials tlsCredentials;
         private int workerThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
 
         private Builder() {
@@ -458,6 +472,32 @@ public final class NbdServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * TLS with X.509 credentials from {@code certificatesDirectory} ({@code ca-cert.pem},
+         * {@code server-cert.pem}, {@code server-key.pem}, as nbdkit and qemu lay them out); {@code mode}
+         * has nbdkit's meaning of {@code --tls=off|on|require}. Loaded by {@link #build()}.
+         */
+        public Builder tls(NbdTlsMode mode, Path certificatesDirectory) {
+            this.tlsMode = java.util.Objects.requireNonNull(mode, "mode");
+            this.tlsCertificates = certificatesDirectory;
+            return this;
+        }
+
+        /** Requires a client certificate signed by a CA of {@code ca-cert.pem} (default: not required). */
+        public Builder tlsVerifyPeer(boolean verify) {
+            this.tlsVerifyPeer = verify;
+            return this;
+        }
+
+        /**
+         * Allows listening on a TCP address other than loopback without {@link NbdTlsMode#REQUIRE}
+         * (refused otherwise: every host that reaches the address could read and write the exports).
+         */
+        public Builder insecure(boolean allow) {
+            this.insecure = allow;
+            return this;
+        }
+
         public NbdServer build() {
             if (exports.isEmpty()) {
                 throw new NbdException(NbdError.INVALID_CONFIGURATION, "no export defined");
@@ -472,6 +512,21 @@ public final class NbdServer implements AutoCloseable {
                 throw new NbdException(NbdError.INVALID_CONFIGURATION, "block size " + largestBlock
                         + " exceeds the max request of " + maxRequestBytes + " bytes");
             }
+            if (tlsMode != NbdTlsMode.OFF && tlsCertificates == null) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "TLS " + tlsMode
+                        + " needs a certificates directory (ca-cert.pem, server-cert.pem, server-key.pem)");
+            }
+            if (tlsMode == NbdTlsMode.OFF && (tlsCertificates != null || tlsVerifyPeer)) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION,
+                        "TLS credentials or peer verification given but TLS is OFF");
+            }
+            if (tcpAddress != null && !tcpAddress.getAddress().isLoopbackAddress() && tlsMode != NbdTlsMode.REQUIRE
+                    && !insecure) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "refusing to listen on "
+                        + tcpAddress.getAddress().getHostAddress() + " without TLS required: every host that"
+                        + " reaches it could read and write the exports (require TLS, or allow it as insecure)");
+            }
+            tlsCredentials = tlsMode == NbdTlsMode.OFF ? null : TlsCredentials.load(tlsCertificates, tlsVerifyPeer);
             return new NbdServer(this);
         }
 

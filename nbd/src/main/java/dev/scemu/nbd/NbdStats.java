@@ -21,11 +21,14 @@ import java.util.Map;
  *                           transmission when the transmission slots were full
  * @param connectionsRefused handshakes refused entry to transmission (every connection in
  *                           transmission had requests in flight)
+ * @param tlsSessions connections upgraded to TLS ({@code NBD_OPT_STARTTLS} and a successful TLS handshake)
+ * @param tlsFailures TLS handshakes that failed (no common protocol, a client certificate missing or
+ *                    not signed by the CA, a client that went away); the connection is closed
  */
 public record NbdStats(Map<NbdCommand, Long> requests, long errors, long readBytes, long writtenBytes,
                        long trimmedBytes, long zeroedBytes, long connectionsAccepted, int connectionsActive,
                        int connectionsInHandshake, long protocolViolations, long handshakeTimeouts,
-                       long connectionsEvicted, long connectionsRefused) {
+                       long connectionsEvicted, long connectionsRefused, long tlsSessions, long tlsFailures) {
 
     public NbdStats {
         requests = Map.copyOf(requests);

@@ -67,9 +67,9 @@ final class NbdTestClient implements AutoCloseable {
     record Reply(long handle, int error, byte[] data, String message, List<Integer> chunkTypes) {
     }
 
-    private final AutoCloseable socket;
-    final DataInputStream in;
-    final DataOutputStream out;
+    private AutoCloseable socket;
+    DataInputStream in;
+    DataOutputStream out;
     int handshakeFlags;
     long exportSizeBytes;
     int transmissionFlags;
@@ -195,6 +195,29 @@ final class NbdTestClient implements AutoCloseable {
                 return replies;
             }
         }
+    }
+
+    /**
+     * NBD_OPT_STARTTLS; on NBD_REP_ACK runs the TLS handshake (client side, verifying the server's
+     * certificate for 127.0.0.1) and continues over TLS. Returns the option reply.
+     */
+    OptionReply startTls(javax.net.ssl.SSLContext context) throws IOException {
+        OptionReply reply = option(dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_STARTTLS, new byte[0]);
+        if (reply.type() != NBD_REP_ACK) {
+            return reply;
+        }
+        Socket plain = (Socket) socket;
+        javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) context.getSocketFactory()
+                .createSocket(plain, "127.0.0.1", plain.getPort(), true);
+        javax.net.ssl.SSLParameters parameters = tls.getSSLParameters();
+        parameters.setEndpointIdentificationAlgorithm("HTTPS"); // checks the certificate's IP address
+        tls.setSSLParameters(parameters);
+        tls.setSoTimeout(TIMEOUT_MILLIS);
+        tls.startHandshake();
+        socket = tls;
+        in = new DataInputStream(new BufferedInputStream(tls.getInputStream()));
+        out = new DataOutputStream(new BufferedOutputStream(tls.getOutputStream(), 1 << 16));
+        return reply;
     }
 
     /** Enters transmission with NBD_OPT_EXPORT_NAME (the old way); returns false if the server closed. */

@@ -1,12 +1,11 @@
 package dev.scemu.nbd;
 
+import static dev.scemu.nbd.Processes.assumeInstalled;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.Media;
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,14 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(120)
 class RealClientsTest extends NbdTestSupport {
 
-    private static final long PROCESS_TIMEOUT_SECONDS = 60;
+    private static final long PROCESS_TIMEOUT_SECONDS = Processes.TIMEOUT_SECONDS;
     private static final int MIB = 1 << 20;
 
     @TempDir
     Path tempDir;
-
-    record Result(int exitCode, String output) {
-    }
 
     @Test
     void qemuIoWritesAndVerifiesAPatternThatLandsOnTheDevice() throws Exception {
@@ -41,7 +37,7 @@ class RealClientsTest extends NbdTestSupport {
         BlockDevice disk = device("disk", 16 * MIB);
         NbdServer server = start(loopback().export("disk", disk));
 
-        Result result = run("qemu-io", "-f", "raw", uri(server, "disk"),
+        Processes.Result result = run("qemu-io", "-f", "raw", uri(server, "disk"),
                 "-c", "write -P 0xab 0 1M", "-c", "read -P 0xab 0 1M", "-c", "flush");
 
         assertThat(result.exitCode()).as(result.output()).isZero();
@@ -58,7 +54,7 @@ class RealClientsTest extends NbdTestSupport {
         BlockDevice disk = device("disk", 4 * MIB);
         NbdServer server = start(loopback().export("disk", disk));
 
-        Result result = run("qemu-io", "-f", "raw", uri(server, "disk"),
+        Processes.Result result = run("qemu-io", "-f", "raw", uri(server, "disk"),
                 "-c", "write -P 0x11 0 8k",
                 "-c", "write -P 0x22 512 512",
                 "-c", "write -P 0x33 3584 1024",
@@ -91,7 +87,7 @@ class RealClientsTest extends NbdTestSupport {
         command.add("-c");
         command.add("aio_flush");
 
-        Result result = run(command.toArray(String[]::new));
+        Processes.Result result = run(command.toArray(String[]::new));
 
         assertThat(result.exitCode()).as(result.output()).isZero();
         byte[] expected = new byte[sectors * 512];
@@ -107,9 +103,9 @@ class RealClientsTest extends NbdTestSupport {
         BlockDevice disk = device("disk", 4 * MIB);
         NbdServer server = start(loopback().export("snap", disk, "read-only view", true));
 
-        Result result = run("qemu-io", "-f", "raw", "-r", uri(server, "snap"), "-c", "read -P 0 0 64k");
+        Processes.Result result = run("qemu-io", "-f", "raw", "-r", uri(server, "snap"), "-c", "read -P 0 0 64k");
         assertThat(result.exitCode()).as(result.output()).isZero();
-        Result write = run("qemu-io", "-f", "raw", uri(server, "snap"), "-c", "write -P 0x55 0 4k");
+        Processes.Result write = run("qemu-io", "-f", "raw", uri(server, "snap"), "-c", "write -P 0x55 0 4k");
         assertThat(write.exitCode()).as(write.output()).isNotZero();
         assertThat(write.output()).containsAnyOf("Permission denied", "read-only", "Read-only");
         assertThat(deviceBytes(disk, 0, 4096)).isEqualTo(new byte[4096]);
@@ -130,11 +126,11 @@ class RealClientsTest extends NbdTestSupport {
         NbdServer server = start(loopback().export("source", source).export("target", target));
         Path file = tempDir.resolve("copy.img");
 
-        Result out = run("qemu-img", "convert", "-f", "raw", "-O", "raw", uri(server, "source"), file.toString());
+        Processes.Result out = run("qemu-img", "convert", "-f", "raw", "-O", "raw", uri(server, "source"), file.toString());
         assertThat(out.exitCode()).as(out.output()).isZero();
         assertThat(Files.readAllBytes(file)).isEqualTo(content);
 
-        Result back = run("qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", file.toString(),
+        Processes.Result back = run("qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", file.toString(),
                 uri(server, "target"));
         assertThat(back.exitCode()).as(back.output()).isZero();
         assertThat(deviceBytes(target, 0, sizeBytes)).isEqualTo(content);
@@ -154,7 +150,7 @@ class RealClientsTest extends NbdTestSupport {
         NbdServer server = start(loopback().export("source", source).export("target", target));
 
         // CAN_MULTI_CONN lets nbdcopy open several connections per side, with many requests in flight
-        Result copy = run("nbdcopy", "--connections=4", "--requests=16", "--flush", uri(server, "source"),
+        Processes.Result copy = run("nbdcopy", "--connections=4", "--requests=16", "--flush", uri(server, "source"),
                 uri(server, "target"));
 
         assertThat(copy.exitCode()).as(copy.output()).isZero();
@@ -169,7 +165,7 @@ class RealClientsTest extends NbdTestSupport {
                 .export("volume", device("volume", 4 * MIB), "RAID-5 volume", false)
                 .export("snap-1", device("snap", 2 * MIB), "snapshot 1 (read-only)", true));
 
-        Result result = run("nbdinfo", "--list", "nbd://127.0.0.1:" + server.port());
+        Processes.Result result = run("nbdinfo", "--list", "nbd://127.0.0.1:" + server.port());
 
         assertThat(result.exitCode()).as(result.output()).isZero();
         assertThat(result.output()).contains("volume", "snap-1", "RAID-5 volume", "snapshot 1 (read-only)");
@@ -181,9 +177,9 @@ class RealClientsTest extends NbdTestSupport {
         Path socket = tempDir.resolve("nbd.sock");
         NbdServer server = start(loopback().bindUnix(socket).export("disk", device("disk", 12 * MIB)));
 
-        Result tcp = run("nbdinfo", "--size", uri(server, "disk"));
-        Result unix = run("nbdinfo", "--size", "nbd+unix:///disk?socket=" + socket);
-        Result details = run("nbdinfo", uri(server, "disk"));
+        Processes.Result tcp = run("nbdinfo", "--size", uri(server, "disk"));
+        Processes.Result unix = run("nbdinfo", "--size", "nbd+unix:///disk?socket=" + socket);
+        Processes.Result details = run("nbdinfo", uri(server, "disk"));
 
         assertThat(tcp.exitCode()).as(tcp.output()).isZero();
         assertThat(tcp.output().trim()).isEqualTo(String.valueOf(12 * MIB));
@@ -204,7 +200,7 @@ class RealClientsTest extends NbdTestSupport {
         writeDevice(snap, 0, pattern);
 
         server.addExport("snap-1", snap, "snapshot 1", true);
-        Result list = run("nbdinfo", "--list", "nbd://127.0.0.1:" + server.port());
+        Processes.Result list = run("nbdinfo", "--list", "nbd://127.0.0.1:" + server.port());
         assertThat(list.exitCode()).as(list.output()).isZero();
         assertThat(list.output()).contains("snap-1", "snapshot 1");
 
@@ -229,9 +225,9 @@ class RealClientsTest extends NbdTestSupport {
                 .contains("read failed: Cannot send after transport endpoint shutdown") // strerror(ESHUTDOWN)
                 .doesNotContain("Pattern verification");
 
-        Result gone = run("nbdinfo", "--size", uri(server, "snap-1"));
+        Processes.Result gone = run("nbdinfo", "--size", uri(server, "snap-1"));
         assertThat(gone.exitCode()).as(gone.output()).isNotZero();
-        Result after = run("nbdinfo", "--list", "nbd://127.0.0.1:" + server.port());
+        Processes.Result after = run("nbdinfo", "--list", "nbd://127.0.0.1:" + server.port());
         assertThat(after.output()).contains("volume").doesNotContain("snap-1");
         awaitState(() -> server.stats().connectionsActive() == 0, "qemu-io's connection closed", 10_000);
     }
@@ -249,9 +245,9 @@ class RealClientsTest extends NbdTestSupport {
             }
             awaitState(() -> server.stats().connectionsInHandshake() == 64, "64 idle sockets in the handshake", 10_000);
 
-            Result io = run("qemu-io", "-f", "raw", uri(server, "disk"),
+            Processes.Result io = run("qemu-io", "-f", "raw", uri(server, "disk"),
                     "-c", "write -P 0x6b 0 256k", "-c", "read -P 0x6b 0 256k", "-c", "flush");
-            Result info = run("nbdinfo", "--size", uri(server, "disk"));
+            Processes.Result info = run("nbdinfo", "--size", uri(server, "disk"));
 
             assertThat(io.exitCode()).as(io.output()).isZero();
             assertThat(io.output()).doesNotContain("failed").doesNotContain("Pattern verification");
@@ -292,29 +288,7 @@ class RealClientsTest extends NbdTestSupport {
         return "nbd://127.0.0.1:" + server.port() + "/" + export;
     }
 
-    private static void assumeInstalled(String program, String debianPackage) {
-        boolean found = false;
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
-                found = true;
-                break;
-            }
-        }
-        assumeTrue(found, program + " is not installed (apt-get install " + debianPackage + "); skipping");
-    }
-
-    private Result run(String... command) throws IOException, InterruptedException {
-        Path log = Files.createTempFile(tempDir, "process", ".log");
-        Process process = new ProcessBuilder(new ArrayList<>(List.of(command)))
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .start();
-        if (!process.waitFor(PROCESS_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            throw new AssertionError(String.join(" ", command) + " did not finish in " + PROCESS_TIMEOUT_SECONDS
-                    + " s:\n" + Files.readString(log, StandardCharsets.UTF_8));
-        }
-        return new Result(process.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
+    private Processes.Result run(String... command) throws IOException, InterruptedException {
+        return Processes.run(tempDir, command);
     }
 }

@@ -12,13 +12,26 @@ import java.nio.channels.ReadableByteChannel;
  */
 final class ChannelInput {
 
-    private final ReadableByteChannel channel;
+    private ReadableByteChannel channel;
     private final ByteBuffer buffer;
 
     ChannelInput(ReadableByteChannel channel, int bufferBytes) {
         this.channel = channel;
         this.buffer = ByteBuffer.allocateDirect(bufferBytes);
         this.buffer.flip(); // empty, in read mode
+    }
+
+    /** Bytes read from the channel and not consumed yet. */
+    int buffered() {
+        return buffer.remaining();
+    }
+
+    /** Reads from {@code next} from now on (after a TLS upgrade); nothing may be buffered. */
+    void switchTo(ReadableByteChannel next) {
+        if (buffer.hasRemaining()) {
+            throw new IllegalStateException(buffer.remaining() + " bytes still buffered");
+        }
+        this.channel = next;
     }
 
     /** Waits for the next byte; false on a clean end of stream (nothing buffered, peer closed). */

@@ -72,6 +72,8 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     private volatile ScheduledFuture<?> handshakeTimer;
     /** The export this connection is attached to (from admission to close); only the connection's thread writes it. */
     private ExportHandle attachedExport;
+    /** The connection's streams (plain or TLS); set by the connection's thread before the handshake. */
+    private volatile Transport transport;
 
     public Connection(SocketChannel channel, ServerContext context, String peer, Consumer<Connection> onClosed) {
         this.channel = channel;
@@ -172,9 +174,9 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
             if (channel.supportedOptions().contains(StandardSocketOptions.TCP_NODELAY)) {
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             }
-            ChannelInput input = new ChannelInput(channel, INPUT_BUFFER_BYTES);
-            Handshake.Result result = new Handshake(channel, input, context.exports(), context.config(), peer,
-                    this::admitToTransmission).run();
+            transport = new Transport(channel);
+            ChannelInput input = new ChannelInput(transport.in(), INPUT_BUFFER_BYTES);
+            Handshake.Result result = new Handshake(transport, input, context, peer, this::admitToTransmission).run();
             if (result != null) {
                 LOG.debug("{}: transmission on export '{}' (structured replies: {})", peer, result.export().name(),
                         result.structuredReplies());
@@ -197,6 +199,7 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
         } catch (RuntimeException e) {
             LOG.warn("{}: closing connection after an unexpected error", peer, e);
         } finally {
+            endTls();
             close();
             if (attachedExport != null) {
                 attachedExport.detach(this);
@@ -208,7 +211,7 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     private void transmit(ChannelInput input, Handshake.Result result, ExportHandle export)
             throws IOException, InterruptedException {
         IoEngine engine = new IoEngine(export, context.config().maxRequestBytes(), () -> shutdownReason);
-        ReplyWriter writer = new ReplyWriter(channel, result.structuredReplies(), peer, slots.length,
+        ReplyWriter writer = new ReplyWriter(transport.out(), result.structuredReplies(), peer, slots.length,
                 this::release, this::close);
         Thread writerThread = new Thread(writer, peer + "-writer");
         writerThread.setDaemon(true);
@@ -334,6 +337,26 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
         } catch (RejectedExecutionException e) {
             close(); // the server is closing anyway
         }
+    }
+
+    /**
+     * Sends TLS close_notify before the socket closes (the spec: shut the TLS session down first),
+     * unless the socket is already closed. Bounded: a client that does not read could block it, so
+     * the timer closes the socket after the grace period.
+     */
+    private void endTls() {
+        Transport t = transport;
+        if (t == null || !t.tlsActive() || closed) {
+            return;
+        }
+        ScheduledFuture<?> guard = null;
+        try {
+            guard = context.timer().schedule(this::close, SHUTDOWN_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            return; // the server is closing: close() follows at once
+        }
+        t.closeTls();
+        guard.cancel(false);
     }
 
     /** Shuts the socket's input down: the reader sees end of stream and the connection closes cleanly. */

@@ -17,9 +17,12 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_EXPORT_NAME;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_GO;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_INFO;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_LIST;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_STARTTLS;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_STRUCTURED_REPLY;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ACK;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ERR_INVALID;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ERR_POLICY;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ERR_TLS_REQD;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ERR_UNKNOWN;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ERR_UNSUP;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_INFO;
@@ -27,7 +30,7 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_SERVER;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.WritableByteChannel;
+import dev.scemu.nbd.NbdTlsMode;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -43,6 +46,16 @@ import org.slf4j.LoggerFactory;
  * as open by the time the client learns it is in; a refused {@code NBD_OPT_GO} is answered with an
  * error ({@code NBD_REP_ERR_POLICY}, {@code NBD_REP_ERR_UNKNOWN}), a refused
  * {@code NBD_OPT_EXPORT_NAME} ends the session.
+ *
+ * <h2>TLS</h2>
+ * With TLS on or required (TCP connections only), {@code NBD_OPT_STARTTLS} is acknowledged and the
+ * TLS handshake runs at once; every later byte of the session goes through TLS. Anything the client
+ * sent after the option before the TLS handshake is a protocol violation (the client must wait for
+ * the acknowledgement; plaintext smuggled behind STARTTLS is never read as if it came through TLS).
+ * Structured replies negotiated before TLS are forgotten (as nbdkit and qemu-nbd do since
+ * CVE-2021-3716): what was agreed in plaintext is not trusted. In REQUIRE mode (FORCEDTLS), every
+ * option but {@code NBD_OPT_STARTTLS} and {@code NBD_OPT_ABORT} is answered
+ * {@code NBD_REP_ERR_TLS_REQD} until TLS runs, and {@code NBD_OPT_EXPORT_NAME} ends the session.
  */
 final class Handshake {
 
@@ -61,7 +74,11 @@ final class Handshake {
     record Result(ExportHandle export, boolean structuredReplies) {
     }
 
-    private final WritableByteChannel out;
+    private final Transport transport;
+    /** The mode for this connection: the server's for TCP, OFF over a unix domain socket. */
+    private final NbdTlsMode tlsMode;
+    private final TlsCredentials tls;
+    private final ServerCounters counters;
     private final ChannelInput in;
     private final ExportRegistry exports;
     private final ServerConfig config;
@@ -73,10 +90,15 @@ final class Handshake {
     /** Set when NBD_OPT_EXPORT_NAME named no export: the session must end. */
     private boolean terminate;
 
-    Handshake(WritableByteChannel out, ChannelInput in, ExportRegistry exports, ServerConfig config, String peer,
+    Handshake(Transport transport, ChannelInput in, ServerContext context, String peer,
               Function<ExportHandle, Refusal> admission) {
         this.admission = admission;
-        this.out = out;
+        this.transport = transport;
+        this.tlsMode = transport.tcp() && context.tls() != null ? context.config().tlsMode() : NbdTlsMode.OFF;
+        this.tls = context.tls();
+        this.counters = context.counters();
+        ExportRegistry exports = context.exports();
+        ServerConfig config = context.config();
         this.in = in;
         this.exports = exports;
         this.config = config;
@@ -117,7 +139,21 @@ final class Handshake {
     }
 
     private Result handle(int option, byte[] data) throws IOException {
+        if (tlsMode == NbdTlsMode.REQUIRE && !transport.tlsActive() && option != NBD_OPT_STARTTLS
+                && option != NBD_OPT_ABORT) {
+            if (option == NBD_OPT_EXPORT_NAME) {
+                // cannot carry an error: the spec requires ending the session
+                LOG.info("{}: NBD_OPT_EXPORT_NAME without TLS, which is required: closing", peer);
+                terminate = true;
+                return null;
+            }
+            replyError(option, NBD_REP_ERR_TLS_REQD, "TLS is required: send NBD_OPT_STARTTLS first");
+            return null;
+        }
         switch (option) {
+            case NBD_OPT_STARTTLS:
+                startTls(data);
+                return null;
             case NBD_OPT_EXPORT_NAME:
                 return exportName(data);
             case NBD_OPT_ABORT:
@@ -140,10 +176,45 @@ final class Handshake {
                 }
                 return null;
             default:
-                // includes NBD_OPT_STARTTLS (no TLS) and the metadata-context options (no block status)
+                // includes the metadata-context options (no block status)
                 replyError(option, NBD_REP_ERR_UNSUP, "option " + option + " is not supported by this server");
                 return null;
         }
+    }
+
+    private void startTls(byte[] data) throws IOException {
+        if (tlsMode == NbdTlsMode.OFF) {
+            if (tls != null) {
+                replyError(NBD_OPT_STARTTLS, NBD_REP_ERR_POLICY, "TLS is not offered on unix domain sockets");
+            } else {
+                replyError(NBD_OPT_STARTTLS, NBD_REP_ERR_UNSUP, "TLS is not enabled on this server");
+            }
+            return;
+        }
+        if (transport.tlsActive()) {
+            replyError(NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID, "TLS is already active");
+            return;
+        }
+        if (data.length != 0) {
+            replyError(NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID, "NBD_OPT_STARTTLS takes no data");
+            return;
+        }
+        reply(NBD_OPT_STARTTLS, NBD_REP_ACK, new byte[0]);
+        if (in.buffered() > 0) {
+            throw new ProtocolViolationException(in.buffered() + " bytes sent after NBD_OPT_STARTTLS before its"
+                    + " acknowledgement");
+        }
+        try {
+            transport.startTls(tls);
+        } catch (IOException e) {
+            counters.tlsFailure();
+            LOG.info("{}: TLS handshake failed: {}", peer, e.toString());
+            throw e;
+        }
+        in.switchTo(transport.in());
+        structuredReplies = false; // negotiated in plaintext: not trusted (CVE-2021-3716)
+        counters.tlsSession();
+        LOG.debug("{}: TLS session {}", peer, transport.tlsSession());
     }
 
     private Result exportName(byte[] data) throws IOException {
@@ -263,7 +334,7 @@ final class Handshake {
 
     private void write(ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
-            out.write(buffer);
+            transport.out().write(buffer);
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.scemu.nbd.internal;
 
+import dev.scemu.nbd.NbdTlsMode;
+
 /**
  * Limits of a server.
  *
@@ -9,7 +11,8 @@ package dev.scemu.nbd.internal;
  * @param maxHandshakes connections in the handshake at once (see {@link ConnectionTable})
  * @param handshakeTimeoutMillis longest time from accept to entering transmission; the connection
  *                               is closed when it runs out
+ * @param tlsMode whether TCP connections are offered or required to use TLS
  */
 public record ServerConfig(int maxRequestBytes, int maxInFlightPerConnection, int maxConnections,
-                           int maxHandshakes, long handshakeTimeoutMillis) {
+                           int maxHandshakes, long handshakeTimeoutMillis, NbdTlsMode tlsMode) {
 }

@@ -10,7 +10,9 @@ import java.util.concurrent.ScheduledExecutorService;
  * @param timer one daemon thread for deadlines (handshake timeouts, closing a connection whose
  *              export was removed); its tasks only flag state and close or shut down sockets, they
  *              never block
+ * @param tls X.509 credentials; null when TLS is off
  */
 public record ServerContext(ExportRegistry exports, ServerConfig config, ServerCounters counters,
-                            ExecutorService workers, ScheduledExecutorService timer, ConnectionTable table) {
+                            ExecutorService workers, ScheduledExecutorService timer, ConnectionTable table,
+                            TlsCredentials tls) {
 }

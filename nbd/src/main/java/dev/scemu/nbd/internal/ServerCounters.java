@@ -20,6 +20,8 @@ public final class ServerCounters {
     private final LongAdder handshakeTimeouts = new LongAdder();
     private final LongAdder connectionsEvicted = new LongAdder();
     private final LongAdder connectionsRefused = new LongAdder();
+    private final LongAdder tlsSessions = new LongAdder();
+    private final LongAdder tlsFailures = new LongAdder();
 
     public ServerCounters() {
         for (int i = 0; i < requests.length; i++) {
@@ -67,6 +69,14 @@ public final class ServerCounters {
         connectionsRefused.increment();
     }
 
+    void tlsSession() {
+        tlsSessions.increment();
+    }
+
+    void tlsFailure() {
+        tlsFailures.increment();
+    }
+
     public NbdStats snapshot(int activeConnections, int handshakingConnections) {
         Map<NbdCommand, Long> byCommand = new EnumMap<>(NbdCommand.class);
         for (NbdCommand command : NbdCommand.values()) {
@@ -74,6 +84,7 @@ public final class ServerCounters {
         }
         return new NbdStats(byCommand, errors.sum(), readBytes.sum(), writtenBytes.sum(), trimmedBytes.sum(),
                 zeroedBytes.sum(), connectionsAccepted.sum(), activeConnections, handshakingConnections,
-                protocolViolations.sum(), handshakeTimeouts.sum(), connectionsEvicted.sum(), connectionsRefused.sum());
+                protocolViolations.sum(), handshakeTimeouts.sum(), connectionsEvicted.sum(), connectionsRefused.sum(),
+                tlsSessions.sum(), tlsFailures.sum());
     }
 }
