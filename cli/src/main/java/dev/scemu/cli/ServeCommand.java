@@ -1,6 +1,7 @@
 package dev.scemu.cli;
 
 import dev.scemu.nbd.NbdServer;
+import dev.scemu.nbd.NbdTlsMode;
 import dev.scemu.snapshot.SnapshotInfo;
 import dev.scemu.unit.StorageControlUnit;
 import java.io.PrintWriter;
@@ -58,6 +59,24 @@ final class ServeCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     double handshakeTimeoutSeconds;
 
+    @Option(names = "--tls", paramLabel = "off|on|require",
+            description = "TLS for TCP clients, as nbdkit: off, on (offered), require (default: require with "
+                    + "--tls-certificates, else off).")
+    String tls;
+
+    @Option(names = "--tls-certificates", paramLabel = "DIR",
+            description = "Directory with ca-cert.pem, server-cert.pem and server-key.pem (nbdkit/qemu layout).")
+    Path tlsCertificates;
+
+    @Option(names = "--tls-verify-peer",
+            description = "Require a client certificate signed by ca-cert.pem.")
+    boolean tlsVerifyPeer;
+
+    @Option(names = "--insecure",
+            description = "Allow listening on a non-loopback address without --tls=require.")
+    boolean insecure;
+
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
@@ -76,10 +95,16 @@ final class ServeCommand implements Callable<Integer> {
         } catch (UnknownHostException e) {
             throw new CliException("unknown bind address " + bind);
         }
+        NbdTlsMode tlsMode = tlsMode();
+        if (socket == null && !address.isLoopbackAddress() && tlsMode != NbdTlsMode.REQUIRE && !insecure) {
+            throw new CliException("refusing to serve on " + bind + " without --tls=require: every host that reaches"
+                    + " it could read and write the volume (add --insecure to allow it)");
+        }
         StorageControlUnit unit = Units.open(dir);
         NbdServer server;
         try {
-            server = start(unit, address, port, socket, handshakeTimeout);
+            server = start(unit, address, port, socket, handshakeTimeout, tlsMode, tlsCertificates,
+                    tlsVerifyPeer, insecure);
         } catch (RuntimeException e) {
             unit.close();
             throw e;
@@ -91,7 +116,8 @@ final class ServeCommand implements Callable<Integer> {
         }, "scemu-serve-shutdown");
         for (var export : server.exports()) {
             String uri = socket != null ? "nbd+unix:///" + export.name() + "?socket=" + socket.toAbsolutePath()
-                    : "nbd://" + hostForUri(address) + ":" + server.port() + "/" + export.name();
+                    : (tlsMode == NbdTlsMode.OFF ? "nbd://" : "nbds://") + hostForUri(address) + ":" + server.port()
+                    + "/" + export.name();
             out.printf("%-40s %s%n", uri, export.readOnly() ? "read-only" : "read-write");
         }
         Consumer<NbdServer> hook = testHook;
@@ -111,14 +137,38 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** Starts a server exporting the unit's volume and its snapshots (port 0 = any free port). */
+    private NbdTlsMode tlsMode() {
+        if (tls == null) {
+            return tlsCertificates != null ? NbdTlsMode.REQUIRE : NbdTlsMode.OFF;
+        }
+        NbdTlsMode mode = switch (tls) {
+            case "off" -> NbdTlsMode.OFF;
+            case "on" -> NbdTlsMode.ON;
+            case "require" -> NbdTlsMode.REQUIRE;
+            default -> throw new CliException("--tls=" + tls + " is not one of off, on, require");
+        };
+        if (mode != NbdTlsMode.OFF && tlsCertificates == null) {
+            throw new CliException("--tls=" + tls + " needs --tls-certificates DIR");
+        }
+        if (mode == NbdTlsMode.OFF && (tlsCertificates != null || tlsVerifyPeer)) {
+            throw new CliException("--tls=off contradicts --tls-certificates/--tls-verify-peer");
+        }
+        return mode;
+    }
+
     static NbdServer start(StorageControlUnit unit, InetAddress address, Integer port, Path socket,
-                           Duration handshakeTimeout) {
+                           Duration handshakeTimeout, NbdTlsMode tlsMode, Path tlsCertificates,
+                           boolean tlsVerifyPeer, boolean insecure) {
         NbdServer.Builder builder = NbdServer.builder()
                 .handshakeTimeout(handshakeTimeout)
+                .insecure(insecure)
                 .export("volume", unit.host(), "scemu volume (" + unit.config().level() + ")", false);
         for (SnapshotInfo info : unit.snapshots().listSnapshots()) {
             builder.export("snap-" + info.id(), unit.snapshots().snapshot(info.id()),
                     "snapshot " + info.id() + " '" + info.name() + "' of " + info.createdAt(), true);
+        }
+        if (tlsMode != NbdTlsMode.OFF) {
+            builder.tls(tlsMode, tlsCertificates).tlsVerifyPeer(tlsVerifyPeer);
         }
         if (socket != null) {
             builder.bindUnix(socket);

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.scemu.unit.StorageControlUnit;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -80,6 +81,37 @@ class CliMoreTest {
         assertThat(list.get().exitCode()).as(list.get().output()).isZero();
         assertThat(list.get().output()).contains("volume").contains("snap-");
         scemu("serve", dir, "--port", "1", "--socket", socket).failsWithOneLine("mutually exclusive");
+    }
+
+    @Test
+    void serveRefusesANonLoopbackAddressWithoutTlsRequiredAndServesOverTls() throws Exception {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        scemu("serve", dir, "--bind", "0.0.0.0", "--port", "0")
+                .failsWithOneLine("refusing to serve on 0.0.0.0 without --tls=require");
+        scemu("serve", dir, "--port", "0", "--tls=on").failsWithOneLine("--tls=on needs --tls-certificates DIR");
+        scemu("serve", dir, "--port", "0", "--tls=maybe", "--tls-certificates", tmp)
+                .failsWithOneLine("--tls=maybe is not one of off, on, require");
+        assumeTrue(CliTestSupport.installed("openssl"), "openssl is not installed: no test certificate");
+        assumeTrue(CliTestSupport.installed("nbdinfo"), "nbdinfo (libnbd-bin) is not installed");
+        Path tls = Files.createDirectories(tmp.resolve("tls"));
+        CliTestSupport.ProcessResult made = CliTestSupport.run(List.of("openssl", "req", "-x509", "-newkey", "ec",
+                "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", tls.resolve("server-key.pem").toString(),
+                "-out", tls.resolve("server-cert.pem").toString()));
+        assertThat(made.exitCode()).as(made.output()).isZero();
+        Files.copy(tls.resolve("server-cert.pem"), tls.resolve("ca-cert.pem")); // self-signed: its own CA
+        AtomicReference<CliTestSupport.ProcessResult> overTls = new AtomicReference<>();
+        AtomicReference<CliTestSupport.ProcessResult> plain = new AtomicReference<>();
+        ServeCommand.testHook = server -> {
+            overTls.set(CliTestSupport.run(List.of("nbdinfo", "--size",
+                    "nbds://127.0.0.1:" + server.port() + "/volume?tls-certificates=" + tls)));
+            plain.set(CliTestSupport.run(List.of("nbdinfo", "--size", "nbd://127.0.0.1:" + server.port() + "/volume")));
+        };
+        String out = scemu("serve", dir, "--port", "0", "--tls-certificates", tls).ok().out();
+        assertThat(out).containsPattern("nbds://127\\.0\\.0\\.1:\\d+/volume");
+        assertThat(overTls.get().exitCode()).as(overTls.get().output()).isZero();
+        assertThat(plain.get().exitCode()).as(plain.get().output()).isNotZero(); // --tls=require by default
     }
 
     @Test
