@@ -140,7 +140,9 @@ import java.util.Map;
  *   <li>When the group commit filled blocks (full blocks written since the last flush),
  *       {@code sync()} first flushes them and only then writes the partial block with
  *       {@code flushMark = 2}: so the group's last block proves that every earlier block of the
- *       log was durable (an extra flush per group commit that crosses a block boundary).</li>
+ *       log was durable (an extra flush per group commit that crosses a block boundary, none for a
+       group that fits its block; jbd2 orders its journal blocks before the commit block the same
+       way, for the same reason).</li>
  *   <li>A caller must {@code sync()} after BEGIN/STEP and before changing the data the
  *       transaction protects (write-ahead), and must make its data changes durable (flush or fua
  *       of its own device) before appending COMMIT. Until a COMMIT is synced, recovery may list
