@@ -69,8 +69,8 @@ import java.util.Map;
  * version of it). At that flush F was durable in some version and every block before F in its
  * final version (only the newest block is ever rewritten). After an open, F is the last block the
  * scan accepted (it was read from the medium); on an empty ring it is the position before the
- * first block. {@code nextTxId} in the header is a floor for transaction ids: ids stay monotonic even when every
- * block holding them has been reclaimed. {@code docs/on-disk-format.md} describes the same layout.
+ * first block. {@code nextTxId} in the header is a floor for transaction ids: ids stay monotonic
+ * even when every block holding them has been reclaimed. {@code docs/on-disk-format.md} describes the same layout.
  *
  * <h2>Scan on open</h2>
  * Starting at data position {@code tailSeq mod N}, a block is the next valid one iff it verifies
@@ -81,6 +81,13 @@ import java.util.Map;
  * block that is not valid, or after N blocks. Blocks of earlier laps, of earlier formats, or
  * written but lost in a power cut are therefore harmless: the recovered log is always a prefix of
  * what was appended.
+ *
+ * <p>The first block written after {@link #open} has sequence {@code lastValidSeq + 1 + N} (a
+ * whole ring beyond the next one; {@code lastValidSeq = tailSeq - 1} if the scan found nothing),
+ * at the position right after the last valid block. A previous session can only have written
+ * (possibly unflushed, possibly surviving) blocks with sequences below {@code tailSeq + N}, so
+ * every block written from now on has a sequence above every block left on the medium by an
+ * earlier session, and a stale survivor after the new end of the log is always rejected.
  *
  * <h2>Torn tail or corruption</h2>
  * Given the ordering below, a power cut can only damage the blocks written after the log's last
@@ -104,16 +111,9 @@ import java.util.Map;
  * group's last (partial) block, that last block witnesses every block before it: damage to any
  * block that a completed {@code sync()} made durable is reported as soon as a later block of the
  * log survives. What remains indistinguishable from a torn tail, and is recovered as one, is
- * damage to the newest block of the log (nothing after it can witness it), and damage to the
- * newest block of the last completed flush while only unacknowledged blocks follow it. Logs
- * written before {@code flushMark} existed carry 0 and are scanned as before (no witnesses).
- *
- * <p>The first block written after {@link #open} has sequence {@code lastValidSeq + 1 + N} (a
- * whole ring beyond the next one; {@code lastValidSeq = tailSeq - 1} if the scan found nothing),
- * at the position right after the last valid block. A previous session can only have written
- * (possibly unflushed, possibly surviving) blocks with sequences below {@code tailSeq + N}, so
- * every block written from now on has a sequence above every block left on the medium by an
- * earlier session, and a stale survivor after the new end of the log is always rejected.
+ * damage to a block that no surviving later block of the log vouches for: the newest block of
+ * the log, and blocks of a group commit whose {@code sync()} had not returned. Logs written
+ * before {@code flushMark} existed carry 0 and are scanned as before (no witnesses).
  *
  * <h2>Space reclaim</h2>
  * The log never fills with finished work. Blocks are counted by ring position from the persisted

@@ -373,6 +373,26 @@ class ExecutionLogTest {
     }
 
     @Test
+    void aDamagedLastSyncedBlockIsCorruptionWhenALaterUnacknowledgedBlockSurvives() {
+        try (FaultInjectingDevice disk = new FaultInjectingDevice(Media.memory("t", new BlockGeometry(BLOCK, 64)), 1)) {
+            ExecutionLog log = ExecutionLog.format(disk, REGION);
+            long durable = log.begin(1, filled(10, 1));
+            log.sync(); // block 0, version 1, is durable: the newest block at the last flush
+            log.begin(2, filled(300, 2));
+            log.begin(3, filled(300, 3)); // block 0 version 2 written unflushed, block 1 started
+            log.begin(4, filled(300, 4)); // block 1 written unflushed (flushMark 2: block 0 was durable)
+            disk.cutPowerKeeping(disk.unflushedBlocks()); // everything survives the cut
+            disk.restorePower();
+            damageDataBlock(disk, 0); // then the durable block rots: no version of it is valid any more
+            CoreException e = catchThrowableOfType(CoreException.class, () -> ExecutionLog.open(disk, REGION));
+            assertThat(e.code()).isEqualTo(CoreError.LOG_CORRUPTED);
+            assertThat(e.getMessage()).contains("ring position 0 ").contains("the block at position 1 ")
+                    .contains("flushMark 2");
+            assertThat(durable).isPositive();
+        }
+    }
+
+    @Test
     void rejectsAnOversizePayloadAndChangesNothing() {
         try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
             assertThat(log.maxPayloadBytes()).isEqualTo(BLOCK - 56);
