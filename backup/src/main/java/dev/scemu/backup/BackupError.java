@@ -16,9 +16,18 @@ public enum BackupError {
     UNSUPPORTED_VERSION,
     /** The image is encrypted and no password was given. */
     PASSWORD_REQUIRED,
+    /**
+     * A password was given but the image (or a base of its chain, or the interrupted backup being
+     * resumed) is not encrypted: refused, so that an unencrypted image cannot stand in for an
+     * encrypted one (a downgrade of its protection).
+     */
+    NOT_ENCRYPTED,
     /** The password does not match the image's key check. */
     WRONG_PASSWORD,
-    /** A chunk or the image trailer failed authentication (AES-GCM tag or image MAC): tampered or swapped. */
+    /**
+     * The header MAC, a chunk's AES-GCM tag or the image MAC does not verify: a header field, a
+     * chunk or the metadata was changed, or the image was swapped.
+     */
     AUTHENTICATION_FAILED,
     /** Source and image (or image and destination) differ in block size. */
     GEOMETRY_MISMATCH,
@@ -26,7 +35,10 @@ public enum BackupError {
     DESTINATION_TOO_SMALL,
     /** The destination device is read-only. */
     DESTINATION_READ_ONLY,
-    /** An incremental's base does not belong to the same volume, geometry or snapshot. */
+    /**
+     * An incremental's base does not belong to the same volume, geometry or snapshot lineage (its
+     * volume id, snapshot token or whole-image hash is not the one the incremental was made on).
+     */
     BASE_MISMATCH,
     /** The source cannot tell which blocks changed since the base snapshot. */
     CHANGED_BLOCKS_UNKNOWN,

@@ -30,10 +30,16 @@ class IncrementalBackupTest {
         final BlockDevice device;
         final Map<String, TreeSet<Long>> changedSince = new HashMap<>();
         final Random random;
+        final String volumeId;
 
         TrackedVolume(BlockDevice device, long seed) {
+            this(device, seed, "tracked");
+        }
+
+        TrackedVolume(BlockDevice device, long seed, String volumeId) {
             this.device = device;
             this.random = new Random(seed);
+            this.volumeId = volumeId;
         }
 
         void write(long lba) {
@@ -56,7 +62,7 @@ class IncrementalBackupTest {
 
         BackupSource snapshot(String token) {
             changedSince.put(token, new TreeSet<>());
-            return BackupSource.builder(device).volumeId("tracked").snapshotToken(token)
+            return BackupSource.builder(device).volumeId(volumeId).snapshotToken(token)
                     .changedExtents(base -> {
                         TreeSet<Long> changed = changedSince.get(base);
                         if (changed == null) {

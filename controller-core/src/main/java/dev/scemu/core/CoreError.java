@@ -24,6 +24,11 @@ public enum CoreError {
     IO_ERROR,
     /** An on-disk record failed its magic, version, length or checksum check. */
     CORRUPT_RECORD,
+    /**
+     * A damaged execution log block is followed by a block of the same log written after the
+     * damaged one was durable: corruption, not a torn tail (the message names the ring position).
+     */
+    LOG_CORRUPTED,
     /** The execution log has no free space: the oldest unfinished transaction pins it. */
     LOG_FULL,
     /** A transaction id is unknown or already finished. */

@@ -43,11 +43,11 @@ import java.util.Map;
  *   +-------+-------------+-----------+------------+-------------+-----------+-----------+
  *
  *  data block, magic "SCLB", version 1, record length = 40 + bytes of its records
- *   0       16          24          32            36            38         40
- *   +-------+-----------+-----------+-------------+-------------+----------+-----------
- *   | rec   | logId u64 | seq u64   | prevCrc u32 | recordCount | reserved | records...
- *   | hdr   |           |           |             | u16         | u16 = 0  | (packed)
- *   +-------+-----------+-----------+-------------+-------------+----------+-----------
+ *   0       16          24          32            36            38          40
+ *   +-------+-----------+-----------+-------------+-------------+-----------+----------
+ *   | rec   | logId u64 | seq u64   | prevCrc u32 | recordCount | flushMark | records...
+ *   | hdr   |           |           |             | u16         | u16       | (packed)
+ *   +-------+-----------+-----------+-------------+-------------+-----------+----------
  *
  *  record (16 bytes + payload, never split across blocks)
  *   0      1          2              4                8            16
@@ -61,8 +61,16 @@ import java.util.Map;
  * {@code prevCrc} is the crc32c of the final version of the block written before this one in the
  * ring walk (0 for the first block after the tail at format/empty open); it chains the blocks so
  * that a block whose predecessor's last rewrite was lost in a power cut is not accepted.
- * {@code nextTxId} in the header is a floor for transaction ids: ids stay monotonic even when every
- * block holding them has been reclaimed. {@code docs/on-disk-format.md} describes the same layout.
+ * {@code flushMark} tells a torn tail from a damaged block (see <i>Torn tail or corruption</i>): 0
+ * means "not recorded" (blocks written before the mark existed, or a distance above 65534);
+ * otherwise {@code 1 + d}, where {@code d} is how many ring positions before this block lies the
+ * block <i>F</i> that was the newest block written when the log last completed a flush before
+ * writing this version of this block ({@code flushMark = 1}: F is this block itself, an earlier
+ * version of it). At that flush F was durable in some version and every block before F in its
+ * final version (only the newest block is ever rewritten). After an open, F is the last block the
+ * scan accepted (it was read from the medium); on an empty ring it is the position before the
+ * first block. {@code nextTxId} in the header is a floor for transaction ids: ids stay monotonic
+ * even when every block holding them has been reclaimed. {@code docs/on-disk-format.md} describes the same layout.
  *
  * <h2>Scan on open</h2>
  * Starting at data position {@code tailSeq mod N}, a block is the next valid one iff it verifies
@@ -80,6 +88,32 @@ import java.util.Map;
  * (possibly unflushed, possibly surviving) blocks with sequences below {@code tailSeq + N}, so
  * every block written from now on has a sequence above every block left on the medium by an
  * earlier session, and a stale survivor after the new end of the log is always rejected.
+ *
+ * <h2>Torn tail or corruption</h2>
+ * Given the ordering below, a power cut can only damage the blocks written after the log's last
+ * completed flush: the full blocks written by appends since the last {@link #sync()} (records
+ * never acknowledged as durable), the partial block being written by a {@code sync()} that had
+ * not returned, and a rewrite of the block that was newest at the last flush (its earlier,
+ * durable version then remains, and the chain breaks at the block after it). That set of blocks
+ * is the <b>torn tail</b>; losing it loses only records no {@code sync()} acknowledged. So when
+ * the scan stops at ring index {@code i} (counted from the tail), it reads the remaining blocks
+ * {@code i+1 .. N-1} for a <b>witness</b>: a block that verifies as a record, carries this log's
+ * {@code logId}, has {@code seq ≡ position (mod N)} and {@code seq >} the last accepted seq (so it
+ * was written by the session that wrote the chain up to {@code i}, or a later one, never by an
+ * earlier lap), and whose {@code flushMark} {@code m} (1..N) proves that block {@code i} was
+ * durable before the witness was written: {@code i <= j - m + 1}, with {@code j} the witness's
+ * ring index. A witness means the block at {@code i} was durable and is now damaged: the open
+ * fails with {@link CoreError#LOG_CORRUPTED} naming the ring position, the region block, the
+ * last accepted seq, the damage and the witness, instead of silently dropping the records after
+ * it. Without a witness, the blocks from {@code i} on are a torn tail and are ignored.
+ *
+ * <p>Because {@code sync()} flushes the full blocks of its group commit before it writes the
+ * group's last (partial) block, that last block witnesses every block before it: damage to any
+ * block that a completed {@code sync()} made durable is reported as soon as a later block of the
+ * log survives. What remains indistinguishable from a torn tail, and is recovered as one, is
+ * damage to a block that no surviving later block of the log vouches for: the newest block of
+ * the log, and blocks of a group commit whose {@code sync()} had not returned. Logs written
+ * before {@code flushMark} existed carry 0 and are scanned as before (no witnesses).
  *
  * <h2>Space reclaim</h2>
  * The log never fills with finished work. Blocks are counted by ring position from the persisted
@@ -103,6 +137,12 @@ import java.util.Map;
  *       writes the current partial block and flushes the device (group commit: many appends,
  *       one write and one flush). A block rewritten by several syncs only gains records, and a
  *       block write is atomic, so a rewrite never loses what an earlier sync made durable.</li>
+ *   <li>When the group commit filled blocks (full blocks written since the last flush),
+ *       {@code sync()} first flushes them and only then writes the partial block with
+ *       {@code flushMark = 2}: so the group's last block proves that every earlier block of the
+ *       log was durable (an extra flush per group commit that crosses a block boundary, none for a
+       group that fits its block; jbd2 orders its journal blocks before the commit block the same
+       way, for the same reason).</li>
  *   <li>A caller must {@code sync()} after BEGIN/STEP and before changing the data the
  *       transaction protects (write-ahead), and must make its data changes durable (flush or fua
  *       of its own device) before appending COMMIT. Until a COMMIT is synced, recovery may list
@@ -148,7 +188,10 @@ public final class ExecutionLog implements AutoCloseable {
     static final int B_SEQ = 24;
     static final int B_PREV_CRC = 32;
     static final int B_RECORD_COUNT = 36;
+    static final int B_FLUSH_MARK = 38;
     static final int B_RECORDS = 40;
+    /** Largest flushMark value; a larger distance is stored as 0 (not recorded). */
+    private static final int MAX_FLUSH_MARK = 0xFFFF;
 
     static final int R_TYPE = 0;
     static final int R_CODE = 2;
@@ -189,6 +232,8 @@ public final class ExecutionLog implements AutoCloseable {
     private int blockCrc;
     private int prevCrc;
     private boolean unflushed;
+    /** Ordinal of the newest block written when the device was last flushed (F of the class doc). */
+    private long flushedOrdinal;
 
     private long nextTxId;
     private final ActiveTransactions active = new ActiveTransactions();
@@ -233,6 +278,7 @@ public final class ExecutionLog implements AutoCloseable {
         log.seqOffset = 0;
         log.nextOrdinal = 0;
         log.prevCrc = 0;
+        log.flushedOrdinal = -1;
         return log;
     }
 
@@ -241,7 +287,9 @@ public final class ExecutionLog implements AutoCloseable {
      * recovers the {@link #unfinished()} transactions.
      *
      * @throws CoreException {@link CoreError#CORRUPT_RECORD} if neither header slot is valid;
-     *                       {@link CoreError#INVALID_ARGUMENT} if the header describes another geometry
+     *                       {@link CoreError#INVALID_ARGUMENT} if the header describes another geometry;
+     *                       {@link CoreError#LOG_CORRUPTED} if a damaged data block is followed by a
+     *                       block written after it was durable (see <i>Torn tail or corruption</i>)
      */
     public static ExecutionLog open(BlockDevice device, Extent region) {
         checkRegion(device, region);
@@ -314,7 +362,9 @@ public final class ExecutionLog implements AutoCloseable {
             block.clear();
             device.read(dataLba(position), 1, block, 0);
             meter.issuedRead(IoCause.JOURNAL, blockSize);
-            if (!isNextValidBlock(position, valid == 0, lastSeq, lastCrc, lastBeginId)) {
+            String damage = nextBlockDamage(position, valid == 0, lastSeq, lastCrc, lastBeginId);
+            if (damage != null) {
+                checkTornTail(valid, position, damage, lastSeq);
                 break;
             }
             lastSeq = block.getLong(B_SEQ);
@@ -325,6 +375,7 @@ public final class ExecutionLog implements AutoCloseable {
         nextOrdinal = valid;
         seqOffset = lastSeq + 1 + dataBlocks - valid;
         prevCrc = valid > 0 ? lastCrc : 0;
+        flushedOrdinal = valid - 1; // what the scan accepted was read from the medium: durable
         nextTxId = Math.max(Math.max(headerNextTxId, maxTxId + 1), 1);
         for (RecoveringTx tx : open.values()) {
             active.add(tx.txId, tx.beginOrdinal);
@@ -332,26 +383,69 @@ public final class ExecutionLog implements AutoCloseable {
         }
     }
 
-    /** Whether {@link #block}, read at data {@code position}, continues the chain (see class javadoc). */
-    private boolean isNextValidBlock(int position, boolean first, long lastSeq, int lastCrc, long[] lastBeginId) {
+    /**
+     * Why {@link #block}, read at data {@code position}, does not continue the chain (see class
+     * javadoc), or null if it does.
+     */
+    private String nextBlockDamage(int position, boolean first, long lastSeq, int lastCrc, long[] lastBeginId) {
         try {
             ChecksummedRecord.Header header = ChecksummedRecord.verify(block, 0, BLOCK_MAGIC, FORMAT_VERSION,
                     FORMAT_VERSION, blockSize, name + " data block " + position);
             if (header.length() < B_RECORDS) {
-                return false;
+                return "record length " + header.length() + " is below the block header's " + B_RECORDS + " bytes";
             }
         } catch (CoreException e) {
-            return false;
+            return e.getMessage();
         }
         long seq = block.getLong(B_SEQ);
-        if (block.getLong(B_LOG_ID) != logId || seq < 0 || Math.floorMod(seq, (long) dataBlocks) != position
-                || seq <= lastSeq) {
-            return false;
+        if (block.getLong(B_LOG_ID) != logId) {
+            return "log id " + Long.toHexString(block.getLong(B_LOG_ID)) + " is not this log's " + Long.toHexString(logId);
+        }
+        if (seq < 0 || Math.floorMod(seq, (long) dataBlocks) != position) {
+            return "seq " + seq + " does not belong at position " + position;
+        }
+        if (seq <= lastSeq) {
+            return "seq " + seq + " is not above the previous block's " + lastSeq + " (an earlier lap)";
         }
         if (!first && block.getInt(B_PREV_CRC) != lastCrc) {
-            return false;
+            return "prevCrc " + Integer.toHexString(block.getInt(B_PREV_CRC)) + " is not the previous block's crc "
+                    + Integer.toHexString(lastCrc);
         }
-        return recordsParse(lastBeginId);
+        return recordsParse(lastBeginId) ? null : "its records do not parse";
+    }
+
+    /**
+     * The scan stopped at ring index {@code damagedIndex} (data {@code position}): fails with
+     * {@link CoreError#LOG_CORRUPTED} if a later block of this log witnesses that the block was
+     * durable (class javadoc, <i>Torn tail or corruption</i>); returns if it is a torn tail.
+     * Reads the rest of the ring into {@link #block}.
+     */
+    private void checkTornTail(int damagedIndex, int position, String damage, long lastSeq) {
+        for (int j = damagedIndex + 1; j < dataBlocks; j++) {
+            int witnessPosition = positionOf(j);
+            block.clear();
+            device.read(dataLba(witnessPosition), 1, block, 0);
+            meter.issuedRead(IoCause.JOURNAL, blockSize);
+            try {
+                ChecksummedRecord.verify(block, 0, BLOCK_MAGIC, FORMAT_VERSION, FORMAT_VERSION, blockSize, name);
+            } catch (CoreException notABlock) {
+                continue;
+            }
+            long seq = block.getLong(B_SEQ);
+            int mark = LittleEndian.getU16(block, B_FLUSH_MARK);
+            if (block.getLong(B_LOG_ID) != logId || seq <= lastSeq || Math.floorMod(seq, (long) dataBlocks) != witnessPosition
+                    || mark < 1 || mark > dataBlocks) {
+                continue;
+            }
+            if (damagedIndex <= j - mark + 1) {
+                throw new CoreException(CoreError.LOG_CORRUPTED, name + ": data block at ring position " + position
+                        + " (region block " + (HEADER_SLOTS + position) + ", device lba " + dataLba(position)
+                        + ", index " + damagedIndex + " from the tail at seq " + persistedTailSeq + ") is damaged: "
+                        + damage + "; it is not a torn tail: the block at position " + witnessPosition + " (seq " + seq
+                        + ", flushMark " + mark + ") was written after it was durable, so the records after seq "
+                        + lastSeq + " would be lost");
+            }
+        }
     }
 
     /**
@@ -489,9 +583,16 @@ public final class ExecutionLog implements AutoCloseable {
     public synchronized void sync() {
         checkOpen();
         if (blockStarted && blockDirty) {
+            if (blockOrdinal - flushedOrdinal >= 2) {
+                // full blocks of this group commit are unflushed: make them durable before the
+                // last block, whose flushMark then witnesses them (Ordering 2)
+                device.flush();
+                flushedOrdinal = blockOrdinal - 1;
+            }
             writeBlock();
         }
         device.flush();
+        markFlushed();
         unflushed = false;
         syncs++;
     }
@@ -593,6 +694,7 @@ public final class ExecutionLog implements AutoCloseable {
     /** Moves the persisted tail so that the block of {@code ordinal} can be written. */
     private void reclaim(long ordinal) {
         device.flush();
+        markFlushed();
         unflushed = false;
         long tailOrdinal = active.isEmpty() ? ordinal : active.oldestBeginOrdinal();
         if (ordinal - tailOrdinal >= dataBlocks) {
@@ -606,11 +708,18 @@ public final class ExecutionLog implements AutoCloseable {
         reclaims++;
     }
 
+    /** Records that every block written so far is durable (the newest one in its current version). */
+    private void markFlushed() {
+        flushedOrdinal = blockStarted ? blockOrdinal : nextOrdinal - 1;
+    }
+
     private void writeBlock() {
+        long mark = blockOrdinal - flushedOrdinal + 1;
         block.putLong(B_LOG_ID, logId);
         block.putLong(B_SEQ, blockSeq);
         block.putInt(B_PREV_CRC, prevCrc);
         block.putShort(B_RECORD_COUNT, (short) blockRecordCount);
+        block.putShort(B_FLUSH_MARK, (short) (mark >= 1 && mark <= Math.min(MAX_FLUSH_MARK, dataBlocks) ? mark : 0));
         blockCrc = ChecksummedRecord.seal(block, 0, BLOCK_MAGIC, FORMAT_VERSION, 0, blockUsedBytes);
         device.write(dataLba(positionOf(blockOrdinal)), 1, block, 0, false);
         meter.issuedWrite(IoCause.JOURNAL, blockSize);

@@ -235,37 +235,160 @@ class ExecutionLogTest {
         }
     }
 
-    @Test
-    void aCorruptedBlockStopsTheScanThereAndProducesNoWrongRecords() {
+    /** Flips one bit in the middle of data block {@code position} of {@link #REGION}. */
+    private void damageDataBlock(BlockDevice target, int position) {
+        ByteBuffer block = ByteBuffer.allocate(BLOCK);
+        long lba = REGION.lba() + ExecutionLog.HEADER_SLOTS + position;
+        target.read(lba, 1, block, 0);
+        block.put(200, (byte) (block.get(200) ^ 0x10));
+        target.write(lba, 1, block, 0);
+    }
+
+    private byte[] regionBytes(BlockDevice target) {
+        ByteBuffer all = ByteBuffer.allocate((int) REGION.blockCount() * BLOCK);
+        target.read(REGION.lba(), (int) REGION.blockCount(), all, 0);
+        return all.array();
+    }
+
+    /** Eight synced BEGINs of one block each (tx i in data block i); returns their ids. */
+    private List<Long> eightSyncedBlocks(int big) {
         List<Long> ids = new ArrayList<>();
-        int big;
         try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
-            big = log.maxPayloadBytes() / 2 + 1; // one BEGIN per block
             for (int i = 0; i < 8; i++) {
                 ids.add(log.begin(i, filled(big, i)));
             }
             log.sync();
         }
-        // tx i lives in data block i; flip one bit in the middle of data block 4
-        ByteBuffer block = ByteBuffer.allocate(BLOCK);
-        long lba = REGION.lba() + ExecutionLog.HEADER_SLOTS + 4;
-        device.read(lba, 1, block, 0);
-        block.put(200, (byte) (block.get(200) ^ 0x10));
-        device.write(lba, 1, block, 0);
+        return ids;
+    }
+
+    @Test
+    void aDamagedBlockFollowedByDurableBlocksIsLogCorruptedNamingItsPositionAndChangesNothing() {
+        int big = (BLOCK - 56) / 2 + 1; // one BEGIN per block
+        for (int damaged = 0; damaged < 7; damaged++) {
+            eightSyncedBlocks(big);
+            damageDataBlock(device, damaged);
+            byte[] before = regionBytes(device);
+            int position = damaged;
+            CoreException e = catchThrowableOfType(CoreException.class, () -> ExecutionLog.open(device, REGION));
+            assertThat(e).as("damage in block %d of 8 synced ones", damaged).isNotNull();
+            assertThat(e.code()).isEqualTo(CoreError.LOG_CORRUPTED);
+            assertThat(e.getMessage()).contains("ring position " + position + " ")
+                    .contains("region block " + (position + 2))
+                    .contains("index " + position + " from the tail")
+                    .contains("after seq " + (position - 1))
+                    .contains("checksum");
+            assertThat(regionBytes(device)).as("open wrote nothing").isEqualTo(before);
+        }
+    }
+
+    @Test
+    void aDamagedBlockOfAnEarlierSessionIsCorruptionWhenALaterSessionWroteAfterIt() {
+        long first;
+        try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
+            first = log.begin(1, filled(300, 1));
+            log.begin(2, filled(300, 2));
+            log.sync();
+        }
+        long later;
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            later = log.begin(3, filled(20, 3));
+            log.sync(); // one record: this session's first block, written after the reopen
+        }
+        assertThat(later).isGreaterThan(first);
+        damageDataBlock(device, 1); // the earlier session's second block
+        CoreException e = catchThrowableOfType(CoreException.class, () -> ExecutionLog.open(device, REGION));
+        assertThat(e.code()).isEqualTo(CoreError.LOG_CORRUPTED);
+        assertThat(e.getMessage()).contains("ring position 1 ").contains("the block at position 2 (seq 18,");
+    }
+
+    @Test
+    void aDamagedBlockAfterTheRingWrappedNamesItsRingPositionNotItsIndex() {
+        try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
+            for (int i = 0; i < 44; i++) {
+                log.commit(log.begin(1, filled(250, i))); // one block per transaction: wraps the ring
+            }
+            log.sync();
+            for (int i = 0; i < 6; i++) {
+                log.begin(2, filled(250, i));
+            }
+            log.sync();
+        }
+        ByteBuffer headers = ByteBuffer.allocate(2 * BLOCK).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        device.read(REGION.lba(), 2, headers, 0);
+        int current = headers.getLong(ExecutionLog.H_GENERATION) > headers.getLong(BLOCK + ExecutionLog.H_GENERATION) ? 0 : 1;
+        long tailSeq = headers.getLong(current * BLOCK + ExecutionLog.H_TAIL_SEQ);
+        int tailPosition = (int) Math.floorMod(tailSeq, 16L);
+        assertThat(tailPosition).as("the tail moved").isNotZero();
+        int position = (tailPosition + 2) % 16;
+        damageDataBlock(device, position);
+        CoreException e = catchThrowableOfType(CoreException.class, () -> ExecutionLog.open(device, REGION));
+        assertThat(e.code()).isEqualTo(CoreError.LOG_CORRUPTED);
+        assertThat(e.getMessage()).contains("ring position " + position + " ").contains("index 2 from the tail at seq " + tailSeq);
+    }
+
+    @Test
+    void damageToTheNewestBlockIsRecoveredAsATornTail() {
+        int big = (BLOCK - 56) / 2 + 1;
+        List<Long> ids = eightSyncedBlocks(big);
+        damageDataBlock(device, 7); // nothing after it can witness it: indistinguishable from a torn tail
         long added;
         try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
-            assertThat(log.unfinished()).extracting(Transaction::txId).containsExactlyElementsOf(ids.subList(0, 4));
+            assertThat(log.unfinished()).extracting(Transaction::txId).containsExactlyElementsOf(ids.subList(0, 7));
             for (Transaction tx : log.unfinished()) {
                 assertThat(tx.beginPayload()).isEqualTo(filled(big, tx.opType()));
             }
-            added = log.begin(77, text("after corruption"));
-            assertThat(added).isGreaterThan(ids.get(3));
+            added = log.begin(77, text("after the torn tail"));
+            assertThat(added).isGreaterThan(ids.get(6));
             log.sync();
         }
         try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
-            List<Long> expected = new ArrayList<>(ids.subList(0, 4));
+            List<Long> expected = new ArrayList<>(ids.subList(0, 7));
             expected.add(added);
             assertThat(log.unfinished()).extracting(Transaction::txId).containsExactlyElementsOf(expected);
+        }
+    }
+
+    @Test
+    void aLostBlockAmongUnacknowledgedOnesIsATornTailEvenWithSurvivorsAfterIt() {
+        try (FaultInjectingDevice disk = new FaultInjectingDevice(Media.memory("t", new BlockGeometry(BLOCK, 64)), 1)) {
+            ExecutionLog log = ExecutionLog.format(disk, REGION);
+            int big = log.maxPayloadBytes() / 2 + 1;
+            long durable = log.begin(1, filled(big, 1));
+            log.sync(); // block 0 durable
+            for (int i = 2; i < 8; i++) {
+                log.begin(i, filled(big, i)); // blocks 1..5 written without a flush, block 6 pending
+            }
+            Set<Long> unflushed = disk.unflushedBlocks();
+            long lost = REGION.lba() + 2 + 2;
+            assertThat(unflushed).contains(lost, lost + 1, lost + 2, lost + 3);
+            Set<Long> survivors = new java.util.HashSet<>(unflushed);
+            survivors.remove(lost);
+            disk.cutPowerKeeping(survivors); // blocks 1, 3, 4, 5 survive, block 2 is lost
+            disk.restorePower();
+            try (ExecutionLog reopened = ExecutionLog.open(disk, REGION)) {
+                assertThat(reopened.unfinished()).extracting(Transaction::txId).containsExactly(durable, durable + 1);
+            }
+        }
+    }
+
+    @Test
+    void aDamagedLastSyncedBlockIsCorruptionWhenALaterUnacknowledgedBlockSurvives() {
+        try (FaultInjectingDevice disk = new FaultInjectingDevice(Media.memory("t", new BlockGeometry(BLOCK, 64)), 1)) {
+            ExecutionLog log = ExecutionLog.format(disk, REGION);
+            long durable = log.begin(1, filled(10, 1));
+            log.sync(); // block 0, version 1, is durable: the newest block at the last flush
+            log.begin(2, filled(300, 2));
+            log.begin(3, filled(300, 3)); // block 0 version 2 written unflushed, block 1 started
+            log.begin(4, filled(300, 4)); // block 1 written unflushed (flushMark 2: block 0 was durable)
+            disk.cutPowerKeeping(disk.unflushedBlocks()); // everything survives the cut
+            disk.restorePower();
+            damageDataBlock(disk, 0); // then the durable block rots: no version of it is valid any more
+            CoreException e = catchThrowableOfType(CoreException.class, () -> ExecutionLog.open(disk, REGION));
+            assertThat(e.code()).isEqualTo(CoreError.LOG_CORRUPTED);
+            assertThat(e.getMessage()).contains("ring position 0 ").contains("the block at position 1 ")
+                    .contains("flushMark 2");
+            assertThat(durable).isPositive();
         }
     }
 

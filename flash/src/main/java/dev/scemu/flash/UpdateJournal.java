@@ -73,8 +73,9 @@ public interface UpdateJournal {
         try {
             return of(ExecutionLog.open(device, extent));
         } catch (CoreException e) {
-            if (e.code() == CoreError.INVALID_ARGUMENT) {
-                // a valid header describing another geometry than this extent: not our journal
+            if (e.code() == CoreError.INVALID_ARGUMENT || e.code() == CoreError.LOG_CORRUPTED) {
+                // a valid header describing another geometry than this extent: not our journal;
+                // or a damaged block with durable blocks after it (not a torn tail)
                 throw new FlashException(FlashError.JOURNAL_ERROR, "update journal on " + device.name() + extent
                         + " is damaged: " + e.getMessage(), e);
             }

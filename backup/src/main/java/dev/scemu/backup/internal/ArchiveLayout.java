@@ -3,7 +3,8 @@ package dev.scemu.backup.internal;
 import dev.scemu.core.ChecksummedRecord;
 
 /**
- * Layout of a backup image (format version 1). Full description, byte by byte: docs/backup-format.md.
+ * Layout of a backup image (format version 2; version 1 images are still read, see
+ * docs/backup-format.md "Versions"). Full description, byte by byte: docs/backup-format.md.
  *
  * <pre>
  * offset 0
@@ -32,7 +33,10 @@ import dev.scemu.core.ChecksummedRecord;
  */
 public final class ArchiveLayout {
 
-    public static final int FORMAT_VERSION = 1;
+    /** Version written by this build: 2 added the header MAC and the base image hash to the header. */
+    public static final int FORMAT_VERSION = 2;
+    /** Oldest image version this build reads (see docs/backup-format.md, "Versions", for why it is safe). */
+    public static final int MIN_READ_VERSION = 1;
 
     public static final int HEADER_MAGIC = magic("SCBH");
     public static final int CHUNK_MAGIC = magic("SCBC");
@@ -56,6 +60,7 @@ public final class ArchiveLayout {
     public static final int SALT_BYTES = 16;
     public static final int KEY_CHECK_BYTES = 32;
     public static final int SHA256_BYTES = 32;
+    public static final int HEADER_MAC_BYTES = 32;
 
     /** Largest metadata record payload accepted (extent maps of very fragmented volumes included). */
     public static final int MAX_RECORD_PAYLOAD_BYTES = 256 << 20;

@@ -78,7 +78,7 @@ public final class BackupRun {
                 throw new BackupException(BackupError.INVALID_ARGUMENT, "chunk size " + options.chunkSizeBytes()
                         + " bytes is not a multiple of the source block size " + blockSize);
             }
-            String imageId = options.imageId() != null ? options.imageId() : UUID.randomUUID().toString();
+            String imageId = options.imageId() != null ? options.imageId() : newImageId(options.simulationSeed());
             checkImageId(imageId);
             if (target.exists(imageId)) {
                 throw new BackupException(BackupError.IMAGE_EXISTS, "image " + imageId + " already exists on " + target.name());
@@ -88,10 +88,12 @@ public final class BackupRun {
             List<Extent> scan;
             String baseId = "";
             String baseToken = "";
+            byte[] baseSha = new byte[ArchiveLayout.SHA256_BYTES];
             if (options.baseImageId() != null) {
-                ImageInfo base = baseInfo(target, options, source);
-                baseId = base.imageId();
-                baseToken = base.snapshotToken();
+                Base base = base(target, options, source);
+                baseId = base.info().imageId();
+                baseToken = base.info().snapshotToken();
+                baseSha = base.imageSha256();
                 List<Extent> changed = source.changedExtentsSince(baseToken);
                 if (changed == null) {
                     throw new BackupException(BackupError.CHANGED_BLOCKS_UNKNOWN, "source " + source.volumeId()
@@ -113,11 +115,12 @@ public final class BackupRun {
                 keyCheck = keys.keyCheck();
             }
             boolean encrypted = keys != null;
-            ImageHeader header = new ImageHeader(imageId, System.currentTimeMillis(), ScemuVersion.VALUE, source.volumeId(),
-                    source.snapshotToken(), blockSize, device.blockCount(), options.chunkSizeBytes(), options.userLabel(),
-                    baseId, baseToken, options.compressionLevel(), encrypted, encrypted ? kdf.memoryKiB() : 0,
-                    encrypted ? kdf.iterations() : 0, encrypted ? kdf.parallelism() : 0, salt, keyCheck);
-            BackupRun run = new BackupRun(source, target, options, header, header.toRecord(), keys, covered, scan,
+            ImageHeader header = new ImageHeader(ArchiveLayout.FORMAT_VERSION, imageId, System.currentTimeMillis(),
+                    ScemuVersion.VALUE, source.volumeId(), source.snapshotToken(), blockSize, device.blockCount(),
+                    options.chunkSizeBytes(), options.userLabel(), baseId, baseToken, options.compressionLevel(), encrypted,
+                    encrypted ? kdf.memoryKiB() : 0, encrypted ? kdf.iterations() : 0, encrypted ? kdf.parallelism() : 0,
+                    salt, keyCheck, baseSha, new byte[ArchiveLayout.HEADER_MAC_BYTES]);
+            BackupRun run = new BackupRun(source, target, options, header, header.toRecord(keys), keys, covered, scan,
                     List.of(), List.of(), 0);
             return run.runFresh();
         } finally {
@@ -150,7 +153,19 @@ public final class BackupRun {
                         + header.blockSize() + " B); the source is snapshot '" + source.snapshotToken() + "' of volume "
                         + source.volumeId() + " (" + device.geometry() + ")");
             }
+            if (header.version() != ArchiveLayout.FORMAT_VERSION) {
+                throw new BackupException(BackupError.NO_CHECKPOINT, what + " was written for format version "
+                        + header.version() + "; this build writes version " + ArchiveLayout.FORMAT_VERSION
+                        + ": start a new backup");
+            }
+            if (options.password() != null && !header.encrypted()) {
+                throw new BackupException(BackupError.NOT_ENCRYPTED, "interrupted backup " + imageId + " is not encrypted, "
+                        + "but a password was given: refused (resuming would finish an unencrypted image)");
+            }
             ImageKeys keys = header.encrypted() ? ImageKeys.open(options.password(), header) : null;
+            if (keys != null) {
+                header.authenticate(checkpoint.headerRecord(), keys);
+            }
             List<Extent> all = device.blockCount() == 0 ? List.of() : List.of(new Extent(0, device.blockCount()));
             List<Extent> covered = all;
             List<Extent> scan;
@@ -176,7 +191,18 @@ public final class BackupRun {
         }
     }
 
-    private static ImageInfo baseInfo(BackupTarget target, BackupOptions options, BackupSource source) {
+    /** The base of an incremental as the new image records it: its info and whole-image hash. */
+    private record Base(ImageInfo info, byte[] imageSha256) {
+    }
+
+    /**
+     * Opens and checks the base of an incremental (with the backup's password: an unencrypted base
+     * is {@code NOT_ENCRYPTED} when one is given) and checks that it is of the same volume (id and
+     * geometry) as the source: {@code BASE_MISMATCH} otherwise, before anything is written. The
+     * source's snapshot lineage is checked by the source itself: it must know the base's snapshot
+     * token ({@code CHANGED_BLOCKS_UNKNOWN} otherwise).
+     */
+    private static Base base(BackupTarget target, BackupOptions options, BackupSource source) {
         try (OpenedImage base = OpenedImage.open(target, options.baseImageId(), options.password())) {
             ImageInfo info = base.info();
             BlockDevice device = source.device();
@@ -184,10 +210,22 @@ public final class BackupRun {
                     || info.blockCount() != device.blockCount()) {
                 throw new BackupException(BackupError.BASE_MISMATCH, "base image " + info.imageId() + " is of volume "
                         + info.sourceVolumeId() + " (" + info.blockCount() + " x " + info.blockSize() + " B), the source is "
-                        + source.volumeId() + " (" + device.geometry() + ")");
+                        + source.volumeId() + " (" + device.geometry() + "): an incremental must be made on a base "
+                        + "of the same volume");
             }
-            return info;
+            return new Base(info, base.trailer.imageSha256().clone());
         }
+    }
+
+    /** A random (SecureRandom-backed) UUID, or a deterministic one from a simulation seed. */
+    static String newImageId(Long simulationSeed) {
+        if (simulationSeed == null) {
+            return UUID.randomUUID().toString(); // type 4, from SecureRandom
+        }
+        java.util.Random random = new java.util.Random(simulationSeed);
+        long most = (random.nextLong() & ~0xF000L) | 0x4000L;
+        long least = (random.nextLong() & 0x3FFF_FFFF_FFFF_FFFFL) | 0x8000_0000_0000_0000L;
+        return new UUID(most, least).toString();
     }
 
     static void checkImageId(String imageId) {
@@ -336,7 +374,7 @@ public final class BackupRun {
         writer.sync();
         writer.commit();
         target.deleteCheckpoint(BackupCheckpoint.blobName(header.imageId()));
-        ImageInfo info = new ImageInfo(header.imageId(), ArchiveLayout.FORMAT_VERSION,
+        ImageInfo info = new ImageInfo(header.imageId(), header.version(),
                 Instant.ofEpochMilli(header.createdEpochMillis()), header.scemuVersion(), header.sourceVolumeId(),
                 header.snapshotToken(), header.blockSize(), header.blockCount(), header.chunkSizeBytes(), header.userLabel(),
                 header.incremental() ? header.baseImageId() : null, header.encrypted(), entries.size(), storedBlocks,

@@ -206,6 +206,9 @@ final class ChunkCodec implements AutoCloseable {
         }
         byte[] payload = stored;
         int payloadLength = storedLength;
+        if (keys != null && (h.flags() & ArchiveLayout.CHUNK_FLAG_ENCRYPTED) == 0) {
+            throw new BackupException(BackupError.AUTHENTICATION_FAILED, what + " is not encrypted in an encrypted image");
+        }
         if ((h.flags() & ArchiveLayout.CHUNK_FLAG_ENCRYPTED) != 0) {
             payloadLength = decrypt(slot, h, what);
             payload = slot.heapOut;

@@ -56,6 +56,12 @@ final class ImageChain implements AutoCloseable {
                             + h.blockCount() + " x " + h.blockSize() + " B); the base is volume " + b.sourceVolumeId()
                             + " snapshot '" + b.snapshotToken() + "' (" + b.blockCount() + " x " + b.blockSize() + " B)");
                 }
+                if (h.version() >= 2 && !java.security.MessageDigest.isEqual(h.baseImageSha256(), base.trailer.imageSha256())) {
+                    throw new BackupException(BackupError.BASE_MISMATCH, "image " + image.imageId + " was made on base "
+                            + baseId + " with whole-image hash " + java.util.HexFormat.of().formatHex(h.baseImageSha256())
+                            + ", but the base on " + target.name() + " has " + java.util.HexFormat.of().formatHex(
+                            base.trailer.imageSha256()) + ": another image under the same id (replaced base?)");
+                }
                 image = base;
             }
         } catch (RuntimeException e) {

@@ -18,6 +18,7 @@ import org.bouncycastle.crypto.params.Argon2Parameters;
  * <ul>
  *   <li>AES-256-GCM key = HMAC(master, "scemu-backup aes-256-gcm")</li>
  *   <li>MAC key = HMAC(master, "scemu-backup image mac")</li>
+ *   <li>header key = HMAC(master, "scemu-backup header mac"): the header MAC of version 2 images</li>
  *   <li>key check = HMAC(master, "scemu-backup key check" || imageId UTF-8), stored in the header:
  *       a wrong password is detected before any chunk is touched</li>
  * </ul>
@@ -26,11 +27,13 @@ final class ImageKeys {
 
     private final SecretKeySpec aesKey;
     private final byte[] macKey;
+    private final byte[] headerKey;
     private final byte[] keyCheck;
 
-    private ImageKeys(SecretKeySpec aesKey, byte[] macKey, byte[] keyCheck) {
+    private ImageKeys(SecretKeySpec aesKey, byte[] macKey, byte[] headerKey, byte[] keyCheck) {
         this.aesKey = aesKey;
         this.macKey = macKey;
+        this.headerKey = headerKey;
         this.keyCheck = keyCheck;
     }
 
@@ -49,9 +52,10 @@ final class ImageKeys {
         try {
             byte[] aes = hmac(master, "scemu-backup aes-256-gcm".getBytes(StandardCharsets.US_ASCII));
             byte[] mac = hmac(master, "scemu-backup image mac".getBytes(StandardCharsets.US_ASCII));
+            byte[] header = hmac(master, "scemu-backup header mac".getBytes(StandardCharsets.US_ASCII));
             byte[] check = hmac(master, concat("scemu-backup key check".getBytes(StandardCharsets.US_ASCII),
                     imageId.getBytes(StandardCharsets.UTF_8)));
-            ImageKeys keys = new ImageKeys(new SecretKeySpec(aes, "AES"), mac, check);
+            ImageKeys keys = new ImageKeys(new SecretKeySpec(aes, "AES"), mac, header, check);
             Arrays.fill(aes, (byte) 0);
             return keys;
         } finally {
@@ -72,8 +76,9 @@ final class ImageKeys {
         }
         ImageKeys keys = derive(password, kdf, header.salt(), header.imageId());
         if (!MessageDigest.isEqual(keys.keyCheck, header.keyCheck())) {
-            throw new BackupException(BackupError.WRONG_PASSWORD,
-                    "the password does not match image " + header.imageId() + " (key check differs)");
+            throw new BackupException(BackupError.WRONG_PASSWORD, "the password does not match image "
+                    + header.imageId() + " (key check differs; a changed salt or KDF parameter in the header has the "
+                    + "same effect)");
         }
         return keys;
     }
@@ -84,6 +89,11 @@ final class ImageKeys {
 
     byte[] keyCheck() {
         return keyCheck.clone();
+    }
+
+    /** HMAC-SHA256(headerKey, what {@link ImageHeader#macInput} selects of the header record). */
+    byte[] headerMac(byte[] macInput) {
+        return hmac(headerKey, macInput);
     }
 
     /** HMAC-SHA256(macKey, imageSha256 || u64 chunkCount). */

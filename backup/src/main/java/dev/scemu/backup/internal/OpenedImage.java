@@ -12,9 +12,10 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * An image opened for verify or restore with all its metadata checked: locator, trailer, header,
- * extent map, chunk index layout, whole-image hash over the recorded digests and, when
- * encrypted, the password (key check) and the image MAC. What is left to check is each chunk's
+ * An image opened for verify or restore with all its metadata checked: locator, trailer, header;
+ * with a password, that the image is encrypted ({@code NOT_ENCRYPTED} otherwise), the key check
+ * and the header MAC; then the extent map, chunk index layout, whole-image hash over the recorded
+ * digests and, when encrypted, the image MAC. What is left to check is each chunk's
  * bytes, which {@link ImageScanner} does while streaming. Idempotent close.
  */
 final class OpenedImage implements AutoCloseable {
@@ -83,6 +84,19 @@ final class OpenedImage implements AutoCloseable {
         if (!header.imageId().equals(imageId)) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": header names image " + header.imageId());
         }
+        if (password != null && !header.encrypted()) {
+            throw new BackupException(BackupError.NOT_ENCRYPTED, what + " is not encrypted, but a password was given: "
+                    + "refused, an unencrypted image must not stand in for an encrypted one (forged or swapped image?)");
+        }
+        ImageKeys keys = null;
+        if (header.encrypted()) {
+            keys = ImageKeys.open(password, header); // PASSWORD_REQUIRED, WRONG_PASSWORD
+            header.authenticate(headerRecord.bytes(), keys); // AUTHENTICATION_FAILED if a header field changed
+        }
+        if (trailerRecord.header().version() != header.version()) {
+            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": header is format version " + header.version()
+                    + " but the trailer is version " + trailerRecord.header().version());
+        }
         if (trailer.extentMapOffset() + trailer.extentMapLength() != locator.trailerOffset()) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": extent map " + trailer.extentMapOffset() + "+"
                     + trailer.extentMapLength() + " does not end where the trailer starts (" + locator.trailerOffset() + ")");
@@ -104,9 +118,7 @@ final class OpenedImage implements AutoCloseable {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": whole-image SHA-256 over the header, the chunk "
                     + "index and the extent map does not match the trailer");
         }
-        ImageKeys keys = null;
-        if (header.encrypted()) {
-            keys = ImageKeys.open(password, header);
+        if (keys != null) {
             if (!MessageDigest.isEqual(keys.imageMac(whole, trailer.chunkCount()), trailer.imageMac())) {
                 throw new BackupException(BackupError.AUTHENTICATION_FAILED, what + ": image MAC does not verify "
                         + "(header, index or extent map were changed)");
@@ -160,7 +172,7 @@ final class OpenedImage implements AutoCloseable {
 
     ImageInfo info() {
         ImageHeader h = header;
-        return new ImageInfo(imageId, ArchiveLayout.FORMAT_VERSION, Instant.ofEpochMilli(h.createdEpochMillis()),
+        return new ImageInfo(imageId, h.version(), Instant.ofEpochMilli(h.createdEpochMillis()),
                 h.scemuVersion(), h.sourceVolumeId(), h.snapshotToken(), h.blockSize(), h.blockCount(),
                 h.chunkSizeBytes(), h.userLabel(), h.incremental() ? h.baseImageId() : null, h.encrypted(),
                 trailer.chunkCount(), trailer.storedBlockCount(), trailer.zeroBlockCount(), trailer.storedEndLba(),

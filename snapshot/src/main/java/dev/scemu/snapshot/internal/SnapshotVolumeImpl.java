@@ -189,8 +189,10 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         try {
             journal = journalFactory.open(store, layout.log());
         } catch (CoreException e) {
-            // INVALID_ARGUMENT: a log header whose geometry differs from the region the superblock gives it
-            if (e.code() == CoreError.CORRUPT_RECORD || e.code() == CoreError.INVALID_ARGUMENT) {
+            // INVALID_ARGUMENT: a log header whose geometry differs from the region the superblock gives it;
+            // LOG_CORRUPTED: a damaged log block with durable blocks after it (not a torn tail)
+            if (e.code() == CoreError.CORRUPT_RECORD || e.code() == CoreError.INVALID_ARGUMENT
+                    || e.code() == CoreError.LOG_CORRUPTED) {
                 throw new SnapshotException(SnapshotError.CORRUPT_METADATA, "execution log: " + e.getMessage(), e);
             }
             throw e;

@@ -62,6 +62,14 @@ class BackupImageFuzzTest {
     }
 
     @Test
+    void intactPlainImageIsRefusedWhenAPasswordIsGiven() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> BackupEngine.verify(
+                BackupArchives.inMemory("plain", plain), "plain", BackupArchives.PASSWORD.clone()))
+                .isInstanceOf(BackupException.class)
+                .extracting(e -> ((BackupException) e).code()).isEqualTo(dev.scemu.backup.BackupError.NOT_ENCRYPTED);
+    }
+
+    @Test
     void intactEncryptedImageIsRejectedWithAWrongOrMissingPassword() {
         for (char[] password : new char[][] {"wrong password".toCharArray(), null}) {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> BackupEngine.verify(
