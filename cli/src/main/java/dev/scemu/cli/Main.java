@@ -15,7 +15,21 @@ import picocli.CommandLine.Command;
 public final class Main {
 
     public static void main(String[] args) {
+        System.setProperty("scemu.owner", ownerLabel(args)); // names this process in a unit's lock file
         System.exit(run(args));
+    }
+
+    /** "scemu serve", "scemu snapshot create": the command words, for the lock file of a unit. */
+    static String ownerLabel(String... args) {
+        StringBuilder label = new StringBuilder("scemu");
+        for (int i = 0; i < args.length && i < 2; i++) {
+            if (args[i].startsWith("-") || args[i].contains("/") || i == 1 && !java.util.Set.of("snapshot", "disk",
+                    "firmware", "backup").contains(args[0])) {
+                break;
+            }
+            label.append(' ').append(args[i]);
+        }
+        return label.toString();
     }
 
     /** Runs the command line and returns the exit status (0 = success). */

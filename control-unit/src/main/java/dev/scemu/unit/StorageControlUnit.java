@@ -26,6 +26,7 @@ import dev.scemu.snapshot.SnapshotConfig;
 import dev.scemu.snapshot.SnapshotVolume;
 import dev.scemu.unit.internal.GatedDevice;
 import dev.scemu.unit.internal.TrialBootCheck;
+import dev.scemu.unit.internal.UnitLock;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -71,8 +72,14 @@ import java.util.concurrent.ScheduledExecutorService;
  * unit's {@link TrialBootCheck} (capabilities in use, GPT reads back, volume answers); a failure
  * reverts to the old image.
  *
+ * <p>Ownership: a unit with a directory is owned by exactly one open: {@link #create} and {@link #open}
+ * take the exclusive lock of the directory ({@code unit.lock}, an OS file lock that dies with its
+ * process, see {@link UnitLock}) before they touch a medium, and {@link #close} releases it last. A
+ * second opener, in another process or in this JVM, gets {@link UnitError#UNIT_BUSY} naming the owner
+ * ("pid 4711 (scemu serve)").
+ *
  * <p>Ordering: close stops the inspection schedule, flushes and checkpoints the snapshot volume, then stops the array (marks the
- * superblocks clean), then closes the media. {@link #crashAndReboot} does none of that: it cuts
+ * superblocks clean), then closes the media, then releases the directory lock. {@link #crashAndReboot} does none of that: it cuts
  * power, drops the running stack and boots a new one from what survived.
  */
 public final class StorageControlUnit implements AutoCloseable {
@@ -97,6 +104,7 @@ public final class StorageControlUnit implements AutoCloseable {
     private GatedDevice host;
     private PeriodicInspector inspector;
     private ScheduledExecutorService inspectionThread;
+    private UnitLock lock;
     private boolean closed;
 
     private StorageControlUnit(UnitConfig config, TrustedKeys trustedKeys, boolean create, PowerDomain power) {
@@ -146,17 +154,24 @@ public final class StorageControlUnit implements AutoCloseable {
      */
     public static StorageControlUnit create(UnitConfig config, byte[] firmwareImage, PublicKey trustedKey,
                                             PowerDomain power) {
+        UnitLock lock = null;
         if (config.directory() != null) {
             try {
                 Files.createDirectories(config.directory());
+                lock = UnitLock.acquire(config.directory());
                 if (Files.exists(config.directory().resolve(PROPERTIES))) {
                     throw new UnitException(UnitError.INVALID_LAYOUT, "a unit already exists in " + config.directory());
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            } catch (RuntimeException e) {
+                if (lock != null) {
+                    lock.close();
+                }
+                throw e;
             }
         }
-        StorageControlUnit unit = new StorageControlUnit(config, TrustedKeys.of(trustedKey), true, power);
+        StorageControlUnit unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustedKeys.of(trustedKey), true, power));
         try {
             unit.provision(firmwareImage);
             if (config.directory() != null) {
@@ -194,13 +209,28 @@ public final class StorageControlUnit implements AutoCloseable {
             throw new UnitException(UnitError.INVALID_LAYOUT, "trusted key in " + directory + " is unreadable: " + e.getMessage());
         }
         UnitConfig config = UnitConfig.fromProperties(directory, properties);
-        StorageControlUnit unit = new StorageControlUnit(config, TrustedKeys.of(key), false,
-                new PowerDomain(config.seed()));
+        UnitLock lock = UnitLock.acquire(directory);
+        StorageControlUnit unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustedKeys.of(key), false,
+                new PowerDomain(config.seed())));
         try {
             unit.boot();
             return unit;
         } catch (RuntimeException e) {
             unit.close();
+            throw e;
+        }
+    }
+
+    /** Constructs a unit that holds {@code lock} (released at its close), or releases the lock if that fails. */
+    private static StorageControlUnit constructLocked(UnitLock lock, java.util.function.Supplier<StorageControlUnit> constructor) {
+        try {
+            StorageControlUnit unit = constructor.get();
+            unit.lock = lock;
+            return unit;
+        } catch (RuntimeException e) {
+            if (lock != null) {
+                lock.close();
+            }
             throw e;
         }
     }
@@ -413,12 +443,18 @@ public final class StorageControlUnit implements AutoCloseable {
                 array.close();
             }
         } finally {
-            disks.forEach(BlockDevice::close);
-            if (flash != null) {
-                flash.close();
+            try {
+                disks.forEach(BlockDevice::close);
+                if (flash != null) {
+                    flash.close();
+                }
+                adoptReplacementImages();
+            } finally {
+                if (lock != null) {
+                    lock.close(); // last: nobody may open the unit before its files are complete
+                }
             }
         }
-        adoptReplacementImages();
     }
 
     /**
