@@ -13,9 +13,13 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code scemu status DIR}: members, partitions, firmware (and what the boot found), snapshots, meters. */
+/**
+ * {@code scemu status DIR}: members, partitions, firmware (and what the boot found), snapshots,
+ * meters. Never writes: the unit is opened read-only ({@link StorageControlUnit#openReadOnly}), so
+ * what the boot would repair is reported and repaired in memory only.
+ */
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Open the unit in DIR and print its state and meters.")
+        description = "Print the state and meters of the unit in DIR (read-only: changes no byte of its files).")
 final class StatusCommand implements Callable<Integer> {
 
     @Spec
@@ -27,7 +31,7 @@ final class StatusCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (StorageControlUnit unit = Units.open(dir)) {
+        try (StorageControlUnit unit = Units.openReadOnly(dir)) {
             out.printf("unit       %s (%d x %s disks, %s backend)%n", dir, unit.config().diskCount(),
                     Sizes.format(unit.config().diskBytes()), unit.config().media().name().toLowerCase());
             out.print(unit.status().describe());
@@ -39,8 +43,10 @@ final class StatusCommand implements Callable<Integer> {
             out.printf("store      %d of %d blocks used, %d of %d mapping entries%n", usage.usedStoreBlocks(),
                     usage.storeBlocks(), usage.mappingEntries(), usage.maxMappingEntries());
             CompletableFuture<RebuildProgress> work = unit.array().backgroundWork();
-            out.printf("rebuild    %s%n", work.isDone() ? "none running" : "running (resumed at boot)");
-            out.printf("boot       %s%n", unit.bootReport().foundProblems() ? "found problems and repaired them" : "clean");
+            out.printf("rebuild    %s%n", work.isDone() ? "none running" : "pending (resumes at the next read-write open)");
+            out.printf("boot       %s%n", unit.bootReport().foundProblems()
+                    ? "found problems; the next read-write open repairs them (this look repaired them in memory only)"
+                    : "clean");
             for (FirmwareEvent event : unit.bootReport().events()) {
                 out.printf("  %s%n", event);
             }

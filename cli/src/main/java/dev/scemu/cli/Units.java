@@ -11,13 +11,23 @@ final class Units {
     }
 
     static StorageControlUnit open(Path dir) {
+        checkUnitDirectory(dir);
+        return StorageControlUnit.open(dir);
+    }
+
+    /** Opens the unit to look at it: nothing reaches its files (see {@link StorageControlUnit#openReadOnly}). */
+    static StorageControlUnit openReadOnly(Path dir) {
+        checkUnitDirectory(dir);
+        return StorageControlUnit.openReadOnly(dir);
+    }
+
+    static void checkUnitDirectory(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new CliException("no such directory: " + dir);
         }
         if (!Files.isRegularFile(dir.resolve("unit.properties"))) {
             throw new CliException("no scemu unit in " + dir + " (create one with 'scemu create " + dir + "')");
         }
-        return StorageControlUnit.open(dir);
     }
 
     static void checkDiskIndex(StorageControlUnit unit, int index) {

@@ -25,6 +25,7 @@ import dev.scemu.raid.RebuildProgress;
 import dev.scemu.snapshot.SnapshotConfig;
 import dev.scemu.snapshot.SnapshotVolume;
 import dev.scemu.unit.internal.GatedDevice;
+import dev.scemu.unit.internal.ReadOnlyOverlayDevice;
 import dev.scemu.unit.internal.TrialBootCheck;
 import dev.scemu.unit.internal.UnitLock;
 import java.io.IOException;
@@ -94,6 +95,7 @@ public final class StorageControlUnit implements AutoCloseable {
     private final PowerDomain power;
     private final List<FaultInjectingDevice> disks = new ArrayList<>();
     private final FlashDevice flash;
+    private final boolean readOnly;
     private int replacements;
 
     private RaidArray array;
@@ -108,9 +110,15 @@ public final class StorageControlUnit implements AutoCloseable {
     private boolean closed;
 
     private StorageControlUnit(UnitConfig config, TrustedKeys trustedKeys, boolean create, PowerDomain power) {
+        this(config, trustedKeys, create, power, false);
+    }
+
+    private StorageControlUnit(UnitConfig config, TrustedKeys trustedKeys, boolean create, PowerDomain power,
+                               boolean readOnly) {
         this.config = config;
         this.trustedKeys = trustedKeys;
         this.power = power;
+        this.readOnly = readOnly;
         BlockGeometry diskGeometry = BlockGeometry.ofBytes(config.blockSize(), config.diskBytes());
         try {
             for (int i = 0; i < config.diskCount(); i++) {
@@ -118,7 +126,10 @@ public final class StorageControlUnit implements AutoCloseable {
             }
             FlashDevice.Builder flashBuilder = FlashDevice.builder().name("nvram").geometry(config.flash())
                     .seed(config.seed()).powerDomain(power);
-            if (config.directory() != null) {
+            if (readOnly) {
+                flashBuilder.backing(ReadOnlyOverlayDevice.open("nvram", config.directory().resolve("nvram.img"),
+                        FlashDevice.backingGeometry(config.flash())), true);
+            } else if (config.directory() != null) {
                 flashBuilder.mappedFile(config.directory().resolve("nvram.img"));
             }
             this.flash = flashBuilder.build();
@@ -133,6 +144,13 @@ public final class StorageControlUnit implements AutoCloseable {
             return Media.memory(name, geometry);
         }
         Path path = config.directory().resolve(name + ".img");
+        if (readOnly) {
+            if (create) {
+                throw new UnitException(UnitError.READ_ONLY, "unit in " + config.directory()
+                        + " is open read-only: cannot create " + path);
+            }
+            return ReadOnlyOverlayDevice.open(name, path, geometry);
+        }
         if (!create && !Files.exists(path)) {
             throw new UnitException(UnitError.INVALID_LAYOUT, "member image " + path + " is missing");
         }
@@ -197,6 +215,22 @@ public final class StorageControlUnit implements AutoCloseable {
 
     /** Reopens the unit kept in {@code directory}: re-assembles and boots it. */
     public static StorageControlUnit open(Path directory) {
+        return open(directory, false);
+    }
+
+    /**
+     * Opens the unit kept in {@code directory} to look at it: every member image and the NVRAM are
+     * opened read-only under an in-memory copy-on-write overlay ({@link ReadOnlyOverlayDevice}), so
+     * assembly, the firmware boot (recovery, backup creation), journal replay and resync run in RAM
+     * and report what they would do ({@link #bootReport()}, {@link #status()}), and no byte of any
+     * file changes. Host writes and snapshot changes work but vanish at close. Takes the unit's lock
+     * like {@link #open} (a writer must not change the files under the reader).
+     */
+    public static StorageControlUnit openReadOnly(Path directory) {
+        return open(directory, true);
+    }
+
+    private static StorageControlUnit open(Path directory, boolean readOnly) {
         Properties properties = new Properties();
         PublicKey key;
         try (InputStream in = Files.newInputStream(directory.resolve(PROPERTIES))) {
@@ -211,7 +245,7 @@ public final class StorageControlUnit implements AutoCloseable {
         UnitConfig config = UnitConfig.fromProperties(directory, properties);
         UnitLock lock = UnitLock.acquire(directory);
         StorageControlUnit unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustedKeys.of(key), false,
-                new PowerDomain(config.seed())));
+                new PowerDomain(config.seed()), readOnly));
         try {
             unit.boot();
             return unit;
@@ -381,6 +415,11 @@ public final class StorageControlUnit implements AutoCloseable {
         return config;
     }
 
+    /** True if opened with {@link #openReadOnly}: nothing this unit does reaches its files. */
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
     /** Disk {@code index} with its fault handles (fail, latent errors, bit rot). */
     public FaultInjectingDevice disk(int index) {
         return disks.get(index);
@@ -464,7 +503,7 @@ public final class StorageControlUnit implements AutoCloseable {
      * which md's event counter marks stale: the array starts degraded, no data is lost.
      */
     private void adoptReplacementImages() {
-        if (config.directory() == null || !power.isPowered()) {
+        if (config.directory() == null || readOnly || !power.isPowered()) {
             return;
         }
         for (int i = 0; i < config.diskCount(); i++) {
