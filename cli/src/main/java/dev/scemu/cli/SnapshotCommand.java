@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -23,7 +24,12 @@ final class SnapshotCommand {
 
     @Command(name = "create", mixinStandardHelpOptions = true, description = "Freeze the volume under NAME.")
     int create(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
-               @Parameters(paramLabel = "NAME", description = "Snapshot name (1..64 bytes).") String name) {
+               @Parameters(paramLabel = "NAME",
+                       description = "Snapshot name (1..64 bytes, unique in the unit, not purely numeric).") String name) {
+        if (!name.isEmpty() && name.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw new CliException("snapshot name '" + name + "' is purely numeric; names must not look like ids"
+                    + " (commands take a name, or --id N)");
+        }
         try (StorageControlUnit unit = Units.open(dir)) {
             SnapshotInfo info = unit.snapshots().createSnapshot(name);
             out().printf("snapshot %d '%s' created at %s%n", info.id(), info.name(), info.createdAt());
@@ -43,11 +49,13 @@ final class SnapshotCommand {
         return 0;
     }
 
-    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a snapshot (by id or name).")
-    int delete(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
-               @Parameters(paramLabel = "SNAPSHOT", description = "Snapshot id or name.") String snapshot) {
+    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a snapshot (by NAME or --id N).")
+    int delete(@Parameters(index = "0", paramLabel = "DIR", description = "Directory of the unit.") Path dir,
+               @Parameters(index = "1", arity = "0..1", paramLabel = "NAME", description = "Snapshot name.") String name,
+               @Option(names = "--id", paramLabel = "N", description = "Snapshot id (instead of NAME).") Long id) {
+        checkOneOf(name, id);
         try (StorageControlUnit unit = Units.open(dir)) {
-            SnapshotInfo info = find(unit, snapshot);
+            SnapshotInfo info = find(unit, name, id);
             unit.snapshots().deleteSnapshot(info.id());
             out().printf("snapshot %d '%s' deleted%n", info.id(), info.name());
         }
@@ -56,10 +64,12 @@ final class SnapshotCommand {
 
     @Command(name = "rollback", mixinStandardHelpOptions = true,
             description = "Make the volume read exactly like a snapshot (later snapshots are kept).")
-    int rollback(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
-                 @Parameters(paramLabel = "SNAPSHOT", description = "Snapshot id or name.") String snapshot) {
+    int rollback(@Parameters(index = "0", paramLabel = "DIR", description = "Directory of the unit.") Path dir,
+                 @Parameters(index = "1", arity = "0..1", paramLabel = "NAME", description = "Snapshot name.") String name,
+                 @Option(names = "--id", paramLabel = "N", description = "Snapshot id (instead of NAME).") Long id) {
+        checkOneOf(name, id);
         try (StorageControlUnit unit = Units.open(dir)) {
-            SnapshotInfo info = find(unit, snapshot);
+            SnapshotInfo info = find(unit, name, id);
             unit.snapshots().rollback(info.id());
             unit.host().flush();
             out().printf("volume rolled back to snapshot %d '%s'%n", info.id(), info.name());
@@ -67,18 +77,24 @@ final class SnapshotCommand {
         return 0;
     }
 
-    /** The snapshot with this id, else the one with this name. */
-    static SnapshotInfo find(StorageControlUnit unit, String idOrName) {
+    static void checkOneOf(String name, Long id) {
+        if ((name == null) == (id == null)) {
+            throw new CliException("name the snapshot by NAME or by --id N (exactly one of them)");
+        }
+    }
+
+    /** The snapshot named {@code name}, or with id {@code id} (exactly one is non-null). */
+    static SnapshotInfo find(StorageControlUnit unit, String name, Long id) {
         for (SnapshotInfo info : unit.snapshots().listSnapshots()) {
-            if (String.valueOf(info.id()).equals(idOrName)) {
+            if (id != null ? info.id() == id : info.name().equals(name)) {
                 return info;
             }
         }
-        for (SnapshotInfo info : unit.snapshots().listSnapshots()) {
-            if (info.name().equals(idOrName)) {
-                return info;
-            }
+        if (id != null) {
+            throw new CliException("no snapshot with id " + id);
         }
-        throw new CliException("no snapshot with id or name '" + idOrName + "'");
+        throw new CliException("no snapshot named '" + name + "'"
+                + (name.chars().allMatch(c -> c >= '0' && c <= '9') ? " (for the snapshot with id " + name
+                        + " use --id " + name + ")" : ""));
     }
 }
