@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "scemu", mixinStandardHelpOptions = true, version = "scemu 0.1.0-SNAPSHOT",
         description = "Storage control unit emulator.",
         subcommands = {CreateCommand.class, StatusCommand.class, SnapshotCommand.class, DiskCommand.class,
-                FirmwareCommand.class, BackupCommand.class, ServeCommand.class, DemoCommand.class,
+                FirmwareCommand.class, BackupCommand.class, ScrubCommand.class, ServeCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -21,6 +21,26 @@ final class Units {
         return StorageControlUnit.openReadOnly(dir);
     }
 
+    /**
+     * The unit in {@code dir} for one command: the one this process serves when the command runs
+     * through the control channel (left open at the end), else opened here (closed at the end).
+     */
+    static UnitSession session(Path dir) {
+        LiveUnit live = LiveUnit.current();
+        if (live != null && sameDirectory(live.directory(), dir)) {
+            return UnitSession.live(live);
+        }
+        return UnitSession.offline(open(dir));
+    }
+
+    private static boolean sameDirectory(Path real, Path dir) {
+        try {
+            return Files.isDirectory(dir) && real.equals(dir.toRealPath());
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
     static void checkUnitDirectory(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new CliException("no such directory: " + dir);

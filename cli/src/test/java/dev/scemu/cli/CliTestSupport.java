@@ -23,7 +23,8 @@ final class CliTestSupport {
     record Result(int status, String out, String err) {
         /** The error stream without progress-bar lines. */
         String errorLines() {
-            return err.lines().filter(l -> !l.startsWith("\r") && !l.isBlank()).reduce("", (a, b) -> a + b + "\n");
+            return java.util.Arrays.stream(err.split("\n")).filter(l -> !l.contains("\r") && !l.isBlank())
+                    .reduce("", (a, b) -> a + b + "\n");
         }
 
         Result ok() {

@@ -22,6 +22,9 @@ import dev.scemu.raid.RaidArray;
 import dev.scemu.raid.RaidConfig;
 import dev.scemu.raid.RebuildListener;
 import dev.scemu.raid.RebuildProgress;
+import dev.scemu.raid.ScrubListener;
+import dev.scemu.raid.ScrubMismatch;
+import dev.scemu.raid.ScrubResult;
 import dev.scemu.snapshot.SnapshotConfig;
 import dev.scemu.snapshot.SnapshotVolume;
 import dev.scemu.unit.internal.GatedDevice;
@@ -107,6 +110,7 @@ public final class StorageControlUnit implements AutoCloseable {
     private PeriodicInspector inspector;
     private ScheduledExecutorService inspectionThread;
     private UnitLock lock;
+    private ScrubRecord lastScrub; // units without a directory keep it here
     private boolean closed;
 
     private StorageControlUnit(UnitConfig config, TrustedKeys trustedKeys, boolean create, PowerDomain power) {
@@ -454,6 +458,52 @@ public final class StorageControlUnit implements AutoCloseable {
         return bootReport;
     }
 
+    /**
+     * Scrubs the array ({@link RaidArray#scrub(boolean, ScrubListener)}: every stripe's parity or
+     * mirrors against its data, rewritten with {@code repair}) while host I/O continues, and records
+     * the result ({@link #lastScrub()}; in {@code DIR/scrub.properties} for a unit with a directory,
+     * not for a read-only one).
+     *
+     * @throws dev.scemu.raid.RaidException if the array is degraded (nothing to compare against) or RAID-0
+     */
+    public ScrubRecord scrub(boolean repair, ScrubListener listener) {
+        if (array.level() == dev.scemu.raid.RaidLevel.RAID0) {
+            throw new UnitException(UnitError.INVALID_LAYOUT, "a RAID0 array has no parity or mirrors to scrub");
+        }
+        List<Long> offsets = new ArrayList<>();
+        ScrubResult result = array.scrub(repair, new ScrubListener() {
+            @Override
+            public void onProgress(long stripesDone, long stripesTotal) {
+                listener.onProgress(stripesDone, stripesTotal);
+            }
+
+            @Override
+            public void onMismatch(ScrubMismatch mismatch) {
+                offsets.add(mismatch.arrayOffsetBytes());
+                listener.onMismatch(mismatch);
+            }
+        });
+        ScrubRecord record = ScrubRecord.of(java.time.Instant.now(), result, offsets);
+        if (repair) {
+            array.flush();
+        }
+        if (config.directory() != null && !readOnly) {
+            record.save(config.directory());
+        }
+        synchronized (this) {
+            lastScrub = record;
+        }
+        return record;
+    }
+
+    /** The result of the last scrub of this unit (this process or an earlier one), if any. */
+    public synchronized java.util.Optional<ScrubRecord> lastScrub() {
+        if (lastScrub == null && config.directory() != null) {
+            lastScrub = ScrubRecord.load(config.directory()).orElse(null);
+        }
+        return java.util.Optional.ofNullable(lastScrub);
+    }
+
     /** The unit's state and meters (every meter counts since the last boot). */
     public UnitStatus status() {
         List<dev.scemu.raid.MemberState> members = new ArrayList<>();
@@ -463,7 +513,8 @@ public final class StorageControlUnit implements AutoCloseable {
         List<IoMeter.Snapshot> diskMeters = disks.stream().map(d -> d.meter().snapshot()).toList();
         return new UnitStatus(array.level().name(), array.chunkBytes(), array.isDegraded(), members,
                 partitions.partitions(), firmware.running().version().toString(), firmware.running().sha256Hex(),
-                volume.listSnapshots(), volume.meter().snapshot(), array.meter().snapshot(), diskMeters);
+                volume.listSnapshots(), volume.meter().snapshot(), array.meter().snapshot(), diskMeters,
+                lastScrub().orElse(null));
     }
 
     /** Checkpoints the volume, stops the array cleanly and closes every medium. Idempotent. */
