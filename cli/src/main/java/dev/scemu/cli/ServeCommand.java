@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
@@ -52,6 +53,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "TCP address to listen on (default: ${DEFAULT-VALUE}).")
     String bind;
 
+    @Option(names = "--handshake-timeout", paramLabel = "SECONDS", defaultValue = "10",
+            description = "Close a connection that has not finished the NBD handshake after this many seconds "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double handshakeTimeoutSeconds;
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
@@ -60,6 +66,10 @@ final class ServeCommand implements Callable<Integer> {
         if (port != null && (port < 0 || port > 65535)) {
             throw new CliException("port " + port + " is not in 0..65535");
         }
+        if (!(handshakeTimeoutSeconds >= 0.001 && handshakeTimeoutSeconds <= 86_400)) {
+            throw new CliException("handshake timeout " + handshakeTimeoutSeconds + " s is not in 0.001..86400");
+        }
+        Duration handshakeTimeout = Duration.ofNanos(Math.round(handshakeTimeoutSeconds * 1e9));
         InetAddress address;
         try {
             address = InetAddress.getByName(bind);
@@ -69,7 +79,7 @@ final class ServeCommand implements Callable<Integer> {
         StorageControlUnit unit = Units.open(dir);
         NbdServer server;
         try {
-            server = start(unit, address, port, socket);
+            server = start(unit, address, port, socket, handshakeTimeout);
         } catch (RuntimeException e) {
             unit.close();
             throw e;
@@ -101,8 +111,10 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** Starts a server exporting the unit's volume and its snapshots (port 0 = any free port). */
-    static NbdServer start(StorageControlUnit unit, InetAddress address, Integer port, Path socket) {
+    static NbdServer start(StorageControlUnit unit, InetAddress address, Integer port, Path socket,
+                           Duration handshakeTimeout) {
         NbdServer.Builder builder = NbdServer.builder()
+                .handshakeTimeout(handshakeTimeout)
                 .export("volume", unit.host(), "scemu volume (" + unit.config().level() + ")", false);
         for (SnapshotInfo info : unit.snapshots().listSnapshots()) {
             builder.export("snap-" + info.id(), unit.snapshots().snapshot(info.id()),

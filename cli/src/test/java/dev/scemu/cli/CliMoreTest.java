@@ -81,4 +81,26 @@ class CliMoreTest {
         assertThat(list.get().output()).contains("volume").contains("snap-");
         scemu("serve", dir, "--port", "1", "--socket", socket).failsWithOneLine("mutually exclusive");
     }
+
+    @Test
+    void serveClosesAStalledHandshakeAfterTheHandshakeTimeout() throws Exception {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        AtomicReference<Integer> readAfterTimeout = new AtomicReference<>();
+        AtomicReference<Long> timeouts = new AtomicReference<>();
+        ServeCommand.testHook = server -> {
+            try (java.net.Socket idle = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), server.port())) {
+                idle.setSoTimeout(20_000);
+                // the greeting, then end of stream once the 0.2 s handshake timeout closed the socket
+                readAfterTimeout.set(idle.getInputStream().readAllBytes().length);
+                timeouts.set(server.stats().handshakeTimeouts());
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        scemu("serve", dir, "--port", "0", "--handshake-timeout", "0.2").ok();
+        assertThat(readAfterTimeout.get()).isEqualTo(18);
+        assertThat(timeouts.get()).isEqualTo(1);
+        scemu("serve", dir, "--port", "0", "--handshake-timeout", "0").failsWithOneLine("handshake timeout 0.0 s");
+    }
 }

@@ -2,6 +2,8 @@ package dev.scemu.nbd;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.nbd.internal.Connection;
+import dev.scemu.nbd.internal.ConnectionTable;
+import dev.scemu.nbd.internal.ExportHandle;
 import dev.scemu.nbd.internal.ExportRegistry;
 import dev.scemu.nbd.internal.Listener;
 import dev.scemu.nbd.internal.ServerConfig;
@@ -17,6 +19,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -27,6 +30,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -51,6 +56,15 @@ import org.slf4j.LoggerFactory;
  * pool of worker threads shared by all connections that execute requests. Several requests of a
  * connection are in flight at once and may complete out of order.
  *
+ * <h2>Exports while serving</h2>
+ * {@link #addExport} makes an export listable and openable at once. {@link #removeExport} makes
+ * new {@code NBD_OPT_GO}/{@code NBD_OPT_INFO} for it fail with {@code NBD_REP_ERR_UNKNOWN}
+ * ({@code NBD_OPT_EXPORT_NAME} closes the connection); connections that have it open get
+ * {@code ESHUTDOWN} for every request not yet executing and are closed after a short grace period;
+ * it returns once no request runs on the export's device any more, so the caller may then close or
+ * delete the device. {@link #removeExportIfUnused} does the same only when no client has the
+ * export open, atomically (e.g. before a rollback of the volume). All of these are thread safe.
+ *
  * <h2>Closing</h2>
  * {@link #close()} is idempotent: it stops listening, closes every connection (requests in flight
  * are abandoned), stops the workers and removes the unix socket file. It does not close, flush or
@@ -64,21 +78,27 @@ public final class NbdServer implements AutoCloseable {
     public static final int DEFAULT_MAX_REQUEST_BYTES = 32 << 20;
     /** Requests of one connection in flight at once, by default. */
     public static final int DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 32;
-    /** Open connections allowed at once, by default. */
+    /** Connections in transmission allowed at once, by default. */
     public static final int DEFAULT_MAX_CONNECTIONS = 64;
+    /** Connections in the handshake allowed at once, by default (separate from the transmission slots). */
+    public static final int DEFAULT_MAX_HANDSHAKES = 64;
+    /** Longest time from accept to entering transmission, by default (qemu-nbd's default too). */
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
     private static final long SHUTDOWN_TIMEOUT_MILLIS = 5_000;
 
-    private final List<NbdExport> exports;
+    private final ExportRegistry exports;
     private final InetSocketAddress tcpAddress;
     private final Path unixPath;
     private final ServerConfig config;
     private final int workerThreads;
     private final ServerCounters counters = new ServerCounters();
+    private final ConnectionTable table;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final List<Listener> listeners = new ArrayList<>();
     private final List<Thread> listenerThreads = new ArrayList<>();
     private final AtomicInteger connectionIds = new AtomicInteger();
     private ExecutorService workers;
+    private ScheduledExecutorService timer;
     private ServerContext context;
     private int boundPort = -1;
     private boolean started;
@@ -87,11 +107,12 @@ public final class NbdServer implements AutoCloseable {
     private boolean unixSocketCreated;
 
     private NbdServer(Builder builder) {
-        this.exports = List.copyOf(builder.exports.values());
+        this.exports = new ExportRegistry(List.copyOf(builder.exports.values()));
         this.tcpAddress = builder.tcpAddress;
         this.unixPath = builder.unixPath;
         this.config = new ServerConfig(builder.maxRequestBytes, builder.maxInFlightPerConnection,
-                builder.maxConnections);
+                builder.maxConnections, builder.maxHandshakes, builder.handshakeTimeout.toMillis());
+        this.table = new ConnectionTable(config.maxHandshakes(), config.maxConnections());
         this.workerThreads = builder.workerThreads;
     }
 
@@ -106,7 +127,10 @@ public final class NbdServer implements AutoCloseable {
         }
         started = true;
         workers = Executors.newFixedThreadPool(workerThreads, daemonThreads("nbd-worker-"));
-        context = new ServerContext(new ExportRegistry(exports), config, counters, workers);
+        ScheduledThreadPoolExecutor timerPool = new ScheduledThreadPoolExecutor(1, daemonThreads("nbd-timer-"));
+        timerPool.setRemoveOnCancelPolicy(true);
+        timer = timerPool;
+        context = new ServerContext(exports, config, counters, workers, timer, table);
         try {
             if (tcpAddress != null) {
                 ServerSocketChannel tcp = bind(ServerSocketChannel.open(), tcpAddress);
@@ -126,7 +150,7 @@ public final class NbdServer implements AutoCloseable {
                     + ": " + e.getMessage(), e);
         }
         LOG.info("NBD server listening ({}) with exports {}", listeners.size() + " socket(s)",
-                exports.stream().map(NbdExport::name).toList());
+                exports().stream().map(NbdExport::name).toList());
         return this;
     }
 
@@ -147,21 +171,33 @@ public final class NbdServer implements AutoCloseable {
         thread.start();
     }
 
+    /** Registers a new connection in a handshake slot (closing the oldest handshake if they are all taken). */
     private void accepted(SocketChannel client) {
         String peer = "nbd-" + connectionIds.incrementAndGet();
+        ConnectionTable.Member evicted;
         synchronized (this) {
-            if (closed || connections.size() >= config.maxConnections()) {
-                LOG.warn("{}: refused ({})", peer, closed ? "server closed" : "too many connections");
+            if (closed) {
+                LOG.warn("{}: refused (server closed)", peer);
                 closeQuietly(client);
                 return;
             }
-            Connection connection = new Connection(client, context, peer, connections::remove);
+            Connection connection = new Connection(client, context, peer, this::connectionClosed);
+            evicted = table.admit(connection);
             connections.add(connection);
             counters.connectionAccepted();
+            connection.startHandshakeTimer();
             Thread thread = new Thread(connection, peer);
             thread.setDaemon(true);
             thread.start();
         }
+        if (evicted instanceof Connection oldest) {
+            oldest.evictFromHandshake();
+        }
+    }
+
+    private void connectionClosed(Connection connection) {
+        table.remove(connection);
+        connections.remove(connection);
     }
 
     /** The TCP port the server listens on (the ephemeral one if it was bound to port 0). */
@@ -177,14 +213,85 @@ public final class NbdServer implements AutoCloseable {
         return Optional.ofNullable(unixPath);
     }
 
-    /** The exports, in registration order (the first one is the default export). */
+    /** The exports now, in registration order (the first one is the default export). */
     public List<NbdExport> exports() {
-        return exports;
+        return exports.all().stream().map(ExportHandle::export).toList();
+    }
+
+    /**
+     * Adds an export while the server runs (or before it starts): listable and openable at once.
+     *
+     * @throws NbdException {@code INVALID_CONFIGURATION} if the name is taken or the device's block
+     *         size exceeds the maximum request size
+     */
+    public void addExport(String name, BlockDevice device, String description, boolean readOnly) {
+        addExport(new NbdExport(name, device, description, readOnly));
+    }
+
+    /** {@link #addExport(String, BlockDevice, String, boolean)} with a prepared export. */
+    public void addExport(NbdExport export) {
+        int blockBytes = export.device().blockSize();
+        if (blockBytes > config.maxRequestBytes()) {
+            throw new NbdException(NbdError.INVALID_CONFIGURATION, "block size " + blockBytes + " of export '"
+                    + export.name() + "' exceeds the max request of " + config.maxRequestBytes() + " bytes");
+        }
+        if (exports.add(export) == null) {
+            throw new NbdException(NbdError.INVALID_CONFIGURATION, "export '" + export.name() + "' already exists");
+        }
+        LOG.info("export '{}' added ({} bytes{})", export.name(), export.sizeBytes(),
+                export.isReadOnly() ? ", read-only" : "");
+    }
+
+    /**
+     * Removes an export. New handshakes no longer find it; connections that have it open get
+     * {@code ESHUTDOWN} for every request that has not started executing and are closed after a
+     * grace period of about a second (requests executing finish and are answered). Returns once no
+     * request of this server runs on the export's device any more, so the caller may then close or
+     * delete the device. The device itself is not touched.
+     *
+     * @return false if no export has this name
+     */
+    public boolean removeExport(String name) {
+        ExportHandle handle = exports.remove(name, false);
+        if (handle == null) {
+            return false;
+        }
+        handle.awaitIdle();
+        LOG.info("export '{}' removed", name);
+        return true;
+    }
+
+    /**
+     * Removes an export only if no client has it open (in transmission), atomically: a client that
+     * finishes its handshake concurrently either holds it open first (nothing is removed) or is
+     * refused. Returns as {@link #removeExport} does.
+     *
+     * @return true if the export was removed; false if there is none or a client has it open
+     */
+    public boolean removeExportIfUnused(String name) {
+        ExportHandle handle = exports.remove(name, true);
+        if (handle == null) {
+            return false;
+        }
+        handle.awaitIdle();
+        LOG.info("export '{}' removed (unused)", name);
+        return true;
+    }
+
+    /** Connections in the transmission phase on the export {@code exportName} now; 0 if there is no such export. */
+    public int openConnections(String exportName) {
+        ExportHandle handle = exports.get(exportName);
+        return handle == null ? 0 : handle.openConnections();
+    }
+
+    /** Whether any client has the export open (in transmission) now. */
+    public boolean hasOpenConnections(String exportName) {
+        return openConnections(exportName) > 0;
     }
 
     /** A copy of the server's counters. */
     public NbdStats stats() {
-        return counters.snapshot(connections.size());
+        return counters.snapshot(connections.size(), table.handshaking());
     }
 
     @Override
@@ -195,6 +302,7 @@ public final class NbdServer implements AutoCloseable {
                 return;
             }
             closed = true;
+            table.close();
             listeners.forEach(Listener::close);
             open = new ArrayList<>(connections);
         }
@@ -204,6 +312,9 @@ public final class NbdServer implements AutoCloseable {
             }
             for (Thread thread : listenerThreads) {
                 thread.join(SHUTDOWN_TIMEOUT_MILLIS);
+            }
+            if (timer != null) {
+                timer.shutdownNow();
             }
             if (workers != null) {
                 workers.shutdown();
@@ -249,6 +360,8 @@ public final class NbdServer implements AutoCloseable {
         private int maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
         private int maxInFlightPerConnection = DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private int maxHandshakes = DEFAULT_MAX_HANDSHAKES;
+        private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
         private int workerThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
 
         private Builder() {
@@ -303,11 +416,37 @@ public final class NbdServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Connections in transmission at once. When they are all taken, a client finishing its
+         * handshake evicts the connection idle longest (see {@code docs/nbd.md}, "Connection limits").
+         */
         public Builder maxConnections(int count) {
             if (count < 1) {
                 throw new NbdException(NbdError.INVALID_CONFIGURATION, "max connections " + count + " < 1");
             }
             this.maxConnections = count;
+            return this;
+        }
+
+        /**
+         * Connections in the handshake at once, separate from {@link #maxConnections}. When they are
+         * all taken, a new connection closes the one that has been in the handshake longest.
+         */
+        public Builder maxHandshakes(int count) {
+            if (count < 1) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "max handshakes " + count + " < 1");
+            }
+            this.maxHandshakes = count;
+            return this;
+        }
+
+        /** Longest time from accept to entering transmission; the connection is closed after it. At least 1 ms. */
+        public Builder handshakeTimeout(Duration timeout) {
+            if (timeout == null || timeout.toMillis() < 1) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "handshake timeout " + timeout
+                        + " is shorter than 1 ms");
+            }
+            this.handshakeTimeout = timeout;
             return this;
         }
 

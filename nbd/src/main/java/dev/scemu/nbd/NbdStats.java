@@ -12,12 +12,20 @@ import java.util.Map;
  * @param trimmedBytes bytes covered by successful trims
  * @param zeroedBytes bytes covered by successful write-zeroes
  * @param connectionsAccepted connections accepted since start
- * @param connectionsActive connections open now
+ * @param connectionsActive connections open now (in the handshake, in transmission, or closing)
+ * @param connectionsInHandshake connections open now that have not entered transmission
  * @param protocolViolations connections closed because their stream could not be parsed
+ * @param handshakeTimeouts connections closed because they did not finish the handshake in time
+ * @param connectionsEvicted connections closed to make room for a new one: the oldest in the
+ *                           handshake when the handshake slots were full, or the longest idle in
+ *                           transmission when the transmission slots were full
+ * @param connectionsRefused handshakes refused entry to transmission (every connection in
+ *                           transmission had requests in flight)
  */
 public record NbdStats(Map<NbdCommand, Long> requests, long errors, long readBytes, long writtenBytes,
                        long trimmedBytes, long zeroedBytes, long connectionsAccepted, int connectionsActive,
-                       long protocolViolations) {
+                       int connectionsInHandshake, long protocolViolations, long handshakeTimeouts,
+                       long connectionsEvicted, long connectionsRefused) {
 
     public NbdStats {
         requests = Map.copyOf(requests);

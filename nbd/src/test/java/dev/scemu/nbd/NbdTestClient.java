@@ -364,6 +364,20 @@ final class NbdTestClient implements AutoCloseable {
         }
     }
 
+    /** True if the server closes the connection: unread bytes (a greeting, replies) are skipped up to end of stream. */
+    boolean serverClosedAfterDraining() {
+        try {
+            while (in.read() >= 0) {
+                // skip
+            }
+            return true;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true; // connection reset
+        }
+    }
+
     /** Half-closes the connection: the server sees end of stream, the client can still read. */
     void shutdownOutput() throws IOException {
         out.flush();

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 
 /** Servers and devices created by a test, closed after it; byte-level helpers. */
@@ -53,6 +54,20 @@ abstract class NbdTestSupport {
         return track(NbdTestClient.open(server.port(), export, true));
     }
 
+    /**
+     * Waits until {@code condition} holds (server state such as open connections, checked every few
+     * milliseconds), failing with {@code what} after {@code timeoutMillis}.
+     */
+    static void awaitState(BooleanSupplier condition, String what, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("timed out after " + timeoutMillis + " ms waiting for: " + what);
+            }
+            Thread.sleep(2);
+        }
+    }
+
     static byte[] random(long seed, int length) {
         byte[] bytes = new byte[length];
         new Random(seed).nextBytes(bytes);
@@ -82,6 +97,8 @@ abstract class NbdTestSupport {
         private final long gatedLba;
         final CountDownLatch gate = new CountDownLatch(1);
         final CountDownLatch gatedReadStarted = new CountDownLatch(1);
+        /** Reads of the gated block started (waiting at the gate or through it). */
+        final java.util.concurrent.atomic.AtomicInteger gatedReads = new java.util.concurrent.atomic.AtomicInteger();
 
         GatedDevice(BlockDevice inner, long gatedLba) {
             super(inner.name() + "-gated", inner.geometry());
@@ -92,6 +109,7 @@ abstract class NbdTestSupport {
         @Override
         protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
             if (lba <= gatedLba && gatedLba < lba + blockCount) {
+                gatedReads.incrementAndGet();
                 gatedReadStarted.countDown();
                 try {
                     if (!gate.await(20, TimeUnit.SECONDS)) {

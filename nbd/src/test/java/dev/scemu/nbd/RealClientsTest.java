@@ -193,7 +193,96 @@ class RealClientsTest extends NbdTestSupport {
                 "block_size_preferred: 4096");
     }
 
+    @Test
+    void exportsAddedAndRemovedWhileServingAreSeenByNbdinfoAndQemuIo() throws Exception {
+        assumeInstalled("qemu-io", "qemu-utils");
+        assumeInstalled("nbdinfo", "libnbd-bin");
+        NbdServer server = start(loopback().export("volume", device("volume", 4 * MIB), "the volume", false));
+        BlockDevice snap = device("snap", 4 * MIB);
+        byte[] pattern = new byte[MIB];
+        Arrays.fill(pattern, (byte) 0x5a);
+        writeDevice(snap, 0, pattern);
+
+        server.addExport("snap-1", snap, "snapshot 1", true);
+        Result list = run("nbdinfo", "--list", "nbd://127.0.0.1:" + server.port());
+        assertThat(list.exitCode()).as(list.output()).isZero();
+        assertThat(list.output()).contains("snap-1", "snapshot 1");
+
+        // an interactive qemu-io holds the export open across the removal
+        Path log = tempDir.resolve("qemu-io.log");
+        Process qemuIo = new ProcessBuilder("qemu-io", "-f", "raw", "-r", uri(server, "snap-1"))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try (var commands = new java.io.PrintStream(qemuIo.getOutputStream(), true, StandardCharsets.UTF_8)) {
+            commands.println("read -P 0x5a 0 64k");
+            awaitLog(log, "read 65536/65536");
+            assertThat(server.hasOpenConnections("snap-1")).isTrue();
+
+            assertThat(server.removeExport("snap-1")).isTrue();
+            snap.close();
+
+            commands.println("read -P 0x5a 0 64k");
+            commands.println("quit");
+        }
+        assertThat(qemuIo.waitFor(PROCESS_TIMEOUT_SECONDS, TimeUnit.SECONDS)).isTrue();
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        assertThat(output.substring(output.indexOf("read 65536/65536") + 1)).as(output)
+                .contains("read failed: Cannot send after transport endpoint shutdown") // strerror(ESHUTDOWN)
+                .doesNotContain("Pattern verification");
+
+        Result gone = run("nbdinfo", "--size", uri(server, "snap-1"));
+        assertThat(gone.exitCode()).as(gone.output()).isNotZero();
+        Result after = run("nbdinfo", "--list", "nbd://127.0.0.1:" + server.port());
+        assertThat(after.output()).contains("volume").doesNotContain("snap-1");
+        awaitState(() -> server.stats().connectionsActive() == 0, "qemu-io's connection closed", 10_000);
+    }
+
+    @Test
+    void qemuIoReadsAndWritesWhileAClientHoldsSixtyFourIdleSockets() throws Exception {
+        assumeInstalled("qemu-io", "qemu-utils");
+        assumeInstalled("nbdinfo", "libnbd-bin");
+        BlockDevice disk = device("disk", 4 * MIB);
+        NbdServer server = start(loopback().export("disk", disk));
+        List<java.net.Socket> idle = new ArrayList<>();
+        try {
+            for (int i = 0; i < 64; i++) { // opened, never a byte of handshake sent
+                idle.add(new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), server.port()));
+            }
+            awaitState(() -> server.stats().connectionsInHandshake() == 64, "64 idle sockets in the handshake", 10_000);
+
+            Result io = run("qemu-io", "-f", "raw", uri(server, "disk"),
+                    "-c", "write -P 0x6b 0 256k", "-c", "read -P 0x6b 0 256k", "-c", "flush");
+            Result info = run("nbdinfo", "--size", uri(server, "disk"));
+
+            assertThat(io.exitCode()).as(io.output()).isZero();
+            assertThat(io.output()).doesNotContain("failed").doesNotContain("Pattern verification");
+            byte[] expected = new byte[256 << 10];
+            Arrays.fill(expected, (byte) 0x6b);
+            assertThat(deviceBytes(disk, 0, expected.length)).isEqualTo(expected);
+            assertThat(info.exitCode()).as(info.output()).isZero();
+            assertThat(info.output().trim()).isEqualTo(String.valueOf(4 * MIB));
+            // qemu-io's connection pushed the oldest idle socket out; once it had moved on to transmission
+            // a handshake slot was free again for nbdinfo
+            assertThat(server.stats().connectionsEvicted()).isEqualTo(1);
+            awaitState(() -> server.stats().connectionsInHandshake() == 63, "63 idle sockets left", 10_000);
+        } finally {
+            for (java.net.Socket socket : idle) {
+                socket.close();
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    /** Waits (bounded) until a process's log contains {@code text}. */
+    private static void awaitLog(Path log, String text) throws Exception {
+        awaitState(() -> {
+            try {
+                return Files.readString(log, StandardCharsets.UTF_8).contains(text);
+            } catch (IOException e) {
+                return false;
+            }
+        }, "'" + text + "' in " + log, PROCESS_TIMEOUT_SECONDS * 1000);
+    }
 
     private BlockDevice device(String name, int sizeBytes) {
         return track(Media.memory(name, BlockGeometry.ofBytes(BLOCK_BYTES, sizeBytes)));

@@ -12,6 +12,7 @@ import java.nio.channels.SocketChannel;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -29,13 +30,31 @@ import org.slf4j.LoggerFactory;
  * that cannot be parsed (bad magic, unknown client flags, truncated message) or a failed socket
  * ends it. On {@code NBD_CMD_DISC} or end of stream the connection waits for the requests in
  * flight to be answered, then closes.
+ *
+ * <h2>Handshake deadline</h2>
+ * {@link #startHandshakeTimer()} closes the connection if it has not entered transmission within
+ * the configured handshake timeout (whatever it is waiting for: client bytes, or the client
+ * reading the server's replies). Entering transmission needs a slot from the server's
+ * {@link ConnectionTable}, which may evict an idle connection to make room.
+ *
+ * <h2>Shut down while open</h2>
+ * When the connection's export is removed ({@link #exportRemoved}) or the connection is evicted to
+ * make room for another ({@link #evictIdle}), requests not yet executing are answered
+ * {@code ESHUTDOWN} (the protocol's "server shutting down": the client must then send
+ * {@code NBD_CMD_DISC}); requests executing finish and are answered normally. The reader keeps
+ * answering new requests {@code ESHUTDOWN} for {@link #SHUTDOWN_GRACE_MILLIS}, so requests
+ * already on the wire get their error, then the server shuts the socket's input down: the reader
+ * sees end of stream, waits for the replies in flight, and closes the connection (a clean close,
+ * not counted as a protocol violation). A client that disconnects first ends it sooner.
  */
-public final class Connection implements Runnable {
+public final class Connection implements Runnable, ExportHandle.User, ConnectionTable.Member {
 
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
     private static final int INPUT_BUFFER_BYTES = 128 << 10;
     private static final long DRAIN_TIMEOUT_SECONDS = 30;
     private static final long DRAIN_POLL_MILLIS = 100;
+    /** How long a connection shut down while open keeps answering ESHUTDOWN before it closes. */
+    static final long SHUTDOWN_GRACE_MILLIS = 1_000;
 
     private final SocketChannel channel;
     private final ServerContext context;
@@ -44,7 +63,15 @@ public final class Connection implements Runnable {
     private final RequestSlot[] slots;
     private final BlockingQueue<RequestSlot> freeSlots;
     private volatile boolean closed;
+    /** Set when the server shut the socket's input down on purpose (end of stream is then expected). */
+    private volatile boolean inputEnded;
     private volatile Thread thread;
+    private volatile long lastActivityNanos = System.nanoTime();
+    /** Why requests are answered ESHUTDOWN (the connection was evicted); null while it is served. */
+    private volatile String shutdownReason;
+    private volatile ScheduledFuture<?> handshakeTimer;
+    /** The export this connection is attached to (from admission to close); only the connection's thread writes it. */
+    private ExportHandle attachedExport;
 
     public Connection(SocketChannel channel, ServerContext context, String peer, Consumer<Connection> onClosed) {
         this.channel = channel;
@@ -65,6 +92,80 @@ public final class Connection implements Runnable {
     }
 
     @Override
+    public int requestsInFlight() {
+        return slots.length - freeSlots.size();
+    }
+
+    @Override
+    public long lastActivityNanos() {
+        return lastActivityNanos;
+    }
+
+    /** Arms the handshake deadline (call once, right after the connection was admitted to the table). */
+    public void startHandshakeTimer() {
+        long timeoutMillis = context.config().handshakeTimeoutMillis();
+        try {
+            handshakeTimer = context.timer().schedule(this::handshakeExpired, timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            close(); // the server is closing
+        }
+    }
+
+    private void handshakeExpired() {
+        if (context.table().expireHandshake(this)) {
+            context.counters().handshakeTimeout();
+            LOG.info("{}: handshake not finished within {} ms: closing", peer,
+                    context.config().handshakeTimeoutMillis());
+            close();
+        }
+    }
+
+    /** Closed to make room for a newer connection while still in the handshake. */
+    public void evictFromHandshake() {
+        context.counters().connectionEvicted();
+        LOG.info("{}: closing: every handshake slot is taken and this is the oldest handshake", peer);
+        close();
+    }
+
+    /**
+     * Asked by the handshake before it tells the client it is in transmission: attaches to the export
+     * (so it counts as open from now on) and takes a transmission slot. Null if admitted, else the
+     * refusal (nothing held then).
+     */
+    private Handshake.Refusal admitToTransmission(ExportHandle export) {
+        if (!export.attach(this)) {
+            return new Handshake.Refusal(NbdProtocol.NBD_REP_ERR_UNKNOWN,
+                    "export '" + export.name() + "' has been removed");
+        }
+        ConnectionTable.Admission admission = context.table().enterTransmission(this);
+        if (!admission.admitted()) {
+            export.detach(this);
+            context.counters().connectionRefused();
+            LOG.info("{}: transmission refused: {}", peer, admission.refusal());
+            return new Handshake.Refusal(NbdProtocol.NBD_REP_ERR_POLICY, admission.refusal());
+        }
+        attachedExport = export;
+        ScheduledFuture<?> timer = handshakeTimer;
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        lastActivityNanos = System.nanoTime();
+        if (admission.victim() instanceof Connection victim) {
+            context.counters().connectionEvicted();
+            victim.evictIdle("idle connection evicted: the server's " + context.config().maxConnections()
+                    + " transmission slots are taken and " + peer + " needs one");
+        }
+        return null;
+    }
+
+    /** Evicted from transmission to make room for another connection (it had no request in flight). */
+    void evictIdle(String reason) {
+        shutdownReason = reason;
+        LOG.info("{}: {}: answering ESHUTDOWN, closing in {} ms", peer, reason, SHUTDOWN_GRACE_MILLIS);
+        scheduleEndOfInput();
+    }
+
+    @Override
     public void run() {
         thread = Thread.currentThread();
         try {
@@ -72,17 +173,18 @@ public final class Connection implements Runnable {
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             }
             ChannelInput input = new ChannelInput(channel, INPUT_BUFFER_BYTES);
-            Handshake.Result result = new Handshake(channel, input, context.exports(), context.config(), peer).run();
+            Handshake.Result result = new Handshake(channel, input, context.exports(), context.config(), peer,
+                    this::admitToTransmission).run();
             if (result != null) {
                 LOG.debug("{}: transmission on export '{}' (structured replies: {})", peer, result.export().name(),
                         result.structuredReplies());
-                transmit(input, result);
+                transmit(input, result, result.export());
             }
         } catch (ProtocolViolationException e) {
             context.counters().protocolViolation();
             LOG.info("{}: closing connection, protocol violation: {}", peer, e.getMessage());
         } catch (EOFException e) {
-            if (!closed) {
+            if (!closed && !inputEnded) {
                 context.counters().protocolViolation();
                 LOG.info("{}: closing connection, stream truncated: {}", peer, e.getMessage());
             }
@@ -96,12 +198,16 @@ public final class Connection implements Runnable {
             LOG.warn("{}: closing connection after an unexpected error", peer, e);
         } finally {
             close();
+            if (attachedExport != null) {
+                attachedExport.detach(this);
+            }
             onClosed.accept(this);
         }
     }
 
-    private void transmit(ChannelInput input, Handshake.Result result) throws IOException, InterruptedException {
-        IoEngine engine = new IoEngine(result.export(), context.config().maxRequestBytes());
+    private void transmit(ChannelInput input, Handshake.Result result, ExportHandle export)
+            throws IOException, InterruptedException {
+        IoEngine engine = new IoEngine(export, context.config().maxRequestBytes(), () -> shutdownReason);
         ReplyWriter writer = new ReplyWriter(channel, result.structuredReplies(), peer, slots.length,
                 this::release, this::close);
         Thread writerThread = new Thread(writer, peer + "-writer");
@@ -134,6 +240,7 @@ public final class Connection implements Runnable {
             long handle = input.readLong();
             long offsetBytes = input.readLong();
             long lengthBytes = input.readInt() & 0xffffffffL;
+            lastActivityNanos = System.nanoTime();
             NbdCommand command = NbdCommand.of(type);
             counters.request(command);
             if (type == NBD_CMD_DISC) {
@@ -186,6 +293,7 @@ public final class Connection implements Runnable {
     }
 
     private void release(RequestSlot slot) {
+        lastActivityNanos = System.nanoTime();
         slot.finish();
         freeSlots.add(slot);
     }
@@ -212,9 +320,39 @@ public final class Connection implements Runnable {
         }
     }
 
+    /** The export went away: answer ESHUTDOWN (see {@link IoEngine}) and end the input after the grace period. */
+    @Override
+    public void exportRemoved(ExportHandle export) {
+        LOG.info("{}: export '{}' removed: answering ESHUTDOWN, closing in {} ms", peer, export.name(),
+                SHUTDOWN_GRACE_MILLIS);
+        scheduleEndOfInput();
+    }
+
+    private void scheduleEndOfInput() {
+        try {
+            context.timer().schedule(this::endInput, SHUTDOWN_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            close(); // the server is closing anyway
+        }
+    }
+
+    /** Shuts the socket's input down: the reader sees end of stream and the connection closes cleanly. */
+    private void endInput() {
+        inputEnded = true;
+        try {
+            channel.shutdownInput();
+        } catch (IOException e) {
+            LOG.debug("{}: shutting input down failed: {}", peer, e.toString());
+        }
+    }
+
     /** Closes the socket (idempotent): the reader ends, the writer drops the replies not yet sent. */
     public void close() {
         closed = true;
+        ScheduledFuture<?> timer = handshakeTimer;
+        if (timer != null) {
+            timer.cancel(false);
+        }
         try {
             channel.close();
         } catch (IOException e) {

@@ -29,6 +29,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +37,12 @@ import org.slf4j.LoggerFactory;
  * The fixed newstyle handshake of one connection: greeting, client flags, then option haggling
  * until the client picks an export ({@code NBD_OPT_GO} or {@code NBD_OPT_EXPORT_NAME}), aborts,
  * or breaks the protocol. Unknown options get {@code NBD_REP_ERR_UNSUP}; malformed known ones
- * {@code NBD_REP_ERR_INVALID}; an unparseable stream ends the connection.
+ * {@code NBD_REP_ERR_INVALID}; an unparseable stream ends the connection. Entering transmission
+ * needs the server's admission (a transmission slot, see {@link ConnectionTable}, and the export
+ * still registered), granted before the final reply is sent, so the export counts the connection
+ * as open by the time the client learns it is in; a refused {@code NBD_OPT_GO} is answered with an
+ * error ({@code NBD_REP_ERR_POLICY}, {@code NBD_REP_ERR_UNKNOWN}), a refused
+ * {@code NBD_OPT_EXPORT_NAME} ends the session.
  */
 final class Handshake {
 
@@ -47,6 +53,10 @@ final class Handshake {
     /** Options accepted on one connection before the server gives up on the client. */
     static final int MAX_OPTIONS = 4096;
 
+    /** Why a client may not enter transmission: an option reply error type and a message. */
+    record Refusal(int replyType, String message) {
+    }
+
     /** Outcome of a successful handshake. */
     record Result(ExportHandle export, boolean structuredReplies) {
     }
@@ -56,12 +66,16 @@ final class Handshake {
     private final ExportRegistry exports;
     private final ServerConfig config;
     private final String peer;
+    /** Asked before entering transmission on an export: null if admitted, else the refusal. */
+    private final Function<ExportHandle, Refusal> admission;
     private boolean noZeroes;
     private boolean structuredReplies;
     /** Set when NBD_OPT_EXPORT_NAME named no export: the session must end. */
     private boolean terminate;
 
-    Handshake(WritableByteChannel out, ChannelInput in, ExportRegistry exports, ServerConfig config, String peer) {
+    Handshake(WritableByteChannel out, ChannelInput in, ExportRegistry exports, ServerConfig config, String peer,
+              Function<ExportHandle, Refusal> admission) {
+        this.admission = admission;
         this.out = out;
         this.in = in;
         this.exports = exports;
@@ -141,6 +155,12 @@ final class Handshake {
             terminate = true;
             return null;
         }
+        Refusal refusal = admission.apply(export);
+        if (refusal != null) {
+            LOG.info("{}: NBD_OPT_EXPORT_NAME refused: {}: closing", peer, refusal.message());
+            terminate = true;
+            return null;
+        }
         ByteBuffer reply = ByteBuffer.allocate(10 + (noZeroes ? 0 : EXPORT_NAME_RESERVED_ZEROES_BYTES));
         reply.putLong(export.sizeBytes()).putShort((short) export.transmissionFlags());
         reply.position(reply.capacity());
@@ -194,6 +214,13 @@ final class Handshake {
         if (export == null) {
             replyError(option, NBD_REP_ERR_UNKNOWN, "unknown export '" + name + "'");
             return null;
+        }
+        if (option == NBD_OPT_GO) {
+            Refusal refusal = admission.apply(export);
+            if (refusal != null) {
+                replyError(option, refusal.replyType(), refusal.message());
+                return null;
+            }
         }
         ByteBuffer info = ByteBuffer.allocate(12);
         info.putShort((short) NBD_INFO_EXPORT).putLong(export.sizeBytes()).putShort((short) export.transmissionFlags());

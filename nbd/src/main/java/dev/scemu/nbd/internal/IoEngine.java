@@ -11,10 +11,12 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_EINVAL;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_EIO;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_ENOSPC;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_EPERM;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_ESHUTDOWN;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.CoreException;
 import java.nio.ByteBuffer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,9 +46,12 @@ final class IoEngine {
     private final long blockMask;
     private final long sizeBytes;
     private final int maxRequestBytes;
+    /** Why the connection answers ESHUTDOWN (evicted); null while it is served. */
+    private final Supplier<String> connectionShutdown;
 
-    IoEngine(ExportHandle export, int maxRequestBytes) {
+    IoEngine(ExportHandle export, int maxRequestBytes, Supplier<String> connectionShutdown) {
         this.export = export;
+        this.connectionShutdown = connectionShutdown;
         this.device = export.device();
         this.locks = export.locks();
         this.blockBytes = device.blockSize();
@@ -69,9 +74,14 @@ final class IoEngine {
 
     /**
      * Checks a request before its payload is read; sets the slot's error if it must be refused.
-     * Order: unknown command, invalid flags, read-only export, oversized payload, range.
+     * Order: export removed or connection shut down, unknown command, invalid flags, read-only export, oversized payload,
+     * range.
      */
     void validate(RequestSlot slot) {
+        if (export.removed() || connectionShutdown.get() != null) {
+            failShutDown(slot);
+            return;
+        }
         int type = slot.type;
         if (type != NBD_CMD_READ && type != NBD_CMD_WRITE && type != NBD_CMD_FLUSH && type != NBD_CMD_TRIM
                 && type != NBD_CMD_WRITE_ZEROES) {
@@ -102,8 +112,15 @@ final class IoEngine {
         }
     }
 
-    /** Executes a validated request; sets the slot's error (EIO, EPERM, ...) if the device fails. */
+    /**
+     * Executes a validated request; sets the slot's error (EIO, EPERM, ...) if the device fails, or
+     * ESHUTDOWN without touching the device if the export has been removed meanwhile.
+     */
     void execute(RequestSlot slot) {
+        if (connectionShutdown.get() != null || !export.enter()) {
+            failShutDown(slot);
+            return;
+        }
         try {
             switch (slot.type) {
                 case NBD_CMD_READ -> read(slot);
@@ -118,7 +135,15 @@ final class IoEngine {
         } catch (RuntimeException e) {
             LOG.warn("export '{}': {} failed unexpectedly", export.name(), slot.command, e);
             slot.fail(NBD_EIO, String.valueOf(e));
+        } finally {
+            export.exit();
         }
+    }
+
+    private void failShutDown(RequestSlot slot) {
+        String reason = connectionShutdown.get();
+        slot.fail(NBD_ESHUTDOWN, (reason != null && !export.removed() ? reason
+                : "export '" + export.name() + "' has been removed from the server") + ": disconnect");
     }
 
     private void read(RequestSlot slot) {

@@ -17,6 +17,9 @@ public final class ServerCounters {
     private final LongAdder zeroedBytes = new LongAdder();
     private final LongAdder connectionsAccepted = new LongAdder();
     private final LongAdder protocolViolations = new LongAdder();
+    private final LongAdder handshakeTimeouts = new LongAdder();
+    private final LongAdder connectionsEvicted = new LongAdder();
+    private final LongAdder connectionsRefused = new LongAdder();
 
     public ServerCounters() {
         for (int i = 0; i < requests.length; i++) {
@@ -52,12 +55,25 @@ public final class ServerCounters {
         protocolViolations.increment();
     }
 
-    public NbdStats snapshot(int activeConnections) {
+    void handshakeTimeout() {
+        handshakeTimeouts.increment();
+    }
+
+    void connectionEvicted() {
+        connectionsEvicted.increment();
+    }
+
+    void connectionRefused() {
+        connectionsRefused.increment();
+    }
+
+    public NbdStats snapshot(int activeConnections, int handshakingConnections) {
         Map<NbdCommand, Long> byCommand = new EnumMap<>(NbdCommand.class);
         for (NbdCommand command : NbdCommand.values()) {
             byCommand.put(command, requests[command.ordinal()].sum());
         }
         return new NbdStats(byCommand, errors.sum(), readBytes.sum(), writtenBytes.sum(), trimmedBytes.sum(),
-                zeroedBytes.sum(), connectionsAccepted.sum(), activeConnections, protocolViolations.sum());
+                zeroedBytes.sum(), connectionsAccepted.sum(), activeConnections, handshakingConnections,
+                protocolViolations.sum(), handshakeTimeouts.sum(), connectionsEvicted.sum(), connectionsRefused.sum());
     }
 }
