@@ -22,10 +22,11 @@ interface LiveUnit {
     void unexportSnapshot(SnapshotInfo info);
 
     /**
-     * Runs {@code action} with the volume export withdrawn; refused (CliException) while a client
-     * has it open.
+     * Runs {@code action} (a rollback) if no client has the volume export open; else refuses with a
+     * CliException. A client that connects while it runs sees the volume before or after it (the
+     * volume's lock orders the rollback against I/O), never a mix.
      */
-    void withVolumeWithdrawn(Runnable action);
+    void whileVolumeUnused(Runnable action);
 
     /** The live unit of the command running on this thread (set by the control server), or null. */
     static LiveUnit current() {

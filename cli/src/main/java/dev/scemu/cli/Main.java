@@ -37,9 +37,28 @@ public final class Main {
         return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     }
 
-    /** Runs the command line with the given output streams and returns the exit status. */
+    /**
+     * Runs the command line with the given output streams and returns the exit status. A live
+     * command on a unit that a {@code serve} process owns runs there, through its control socket
+     * ({@link LiveControl}); every other command runs here.
+     */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
+        java.util.OptionalInt live = LiveControl.forward(out, err, args);
+        if (live.isPresent()) {
+            return live.getAsInt();
+        }
+        return execute(out, err, null, args);
+    }
+
+    /**
+     * Runs the command line here; path arguments resolve against {@code cwd} (the client's working
+     * directory, for a live command the control server runs), or the process's if null.
+     */
+    static int execute(PrintWriter out, PrintWriter err, java.nio.file.Path cwd, String... args) {
         CommandLine commandLine = new CommandLine(new Main());
+        if (cwd != null) {
+            commandLine.registerConverter(java.nio.file.Path.class, cwd::resolve);
+        }
         commandLine.setOut(out);
         commandLine.setErr(err);
         commandLine.setParameterExceptionHandler((exception, arguments) -> {

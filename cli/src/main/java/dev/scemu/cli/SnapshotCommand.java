@@ -30,16 +30,19 @@ final class SnapshotCommand {
             throw new CliException("snapshot name '" + name + "' is purely numeric; names must not look like ids"
                     + " (commands take a name, or --id N)");
         }
-        try (StorageControlUnit unit = Units.open(dir)) {
-            SnapshotInfo info = unit.snapshots().createSnapshot(name);
-            out().printf("snapshot %d '%s' created at %s%n", info.id(), info.name(), info.createdAt());
+        try (UnitSession session = Units.session(dir)) {
+            SnapshotInfo info = session.unit().snapshots().createSnapshot(name);
+            session.snapshotCreated(info);
+            out().printf("snapshot %d '%s' created at %s%s%n", info.id(), info.name(), info.createdAt(),
+                    session.isLive() ? "; exported as " + ServeCommand.snapshotExportName(info) : "");
         }
         return 0;
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List the snapshots, oldest first.")
     int list(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir) {
-        try (StorageControlUnit unit = Units.open(dir)) {
+        try (UnitSession session = Units.lookSession(dir)) {
+            StorageControlUnit unit = session.unit();
             PrintWriter out = out();
             out.printf("%-6s %-24s %-30s %s%n", "ID", "NAME", "CREATED", "EPOCH");
             for (SnapshotInfo info : unit.snapshots().listSnapshots()) {
@@ -54,9 +57,15 @@ final class SnapshotCommand {
                @Parameters(index = "1", arity = "0..1", paramLabel = "NAME", description = "Snapshot name.") String name,
                @Option(names = "--id", paramLabel = "N", description = "Snapshot id (instead of NAME).") Long id) {
         checkOneOf(name, id);
-        try (StorageControlUnit unit = Units.open(dir)) {
-            SnapshotInfo info = find(unit, name, id);
-            unit.snapshots().deleteSnapshot(info.id());
+        try (UnitSession session = Units.session(dir)) {
+            SnapshotInfo info = find(session.unit(), name, id);
+            session.snapshotDeleting(info);
+            try {
+                session.unit().snapshots().deleteSnapshot(info.id());
+            } catch (RuntimeException e) {
+                session.snapshotCreated(info); // still there: export it again
+                throw e;
+            }
             out().printf("snapshot %d '%s' deleted%n", info.id(), info.name());
         }
         return 0;
@@ -68,10 +77,13 @@ final class SnapshotCommand {
                  @Parameters(index = "1", arity = "0..1", paramLabel = "NAME", description = "Snapshot name.") String name,
                  @Option(names = "--id", paramLabel = "N", description = "Snapshot id (instead of NAME).") Long id) {
         checkOneOf(name, id);
-        try (StorageControlUnit unit = Units.open(dir)) {
+        try (UnitSession session = Units.session(dir)) {
+            StorageControlUnit unit = session.unit();
             SnapshotInfo info = find(unit, name, id);
-            unit.snapshots().rollback(info.id());
-            unit.host().flush();
+            session.rollback(() -> {
+                unit.snapshots().rollback(info.id());
+                unit.host().flush();
+            });
             out().printf("volume rolled back to snapshot %d '%s'%n", info.id(), info.name());
         }
         return 0;

@@ -49,13 +49,10 @@ final class UnitSession implements AutoCloseable {
         }
     }
 
-    /**
-     * Runs a rollback: offline directly; live only while no client has the volume export open, with
-     * the export withdrawn meanwhile so no client can see the volume change under it.
-     */
+    /** Runs a rollback: offline directly; live only while no client has the volume export open. */
     void rollback(Runnable rollback) {
         if (live != null) {
-            live.withVolumeWithdrawn(rollback);
+            live.whileVolumeUnused(rollback);
         } else {
             rollback.run();
         }

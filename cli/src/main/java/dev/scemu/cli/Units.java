@@ -33,6 +33,15 @@ final class Units {
         return UnitSession.offline(open(dir));
     }
 
+    /** Like {@link #session(Path)}, but offline the unit is opened read-only ({@link #openReadOnly}). */
+    static UnitSession lookSession(Path dir) {
+        LiveUnit live = LiveUnit.current();
+        if (live != null && sameDirectory(live.directory(), dir)) {
+            return UnitSession.live(live);
+        }
+        return UnitSession.offline(openReadOnly(dir));
+    }
+
     private static boolean sameDirectory(Path real, Path dir) {
         try {
             return Files.isDirectory(dir) && real.equals(dir.toRealPath());

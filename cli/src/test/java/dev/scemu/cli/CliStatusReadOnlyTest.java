@@ -35,7 +35,7 @@ class CliStatusReadOnlyTest {
         Map<String, String> dirty = imageHashes(dir);
         assertThat(scemu("status", dir).ok().out()).contains("optimal");
         assertThat(imageHashes(dir)).as("after status on the unit left dirty").isEqualTo(dirty);
-        scemu("snapshot", "list", dir).ok(); // a read-write open marks the array clean at close
+        scemu("firmware", "inspect", dir).ok(); // a read-write open marks the array clean at close
         assertThat(imageHashes(dir)).as("a read-write open did what status did not").isNotEqualTo(dirty);
 
         scemu("firmware", "corrupt", dir).ok(); // a damaged flash image: the boot restores it from the backup
@@ -44,7 +44,7 @@ class CliStatusReadOnlyTest {
         assertThat(imageHashes(dir)).as("after status on the damaged flash").isEqualTo(corrupt);
         assertThat(scemu("status", dir).ok().out()).as("a second look finds the same damage")
                 .contains("found problems; the next read-write open repairs them");
-        scemu("snapshot", "list", dir).ok();
+        scemu("firmware", "inspect", dir).ok();
         assertThat(imageHashes(dir).get("nvram.img")).as("the read-write open restored the flash")
                 .isNotEqualTo(corrupt.get("nvram.img"));
         assertThat(scemu("status", dir).ok().out()).contains("boot       clean");
