@@ -7,6 +7,7 @@ import static dev.scemu.cli.CliTestSupport.startScemu;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.scemu.unit.StorageControlUnit;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
@@ -157,5 +158,14 @@ class CliLiveControlTest {
         String offline = scemu("status", dir).ok().out();
         assertThat(offline).contains("firmware   1.1.0").contains("optimal").contains("snapshots  1")
                 .doesNotContain("live:");
+
+        // the live backup holds the volume of its instant (0xbb), not the rolled-back one (0xaa) of now
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(CliTestSupport.read(unit.host(), 0, 256)).isEqualTo(CliTestSupport.filled(0xaa, 256));
+        }
+        scemu("backup", "restore", dir, "b1", "-t", tmp.resolve("backups")).ok();
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(CliTestSupport.read(unit.host(), 0, 256)).isEqualTo(CliTestSupport.filled(0xbb, 256));
+        }
     }
 }
