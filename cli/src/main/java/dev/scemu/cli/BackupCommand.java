@@ -101,7 +101,8 @@ final class BackupCommand {
         PrintWriter out = spec.commandLine().getOut();
         char[] password = targetOptions.password();
         String id = imageId != null ? imageId : "backup-" + Instant.now().toString().replace(':', '-');
-        try (StorageControlUnit unit = Units.open(dir); BackupTarget target = targetOptions.open(true)) {
+        try (UnitSession session = Units.session(dir); BackupTarget target = targetOptions.open(true)) {
+            StorageControlUnit unit = session.unit();
             String volumeId = unit.partitions().find("data").map(GptPartition::uniqueGuid)
                     .map(Object::toString).orElse(unit.array().setUuid().toString());
             BackupOptions options = BackupOptions.defaults().withImageId(id).withBase(base)
@@ -109,7 +110,10 @@ final class BackupCommand {
             if (target.exists(id)) {
                 throw new CliException("an image " + id + " already exists in " + targetOptions.target);
             }
-            SnapshotInfo snapshot = unit.snapshots().createSnapshot("backup " + id);
+            SnapshotInfo snapshot = unit.snapshots().createSnapshot("backup " + id); // live: consistent while I/O goes on
+            if (keep) {
+                session.snapshotCreated(snapshot);
+            }
             BackupSource source = SnapshotBackupSource.of(unit.snapshots(), volumeId, snapshot, keep);
             BackupResult result;
             try (Progress progress = new Progress(spec.commandLine().getErr(), "backup",

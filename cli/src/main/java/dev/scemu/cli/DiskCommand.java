@@ -27,7 +27,8 @@ final class DiskCommand {
             description = "Mark member disk N failed (md --fail); the array runs degraded.")
     int fail(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
              @Parameters(paramLabel = "N", description = "Member disk index.") int index) {
-        try (StorageControlUnit unit = Units.open(dir)) {
+        try (UnitSession session = Units.session(dir)) {
+            StorageControlUnit unit = session.unit();
             Units.checkDiskIndex(unit, index);
             if (unit.array().memberState(index) == MemberState.FAILED) {
                 throw new CliException("disk " + index + " has already failed");
@@ -46,7 +47,10 @@ final class DiskCommand {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         RebuildProgress done;
-        try (StorageControlUnit unit = Units.open(dir)) {
+        boolean live;
+        try (UnitSession session = Units.session(dir)) {
+            StorageControlUnit unit = session.unit();
+            live = session.isLive();
             Units.checkDiskIndex(unit, index);
             MemberState state = unit.array().memberState(index);
             if (state != MemberState.FAILED) {
@@ -74,8 +78,9 @@ final class DiskCommand {
             }
             unit.host().flush();
         } // closing the unit gives the rebuilt image the slot's name (disk<N>.img)
-        out.printf("disk %d replaced and rebuilt: %s in %.1f MiB/s; array optimal%n", index,
-                Sizes.format(done.doneBytes()), done.bytesPerSecond() / (1 << 20));
+        out.printf("disk %d replaced and rebuilt: %s in %.1f MiB/s; array optimal%s%n", index,
+                Sizes.format(done.doneBytes()), done.bytesPerSecond() / (1 << 20),
+                live ? " (the rebuilt image becomes disk" + index + ".img when 'scemu serve' stops)" : "");
         return 0;
     }
 }

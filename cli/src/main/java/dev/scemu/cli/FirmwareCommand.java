@@ -84,7 +84,8 @@ final class FirmwareCommand {
                         description = "Check an image file's signature against this PEM public key.") Path trustedKey) {
         PrintWriter out = out();
         if (Files.isDirectory(target)) {
-            try (StorageControlUnit unit = Units.open(target)) {
+            try (UnitSession session = Units.session(target)) {
+                StorageControlUnit unit = session.unit();
                 InspectionReport report = unit.firmware().inspect();
                 out.printf("flash      %s%n", report.flash());
                 out.printf("backup     %s%n", report.backup());
@@ -127,7 +128,8 @@ final class FirmwareCommand {
                        description = "Accept an image lacking capabilities of the running one.") boolean allowMissing) {
         byte[] bytes = readFile(imageFile, "image");
         PrintWriter out = out();
-        try (StorageControlUnit unit = Units.open(dir)) {
+        try (UnitSession session = Units.session(dir)) {
+            StorageControlUnit unit = session.unit();
             FirmwareImage staged = unit.firmware().stage(bytes);
             out.printf("staged     %s (sha256 %s...)%n", staged.version(), staged.sha256Hex().substring(0, 16));
             UpdateReport report = unit.firmware().update(new UpdateOptions(allowDowngrade, allowMissing));

@@ -10,12 +10,26 @@ import picocli.CommandLine.Command;
 @Command(name = "scemu", mixinStandardHelpOptions = true, version = "scemu 0.1.0-SNAPSHOT",
         description = "Storage control unit emulator.",
         subcommands = {CreateCommand.class, StatusCommand.class, SnapshotCommand.class, DiskCommand.class,
-                FirmwareCommand.class, BackupCommand.class, ServeCommand.class, DemoCommand.class,
+                FirmwareCommand.class, BackupCommand.class, ScrubCommand.class, ServeCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
+        System.setProperty("scemu.owner", ownerLabel(args)); // names this process in a unit's lock file
         System.exit(run(args));
+    }
+
+    /** "scemu serve", "scemu snapshot create": the command words, for the lock file of a unit. */
+    static String ownerLabel(String... args) {
+        StringBuilder label = new StringBuilder("scemu");
+        for (int i = 0; i < args.length && i < 2; i++) {
+            if (args[i].startsWith("-") || args[i].contains("/") || i == 1 && !java.util.Set.of("snapshot", "disk",
+                    "firmware", "backup").contains(args[0])) {
+                break;
+            }
+            label.append(' ').append(args[i]);
+        }
+        return label.toString();
     }
 
     /** Runs the command line and returns the exit status (0 = success). */
@@ -23,9 +37,28 @@ public final class Main {
         return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     }
 
-    /** Runs the command line with the given output streams and returns the exit status. */
+    /**
+     * Runs the command line with the given output streams and returns the exit status. A live
+     * command on a unit that a {@code serve} process owns runs there, through its control socket
+     * ({@link LiveControl}); every other command runs here.
+     */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
+        java.util.OptionalInt live = LiveControl.forward(out, err, args);
+        if (live.isPresent()) {
+            return live.getAsInt();
+        }
+        return execute(out, err, null, args);
+    }
+
+    /**
+     * Runs the command line here; path arguments resolve against {@code cwd} (the client's working
+     * directory, for a live command the control server runs), or the process's if null.
+     */
+    static int execute(PrintWriter out, PrintWriter err, java.nio.file.Path cwd, String... args) {
         CommandLine commandLine = new CommandLine(new Main());
+        if (cwd != null) {
+            commandLine.registerConverter(java.nio.file.Path.class, cwd::resolve);
+        }
         commandLine.setOut(out);
         commandLine.setErr(err);
         commandLine.setParameterExceptionHandler((exception, arguments) -> {

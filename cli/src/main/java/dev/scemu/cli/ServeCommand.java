@@ -21,7 +21,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code scemu serve DIR}: exports the volume ({@code volume}, read-write) and every snapshot
- * ({@code snap-<id>}, read-only) over NBD until interrupted; then closes the unit cleanly.
+ * ({@code snap-<id>}, read-only) over NBD until interrupted; then closes the unit cleanly. While it
+ * runs it owns the unit (its lock) and answers live commands on the unit's control socket
+ * ({@link ControlServer}): a snapshot created live is exported at once, a deleted one disappears.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serve the volume and its snapshots as NBD exports until interrupted (Ctrl-C).")
@@ -32,6 +34,9 @@ final class ServeCommand implements Callable<Integer> {
      * the command shuts down when it returns.
      */
     static volatile Consumer<NbdServer> testHook;
+
+    /** Name of the read-write export of the volume. */
+    static final String VOLUME_EXPORT = "volume";
 
     @Spec
     CommandSpec spec;
@@ -102,16 +107,23 @@ final class ServeCommand implements Callable<Integer> {
         }
         StorageControlUnit unit = Units.open(dir);
         NbdServer server;
+        ControlServer control;
         try {
             server = start(unit, address, port, socket, handshakeTimeout, tlsMode, tlsCertificates,
                     tlsVerifyPeer, insecure);
+            try {
+                control = ControlServer.start(dir, unit, server);
+            } catch (RuntimeException e) {
+                server.close();
+                throw e;
+            }
         } catch (RuntimeException e) {
             unit.close();
             throw e;
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Thread shutdown = new Thread(() -> {
-            stop(server, unit);
+            stop(control, server, unit);
             stopped.countDown();
         }, "scemu-serve-shutdown");
         for (var export : server.exports()) {
@@ -120,12 +132,13 @@ final class ServeCommand implements Callable<Integer> {
                     + "/" + export.name();
             out.printf("%-40s %s%n", uri, export.readOnly() ? "read-only" : "read-write");
         }
+        out.printf("%-40s %s%n", "control " + control.socketPath(), "live commands (docs/control.md)");
         Consumer<NbdServer> hook = testHook;
         if (hook != null) {
             try {
                 hook.accept(server);
             } finally {
-                stop(server, unit);
+                stop(control, server, unit);
             }
             return 0;
         }
@@ -136,7 +149,7 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Starts a server exporting the unit's volume and its snapshots (port 0 = any free port). */
+    /** The TLS mode the flags ask for: certificates alone mean {@code require}, as with nbdkit. */
     private NbdTlsMode tlsMode() {
         if (tls == null) {
             return tlsCertificates != null ? NbdTlsMode.REQUIRE : NbdTlsMode.OFF;
@@ -156,16 +169,16 @@ final class ServeCommand implements Callable<Integer> {
         return mode;
     }
 
+    /** Starts a server exporting the unit's volume and its snapshots (port 0 = any free port). */
     static NbdServer start(StorageControlUnit unit, InetAddress address, Integer port, Path socket,
                            Duration handshakeTimeout, NbdTlsMode tlsMode, Path tlsCertificates,
                            boolean tlsVerifyPeer, boolean insecure) {
         NbdServer.Builder builder = NbdServer.builder()
                 .handshakeTimeout(handshakeTimeout)
                 .insecure(insecure)
-                .export("volume", unit.host(), "scemu volume (" + unit.config().level() + ")", false);
+                .export(VOLUME_EXPORT, unit.host(), "scemu volume (" + unit.config().level() + ")", false);
         for (SnapshotInfo info : unit.snapshots().listSnapshots()) {
-            builder.export("snap-" + info.id(), unit.snapshots().snapshot(info.id()),
-                    "snapshot " + info.id() + " '" + info.name() + "' of " + info.createdAt(), true);
+            builder.export(snapshotExportName(info), unit.snapshots().snapshot(info.id()), snapshotDescription(info), true);
         }
         if (tlsMode != NbdTlsMode.OFF) {
             builder.tls(tlsMode, tlsCertificates).tlsVerifyPeer(tlsVerifyPeer);
@@ -178,8 +191,18 @@ final class ServeCommand implements Callable<Integer> {
         return builder.start();
     }
 
-    private static synchronized void stop(NbdServer server, StorageControlUnit unit) {
+    static String snapshotExportName(SnapshotInfo info) {
+        return "snap-" + info.id();
+    }
+
+    static String snapshotDescription(SnapshotInfo info) {
+        return "snapshot " + info.id() + " '" + info.name() + "' of " + info.createdAt();
+    }
+
+    /** Ordering: no live command runs (control closed), then no NBD request, then the unit closes. */
+    private static synchronized void stop(ControlServer control, NbdServer server, StorageControlUnit unit) {
         try {
+            control.close();
             server.close();
         } finally {
             try {

@@ -13,9 +13,13 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code scemu status DIR}: members, partitions, firmware (and what the boot found), snapshots, meters. */
+/**
+ * {@code scemu status DIR}: members, partitions, firmware (and what the boot found), snapshots,
+ * meters. Never writes: the unit is opened read-only ({@link StorageControlUnit#openReadOnly}), so
+ * what the boot would repair is reported and repaired in memory only.
+ */
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Open the unit in DIR and print its state and meters.")
+        description = "Print the state and meters of the unit in DIR (read-only: changes no byte of its files).")
 final class StatusCommand implements Callable<Integer> {
 
     @Spec
@@ -27,11 +31,13 @@ final class StatusCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (StorageControlUnit unit = Units.open(dir)) {
+        try (UnitSession session = Units.lookSession(dir)) {
+            StorageControlUnit unit = session.unit();
             out.printf("unit       %s (%d x %s disks, %s backend)%n", dir, unit.config().diskCount(),
                     Sizes.format(unit.config().diskBytes()), unit.config().media().name().toLowerCase());
             out.print(unit.status().describe());
-            out.println("           (meters count the I/O since this command opened the unit; run a workload"
+            out.println(session.isLive() ? "           (live: meters count the I/O since 'scemu serve' booted the unit)"
+                    : "           (meters count the I/O since this command opened the unit; run a workload"
                     + " through 'scemu serve' or 'scemu demo' to see write amplification)");
             out.printf("volume     %s (%d blocks of %d B)%n", Sizes.format(unit.host().geometry().capacityBytes()),
                     unit.host().geometry().blockCount(), unit.host().geometry().blockSize());
@@ -39,8 +45,11 @@ final class StatusCommand implements Callable<Integer> {
             out.printf("store      %d of %d blocks used, %d of %d mapping entries%n", usage.usedStoreBlocks(),
                     usage.storeBlocks(), usage.mappingEntries(), usage.maxMappingEntries());
             CompletableFuture<RebuildProgress> work = unit.array().backgroundWork();
-            out.printf("rebuild    %s%n", work.isDone() ? "none running" : "running (resumed at boot)");
-            out.printf("boot       %s%n", unit.bootReport().foundProblems() ? "found problems and repaired them" : "clean");
+            out.printf("rebuild    %s%n", work.isDone() ? "none running" : session.isLive() ? "running"
+                    : "pending (resumes at the next read-write open)");
+            out.printf("boot       %s%n", !unit.bootReport().foundProblems() ? "clean" : session.isLive()
+                    ? "found problems and repaired them (when 'scemu serve' started)"
+                    : "found problems; the next read-write open repairs them (this look repaired them in memory only)");
             for (FirmwareEvent event : unit.bootReport().events()) {
                 out.printf("  %s%n", event);
             }

@@ -11,13 +11,52 @@ final class Units {
     }
 
     static StorageControlUnit open(Path dir) {
+        checkUnitDirectory(dir);
+        return StorageControlUnit.open(dir);
+    }
+
+    /** Opens the unit to look at it: nothing reaches its files (see {@link StorageControlUnit#openReadOnly}). */
+    static StorageControlUnit openReadOnly(Path dir) {
+        checkUnitDirectory(dir);
+        return StorageControlUnit.openReadOnly(dir);
+    }
+
+    /**
+     * The unit in {@code dir} for one command: the one this process serves when the command runs
+     * through the control channel (left open at the end), else opened here (closed at the end).
+     */
+    static UnitSession session(Path dir) {
+        LiveUnit live = LiveUnit.current();
+        if (live != null && sameDirectory(live.directory(), dir)) {
+            return UnitSession.live(live);
+        }
+        return UnitSession.offline(open(dir));
+    }
+
+    /** Like {@link #session(Path)}, but offline the unit is opened read-only ({@link #openReadOnly}). */
+    static UnitSession lookSession(Path dir) {
+        LiveUnit live = LiveUnit.current();
+        if (live != null && sameDirectory(live.directory(), dir)) {
+            return UnitSession.live(live);
+        }
+        return UnitSession.offline(openReadOnly(dir));
+    }
+
+    private static boolean sameDirectory(Path real, Path dir) {
+        try {
+            return Files.isDirectory(dir) && real.equals(dir.toRealPath());
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    static void checkUnitDirectory(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new CliException("no such directory: " + dir);
         }
         if (!Files.isRegularFile(dir.resolve("unit.properties"))) {
             throw new CliException("no scemu unit in " + dir + " (create one with 'scemu create " + dir + "')");
         }
-        return StorageControlUnit.open(dir);
     }
 
     static void checkDiskIndex(StorageControlUnit unit, int index) {

@@ -50,7 +50,7 @@ class CliErrorsTest {
         assertThat(scemu("--help").ok().out()).contains("create", "status", "snapshot", "disk", "firmware", "backup",
                 "serve", "demo");
         assertThat(scemu("create", "--help").ok().out()).contains("--disk-size", "--backend");
-        assertThat(scemu("snapshot", "rollback", "--help").ok().out()).contains("SNAPSHOT");
+        assertThat(scemu("snapshot", "rollback", "--help").ok().out()).contains("NAME").contains("--id");
         assertThat(scemu("disk", "replace", "--help").ok().out()).contains("rebuild");
         assertThat(scemu("firmware", "build", "--help").ok().out()).contains("--key");
         assertThat(scemu("backup", "create", "--help").ok().out()).contains("--password-file")

@@ -23,7 +23,8 @@ final class CliTestSupport {
     record Result(int status, String out, String err) {
         /** The error stream without progress-bar lines. */
         String errorLines() {
-            return err.lines().filter(l -> !l.startsWith("\r") && !l.isBlank()).reduce("", (a, b) -> a + b + "\n");
+            return java.util.Arrays.stream(err.split("\n")).filter(l -> !l.contains("\r") && !l.isBlank())
+                    .reduce("", (a, b) -> a + b + "\n");
         }
 
         Result ok() {
@@ -85,6 +86,84 @@ final class CliTestSupport {
     }
 
     record ProcessResult(int exitCode, String output) {
+    }
+
+    /**
+     * {@code scemu ARGS} in a child JVM (this test's class path), started with its output in
+     * {@code log}; returns once a line of its output contains {@code readyLine} (deadline 60 s).
+     */
+    static Process startScemu(Path log, String readyLine, Object... args) {
+        List<String> command = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "-Xmx256m"));
+        for (String jvmArg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (jvmArg.startsWith("--add-") || jvmArg.startsWith("--enable-native-access")
+                    || jvmArg.startsWith("-Ddisable.perf") || jvmArg.startsWith("-Dchronicle")) {
+                command.add(jvmArg); // what the off-heap media need (surefire's argLine)
+            }
+        }
+        command.add(Main.class.getName());
+        for (Object arg : args) {
+            command.add(String.valueOf(arg));
+        }
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(log.toFile()).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (true) {
+                if (Files.exists(log) && Files.readString(log).contains(readyLine)) {
+                    return process;
+                }
+                if (!process.isAlive()) {
+                    throw new AssertionError("scemu " + List.of(args) + " exited " + process.exitValue()
+                            + " before '" + readyLine + "':\n" + Files.readString(log));
+                }
+                if (System.nanoTime() > deadline) {
+                    process.destroyForcibly();
+                    throw new AssertionError("scemu " + List.of(args) + " did not print '" + readyLine + "' in 60 s:\n"
+                            + Files.readString(log));
+                }
+                process.waitFor(50, TimeUnit.MILLISECONDS); // polls an external process, with a deadline
+            }
+        } catch (IOException e) {
+            throw new AssertionError("cannot start " + command, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Kills {@code process} with SIGKILL and waits for it to be gone. */
+    static void kill9(Process process) {
+        process.destroyForcibly();
+        try {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                throw new AssertionError("process " + process.pid() + " survived SIGKILL for 30 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** SHA-256 of every member image and nvram.img of the unit in {@code dir}, by file name. */
+    static java.util.Map<String, String> imageHashes(Path dir) {
+        java.util.Map<String, String> hashes = new java.util.TreeMap<>();
+        try (var files = Files.list(dir)) {
+            for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".img")).toList()) {
+                java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+                try (var in = Files.newInputStream(file)) {
+                    byte[] chunk = new byte[1 << 20];
+                    for (int n; (n = in.read(chunk)) > 0; ) {
+                        digest.update(chunk, 0, n);
+                    }
+                }
+                hashes.put(file.getFileName().toString(), java.util.HexFormat.of().formatHex(digest.digest()));
+            }
+        } catch (IOException | java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+        return hashes;
     }
 
     static ProcessResult run(List<String> command) {

@@ -22,10 +22,15 @@ import dev.scemu.raid.RaidArray;
 import dev.scemu.raid.RaidConfig;
 import dev.scemu.raid.RebuildListener;
 import dev.scemu.raid.RebuildProgress;
+import dev.scemu.raid.ScrubListener;
+import dev.scemu.raid.ScrubMismatch;
+import dev.scemu.raid.ScrubResult;
 import dev.scemu.snapshot.SnapshotConfig;
 import dev.scemu.snapshot.SnapshotVolume;
 import dev.scemu.unit.internal.GatedDevice;
+import dev.scemu.unit.internal.ReadOnlyOverlayDevice;
 import dev.scemu.unit.internal.TrialBootCheck;
+import dev.scemu.unit.internal.UnitLock;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -71,8 +76,14 @@ import java.util.concurrent.ScheduledExecutorService;
  * unit's {@link TrialBootCheck} (capabilities in use, GPT reads back, volume answers); a failure
  * reverts to the old image.
  *
+ * <p>Ownership: a unit with a directory is owned by exactly one open: {@link #create} and {@link #open}
+ * take the exclusive lock of the directory ({@code unit.lock}, an OS file lock that dies with its
+ * process, see {@link UnitLock}) before they touch a medium, and {@link #close} releases it last. A
+ * second opener, in another process or in this JVM, gets {@link UnitError#UNIT_BUSY} naming the owner
+ * ("pid 4711 (scemu serve)").
+ *
  * <p>Ordering: close stops the inspection schedule, flushes and checkpoints the snapshot volume, then stops the array (marks the
- * superblocks clean), then closes the media. {@link #crashAndReboot} does none of that: it cuts
+ * superblocks clean), then closes the media, then releases the directory lock. {@link #crashAndReboot} does none of that: it cuts
  * power, drops the running stack and boots a new one from what survived.
  */
 public final class StorageControlUnit implements AutoCloseable {
@@ -87,6 +98,7 @@ public final class StorageControlUnit implements AutoCloseable {
     private final PowerDomain power;
     private final List<FaultInjectingDevice> disks = new ArrayList<>();
     private final FlashDevice flash;
+    private final boolean readOnly;
     private int replacements;
 
     private RaidArray array;
@@ -97,12 +109,20 @@ public final class StorageControlUnit implements AutoCloseable {
     private GatedDevice host;
     private PeriodicInspector inspector;
     private ScheduledExecutorService inspectionThread;
+    private UnitLock lock;
+    private ScrubRecord lastScrub; // units without a directory keep it here
     private boolean closed;
 
     private StorageControlUnit(UnitConfig config, TrustedKeys trustedKeys, boolean create, PowerDomain power) {
+        this(config, trustedKeys, create, power, false);
+    }
+
+    private StorageControlUnit(UnitConfig config, TrustedKeys trustedKeys, boolean create, PowerDomain power,
+                               boolean readOnly) {
         this.config = config;
         this.trustedKeys = trustedKeys;
         this.power = power;
+        this.readOnly = readOnly;
         BlockGeometry diskGeometry = BlockGeometry.ofBytes(config.blockSize(), config.diskBytes());
         try {
             for (int i = 0; i < config.diskCount(); i++) {
@@ -110,7 +130,10 @@ public final class StorageControlUnit implements AutoCloseable {
             }
             FlashDevice.Builder flashBuilder = FlashDevice.builder().name("nvram").geometry(config.flash())
                     .seed(config.seed()).powerDomain(power);
-            if (config.directory() != null) {
+            if (readOnly) {
+                flashBuilder.backing(ReadOnlyOverlayDevice.open("nvram", config.directory().resolve("nvram.img"),
+                        FlashDevice.backingGeometry(config.flash())), true);
+            } else if (config.directory() != null) {
                 flashBuilder.mappedFile(config.directory().resolve("nvram.img"));
             }
             this.flash = flashBuilder.build();
@@ -125,6 +148,13 @@ public final class StorageControlUnit implements AutoCloseable {
             return Media.memory(name, geometry);
         }
         Path path = config.directory().resolve(name + ".img");
+        if (readOnly) {
+            if (create) {
+                throw new UnitException(UnitError.READ_ONLY, "unit in " + config.directory()
+                        + " is open read-only: cannot create " + path);
+            }
+            return ReadOnlyOverlayDevice.open(name, path, geometry);
+        }
         if (!create && !Files.exists(path)) {
             throw new UnitException(UnitError.INVALID_LAYOUT, "member image " + path + " is missing");
         }
@@ -146,17 +176,24 @@ public final class StorageControlUnit implements AutoCloseable {
      */
     public static StorageControlUnit create(UnitConfig config, byte[] firmwareImage, PublicKey trustedKey,
                                             PowerDomain power) {
+        UnitLock lock = null;
         if (config.directory() != null) {
             try {
                 Files.createDirectories(config.directory());
+                lock = UnitLock.acquire(config.directory());
                 if (Files.exists(config.directory().resolve(PROPERTIES))) {
                     throw new UnitException(UnitError.INVALID_LAYOUT, "a unit already exists in " + config.directory());
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            } catch (RuntimeException e) {
+                if (lock != null) {
+                    lock.close();
+                }
+                throw e;
             }
         }
-        StorageControlUnit unit = new StorageControlUnit(config, TrustedKeys.of(trustedKey), true, power);
+        StorageControlUnit unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustedKeys.of(trustedKey), true, power));
         try {
             unit.provision(firmwareImage);
             if (config.directory() != null) {
@@ -182,6 +219,22 @@ public final class StorageControlUnit implements AutoCloseable {
 
     /** Reopens the unit kept in {@code directory}: re-assembles and boots it. */
     public static StorageControlUnit open(Path directory) {
+        return open(directory, false);
+    }
+
+    /**
+     * Opens the unit kept in {@code directory} to look at it: every member image and the NVRAM are
+     * opened read-only under an in-memory copy-on-write overlay ({@link ReadOnlyOverlayDevice}), so
+     * assembly, the firmware boot (recovery, backup creation), journal replay and resync run in RAM
+     * and report what they would do ({@link #bootReport()}, {@link #status()}), and no byte of any
+     * file changes. Host writes and snapshot changes work but vanish at close. Takes the unit's lock
+     * like {@link #open} (a writer must not change the files under the reader).
+     */
+    public static StorageControlUnit openReadOnly(Path directory) {
+        return open(directory, true);
+    }
+
+    private static StorageControlUnit open(Path directory, boolean readOnly) {
         Properties properties = new Properties();
         PublicKey key;
         try (InputStream in = Files.newInputStream(directory.resolve(PROPERTIES))) {
@@ -194,13 +247,28 @@ public final class StorageControlUnit implements AutoCloseable {
             throw new UnitException(UnitError.INVALID_LAYOUT, "trusted key in " + directory + " is unreadable: " + e.getMessage());
         }
         UnitConfig config = UnitConfig.fromProperties(directory, properties);
-        StorageControlUnit unit = new StorageControlUnit(config, TrustedKeys.of(key), false,
-                new PowerDomain(config.seed()));
+        UnitLock lock = UnitLock.acquire(directory);
+        StorageControlUnit unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustedKeys.of(key), false,
+                new PowerDomain(config.seed()), readOnly));
         try {
             unit.boot();
             return unit;
         } catch (RuntimeException e) {
             unit.close();
+            throw e;
+        }
+    }
+
+    /** Constructs a unit that holds {@code lock} (released at its close), or releases the lock if that fails. */
+    private static StorageControlUnit constructLocked(UnitLock lock, java.util.function.Supplier<StorageControlUnit> constructor) {
+        try {
+            StorageControlUnit unit = constructor.get();
+            unit.lock = lock;
+            return unit;
+        } catch (RuntimeException e) {
+            if (lock != null) {
+                lock.close();
+            }
             throw e;
         }
     }
@@ -351,6 +419,11 @@ public final class StorageControlUnit implements AutoCloseable {
         return config;
     }
 
+    /** True if opened with {@link #openReadOnly}: nothing this unit does reaches its files. */
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
     /** Disk {@code index} with its fault handles (fail, latent errors, bit rot). */
     public FaultInjectingDevice disk(int index) {
         return disks.get(index);
@@ -385,6 +458,52 @@ public final class StorageControlUnit implements AutoCloseable {
         return bootReport;
     }
 
+    /**
+     * Scrubs the array ({@link RaidArray#scrub(boolean, ScrubListener)}: every stripe's parity or
+     * mirrors against its data, rewritten with {@code repair}) while host I/O continues, and records
+     * the result ({@link #lastScrub()}; in {@code DIR/scrub.properties} for a unit with a directory,
+     * not for a read-only one).
+     *
+     * @throws dev.scemu.raid.RaidException if the array is degraded (nothing to compare against) or RAID-0
+     */
+    public ScrubRecord scrub(boolean repair, ScrubListener listener) {
+        if (array.level() == dev.scemu.raid.RaidLevel.RAID0) {
+            throw new UnitException(UnitError.INVALID_LAYOUT, "a RAID0 array has no parity or mirrors to scrub");
+        }
+        List<Long> offsets = new ArrayList<>();
+        ScrubResult result = array.scrub(repair, new ScrubListener() {
+            @Override
+            public void onProgress(long stripesDone, long stripesTotal) {
+                listener.onProgress(stripesDone, stripesTotal);
+            }
+
+            @Override
+            public void onMismatch(ScrubMismatch mismatch) {
+                offsets.add(mismatch.arrayOffsetBytes());
+                listener.onMismatch(mismatch);
+            }
+        });
+        ScrubRecord record = ScrubRecord.of(java.time.Instant.now(), result, offsets);
+        if (repair) {
+            array.flush();
+        }
+        if (config.directory() != null && !readOnly) {
+            record.save(config.directory());
+        }
+        synchronized (this) {
+            lastScrub = record;
+        }
+        return record;
+    }
+
+    /** The result of the last scrub of this unit (this process or an earlier one), if any. */
+    public synchronized java.util.Optional<ScrubRecord> lastScrub() {
+        if (lastScrub == null && config.directory() != null) {
+            lastScrub = ScrubRecord.load(config.directory()).orElse(null);
+        }
+        return java.util.Optional.ofNullable(lastScrub);
+    }
+
     /** The unit's state and meters (every meter counts since the last boot). */
     public UnitStatus status() {
         List<dev.scemu.raid.MemberState> members = new ArrayList<>();
@@ -394,7 +513,8 @@ public final class StorageControlUnit implements AutoCloseable {
         List<IoMeter.Snapshot> diskMeters = disks.stream().map(d -> d.meter().snapshot()).toList();
         return new UnitStatus(array.level().name(), array.chunkBytes(), array.isDegraded(), members,
                 partitions.partitions(), firmware.running().version().toString(), firmware.running().sha256Hex(),
-                volume.listSnapshots(), volume.meter().snapshot(), array.meter().snapshot(), diskMeters);
+                volume.listSnapshots(), volume.meter().snapshot(), array.meter().snapshot(), diskMeters,
+                lastScrub().orElse(null));
     }
 
     /** Checkpoints the volume, stops the array cleanly and closes every medium. Idempotent. */
@@ -413,12 +533,18 @@ public final class StorageControlUnit implements AutoCloseable {
                 array.close();
             }
         } finally {
-            disks.forEach(BlockDevice::close);
-            if (flash != null) {
-                flash.close();
+            try {
+                disks.forEach(BlockDevice::close);
+                if (flash != null) {
+                    flash.close();
+                }
+                adoptReplacementImages();
+            } finally {
+                if (lock != null) {
+                    lock.close(); // last: nobody may open the unit before its files are complete
+                }
             }
         }
-        adoptReplacementImages();
     }
 
     /**
@@ -428,7 +554,7 @@ public final class StorageControlUnit implements AutoCloseable {
      * which md's event counter marks stale: the array starts degraded, no data is lost.
      */
     private void adoptReplacementImages() {
-        if (config.directory() == null || !power.isPowered()) {
+        if (config.directory() == null || readOnly || !power.isPowered()) {
             return;
         }
         for (int i = 0; i < config.diskCount(); i++) {

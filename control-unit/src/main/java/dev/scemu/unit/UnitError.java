@@ -9,5 +9,9 @@ public enum UnitError {
     /** No partition of that name. */
     NO_SUCH_PARTITION,
     /** The trial boot of a new firmware image found the unit unusable under it (the update reverts). */
-    SELF_CHECK_FAILED
+    SELF_CHECK_FAILED,
+    /** Another process (or another open in this JVM) owns the unit directory; the message names it. */
+    UNIT_BUSY,
+    /** The unit was opened read-only ({@link StorageControlUnit#openReadOnly}) and the operation needs new files. */
+    READ_ONLY
 }

@@ -6,11 +6,16 @@ import dev.scemu.raid.MemberState;
 import dev.scemu.snapshot.SnapshotInfo;
 import java.util.List;
 
-/** A snapshot of a control unit's state for reports and the CLI. */
+/**
+ * A snapshot of a control unit's state for reports and the CLI.
+ *
+ * <p>{@code lastScrub} is the last recorded scrub (null: never scrubbed). The array is reported
+ * {@code INCONSISTENT} rather than {@code optimal} while that scrub left mismatches unrepaired.
+ */
 public record UnitStatus(String raidLevel, int chunkBytes, boolean degraded, List<MemberState> members,
                          List<GptPartition> partitions, String firmwareVersion, String firmwareSha256,
                          List<SnapshotInfo> snapshots, IoMeter.Snapshot volumeMeter, IoMeter.Snapshot arrayMeter,
-                         List<IoMeter.Snapshot> diskMeters) {
+                         List<IoMeter.Snapshot> diskMeters, ScrubRecord lastScrub) {
 
     /**
      * Bytes the array wrote to its disks for the host's sake ÷ bytes the host wrote: the end-to-end
@@ -27,13 +32,17 @@ public record UnitStatus(String raidLevel, int chunkBytes, boolean degraded, Lis
     /** A human-readable multi-line report. */
     public String describe() {
         StringBuilder out = new StringBuilder();
-        out.append(String.format("array      %s, chunk %d KiB, %s%n", raidLevel, chunkBytes >> 10, degraded ? "DEGRADED" : "optimal"));
+        String health = degraded ? "DEGRADED" : lastScrub != null && lastScrub.leftMismatches()
+                ? "INCONSISTENT (" + (lastScrub.mismatchedStripes() - lastScrub.repairedStripes())
+                + " stripes failed the last scrub; scemu scrub --repair)" : "optimal";
+        out.append(String.format("array      %s, chunk %d KiB, %s%n", raidLevel, chunkBytes >> 10, health));
         for (int i = 0; i < members.size(); i++) {
             out.append(String.format("  disk %d   %s%n", i, members.get(i)));
         }
         for (GptPartition p : partitions) {
             out.append(String.format("partition  %-16s %8d MiB at %d MiB%n", p.name(), p.sizeBytes() >> 20, p.offsetBytes() >> 20));
         }
+        out.append(String.format("scrub      %s%n", lastScrub == null ? "never" : "last " + lastScrub.describe()));
         out.append(String.format("firmware   %s (sha256 %s...)%n", firmwareVersion, firmwareSha256.substring(0, 16)));
         out.append(String.format("snapshots  %d%n", snapshots.size()));
         for (SnapshotInfo s : snapshots) {

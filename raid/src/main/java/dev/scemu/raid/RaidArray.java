@@ -87,7 +87,15 @@ public interface RaidArray extends BlockDevice {
     CompletableFuture<RebuildProgress> backgroundWork();
 
     /** Checks (and with {@code repair}, fixes) redundancy of every stripe; runs on the caller's thread. */
-    ScrubResult scrub(boolean repair);
+    default ScrubResult scrub(boolean repair) {
+        return scrub(repair, new ScrubListener() { });
+    }
+
+    /**
+     * Like {@link #scrub(boolean)}, telling {@code listener} about progress and each inconsistent
+     * stripe with its array offset.
+     */
+    ScrubResult scrub(boolean repair, ScrubListener listener);
 
     /** Flushes the members, marks the superblocks clean and detaches from the members without closing them. */
     void stop();

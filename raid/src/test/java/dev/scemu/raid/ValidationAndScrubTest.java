@@ -133,4 +133,40 @@ class ValidationAndScrubTest {
         assertThat(array.scrub(false).mismatchedStripes()).isZero();
         array.close();
     }
+
+    @Test
+    void scrubListenerGetsEveryStripeAndTheArrayOffsetsOfMismatches() {
+        // RAID-5 of 3 x 4 MiB, 16 KiB chunks: a stripe row protects 2 x 4 blocks of the array
+        List<BlockDevice> members = TestArrays.memoryMembers("o", 3, 4L << 20);
+        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(16 * 1024)
+                .assumeClean(true).build(), members);
+        array.write(0, 200, TestArrays.randomBuffer(new Random(4), 200), 0);
+        long dataOffsetBlocks = array.dataOffsetSectors() / 8;
+        members.get(0).write(dataOffsetBlocks + 4 * 10 + 1, 1, TestArrays.randomBuffer(new Random(5), 1), 0); // row 10
+        List<ScrubMismatch> found = new ArrayList<>();
+        long[] progress = new long[2];
+        ScrubListener listener = new ScrubListener() {
+            @Override
+            public void onProgress(long done, long total) {
+                assertThat(done).isEqualTo(progress[0] + 1);
+                progress[0] = done;
+                progress[1] = total;
+            }
+
+            @Override
+            public void onMismatch(ScrubMismatch mismatch) {
+                found.add(mismatch);
+            }
+        };
+        ScrubResult check = array.scrub(false, listener);
+        assertThat(check.mismatchedStripes()).isEqualTo(1);
+        assertThat(found).containsExactly(new ScrubMismatch(10, 10 * 8 * 4096L, 8 * 4096L, false));
+        assertThat(progress[0]).as("every stripe walked").isEqualTo(progress[1]).isGreaterThanOrEqualTo(check.stripesChecked());
+        found.clear();
+        progress[0] = 0;
+        assertThat(array.scrub(true, listener).repairedStripes()).isEqualTo(1);
+        assertThat(found).containsExactly(new ScrubMismatch(10, 10 * 8 * 4096L, 8 * 4096L, true));
+        assertThat(array.scrub(false).mismatchedStripes()).isZero();
+        array.close();
+    }
 }

@@ -17,5 +17,7 @@ public enum SnapshotError {
     /** An earlier I/O failure (for example a power cut) left the volume unusable until reopened. */
     VOLUME_FAILED,
     /** Too many snapshots exist. */
-    TOO_MANY_SNAPSHOTS
+    TOO_MANY_SNAPSHOTS,
+    /** A snapshot of that name already exists (names are unique within a volume). */
+    DUPLICATE_NAME
 }

@@ -38,7 +38,10 @@ public interface SnapshotVolume extends BlockDevice {
         return SnapshotVolumeImpl.open(data, store);
     }
 
-    /** Freezes the current contents (implies a flush) under {@code name} (1..64 UTF-8 bytes). */
+    /**
+     * Freezes the current contents (implies a flush) under {@code name} (1..64 UTF-8 bytes, unique
+     * among the volume's snapshots: an existing name is refused with {@link SnapshotError#DUPLICATE_NAME}).
+     */
     SnapshotInfo createSnapshot(String name);
 
     /** Existing snapshots, oldest first. */

@@ -17,6 +17,12 @@ interface LevelEngine {
     /** Units of member data that resync, scrub and rebuild walk. */
     long unitCount();
 
+    /** First array block whose data unit {@code unit} protects (RAID-0: no units). */
+    long unitArrayLba(long unit);
+
+    /** Array blocks whose data unit {@code unit} protects. */
+    long unitArrayBlocks(long unit);
+
     /**
      * Checks unit {@code unit} and with {@code repair} rewrites parity/mirrors from the data;
      * returns 1 if it was inconsistent, 0 if consistent, -1 if it cannot be checked (degraded).

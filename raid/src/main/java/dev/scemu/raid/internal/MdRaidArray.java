@@ -18,6 +18,8 @@ import dev.scemu.raid.RaidException;
 import dev.scemu.raid.RaidLevel;
 import dev.scemu.raid.RebuildListener;
 import dev.scemu.raid.RebuildProgress;
+import dev.scemu.raid.ScrubListener;
+import dev.scemu.raid.ScrubMismatch;
 import dev.scemu.raid.ScrubResult;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -987,7 +989,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     }
 
     @Override
-    public ScrubResult scrub(boolean repair) {
+    public ScrubResult scrub(boolean repair, ScrubListener listener) {
         if (stopped) {
             throw new RaidException(RaidError.STOPPED, "array " + name() + " is stopped");
         }
@@ -1000,7 +1002,9 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         long checked = 0;
         long mismatched = 0;
         long repaired = 0;
-        for (long unit = 0; unit < engine.unitCount(); unit++) {
+        long units = engine.unitCount();
+        long blockSize = geometry().blockSize();
+        for (long unit = 0; unit < units; unit++) {
             int r = engine.syncUnit(unit, repair, IoCause.SCRUB);
             if (r >= 0) {
                 checked++;
@@ -1010,7 +1014,10 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 if (repair) {
                     repaired++;
                 }
+                listener.onMismatch(new ScrubMismatch(unit, engine.unitArrayLba(unit) * blockSize,
+                        engine.unitArrayBlocks(unit) * blockSize, repair));
             }
+            listener.onProgress(unit + 1, units);
         }
         return new ScrubResult(checked, mismatched, repaired);
     }

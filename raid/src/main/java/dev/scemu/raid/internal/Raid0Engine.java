@@ -32,6 +32,16 @@ final class Raid0Engine implements LevelEngine {
     }
 
     @Override
+    public long unitArrayLba(long unit) {
+        throw new UnsupportedOperationException("RAID-0 has no redundancy units");
+    }
+
+    @Override
+    public long unitArrayBlocks(long unit) {
+        throw new UnsupportedOperationException("RAID-0 has no redundancy units");
+    }
+
+    @Override
     public void read(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
         long pos = lba;
         int remaining = blockCount;

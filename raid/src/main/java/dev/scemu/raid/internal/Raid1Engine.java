@@ -36,6 +36,16 @@ final class Raid1Engine implements LevelEngine {
         return (a.memberDataBlocks + regionBlocks - 1) / regionBlocks;
     }
 
+    @Override
+    public long unitArrayLba(long unit) {
+        return unit * regionBlocks; // every member holds the whole array
+    }
+
+    @Override
+    public long unitArrayBlocks(long unit) {
+        return unitBlocks(unit);
+    }
+
     private int unitBlocks(long unit) {
         return (int) Math.min(regionBlocks, a.memberDataBlocks - unit * regionBlocks);
     }

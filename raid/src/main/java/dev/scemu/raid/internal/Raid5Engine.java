@@ -433,6 +433,16 @@ final class Raid5Engine implements LevelEngine {
     // ------------------------------------------------------------------ resync, scrub, rebuild
 
     @Override
+    public long unitArrayLba(long row) {
+        return row * chunkBlocks * (long) dataDisks;
+    }
+
+    @Override
+    public long unitArrayBlocks(long row) {
+        return chunkBlocks * (long) dataDisks;
+    }
+
+    @Override
     public int syncUnit(long row, boolean repair, IoCause cause) {
         long memberLba = row * chunkBlocks;
         int parity = geo.parityMember(row);

@@ -679,6 +679,9 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         lock.writeLock().lock();
         try {
             checkUsable();
+            if (snapshots.values().stream().anyMatch(info -> info.name().equals(name))) {
+                throw new SnapshotException(SnapshotError.DUPLICATE_NAME, "a snapshot named '" + name + "' already exists");
+            }
             if (snapshots.size() >= layout.maxSnapshots()) {
                 throw new SnapshotException(SnapshotError.TOO_MANY_SNAPSHOTS, "volume already has "
                         + snapshots.size() + " snapshots (max " + layout.maxSnapshots() + ")");

@@ -1,0 +1,296 @@
+package dev.scemu.cli;
+
+import dev.scemu.nbd.NbdServer;
+import dev.scemu.snapshot.SnapshotInfo;
+import dev.scemu.unit.StorageControlUnit;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The control channel of a running {@code serve}: a unix domain socket (see {@link ControlSocket}
+ * for where; mode 0600, peers of another user refused) on which other {@code scemu} processes ask
+ * the serving process to run a live command against the unit it owns ({@link ControlProtocol}; the
+ * commands in {@link LiveControl#LIVE_COMMANDS}). See docs/control.md.
+ *
+ * <p>Threads: one thread accepts and runs the requests one after the other, so live commands never
+ * overlap each other (they do overlap NBD I/O, which the unit serves concurrently). {@link #close}
+ * stops accepting, lets a running command finish (up to a minute) and removes the socket.
+ */
+final class ControlServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
+    /** Environment of the request being run (only on the control thread). */
+    private static final ThreadLocal<Map<String, String>> REQUEST_ENV = new ThreadLocal<>();
+
+    private final Path directory;
+    private final Path socket;
+    private final ServerSocketChannel channel;
+    private final ExecutorService thread;
+    private final Live live;
+    private final Function<String, String> previousEnvironment;
+    private boolean closed;
+
+    private ControlServer(Path directory, Path socket, ServerSocketChannel channel, Live live) {
+        this.directory = directory;
+        this.socket = socket;
+        this.channel = channel;
+        this.live = live;
+        this.thread = Executors.newSingleThreadExecutor(runnable -> {
+            Thread t = new Thread(runnable, "scemu-control");
+            t.setDaemon(true);
+            return t;
+        });
+        this.previousEnvironment = BackupCommand.environment;
+        BackupCommand.environment = name -> {
+            Map<String, String> env = REQUEST_ENV.get();
+            return env != null ? env.get(name) : previousEnvironment.apply(name);
+        };
+        thread.execute(this::acceptLoop);
+    }
+
+    /**
+     * Listens for live commands on the unit in {@code dir}, which this process owns ({@code unit})
+     * and serves ({@code nbd}).
+     */
+    static ControlServer start(Path dir, StorageControlUnit unit, NbdServer nbd) {
+        Path realDir;
+        try {
+            realDir = dir.toRealPath();
+        } catch (IOException e) {
+            throw new CliException("cannot resolve " + dir + ": " + e.getMessage());
+        }
+        Path socket = ControlSocket.path(realDir);
+        ControlSocket.preparePrivateParent(socket);
+        ServerSocketChannel channel = null;
+        try {
+            Files.deleteIfExists(socket); // we own the unit's lock: a socket file here is a dead owner's
+            channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            channel.bind(UnixDomainSocketAddress.of(socket));
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException e) {
+            if (channel != null) {
+                try {
+                    channel.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw new CliException("cannot listen on control socket " + socket + ": " + e.getMessage());
+        }
+        return new ControlServer(realDir, socket, channel, new Live(realDir, unit, nbd));
+    }
+
+    Path socketPath() {
+        return socket;
+    }
+
+    private void acceptLoop() {
+        while (true) {
+            SocketChannel client;
+            try {
+                client = channel.accept();
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                LOG.warn("control socket {}: accept failed: {}", socket, e.toString());
+                return;
+            }
+            try (client) {
+                if (!samePeerUser(client)) {
+                    LOG.warn("control socket {}: refused a peer of another user", socket);
+                    continue;
+                }
+                serve(client);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("control socket {}: request failed: {}", socket, e.toString());
+            }
+        }
+    }
+
+    private static boolean samePeerUser(SocketChannel client) {
+        try {
+            var principal = client.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED);
+            return principal.user().getName().equals(System.getProperty("user.name"));
+        } catch (UnsupportedOperationException | IOException e) {
+            return true; // no peer credentials on this platform: the socket's mode 0600 is the guard
+        }
+    }
+
+    private void serve(SocketChannel client) throws IOException {
+        InputStream in = Channels.newInputStream(client);
+        OutputStream out = Channels.newOutputStream(client);
+        ControlProtocol.Request request;
+        try {
+            request = ControlProtocol.readRequest(in);
+        } catch (IOException e) {
+            respond(out, "err", "scemu: bad control request: " + e.getMessage() + "\n", 2);
+            return;
+        }
+        Path cwd = Path.of(request.cwd());
+        String command = String.join(" ", LiveControl.commandWords(request.args()));
+        Path target = LiveControl.liveTarget(cwd, request.args().toArray(String[]::new));
+        if (target == null || !directory.equals(realPathOrNull(target))) {
+            respond(out, "err", "scemu: '" + command + "' is not a live command on " + directory
+                    + " (live: " + String.join(", ", LiveControl.LIVE_COMMANDS) + ")\n", 2);
+            return;
+        }
+        LOG.info("control: running '{}' live", command);
+        Object lock = new Object();
+        FrameWriter stdout = new FrameWriter(out, "out", lock);
+        FrameWriter stderr = new FrameWriter(out, "err", lock);
+        int status;
+        LiveUnit.Holder.CURRENT.set(live);
+        REQUEST_ENV.set(request.env());
+        try {
+            status = Main.execute(new PrintWriter(stdout, true), new PrintWriter(stderr, true), cwd,
+                    request.args().toArray(String[]::new));
+        } finally {
+            LiveUnit.Holder.CURRENT.remove();
+            REQUEST_ENV.remove();
+        }
+        stdout.flush();
+        stderr.flush();
+        synchronized (lock) {
+            out.write(("exit " + status + "\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
+    }
+
+    private static Path realPathOrNull(Path path) {
+        try {
+            return path.toRealPath();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static void respond(OutputStream out, String stream, String text, int status) throws IOException {
+        ControlProtocol.writeField(out, stream, text);
+        out.write(("exit " + status + "\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+    }
+
+    /** Stops accepting, waits for a running command (up to a minute), removes the socket. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.warn("control socket {}: close failed: {}", socket, e.toString());
+        }
+        thread.shutdown();
+        try {
+            if (!thread.awaitTermination(60, TimeUnit.SECONDS)) {
+                LOG.warn("control socket {}: a live command still runs after 60 s", socket);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        BackupCommand.environment = previousEnvironment;
+        try {
+            Files.deleteIfExists(socket);
+        } catch (IOException e) {
+            LOG.warn("control socket {}: cannot remove it: {}", socket, e.toString());
+        }
+    }
+
+    /** A Writer that sends what it holds as one frame of {@link ControlProtocol} at each flush. */
+    private static final class FrameWriter extends Writer {
+        private final OutputStream out;
+        private final String name;
+        private final Object lock;
+        private final StringBuilder pending = new StringBuilder();
+        private boolean broken;
+
+        FrameWriter(OutputStream out, String name, Object lock) {
+            this.out = out;
+            this.name = name;
+            this.lock = lock;
+        }
+
+        @Override
+        public void write(char[] buffer, int offset, int length) throws IOException {
+            synchronized (lock) {
+                pending.append(buffer, offset, length);
+                if (pending.length() >= 8192) {
+                    flush();
+                }
+            }
+        }
+
+        @Override
+        public void flush() {
+            synchronized (lock) {
+                if (pending.isEmpty()) {
+                    return;
+                }
+                String text = pending.toString();
+                pending.setLength(0);
+                if (broken) {
+                    return;
+                }
+                try {
+                    ControlProtocol.writeField(out, name, text);
+                    out.flush();
+                } catch (IOException e) {
+                    broken = true; // the client went away: the command still finishes on the unit
+                    LOG.warn("control: client gone, output dropped: {}", e.toString());
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            flush();
+        }
+    }
+
+    /** The served unit as live commands see it. */
+    private record Live(Path directory, StorageControlUnit unit, NbdServer nbd) implements LiveUnit {
+
+        @Override
+        public void exportSnapshot(SnapshotInfo info) {
+            nbd.addExport(ServeCommand.snapshotExportName(info), unit.snapshots().snapshot(info.id()),
+                    ServeCommand.snapshotDescription(info), true);
+        }
+
+        @Override
+        public void unexportSnapshot(SnapshotInfo info) {
+            nbd.removeExport(ServeCommand.snapshotExportName(info));
+        }
+
+        @Override
+        public void whileVolumeUnused(Runnable action) {
+            int open = nbd.openConnections(ServeCommand.VOLUME_EXPORT);
+            if (open > 0) {
+                throw new CliException("refused while serving: " + open + " client(s) have the volume export open;"
+                        + " disconnect them (or stop 'scemu serve') and retry");
+            }
+            action.run();
+        }
+    }
+}
