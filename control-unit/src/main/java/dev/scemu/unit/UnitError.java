@@ -9,5 +9,11 @@ public enum UnitError {
     /** No partition of that name. */
     NO_SUCH_PARTITION,
     /** The trial boot of a new firmware image found the unit unusable under it (the update reverts). */
-    SELF_CHECK_FAILED
+    SELF_CHECK_FAILED,
+    /** {@code create} was given a directory that already holds files (a unit, or anything else). */
+    NOT_EMPTY,
+    /** The disk images of a unit directory carry another identity than its {@code unit.properties} records. */
+    IDENTITY_MISMATCH,
+    /** The trust store is unreadable, or refuses a change (last key, key of the running image, unknown key). */
+    TRUST_STORE
 }
