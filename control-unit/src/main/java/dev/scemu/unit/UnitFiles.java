@@ -20,13 +20,16 @@ import java.util.stream.Stream;
  * signing key), written so that a crash leaves the old or the new file, never a torn one.
  *
  * <p>Ordering of {@link #writeAtomically}: write a temporary file in the same directory (created
- * with its final permissions, so a secret is never readable by others, not even for a moment),
+ * with its final permissions — 0600 for a secret, so it is never readable by others, not even for
+ * a moment; 0644 less the umask otherwise),
  * {@code fsync} it, rename it over the target, {@code fsync} the directory.
  */
 final class UnitFiles {
 
     /** Owner read/write only: the mode of a private key file. */
     static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+    /** What other files of a unit get (less what the umask removes): readable by all, like the disk images. */
+    static final Set<PosixFilePermission> SHARED = PosixFilePermissions.fromString("rw-r--r--");
 
     private UnitFiles() {
     }
@@ -36,8 +39,8 @@ final class UnitFiles {
         Path dir = file.toAbsolutePath().getParent();
         Path temp = null;
         try {
-            temp = ownerOnly && isPosix(dir)
-                    ? Files.createTempFile(dir, "." + file.getFileName(), ".tmp", permissions(OWNER_ONLY))
+            temp = isPosix(dir)
+                    ? Files.createTempFile(dir, "." + file.getFileName(), ".tmp", permissions(ownerOnly ? OWNER_ONLY : SHARED))
                     : Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                 ByteBuffer buffer = ByteBuffer.wrap(content);
