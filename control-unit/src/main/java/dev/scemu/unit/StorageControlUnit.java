@@ -13,11 +13,11 @@ import dev.scemu.core.SliceDevice;
 import dev.scemu.flash.BackupRegion;
 import dev.scemu.flash.FirmwareImage;
 import dev.scemu.flash.FirmwareManager;
-import dev.scemu.flash.FlashException;
-import dev.scemu.flash.KeyPem;
 import dev.scemu.flash.FirmwareStore;
 import dev.scemu.flash.FlashDevice;
+import dev.scemu.flash.FlashException;
 import dev.scemu.flash.InspectionReport;
+import dev.scemu.flash.KeyPem;
 import dev.scemu.flash.PeriodicInspector;
 import dev.scemu.flash.TrustedKeys;
 import dev.scemu.flash.UpdateJournal;
@@ -29,12 +29,13 @@ import dev.scemu.snapshot.SnapshotConfig;
 import dev.scemu.snapshot.SnapshotVolume;
 import dev.scemu.unit.internal.GatedDevice;
 import dev.scemu.unit.internal.TrialBootCheck;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.MessageDigest;
 import java.security.PrivateKey;
@@ -75,6 +76,11 @@ import java.util.concurrent.ScheduledExecutorService;
  * is set, or when ticked (a simulation drives it on its own clock). An update's trial boot runs the
  * unit's {@link TrialBootCheck} (capabilities in use, GPT reads back, volume answers); a failure
  * reverts to the old image.
+ *
+ * <p>Identity and trust: {@link #create} gives the unit its own {@link UnitIdentity} (random unless
+ * the config asks for a simulation) and its {@link TrustStore} (the vendor's key, else a key pair
+ * generated at create); a directory unit is built in a {@link StagingDirectory} and appears only
+ * complete. {@link #trustKey} and {@link #distrustKey} rotate the trusted keys.
  *
  * <p>Ordering: close stops the inspection schedule, flushes and checkpoints the snapshot volume, then stops the array (marks the
  * superblocks clean), then closes the media. {@link #crashAndReboot} does none of that: it cuts
@@ -223,9 +229,15 @@ public final class StorageControlUnit implements AutoCloseable {
                 unit.provision(firmwareImage);
                 unit.saveConfig();
                 createReport = unit.bootReport;
-            } finally {
-                unit.close();
+            } catch (RuntimeException e) {
+                try {
+                    unit.close();
+                } catch (RuntimeException closing) {
+                    e.addSuppressed(closing);
+                }
+                throw e; // the staging directory is removed on the way out
             }
+            unit.close(); // clean: superblocks marked clean, volume checkpointed, media synced
             staging.commit();
         }
         StorageControlUnit unit = open(config.directory(), power);
@@ -266,7 +278,7 @@ public final class StorageControlUnit implements AutoCloseable {
     private void saveConfig() {
         Properties properties = config.toProperties();
         identity().store(properties);
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try {
             properties.store(bytes, "scemu control unit");
         } catch (IOException e) {
