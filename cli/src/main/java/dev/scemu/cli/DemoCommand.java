@@ -180,7 +180,8 @@ final class DemoCommand implements Callable<Integer> {
             Files.createDirectories(backupDir);
             char[] password = "demo password".toCharArray();
             BlockDevice view = unit.snapshots().snapshot(second.id());
-            BackupResult backup = BackupEngine.backup(BackupSource.ofDevice(view, "demo-volume", "snapshot-" + second.id()),
+            String volumeId = unit.identity().volumeId().toString(); // the unit's own, random
+            BackupResult backup = BackupEngine.backup(BackupSource.ofDevice(view, volumeId, "snapshot-" + second.id()),
                     BackupTarget.directory(backupDir), BackupOptions.defaults().withPassword(password));
             RestoreResult verified = BackupEngine.verify(BackupTarget.directory(backupDir), backup.info().imageId(), password);
             try (BlockDevice other = Media.memory("restored", view.geometry())) {
