@@ -3,7 +3,9 @@ package dev.scemu.cli;
 import dev.scemu.core.MediaKind;
 import dev.scemu.raid.RaidLevel;
 import dev.scemu.unit.StorageControlUnit;
+import dev.scemu.unit.TrustStore;
 import dev.scemu.unit.UnitConfig;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,9 +17,17 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code scemu create DIR}: provisions a new control unit whose images live in DIR. */
+/**
+ * {@code scemu create DIR}: provisions a new control unit whose images live in DIR. All or nothing:
+ * the unit is built in a staging directory and moved into DIR at the end, so a failed create leaves
+ * no file behind. The trust root is the vendor's public key ({@code --vendor-key}, with the initial
+ * image it signed), or else a key pair generated now whose private key stays in DIR (mode 0600).
+ */
 @Command(name = "create", mixinStandardHelpOptions = true,
-        description = "Create a control unit (RAID array, GPT, firmware, snapshot volume) in DIR.")
+        description = {"Create a control unit (RAID array, GPT, firmware, snapshot volume) in DIR.",
+                "DIR must not exist or be empty; a failed create leaves nothing behind.",
+                "Trust root: --vendor-key (with --firmware, an image signed by that key), or a test key pair"
+                        + " generated now (private key in DIR/" + TrustStore.TEST_KEY_FILE + ", mode 0600)."})
 final class CreateCommand implements Callable<Integer> {
 
     @Spec
@@ -44,8 +54,21 @@ final class CreateCommand implements Callable<Integer> {
             description = "Disk backend: mapped, file or memory (default: ${DEFAULT-VALUE}).")
     String backend = "mapped";
 
-    @Option(names = "--seed", description = "Seed of GUIDs, fault injection and the vendor key (default: ${DEFAULT-VALUE}).")
-    long seed = 1;
+    @Option(names = "--seed", paramLabel = "SEED",
+            description = "Simulation mode: derive the md array UUID, the GPT GUIDs, fault injection and the test"
+                    + " signing key from SEED, so the unit is reproducible (and its key is not secret)."
+                    + " Default: all random.")
+    Long seed;
+
+    @Option(names = "--vendor-key", paramLabel = "FILE.pub",
+            description = "The vendor's Ed25519 public key (PEM): the unit trusts it (and only it) for firmware."
+                    + " Needs --firmware.")
+    Path vendorKey;
+
+    @Option(names = "--firmware", paramLabel = "IMAGE",
+            description = "The initial firmware image, signed by the --vendor-key (default: the built-in firmware,"
+                    + " signed by a test key generated now).")
+    Path firmware;
 
     @Override
     public Integer call() {
@@ -78,14 +101,38 @@ final class CreateCommand implements Callable<Integer> {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new CliException(dir + " exists and is not a directory");
         }
-        UnitConfig config = UnitConfig.builder().directory(dir).media(media).level(raidLevel)
-                .disks(disks, diskSize).chunkBytes((int) chunk).seed(seed).build();
-        try (StorageControlUnit unit = StorageControlUnit.create(config)) {
+        if (vendorKey == null && firmware != null) {
+            throw new CliException("--firmware needs --vendor-key: the public key the image is signed with");
+        }
+        if (vendorKey != null && firmware == null) {
+            throw new CliException("--vendor-key needs --firmware: an initial image signed by that key (the built-in"
+                    + " firmware is signed by a test key; build one with 'scemu firmware build --key VENDOR.pem')");
+        }
+        UnitConfig.Builder builder = UnitConfig.builder().directory(dir).media(media).level(raidLevel)
+                .disks(disks, diskSize).chunkBytes((int) chunk);
+        if (seed != null) {
+            builder.seed(seed);
+        }
+        UnitConfig config = builder.build();
+        try (StorageControlUnit unit = vendorKey == null ? StorageControlUnit.create(config)
+                : StorageControlUnit.create(config, readImage(firmware), KeyFiles.readPublic(vendorKey))) {
             out.printf("created unit in %s: %s of %d x %s disks (%s), chunk %s, volume %s, firmware %s%n", dir,
                     raidLevel, disks, Sizes.format(diskSize), media.name().toLowerCase(Locale.ROOT),
                     Sizes.format(chunk), Sizes.format(unit.host().geometry().capacityBytes()),
                     unit.firmware().running().version());
+            out.printf("identity   %s%n", StatusCommand.describeIdentity(unit));
+            for (String line : StatusCommand.describeTrust(unit, dir)) {
+                out.printf("trust      %s%n", line);
+            }
         }
         return 0;
+    }
+
+    private static byte[] readImage(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new CliException("cannot read firmware image " + file + ": " + e.getMessage());
+        }
     }
 }

@@ -13,6 +13,7 @@ import dev.scemu.core.IoMeter;
 import dev.scemu.core.Media;
 import dev.scemu.core.MediaKind;
 import dev.scemu.core.PowerCutMode;
+import dev.scemu.core.PowerDomain;
 import dev.scemu.flash.FirmwareEvent;
 import dev.scemu.flash.UpdateReport;
 import dev.scemu.raid.RaidLevel;
@@ -62,7 +63,8 @@ final class DemoCommand implements Callable<Integer> {
     @Parameters(arity = "0..1", paramLabel = "DIR", description = "Directory for the images (default: a temporary one, removed afterwards).")
     Path directory;
 
-    @Option(names = "--seed", description = "Seed of the workload and the faults (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", description = "Seed of the workload and the faults (default: ${DEFAULT-VALUE}); the unit's"
+            + " identity and signing key are random.")
     long seed = 2026;
 
     @Option(names = "--disk-size-mib", description = "Size of each of the 4 disks in MiB (default: ${DEFAULT-VALUE}).")
@@ -79,12 +81,14 @@ final class DemoCommand implements Callable<Integer> {
         long started = System.nanoTime();
         boolean temporary = directory == null && !memory;
         Path dir = memory ? null : temporary ? Files.createTempDirectory("scemu-demo") : directory;
+        // a real unit (random identity, a test signing key generated at create); the seed drives the
+        // workload and the faults (the power domain's torn-write choices)
         UnitConfig.Builder config = UnitConfig.builder().level(RaidLevel.RAID5).disks(4, (long) diskSizeMib << 20)
-                .chunkBytes(64 << 10).seed(seed);
+                .chunkBytes(64 << 10);
         if (dir != null) {
             config.directory(dir.resolve("unit")).media(MediaKind.MAPPED);
         }
-        try (StorageControlUnit unit = StorageControlUnit.create(config.build())) {
+        try (StorageControlUnit unit = StorageControlUnit.create(config.build(), new PowerDomain(seed))) {
             run(unit, dir);
         } finally {
             if (temporary) {
@@ -148,7 +152,7 @@ final class DemoCommand implements Callable<Integer> {
         thread.start();
         UpdateReport update;
         try {
-            unit.firmware().stage(DefaultFirmware.image("1.1.0", seed));
+            unit.firmware().stage(DefaultFirmware.image("1.1.0", unit.testSigningKey().orElseThrow()));
             update = unit.firmware().update();
         } finally {
             stop.set(true);
@@ -176,7 +180,8 @@ final class DemoCommand implements Callable<Integer> {
             Files.createDirectories(backupDir);
             char[] password = "demo password".toCharArray();
             BlockDevice view = unit.snapshots().snapshot(second.id());
-            BackupResult backup = BackupEngine.backup(BackupSource.ofDevice(view, "demo-volume", "snapshot-" + second.id()),
+            String volumeId = unit.identity().volumeId().toString(); // the unit's own, random
+            BackupResult backup = BackupEngine.backup(BackupSource.ofDevice(view, volumeId, "snapshot-" + second.id()),
                     BackupTarget.directory(backupDir), BackupOptions.defaults().withPassword(password));
             RestoreResult verified = BackupEngine.verify(BackupTarget.directory(backupDir), backup.info().imageId(), password);
             try (BlockDevice other = Media.memory("restored", view.geometry())) {

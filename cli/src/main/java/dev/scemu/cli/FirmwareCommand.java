@@ -1,11 +1,12 @@
 package dev.scemu.cli;
 
 import dev.scemu.flash.FirmwareImage;
+import dev.scemu.flash.FlashError;
+import dev.scemu.flash.FlashException;
 import dev.scemu.flash.InspectionReport;
 import dev.scemu.flash.TrustedKeys;
 import dev.scemu.flash.UpdateOptions;
 import dev.scemu.flash.UpdateReport;
-import dev.scemu.unit.DefaultFirmware;
 import dev.scemu.unit.StorageControlUnit;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -21,9 +22,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code scemu firmware build|inspect|update|corrupt|export-key|keygen}. */
+/** {@code scemu firmware build|inspect|update|corrupt|export-key|keygen|trust}. */
 @Command(name = "firmware", mixinStandardHelpOptions = true,
-        description = "Build, inspect and update firmware images; corrupt the flash to watch the boot recover it.")
+        description = "Build, inspect and update firmware images; corrupt the flash to watch the boot recover it;"
+                + " manage the keys the unit trusts.",
+        subcommands = TrustCommand.class)
 final class FirmwareCommand {
 
     /** Capabilities of the embedded default firmware (an update must not lose any). */
@@ -130,7 +133,16 @@ final class FirmwareCommand {
         PrintWriter out = out();
         try (UnitSession session = Units.session(dir)) {
             StorageControlUnit unit = session.unit();
-            FirmwareImage staged = unit.firmware().stage(bytes);
+            FirmwareImage staged;
+            try {
+                staged = unit.firmware().stage(bytes);
+            } catch (FlashException e) {
+                if (e.code() == FlashError.UNKNOWN_KEY) {
+                    throw new CliException("refused " + imageFile + ": " + e.getMessage()
+                            + "; to trust its key: 'scemu firmware trust add " + dir + " KEY.pub'");
+                }
+                throw e;
+            }
             out.printf("staged     %s (sha256 %s...)%n", staged.version(), staged.sha256Hex().substring(0, 16));
             UpdateReport report = unit.firmware().update(new UpdateOptions(allowDowngrade, allowMissing));
             out.printf("update     %s: %s -> %s%n", report.outcome(), report.from(), report.to());
@@ -177,17 +189,20 @@ final class FirmwareCommand {
     }
 
     @Command(name = "export-key", mixinStandardHelpOptions = true,
-            description = "Write the unit's vendor signing key (derived from its seed: a simulation) as a PEM file.")
+            description = "Write the unit's test signing key (generated at create, or derived from the seed of a"
+                    + " simulation) as a PEM file, to sign test images; a unit created with --vendor-key has none.")
     int exportKey(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
                   @Option(names = {"-o", "--out"}, required = true, paramLabel = "FILE", description = "Private key file.") Path output) {
-        long seed;
+        KeyPair pair;
         try (StorageControlUnit unit = Units.open(dir)) {
-            seed = unit.config().seed();
+            pair = unit.testSigningKey().orElseThrow(() -> new CliException("the unit in " + dir
+                    + " has no test signing key: it trusts " + unit.trustStore().entries()
+                    + " and the vendor holds the private key"));
         }
-        KeyPair pair = DefaultFirmware.signingKey(seed);
         KeyFiles.writePrivate(output, pair.getPrivate());
         KeyFiles.writePublic(Path.of(output + ".pub"), pair.getPublic());
-        out().printf("wrote the vendor signing key to %s (public key %s.pub)%n", output, output);
+        out().printf("wrote the test signing key to %s (public key %s.pub), fingerprint %s%n", output, output,
+                TrustedKeys.fingerprint(pair.getPublic()));
         return 0;
     }
 

@@ -3,6 +3,7 @@ package dev.scemu.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
@@ -35,7 +36,16 @@ final class KeyFiles {
         }
     }
 
+    /** Writes a private key readable by its owner only (mode 0600 from the moment the file exists). */
     static void writePrivate(Path file, PrivateKey key) {
+        try {
+            Files.deleteIfExists(file);
+            if (file.toAbsolutePath().getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            }
+        } catch (IOException e) {
+            throw new CliException("cannot write " + file + ": " + e.getMessage());
+        }
         write(file, "PRIVATE KEY", key.getEncoded());
     }
 

@@ -4,8 +4,14 @@ import dev.scemu.flash.FirmwareEvent;
 import dev.scemu.raid.RebuildProgress;
 import dev.scemu.snapshot.SnapshotVolume;
 import dev.scemu.unit.StorageControlUnit;
+import dev.scemu.unit.TrustStore;
+import dev.scemu.unit.UnitIdentity;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import picocli.CommandLine.Command;
@@ -35,6 +41,10 @@ final class StatusCommand implements Callable<Integer> {
             StorageControlUnit unit = session.unit();
             out.printf("unit       %s (%d x %s disks, %s backend)%n", dir, unit.config().diskCount(),
                     Sizes.format(unit.config().diskBytes()), unit.config().media().name().toLowerCase());
+            out.printf("identity   %s%n", describeIdentity(unit));
+            for (String line : describeTrust(unit, dir)) {
+                out.printf("trust      %s%n", line);
+            }
             out.print(unit.status().describe());
             out.println(session.isLive() ? "           (live: meters count the I/O since 'scemu serve' booted the unit)"
                     : "           (meters count the I/O since this command opened the unit; run a workload"
@@ -56,5 +66,39 @@ final class StatusCommand implements Callable<Integer> {
             out.printf("flash      %s%n", unit.firmware().checkFlash());
         }
         return 0;
+    }
+
+    /** The unit's identifiers, and whether they are random or derived from a simulation seed. */
+    static String describeIdentity(StorageControlUnit unit) {
+        UnitIdentity identity = unit.identity();
+        return "array " + identity.arrayUuid() + ", GPT disk " + identity.diskGuid() + ", volume " + identity.volumeId()
+                + (unit.config().isSimulation() ? " (simulation: derived from seed "
+                + unit.config().simulationSeed().getAsLong() + ", not unique)" : "");
+    }
+
+    /** One line per trusted key: where it came from, its fingerprint, whether it signed the running image. */
+    static List<String> describeTrust(StorageControlUnit unit, Path dir) {
+        List<String> lines = new ArrayList<>();
+        byte[] runningKey = unit.firmware().running() == null ? null : unit.firmware().running().keyHash();
+        for (TrustStore.Entry entry : unit.trustStore().entries()) {
+            String fingerprint = entry.fingerprint();
+            String line = switch (entry.origin()) {
+                case VENDOR -> "vendor key " + fingerprint;
+                case TEST_KEY -> {
+                    Path privateKey = dir.resolve(TrustStore.TEST_KEY_FILE);
+                    yield "test key generated at create (" + privateKey
+                            + (Files.exists(privateKey) ? "" : ": private key removed") + "), fingerprint " + fingerprint;
+                }
+                case SIMULATION -> "simulation key derived from seed " + unit.config().simulationSeed().orElse(0)
+                        + " (not secret), fingerprint " + fingerprint;
+                case ADDED -> "added key " + fingerprint;
+                case LEGACY -> "key derived from the seed of an older scemu unit (not secret), fingerprint " + fingerprint;
+            };
+            if (runningKey != null && HexFormat.of().formatHex(runningKey).equals(fingerprint)) {
+                line += " (signed the running image)";
+            }
+            lines.add(line);
+        }
+        return lines;
     }
 }

@@ -11,10 +11,13 @@ import dev.scemu.core.PowerCutMode;
 import dev.scemu.core.PowerDomain;
 import dev.scemu.core.SliceDevice;
 import dev.scemu.flash.BackupRegion;
+import dev.scemu.flash.FirmwareImage;
 import dev.scemu.flash.FirmwareManager;
 import dev.scemu.flash.FirmwareStore;
 import dev.scemu.flash.FlashDevice;
+import dev.scemu.flash.FlashException;
 import dev.scemu.flash.InspectionReport;
+import dev.scemu.flash.KeyPem;
 import dev.scemu.flash.PeriodicInspector;
 import dev.scemu.flash.TrustedKeys;
 import dev.scemu.flash.UpdateJournal;
@@ -31,21 +34,24 @@ import dev.scemu.unit.internal.GatedDevice;
 import dev.scemu.unit.internal.ReadOnlyOverlayDevice;
 import dev.scemu.unit.internal.TrialBootCheck;
 import dev.scemu.unit.internal.UnitLock;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.MessageDigest;
+import java.security.PrivateKey;
 import java.security.PublicKey;
-import java.security.spec.X509EncodedKeySpec;
+import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
-import java.util.Random;
 import java.util.UUID;
+import java.util.function.Supplier;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -82,6 +88,11 @@ import java.util.concurrent.ScheduledExecutorService;
  * second opener, in another process or in this JVM, gets {@link UnitError#UNIT_BUSY} naming the owner
  * ("pid 4711 (scemu serve)").
  *
+ * <p>Identity and trust: {@link #create} gives the unit its own {@link UnitIdentity} (random unless
+ * the config asks for a simulation) and its {@link TrustStore} (the vendor's key, else a key pair
+ * generated at create); a directory unit is built in a {@link StagingDirectory} and appears only
+ * complete. {@link #trustKey} and {@link #distrustKey} rotate the trusted keys.
+ *
  * <p>Ordering: close stops the inspection schedule, flushes and checkpoints the snapshot volume, then stops the array (marks the
  * superblocks clean), then closes the media, then releases the directory lock. {@link #crashAndReboot} does none of that: it cuts
  * power, drops the running stack and boots a new one from what survived.
@@ -91,10 +102,12 @@ public final class StorageControlUnit implements AutoCloseable {
     /** Blocks of the firmware-backup partition used by the update journal. */
     static final int JOURNAL_BLOCKS = 16;
     private static final String PROPERTIES = "unit.properties";
-    private static final String TRUSTED_KEY = "trusted-key.pub";
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final UnitConfig config;
-    private final TrustedKeys trustedKeys;
+    private final TrustStore trust;
+    /** The test key generated at create, while a memory unit lives (a directory unit keeps it in a file). */
+    private final KeyPair createdTestKey;
     private final PowerDomain power;
     private final List<FaultInjectingDevice> disks = new ArrayList<>();
     private final FlashDevice flash;
@@ -113,14 +126,16 @@ public final class StorageControlUnit implements AutoCloseable {
     private ScrubRecord lastScrub; // units without a directory keep it here
     private boolean closed;
 
-    private StorageControlUnit(UnitConfig config, TrustedKeys trustedKeys, boolean create, PowerDomain power) {
-        this(config, trustedKeys, create, power, false);
+    private StorageControlUnit(UnitConfig config, TrustStore trust, KeyPair createdTestKey, boolean create,
+                               PowerDomain power) {
+        this(config, trust, createdTestKey, create, power, false);
     }
 
-    private StorageControlUnit(UnitConfig config, TrustedKeys trustedKeys, boolean create, PowerDomain power,
-                               boolean readOnly) {
+    private StorageControlUnit(UnitConfig config, TrustStore trust, KeyPair createdTestKey, boolean create,
+                               PowerDomain power, boolean readOnly) {
         this.config = config;
-        this.trustedKeys = trustedKeys;
+        this.trust = trust;
+        this.createdTestKey = createdTestKey;
         this.power = power;
         this.readOnly = readOnly;
         BlockGeometry diskGeometry = BlockGeometry.ofBytes(config.blockSize(), config.diskBytes());
@@ -129,7 +144,7 @@ public final class StorageControlUnit implements AutoCloseable {
                 disks.add(power.attach(openMedium("disk" + i, diskGeometry, create)));
             }
             FlashDevice.Builder flashBuilder = FlashDevice.builder().name("nvram").geometry(config.flash())
-                    .seed(config.seed()).powerDomain(power);
+                    .seed(power.seed()).powerDomain(power);
             if (readOnly) {
                 flashBuilder.backing(ReadOnlyOverlayDevice.open("nvram", config.directory().resolve("nvram.img"),
                         FlashDevice.backingGeometry(config.flash())), true);
@@ -163,63 +178,106 @@ public final class StorageControlUnit implements AutoCloseable {
 
     /**
      * Provisions a new unit: blank disks, a new array, the GPT, {@code firmwareImage} programmed
-     * into the flash (verified against {@code keys}), the first boot (which creates the firmware
-     * backup), and an empty snapshot volume.
+     * into the flash, the first boot (which creates the firmware backup), and an empty snapshot
+     * volume. {@code vendorKey} becomes the unit's trust root ({@link TrustStore.Origin#VENDOR}):
+     * the image must be signed by it, else nothing is created.
+     *
+     * <p>A unit with a directory is built in a staging directory and moved into place at the end
+     * (see {@link StagingDirectory}): a create that fails leaves nothing behind. The directory must
+     * not exist, or be empty ({@link UnitError#NOT_EMPTY} otherwise).
      */
-    public static StorageControlUnit create(UnitConfig config, byte[] firmwareImage, PublicKey trustedKey) {
-        return create(config, firmwareImage, trustedKey, new PowerDomain(config.seed()));
+    public static StorageControlUnit create(UnitConfig config, byte[] firmwareImage, PublicKey vendorKey) {
+        return create(config, firmwareImage, vendorKey, powerFor(config));
     }
 
     /**
      * Like {@link #create(UnitConfig, byte[], PublicKey)}, with every disk and the flash attached to
      * {@code power} (a crash-point explorer's domain, or one shared with other simulated devices).
      */
-    public static StorageControlUnit create(UnitConfig config, byte[] firmwareImage, PublicKey trustedKey,
+    public static StorageControlUnit create(UnitConfig config, byte[] firmwareImage, PublicKey vendorKey,
                                             PowerDomain power) {
-        UnitLock lock = null;
-        if (config.directory() != null) {
-            try {
-                Files.createDirectories(config.directory());
-                lock = UnitLock.acquire(config.directory());
-                if (Files.exists(config.directory().resolve(PROPERTIES))) {
-                    throw new UnitException(UnitError.INVALID_LAYOUT, "a unit already exists in " + config.directory());
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            } catch (RuntimeException e) {
-                if (lock != null) {
-                    lock.close();
-                }
-                throw e;
-            }
-        }
-        StorageControlUnit unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustedKeys.of(trustedKey), true, power));
-        try {
-            unit.provision(firmwareImage);
-            if (config.directory() != null) {
-                unit.saveConfig(trustedKey);
-            }
-            return unit;
-        } catch (RuntimeException e) {
-            unit.close();
-            throw e;
-        }
+        return build(config, firmwareImage, new TrustStore.Entry(vendorKey, TrustStore.Origin.VENDOR), null, power);
     }
 
-    /** A unit with the embedded default firmware (see {@link DefaultFirmware}). */
+    /**
+     * A unit with the embedded default firmware (see {@link DefaultFirmware}), signed by a key pair
+     * generated now from {@link SecureRandom}: the unit trusts its public key
+     * ({@link TrustStore.Origin#TEST_KEY}), and its private key stays with the unit for signing test
+     * images ({@link #testSigningKey()}; in a directory, {@value TrustStore#TEST_KEY_FILE}, mode
+     * 0600). In simulation mode the key derives from the seed instead ({@link DefaultFirmware#signingKey}).
+     */
     public static StorageControlUnit create(UnitConfig config) {
-        return create(config, new PowerDomain(config.seed()));
+        return create(config, powerFor(config));
     }
 
     /** A unit with the embedded default firmware, powered by {@code power}. */
     public static StorageControlUnit create(UnitConfig config, PowerDomain power) {
-        return create(config, DefaultFirmware.image("1.0.0", config.seed()),
-                DefaultFirmware.signingKey(config.seed()).getPublic(), power);
+        if (config.isSimulation()) {
+            long seed = config.simulationSeed().getAsLong();
+            return build(config, DefaultFirmware.image("1.0.0", seed),
+                    new TrustStore.Entry(DefaultFirmware.signingKey(seed).getPublic(), TrustStore.Origin.SIMULATION),
+                    null, power);
+        }
+        KeyPair testKey = TrustedKeys.generateEd25519(RANDOM);
+        return build(config, DefaultFirmware.image("1.0.0", testKey),
+                new TrustStore.Entry(testKey.getPublic(), TrustStore.Origin.TEST_KEY), testKey, power);
+    }
+
+    /** A power domain for {@code config}: seeded by the simulation seed, else at random. */
+    private static PowerDomain powerFor(UnitConfig config) {
+        return new PowerDomain(config.simulationSeed().orElseGet(RANDOM::nextLong));
+    }
+
+    private static StorageControlUnit build(UnitConfig config, byte[] firmwareImage, TrustStore.Entry root,
+                                            KeyPair testKey, PowerDomain power) {
+        try {
+            FirmwareImage.parse(firmwareImage, TrustedKeys.of(root.key()));
+        } catch (FlashException e) {
+            throw new UnitException(UnitError.INVALID_LAYOUT, "the firmware image does not verify against the "
+                    + root.origin().description() + " " + root.fingerprint() + ": " + e.getMessage());
+        }
+        if (config.directory() == null) {
+            StorageControlUnit unit = new StorageControlUnit(config, TrustStore.create(null, root), testKey, true, power);
+            try {
+                unit.provision(firmwareImage);
+                return unit;
+            } catch (RuntimeException e) {
+                unit.close();
+                throw e;
+            }
+        }
+        InspectionReport createReport;
+        try (StagingDirectory staging = StagingDirectory.prepare(config.directory())) {
+            Path dir = staging.path();
+            TrustStore trust = TrustStore.create(dir, root);
+            if (testKey != null) {
+                UnitFiles.writeAtomically(dir.resolve(TrustStore.TEST_KEY_FILE),
+                        KeyPem.encode(testKey.getPrivate()).getBytes(StandardCharsets.US_ASCII), true);
+            }
+            StorageControlUnit unit = new StorageControlUnit(config.withDirectory(dir), trust, null, true, power);
+            try {
+                unit.provision(firmwareImage);
+                unit.saveConfig();
+                createReport = unit.bootReport;
+            } catch (RuntimeException e) {
+                try {
+                    unit.close();
+                } catch (RuntimeException closing) {
+                    e.addSuppressed(closing);
+                }
+                throw e; // the staging directory is removed on the way out
+            }
+            unit.close(); // clean: superblocks marked clean, volume checkpointed, media synced
+            staging.commit();
+        }
+        StorageControlUnit unit = open(config.directory(), power, false);
+        unit.bootReport = createReport; // what the first boot found and did; the reopen is an implementation detail
+        return unit;
     }
 
     /** Reopens the unit kept in {@code directory}: re-assembles and boots it. */
     public static StorageControlUnit open(Path directory) {
-        return open(directory, false);
+        return open(directory, null, false);
     }
 
     /**
@@ -231,27 +289,27 @@ public final class StorageControlUnit implements AutoCloseable {
      * like {@link #open} (a writer must not change the files under the reader).
      */
     public static StorageControlUnit openReadOnly(Path directory) {
-        return open(directory, true);
+        return open(directory, null, true);
     }
 
-    private static StorageControlUnit open(Path directory, boolean readOnly) {
+    /** {@link #open(Path)} with {@code power} (or a domain of its own if null), read-only or not. */
+    private static StorageControlUnit open(Path directory, PowerDomain power, boolean readOnly) {
         Properties properties = new Properties();
-        PublicKey key;
         try (InputStream in = Files.newInputStream(directory.resolve(PROPERTIES))) {
             properties.load(in);
-            byte[] encoded = Base64.getDecoder().decode(Files.readString(directory.resolve(TRUSTED_KEY)).trim());
-            key = KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(encoded));
         } catch (IOException e) {
             throw new UnitException(UnitError.INVALID_LAYOUT, "no scemu unit in " + directory + ": " + e.getMessage());
-        } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
-            throw new UnitException(UnitError.INVALID_LAYOUT, "trusted key in " + directory + " is unreadable: " + e.getMessage());
         }
         UnitConfig config = UnitConfig.fromProperties(directory, properties);
+        UnitIdentity recorded = UnitIdentity.load(properties);
         UnitLock lock = UnitLock.acquire(directory);
-        StorageControlUnit unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustedKeys.of(key), false,
-                new PowerDomain(config.seed()), readOnly));
+        StorageControlUnit unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustStore.load(directory),
+                null, false, power != null ? power : powerFor(config), readOnly));
         try {
             unit.boot();
+            if (recorded != null) {
+                recorded.check(unit.identity(), directory);
+            }
             return unit;
         } catch (RuntimeException e) {
             unit.close();
@@ -273,29 +331,32 @@ public final class StorageControlUnit implements AutoCloseable {
         }
     }
 
-    private void saveConfig(PublicKey key) {
-        try (OutputStream out = Files.newOutputStream(config.directory().resolve(PROPERTIES))) {
-            config.toProperties().store(out, "scemu control unit");
-            Files.writeString(config.directory().resolve(TRUSTED_KEY),
-                    Base64.getEncoder().encodeToString(key.getEncoded()) + "\n");
+    /** Writes {@code unit.properties}: the configuration and the identity. */
+    private void saveConfig() {
+        Properties properties = config.toProperties();
+        identity().store(properties);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try {
+            properties.store(bytes, "scemu control unit");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        UnitFiles.writeAtomically(config.directory().resolve(PROPERTIES), bytes.toByteArray(), false);
     }
 
     private void provision(byte[] firmwareImage) {
-        Random random = new Random(config.seed());
+        Supplier<UUID> ids = UnitIdentity.source(config.simulationSeed()); // random unless a simulation
         RaidConfig raidConfig = RaidConfig.builder(config.level()).name("scemu:0").chunkBytes(config.chunkBytes())
-                .setUuid(new UUID(random.nextLong(), random.nextLong())).assumeClean(true).build();
+                .setUuid(ids.get()).assumeClean(true).build();
         array = RaidArray.create(raidConfig, memberViews());
-        partitions = GuidPartitionTable.layout(new UUID(random.nextLong(), random.nextLong()),
+        partitions = GuidPartitionTable.layout(ids.get(),
                 array.geometry().capacityBytes(), List.of(
                         new GuidPartitionTable.PartitionSpec("firmware-backup", GuidPartitionTable.TYPE_FIRMWARE_BACKUP,
                                 config.firmwareBackupBytes()),
                         new GuidPartitionTable.PartitionSpec("snapshot-store", GuidPartitionTable.TYPE_SNAPSHOT_STORE,
                                 config.snapshotStoreBytes()),
                         new GuidPartitionTable.PartitionSpec("data", GuidPartitionTable.TYPE_DATA, 0)),
-                () -> new UUID(random.nextLong(), random.nextLong()));
+                ids);
         partitions.write(array);
         FirmwareStore.onFlash(flash).write(firmwareImage);
         startFirmware();
@@ -320,7 +381,7 @@ public final class StorageControlUnit implements AutoCloseable {
                 .store(FirmwareStore.onFlash(flash))
                 .backupRegion(BackupRegion.on(backupPartition, Extent.of(JOURNAL_BLOCKS, all.blockCount() - JOURNAL_BLOCKS)))
                 .journal(UpdateJournal.openOrFormat(backupPartition, Extent.of(0, JOURNAL_BLOCKS)))
-                .trustedKeys(trustedKeys)
+                .trustedKeys(trust.trustedKeys())
                 .selfCheck(new TrialBootCheck(() -> new TrialBootCheck.Stack(array, partitions, volume)))
                 .build();
         bootReport = firmware.boot();
@@ -422,6 +483,84 @@ public final class StorageControlUnit implements AutoCloseable {
     /** True if opened with {@link #openReadOnly}: nothing this unit does reaches its files. */
     public boolean isReadOnly() {
         return readOnly;
+    }
+
+    /** The unit's identity as its disks carry it (see {@link UnitIdentity}). */
+    public UnitIdentity identity() {
+        return new UnitIdentity(array.setUuid(), partitions.diskGuid(), partitions.find("data")
+                .orElseThrow(() -> new UnitException(UnitError.NO_SUCH_PARTITION, "no data partition")).uniqueGuid());
+    }
+
+    /** The unit's trust roots: the keys whose firmware images it boots and installs. */
+    public TrustStore trustStore() {
+        return trust;
+    }
+
+    /**
+     * Trusts {@code key} from now on (key rotation: add the new key, update to an image signed by
+     * it, then {@link #distrustKey} the old one). Persisted before it applies.
+     */
+    public TrustStore.Entry trustKey(PublicKey key) {
+        return trust.add(key);
+    }
+
+    /**
+     * Stops trusting the key with this fingerprint (or unique prefix of at least
+     * {@value TrustStore#MIN_PREFIX} hex digits): from now on an image it signed is refused when
+     * staged, and at the next boot the flash or backup image it signed is refused too. Refused
+     * ({@link UnitError#TRUST_STORE}) for the last key, and — unless {@code force} — for the key
+     * that signed the running image: without it the next boot would find no trusted image
+     * ({@code NO_BOOTABLE_IMAGE}).
+     */
+    public TrustStore.Entry distrustKey(String fingerprint, boolean force) {
+        TrustStore.Entry entry = trust.find(fingerprint);
+        FirmwareImage running = firmware.running();
+        if (!force && running != null && running.keyHash() != null
+                && MessageDigest.isEqual(running.keyHash(), TrustedKeys.keyHash(entry.key()))) {
+            throw new UnitException(UnitError.TRUST_STORE, "key " + entry.fingerprint() + " signed the running firmware "
+                    + running.version() + ": without it the next boot finds no trusted image; update to an image"
+                    + " signed by another trusted key first (or force the removal)");
+        }
+        trust.remove(entry);
+        return entry;
+    }
+
+    /**
+     * The key pair scemu made to sign this unit's default firmware, if it made one: the test key
+     * generated at create (a directory unit keeps its private key in
+     * {@value TrustStore#TEST_KEY_FILE}), or in simulation mode the seed's key. Sign test images
+     * with it ({@link DefaultFirmware#image(String, KeyPair)}). Empty for a unit created with a
+     * vendor key: the vendor holds its private key.
+     */
+    public Optional<KeyPair> testSigningKey() {
+        for (TrustStore.Entry entry : trust.entries()) {
+            if (entry.origin() == TrustStore.Origin.SIMULATION && config.isSimulation()) {
+                return Optional.of(DefaultFirmware.signingKey(config.simulationSeed().getAsLong()));
+            }
+            if (entry.origin() == TrustStore.Origin.TEST_KEY) {
+                if (createdTestKey != null) {
+                    return Optional.of(createdTestKey);
+                }
+                return readTestKey();
+            }
+        }
+        return Optional.empty();
+    }
+
+    private Optional<KeyPair> readTestKey() {
+        if (config.directory() == null) {
+            return Optional.empty();
+        }
+        Path file = config.directory().resolve(TrustStore.TEST_KEY_FILE);
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        try {
+            PrivateKey privateKey = KeyPem.decodePrivate(Files.readString(file, StandardCharsets.US_ASCII), file.toString());
+            return Optional.of(new KeyPair(TrustedKeys.publicKeyOf(privateKey), privateKey));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
     }
 
     /** Disk {@code index} with its fault handles (fail, latent errors, bit rot). */

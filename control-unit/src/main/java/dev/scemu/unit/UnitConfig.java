@@ -5,12 +5,22 @@ import dev.scemu.flash.FlashGeometry;
 import dev.scemu.raid.RaidLevel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.OptionalLong;
 import java.util.Properties;
 
 /**
  * What a control unit is made of. Immutable; build with {@link #builder()}. A unit with a
- * {@code directory} keeps its member disks ({@code disk<i>.img}), its NVRAM ({@code nvram.img})
- * and this configuration ({@code unit.properties}) there, and can be reopened from it.
+ * {@code directory} keeps its member disks ({@code disk<i>.img}), its NVRAM ({@code nvram.img}),
+ * this configuration and its identity ({@code unit.properties}) and its trust store
+ * ({@code trusted-keys}) there, and can be reopened from it.
+ *
+ * <p><b>Identity and simulation mode.</b> Without a {@link #simulationSeed()} (the default) every
+ * unit gets its own identity from {@link java.security.SecureRandom}: md array UUID, GPT disk and
+ * partition GUIDs (the data partition's GUID is the volume id backups record) and, with the
+ * default firmware, a fresh test signing key. Only a caller that asks for a simulation
+ * ({@link Builder#seed}) gets an identity derived from the seed, so that a run replays exactly;
+ * two simulated units with the same seed then share their identity and their signing key, which
+ * anyone who knows the seed can use. See {@link UnitIdentity}.
  *
  * @param directory            where the images live; null = everything in off-heap memory
  * @param media                backend of the member disks
@@ -22,16 +32,21 @@ import java.util.Properties;
  * @param firmwareBackupBytes  size of the reserved firmware-backup partition (journal + two image slots)
  * @param snapshotStoreBytes   size of the snapshot-store partition
  * @param flash                NVRAM geometry
- * @param seed                 seed of every random choice (fault injection, GUIDs)
+ * @param simulationSeed       present = simulation mode: the seed of the identity (UUIDs, GUIDs, the
+ *                             default firmware's signing key) and of fault injection; empty (default)
+ *                             = a real unit: random identity, fault injection seeded at random
  * @param inspectionPeriod     how often the unit inspects (and repairs) its firmware in the background;
  *                             {@link Duration#ZERO} = only at boot and on demand
  *                             ({@link StorageControlUnit#inspector()} can still be ticked by hand)
  */
 public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int diskCount, long diskBytes,
                          int chunkBytes, int blockSize, long firmwareBackupBytes, long snapshotStoreBytes,
-                         FlashGeometry flash, long seed, Duration inspectionPeriod) {
+                         FlashGeometry flash, OptionalLong simulationSeed, Duration inspectionPeriod) {
 
     public UnitConfig {
+        if (simulationSeed == null) {
+            throw new UnitException(UnitError.INVALID_LAYOUT, "simulationSeed must be OptionalLong.empty(), not null");
+        }
         if (inspectionPeriod == null || inspectionPeriod.isNegative()) {
             throw new UnitException(UnitError.INVALID_LAYOUT, "inspection period " + inspectionPeriod
                     + " must be zero (off) or positive");
@@ -46,6 +61,17 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** Whether the caller asked for a simulation (a {@link #simulationSeed()} is set). */
+    public boolean isSimulation() {
+        return simulationSeed.isPresent();
+    }
+
+    /** This configuration with its images in {@code directory} (the same media kind). */
+    UnitConfig withDirectory(Path directory) {
+        return new UnitConfig(directory, media, level, diskCount, diskBytes, chunkBytes, blockSize, firmwareBackupBytes,
+                snapshotStoreBytes, flash, simulationSeed, inspectionPeriod);
     }
 
     /** Disk count times disk size: raw capacity. */
@@ -66,7 +92,7 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
         p.setProperty("flash.pageSize", Integer.toString(flash.pageSizeBytes()));
         p.setProperty("flash.pagesPerEraseBlock", Integer.toString(flash.pagesPerEraseBlock()));
         p.setProperty("flash.eraseBlocks", Integer.toString(flash.eraseBlockCount()));
-        p.setProperty("seed", Long.toString(seed));
+        simulationSeed.ifPresent(seed -> p.setProperty("simulationSeed", Long.toString(seed)));
         p.setProperty("firmware.inspectionPeriodMillis", Long.toString(inspectionPeriod.toMillis()));
         return p;
     }
@@ -81,7 +107,7 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
                     new FlashGeometry(Integer.parseInt(p.getProperty("flash.pageSize")),
                             Integer.parseInt(p.getProperty("flash.pagesPerEraseBlock")),
                             Integer.parseInt(p.getProperty("flash.eraseBlocks"))),
-                    Long.parseLong(p.getProperty("seed")),
+                    simulationSeed(p),
                     Duration.ofMillis(Long.parseLong(p.getProperty("firmware.inspectionPeriodMillis", "0"))));
         } catch (RuntimeException e) {
             if (e instanceof UnitException unitException) {
@@ -92,7 +118,16 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
         }
     }
 
-    /** Builder with the embedded defaults: RAID-5 of 4 x 64 MiB off-heap disks, 64 KiB chunks. */
+    /**
+     * The simulation seed of a saved unit: {@code simulationSeed}; a unit saved before identities
+     * were random has {@code seed} (its identity derives from it, so it is a simulation too).
+     */
+    private static OptionalLong simulationSeed(Properties p) {
+        String seed = p.getProperty("simulationSeed", p.getProperty("seed"));
+        return seed == null ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(seed));
+    }
+
+    /** Builder with the embedded defaults: RAID-5 of 4 x 64 MiB off-heap disks, 64 KiB chunks, no simulation. */
     public static final class Builder {
         private Path directory;
         private MediaKind media = MediaKind.MEMORY;
@@ -104,7 +139,7 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
         private long firmwareBackupBytes = 4L << 20;
         private long snapshotStoreBytes = -1;
         private FlashGeometry flash = FlashGeometry.defaults();
-        private long seed = 1;
+        private OptionalLong simulationSeed = OptionalLong.empty();
         private Duration inspectionPeriod = Duration.ZERO;
 
         /** Images in {@code directory}, memory-mapped (see {@link #media}). */
@@ -158,8 +193,13 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
             return this;
         }
 
+        /**
+         * Simulation mode: the unit's identity (array UUID, GPT GUIDs, the default firmware's
+         * signing key) and its fault injection derive from {@code seed}, so a run replays exactly.
+         * Never for a unit whose identity or keys matter: see the class description.
+         */
         public Builder seed(long seed) {
-            this.seed = seed;
+            this.simulationSeed = OptionalLong.of(seed);
             return this;
         }
 
@@ -174,7 +214,7 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
                     : Math.max(4L << 20, (level == RaidLevel.RAID1 ? diskBytes
                     : level == RaidLevel.RAID5 ? (diskCount - 1) * diskBytes : diskCount * diskBytes) / 4 >> 20 << 20);
             return new UnitConfig(directory, media, level, diskCount, diskBytes, chunkBytes, blockSize,
-                    firmwareBackupBytes, store, flash, seed, inspectionPeriod);
+                    firmwareBackupBytes, store, flash, simulationSeed, inspectionPeriod);
         }
     }
 }

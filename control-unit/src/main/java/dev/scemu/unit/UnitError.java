@@ -13,5 +13,11 @@ public enum UnitError {
     /** Another process (or another open in this JVM) owns the unit directory; the message names it. */
     UNIT_BUSY,
     /** The unit was opened read-only ({@link StorageControlUnit#openReadOnly}) and the operation needs new files. */
-    READ_ONLY
+    READ_ONLY,
+    /** {@code create} was given a directory that already holds files (a unit, or anything else). */
+    NOT_EMPTY,
+    /** The disk images of a unit directory carry another identity than its {@code unit.properties} records. */
+    IDENTITY_MISMATCH,
+    /** The trust store is unreadable, or refuses a change (last key, key of the running image, unknown key). */
+    TRUST_STORE
 }

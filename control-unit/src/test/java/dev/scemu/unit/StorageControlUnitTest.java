@@ -56,7 +56,7 @@ class StorageControlUnitTest {
     void rebootsAfterAPowerCutThatTheFlashRaisedDuringAFirmwareUpdate() {
         UnitConfig config = small().build();
         try (StorageControlUnit unit = StorageControlUnit.create(config)) {
-            unit.firmware().stage(DefaultFirmware.image("1.1.0", config.seed()));
+            unit.firmware().stage(DefaultFirmware.image("1.1.0", unit.testSigningKey().orElseThrow()));
             unit.flash().armCutAtOperation(unit.flash().operationCount() + 3, PowerCutMode.DROP_UNFLUSHED);
             assertThatThrownBy(() -> unit.firmware().update()).hasMessageContaining("POWER_LOST");
             assertThat(unit.power().isPowered()).isFalse();

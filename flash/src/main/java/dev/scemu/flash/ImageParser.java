@@ -202,8 +202,9 @@ final class ImageParser {
                 PublicKey key = keys.find(keyHashTlv.value());
                 if (key == null) {
                     if (keys.requiresSignature()) {
-                        throw new FlashException(FlashError.UNKNOWN_KEY, "key hash "
-                                + HexFormat.of().formatHex(keyHashTlv.value()) + " names no trusted key");
+                        throw new FlashException(FlashError.UNKNOWN_KEY, "image is signed by key "
+                                + HexFormat.of().formatHex(keyHashTlv.value()) + ", which is not trusted (trusted: "
+                                + (keys.fingerprints().isEmpty() ? "none" : String.join(", ", keys.fingerprints())) + ")");
                     }
                 } else {
                     if (!keys.verify(key, hash, signatureTlv.value())) {

@@ -12,18 +12,36 @@ import java.security.interfaces.EdECPrivateKey;
 import java.security.spec.NamedParameterSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
 
 /**
  * The Ed25519 public keys whose signatures an image may carry, found by key hash (SHA-256 of the
- * key's X.509 encoding, MCUboot's KEYHASH TLV). {@link #of} requires every image to be signed by
- * one of them; {@link #acceptUnsigned()} checks hashes only (for tests and unsigned development images).
+ * key's X.509 encoding, MCUboot's KEYHASH TLV; its hex spelling is the key's
+ * {@linkplain #fingerprint fingerprint}). {@link #of} requires every image to be signed by one of
+ * them; {@link #acceptUnsigned()} checks hashes only (for tests and unsigned development images).
+ *
+ * <p>Key rotation: a set made with {@link #rotatable} can {@link #replaceKeys replace} its keys
+ * while a {@link FirmwareManager} uses it; every later verification (staging, update, inspection,
+ * boot) sees the new set, so an image signed by a removed key is refused from then on. Sets made
+ * with {@link #of} are fixed.
  */
 public final class TrustedKeys {
 
-    private final List<PublicKey> keys;
-    private final List<byte[]> hashes;
+    /** The keys and their hashes, replaced as a whole (one volatile read per lookup). */
+    private record KeySet(List<PublicKey> keys, List<byte[]> hashes) {
+        static KeySet of(Collection<PublicKey> keys) {
+            List<byte[]> hashes = new ArrayList<>();
+            for (PublicKey key : keys) {
+                hashes.add(keyHash(key));
+            }
+            return new KeySet(List.copyOf(keys), List.copyOf(hashes));
+        }
+    }
+
+    private volatile KeySet keySet;
+    private final boolean rotatable;
     private final boolean requireSignature;
     /** Signatures already verified (key hash + image hash + signature): verification is deterministic. */
     private final java.util.Map<String, Boolean> verified = java.util.Collections.synchronizedMap(
@@ -36,38 +54,76 @@ public final class TrustedKeys {
                 }
             });
 
-    private TrustedKeys(List<PublicKey> keys, boolean requireSignature) {
-        this.keys = List.copyOf(keys);
+    private TrustedKeys(Collection<PublicKey> keys, boolean requireSignature, boolean rotatable) {
+        this.keySet = KeySet.of(keys);
         this.requireSignature = requireSignature;
-        List<byte[]> list = new ArrayList<>();
-        for (PublicKey key : keys) {
-            list.add(keyHash(key));
-        }
-        this.hashes = list;
+        this.rotatable = rotatable;
     }
 
     /** Trusts {@code keys} and requires a signature by one of them. */
     public static TrustedKeys of(PublicKey... keys) {
-        return new TrustedKeys(Arrays.asList(keys), true);
+        return new TrustedKeys(Arrays.asList(keys), true, false);
+    }
+
+    /**
+     * Trusts {@code keys}, requires a signature by one of them, and lets the owner
+     * {@link #replaceKeys replace} them later (a unit's trust store; see the class description).
+     */
+    public static TrustedKeys rotatable(Collection<PublicKey> keys) {
+        return new TrustedKeys(keys, true, true);
     }
 
     /** Trusts no key and does not require signatures (hash still checked). */
     public static TrustedKeys acceptUnsigned() {
-        return new TrustedKeys(List.of(), false);
+        return new TrustedKeys(List.of(), false, false);
+    }
+
+    /**
+     * Replaces the trusted keys of a {@link #rotatable} set; verifications from now on use the new
+     * set. At least one key must remain (a set that trusts nothing can boot nothing).
+     */
+    public void replaceKeys(Collection<PublicKey> keys) {
+        if (!rotatable) {
+            throw new FlashException(FlashError.INVALID_ARGUMENT, "this trusted key set is fixed (" + this
+                    + "); use TrustedKeys.rotatable for a set whose keys change");
+        }
+        if (keys.isEmpty()) {
+            throw new FlashException(FlashError.INVALID_ARGUMENT, "a trusted key set needs at least one key");
+        }
+        keySet = KeySet.of(keys);
     }
 
     public boolean requiresSignature() {
         return requireSignature;
     }
 
+    /** The trusted keys, in the order given. */
+    public List<PublicKey> keys() {
+        return keySet.keys();
+    }
+
+    /** The {@linkplain #fingerprint fingerprints} of the trusted keys, in order. */
+    public List<String> fingerprints() {
+        return keySet.hashes().stream().map(hash -> HexFormat.of().formatHex(hash)).toList();
+    }
+
     /** The trusted key with this key hash, or null. */
     public PublicKey find(byte[] keyHash) {
-        for (int i = 0; i < keys.size(); i++) {
-            if (MessageDigest.isEqual(hashes.get(i), keyHash)) {
-                return keys.get(i);
+        KeySet current = keySet;
+        for (int i = 0; i < current.keys().size(); i++) {
+            if (MessageDigest.isEqual(current.hashes().get(i), keyHash)) {
+                return current.keys().get(i);
             }
         }
         return null;
+    }
+
+    /**
+     * The key's fingerprint: the lowercase hex of its {@linkplain #keyHash key hash} (64 digits),
+     * the value an image's KEYHASH TLV carries.
+     */
+    public static String fingerprint(PublicKey key) {
+        return HexFormat.of().formatHex(keyHash(key));
     }
 
     /**
@@ -111,7 +167,10 @@ public final class TrustedKeys {
         }
     }
 
-    /** A deterministic Ed25519 key pair from {@code seed} (tests, reproducible demos). */
+    /**
+     * A deterministic Ed25519 key pair from {@code seed}: simulations and tests only. Anyone who
+     * knows the seed can sign images with it, so a unit outside a simulation never trusts one.
+     */
     public static KeyPair generateEd25519(long seed) {
         return generateEd25519(new SeededRandom(seed));
     }
@@ -147,7 +206,7 @@ public final class TrustedKeys {
     @Override
     public String toString() {
         StringBuilder text = new StringBuilder("TrustedKeys[");
-        for (byte[] hash : hashes) {
+        for (byte[] hash : keySet.hashes()) {
             text.append(HexFormat.of().formatHex(hash, 0, 8)).append(' ');
         }
         return text.append(requireSignature ? "signature required]" : "unsigned accepted]").toString();
