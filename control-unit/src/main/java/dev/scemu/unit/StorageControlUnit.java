@@ -247,6 +247,9 @@ public final class StorageControlUnit implements AutoCloseable {
             }
         }
         InspectionReport createReport;
+        if (UnitLock.isHeld(config.directory())) {
+            UnitLock.acquire(config.directory()).close(); // throws UNIT_BUSY naming the owner (a race may let it pass: then NOT_EMPTY)
+        }
         try (StagingDirectory staging = StagingDirectory.prepare(config.directory())) {
             Path dir = staging.path();
             TrustStore trust = TrustStore.create(dir, root);
