@@ -18,7 +18,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * old parity), reconstruct-write {@code (D - |W|) * h} (the data not written); RMW is used when
  * strictly cheaper, otherwise RCW, so a full-stripe write reads nothing and computes parity from
  * the new data only. A strategy that needs an unreadable member is not chosen; a medium error
- * during the reads switches to the other strategy.
+ * during the reads switches to the other strategy. When neither strategy can read what it needs
+ * for a segment of several blocks, the segment is written block by block: md's stripe is one
+ * block per member, so unreadable blocks of different members at different offsets are separate
+ * single faults (only two in the same block are a double fault).
  *
  * <h2>Ordering</h2>
  * The row's bitmap bit is durable before the row lock is taken; under the row lock the old data
@@ -267,7 +270,7 @@ final class Raid5Engine implements LevelEngine {
                 int rcwCost = dataDisks - w;
                 boolean useRmw = rmwOk && (rmwCost < rcwCost || !rcwOk);
                 if (!useRmw && !rcwOk) {
-                    throw a.arrayFailed("compute parity", arrayLba, parity);
+                    break;
                 }
                 int failedMember = useRmw
                         ? readModifyWrite(row, memberLba, h, written, segStart, rowOffset, buffer, off, p, tmp, parity)
@@ -279,7 +282,17 @@ final class Raid5Engine implements LevelEngine {
                 }
             }
             if (!done) {
-                throw a.arrayFailed("read old data for parity", arrayLba, parity);
+                if (h > 1) {
+                    // md's stripes are one block per member: unreadable blocks at different offsets of
+                    // this segment are separate single faults, so each block chooses its own strategy
+                    // (nothing has been written yet)
+                    for (int i = 0; i < h; i++) {
+                        writeSegment(row, segStart + i, 1, written, w, rowOffset, buffer, off, fua);
+                    }
+                    return;
+                }
+                throw a.arrayFailed("compute parity", arrayLba,
+                        badMask == 0 ? parity : Integer.numberOfTrailingZeros(badMask));
             }
             if (journaled(row, memberLba + h)) {
                 // L = new parity XOR new data of the present written members (see ParityJournal), one pass
