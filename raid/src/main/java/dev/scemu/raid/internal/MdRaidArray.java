@@ -310,89 +310,173 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         return requested == 0 ? fullBlocks : requested;
     }
 
-    /** See {@link RaidArray#assemble}. */
+    /** A candidate member with a decoded superblock: its position in the caller's list and device. */
+    private record Candidate(int index, BlockDevice device, MdSuperblock sb) {
+        String label() {
+            return index + " (" + device.name() + ")";
+        }
+    }
+
+    /** A candidate left out of the array and why; {@code role} is the slot it is known to have held, or -1. */
+    private record LeftOut(int index, BlockDevice device, int role, String reason) {
+    }
+
+    /**
+     * See {@link RaidArray#assemble}. The assembly rules (md's and mdadm's, see
+     * {@code docs/raid-on-disk.md}, "Assembly"):
+     * <ol>
+     *   <li>Every candidate's superblock is read and decoded. One that cannot be read, carries no
+     *       valid superblock (magic, version, checksum) is left out with the reason, like
+     *       {@code mdadm --run} starts without it.</li>
+     *   <li>The array is the set UUID the options name, or else the one most decodable candidates
+     *       carry (a tie is refused: {@link RaidError#FOREIGN_MEMBER}); candidates of another set are left out ("belongs to
+     *       array ..."). Members of the set must agree on its shape.</li>
+     *   <li>The freshest superblock (highest events) is the reference: a member more than one event
+     *       behind it, or whose role it does not list as active, is stale and left out.</li>
+     *   <li>Too few in-sync members for the level is refused ({@link RaidError#NOT_ENOUGH_MEMBERS}
+     *       naming each missing member and why; RAID-0 has no redundancy, so any missing member);
+     *       a dirty RAID-5 with a member that did not fail while running is refused unless forced.</li>
+     *   <li>Otherwise the array starts degraded: every role without a member is marked faulty in the
+     *       superblocks of the present members (md's super_1_sync writes 0xfffe for every device
+     *       number it has no device for), so a later assembly finds the left-out member stale even if
+     *       it comes back.</li>
+     * </ol>
+     */
     public static MdRaidArray assemble(List<? extends BlockDevice> candidates, AssembleOptions options) {
         if (candidates.isEmpty()) {
             throw new RaidException(RaidError.NOT_ENOUGH_MEMBERS, "no members to assemble");
         }
-        List<BlockDevice> members = readableMembers(candidates);
-        if (members.isEmpty()) {
-            throw new RaidException(RaidError.NOT_ENOUGH_MEMBERS, "none of the " + candidates.size()
-                    + " members has a readable superblock");
-        }
-        MdSuperblock[] sbs = new MdSuperblock[members.size()];
-        int freshest = 0;
-        for (int i = 0; i < members.size(); i++) {
-            BlockDevice d = members.get(i);
-            sbs[i] = MdSuperblock.decode(MetadataIo.read(d, SUPER_OFFSET_BYTES, SUPERBLOCK_BYTES),
-                    i + " (" + d.name() + ")");
-            if ((sbs[i].featureMap & ~FEATURES_SUPPORTED) != 0) {
+        List<Candidate> decoded = new ArrayList<>();
+        List<LeftOut> leftOut = new ArrayList<>();
+        RaidException firstDecodeError = null;
+        for (int i = 0; i < candidates.size(); i++) {
+            BlockDevice d = candidates.get(i);
+            String label = i + " (" + d.name() + ")";
+            byte[] bytes;
+            try {
+                bytes = MetadataIo.read(d, SUPER_OFFSET_BYTES, SUPERBLOCK_BYTES);
+            } catch (CoreException e) {
+                rethrowIfFatal(e);
+                leftOut.add(new LeftOut(i, d, -1, "unreadable: " + e.getMessage()));
+                continue;
+            }
+            MdSuperblock sb;
+            try {
+                sb = MdSuperblock.decode(bytes, label);
+            } catch (RaidException e) {
+                firstDecodeError = firstDecodeError == null ? e : firstDecodeError;
+                String prefix = e.code() + ": member " + label + ": ";
+                String message = e.getMessage();
+                leftOut.add(new LeftOut(i, d, -1, message.startsWith(prefix) ? message.substring(prefix.length()) : message));
+                continue;
+            }
+            if ((sb.featureMap & ~FEATURES_SUPPORTED) != 0) {
                 throw new RaidException(RaidError.UNSUPPORTED_FEATURE, String.format(
-                        "member %d (%s): feature_map 0x%x has unsupported bits 0x%x", i, d.name(),
-                        sbs[i].featureMap, sbs[i].featureMap & ~FEATURES_SUPPORTED));
+                        "member %s: feature_map 0x%x has unsupported bits 0x%x", label, sb.featureMap,
+                        sb.featureMap & ~FEATURES_SUPPORTED));
             }
-            if (sbs[i].events > sbs[freshest].events) {
-                freshest = i;
+            decoded.add(new Candidate(i, d, sb));
+        }
+        if (decoded.isEmpty()) {
+            String why = describe(leftOut);
+            throw firstDecodeError != null
+                    ? new RaidException(RaidError.NO_SUPERBLOCK, "none of the " + candidates.size()
+                            + " members has a valid md superblock: " + why)
+                    : new RaidException(RaidError.NOT_ENOUGH_MEMBERS, "none of the " + candidates.size()
+                            + " members has a readable superblock: " + why);
+        }
+        UUID set = options.setUuid() != null ? options.setUuid() : majoritySet(decoded);
+        List<Candidate> members = new ArrayList<>();
+        for (Candidate c : decoded) {
+            if (c.sb().setUuid.equals(set)) {
+                members.add(c);
+            } else {
+                leftOut.add(new LeftOut(c.index(), c.device(), -1, "belongs to array "
+                        + MdSuperblock.mdadmUuid(c.sb().setUuid) + ", not " + MdSuperblock.mdadmUuid(set)));
             }
         }
-        MdSuperblock ref = sbs[freshest];
-        checkShape(ref, members.get(freshest), freshest);
-        for (int i = 0; i < members.size(); i++) {
-            MdSuperblock sb = sbs[i];
-            if (!sb.setUuid.equals(ref.setUuid)) {
-                throw new RaidException(RaidError.FOREIGN_MEMBER, "member " + i + " (" + members.get(i).name()
-                        + ") belongs to array " + MdSuperblock.mdadmUuid(sb.setUuid) + ", not "
-                        + MdSuperblock.mdadmUuid(ref.setUuid));
+        if (members.isEmpty()) {
+            throw new RaidException(RaidError.FOREIGN_MEMBER, "no member belongs to array "
+                    + MdSuperblock.mdadmUuid(set) + ": " + describe(leftOut));
+        }
+        Candidate fresh = members.get(0);
+        for (Candidate c : members) {
+            if (c.sb().events > fresh.sb().events) {
+                fresh = c;
             }
+        }
+        MdSuperblock ref = fresh.sb();
+        checkShape(ref, fresh.device(), fresh.index());
+        for (Candidate c : members) {
+            MdSuperblock sb = c.sb();
             if (sb.level != ref.level || sb.raidDisks != ref.raidDisks || sb.chunkSectors != ref.chunkSectors
                     || sb.layout != ref.layout || sb.sizeSectors != ref.sizeSectors
                     || sb.dataOffsetSectors != ref.dataOffsetSectors
-                    || members.get(i).blockSize() != members.get(freshest).blockSize()) {
-                throw new RaidException(RaidError.FOREIGN_MEMBER, "member " + i + " (" + members.get(i).name()
-                        + ") has a different shape: level " + sb.level + " disks " + sb.raidDisks + " chunk "
+                    || c.device().blockSize() != fresh.device().blockSize()) {
+                throw new RaidException(RaidError.FOREIGN_MEMBER, "member " + c.label()
+                        + " has a different shape: level " + sb.level + " disks " + sb.raidDisks + " chunk "
                         + sb.chunkSectors + " layout " + sb.layout + " size " + sb.sizeSectors
-                        + " than the freshest member " + freshest);
+                        + " than the freshest member " + fresh.label());
             }
         }
         RaidLevel level = RaidLevel.ofMd(ref.level);
-        int blockSize = members.get(freshest).blockSize();
+        int blockSize = fresh.device().blockSize();
         int spb = blockSize / SECTOR_BYTES;
         BlockDevice[] byRole = new BlockDevice[ref.raidDisks];
         MdSuperblock[] sbByRole = new MdSuperblock[ref.raidDisks];
-        List<String> kicked = new ArrayList<>();
-        List<Integer> kickedDevNumbers = new ArrayList<>();
-        for (int i = 0; i < members.size(); i++) {
-            MdSuperblock sb = sbs[i];
+        for (Candidate c : members) {
+            MdSuperblock sb = c.sb();
             int roleInRef = sb.devNumber < ref.devRoles.length ? ref.devRoles[sb.devNumber] : ROLE_SPARE;
+            int knownRole = sb.role() < ref.raidDisks ? sb.role() : -1;
+            if (roleInRef != sb.role() || roleInRef >= ref.raidDisks) {
+                // the members that ran on recorded it faulty (or gave its role to another device)
+                leftOut.add(new LeftOut(c.index(), c.device(), knownRole, "stale: the freshest superblock lists device "
+                        + sb.devNumber + " as " + roleName(roleInRef) + ", it claims " + roleName(sb.role())
+                        + " (events " + sb.events + ", the freshest member has " + ref.events + ")"));
+                continue;
+            }
             // like md (super_1_validate) and mdadm (event_margin): one event behind is still current
-            if (sb.events + 1 < ref.events || roleInRef != sb.role() || roleInRef >= ref.raidDisks) {
-                kickedDevNumbers.add(sb.devNumber);
-                kicked.add("member " + i + " (" + members.get(i).name() + ") events " + sb.events + " < "
-                        + ref.events + " or role " + roleInRef + " is not active: stale, not used");
+            if (sb.events + 1 < ref.events) {
+                leftOut.add(new LeftOut(c.index(), c.device(), knownRole,
+                        "stale: events " + sb.events + ", the freshest member has " + ref.events));
                 continue;
             }
             if (byRole[roleInRef] != null) {
-                throw new RaidException(RaidError.DUPLICATE_ROLE, "members " + members.get(i).name() + " and "
+                throw new RaidException(RaidError.DUPLICATE_ROLE, "members " + c.device().name() + " and "
                         + byRole[roleInRef].name() + " both claim role " + roleInRef);
             }
-            byRole[roleInRef] = members.get(i);
+            byRole[roleInRef] = c.device();
             sbByRole[roleInRef] = sb;
+        }
+        List<LeftOut> unattributed = new ArrayList<>();
+        String[] faults = faultsOfEmptyRoles(byRole, leftOut, candidates.size(), unattributed);
+        for (LeftOut l : leftOut) {
+            LOG.warn("assemble {}: member {} ({}) left out: {}", ref.setName, l.index(), l.device().name(), l.reason());
         }
         int present = 0;
         int inSync = 0;
+        List<String> absent = new ArrayList<>();
         for (int r = 0; r < ref.raidDisks; r++) {
             if (byRole[r] != null) {
                 present++;
                 if (!sbByRole[r].isRecovering()) {
                     inSync++;
+                } else {
+                    absent.add("member " + r + ": rebuilding, not in sync");
                 }
+            } else {
+                absent.add("member " + r + ": " + faults[r]);
             }
         }
         int missing = ref.raidDisks - inSync;
         if (missing > level.redundancy(ref.raidDisks)) {
-            throw new RaidException(RaidError.NOT_ENOUGH_MEMBERS, level + " of " + ref.raidDisks + " members has "
-                    + inSync + " in-sync members (" + present + " present), needs "
-                    + (ref.raidDisks - level.redundancy(ref.raidDisks)) + "; " + String.join("; ", kicked));
+            throw new RaidException(RaidError.NOT_ENOUGH_MEMBERS, (level == RaidLevel.RAID0
+                    ? "RAID-0 has no redundancy: array " + MdSuperblock.mdadmUuid(ref.setUuid)
+                            + " cannot start without every member; " + String.join("; ", absent)
+                    : level + " of " + ref.raidDisks + " members has " + inSync + " in-sync members (" + present
+                            + " present), needs " + (ref.raidDisks - level.redundancy(ref.raidDisks)) + "; "
+                            + String.join("; ", absent))
+                    + (unattributed.isEmpty() ? "" : "; also left out: " + describe(unattributed)));
         }
         boolean clean = ref.isClean();
         boolean missingFailedWhileRunning = true;
@@ -427,6 +511,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             Slot slot = array.slots[r];
             if (byRole[r] == null) {
                 slot.state = MemberState.FAILED;
+                slot.fault = faults[r];
                 continue;
             }
             slot.device = byRole[r];
@@ -442,20 +527,13 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 slot.state = MemberState.ACTIVE;
             }
         }
-        for (int devNumber : kickedDevNumbers) {
-            // md marks kicked devices faulty in the freshest role table
-            if (devNumber < array.devRoles.length && array.devRoles[devNumber] < ROLE_MAX) {
-                boolean used = false;
-                for (Slot s : array.slots) {
-                    used |= s.devNumber == devNumber && s.device != null;
-                }
-                if (!used) {
-                    array.devRoles[devNumber] = ROLE_FAULTY;
-                }
+        for (int devNumber = 0; devNumber < array.devRoles.length; devNumber++) {
+            // like md's super_1_sync: a device number listed as active whose role has no device here
+            // (missing, unreadable, damaged, foreign or stale) is recorded faulty on the present members
+            int role = array.devRoles[devNumber];
+            if (role < ref.raidDisks && (array.slots[role].device == null || array.slots[role].devNumber != devNumber)) {
+                array.devRoles[devNumber] = ROLE_FAULTY;
             }
-        }
-        for (String k : kicked) {
-            LOG.warn("assemble {}: {}", array.name(), k);
         }
         if (level == RaidLevel.RAID5) {
             MirroredRegion region = ParityJournal.regionOf(array, array.bitmap == null ? 0 : array.bitmap.reservedBytes());
@@ -496,24 +574,71 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         return array;
     }
 
+    /** The set UUID most candidates carry; a tie between sets is refused (which array is meant is unknown). */
+    private static UUID majoritySet(List<Candidate> decoded) {
+        java.util.Map<UUID, Integer> counts = new java.util.LinkedHashMap<>();
+        for (Candidate c : decoded) {
+            counts.merge(c.sb().setUuid, 1, Integer::sum);
+        }
+        int best = counts.values().stream().max(Integer::compare).orElse(0);
+        List<UUID> top = counts.entrySet().stream().filter(e -> e.getValue() == best).map(java.util.Map.Entry::getKey)
+                .toList();
+        if (top.size() > 1) {
+            StringBuilder sets = new StringBuilder();
+            for (Candidate c : decoded) {
+                sets.append(sets.length() == 0 ? "" : "; ").append("member ").append(c.label())
+                        .append(" belongs to array ").append(MdSuperblock.mdadmUuid(c.sb().setUuid));
+            }
+            throw new RaidException(RaidError.FOREIGN_MEMBER, "the members belong to " + counts.size()
+                    + " arrays with " + best + " member(s) each, which one to start is ambiguous: " + sets);
+        }
+        return top.get(0);
+    }
+
     /**
-     * The candidates whose superblock area can be read. Like md, a device that fails (a dead disk,
-     * a medium error on its superblock) is left out and its slot assembles as missing; the caller
-     * keeps ownership of a device left out. A power loss is not a device fault: it is rethrown.
+     * Why each role without a member has none. A left-out candidate is matched to the role it is
+     * known to have held (a stale member's superblock says); else, when the caller passed one
+     * candidate per role, to the role of its position (how {@link #create} assigns roles); else,
+     * when one role and one candidate remain, to that role. Other roles are "missing".
      */
-    private static List<BlockDevice> readableMembers(List<? extends BlockDevice> candidates) {
-        List<BlockDevice> readable = new ArrayList<>();
-        for (int i = 0; i < candidates.size(); i++) {
-            BlockDevice d = candidates.get(i);
-            try {
-                MetadataIo.read(d, SUPER_OFFSET_BYTES, SUPERBLOCK_BYTES);
-                readable.add(d);
-            } catch (CoreException e) {
-                rethrowIfFatal(e);
-                LOG.warn("assemble: member {} ({}) is unreadable, left out: {}", i, d.name(), e.getMessage());
+    private static String[] faultsOfEmptyRoles(BlockDevice[] byRole, List<LeftOut> leftOut, int candidateCount,
+                                               List<LeftOut> unmatched) {
+        String[] faults = new String[byRole.length];
+        for (LeftOut l : leftOut) {
+            int role = l.role() >= 0 ? l.role() : candidateCount == byRole.length ? l.index() : -1;
+            if (role >= 0 && byRole[role] == null && faults[role] == null) {
+                faults[role] = l.reason();
+            } else {
+                unmatched.add(l);
             }
         }
-        return readable;
+        List<Integer> empty = new ArrayList<>();
+        for (int r = 0; r < byRole.length; r++) {
+            if (byRole[r] == null && faults[r] == null) {
+                empty.add(r);
+            }
+        }
+        if (empty.size() == 1 && unmatched.size() == 1) {
+            faults[empty.get(0)] = unmatched.remove(0).reason();
+        } else {
+            for (int r : empty) {
+                faults[r] = "missing";
+            }
+        }
+        return faults;
+    }
+
+    private static String describe(List<LeftOut> leftOut) {
+        StringBuilder out = new StringBuilder();
+        for (LeftOut l : leftOut) {
+            out.append(out.length() == 0 ? "" : "; ").append("member ").append(l.index()).append(" (")
+                    .append(l.device().name()).append("): ").append(l.reason());
+        }
+        return out.toString();
+    }
+
+    private static String roleName(int role) {
+        return role == ROLE_FAULTY ? "faulty" : role == ROLE_SPARE ? "spare" : "role " + role;
     }
 
     private static int firstPresent(BlockDevice[] byRole) {
@@ -653,6 +778,12 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             LOG.warn("array {}: member {} ({}) failed: {}", name(), slot.role,
                     slot.device == null ? "-" : slot.device.name(), reason);
             slot.state = MemberState.FAILED;
+            slot.fault = reason;
+            if (level == RaidLevel.RAID0) {
+                // md's raid0 records no faulty role (it has no redundancy to run on): the array is
+                // broken while the member is gone and assembles again when it is back
+                return;
+            }
             if (slot.devNumber >= 0 && slot.devNumber < devRoles.length) {
                 devRoles[slot.devNumber] = ROLE_FAULTY;
             }
@@ -752,7 +883,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
 
     RaidException arrayFailed(String what, long lba, int role) {
         return new RaidException(RaidError.ARRAY_FAILED, "array " + name() + ": cannot " + what + " at array lba "
-                + lba + ": member " + role + " unavailable and no redundancy left (states "
+                + lba + ": member " + role + " unavailable and " + (level == RaidLevel.RAID0 ? "RAID-0 has no redundancy"
+                : "no redundancy left") + " (states "
                 + Arrays.toString(Arrays.stream(slots).map(s -> s.state).toArray()) + ")");
     }
 
@@ -913,6 +1045,13 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     }
 
     @Override
+    public String memberFault(int role) {
+        checkRole(role);
+        Slot slot = slots[role];
+        return slot.state == MemberState.FAILED ? (slot.fault == null ? "failed" : slot.fault) : null;
+    }
+
+    @Override
     public BlockDevice member(int role) {
         checkRole(role);
         return slots[role].device;
@@ -927,6 +1066,10 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     @Override
     public void failMember(int role) {
         checkRole(role);
+        if (level == RaidLevel.RAID0) {
+            throw new RaidException(RaidError.BAD_MEMBER, "RAID-0 has no redundancy: failing member " + role
+                    + " of " + name() + " would lose the array (md refuses too)");
+        }
         markFailed(slots[role], "failed by request");
     }
 
@@ -971,6 +1114,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             slot.deviceUuid = UUID.randomUUID();
             slot.recoveredBlocks = 0;
             slot.correctedReads = 0;
+            slot.fault = null;
             slot.state = MemberState.REBUILDING;
             if (bitmap != null) {
                 int written = MetadataIo.write(device, BITMAP_START_BYTES, bitmap.image());
