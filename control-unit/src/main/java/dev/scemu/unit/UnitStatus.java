@@ -5,12 +5,23 @@ import dev.scemu.core.IoMeter;
 import dev.scemu.raid.MemberState;
 import dev.scemu.snapshot.SnapshotInfo;
 import java.util.List;
+import java.util.Map;
 
-/** A snapshot of a control unit's state for reports and the CLI. */
+/**
+ * A snapshot of a control unit's state for reports and the CLI.
+ *
+ * @param memberFaults why each failed member is out of the array, by disk index ("missing (image
+ *        file disk2.img not found)", "md superblock checksum mismatch: ...", "belongs to array ...",
+ *        "stale: ...", or the error that failed it); members in the array are absent
+ */
 public record UnitStatus(String raidLevel, int chunkBytes, boolean degraded, List<MemberState> members,
                          List<GptPartition> partitions, String firmwareVersion, String firmwareSha256,
                          List<SnapshotInfo> snapshots, IoMeter.Snapshot volumeMeter, IoMeter.Snapshot arrayMeter,
-                         List<IoMeter.Snapshot> diskMeters) {
+                         List<IoMeter.Snapshot> diskMeters, Map<Integer, String> memberFaults) {
+
+    public UnitStatus {
+        memberFaults = Map.copyOf(memberFaults);
+    }
 
     /**
      * Bytes the array wrote to its disks for the host's sake ÷ bytes the host wrote: the end-to-end
@@ -29,7 +40,8 @@ public record UnitStatus(String raidLevel, int chunkBytes, boolean degraded, Lis
         StringBuilder out = new StringBuilder();
         out.append(String.format("array      %s, chunk %d KiB, %s%n", raidLevel, chunkBytes >> 10, degraded ? "DEGRADED" : "optimal"));
         for (int i = 0; i < members.size(); i++) {
-            out.append(String.format("  disk %d   %s%n", i, members.get(i)));
+            String fault = memberFaults.get(i);
+            out.append(String.format("  disk %d   %s%s%n", i, members.get(i), fault == null ? "" : ": " + fault));
         }
         for (GptPartition p : partitions) {
             out.append(String.format("partition  %-16s %8d MiB at %d MiB%n", p.name(), p.sizeBytes() >> 20, p.offsetBytes() >> 20));
