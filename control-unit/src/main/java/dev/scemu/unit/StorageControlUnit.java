@@ -149,7 +149,7 @@ public final class StorageControlUnit implements AutoCloseable {
                 unopenedDisks.put(index, "unreadable (image file " + path.getFileName() + "): " + e.getMessage());
             }
         }
-        return Media.memory(name + " (not opened)", geometry);
+        return Media.memory(name + " (image " + (Files.exists(path) ? "unreadable" : "missing") + ")", geometry);
     }
 
     /** Why member {@code role} is failed or missing, for {@link #status()}; null when it is in the array. */
