@@ -142,4 +142,43 @@ class FaultHandlingTest {
         assertThat(java.util.stream.IntStream.range(0, 4).mapToObj(array::memberState)).containsOnly(MemberState.ACTIVE);
         array.close();
     }
+
+    /**
+     * md's check corrects read errors: a scrub that meets an unreadable block rebuilds and rewrites
+     * it and still compares the rest of the row (it skipped the whole row before, unchecked), and
+     * a repair scrub fixes a stale parity block in the same row.
+     */
+    @org.junit.jupiter.api.Test
+    void aScrubRewritesAnUnreadableBlockAndStillChecksTheRestOfItsRow() {
+        List<FaultInjectingDevice> members = faultyMembers(4);
+        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(16 * 1024).assumeClean(true)
+                .build(), members);
+        ByteBuffer data = TestArrays.randomBuffer(new Random(6), 24);
+        array.write(0, 24, data, 0); // rows 0 and 1; row 0: member 3 holds the parity
+        array.flush();
+        long rows = array.geometry().blockCount() / 12;
+        long dataOffsetBlocks = array.dataOffsetSectors() / 8;
+        members.get(0).failReads(Extent.of(dataOffsetBlocks + 1, 1)); // unreadable data block 1 of row 0
+        members.get(1).failReads(Extent.of(dataOffsetBlocks + 3, 1)); // and block 3 of member 1: another stripe
+        members.get(3).corruptBlock(dataOffsetBlocks + 2);           // stale parity of block 2 of row 0
+
+        ScrubResult check = array.scrub(false);
+        assertThat(check.stripesChecked()).as("row 0 is checked despite its unreadable blocks").isEqualTo(rows);
+        assertThat(check.mismatchedStripes()).as("the stale parity is found").isEqualTo(1);
+        assertThat(read(members.get(0), dataOffsetBlocks + 1, 1)).as("rewritten from redundancy")
+                .isEqualTo(java.util.Arrays.copyOfRange(bytes(data), 4096, 2 * 4096));
+        ScrubResult repair = array.scrub(true);
+        assertThat(repair.repairedStripes()).isEqualTo(1);
+        assertThat(array.scrub(false).mismatchedStripes()).isZero();
+        byte[] expected = bytes(data);
+        members.get(2).failDevice(); // the repaired parity now carries member 2's blocks
+        assertThat(read(array, 0, 24)).isEqualTo(expected);
+        array.close();
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        byte[] out = new byte[buffer.capacity()];
+        buffer.get(0, out);
+        return out;
+    }
 }

@@ -465,14 +465,22 @@ final class Raid5Engine implements LevelEngine {
             for (int j = 0; j < dataDisks; j++) {
                 int m = geo.dataMember(row, j);
                 ByteBuffer target = j == 0 ? p : tmp;
-                if (a.readMember(m, memberLba, chunkBlocks, target, 0, cause) != IO_OK) {
+                int status = a.readMember(m, memberLba, chunkBlocks, target, 0, cause);
+                if (status == IO_MEDIUM_ERROR) {
+                    return syncRowByBlock(row, repair, cause, p, tmp);
+                }
+                if (status != IO_OK) {
                     return -1;
                 }
                 if (j > 0) {
                     Xor.xorInto(p, 0, tmp, 0, length);
                 }
             }
-            if (a.readMember(parity, memberLba, chunkBlocks, tmp, 0, cause) != IO_OK) {
+            int parityStatus = a.readMember(parity, memberLba, chunkBlocks, tmp, 0, cause);
+            if (parityStatus == IO_MEDIUM_ERROR) {
+                return syncRowByBlock(row, repair, cause, p, tmp);
+            }
+            if (parityStatus != IO_OK) {
                 if (repair) {
                     a.writeMember(parity, memberLba, chunkBlocks, p, 0, cause, false);
                 }
@@ -493,6 +501,65 @@ final class Raid5Engine implements LevelEngine {
                 a.bitmapEnd(memberLba, chunkBlocks);
             }
         }
+    }
+
+    /**
+     * {@link #syncUnit} of a row where a member returned a medium error: block by block, md's
+     * stripe unit. A block one member cannot read is rebuilt from the others and rewritten (md's
+     * check and repair both correct read errors), and the rest of the row is still compared; a
+     * block two members cannot read is a double fault and the row is not checked (-1). Caller holds
+     * the row lock; {@code acc} and {@code tmp} are chunk buffers it owns.
+     */
+    private int syncRowByBlock(long row, boolean repair, IoCause cause, ByteBuffer acc, ByteBuffer tmp) {
+        long memberLba = row * chunkBlocks;
+        int parity = geo.parityMember(row);
+        int result = 0;
+        for (int i = 0; i < chunkBlocks; i++) {
+            // acc = XOR of every readable member's block i; a consistent stripe XORs to zero
+            int unreadable = -1;
+            boolean first = true;
+            for (int m = 0; m < n; m++) {
+                int status = a.readMember(m, memberLba + i, 1, tmp, 0, cause);
+                if (status == IO_MEDIUM_ERROR && unreadable < 0) {
+                    unreadable = m;
+                    continue;
+                }
+                if (status != IO_OK) {
+                    return -1;
+                }
+                if (first) {
+                    Xor.copy(acc, 0, tmp, 0, blockSize);
+                    first = false;
+                } else {
+                    Xor.xorInto(acc, 0, tmp, 0, blockSize);
+                }
+            }
+            if (unreadable >= 0) {
+                a.repairMediumErrors(unreadable, memberLba + i, 1, acc, 0); // acc is the missing block
+                continue;
+            }
+            if (!isZero(acc, blockSize)) {
+                result = 1;
+                if (repair) {
+                    // new parity = old parity XOR (the nonzero syndrome)
+                    if (a.readMember(parity, memberLba + i, 1, tmp, 0, cause) != IO_OK) {
+                        return -1;
+                    }
+                    Xor.xorInto(acc, 0, tmp, 0, blockSize);
+                    a.writeMember(parity, memberLba + i, 1, acc, 0, cause, false);
+                }
+            }
+        }
+        return result;
+    }
+
+    private static boolean isZero(ByteBuffer buffer, int length) {
+        for (int i = 0; i < length; i += Long.BYTES) {
+            if (buffer.getLong(i) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
