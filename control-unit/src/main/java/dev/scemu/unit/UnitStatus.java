@@ -38,7 +38,8 @@ public record UnitStatus(String raidLevel, int chunkBytes, boolean degraded, Lis
     /** A human-readable multi-line report. */
     public String describe() {
         StringBuilder out = new StringBuilder();
-        out.append(String.format("array      %s, chunk %d KiB, %s%n", raidLevel, chunkBytes >> 10, degraded ? "DEGRADED" : "optimal"));
+        String state = !degraded ? "optimal" : "RAID0".equals(raidLevel) ? "FAILED (RAID-0 has no redundancy)" : "DEGRADED";
+        out.append(String.format("array      %s, chunk %d KiB, %s%n", raidLevel, chunkBytes >> 10, state));
         for (int i = 0; i < members.size(); i++) {
             String fault = memberFaults.get(i);
             out.append(String.format("  disk %d   %s%s%n", i, members.get(i), fault == null ? "" : ": " + fault));

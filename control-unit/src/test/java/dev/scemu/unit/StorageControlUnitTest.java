@@ -193,6 +193,20 @@ class StorageControlUnitTest {
     }
 
     @Test
+    void aRaid0UnitWhoseDiskDiesIsReportedFailedBecauseRaid0HasNoRedundancy() {
+        try (StorageControlUnit unit = StorageControlUnit.create(small().level(dev.scemu.raid.RaidLevel.RAID0).build())) {
+            unit.host().write(0, 64, pattern(12, 64), 0);
+            unit.host().flush();
+            unit.disk(1).failDevice();
+            assertThatThrownBy(() -> read(unit.host(), 0, 64)).hasMessageContaining("RAID-0 has no redundancy");
+            UnitStatus status = unit.status();
+            assertThat(status.describe()).contains("FAILED (RAID-0 has no redundancy)");
+            assertThat(status.memberFaults()).containsOnlyKeys(1);
+            assertThat(status.memberFaults().get(1)).contains("DEVICE_FAILED");
+        }
+    }
+
+    @Test
     void firmwareUpdatesWhileHostIoRunsAndPausesOnlyForTheSwitch() throws Exception {
         try (StorageControlUnit unit = StorageControlUnit.create(small().build())) {
             AtomicBoolean stop = new AtomicBoolean();
