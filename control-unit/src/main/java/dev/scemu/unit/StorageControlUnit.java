@@ -407,9 +407,9 @@ public final class StorageControlUnit implements AutoCloseable {
         String name = "disk" + role + "-r" + (++replacements);
         FaultInjectingDevice fresh = power.attach(openMedium(name, geometry, true));
         FaultInjectingDevice old = disks.set(role, fresh);
-        unopenedDisks.remove(role);
         CompletableFuture<RebuildProgress> rebuild = array.replaceMember(role,
                 SliceDevice.of(name, fresh, geometry.all()), listener);
+        unopenedDisks.remove(role); // the new image is the member now
         old.close();
         return rebuild;
     }
