@@ -15,7 +15,9 @@ import picocli.CommandLine.Spec;
 /**
  * {@code scemu disk fail|replace DIR N}. A failure is recorded in the md superblocks of the
  * remaining members, so the next {@code open} assembles the array degraded; a replacement rebuilds
- * onto a new blank image and then takes the place of {@code disk<N>.img}.
+ * onto a new blank image and then takes the place of {@code disk<N>.img}. A member the unit started
+ * without (image missing, unreadable, damaged or foreign superblock: see {@code scemu status}) is
+ * failed already and is replaced the same way.
  */
 @Command(name = "disk", mixinStandardHelpOptions = true, description = "Fail or replace a member disk.")
 final class DiskCommand {
@@ -24,7 +26,8 @@ final class DiskCommand {
     CommandSpec spec;
 
     @Command(name = "fail", mixinStandardHelpOptions = true,
-            description = "Mark member disk N failed (md --fail); the array runs degraded.")
+            description = "Mark member disk N failed (md --fail); the array runs degraded. Refused on RAID-0,"
+                    + " which has no redundancy.")
     int fail(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
              @Parameters(paramLabel = "N", description = "Member disk index.") int index) {
         try (UnitSession session = Units.session(dir)) {

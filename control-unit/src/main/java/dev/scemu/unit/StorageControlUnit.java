@@ -21,6 +21,7 @@ import dev.scemu.flash.KeyPem;
 import dev.scemu.flash.PeriodicInspector;
 import dev.scemu.flash.TrustedKeys;
 import dev.scemu.flash.UpdateJournal;
+import dev.scemu.raid.AssembleOptions;
 import dev.scemu.raid.RaidArray;
 import dev.scemu.raid.RaidConfig;
 import dev.scemu.raid.RebuildListener;
@@ -123,6 +124,7 @@ public final class StorageControlUnit implements AutoCloseable {
     private PeriodicInspector inspector;
     private ScheduledExecutorService inspectionThread;
     private UnitLock lock;
+    private UUID recordedSetUuid; // the md set UUID unit.properties records (null: a unit from before identities)
     private ScrubRecord lastScrub; // units without a directory keep it here
     private boolean closed;
 
@@ -141,7 +143,11 @@ public final class StorageControlUnit implements AutoCloseable {
         BlockGeometry diskGeometry = BlockGeometry.ofBytes(config.blockSize(), config.diskBytes());
         try {
             for (int i = 0; i < config.diskCount(); i++) {
-                disks.add(power.attach(openMedium("disk" + i, diskGeometry, create)));
+                FaultInjectingDevice disk = power.attach(openDisk(i, diskGeometry, create));
+                if (unopenedDisks.containsKey(i)) {
+                    disk.failDevice(); // a stand-in: the array assembles without it
+                }
+                disks.add(disk);
             }
             FlashDevice.Builder flashBuilder = FlashDevice.builder().name("nvram").geometry(config.flash())
                     .seed(power.seed()).powerDomain(power);
@@ -157,6 +163,41 @@ public final class StorageControlUnit implements AutoCloseable {
             throw e;
         }
     }
+
+    // ---- degraded start: a member image that is absent or cannot be opened (see docs/raid-on-disk.md)
+
+    /**
+     * Disk index -> why its image could not be opened at boot. Its slot holds a failed in-memory
+     * stand-in, so the array starts degraded without it (md's {@code --run}) and
+     * {@link #replaceDisk} writes a new image file.
+     */
+    private final java.util.Map<Integer, String> unopenedDisks = new java.util.TreeMap<>();
+
+    private BlockDevice openDisk(int index, BlockGeometry geometry, boolean create) {
+        String name = "disk" + index;
+        if (create || config.directory() == null) {
+            return openMedium(name, geometry, create);
+        }
+        Path path = config.directory().resolve(name + ".img");
+        if (!Files.exists(path)) {
+            unopenedDisks.put(index, "missing (image file " + path.getFileName() + " not found)");
+        } else {
+            try {
+                return openMedium(name, geometry, false);
+            } catch (RuntimeException e) {
+                unopenedDisks.put(index, "unreadable (image file " + path.getFileName() + "): " + e.getMessage());
+            }
+        }
+        return Media.memory(name + " (image " + (Files.exists(path) ? "unreadable" : "missing") + ")", geometry);
+    }
+
+    /** Why member {@code role} is failed or missing, for {@link #status()}; null when it is in the array. */
+    private String memberFault(int role) {
+        String fault = array.memberFault(role);
+        return fault != null && unopenedDisks.containsKey(role) ? unopenedDisks.get(role) : fault;
+    }
+
+    // ---- end of degraded start
 
     private BlockDevice openMedium(String name, BlockGeometry geometry, boolean create) {
         if (config.directory() == null) {
@@ -309,6 +350,7 @@ public final class StorageControlUnit implements AutoCloseable {
         StorageControlUnit unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustStore.load(directory),
                 null, false, power != null ? power : powerFor(config), readOnly));
         try {
+            unit.recordedSetUuid = recorded == null ? null : recorded.arrayUuid();
             unit.boot();
             if (recorded != null) {
                 recorded.check(unit.identity(), directory);
@@ -370,7 +412,11 @@ public final class StorageControlUnit implements AutoCloseable {
 
     private void boot() {
         disks.forEach(disk -> disk.meter().reset()); // every meter counts since the last boot
-        array = RaidArray.assemble(memberViews());
+        // a reboot assembles the array that ran (mdadm --uuid); an open the set unit.properties records,
+        // so one foreign member of a two-way mirror is no tie; a unit without a record the set most members carry
+        UUID setUuid = array != null ? array.setUuid() : recordedSetUuid;
+        array = RaidArray.assemble(memberViews(), setUuid == null ? AssembleOptions.defaults()
+                : AssembleOptions.defaults().withSetUuid(setUuid));
         partitions = GuidPartitionTable.read(array);
         startFirmware();
         volume = SnapshotVolume.open(partition("data"), partition("snapshot-store"));
@@ -582,6 +628,7 @@ public final class StorageControlUnit implements AutoCloseable {
         FaultInjectingDevice old = disks.set(role, fresh);
         CompletableFuture<RebuildProgress> rebuild = array.replaceMember(role,
                 SliceDevice.of(name, fresh, geometry.all()), listener);
+        unopenedDisks.remove(role); // the new image is the member now
         old.close();
         return rebuild;
     }
@@ -649,14 +696,18 @@ public final class StorageControlUnit implements AutoCloseable {
     /** The unit's state and meters (every meter counts since the last boot). */
     public UnitStatus status() {
         List<dev.scemu.raid.MemberState> members = new ArrayList<>();
+        java.util.Map<Integer, String> faults = new java.util.TreeMap<>();
         for (int i = 0; i < array.raidDisks(); i++) {
             members.add(array.memberState(i));
+            if (memberFault(i) != null) {
+                faults.put(i, memberFault(i));
+            }
         }
         List<IoMeter.Snapshot> diskMeters = disks.stream().map(d -> d.meter().snapshot()).toList();
         return new UnitStatus(array.level().name(), array.chunkBytes(), array.isDegraded(), members,
                 partitions.partitions(), firmware.running().version().toString(), firmware.running().sha256Hex(),
                 volume.listSnapshots(), volume.meter().snapshot(), array.meter().snapshot(), diskMeters,
-                lastScrub().orElse(null));
+                lastScrub().orElse(null), faults);
     }
 
     /** Checkpoints the volume, stops the array cleanly and closes every medium. Idempotent. */

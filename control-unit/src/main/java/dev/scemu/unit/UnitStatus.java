@@ -5,17 +5,26 @@ import dev.scemu.core.IoMeter;
 import dev.scemu.raid.MemberState;
 import dev.scemu.snapshot.SnapshotInfo;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A snapshot of a control unit's state for reports and the CLI.
  *
  * <p>{@code lastScrub} is the last recorded scrub (null: never scrubbed). The array is reported
  * {@code INCONSISTENT} rather than {@code optimal} while that scrub left mismatches unrepaired.
+ *
+ * @param memberFaults why each failed member is out of the array, by disk index ("missing (image
+ *        file disk2.img not found)", "md superblock checksum mismatch: ...", "belongs to array ...",
+ *        "stale: ...", or the error that failed it); members in the array are absent
  */
 public record UnitStatus(String raidLevel, int chunkBytes, boolean degraded, List<MemberState> members,
                          List<GptPartition> partitions, String firmwareVersion, String firmwareSha256,
                          List<SnapshotInfo> snapshots, IoMeter.Snapshot volumeMeter, IoMeter.Snapshot arrayMeter,
-                         List<IoMeter.Snapshot> diskMeters, ScrubRecord lastScrub) {
+                         List<IoMeter.Snapshot> diskMeters, ScrubRecord lastScrub, Map<Integer, String> memberFaults) {
+
+    public UnitStatus {
+        memberFaults = Map.copyOf(memberFaults);
+    }
 
     /**
      * Bytes the array wrote to its disks for the host's sake ÷ bytes the host wrote: the end-to-end
@@ -32,12 +41,15 @@ public record UnitStatus(String raidLevel, int chunkBytes, boolean degraded, Lis
     /** A human-readable multi-line report. */
     public String describe() {
         StringBuilder out = new StringBuilder();
-        String health = degraded ? "DEGRADED" : lastScrub != null && lastScrub.leftMismatches()
+        String health = degraded
+                ? ("RAID0".equals(raidLevel) ? "FAILED (RAID-0 has no redundancy)" : "DEGRADED")
+                : lastScrub != null && lastScrub.leftMismatches()
                 ? "INCONSISTENT (" + (lastScrub.mismatchedStripes() - lastScrub.repairedStripes())
                 + " stripes failed the last scrub; scemu scrub --repair)" : "optimal";
         out.append(String.format("array      %s, chunk %d KiB, %s%n", raidLevel, chunkBytes >> 10, health));
         for (int i = 0; i < members.size(); i++) {
-            out.append(String.format("  disk %d   %s%n", i, members.get(i)));
+            String fault = memberFaults.get(i);
+            out.append(String.format("  disk %d   %s%s%n", i, members.get(i), fault == null ? "" : ": " + fault));
         }
         for (GptPartition p : partitions) {
             out.append(String.format("partition  %-16s %8d MiB at %d MiB%n", p.name(), p.sizeBytes() >> 20, p.offsetBytes() >> 20));

@@ -164,6 +164,48 @@ class StorageControlUnitTest {
         }
     }
 
+    /** md's --run: a missing member image starts the unit degraded, status says why, replace writes a new image. */
+    @Test
+    void aMissingDiskImageStartsTheUnitDegradedAndReplaceRecreatesIt(@TempDir Path dir) throws Exception {
+        ByteBuffer data = pattern(11, 32);
+        try (StorageControlUnit unit = StorageControlUnit.create(small().directory(dir).build())) {
+            unit.host().write(0, 32, data, 0);
+            unit.host().flush();
+        }
+        java.nio.file.Files.delete(dir.resolve("disk2.img"));
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            UnitStatus status = unit.status();
+            assertThat(status.degraded()).isTrue();
+            assertThat(status.members().get(2)).isEqualTo(MemberState.FAILED);
+            assertThat(status.memberFaults()).containsOnlyKeys(2);
+            assertThat(status.memberFaults().get(2)).isEqualTo("missing (image file disk2.img not found)");
+            assertThat(status.describe()).contains("disk 2   FAILED: missing (image file disk2.img not found)");
+            assertThat(read(unit.host(), 0, 32)).isEqualTo(data);
+            unit.replaceDisk(2, new dev.scemu.raid.RebuildListener() { }).get(60, TimeUnit.SECONDS);
+            assertThat(unit.status().memberFaults()).isEmpty();
+        }
+        assertThat(dir.resolve("disk2.img")).exists();
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(unit.status().degraded()).isFalse();
+            assertThat(read(unit.host(), 0, 32)).isEqualTo(data);
+            assertThat(unit.array().scrub(false).mismatchedStripes()).isZero();
+        }
+    }
+
+    @Test
+    void aRaid0UnitWhoseDiskDiesIsReportedFailedBecauseRaid0HasNoRedundancy() {
+        try (StorageControlUnit unit = StorageControlUnit.create(small().level(dev.scemu.raid.RaidLevel.RAID0).build())) {
+            unit.host().write(0, 64, pattern(12, 64), 0);
+            unit.host().flush();
+            unit.disk(1).failDevice();
+            assertThatThrownBy(() -> read(unit.host(), 0, 64)).hasMessageContaining("RAID-0 has no redundancy");
+            UnitStatus status = unit.status();
+            assertThat(status.describe()).contains("FAILED (RAID-0 has no redundancy)");
+            assertThat(status.memberFaults()).containsOnlyKeys(1);
+            assertThat(status.memberFaults().get(1)).contains("DEVICE_FAILED");
+        }
+    }
+
     @Test
     void firmwareUpdatesWhileHostIoRunsAndPausesOnlyForTheSwitch() throws Exception {
         try (StorageControlUnit unit = StorageControlUnit.create(small().build())) {

@@ -36,7 +36,12 @@ public interface RaidArray extends BlockDevice {
         return MdRaidArray.create(config, members);
     }
 
-    /** Re-assembles an array from its members' superblocks alone, in any order. */
+    /**
+     * Re-assembles an array from its members' superblocks alone, in any order. Like
+     * {@code mdadm --assemble --run}, a RAID-1/5 starts degraded without a member that is unreadable,
+     * carries a damaged superblock, belongs to another array or is stale ({@link #memberFault} says
+     * which and why); too few members, or any on RAID-0, is refused with every reason.
+     */
     static RaidArray assemble(List<? extends BlockDevice> members) {
         return assemble(members, AssembleOptions.defaults());
     }
@@ -70,10 +75,20 @@ public interface RaidArray extends BlockDevice {
 
     MemberState memberState(int role);
 
+    /**
+     * Why slot {@code role} is failed: found at assembly ("missing", "unreadable: ...", "md
+     * superblock checksum mismatch: ...", "belongs to array ...", "stale: ...") or the error that
+     * failed it while running; null while the member is active or rebuilding.
+     */
+    String memberFault(int role);
+
     /** The device in slot {@code role}; null when the slot is failed and empty. */
     BlockDevice member(int role);
 
-    /** Marks member {@code role} failed (md's {@code --fail}): it gets no more I/O. */
+    /**
+     * Marks member {@code role} failed (md's {@code --fail}): it gets no more I/O. Refused on RAID-0
+     * ({@link RaidError#BAD_MEMBER}: RAID-0 has no redundancy).
+     */
     void failMember(int role);
 
     /**

@@ -81,26 +81,35 @@ class AssembleTest {
     }
 
     @Test
-    void rejectsAMemberOfAnotherArray() {
+    void aMemberOfAnotherArrayIsLeftOutAndTheArrayStartsDegraded() {
         List<BlockDevice> first = TestArrays.memoryMembers("x", 3, 4L << 20);
         List<BlockDevice> second = TestArrays.memoryMembers("y", 3, 4L << 20);
-        RaidArray.create(RAID5, first).stop();
-        RaidArray.create(RAID5, second).stop();
+        RaidArray one = RaidArray.create(RAID5, first);
+        one.stop();
+        RaidArray other = RaidArray.create(RAID5, second);
+        other.stop();
         List<BlockDevice> mixed = List.of(first.get(0), second.get(1), first.get(2));
-        assertThatThrownBy(() -> RaidArray.assemble(mixed))
-                .isInstanceOf(RaidException.class)
-                .hasMessageContaining("belongs to array")
-                .satisfies(e -> assertThat(((RaidException) e).code()).isEqualTo(RaidError.FOREIGN_MEMBER));
+        RaidArray again = RaidArray.assemble(mixed);
+        assertThat(again.setUuid()).as("the set most members carry").isEqualTo(one.setUuid());
+        assertThat(again.memberState(1)).isEqualTo(MemberState.FAILED);
+        assertThat(again.memberFault(1)).contains("belongs to array").contains(
+                String.format("%08x", other.setUuid().getMostSignificantBits() >>> 32));
+        again.close();
     }
 
     @Test
-    void rejectsADeviceWithoutSuperblock() {
+    void aDeviceWithoutSuperblockIsLeftOutAndNoneAtAllIsRefused() {
         List<BlockDevice> members = new ArrayList<>(TestArrays.memoryMembers("n", 3, 4L << 20));
         RaidArray.create(RAID5, members).stop();
         members.set(1, Media.memory("blank", members.get(1).geometry()));
-        assertThatThrownBy(() -> RaidArray.assemble(members))
+        RaidArray degraded = RaidArray.assemble(members);
+        assertThat(degraded.memberFault(1)).startsWith("no md superblock");
+        degraded.close();
+        List<BlockDevice> blanks = List.of(Media.memory("b0", members.get(0).geometry()),
+                Media.memory("b1", members.get(0).geometry()));
+        assertThatThrownBy(() -> RaidArray.assemble(blanks))
                 .isInstanceOf(RaidException.class)
-                .hasMessageContaining("blank")
+                .hasMessageContaining("b0").hasMessageContaining("b1")
                 .satisfies(e -> assertThat(((RaidException) e).code()).isEqualTo(RaidError.NO_SUPERBLOCK));
     }
 

@@ -322,10 +322,10 @@ class CrashTest {
             try {
                 again = RaidArray.assemble(members);
             } catch (RaidException e) {
-                // cut before the replacement got its superblock: it is blank, assemble without it. The
-                // others may already list a new (absent) member in role 2, which makes the unclean
-                // array dirty-degraded: nothing was being written, so the operator forces it (md too)
-                assertThat(e.code()).isEqualTo(RaidError.NO_SUPERBLOCK);
+                // cut before the replacement got its superblock: it is blank and left out. The others
+                // may already list a new (absent) member in role 2, which makes the unclean array
+                // dirty-degraded: nothing was being written, so the operator forces it (md too)
+                assertThat(e.code()).isEqualTo(RaidError.DIRTY_DEGRADED);
                 again = RaidArray.assemble(new ArrayList<BlockDevice>(s.members()),
                         AssembleOptions.defaults().withForce(true));
             }

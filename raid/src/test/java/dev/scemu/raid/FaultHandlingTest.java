@@ -102,4 +102,83 @@ class FaultHandlingTest {
                 .isEqualTo(expected);
         array.close();
     }
+
+    /**
+     * md's stripe is one block per member: unreadable blocks of two members at different offsets
+     * of one chunk row are two single faults. A write over them must choose its parity strategy per
+     * block (it failed the whole segment as a double fault before); only two unreadable blocks at
+     * the same offset are beyond RAID-5.
+     */
+    @org.junit.jupiter.api.Test
+    void unreadableBlocksOfTwoMembersAtDifferentOffsetsOfARowAreTwoSingleFaults() {
+        List<FaultInjectingDevice> members = faultyMembers(4);
+        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(16 * 1024).assumeClean(true)
+                .build(), members);
+        ByteBuffer data = TestArrays.randomBuffer(new Random(4), 12);
+        array.write(0, 12, data, 0); // row 0: member 0 holds array blocks 0..3, member 1 4..7, member 2 8..11
+        array.flush();
+        long dataOffsetBlocks = array.dataOffsetSectors() / 8;
+        members.get(0).failReads(Extent.of(dataOffsetBlocks + 1, 1));
+        members.get(1).failReads(Extent.of(dataOffsetBlocks + 2, 1));
+        // RMW of member 0's chunk cannot read its block 1, RCW cannot read member 1's block 2
+        ByteBuffer update = TestArrays.randomBuffer(new Random(5), 4);
+        array.write(0, 4, update, 0);
+        byte[] expected = new byte[12 * 4096];
+        data.get(0, expected);
+        byte[] updated = new byte[4 * 4096];
+        update.get(0, updated);
+        System.arraycopy(updated, 0, expected, 0, updated.length);
+        assertThat(read(array, 0, 12)).as("the row after the write, member 1's block 2 rebuilt").isEqualTo(expected);
+        assertThat(java.util.stream.IntStream.range(0, 4).mapToObj(array::memberState)).containsOnly(MemberState.ACTIVE);
+        ScrubResult scrub = array.scrub(false);
+        assertThat(scrub.mismatchedStripes()).isZero();
+        assertThat(scrub.stripesChecked()).as("every row readable again").isEqualTo(array.geometry().blockCount() / 12);
+
+        // the same offset on two members is a double fault: the read fails, the members stay in
+        members.get(0).failReads(Extent.of(dataOffsetBlocks + 3, 1));
+        members.get(2).failReads(Extent.of(dataOffsetBlocks + 3, 1));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> read(array, 0, 12))
+                .isInstanceOfSatisfying(RaidException.class, e -> assertThat(e.code()).isEqualTo(RaidError.ARRAY_FAILED));
+        assertThat(java.util.stream.IntStream.range(0, 4).mapToObj(array::memberState)).containsOnly(MemberState.ACTIVE);
+        array.close();
+    }
+
+    /**
+     * md's check corrects read errors: a scrub that meets an unreadable block rebuilds and rewrites
+     * it and still compares the rest of the row (it skipped the whole row before, unchecked), and
+     * a repair scrub fixes a stale parity block in the same row.
+     */
+    @org.junit.jupiter.api.Test
+    void aScrubRewritesAnUnreadableBlockAndStillChecksTheRestOfItsRow() {
+        List<FaultInjectingDevice> members = faultyMembers(4);
+        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(16 * 1024).assumeClean(true)
+                .build(), members);
+        ByteBuffer data = TestArrays.randomBuffer(new Random(6), 24);
+        array.write(0, 24, data, 0); // rows 0 and 1; row 0: member 3 holds the parity
+        array.flush();
+        long rows = array.geometry().blockCount() / 12;
+        long dataOffsetBlocks = array.dataOffsetSectors() / 8;
+        members.get(0).failReads(Extent.of(dataOffsetBlocks + 1, 1)); // unreadable data block 1 of row 0
+        members.get(1).failReads(Extent.of(dataOffsetBlocks + 3, 1)); // and block 3 of member 1: another stripe
+        members.get(3).corruptBlock(dataOffsetBlocks + 2);           // stale parity of block 2 of row 0
+
+        ScrubResult check = array.scrub(false);
+        assertThat(check.stripesChecked()).as("row 0 is checked despite its unreadable blocks").isEqualTo(rows);
+        assertThat(check.mismatchedStripes()).as("the stale parity is found").isEqualTo(1);
+        assertThat(read(members.get(0), dataOffsetBlocks + 1, 1)).as("rewritten from redundancy")
+                .isEqualTo(java.util.Arrays.copyOfRange(bytes(data), 4096, 2 * 4096));
+        ScrubResult repair = array.scrub(true);
+        assertThat(repair.repairedStripes()).isEqualTo(1);
+        assertThat(array.scrub(false).mismatchedStripes()).isZero();
+        byte[] expected = bytes(data);
+        members.get(2).failDevice(); // the repaired parity now carries member 2's blocks
+        assertThat(read(array, 0, 24)).isEqualTo(expected);
+        array.close();
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        byte[] out = new byte[buffer.capacity()];
+        buffer.get(0, out);
+        return out;
+    }
 }

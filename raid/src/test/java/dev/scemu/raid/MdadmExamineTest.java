@@ -126,6 +126,26 @@ class MdadmExamineTest {
         assertThat(Long.parseLong(stale.get("Events"))).isLessThan(Long.parseLong(f.get("Events")));
     }
 
+    /** A member left out at assembly (damaged superblock) is recorded like one that failed: mdadm shows it missing. */
+    @Test
+    void examineShowsAMemberLeftOutAtAssemblyAsMissing() throws Exception {
+        Mdadm.assumeInstalled();
+        List<BlockDevice> members = members(4, 4L << 20);
+        RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(16384).assumeClean(true).build(), members)
+                .stop();
+        java.nio.ByteBuffer block = java.nio.ByteBuffer.allocateDirect(4096);
+        members.get(2).read(1, 1, block, 0);
+        block.put(100, (byte) (block.get(100) ^ 0x10)); // the superblock checksum no longer matches
+        members.get(2).write(1, 1, block, 0);
+        RaidArray degraded = RaidArray.assemble(members);
+        assertThat(degraded.memberFault(2)).startsWith("md superblock checksum mismatch");
+        degraded.stop();
+        Map<String, String> f = examine(members.get(0), "left-out.img");
+        assertThat(f.get("Array State")).startsWith("AA.A ");
+        assertThat(Mdadm.run("--examine", Mdadm.dump(members.get(2), dir.resolve("damaged.img")).toString()))
+                .as("mdadm rejects the damaged superblock too").containsIgnoringCase("checksum");
+    }
+
     /**
      * mdadm locates an internal bitmap only on a block device; given a regular file it reads a
      * bitmap file from byte 0. The member's bitmap region (byte 8192, 8 sectors after the

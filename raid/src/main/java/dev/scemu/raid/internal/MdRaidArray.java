@@ -287,22 +287,6 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         return array;
     }
 
-    /** The freshest superblock must describe an array that fits its member (the others must match it). */
-    private static void checkShape(MdSuperblock sb, BlockDevice member, int index) {
-        long spb = member.blockSize() / SECTOR_BYTES;
-        long memberSectors = member.blockCount() * spb;
-        boolean chunkOk = sb.chunkSectors == 0 && sb.level == RaidLevel.RAID1.mdLevel()
-                || sb.chunkSectors > 0 && sb.chunkSectors % spb == 0 && Integer.bitCount(sb.chunkSectors) == 1
-                && sb.chunkSectors <= sb.sizeSectors;
-        if (sb.raidDisks < 1 || sb.raidDisks > 256 || !chunkOk || sb.dataOffsetSectors < BITMAP_START_BYTES / SECTOR_BYTES
-                || sb.dataOffsetSectors % spb != 0 || sb.sizeSectors <= 0 || sb.dataOffsetSectors > memberSectors
-                || sb.sizeSectors > memberSectors - sb.dataOffsetSectors) {
-            throw new RaidException(RaidError.MEMBER_GEOMETRY, "member " + index + " (" + member.name()
-                    + "): superblock describes raid_disks " + sb.raidDisks + ", chunk " + sb.chunkSectors
-                    + " sectors, data_offset " + sb.dataOffsetSectors + " and size " + sb.sizeSectors
-                    + " sectors, which do not fit a member of " + memberSectors + " sectors");
-        }
-    }
 
     private static long exposedBlocks(long requested, long fullBlocks) {
         if (requested > fullBlocks) {
@@ -312,90 +296,31 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         return requested == 0 ? fullBlocks : requested;
     }
 
-    /** See {@link RaidArray#assemble}. */
+    /**
+     * See {@link RaidArray#assemble}. {@link MemberSelection} decides which members to trust (or
+     * refuses); then, like md:
+     * <ol>
+     *   <li>a dirty RAID-5 missing a member that did not fail while running (the freshest
+     *       superblock still lists it active) is refused unless forced: its stripes written at the
+     *       crash were not journaled;</li>
+     *   <li>otherwise the array starts, degraded if a role is empty: the device number of every
+     *       role without a member is written faulty (0xfffe) in the superblocks of the present
+     *       members (md's super_1_sync gives every device number it holds no device for a
+     *       non-active role), so a later assembly finds a left-out member stale even if it comes
+     *       back; a refused assembly writes nothing.</li>
+     * </ol>
+     */
     public static MdRaidArray assemble(List<? extends BlockDevice> candidates, AssembleOptions options) {
-        if (candidates.isEmpty()) {
-            throw new RaidException(RaidError.NOT_ENOUGH_MEMBERS, "no members to assemble");
-        }
-        List<BlockDevice> members = readableMembers(candidates);
-        if (members.isEmpty()) {
-            throw new RaidException(RaidError.NOT_ENOUGH_MEMBERS, "none of the " + candidates.size()
-                    + " members has a readable superblock");
-        }
-        MdSuperblock[] sbs = new MdSuperblock[members.size()];
-        int freshest = 0;
-        for (int i = 0; i < members.size(); i++) {
-            BlockDevice d = members.get(i);
-            sbs[i] = MdSuperblock.decode(MetadataIo.read(d, SUPER_OFFSET_BYTES, SUPERBLOCK_BYTES),
-                    i + " (" + d.name() + ")");
-            if ((sbs[i].featureMap & ~FEATURES_SUPPORTED) != 0) {
-                throw new RaidException(RaidError.UNSUPPORTED_FEATURE, String.format(
-                        "member %d (%s): feature_map 0x%x has unsupported bits 0x%x", i, d.name(),
-                        sbs[i].featureMap, sbs[i].featureMap & ~FEATURES_SUPPORTED));
-            }
-            if (sbs[i].events > sbs[freshest].events) {
-                freshest = i;
-            }
-        }
-        MdSuperblock ref = sbs[freshest];
-        checkShape(ref, members.get(freshest), freshest);
-        for (int i = 0; i < members.size(); i++) {
-            MdSuperblock sb = sbs[i];
-            if (!sb.setUuid.equals(ref.setUuid)) {
-                throw new RaidException(RaidError.FOREIGN_MEMBER, "member " + i + " (" + members.get(i).name()
-                        + ") belongs to array " + MdSuperblock.mdadmUuid(sb.setUuid) + ", not "
-                        + MdSuperblock.mdadmUuid(ref.setUuid));
-            }
-            if (sb.level != ref.level || sb.raidDisks != ref.raidDisks || sb.chunkSectors != ref.chunkSectors
-                    || sb.layout != ref.layout || sb.sizeSectors != ref.sizeSectors
-                    || sb.dataOffsetSectors != ref.dataOffsetSectors
-                    || members.get(i).blockSize() != members.get(freshest).blockSize()) {
-                throw new RaidException(RaidError.FOREIGN_MEMBER, "member " + i + " (" + members.get(i).name()
-                        + ") has a different shape: level " + sb.level + " disks " + sb.raidDisks + " chunk "
-                        + sb.chunkSectors + " layout " + sb.layout + " size " + sb.sizeSectors
-                        + " than the freshest member " + freshest);
-            }
-        }
+        MemberSelection chosen = MemberSelection.select(candidates, options);
+        MdSuperblock ref = chosen.ref;
+        BlockDevice[] byRole = chosen.byRole;
+        MdSuperblock[] sbByRole = chosen.sbByRole;
+        String[] faults = chosen.faults;
         RaidLevel level = RaidLevel.ofMd(ref.level);
-        int blockSize = members.get(freshest).blockSize();
+        int blockSize = chosen.blockSize;
         int spb = blockSize / SECTOR_BYTES;
-        BlockDevice[] byRole = new BlockDevice[ref.raidDisks];
-        MdSuperblock[] sbByRole = new MdSuperblock[ref.raidDisks];
-        List<String> kicked = new ArrayList<>();
-        List<Integer> kickedDevNumbers = new ArrayList<>();
-        for (int i = 0; i < members.size(); i++) {
-            MdSuperblock sb = sbs[i];
-            int roleInRef = sb.devNumber < ref.devRoles.length ? ref.devRoles[sb.devNumber] : ROLE_SPARE;
-            // like md (super_1_validate) and mdadm (event_margin): one event behind is still current
-            if (sb.events + 1 < ref.events || roleInRef != sb.role() || roleInRef >= ref.raidDisks) {
-                kickedDevNumbers.add(sb.devNumber);
-                kicked.add("member " + i + " (" + members.get(i).name() + ") events " + sb.events + " < "
-                        + ref.events + " or role " + roleInRef + " is not active: stale, not used");
-                continue;
-            }
-            if (byRole[roleInRef] != null) {
-                throw new RaidException(RaidError.DUPLICATE_ROLE, "members " + members.get(i).name() + " and "
-                        + byRole[roleInRef].name() + " both claim role " + roleInRef);
-            }
-            byRole[roleInRef] = members.get(i);
-            sbByRole[roleInRef] = sb;
-        }
-        int present = 0;
-        int inSync = 0;
-        for (int r = 0; r < ref.raidDisks; r++) {
-            if (byRole[r] != null) {
-                present++;
-                if (!sbByRole[r].isRecovering()) {
-                    inSync++;
-                }
-            }
-        }
-        int missing = ref.raidDisks - inSync;
-        if (missing > level.redundancy(ref.raidDisks)) {
-            throw new RaidException(RaidError.NOT_ENOUGH_MEMBERS, level + " of " + ref.raidDisks + " members has "
-                    + inSync + " in-sync members (" + present + " present), needs "
-                    + (ref.raidDisks - level.redundancy(ref.raidDisks)) + "; " + String.join("; ", kicked));
-        }
+        int present = chosen.present;
+        int missing = ref.raidDisks - chosen.inSync;
         boolean clean = ref.isClean();
         boolean missingFailedWhileRunning = true;
         for (int r = 0; r < ref.raidDisks; r++) {
@@ -429,6 +354,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             Slot slot = array.slots[r];
             if (byRole[r] == null) {
                 slot.state = MemberState.FAILED;
+                slot.fault = faults[r];
                 continue;
             }
             slot.device = byRole[r];
@@ -444,20 +370,13 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 slot.state = MemberState.ACTIVE;
             }
         }
-        for (int devNumber : kickedDevNumbers) {
-            // md marks kicked devices faulty in the freshest role table
-            if (devNumber < array.devRoles.length && array.devRoles[devNumber] < ROLE_MAX) {
-                boolean used = false;
-                for (Slot s : array.slots) {
-                    used |= s.devNumber == devNumber && s.device != null;
-                }
-                if (!used) {
-                    array.devRoles[devNumber] = ROLE_FAULTY;
-                }
+        for (int devNumber = 0; devNumber < array.devRoles.length; devNumber++) {
+            // like md's super_1_sync: a device number listed as active whose role has no device here
+            // (missing, unreadable, damaged, foreign or stale) is recorded faulty on the present members
+            int role = array.devRoles[devNumber];
+            if (role < ref.raidDisks && (array.slots[role].device == null || array.slots[role].devNumber != devNumber)) {
+                array.devRoles[devNumber] = ROLE_FAULTY;
             }
-        }
-        for (String k : kicked) {
-            LOG.warn("assemble {}: {}", array.name(), k);
         }
         if (level == RaidLevel.RAID5) {
             MirroredRegion region = ParityJournal.regionOf(array, array.bitmap == null ? 0 : array.bitmap.reservedBytes());
@@ -496,26 +415,6 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             array.startRebuild(rebuilding, options.listener());
         }
         return array;
-    }
-
-    /**
-     * The candidates whose superblock area can be read. Like md, a device that fails (a dead disk,
-     * a medium error on its superblock) is left out and its slot assembles as missing; the caller
-     * keeps ownership of a device left out. A power loss is not a device fault: it is rethrown.
-     */
-    private static List<BlockDevice> readableMembers(List<? extends BlockDevice> candidates) {
-        List<BlockDevice> readable = new ArrayList<>();
-        for (int i = 0; i < candidates.size(); i++) {
-            BlockDevice d = candidates.get(i);
-            try {
-                MetadataIo.read(d, SUPER_OFFSET_BYTES, SUPERBLOCK_BYTES);
-                readable.add(d);
-            } catch (CoreException e) {
-                rethrowIfFatal(e);
-                LOG.warn("assemble: member {} ({}) is unreadable, left out: {}", i, d.name(), e.getMessage());
-            }
-        }
-        return readable;
     }
 
     private static int firstPresent(BlockDevice[] byRole) {
@@ -655,6 +554,12 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             LOG.warn("array {}: member {} ({}) failed: {}", name(), slot.role,
                     slot.device == null ? "-" : slot.device.name(), reason);
             slot.state = MemberState.FAILED;
+            slot.fault = reason;
+            if (level == RaidLevel.RAID0) {
+                // md's raid0 records no faulty role (it has no redundancy to run on): the array is
+                // broken while the member is gone and assembles again when it is back
+                return;
+            }
             if (slot.devNumber >= 0 && slot.devNumber < devRoles.length) {
                 devRoles[slot.devNumber] = ROLE_FAULTY;
             }
@@ -754,7 +659,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
 
     RaidException arrayFailed(String what, long lba, int role) {
         return new RaidException(RaidError.ARRAY_FAILED, "array " + name() + ": cannot " + what + " at array lba "
-                + lba + ": member " + role + " unavailable and no redundancy left (states "
+                + lba + ": member " + role + " unavailable and " + (level == RaidLevel.RAID0 ? "RAID-0 has no redundancy"
+                : "no redundancy left") + " (states "
                 + Arrays.toString(Arrays.stream(slots).map(s -> s.state).toArray()) + ")");
     }
 
@@ -915,6 +821,13 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     }
 
     @Override
+    public String memberFault(int role) {
+        checkRole(role);
+        Slot slot = slots[role];
+        return slot.state == MemberState.FAILED ? (slot.fault == null ? "failed" : slot.fault) : null;
+    }
+
+    @Override
     public BlockDevice member(int role) {
         checkRole(role);
         return slots[role].device;
@@ -929,6 +842,10 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     @Override
     public void failMember(int role) {
         checkRole(role);
+        if (level == RaidLevel.RAID0) {
+            throw new RaidException(RaidError.BAD_MEMBER, "RAID-0 has no redundancy: failing member " + role
+                    + " of " + name() + " would lose the array (md refuses too)");
+        }
         markFailed(slots[role], "failed by request");
     }
 
@@ -973,6 +890,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             slot.deviceUuid = UUID.randomUUID();
             slot.recoveredBlocks = 0;
             slot.correctedReads = 0;
+            slot.fault = null;
             slot.state = MemberState.REBUILDING;
             if (bitmap != null) {
                 int written = MetadataIo.write(device, BITMAP_START_BYTES, bitmap.image());

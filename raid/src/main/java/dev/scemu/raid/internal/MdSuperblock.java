@@ -160,7 +160,7 @@ public final class MdSuperblock {
         int computed = checksum(b);
         if (stored != computed) {
             throw new RaidException(RaidError.NO_SUPERBLOCK, String.format(
-                    "member %s: md superblock checksum 0x%08x, computed 0x%08x", member, stored, computed));
+                    "member %s: md superblock checksum mismatch: stored 0x%08x, computed 0x%08x", member, stored, computed));
         }
         MdSuperblock sb = new MdSuperblock();
         sb.featureMap = b.getInt(OFF_FEATURE_MAP);

@@ -18,7 +18,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * old parity), reconstruct-write {@code (D - |W|) * h} (the data not written); RMW is used when
  * strictly cheaper, otherwise RCW, so a full-stripe write reads nothing and computes parity from
  * the new data only. A strategy that needs an unreadable member is not chosen; a medium error
- * during the reads switches to the other strategy.
+ * during the reads switches to the other strategy. When neither strategy can read what it needs
+ * for a segment of several blocks, the segment is written block by block: md's stripe is one
+ * block per member, so unreadable blocks of different members at different offsets are separate
+ * single faults (only two in the same block are a double fault).
  *
  * <h2>Ordering</h2>
  * The row's bitmap bit is durable before the row lock is taken; under the row lock the old data
@@ -267,7 +270,7 @@ final class Raid5Engine implements LevelEngine {
                 int rcwCost = dataDisks - w;
                 boolean useRmw = rmwOk && (rmwCost < rcwCost || !rcwOk);
                 if (!useRmw && !rcwOk) {
-                    throw a.arrayFailed("compute parity", arrayLba, parity);
+                    break;
                 }
                 int failedMember = useRmw
                         ? readModifyWrite(row, memberLba, h, written, segStart, rowOffset, buffer, off, p, tmp, parity)
@@ -279,7 +282,17 @@ final class Raid5Engine implements LevelEngine {
                 }
             }
             if (!done) {
-                throw a.arrayFailed("read old data for parity", arrayLba, parity);
+                if (h > 1) {
+                    // md's stripes are one block per member: unreadable blocks at different offsets of
+                    // this segment are separate single faults, so each block chooses its own strategy
+                    // (nothing has been written yet)
+                    for (int i = 0; i < h; i++) {
+                        writeSegment(row, segStart + i, 1, written, w, rowOffset, buffer, off, fua);
+                    }
+                    return;
+                }
+                throw a.arrayFailed("compute parity", arrayLba,
+                        badMask == 0 ? parity : Integer.numberOfTrailingZeros(badMask));
             }
             if (journaled(row, memberLba + h)) {
                 // L = new parity XOR new data of the present written members (see ParityJournal), one pass
@@ -462,14 +475,22 @@ final class Raid5Engine implements LevelEngine {
             for (int j = 0; j < dataDisks; j++) {
                 int m = geo.dataMember(row, j);
                 ByteBuffer target = j == 0 ? p : tmp;
-                if (a.readMember(m, memberLba, chunkBlocks, target, 0, cause) != IO_OK) {
+                int status = a.readMember(m, memberLba, chunkBlocks, target, 0, cause);
+                if (status == IO_MEDIUM_ERROR) {
+                    return syncRowByBlock(row, repair, cause, p, tmp);
+                }
+                if (status != IO_OK) {
                     return -1;
                 }
                 if (j > 0) {
                     Xor.xorInto(p, 0, tmp, 0, length);
                 }
             }
-            if (a.readMember(parity, memberLba, chunkBlocks, tmp, 0, cause) != IO_OK) {
+            int parityStatus = a.readMember(parity, memberLba, chunkBlocks, tmp, 0, cause);
+            if (parityStatus == IO_MEDIUM_ERROR) {
+                return syncRowByBlock(row, repair, cause, p, tmp);
+            }
+            if (parityStatus != IO_OK) {
                 if (repair) {
                     a.writeMember(parity, memberLba, chunkBlocks, p, 0, cause, false);
                 }
@@ -490,6 +511,65 @@ final class Raid5Engine implements LevelEngine {
                 a.bitmapEnd(memberLba, chunkBlocks);
             }
         }
+    }
+
+    /**
+     * {@link #syncUnit} of a row where a member returned a medium error: block by block, md's
+     * stripe unit. A block one member cannot read is rebuilt from the others and rewritten (md's
+     * check and repair both correct read errors), and the rest of the row is still compared; a
+     * block two members cannot read is a double fault and the row is not checked (-1). Caller holds
+     * the row lock; {@code acc} and {@code tmp} are chunk buffers it owns.
+     */
+    private int syncRowByBlock(long row, boolean repair, IoCause cause, ByteBuffer acc, ByteBuffer tmp) {
+        long memberLba = row * chunkBlocks;
+        int parity = geo.parityMember(row);
+        int result = 0;
+        for (int i = 0; i < chunkBlocks; i++) {
+            // acc = XOR of every readable member's block i; a consistent stripe XORs to zero
+            int unreadable = -1;
+            boolean first = true;
+            for (int m = 0; m < n; m++) {
+                int status = a.readMember(m, memberLba + i, 1, tmp, 0, cause);
+                if (status == IO_MEDIUM_ERROR && unreadable < 0) {
+                    unreadable = m;
+                    continue;
+                }
+                if (status != IO_OK) {
+                    return -1;
+                }
+                if (first) {
+                    Xor.copy(acc, 0, tmp, 0, blockSize);
+                    first = false;
+                } else {
+                    Xor.xorInto(acc, 0, tmp, 0, blockSize);
+                }
+            }
+            if (unreadable >= 0) {
+                a.repairMediumErrors(unreadable, memberLba + i, 1, acc, 0); // acc is the missing block
+                continue;
+            }
+            if (!isZero(acc, blockSize)) {
+                result = 1;
+                if (repair) {
+                    // new parity = old parity XOR (the nonzero syndrome)
+                    if (a.readMember(parity, memberLba + i, 1, tmp, 0, cause) != IO_OK) {
+                        return -1;
+                    }
+                    Xor.xorInto(acc, 0, tmp, 0, blockSize);
+                    a.writeMember(parity, memberLba + i, 1, acc, 0, cause, false);
+                }
+            }
+        }
+        return result;
+    }
+
+    private static boolean isZero(ByteBuffer buffer, int length) {
+        for (int i = 0; i < length; i += Long.BYTES) {
+            if (buffer.getLong(i) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

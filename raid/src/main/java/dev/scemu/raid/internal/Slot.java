@@ -14,6 +14,11 @@ final class Slot {
     /** REBUILDING only: member data blocks (from data_offset) already in sync. */
     volatile long recoveredBlocks;
     volatile int correctedReads;
+    /**
+     * FAILED only: why the slot has no in-sync member ("missing", "superblock checksum mismatch:
+     * ...", "belongs to array ...", "stale: ...", or the error that failed it while running).
+     */
+    volatile String fault;
 
     Slot(int role) {
         this.role = role;

@@ -363,6 +363,11 @@ public final class Simulation {
         long row = random.nextLong(map.rows());
         int member = map.dataMember(row, random.nextInt(config.diskCount()));
         long memberLba = map.memberLba(row, random.nextLong(map.chunkBlocks()));
+        if (secondFaultInStripe(member, memberLba)) {
+            // another member's block of the same stripe is already unreadable: a second one there is
+            // a double fault no RAID-5 or two-way mirror survives, so the first is repaired before
+            patrol();
+        }
         unit.disk(member).failReads(new Extent(memberLba, 1));
         latentErrors.add(new long[] {member, memberLba, row});
         record(EventType.LATENT_SECTOR_ERROR, "member " + member + " lba " + memberLba + " (row " + row + ")");
@@ -383,6 +388,20 @@ public final class Simulation {
             throw failure("a repair scrub did not find the bit rot on member " + member + " lba " + memberLba + ": " + found, null);
         }
         record(EventType.SCRUB, "repair " + found);
+    }
+
+    /**
+     * Whether an unrepaired latent sector error sits on another member at {@code memberLba}: the
+     * same stripe (md's stripe is one block per member at one member offset), so the block there
+     * would be a second fault. Errors at other offsets of the same row are separate stripes.
+     */
+    private boolean secondFaultInStripe(int member, long memberLba) {
+        for (long[] error : latentErrors) {
+            if (error[0] != member && error[1] == memberLba) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Reads every row with an injected latent sector error through the array (a patrol read), which repairs it. */

@@ -127,6 +127,21 @@ class SimulationTest {
                 .hasMessageContaining("meters do not add up: member disks received 4096 bytes more than the array issued");
     }
 
+    /**
+     * Seed 7000487 injected a latent sector error on member 2 at member lba 217 while the one on
+     * member 0 at lba 217 (the same RAID-5 stripe) was unrepaired: a double fault no RAID-5
+     * survives, and the next patrol failed with ARRAY_FAILED. A second unreadable block in a stripe
+     * now waits for a patrol read to repair the first.
+     */
+    @Test
+    void aSecondLatentSectorErrorInOneStripeIsInjectedOnlyAfterTheFirstIsRepaired() {
+        SimulationResult result = Simulation.run(7000487);
+        List<String> latent = result.trace().events().stream()
+                .filter(event -> event.type() == EventType.LATENT_SECTOR_ERROR).map(TraceEvent::detail).toList();
+        assertThat(latent).as("both errors of the stripe are still injected, one after the other")
+                .contains("member 0 lba 217 (row 46)", "member 2 lba 217 (row 46)");
+    }
+
     /** {@code -Dscemu.sim.seed=N} replays seed N and prints its trace; skipped without the property. */
     @Test
     void replay() {

@@ -1,0 +1,84 @@
+package dev.scemu.cli;
+
+import static dev.scemu.cli.CliTestSupport.createSmallUnit;
+import static dev.scemu.cli.CliTestSupport.pattern;
+import static dev.scemu.cli.CliTestSupport.read;
+import static dev.scemu.cli.CliTestSupport.scemu;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.scemu.unit.StorageControlUnit;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A unit whose member image is damaged or gone starts degraded (md's {@code --run}): {@code status}
+ * names the member and why, {@code disk replace} rebuilds it; RAID-0, which has no redundancy,
+ * refuses {@code disk fail} and does not start without a member, saying so.
+ */
+class CliDegradedStartTest {
+
+    /** The md superblock sits at byte 4096 of every member image; byte 100 is inside it (raid_disks, ...). */
+    private static final long SUPERBLOCK_BYTE = 4096 + 100;
+
+    @TempDir
+    Path tmp;
+
+    private static void flipSuperblockByte(Path image) throws IOException {
+        try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
+            file.seek(SUPERBLOCK_BYTE);
+            int b = file.read();
+            file.seek(SUPERBLOCK_BYTE);
+            file.write(b ^ 0x10);
+        }
+    }
+
+    @Test
+    void aMemberWithADamagedSuperblockIsNamedByStatusAndRebuiltByReplace() throws IOException {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        ByteBuffer data = pattern(21, 64);
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            unit.host().write(0, 64, data, 0);
+            unit.host().flush();
+        }
+        flipSuperblockByte(dir.resolve("disk2.img"));
+
+        String status = scemu("status", dir).ok().out();
+        assertThat(status).contains("DEGRADED").containsPattern("disk 2 +FAILED: md superblock checksum mismatch");
+        assertThat(status).containsPattern("disk 1 +ACTIVE\\R");
+        // every open starts the same way until the disk is replaced
+        assertThat(scemu("status", dir).ok().out()).containsPattern("disk 2 +FAILED: md superblock checksum");
+
+        assertThat(scemu("disk", "replace", dir, 2).ok().out()).contains("disk 2 replaced and rebuilt");
+        assertThat(scemu("status", dir).ok().out()).contains("optimal").doesNotContain("FAILED");
+
+        // a member image that is gone: named as missing, and replace writes a new image file
+        Files.delete(dir.resolve("disk1.img"));
+        assertThat(scemu("status", dir).ok().out())
+                .containsPattern("disk 1 +FAILED: missing \\(image file disk1.img not found\\)");
+        scemu("disk", "replace", dir, 1).ok();
+        assertThat(dir.resolve("disk1.img")).exists();
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(unit.status().degraded()).isFalse();
+            unit.disk(0).failDevice(); // the rebuilt disks 1 and 2 now carry the data
+            assertThat(read(unit.host(), 0, 64)).isEqualTo(data);
+        }
+    }
+
+    @Test
+    void raid0RefusesDiskFailAndDoesNotStartWithoutAMemberSayingItHasNoRedundancy() throws IOException {
+        Path dir = tmp.resolve("striped");
+        scemu("create", dir, "--level", "0", "--disks", "3", "--disk-size", "16M", "--chunk", "64K").ok();
+        scemu("disk", "fail", dir, 1).failsWithOneLine("RAID-0 has no redundancy");
+        assertThat(scemu("status", dir).ok().out()).contains("optimal").doesNotContain("FAILED");
+
+        flipSuperblockByte(dir.resolve("disk1.img"));
+        scemu("status", dir).failsWithOneLine("RAID-0 has no redundancy")
+                .failsWithOneLine("member 1: md superblock checksum mismatch");
+    }
+}
