@@ -27,6 +27,7 @@ class SimulationTest {
         int seeds = Integer.getInteger("scemu.sim.seeds", DEFAULT_SEEDS);
         long firstSeed = Long.getLong("scemu.sim.firstSeed", 1);
         Map<EventType, Long> events = new EnumMap<>(EventType.class);
+        Map<EventType, Long> cutsInside = new EnumMap<>(EventType.class);
         List<SimulationFailure> failures = new ArrayList<>();
         long powerCuts = 0;
         long crashPoints = 0;
@@ -41,6 +42,8 @@ class SimulationTest {
                 crashPoints += result.crashPoints();
                 totalEvents += result.trace().events().size();
                 result.trace().counts().forEach((type, n) -> events.merge(type, (long) n, Long::sum));
+                result.trace().events().stream().filter(e -> Simulation.CUT_FIRED.equals(e.detail()))
+                        .forEach(e -> cutsInside.merge(e.type(), 1L, Long::sum));
             } catch (SimulationFailure failure) {
                 failures.add(failure);
                 if (failures.size() >= 5) {
@@ -52,6 +55,7 @@ class SimulationTest {
         System.out.printf("SIMULATION SUMMARY: %d seeds, %d events, %d power cuts, %d crash points, %d failures (%.1f s)%n",
                 ran, totalEvents, powerCuts, crashPoints, failures.size(), seconds);
         System.out.println("SIMULATION EVENTS: " + events);
+        System.out.println("SIMULATION CUTS INSIDE OPERATIONS: " + cutsInside);
         // counted from the runs that passed (a failing run stops at its first broken invariant)
         System.out.printf("CRASH POINTS: SimulationTest explored=%d passed=%d%n", crashPoints, crashPoints);
         if (!failures.isEmpty()) {
@@ -62,6 +66,11 @@ class SimulationTest {
         if (seeds >= DEFAULT_SEEDS) {
             for (EventType type : EventType.values()) {
                 assertThat(events.getOrDefault(type, 0L)).as("%s events over %d seeds", type, seeds).isPositive();
+            }
+            for (EventType type : List.of(EventType.DISK_REPLACE, EventType.SCRUB, EventType.SNAPSHOT_DELETE,
+                    EventType.SNAPSHOT_ROLLBACK, EventType.BACKUP, EventType.RESTORE)) {
+                assertThat(cutsInside.getOrDefault(type, 0L)).as("cuts that fired inside %s over %d seeds", type, seeds)
+                        .isPositive();
             }
         }
     }
