@@ -109,7 +109,8 @@ final class BackupCommand {
             if (target.exists(id)) {
                 throw new CliException("an image " + id + " already exists in " + targetOptions.target);
             }
-            SnapshotInfo snapshot = unit.snapshots().createSnapshot("backup " + id);
+            // temporary until the image is committed: an interrupted backup's snapshot is removed at the next open
+            SnapshotInfo snapshot = unit.snapshots().createTemporarySnapshot("backup " + id);
             BackupSource source = SnapshotBackupSource.of(unit.snapshots(), volumeId, snapshot, keep);
             BackupResult result;
             try (Progress progress = new Progress(spec.commandLine().getErr(), "backup",
@@ -117,6 +118,9 @@ final class BackupCommand {
                 result = BackupEngine.backup(source, target, options.withProgress(listener(progress)));
             } finally {
                 clear(password);
+            }
+            if (keep) {
+                unit.snapshots().makePermanent(snapshot.id());
             }
             ImageInfo info = result.info();
             out.printf("backup %s: %s%s of %s stored in %s (%s image, %s), snapshot %d %s%n", info.imageId(),
@@ -150,24 +154,45 @@ final class BackupCommand {
     }
 
     @Command(name = "restore", mixinStandardHelpOptions = true,
-            description = "Restore an image onto the volume of the unit in DIR (verified before the first write).")
+            description = "Restore an image onto the volume of the unit in DIR (verified before the first write). The volume"
+                    + " is marked restore incomplete until the last block is durable; run it again after an interruption.")
     int restore(@Parameters(index = "0", paramLabel = "DIR", description = "Directory of the unit.") Path dir,
                 @Parameters(index = "1", paramLabel = "IMAGE_ID", description = "Image id.") String imageId,
                 @picocli.CommandLine.Mixin TargetOptions targetOptions) {
         char[] password = targetOptions.password();
         try (StorageControlUnit unit = Units.open(dir); BackupTarget target = targetOptions.open(false)) {
             ImageInfo info = BackupEngine.info(target, imageId, password);
+            unit.snapshots().restoreIncomplete().ifPresent(note -> spec.commandLine().getErr().printf(
+                    "scemu: note: the volume is marked restore incomplete (%s); restoring %s from the start%n", note, imageId));
             RestoreResult result;
             try (Progress progress = new Progress(spec.commandLine().getErr(), "restore",
                     info.storedBlockCount() * info.blockSize())) {
-                result = BackupEngine.restore(target, imageId, password, unit.host(),
+                // Ordering: the mark is durable before the first restored block; cleared after the final flush
+                RestoreDestination destination = new RestoreDestination(unit.host(), unit.snapshots(), "image " + imageId);
+                result = BackupEngine.restore(target, imageId, password, destination,
                         RestoreOptions.defaults().withProgress(listener(progress)));
+                destination.finish();
             } finally {
                 clear(password);
             }
-            unit.host().flush();
             spec.commandLine().getOut().printf("restored %s onto %s: %s of data, %d zero blocks%n", imageId, dir,
                     Sizes.format(result.dataBytes()), result.zeroBlocks());
+        }
+        return 0;
+    }
+
+    @Command(name = "clear-incomplete", mixinStandardHelpOptions = true,
+            description = "Clear the restore-incomplete mark an interrupted restore left, keeping the volume's"
+                    + " partly restored contents (to finish the restore instead, run 'backup restore' again).")
+    int clearIncomplete(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir) {
+        try (StorageControlUnit unit = Units.open(dir)) {
+            java.util.Optional<String> mark = unit.snapshots().restoreIncomplete();
+            if (mark.isEmpty()) {
+                throw new CliException("the volume of " + dir + " is not marked restore incomplete");
+            }
+            unit.snapshots().clearRestoreIncomplete();
+            spec.commandLine().getOut().printf("cleared the restore-incomplete mark (%s) of %s; the volume keeps its partly"
+                    + " restored contents%n", mark.get(), dir);
         }
         return 0;
     }

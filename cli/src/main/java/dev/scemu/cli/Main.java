@@ -28,6 +28,7 @@ public final class Main {
         CommandLine commandLine = new CommandLine(new Main());
         commandLine.setOut(out);
         commandLine.setErr(err);
+        Units.notices = err;
         commandLine.setParameterExceptionHandler((exception, arguments) -> {
             CommandLine cmd = exception.getCommandLine();
             cmd.getErr().println("scemu: " + oneLine(exception.getMessage()) + " (see '"

@@ -18,8 +18,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code scemu serve DIR}: exports the volume ({@code volume}, read-write) and every snapshot
- * ({@code snap-<id>}, read-only) over NBD until interrupted; then closes the unit cleanly.
+ * {@code scemu serve DIR}: exports the volume ({@code volume}, read-write; read-only while it is
+ * marked "restore incomplete") and every snapshot ({@code snap-<id>}, read-only) over NBD until
+ * interrupted; then closes the unit cleanly.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serve the volume and its snapshots as NBD exports until interrupted (Ctrl-C).")
@@ -84,6 +85,8 @@ final class ServeCommand implements Callable<Integer> {
                     : "nbd://" + hostForUri(address) + ":" + server.port() + "/" + export.name();
             out.printf("%-40s %s%n", uri, export.readOnly() ? "read-only" : "read-write");
         }
+        unit.snapshots().restoreIncomplete().ifPresent(note -> out.printf("volume is marked restore incomplete (%s):"
+                + " exported read-only until 'scemu backup restore' finishes or 'scemu backup clear-incomplete'%n", note));
         Consumer<NbdServer> hook = testHook;
         if (hook != null) {
             try {
@@ -103,7 +106,8 @@ final class ServeCommand implements Callable<Integer> {
     /** Starts a server exporting the unit's volume and its snapshots (port 0 = any free port). */
     static NbdServer start(StorageControlUnit unit, InetAddress address, Integer port, Path socket) {
         NbdServer.Builder builder = NbdServer.builder()
-                .export("volume", unit.host(), "scemu volume (" + unit.config().level() + ")", false);
+                .export("volume", unit.host(), "scemu volume (" + unit.config().level() + ")",
+                        unit.snapshots().restoreIncomplete().isPresent()); // a half-restored volume is served read-only
         for (SnapshotInfo info : unit.snapshots().listSnapshots()) {
             builder.export("snap-" + info.id(), unit.snapshots().snapshot(info.id()),
                     "snapshot " + info.id() + " '" + info.name() + "' of " + info.createdAt(), true);

@@ -41,6 +41,11 @@ final class StatusCommand implements Callable<Integer> {
             CompletableFuture<RebuildProgress> work = unit.array().backgroundWork();
             out.printf("rebuild    %s%n", work.isDone() ? "none running" : "running (resumed at boot)");
             out.printf("boot       %s%n", unit.bootReport().foundProblems() ? "found problems and repaired them" : "clean");
+            for (String notice : unit.snapshots().recoveredAtOpen().notices()) {
+                out.printf("recovered  %s%n", notice);
+            }
+            unit.snapshots().restoreIncomplete().ifPresent(note -> out.printf("restore    INCOMPLETE (%s): 'serve' exports"
+                    + " the volume read-only; run 'scemu backup restore' again or 'scemu backup clear-incomplete'%n", note));
             for (FirmwareEvent event : unit.bootReport().events()) {
                 out.printf("  %s%n", event);
             }

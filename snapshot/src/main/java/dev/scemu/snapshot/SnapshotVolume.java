@@ -67,6 +67,9 @@ public interface SnapshotVolume extends BlockDevice {
      */
     SnapshotInfo createTemporarySnapshot(String name);
 
+    /** Keeps a temporary snapshot for good (it is no longer removed at open). Durable on return. */
+    void makePermanent(long snapshotId);
+
     /**
      * Durably marks the volume "restore incomplete" ({@code note}, up to 64 UTF-8 bytes, says what
      * is being restored). Call before the first write of a restore; the mark survives power cuts

@@ -851,6 +851,23 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         }
     }
 
+    @Override
+    public void makePermanent(long snapshotId) {
+        lock.writeLock().lock();
+        try {
+            checkUsable();
+            existing(snapshotId);
+            List<VolumeIntents.Temporary> slots = new ArrayList<>(intents.temporaries());
+            if (slots.removeIf(t -> t.snapshotId() == snapshotId)) {
+                writeIntents(intents.withTemporaries(slots));
+            }
+        } catch (RuntimeException e) {
+            throw noteFailure(e);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
     private SnapshotInfo createLocked(String name) {
         if (snapshots.size() >= layout.maxSnapshots()) {
             throw new SnapshotException(SnapshotError.TOO_MANY_SNAPSHOTS, "volume already has "
