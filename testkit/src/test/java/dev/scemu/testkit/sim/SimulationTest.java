@@ -45,10 +45,15 @@ class SimulationTest {
                 result.trace().events().stream().filter(e -> Simulation.CUT_FIRED.equals(e.detail()))
                         .forEach(e -> cutsInside.merge(e.type(), 1L, Long::sum));
             } catch (SimulationFailure failure) {
+                System.out.println("SIMULATION FAILURE: " + failure.getMessage().lines().findFirst().orElse(""));
                 failures.add(failure);
                 if (failures.size() >= 5) {
                     break;
                 }
+            }
+            if (ran % 100 == 0) { // long runs (seed ranges of thousands) show how far they got
+                System.out.printf("SIMULATION PROGRESS: %d seeds from %d, %d failures (%.0f s)%n", ran, firstSeed,
+                        failures.size(), (System.nanoTime() - started) / 1e9);
             }
         }
         double seconds = (System.nanoTime() - started) / 1e9;
