@@ -167,7 +167,7 @@ public final class Simulation {
         weights.put(EventType.FIRMWARE_CORRUPTION, 1.2);
         weights.put(EventType.FIRMWARE_UPDATE, 1.2);
         weights.put(EventType.BACKUP, 0.8);
-        weights.put(EventType.RESTORE, 0.6);
+        weights.put(EventType.RESTORE, 1.2);
     }
 
     /** Runs the default scenario of {@code seed} ({@link SimulationConfig#forSeed}). */
@@ -812,7 +812,7 @@ public final class Simulation {
             hostFlush();
             wholeOutcomes = new long[][] {model.latestCopy(), image};
             mixAllowedWhenMarked = true;
-            armed = armCut(EventType.RESTORE, 200);
+            armed = armCut(EventType.RESTORE, 12);
         }
         RuntimeException error = null;
         try {
