@@ -47,7 +47,7 @@ class SimulationTest {
             } catch (SimulationFailure failure) {
                 System.out.println("SIMULATION FAILURE: " + failure.getMessage().lines().findFirst().orElse(""));
                 failures.add(failure);
-                if (failures.size() >= 5) {
+                if (failures.size() >= Integer.getInteger("scemu.sim.maxFailures", 5)) {
                     break;
                 }
             }
