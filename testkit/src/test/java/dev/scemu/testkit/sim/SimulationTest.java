@@ -110,6 +110,16 @@ class SimulationTest {
     }
 
     @Test
+    void aSeedWhoseRebuildIsCutAndResumedAtBootReplaysBitForBit() {
+        for (long seed : new long[] {23, 32}) {
+            SimulationResult first = Simulation.run(seed);
+            assertThat(first.trace().events()).as("seed %d cuts a rebuild that the boot resumes", seed)
+                    .anyMatch(e -> e.detail().contains("rebuilt after the cut (resumed at boot)"));
+            assertThat(Simulation.run(seed).traceHash()).as("trace hash of seed %d", seed).isEqualTo(first.traceHash());
+        }
+    }
+
+    @Test
     void aWriteBehindTheModelsBackFailsWithTheSeedAndAReproductionCommand() {
         ByteBuffer junk = ByteBuffer.allocateDirect(4096);
         int lastStep = SimulationConfig.forSeed(77).steps() - 1;
