@@ -11,7 +11,6 @@ import dev.scemu.backup.ProgressListener;
 import dev.scemu.backup.RestoreOptions;
 import dev.scemu.backup.RestoreResult;
 import dev.scemu.snapshot.SnapshotInfo;
-import dev.scemu.unit.GptPartition;
 import dev.scemu.unit.StorageControlUnit;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -91,7 +90,7 @@ final class BackupCommand {
                     + " compressed (and encrypted with a password), deletes the snapshot.")
     int create(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
                @picocli.CommandLine.Mixin TargetOptions targetOptions,
-               @Option(names = "--image-id", paramLabel = "ID", description = "Id of the new image (default: a timestamp).") String imageId,
+               @Option(names = "--image-id", paramLabel = "ID", description = "Id of the new image (default: backup-<time>-<8 random hex digits>).") String imageId,
                @Option(names = "--base", paramLabel = "ID",
                        description = "Incremental on this image (its snapshot must have been kept with --keep-snapshot).") String base,
                @Option(names = "--keep-snapshot", description = "Keep the backup's snapshot (a later incremental's base).") boolean keep,
@@ -100,20 +99,17 @@ final class BackupCommand {
                        description = "zstd level 0..22 (default: ${DEFAULT-VALUE}).") int level) {
         PrintWriter out = spec.commandLine().getOut();
         char[] password = targetOptions.password();
-        String id = imageId != null ? imageId : "backup-" + Instant.now().toString().replace(':', '-');
+        String id = imageId != null ? imageId : defaultImageId();
         try (UnitSession session = Units.session(dir); BackupTarget target = targetOptions.open(true)) {
             StorageControlUnit unit = session.unit();
-            String volumeId = unit.partitions().find("data").map(GptPartition::uniqueGuid)
-                    .map(Object::toString).orElse(unit.array().setUuid().toString());
+            String volumeId = unit.identity().volumeId().toString(); // random per unit: a base of another unit is BASE_MISMATCH
             BackupOptions options = BackupOptions.defaults().withImageId(id).withBase(base)
                     .withPassword(password).withUserLabel(label).withCompressionLevel(level);
             if (target.exists(id)) {
                 throw new CliException("an image " + id + " already exists in " + targetOptions.target);
             }
-            SnapshotInfo snapshot = unit.snapshots().createSnapshot("backup " + id); // live: consistent while I/O goes on
-            if (keep) {
-                session.snapshotCreated(snapshot);
-            }
+            // temporary until the image is committed: an interrupted backup's snapshot is removed at the next open
+            SnapshotInfo snapshot = unit.snapshots().createTemporarySnapshot("backup " + id);
             BackupSource source = SnapshotBackupSource.of(unit.snapshots(), volumeId, snapshot, keep);
             BackupResult result;
             try (Progress progress = new Progress(spec.commandLine().getErr(), "backup",
@@ -121,6 +117,10 @@ final class BackupCommand {
                 result = BackupEngine.backup(source, target, options.withProgress(listener(progress)));
             } finally {
                 clear(password);
+            }
+            if (keep) {
+                unit.snapshots().makePermanent(snapshot.id());
+                session.snapshotCreated(snapshot); // live: exported at once like any kept snapshot
             }
             ImageInfo info = result.info();
             out.printf("backup %s: %s%s of %s stored in %s (%s image, %s), snapshot %d %s%n", info.imageId(),
@@ -131,6 +131,12 @@ final class BackupCommand {
                     snapshot.id(), keep ? "kept" : "deleted");
         }
         return 0;
+    }
+
+    /** A readable default image id that two backups never share: the time and 32 random bits. */
+    private static String defaultImageId() {
+        return "backup-" + Instant.now().toString().replace(':', '-') + "-"
+                + String.format("%08x", new java.security.SecureRandom().nextInt());
     }
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
@@ -154,24 +160,45 @@ final class BackupCommand {
     }
 
     @Command(name = "restore", mixinStandardHelpOptions = true,
-            description = "Restore an image onto the volume of the unit in DIR (verified before the first write).")
+            description = "Restore an image onto the volume of the unit in DIR (verified before the first write). The volume"
+                    + " is marked restore incomplete until the last block is durable; run it again after an interruption.")
     int restore(@Parameters(index = "0", paramLabel = "DIR", description = "Directory of the unit.") Path dir,
                 @Parameters(index = "1", paramLabel = "IMAGE_ID", description = "Image id.") String imageId,
                 @picocli.CommandLine.Mixin TargetOptions targetOptions) {
         char[] password = targetOptions.password();
         try (StorageControlUnit unit = Units.open(dir); BackupTarget target = targetOptions.open(false)) {
             ImageInfo info = BackupEngine.info(target, imageId, password);
+            unit.snapshots().restoreIncomplete().ifPresent(note -> spec.commandLine().getErr().printf(
+                    "scemu: note: the volume is marked restore incomplete (%s); restoring %s from the start%n", note, imageId));
             RestoreResult result;
             try (Progress progress = new Progress(spec.commandLine().getErr(), "restore",
                     info.storedBlockCount() * info.blockSize())) {
-                result = BackupEngine.restore(target, imageId, password, unit.host(),
+                // Ordering: the mark is durable before the first restored block; cleared after the final flush
+                RestoreDestination destination = new RestoreDestination(unit.host(), unit.snapshots(), "image " + imageId);
+                result = BackupEngine.restore(target, imageId, password, destination,
                         RestoreOptions.defaults().withProgress(listener(progress)));
+                destination.finish();
             } finally {
                 clear(password);
             }
-            unit.host().flush();
             spec.commandLine().getOut().printf("restored %s onto %s: %s of data, %d zero blocks%n", imageId, dir,
                     Sizes.format(result.dataBytes()), result.zeroBlocks());
+        }
+        return 0;
+    }
+
+    @Command(name = "clear-incomplete", mixinStandardHelpOptions = true,
+            description = "Clear the restore-incomplete mark an interrupted restore left, keeping the volume's"
+                    + " partly restored contents (to finish the restore instead, run 'backup restore' again).")
+    int clearIncomplete(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir) {
+        try (StorageControlUnit unit = Units.open(dir)) {
+            java.util.Optional<String> mark = unit.snapshots().restoreIncomplete();
+            if (mark.isEmpty()) {
+                throw new CliException("the volume of " + dir + " is not marked restore incomplete");
+            }
+            unit.snapshots().clearRestoreIncomplete();
+            spec.commandLine().getOut().printf("cleared the restore-incomplete mark (%s) of %s; the volume keeps its partly"
+                    + " restored contents%n", mark.get(), dir);
         }
         return 0;
     }

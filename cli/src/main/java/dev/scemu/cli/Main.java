@@ -61,6 +61,7 @@ public final class Main {
         }
         commandLine.setOut(out);
         commandLine.setErr(err);
+        Units.notices = err;
         commandLine.setParameterExceptionHandler((exception, arguments) -> {
             CommandLine cmd = exception.getCommandLine();
             cmd.getErr().println("scemu: " + oneLine(exception.getMessage()) + " (see '"

@@ -20,10 +20,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code scemu serve DIR}: exports the volume ({@code volume}, read-write) and every snapshot
- * ({@code snap-<id>}, read-only) over NBD until interrupted; then closes the unit cleanly. While it
- * runs it owns the unit (its lock) and answers live commands on the unit's control socket
- * ({@link ControlServer}): a snapshot created live is exported at once, a deleted one disappears.
+ * {@code scemu serve DIR}: exports the volume ({@code volume}, read-write; read-only while it is
+ * marked "restore incomplete") and every snapshot ({@code snap-<id>}, read-only) over NBD until
+ * interrupted; then closes the unit cleanly. While it runs it owns the unit (its lock) and answers
+ * live commands on the unit's control socket ({@link ControlServer}): a snapshot created live is
+ * exported at once, a deleted one disappears.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serve the volume and its snapshots as NBD exports until interrupted (Ctrl-C).")
@@ -133,6 +134,8 @@ final class ServeCommand implements Callable<Integer> {
             out.printf("%-40s %s%n", uri, export.readOnly() ? "read-only" : "read-write");
         }
         out.printf("%-40s %s%n", "control " + control.socketPath(), "live commands (docs/control.md)");
+        unit.snapshots().restoreIncomplete().ifPresent(note -> out.printf("volume is marked restore incomplete (%s):"
+                + " exported read-only until 'scemu backup restore' finishes or 'scemu backup clear-incomplete'%n", note));
         Consumer<NbdServer> hook = testHook;
         if (hook != null) {
             try {
@@ -176,7 +179,8 @@ final class ServeCommand implements Callable<Integer> {
         NbdServer.Builder builder = NbdServer.builder()
                 .handshakeTimeout(handshakeTimeout)
                 .insecure(insecure)
-                .export(VOLUME_EXPORT, unit.host(), "scemu volume (" + unit.config().level() + ")", false);
+                .export(VOLUME_EXPORT, unit.host(), "scemu volume (" + unit.config().level() + ")",
+                        unit.snapshots().restoreIncomplete().isPresent()); // a half-restored volume is served read-only
         for (SnapshotInfo info : unit.snapshots().listSnapshots()) {
             builder.export(snapshotExportName(info), unit.snapshots().snapshot(info.id()), snapshotDescription(info), true);
         }

@@ -60,6 +60,11 @@ final class StatusCommand implements Callable<Integer> {
             out.printf("boot       %s%n", !unit.bootReport().foundProblems() ? "clean" : session.isLive()
                     ? "found problems and repaired them (when 'scemu serve' started)"
                     : "found problems; the next read-write open repairs them (this look repaired them in memory only)");
+            for (String notice : unit.snapshots().recoveredAtOpen().notices()) {
+                out.printf("recovered  %s%n", notice);
+            }
+            unit.snapshots().restoreIncomplete().ifPresent(note -> out.printf("restore    INCOMPLETE (%s): 'serve' exports"
+                    + " the volume read-only; run 'scemu backup restore' again or 'scemu backup clear-incomplete'%n", note));
             for (FirmwareEvent event : unit.bootReport().events()) {
                 out.printf("  %s%n", event);
             }

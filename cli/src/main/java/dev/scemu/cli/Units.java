@@ -1,6 +1,7 @@
 package dev.scemu.cli;
 
 import dev.scemu.unit.StorageControlUnit;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -10,9 +11,12 @@ final class Units {
     private Units() {
     }
 
+    /** Where {@link #open} reports what the open finished for interrupted operations (Main sets the command's stderr). */
+    static volatile PrintWriter notices = new PrintWriter(System.err, true);
+
     static StorageControlUnit open(Path dir) {
         checkUnitDirectory(dir);
-        return StorageControlUnit.open(dir);
+        return withNotices(StorageControlUnit.open(dir));
     }
 
     /** Opens the unit to look at it: nothing reaches its files (see {@link StorageControlUnit#openReadOnly}). */
@@ -57,6 +61,42 @@ final class Units {
         if (!Files.isRegularFile(dir.resolve("unit.properties"))) {
             throw new CliException("no scemu unit in " + dir + " (create one with 'scemu create " + dir + "')");
         }
+    }
+
+    private static StorageControlUnit withNotices(StorageControlUnit unit) {
+        PrintWriter err = notices;
+        for (String notice : unit.snapshots().recoveredAtOpen().notices()) {
+            err.println("scemu: note: " + notice);
+        }
+        err.flush();
+        haltForTests(unit);
+        return unit;
+    }
+
+    /** System property of the process-kill tests: the command stops before its Nth write (counted from 0 after the open). */
+    static final String HALT_AT_WRITE = "scemu.test.haltAtWrite";
+    /** Line printed on stdout when the command stops there; the test then kills the process. */
+    static final String HALTED = "SCEMU-TEST-HALTED";
+
+    /**
+     * Test hook ({@value #HALT_AT_WRITE}): parks the writing thread forever before that write, after
+     * printing {@value #HALTED}, so a test can SIGKILL the process at an exact point of a command.
+     */
+    private static void haltForTests(StorageControlUnit unit) {
+        Long haltAt = Long.getLong(HALT_AT_WRITE);
+        if (haltAt == null) {
+            return;
+        }
+        long target = unit.power().writeCount() + haltAt;
+        unit.power().observeWrites(index -> {
+            if (index == target) {
+                System.out.println(HALTED + " " + haltAt);
+                System.out.flush();
+                while (true) {
+                    java.util.concurrent.locks.LockSupport.park();
+                }
+            }
+        });
     }
 
     static void checkDiskIndex(StorageControlUnit unit, int index) {

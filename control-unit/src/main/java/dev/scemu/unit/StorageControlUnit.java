@@ -411,12 +411,20 @@ public final class StorageControlUnit implements AutoCloseable {
     }
 
     private void boot() {
+        boot(false);
+    }
+
+    /** With {@code recoveryInForeground}, a rebuild resumed by the assembly is joined before the boot goes on. */
+    private void boot(boolean recoveryInForeground) {
         disks.forEach(disk -> disk.meter().reset()); // every meter counts since the last boot
         // a reboot assembles the array that ran (mdadm --uuid); an open the set unit.properties records,
         // so one foreign member of a two-way mirror is no tie; a unit without a record the set most members carry
         UUID setUuid = array != null ? array.setUuid() : recordedSetUuid;
         array = RaidArray.assemble(memberViews(), setUuid == null ? AssembleOptions.defaults()
                 : AssembleOptions.defaults().withSetUuid(setUuid));
+        if (recoveryInForeground) {
+            array.backgroundWork().handle((done, failed) -> null).join(); // a failed rebuild shows in the member states
+        }
         partitions = GuidPartitionTable.read(array);
         startFirmware();
         volume = SnapshotVolume.open(partition("data"), partition("snapshot-store"));
@@ -636,14 +644,16 @@ public final class StorageControlUnit implements AutoCloseable {
     /**
      * Simulates a power failure and restart: power is cut ({@code mode} decides what unflushed
      * data survives), the running stack is dropped without any clean shutdown, power returns and
-     * the unit boots again from what the media hold.
+     * the unit boots again from what the media hold. A rebuild the assembly resumes runs to its end
+     * before the rest of the boot (not beside it, as after {@link #open}), so that the simulation's
+     * restarts replay exactly: no background write races the boot's own.
      */
     public InspectionReport crashAndReboot(PowerCutMode mode) {
         stopInspection(); // no inspection of the old stack may overlap the new boot
         power.cut(mode);
         power.restore();
         flash.restorePower(); // a cut the flash itself raised (armed at a flash operation) switched it off too
-        boot();
+        boot(true);
         return bootReport;
     }
 

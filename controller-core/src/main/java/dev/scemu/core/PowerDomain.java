@@ -26,6 +26,7 @@ public final class PowerDomain {
     private volatile long armedWriteIndex = -1;
     private volatile PowerCutMode armedMode = PowerCutMode.DROP_UNFLUSHED;
     private volatile long cutCount;
+    private volatile java.util.function.LongConsumer writeObserver;
 
     public PowerDomain(long seed) {
         this.seed = seed;
@@ -109,11 +110,24 @@ public final class PowerDomain {
     }
 
     /**
+     * Test hook: {@code observer} is called with the index of every write and trim, on the writing
+     * thread, before the device applies it (null removes it). Process-kill tests use it to stop a
+     * child JVM at an exact write before killing it.
+     */
+    public void observeWrites(java.util.function.LongConsumer observer) {
+        this.writeObserver = observer;
+    }
+
+    /**
      * Numbers a write; returns true if the armed cut fires on it. Called by devices before they
      * apply a write, outside their own lock.
      */
     boolean numberWrite() {
         long index = nextWriteIndex.getAndIncrement();
+        java.util.function.LongConsumer observer = writeObserver;
+        if (observer != null) {
+            observer.accept(index);
+        }
         return index == armedWriteIndex;
     }
 

@@ -55,8 +55,64 @@ public interface SnapshotVolume extends BlockDevice {
     /** Deletes a snapshot and frees the store blocks no other snapshot needs. */
     void deleteSnapshot(long snapshotId);
 
-    /** Makes the live volume read exactly like snapshot {@code snapshotId} (later snapshots are kept). */
+    /**
+     * Makes the live volume read exactly like snapshot {@code snapshotId} (later snapshots are
+     * kept). Crash-atomic: after a power cut at any write, the next {@link #open} finishes the
+     * rollback (see {@link #recoveredAtOpen()}), unless the cut came before its journal record
+     * was durable, in which case the volume reads as before. Durable on return.
+     */
     void rollback(long snapshotId);
+
+    /**
+     * Creates a snapshot that does not survive a restart: if it still exists at the next
+     * {@link #open} (its user was interrupted, for example a backup killed by a power cut), open
+     * deletes it. Deleting it normally forgets it. At most 3 exist at once.
+     */
+    SnapshotInfo createTemporarySnapshot(String name);
+
+    /** Keeps a temporary snapshot for good (it is no longer removed at open). Durable on return. */
+    void makePermanent(long snapshotId);
+
+    /**
+     * Durably marks the volume "restore incomplete" ({@code note}, up to 64 UTF-8 bytes, says what
+     * is being restored). Call before the first write of a restore; the mark survives power cuts
+     * and reopening until {@link #clearRestoreIncomplete()}.
+     */
+    void markRestoreIncomplete(String note);
+
+    /** Flushes the volume (every restored block durable), then clears the mark. Durable on return. */
+    void clearRestoreIncomplete();
+
+    /** The note of the restore-incomplete mark, empty when the volume is not marked. */
+    java.util.Optional<String> restoreIncomplete();
+
+    /** What {@link #open} finished or removed for operations a cut interrupted. */
+    OpenRecovery recoveredAtOpen();
+
+    /**
+     * Work an open completed on behalf of interrupted operations.
+     *
+     * @param resumedRollback the snapshot an interrupted rollback was finished to, if any
+     * @param removedTemporarySnapshots temporary snapshots left by interrupted operations, deleted
+     */
+    record OpenRecovery(java.util.Optional<SnapshotInfo> resumedRollback, List<SnapshotInfo> removedTemporarySnapshots) {
+
+        public OpenRecovery {
+            removedTemporarySnapshots = List.copyOf(removedTemporarySnapshots);
+        }
+
+        /** One human-readable line per item, for status reports. */
+        public List<String> notices() {
+            List<String> lines = new java.util.ArrayList<>();
+            resumedRollback.ifPresent(s -> lines.add("rollback to snapshot " + s.id() + " '" + s.name()
+                    + "' was interrupted and was finished at open"));
+            for (SnapshotInfo s : removedTemporarySnapshots) {
+                lines.add("temporary snapshot " + s.id() + " '" + s.name()
+                        + "' of an interrupted operation was removed at open");
+            }
+            return List.copyOf(lines);
+        }
+    }
 
     /** Copies blocks {@code [lba, lba+blockCount)} of snapshot {@code snapshotId} back into the live volume. */
     void restoreRange(long snapshotId, long lba, long blockCount);

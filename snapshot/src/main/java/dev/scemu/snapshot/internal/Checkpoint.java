@@ -31,6 +31,9 @@ import java.util.List;
  * 48  u32 snapshotCount       52  u32 snapshotPages
  * 56  u64 entryCount          64  u32 entryPages      68  u32 freeMapPages
  * 72  u64 usedPoolBlocks      80  u64 volumeIdHigh    88  u64 volumeIdLow
+ * 96  u64 rollbackSnapshotId  (0 = none; else a rollback to this snapshot was in progress when
+ *                              the checkpoint was written: the next open finishes it. Zero in
+ *                              checkpoints of earlier writers, which had no such field.)
  *
  * snapshot page  magic "SNSP", items of 96 bytes:
  *     0 u64 id   8 u64 epoch   16 u64 createdAtMillis   24 u16 nameLength   26 name (<= 64 bytes UTF-8), zero padded
@@ -55,7 +58,8 @@ final class Checkpoint {
     private static final int RUN_BLOCKS = 64;
 
     /** State of a checkpoint other than the entries and free map. */
-    record State(long generation, long writeEpoch, long nextSnapshotId, List<SnapshotInfo> snapshots) {
+    record State(long generation, long writeEpoch, long nextSnapshotId, List<SnapshotInfo> snapshots,
+                 long rollbackSnapshotId) {
     }
 
     private Checkpoint() {
@@ -134,6 +138,7 @@ final class Checkpoint {
         putHeader(header, layout, generation, state.writeEpoch(), state.nextSnapshotId(), snapshots.size(),
                 snapshotPages, written[0], entryPages, freeMapPages);
         header.putLong(72, freeMap.usedCount());
+        header.putLong(96, state.rollbackSnapshotId());
         PageSeal.seal(header, 0, HEADER_MAGIC, VERSION, bs);
         store.write(layout.checkpointLba(region), 1, header, 0, true);
         meter.issuedWrite(IoCause.METADATA, bs);
@@ -185,6 +190,7 @@ final class Checkpoint {
         int entryPages = header.getInt(64);
         int freeMapPages = header.getInt(68);
         long usedPool = header.getLong(72);
+        long rollbackSnapshotId = header.getLong(96);
         int snapsPerPage = StoreLayout.snapshotsPerPage(bs);
         int entriesPerPage = StoreLayout.entriesPerPage(bs);
         int wordsPerPage = (int) (StoreLayout.freeMapBitsPerPage(bs) / 64);
@@ -259,7 +265,10 @@ final class Checkpoint {
                 throw PageSeal.corrupt(what + ": " + usedPool + " used pool blocks in header, entries use " + freeMap.usedCount());
             }
         }
-        return new State(generation, writeEpoch, nextSnapshotId, List.copyOf(snapshots));
+        if (rollbackSnapshotId != 0 && snapshots.stream().noneMatch(s -> s.id() == rollbackSnapshotId)) {
+            throw PageSeal.corrupt(what + ": a rollback to snapshot " + rollbackSnapshotId + " is in progress but no such snapshot exists");
+        }
+        return new State(generation, writeEpoch, nextSnapshotId, List.copyOf(snapshots), rollbackSnapshotId);
     }
 
     /** Buffers consecutive pages and writes them in runs. */

@@ -24,12 +24,22 @@ import java.nio.charset.StandardCharsets;
  * 8   u64 baseGeneration            16 u64 snapshotId
  * 24  u64 epoch                     32 u64 createdAtMillis
  * 40  nameLength bytes of UTF-8
+ *
+ * rollback begun (opType {@link #OP_ROLLBACK}), 32 bytes
+ * 0   u32 magic "SNJR"              4  u16 version 1   6  u16 reserved
+ * 8   u64 baseGeneration            16 u64 snapshotId (the rollback's target)
+ * 24  u64 epoch of that snapshot
  * </pre>
+ * A rollback record is synced before the rollback's first data write; while it (or a checkpoint
+ * header naming the same rollback) is in force, the next open finishes the rollback.
  */
 final class JournalRecords {
 
     static final int OP_COW_BATCH = 0x5301;
     static final int OP_SNAPSHOT = 0x5302;
+    static final int OP_ROLLBACK = 0x5303;
+    static final int ROLLBACK_MAGIC = dev.scemu.core.ChecksummedRecord.magic("SNJR");
+    static final int ROLLBACK_BYTES = 32;
     static final int COW_MAGIC = dev.scemu.core.ChecksummedRecord.magic("SNJC");
     static final int SNAPSHOT_MAGIC = dev.scemu.core.ChecksummedRecord.magic("SNJS");
     static final int VERSION = 1;
@@ -134,6 +144,30 @@ final class JournalRecords {
         payload.get(base + SNAPSHOT_BYTES, name);
         return new SnapshotRecord(payload.getLong(base + 16), payload.getLong(base + 24), payload.getLong(base + 32),
                 new String(name, StandardCharsets.UTF_8));
+    }
+
+    static ByteBuffer rollbackPayload(long baseGeneration, long snapshotId, long epoch) {
+        ByteBuffer payload = ByteBuffer.allocate(ROLLBACK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        payload.putInt(0, ROLLBACK_MAGIC);
+        payload.putShort(4, (short) VERSION);
+        payload.putShort(6, (short) 0);
+        payload.putLong(8, baseGeneration);
+        payload.putLong(16, snapshotId);
+        payload.putLong(24, epoch);
+        return payload;
+    }
+
+    /** Decoded rollback record. */
+    record RollbackRecord(long snapshotId, long epoch) {
+    }
+
+    static RollbackRecord decodeRollback(ByteBuffer payload, long txId) {
+        int base = payload.position();
+        if (payload.remaining() != ROLLBACK_BYTES || payload.getInt(base) != ROLLBACK_MAGIC
+                || payload.getShort(base + 4) != VERSION) {
+            throw corrupt(txId, "is not a version-" + VERSION + " rollback record (" + payload.remaining() + " bytes)");
+        }
+        return new RollbackRecord(payload.getLong(base + 16), payload.getLong(base + 24));
     }
 
     static SnapshotException corrupt(long txId, String what) {

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -60,6 +61,19 @@ import org.slf4j.LoggerFactory;
  *       other checkpoint region, flushes, writes its header with FUA, and only then commits the
  *       journal transactions it covers. Journal records carry the checkpoint generation they were
  *       written after; recovery redoes only those of the loaded generation.</li>
+ *   <li>Rollback (roll forward after a cut): room for the copies is reserved first (so nothing
+ *       can refuse it half-way), then ONE rollback record naming the snapshot is journaled and
+ *       synced, and only then is the first block written. While a rollback runs, every
+ *       checkpoint carries its snapshot id. After the last block, the data device is flushed and
+ *       a checkpoint without the id is written: that checkpoint is the rollback's commit point.
+ *       An open that finds a rollback record of the loaded generation, or a checkpoint naming a
+ *       rollback, finishes it before anything else (the snapshot's blocks are durable, and
+ *       rewriting a block that already holds the snapshot's data is skipped as identical), so
+ *       the volume reads as before the rollback or as the snapshot, never a mix.</li>
+ *   <li>Intents ({@link VolumeIntents}, in the superblock, one FUA block write each): the
+ *       restore-incomplete mark is durable before a restore's first write and cleared only after
+ *       the data device was flushed; a temporary snapshot's slot is durable before its snapshot
+ *       record and cleared after its deletion's checkpoint; open deletes what the slots name.</li>
  * </ol>
  *
  * <h2>Threads</h2>
@@ -108,6 +122,12 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     private long journalRecordBytesAtCheckpoint;
     private long journalBytesReported;
     private volatile RuntimeException failure;
+    /** The superblock's intents as last written (guarded by the write lock). */
+    private VolumeIntents intents = VolumeIntents.NONE;
+    /** Snapshot id a rollback is restoring (0 when none runs); carried by every checkpoint meanwhile. */
+    private long rollbackTarget;
+    private SnapshotInfo resumedRollback;
+    private final List<SnapshotInfo> removedTemporaries = new ArrayList<>();
 
     private SnapshotVolumeImpl(BlockDevice data, BlockDevice store, StoreLayout layout, MappingJournal journal) {
         super("snap(" + data.name() + ")", data.geometry());
@@ -162,7 +182,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             volume.activeRegion = 1;
             volume.writeCheckpoint();
             ByteBuffer block = ByteBuffer.allocateDirect(layout.blockSize());
-            layout.encode(block);
+            layout.encode(block, VolumeIntents.NONE);
             store.write(0, 1, block, 0, true);
             volume.meter().issuedWrite(IoCause.METADATA, layout.blockSize());
             return volume;
@@ -177,6 +197,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         ByteBuffer block = ByteBuffer.allocateDirect(store.blockSize());
         store.read(0, 1, block, 0);
         StoreLayout layout = StoreLayout.decode(block, store.blockSize(), store.blockCount());
+        VolumeIntents intents = VolumeIntents.decode(block);
         if (layout.dataBlockCount() != data.blockCount()) {
             throw new SnapshotException(SnapshotError.INVALID_CONFIGURATION, "store was formatted for a data device of "
                     + layout.dataBlockCount() + " blocks, this one has " + data.blockCount());
@@ -198,8 +219,10 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             throw e;
         }
         SnapshotVolumeImpl volume = new SnapshotVolumeImpl(data, store, layout, journal);
+        volume.intents = intents;
         try {
             volume.load(region);
+            volume.finishInterruptedWork();
             return volume;
         } catch (RuntimeException e) {
             volume.releaseMemory();
@@ -224,6 +247,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         activeRegion = region;
         writeEpoch = state.writeEpoch();
         nextSnapshotId = state.nextSnapshotId();
+        rollbackTarget = state.rollbackSnapshotId();
         for (SnapshotInfo info : state.snapshots()) {
             if (info.epoch() >= writeEpoch || snapshots.put(info.id(), info) != null || info.id() >= nextSnapshotId) {
                 throw PageSeal.corrupt("checkpoint snapshot " + info + " is inconsistent with write epoch " + writeEpoch);
@@ -284,6 +308,18 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
                 writeEpoch = record.epoch() + 1;
                 nextSnapshotId = record.id() + 1;
                 redone++;
+            } else if (tx.opType() == JournalRecords.OP_ROLLBACK) {
+                JournalRecords.RollbackRecord record = JournalRecords.decodeRollback(p, tx.id());
+                if (base != generation) {
+                    continue; // a later checkpoint says whether the rollback was still running
+                }
+                SnapshotInfo target = snapshots.get(record.snapshotId());
+                if (target == null || target.epoch() != record.epoch()) {
+                    throw JournalRecords.corrupt(tx.id(), "rolls back to snapshot " + record.snapshotId() + " epoch "
+                            + record.epoch() + ", which does not exist (snapshots " + snapshots.values() + ")");
+                }
+                rollbackTarget = record.snapshotId();
+                redone++;
             } else {
                 throw JournalRecords.corrupt(tx.id(), "has unknown operation type " + tx.opType());
             }
@@ -296,6 +332,98 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
                 openTransactions.add(tx.id());
             }
             writeCheckpoint();
+        }
+    }
+
+    /**
+     * After every check passed and the journal was redone: finishes a rollback a cut interrupted,
+     * then deletes the temporary snapshots a cut left behind.
+     */
+    private void finishInterruptedWork() {
+        lock.writeLock().lock();
+        try {
+            if (rollbackTarget != 0) {
+                SnapshotInfo target = existing(rollbackTarget);
+                LOG.warn("{}: a rollback to snapshot {} was interrupted; finishing it", name(), target);
+                runRollback(target);
+                resumedRollback = target;
+            }
+            if (!intents.temporaries().isEmpty()) {
+                for (VolumeIntents.Temporary t : intents.temporaries()) {
+                    for (SnapshotInfo info : List.copyOf(snapshots.values())) {
+                        boolean named = t.snapshotId() != 0 ? info.id() == t.snapshotId()
+                                : info.id() >= t.idFloor() && info.name().equals(t.name());
+                        if (named) {
+                            LOG.warn("{}: removing temporary snapshot {} left by an interrupted operation", name(), info);
+                            deleteLocked(info.id());
+                            removedTemporaries.add(info);
+                        }
+                    }
+                }
+                writeIntents(intents.withTemporaries(List.of()));
+            }
+        } catch (RuntimeException e) {
+            throw noteFailure(e);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Writes the superblock with {@code next} intents, FUA: durable (and atomic) on return. */
+    private void writeIntents(VolumeIntents next) {
+        ByteBuffer block = ByteBuffer.allocateDirect(blockSize);
+        layout.encode(block, next);
+        store.write(0, 1, block, 0, true);
+        meter().issuedWrite(IoCause.METADATA, blockSize);
+        intents = next;
+    }
+
+    @Override
+    public void markRestoreIncomplete(String note) {
+        lock.writeLock().lock();
+        try {
+            checkUsable();
+            writeIntents(intents.withRestore(true, note));
+        } catch (RuntimeException e) {
+            throw noteFailure(e);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public void clearRestoreIncomplete() {
+        lock.writeLock().lock();
+        try {
+            checkUsable();
+            flushLocked(); // Ordering: every restored block durable before the mark goes
+            if (intents.restoreIncomplete()) {
+                writeIntents(intents.withRestore(false, ""));
+            }
+        } catch (RuntimeException e) {
+            throw noteFailure(e);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public Optional<String> restoreIncomplete() {
+        lock.readLock().lock();
+        try {
+            return intents.restoreIncomplete() ? Optional.of(intents.restoreNote()) : Optional.empty();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public OpenRecovery recoveredAtOpen() {
+        lock.readLock().lock();
+        try {
+            return new OpenRecovery(Optional.ofNullable(resumedRollback), List.copyOf(removedTemporaries));
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
@@ -597,7 +725,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         int region = 1 - activeRegion;
         long next = generation + 1;
         Checkpoint.write(store, layout, region, new Checkpoint.State(next, writeEpoch, nextSnapshotId,
-                List.copyOf(snapshots.values())), index, freeMap, meter());
+                List.copyOf(snapshots.values()), rollbackTarget), index, freeMap, meter());
         generation = next;
         activeRegion = region;
         if (!openTransactions.isEmpty()) {
@@ -669,45 +797,110 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
 
     // ------------------------------------------------------------------ snapshots
 
-    @Override
-    public SnapshotInfo createSnapshot(String name) {
+    private static void checkName(String name) {
         byte[] nameBytes = name == null ? new byte[0] : name.getBytes(StandardCharsets.UTF_8);
         if (nameBytes.length == 0 || nameBytes.length > SnapshotConfig.MAX_SNAPSHOT_NAME_BYTES) {
             throw new SnapshotException(SnapshotError.INVALID_NAME, "snapshot name '" + name + "' must be 1.."
                     + SnapshotConfig.MAX_SNAPSHOT_NAME_BYTES + " UTF-8 bytes, is " + nameBytes.length);
         }
+    }
+
+    @Override
+    public SnapshotInfo createSnapshot(String name) {
+        checkName(name);
         lock.writeLock().lock();
         try {
             checkUsable();
-            if (snapshots.values().stream().anyMatch(info -> info.name().equals(name))) {
-                throw new SnapshotException(SnapshotError.DUPLICATE_NAME, "a snapshot named '" + name + "' already exists");
+            return createLocked(name);
+        } catch (RuntimeException e) {
+            throw noteFailure(e);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Ordering: the slot (id floor, name) is durable before the snapshot record, so a cut at any
+     * point leaves either no snapshot or one the next open finds and deletes.
+     */
+    @Override
+    public SnapshotInfo createTemporarySnapshot(String name) {
+        checkName(name);
+        lock.writeLock().lock();
+        try {
+            checkUsable();
+            if (intents.temporaries().size() >= VolumeIntents.MAX_TEMPORARIES) {
+                throw new SnapshotException(SnapshotError.TOO_MANY_SNAPSHOTS, "already "
+                        + intents.temporaries().size() + " temporary snapshots (max " + VolumeIntents.MAX_TEMPORARIES
+                        + "): " + intents.temporaries());
             }
             if (snapshots.size() >= layout.maxSnapshots()) {
                 throw new SnapshotException(SnapshotError.TOO_MANY_SNAPSHOTS, "volume already has "
                         + snapshots.size() + " snapshots (max " + layout.maxSnapshots() + ")");
             }
-            if (writeEpoch >= 0xFFFF_FFFEL) {
-                throw new SnapshotException(SnapshotError.TOO_MANY_SNAPSHOTS, "epoch counter exhausted at " + writeEpoch);
-            }
-            // Ordering: pending COW batch and data device durable first, then the snapshot record.
-            flushLocked();
-            SnapshotInfo info = new SnapshotInfo(nextSnapshotId, name, Instant.ofEpochMilli(System.currentTimeMillis()), writeEpoch);
-            ByteBuffer record = JournalRecords.snapshotPayload(generation, info.id(), info.epoch(),
-                    info.createdAt().toEpochMilli(), name);
-            long txId = beginOrCheckpoint(JournalRecords.OP_SNAPSHOT, record, info);
-            if (txId >= 0) {
-                syncJournal();
-                openTransactions.add(txId);
-            }
-            if (journalHalfFull()) {
-                writeCheckpoint();
-            }
+            checkNameFree(name);
+            VolumeIntents.Temporary pending = new VolumeIntents.Temporary(nextSnapshotId, 0, name);
+            List<VolumeIntents.Temporary> slots = new ArrayList<>(intents.temporaries());
+            slots.add(pending);
+            writeIntents(intents.withTemporaries(slots));
+            SnapshotInfo info = createLocked(name);
+            slots.set(slots.indexOf(pending), new VolumeIntents.Temporary(pending.idFloor(), info.id(), name));
+            writeIntents(intents.withTemporaries(slots));
             return info;
         } catch (RuntimeException e) {
             throw noteFailure(e);
         } finally {
             lock.writeLock().unlock();
         }
+    }
+
+    @Override
+    public void makePermanent(long snapshotId) {
+        lock.writeLock().lock();
+        try {
+            checkUsable();
+            existing(snapshotId);
+            List<VolumeIntents.Temporary> slots = new ArrayList<>(intents.temporaries());
+            if (slots.removeIf(t -> t.snapshotId() == snapshotId)) {
+                writeIntents(intents.withTemporaries(slots));
+            }
+        } catch (RuntimeException e) {
+            throw noteFailure(e);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Names are unique within a volume: a second snapshot of one name is refused before anything is written. */
+    private void checkNameFree(String name) {
+        if (snapshots.values().stream().anyMatch(info -> info.name().equals(name))) {
+            throw new SnapshotException(SnapshotError.DUPLICATE_NAME, "a snapshot named '" + name + "' already exists");
+        }
+    }
+
+    private SnapshotInfo createLocked(String name) {
+        checkNameFree(name);
+        if (snapshots.size() >= layout.maxSnapshots()) {
+            throw new SnapshotException(SnapshotError.TOO_MANY_SNAPSHOTS, "volume already has "
+                    + snapshots.size() + " snapshots (max " + layout.maxSnapshots() + ")");
+        }
+        if (writeEpoch >= 0xFFFF_FFFEL) {
+            throw new SnapshotException(SnapshotError.TOO_MANY_SNAPSHOTS, "epoch counter exhausted at " + writeEpoch);
+        }
+        // Ordering: pending COW batch and data device durable first, then the snapshot record.
+        flushLocked();
+        SnapshotInfo info = new SnapshotInfo(nextSnapshotId, name, Instant.ofEpochMilli(System.currentTimeMillis()), writeEpoch);
+        ByteBuffer record = JournalRecords.snapshotPayload(generation, info.id(), info.epoch(),
+                info.createdAt().toEpochMilli(), name);
+        long txId = beginOrCheckpoint(JournalRecords.OP_SNAPSHOT, record, info);
+        if (txId >= 0) {
+            syncJournal();
+            openTransactions.add(txId);
+        }
+        if (journalHalfFull()) {
+            writeCheckpoint();
+        }
+        return info;
     }
 
     /** Journals a snapshot; on a full journal, applies it and checkpoints instead (returns -1). */
@@ -794,6 +987,11 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             }
         });
         writeCheckpoint();
+        // Ordering: a temporary snapshot's slot goes only after its deletion is durable
+        List<VolumeIntents.Temporary> slots = new ArrayList<>(intents.temporaries());
+        if (slots.removeIf(t -> t.snapshotId() == snapshotId)) {
+            writeIntents(intents.withTemporaries(slots));
+        }
     }
 
     private static boolean anyEpochIn(long[] sortedEpochs, long from, long to) {
@@ -872,9 +1070,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         lock.writeLock().lock();
         try {
             checkUsable();
-            long epoch = existing(snapshotId).epoch();
-            long[] lbas = lbasWithEntryAt(epoch, 0, layout.dataBlockCount());
-            restoreLbas(snapshotId, epoch, lbas);
+            runRollback(existing(snapshotId));
         } catch (RuntimeException e) {
             throw noteFailure(e);
         } finally {
@@ -920,8 +1116,44 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         return found.sorted();
     }
 
+    /**
+     * Rollback, also the resumption of an interrupted one at open. Ordering: room reserved →
+     * rollback record synced (or, on a full log, a checkpoint naming the rollback) → blocks
+     * written → data device flushed → checkpoint without the rollback (the commit point).
+     */
+    private void runRollback(SnapshotInfo target) {
+        long[] lbas = lbasWithEntryAt(target.epoch(), 0, layout.dataBlockCount());
+        reserveRestoreRoom(target.id(), lbas);
+        rollbackTarget = target.id();
+        long txId = -1;
+        try {
+            txId = journal.begin(JournalRecords.OP_ROLLBACK,
+                    JournalRecords.rollbackPayload(generation, target.id(), target.epoch()));
+        } catch (CoreException e) {
+            if (e.code() != CoreError.LOG_FULL) {
+                throw e;
+            }
+        }
+        if (txId >= 0) {
+            syncJournal();
+            openTransactions.add(txId);
+        } else {
+            writeCheckpoint(); // carries rollbackTarget
+        }
+        writeRestored(target.epoch(), lbas);
+        flushLocked();
+        rollbackTarget = 0;
+        writeCheckpoint();
+    }
+
     /** Writes the snapshot's blocks back through the normal write path, then flushes: durable on return. */
     private void restoreLbas(long snapshotId, long epoch, long[] lbas) {
+        reserveRestoreRoom(snapshotId, lbas);
+        writeRestored(epoch, lbas);
+        flushLocked();
+    }
+
+    private void reserveRestoreRoom(long snapshotId, long[] lbas) {
         ensureRoom(() -> {
             long needed = 0;
             for (long l : lbas) {
@@ -931,6 +1163,9 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             }
             return needed;
         }, snapshotId);
+    }
+
+    private void writeRestored(long epoch, long[] lbas) {
         int i = 0;
         while (i < lbas.length) {
             int run = 1;
@@ -941,7 +1176,6 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             writeLocked(lbas[i], run, copyBuffer.duplicate(), 0);
             i += run;
         }
-        flushLocked();
     }
 
     // ------------------------------------------------------------------ changed blocks

@@ -26,7 +26,8 @@ import java.nio.ByteOrder;
  * 104 u32 cowBatchBlocks            108 u32 storeFullPolicy (0 REFUSE_WRITE, 1 INVALIDATE_OLDEST)
  * 112 u64 volumeIdHigh              120 u64 volumeIdLow
  * 128 u64 formattedAtMillis         136 u64 reserved
- * 144 end (rest of the block zero)
+ * 144 intents: restore-incomplete mark and temporary snapshots ({@link VolumeIntents}), up to 480
+ * 480 end (rest of the block zero)
  * </pre>
  */
 record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Extent log, long checkpointALba,
@@ -96,6 +97,11 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
     }
 
     void encode(ByteBuffer target) {
+        encode(target, VolumeIntents.NONE);
+    }
+
+    /** The superblock with {@code intents}: one block, sealed. */
+    void encode(ByteBuffer target, VolumeIntents intents) {
         ByteBuffer block = target.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < blockSize; i += 8) {
             block.putLong(i, 0);
@@ -117,6 +123,7 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
         block.putLong(112, volumeIdHigh);
         block.putLong(120, volumeIdLow);
         block.putLong(128, formattedAtMillis);
+        intents.encode(block);
         PageSeal.seal(block, 0, MAGIC, VERSION, blockSize);
     }
 

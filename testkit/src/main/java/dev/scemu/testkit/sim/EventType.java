@@ -10,11 +10,14 @@ public enum EventType {
     HOST_FLUSH,
     /** A member disk fails as a whole (every I/O to it fails). */
     DISK_FAILURE,
-    /** The failed member is replaced by a blank disk and rebuilt (run to completion at one simulated instant). */
+    /**
+     * The failed member is replaced by a blank disk and rebuilt (run to completion at one simulated
+     * instant); 3 in 10 rebuilds get a cut armed at a seeded write inside them.
+     */
     DISK_REPLACE,
     /** A latent sector error on a member; repaired from redundancy by the next read of its stripe. */
     LATENT_SECTOR_ERROR,
-    /** Silent bit rot in a RAID-5 parity block; the next scrub must find it, a repair scrub fixes it. */
+    /** Silent bit rot in a RAID-5 parity block; a repair scrub must find and fix it (3 in 10 get a cut armed inside the repair). */
     BIT_ROT,
     /** Power cut at once (unflushed writes dropped or torn), then reboot and recovery. */
     POWER_CUT,
@@ -31,6 +34,19 @@ public enum EventType {
     /** Scheduled RAID scrub (check), asserting parity/mirror consistency. */
     SCRUB,
     SNAPSHOT_CREATE,
+    /** A snapshot is deleted; 3 in 10 deletions get a cut armed at a seeded write inside them. */
     SNAPSHOT_DELETE,
-    SNAPSHOT_ROLLBACK
+    /** The volume is rolled back to a snapshot; 3 in 10 rollbacks get a cut armed inside them (before or snapshot after it, never a mix). */
+    SNAPSHOT_ROLLBACK,
+    /**
+     * A backup of the volume from a temporary snapshot into a directory target; 3 in 10 get a cut
+     * armed inside them (the snapshot must be gone after the reboot).
+     */
+    BACKUP,
+    /**
+     * A backup image is restored onto the volume between the restore-incomplete mark and its
+     * clearing; 3 in 10 get a cut armed inside (unmarked: before or restored; marked: the restore
+     * is run again).
+     */
+    RESTORE
 }

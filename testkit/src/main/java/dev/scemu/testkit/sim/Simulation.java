@@ -1,5 +1,10 @@
 package dev.scemu.testkit.sim;
 
+import dev.scemu.backup.BackupEngine;
+import dev.scemu.backup.BackupOptions;
+import dev.scemu.backup.BackupSource;
+import dev.scemu.backup.BackupTarget;
+import dev.scemu.backup.RestoreOptions;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.CoreError;
 import dev.scemu.core.CoreException;
@@ -32,13 +37,21 @@ import dev.scemu.testkit.sim.internal.MemberMap;
 import dev.scemu.testkit.sim.internal.MeterLedger;
 import dev.scemu.unit.StorageControlUnit;
 import dev.scemu.unit.UnitConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.stream.Stream;
 
 /**
  * A deterministic simulation of a whole storage control unit, driven by one {@code long} seed on
@@ -49,7 +62,9 @@ import java.util.SplittableRandom;
  * across chunk and stripe boundaries, some FUA, some rewriting identical data; reads; flushes)
  * interleaved with seeded events (disk failure, replacement and rebuild, latent sector errors,
  * bit rot, power cuts now or armed at a write index, flash bit flips, firmware corruption and
- * update, snapshot create/delete/rollback). Periodic work (firmware inspection, scrub) runs when
+ * update, snapshot create/delete/rollback, backup and restore; rebuilds, repair scrubs,
+ * rollbacks, deletions, backups and restores get cuts armed at a seeded write inside them).
+ * Periodic work (firmware inspection, scrub) runs when
  * the simulated clock reaches its deadline, on the simulation thread. Work that the unit can only
  * run on its own thread (a rebuild) is started and joined at one simulated instant, so no thread
  * races the simulation and the run replays bit for bit.
@@ -79,6 +94,8 @@ public final class Simulation {
     private static final long INSPECTION_PERIOD_NANOS = Duration.ofMillis(200).toNanos();
     private static final long SCRUB_PERIOD_NANOS = Duration.ofMillis(900).toNanos();
     private static final int BLOCK = 4096;
+    /** Tenths of rebuilds, repair scrubs, rollbacks, deletions, backups and restores that get a cut armed inside them. */
+    private static final int CUT_INSIDE_TENTHS = 3;
     /** Events after which the backup slot is re-read: the unit must stay bootable. */
     private static final java.util.Set<EventType> FIRMWARE_AT_RISK = java.util.EnumSet.of(EventType.DISK_FAILURE,
             EventType.LATENT_SECTOR_ERROR, EventType.BIT_ROT, EventType.FLASH_BIT_FLIP, EventType.FIRMWARE_CORRUPTION);
@@ -109,6 +126,25 @@ public final class Simulation {
     private long inFlightDelete = -1;
     private long nextInspectionNanos = INSPECTION_PERIOD_NANOS;
     private long nextScrubNanos = SCRUB_PERIOD_NANOS;
+    /** Directory backup target of the run (created at the first backup, deleted at the end). */
+    private Path backupDirectory;
+    private BackupTarget backupTarget;
+    /** Backup images of the run: id -> working-region contents they hold. */
+    private final TreeMap<String, long[]> images = new TreeMap<>();
+    private int backups;
+    /**
+     * While a whole-volume operation a cut may interrupt runs (rollback, restore): the contents the
+     * working region may hold after the cut, as a whole (before, after); null otherwise.
+     */
+    private long[][] wholeOutcomes;
+    /** A restore-incomplete mark allows any block-wise mix of the outcomes (the restore is then run again). */
+    private boolean mixAllowedWhenMarked;
+    /** A cut interrupted a repair scrub: after the reboot a repair scrub runs again (as md resumes one). */
+    private boolean repairScrubInterrupted;
+    /** The operation the last cut was armed inside. */
+    private EventType armedInside;
+    /** Detail of the trace event recorded when a cut armed inside a long operation fires. */
+    public static final String CUT_FIRED = "cut fired inside the operation";
 
     public Simulation(SimulationConfig config) {
         this.config = config;
@@ -130,6 +166,8 @@ public final class Simulation {
         weights.put(EventType.FLASH_BIT_FLIP, 1.2);
         weights.put(EventType.FIRMWARE_CORRUPTION, 1.2);
         weights.put(EventType.FIRMWARE_UPDATE, 1.2);
+        weights.put(EventType.BACKUP, 0.8);
+        weights.put(EventType.RESTORE, 1.2);
     }
 
     /** Runs the default scenario of {@code seed} ({@link SimulationConfig#forSeed}). */
@@ -167,6 +205,7 @@ public final class Simulation {
             if (unit != null) {
                 unit.close();
             }
+            deleteBackups();
         }
     }
 
@@ -242,6 +281,7 @@ public final class Simulation {
             case LATENT_SECTOR_ERROR -> redundant && redundancyIntact();
             case BIT_ROT -> config.level() == RaidLevel.RAID5 && redundancyIntact();
             case SNAPSHOT_DELETE, SNAPSHOT_ROLLBACK -> !model.snapshotIds().isEmpty();
+            case RESTORE -> !images.isEmpty();
             case FIRMWARE_INSPECTION, SCRUB -> false; // scheduled by the clock only
             default -> true;
         };
@@ -262,8 +302,10 @@ public final class Simulation {
             case FIRMWARE_CORRUPTION -> firmwareCorruption();
             case FIRMWARE_UPDATE -> firmwareUpdate();
             case SNAPSHOT_CREATE -> createSnapshot();
-            case SNAPSHOT_DELETE -> deleteSnapshot(pickSnapshot());
+            case SNAPSHOT_DELETE -> deleteSnapshotEvent(pickSnapshot());
             case SNAPSHOT_ROLLBACK -> rollback();
+            case BACKUP -> backup();
+            case RESTORE -> restore();
             default -> throw new IllegalStateException("not a step event: " + type);
         }
     }
@@ -338,16 +380,29 @@ public final class Simulation {
 
     private void replaceDisk() {
         int role = meters.firstFailedDisk();
-        RaidArray array = unit.array();
-        if (array.memberState(role) != MemberState.FAILED) {
-            array.failMember(role); // like mdadm --fail before --remove/--add
-        }
-        meters.diskRetiring(role);
-        RebuildProgress done;
+        PowerCutMode armed = cutInside() ? armCut(EventType.DISK_REPLACE, 160) : null;
+        RebuildProgress done = null;
+        RuntimeException error = null;
         try {
-            done = unit.replaceDisk(role, null).join();
+            done = rebuild(role);
         } catch (RuntimeException e) {
-            throw failure("rebuild of member " + role + " failed: " + e, e);
+            error = e;
+        }
+        if (cutFired(armed, error)) {
+            crashPoints++;
+            reboot(armed, "cut during the rebuild of member " + role); // joins a rebuild resumed at boot
+            if (unit.array().isDegraded()) {
+                // the cut came before the new member was durably part of the array: replace it again
+                record(EventType.DISK_REPLACE, "member " + role + " is " + unit.array().memberState(role)
+                        + " after the cut; replacing it again");
+                done = rebuild(role);
+            } else {
+                record(EventType.DISK_REPLACE, "member " + role + " rebuilt after the cut (resumed at boot)");
+                checkFirmwareCopies("after the rebuild of member " + role + " resumed at boot", false);
+                return;
+            }
+        } else if (error != null) {
+            throw failure("rebuild of member " + role + " failed: " + error, error);
         }
         clock.advanceNanos(done.totalBytes() * 1_000_000_000L / BACKGROUND_BYTES_PER_SECOND);
         record(EventType.DISK_REPLACE, "member " + role + " rebuilt, " + done.totalBytes() + " bytes");
@@ -356,6 +411,16 @@ public final class Simulation {
         }
         checkRedundancy("after rebuilding member " + role);
         checkFirmwareCopies("after rebuilding member " + role, false);
+    }
+
+    /** Replaces member {@code role} with a blank disk and joins its rebuild. */
+    private RebuildProgress rebuild(int role) {
+        RaidArray array = unit.array();
+        if (array.memberState(role) != MemberState.FAILED) {
+            array.failMember(role); // like mdadm --fail before --remove/--add
+        }
+        meters.diskRetiring(role);
+        return unit.replaceDisk(role, null).join();
     }
 
     private void latentSectorError() {
@@ -381,7 +446,20 @@ public final class Simulation {
         long memberLba = map.memberLba(row, random.nextLong(map.chunkBlocks()));
         int bit = unit.disk(member).corruptBlock(memberLba);
         record(EventType.BIT_ROT, "parity member " + member + " lba " + memberLba + " bit " + bit + " (row " + row + ")");
-        ScrubResult found = unit.array().scrub(true);
+        PowerCutMode armed = cutInside() ? armCut(EventType.SCRUB, 3) : null;
+        ScrubResult found = null;
+        RuntimeException error = null;
+        try {
+            found = unit.array().scrub(true);
+        } catch (RuntimeException e) {
+            error = e;
+        }
+        if (cutFired(armed, error)) {
+            crashPoints++;
+            repairScrubInterrupted = true;
+            reboot(armed, "cut during the repair scrub");
+            return;
+        }
         clock.advanceNanos(unit.array().geometry().capacityBytes() * 1_000_000_000L / BACKGROUND_BYTES_PER_SECOND);
         trace.mixString(found.toString());
         if (found.mismatchedStripes() < 1 || found.repairedStripes() < 1) {
@@ -503,6 +581,11 @@ public final class Simulation {
     private void reboot(PowerCutMode mode, String why) {
         powerCuts++;
         InspectionReport report = unit.crashAndReboot(mode);
+        try {
+            unit.array().backgroundWork().join(); // a rebuild resumed at boot: joined at this simulated instant
+        } catch (RuntimeException e) {
+            throw failure("the rebuild resumed at boot after the " + why + " failed: " + e, e);
+        }
         afterBoot();
         trace.mixString(report.flash().state() + "/" + report.backup().state());
         if (!report.has(FirmwareEvent.Type.BOOTED)) {
@@ -511,6 +594,16 @@ public final class Simulation {
         reconcileAfterCut(why);
         reconcileSnapshotsAfterCut(why);
         checkSnapshots("after the " + why);
+        if (repairScrubInterrupted) {
+            repairScrubInterrupted = false;
+            ScrubResult repaired = unit.array().scrub(true);
+            trace.mixString(repaired.toString());
+            record(EventType.SCRUB, "repair again after the " + why + ": " + repaired);
+            if (repaired.mismatchedStripes() > 1) {
+                throw failure("the repair scrub after the " + why + " found " + repaired.mismatchedStripes()
+                        + " inconsistent stripes (one rotted parity block was injected): " + repaired, null);
+            }
+        }
         if (redundancyIntact()) {
             checkRedundancy("after the " + why);
         }
@@ -563,6 +656,10 @@ public final class Simulation {
 
     /** Every working block must hold its durable version or one written since; the model adopts it. */
     private void reconcileAfterCut(String why) {
+        if (wholeOutcomes != null) {
+            reconcileWhole(why);
+            return;
+        }
         int blocks = config.workingBlocks();
         int perRead = config.maxIoBlocks();
         for (int lba = 0; lba < blocks; lba += perRead) {
@@ -579,6 +676,196 @@ public final class Simulation {
             trace.mixBytes(io, 0, n * BLOCK);
         }
         model.cutReconciled();
+    }
+
+    /**
+     * After a cut inside a rollback or a restore (flushed before it began): the working region
+     * reads exactly as before or exactly as after, never a mix; a restore that left its mark may
+     * hold a block-wise mix (it is run again).
+     */
+    private void reconcileWhole(String why) {
+        long[][] outcomes = wholeOutcomes;
+        wholeOutcomes = null;
+        int blocks = config.workingBlocks();
+        long[] seen = new long[blocks];
+        for (int lba = 0; lba < blocks; lba += config.maxIoBlocks()) {
+            int n = Math.min(config.maxIoBlocks(), blocks - lba);
+            unit.host().read(lba, n, io, 0);
+            for (int i = 0; i < n; i++) {
+                seen[lba + i] = BlockPattern.tokenOf(io, i * BLOCK, BLOCK, lba + i);
+            }
+            trace.mixBytes(io, 0, n * BLOCK);
+        }
+        boolean marked = mixAllowedWhenMarked && unit.snapshots().restoreIncomplete().isPresent();
+        mixAllowedWhenMarked = false;
+        if (!Arrays.equals(seen, outcomes[0]) && !Arrays.equals(seen, outcomes[1])) {
+            int asBefore = 0;
+            int asAfter = 0;
+            for (int lba = 0; lba < blocks; lba++) {
+                boolean before = seen[lba] == outcomes[0][lba];
+                boolean after = seen[lba] == outcomes[1][lba];
+                if (!before && !after) {
+                    throw failure("after the " + why + " lba " + lba + " holds " + describe(seen[lba]) + "; allowed: "
+                            + Long.toHexString(outcomes[0][lba]) + " (before) or " + Long.toHexString(outcomes[1][lba])
+                            + " (after)", null);
+                }
+                asBefore += before && !after ? 1 : 0;
+                asAfter += after && !before ? 1 : 0;
+            }
+            if (!marked) {
+                throw failure("after the " + why + " the volume is a mix: " + asBefore + " blocks as before and " + asAfter
+                        + " as after (and no restore-incomplete mark)", null);
+            }
+        }
+        model.replacedDurably(seen);
+    }
+
+    // ------------------------------------------------------------------ cuts inside long operations
+
+    /** Whether this long operation gets a cut armed inside it (3 in 10). */
+    private boolean cutInside() {
+        return random.nextInt(10) < CUT_INSIDE_TENTHS;
+    }
+
+    /** Arms a cut at a seeded write among the next {@code spread} writes. */
+    private PowerCutMode armCut(EventType type, int spread) {
+        patrol(); // an unreadable block in a stripe the cut leaves dirty would be a second fault
+        PowerCutMode mode = random.nextBoolean() ? PowerCutMode.DROP_UNFLUSHED : PowerCutMode.KEEP_RANDOM_SUBSET;
+        long index = power.writeCount() + random.nextInt(spread);
+        power.armCutAtWrite(index, mode);
+        armedInside = type;
+        record(type, "cut armed at write #" + index + " " + mode);
+        return mode;
+    }
+
+    /**
+     * After an operation that had a cut armed ({@code armed}, or null): whether the cut fired
+     * (the caller reboots). Any error other than that power loss is rethrown; an unreached cut is disarmed.
+     */
+    private boolean cutFired(PowerCutMode armed, RuntimeException error) {
+        if (error != null && (armed == null || power.isPowered() || !isPowerLoss(error))) {
+            throw error;
+        }
+        if (armed == null) {
+            return false;
+        }
+        if (power.isPowered()) {
+            power.disarm();
+            record(armedInside, "cut not reached");
+            return false;
+        }
+        record(armedInside, CUT_FIRED);
+        return true;
+    }
+
+    // ------------------------------------------------------------------ backup and restore
+
+    private BackupTarget backupTarget() {
+        if (backupTarget == null) {
+            try {
+                backupDirectory = Files.createTempDirectory("scemu-sim-" + seed + "-");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            backupTarget = BackupTarget.directory(backupDirectory);
+        }
+        return backupTarget;
+    }
+
+    private void deleteBackups() {
+        if (backupTarget != null) {
+            backupTarget.close();
+        }
+        if (backupDirectory != null) {
+            try (Stream<Path> files = Files.walk(backupDirectory)) {
+                for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(file);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot delete the simulation's backups in " + backupDirectory, e);
+            }
+        }
+    }
+
+    /**
+     * A backup from a temporary snapshot (deleted when the backup ends). After a cut inside it,
+     * the snapshot list must equal the model's: the reboot removed the temporary snapshot.
+     */
+    private void backup() {
+        String imageId = "b" + (++backups);
+        PowerCutMode armed = cutInside() ? armCut(EventType.BACKUP, 40) : null;
+        RuntimeException error = null;
+        try {
+            SnapshotInfo snapshot = unit.snapshots().createTemporarySnapshot("backup " + imageId);
+            model.flushed(); // a snapshot creation implies a flush
+            long[] contents = model.latestCopy();
+            BackupSource source = BackupSource.builder(unit.snapshots().snapshot(snapshot.id()))
+                    .volumeId("sim-" + seed).snapshotToken("snapshot-" + snapshot.id() + "@" + snapshot.epoch())
+                    .usedExtents(List.of(new Extent(0, config.workingBlocks())))
+                    .onRelease(() -> unit.snapshots().deleteSnapshot(snapshot.id())).build();
+            BackupEngine.backup(source, backupTarget(), BackupOptions.defaults().withImageId(imageId).withThreads(1)
+                    .withCompressionLevel(1));
+            images.put(imageId, contents);
+            record(EventType.BACKUP, imageId + " from temporary snapshot " + snapshot.id());
+        } catch (RuntimeException e) {
+            error = e;
+        }
+        if (cutFired(armed, error)) {
+            crashPoints++;
+            reboot(armed, "cut during backup " + imageId);
+            record(EventType.BACKUP, "after the cut: " + unit.snapshots().recoveredAtOpen().notices());
+        }
+        checkSnapshotList("after backup " + imageId);
+    }
+
+    /**
+     * A restore of a backup image onto the volume. Cut inside: unmarked, the volume reads as
+     * before or as the image; marked "restore incomplete", the restore is run again.
+     */
+    private void restore() {
+        List<String> ids = List.copyOf(images.keySet());
+        String imageId = ids.get(random.nextInt(ids.size()));
+        long[] image = images.get(imageId);
+        PowerCutMode armed = null;
+        if (cutInside()) {
+            hostFlush();
+            wholeOutcomes = new long[][] {model.latestCopy(), image};
+            mixAllowedWhenMarked = true;
+            armed = armCut(EventType.RESTORE, 12);
+        }
+        RuntimeException error = null;
+        try {
+            restoreImage(imageId);
+        } catch (RuntimeException e) {
+            error = e;
+        }
+        if (cutFired(armed, error)) {
+            crashPoints++;
+            reboot(armed, "cut during the restore of " + imageId);
+            java.util.Optional<String> mark = unit.snapshots().restoreIncomplete();
+            record(EventType.RESTORE, "after the cut: " + (mark.isPresent() ? "marked '" + mark.get() + "', restoring again"
+                    : "not marked"));
+            if (mark.isPresent()) {
+                restoreImage(imageId);
+                model.replacedDurably(image);
+            }
+        } else {
+            wholeOutcomes = null;
+            mixAllowedWhenMarked = false;
+            model.replacedDurably(image);
+            record(EventType.RESTORE, imageId);
+        }
+        if (unit.snapshots().restoreIncomplete().isPresent()) {
+            throw failure("the volume is still marked restore incomplete after the restore of " + imageId, null);
+        }
+        checkDevice(unit.host(), null, "live volume after the restore of " + imageId);
+    }
+
+    private void restoreImage(String imageId) {
+        unit.snapshots().markRestoreIncomplete("image " + imageId);
+        BackupEngine.restore(backupTarget(), imageId, null, unit.host(), RestoreOptions.defaults().withThreads(1));
+        unit.snapshots().clearRestoreIncomplete();
+        meters.restored();
     }
 
     // ------------------------------------------------------------------ firmware
@@ -750,9 +1037,50 @@ public final class Simulation {
         checkSnapshotList("after deleting snapshot " + id);
     }
 
+    /** A deletion; 3 in 10 get a cut armed inside (the snapshot is then gone or unchanged). */
+    private void deleteSnapshotEvent(long id) {
+        PowerCutMode armed = cutInside() ? armCut(EventType.SNAPSHOT_DELETE, 64) : null;
+        RuntimeException error = null;
+        try {
+            deleteSnapshotMayBeCut(id);
+        } catch (RuntimeException e) {
+            error = e;
+        }
+        if (cutFired(armed, error)) {
+            crashPoints++;
+            reboot(armed, "cut during the deletion of snapshot " + id);
+        }
+    }
+
+    /**
+     * A rollback; 3 in 10 get a cut armed inside (after a flush, so "before" is durable): the
+     * volume then reads as before or as the snapshot, and a rollback finished at open ends at the snapshot.
+     */
     private void rollback() {
         long id = pickSnapshot();
-        unit.snapshots().rollback(id);
+        PowerCutMode armed = null;
+        if (cutInside()) {
+            hostFlush();
+            wholeOutcomes = new long[][] {model.latestCopy(), model.snapshotView(id).clone()};
+            armed = armCut(EventType.SNAPSHOT_ROLLBACK, 96);
+        }
+        RuntimeException error = null;
+        try {
+            unit.snapshots().rollback(id);
+        } catch (RuntimeException e) {
+            error = e;
+        }
+        if (cutFired(armed, error)) {
+            crashPoints++;
+            reboot(armed, "cut during the rollback to snapshot " + id);
+            boolean resumed = unit.snapshots().recoveredAtOpen().resumedRollback().isPresent();
+            record(EventType.SNAPSHOT_ROLLBACK, "after the cut: " + (resumed ? "finished at open" : "not resumed"));
+            if (resumed && !Arrays.equals(model.latestCopy(), model.snapshotView(id))) {
+                throw failure("a rollback to snapshot " + id + " finished at open does not read as the snapshot", null);
+            }
+            return;
+        }
+        wholeOutcomes = null;
         model.rolledBack(id);
         meters.rolledBack();
         record(EventType.SNAPSHOT_ROLLBACK, "to id " + id);

@@ -27,6 +27,7 @@ class SimulationTest {
         int seeds = Integer.getInteger("scemu.sim.seeds", DEFAULT_SEEDS);
         long firstSeed = Long.getLong("scemu.sim.firstSeed", 1);
         Map<EventType, Long> events = new EnumMap<>(EventType.class);
+        Map<EventType, Long> cutsInside = new EnumMap<>(EventType.class);
         List<SimulationFailure> failures = new ArrayList<>();
         long powerCuts = 0;
         long crashPoints = 0;
@@ -41,17 +42,25 @@ class SimulationTest {
                 crashPoints += result.crashPoints();
                 totalEvents += result.trace().events().size();
                 result.trace().counts().forEach((type, n) -> events.merge(type, (long) n, Long::sum));
+                result.trace().events().stream().filter(e -> Simulation.CUT_FIRED.equals(e.detail()))
+                        .forEach(e -> cutsInside.merge(e.type(), 1L, Long::sum));
             } catch (SimulationFailure failure) {
+                System.out.println("SIMULATION FAILURE: " + failure.getMessage().lines().findFirst().orElse(""));
                 failures.add(failure);
-                if (failures.size() >= 5) {
+                if (failures.size() >= Integer.getInteger("scemu.sim.maxFailures", 5)) {
                     break;
                 }
+            }
+            if (ran % 100 == 0) { // long runs (seed ranges of thousands) show how far they got
+                System.out.printf("SIMULATION PROGRESS: %d seeds from %d, %d failures (%.0f s)%n", ran, firstSeed,
+                        failures.size(), (System.nanoTime() - started) / 1e9);
             }
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         System.out.printf("SIMULATION SUMMARY: %d seeds, %d events, %d power cuts, %d crash points, %d failures (%.1f s)%n",
                 ran, totalEvents, powerCuts, crashPoints, failures.size(), seconds);
         System.out.println("SIMULATION EVENTS: " + events);
+        System.out.println("SIMULATION CUTS INSIDE OPERATIONS: " + cutsInside);
         // counted from the runs that passed (a failing run stops at its first broken invariant)
         System.out.printf("CRASH POINTS: SimulationTest explored=%d passed=%d%n", crashPoints, crashPoints);
         if (!failures.isEmpty()) {
@@ -62,6 +71,11 @@ class SimulationTest {
         if (seeds >= DEFAULT_SEEDS) {
             for (EventType type : EventType.values()) {
                 assertThat(events.getOrDefault(type, 0L)).as("%s events over %d seeds", type, seeds).isPositive();
+            }
+            for (EventType type : List.of(EventType.DISK_REPLACE, EventType.SCRUB, EventType.SNAPSHOT_DELETE,
+                    EventType.SNAPSHOT_ROLLBACK, EventType.BACKUP, EventType.RESTORE)) {
+                assertThat(cutsInside.getOrDefault(type, 0L)).as("cuts that fired inside %s over %d seeds", type, seeds)
+                        .isPositive();
             }
         }
     }
@@ -93,6 +107,16 @@ class SimulationTest {
         assertThat(covered).as("the replayed seeds cover rebuilds, cuts and updates")
                 .containsKeys(EventType.DISK_REPLACE, EventType.CRASH_POINT, EventType.POWER_CUT,
                         EventType.FIRMWARE_UPDATE, EventType.SNAPSHOT_CREATE, EventType.LATENT_SECTOR_ERROR);
+    }
+
+    @Test
+    void aSeedWhoseRebuildIsCutAndResumedAtBootReplaysBitForBit() {
+        for (long seed : new long[] {23, 32}) {
+            SimulationResult first = Simulation.run(seed);
+            assertThat(first.trace().events()).as("seed %d cuts a rebuild that the boot resumes", seed)
+                    .anyMatch(e -> e.detail().contains("rebuilt after the cut (resumed at boot)"));
+            assertThat(Simulation.run(seed).traceHash()).as("trace hash of seed %d", seed).isEqualTo(first.traceHash());
+        }
     }
 
     @Test

@@ -123,6 +123,13 @@ public final class HostModel {
         pending.clear();
     }
 
+    /** The live volume now reads exactly {@code view} (a restore or a finished rollback), durably. */
+    public void replacedDurably(long[] view) {
+        System.arraycopy(view, 0, latest, 0, latest.length);
+        System.arraycopy(view, 0, durable, 0, durable.length);
+        pending.clear();
+    }
+
     /** Snapshot ids of the model, oldest first. */
     public List<Long> snapshotIds() {
         return List.copyOf(snapshots.keySet());

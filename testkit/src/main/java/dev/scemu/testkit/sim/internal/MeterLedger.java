@@ -77,6 +77,14 @@ public final class MeterLedger {
         hostBaseline = hostImbalance();
     }
 
+    /**
+     * A restore wrote the volume: its zero runs arrive as trims, which the volume counts as
+     * skipped writes where the blocks were zero already (received as trims, not writes): accept it.
+     */
+    public void restored() {
+        hostBaseline = hostImbalance();
+    }
+
     /** Null if the meters add up, else what does not. */
     public String check() {
         long disks = diskImbalance();
