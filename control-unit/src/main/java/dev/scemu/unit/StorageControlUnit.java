@@ -24,6 +24,8 @@ import dev.scemu.flash.UpdateJournal;
 import dev.scemu.raid.AssembleOptions;
 import dev.scemu.raid.RaidArray;
 import dev.scemu.raid.RaidConfig;
+import dev.scemu.raid.RaidError;
+import dev.scemu.raid.RaidException;
 import dev.scemu.raid.RebuildListener;
 import dev.scemu.raid.RebuildProgress;
 import dev.scemu.raid.ScrubListener;
@@ -420,8 +422,17 @@ public final class StorageControlUnit implements AutoCloseable {
         // a reboot assembles the array that ran (mdadm --uuid); an open the set unit.properties records,
         // so one foreign member of a two-way mirror is no tie; a unit without a record the set most members carry
         UUID setUuid = array != null ? array.setUuid() : recordedSetUuid;
-        array = RaidArray.assemble(memberViews(), setUuid == null ? AssembleOptions.defaults()
-                : AssembleOptions.defaults().withSetUuid(setUuid));
+        try {
+            array = RaidArray.assemble(memberViews(), setUuid == null ? AssembleOptions.defaults()
+                    : AssembleOptions.defaults().withSetUuid(setUuid));
+        } catch (RaidException e) {
+            if (e.code() == RaidError.FOREIGN_MEMBER && array == null && recordedSetUuid != null) {
+                throw new UnitException(UnitError.IDENTITY_MISMATCH, "no disk image in " + config.directory()
+                        + " carries the array unit.properties records (" + recordedSetUuid
+                        + "): these are another unit's images (" + e.getMessage() + ")", e);
+            }
+            throw e;
+        }
         if (recoveryInForeground) {
             array.backgroundWork().handle((done, failed) -> null).join(); // a failed rebuild shows in the member states
         }

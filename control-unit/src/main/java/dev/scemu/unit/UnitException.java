@@ -11,6 +11,12 @@ public class UnitException extends RuntimeException {
         this.code = code;
     }
 
+    /** With the lower layer's exception that made this one, for its stack. */
+    public UnitException(UnitError code, String message, Throwable cause) {
+        super(code + ": " + message, cause);
+        this.code = code;
+    }
+
     public UnitError code() {
         return code;
     }

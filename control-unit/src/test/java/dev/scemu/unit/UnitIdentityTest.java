@@ -105,7 +105,10 @@ class UnitIdentityTest {
         Path a = tmp.resolve("a");
         Path b = tmp.resolve("b");
         UnitIdentity identityOfB;
-        StorageControlUnit.create(small().directory(a).build()).close();
+        UnitIdentity identityOfA;
+        try (StorageControlUnit unit = StorageControlUnit.create(small().directory(a).build())) {
+            identityOfA = unit.identity();
+        }
         try (StorageControlUnit unit = StorageControlUnit.create(small().directory(b).build())) {
             identityOfB = unit.identity();
         }
@@ -115,7 +118,7 @@ class UnitIdentityTest {
         assertThatThrownBy(() -> StorageControlUnit.open(a))
                 .isInstanceOf(UnitException.class)
                 .satisfies(e -> assertThat(((UnitException) e).code()).isEqualTo(UnitError.IDENTITY_MISMATCH))
-                .hasMessageContaining("carry array " + identityOfB.arrayUuid())
+                .hasMessageContaining("records (" + identityOfA.arrayUuid() + ")")
                 .hasMessageContaining("another unit's images");
     }
 
