@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class XorKernelDifferentialTest {
 
     private static final int[] LENGTHS = {0, 1, 7, 8, 31, 32, 33, 127, 128, 129, 255, 256, 257, 511, 512, 520, 1000,
-        1024, 4095, 4096, 4097, 4096 + 8, 65536, 65536 + 24, 262144 + 7};
+        1024, 2047, 2048, 2049, 4095, 4096, 4097, 4096 + 8, 65536, 65536 + 24, 262144 + 7};
     /** Offsets of each range in its buffer: multiples of 32 (ISA-L takes them) and not. */
     private static final int[] OFFSETS = {0, 32, 64, 4064, 8, 1, 17, 31};
     private static final int GUARD = 4096 + 64;
