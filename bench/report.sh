@@ -210,6 +210,7 @@ jdk=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.runtime.v
   echo "load.end=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "jmh.args=${jmh_args[*]} -Djmh.ignoreLock=true"
   echo "fio=$fio_version, ${fio_seconds} s per job"
+  echo "xor.kernel=$("${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.raid.XorKernelName 2>/dev/null || echo '?')"
   echo "seconds=$(( end_epoch - start_epoch ))"
 } > "$out/meta.properties"
 log "render"

@@ -45,6 +45,20 @@ void copy4(uint64_t *p, const uint64_t *a, const uint64_t *b, const uint64_t *c,
     memcpy(p, d, words * 8);
 }
 
+/*
+ * memcmp of the same two ranges `reps` times: the C compare baseline (CompareBenchmark). The empty
+ * asm with a memory clobber between calls keeps gcc from hoisting the pure memcmp out of the loop,
+ * and one JNA call is spread over `reps` compares, so the figure is libc's memcmp, not the call.
+ */
+long memcmp_reps(const void *a, const void *b, size_t n, long reps) {
+    long acc = 0;
+    for (long r = 0; r < reps; r++) {
+        acc += memcmp(a, b, n) != 0;
+        __asm__ volatile("" ::: "memory");
+    }
+    return acc;
+}
+
 #ifndef XOR_LIB
 static volatile uint64_t sink;
 

@@ -11,6 +11,7 @@ import dev.scemu.raid.RaidArray;
 import dev.scemu.raid.RaidConfig;
 import dev.scemu.raid.RaidLevel;
 import dev.scemu.raid.internal.Xor;
+import dev.scemu.raid.internal.XorKernel;
 import java.io.File;
 import java.lang.reflect.Method;
 import java.net.URL;
@@ -28,7 +29,8 @@ import java.util.Random;
  * the same round. JMH ({@link RaidThroughputBenchmark}, {@link XorKernelBenchmark}) runs one method
  * after the other, which on this machine can move a ratio by 2x.
  *
- * <p>Groups: {@code xor} (one-pass {@code Xor.xor}, the pre-tuning pairwise loop, a plain copy of
+ * <p>Groups: {@code xor} (one-pass {@code Xor.xor} on the Java kernel and, where libisal loads, on
+ * the ISA-L kernel, the pre-tuning pairwise loop, a plain copy of
  * the same source bytes and, with {@code --c-lib}, the C loop of {@code bench/c/xor.c} called
  * through JNA) at 4 x 256 KiB and 4 x 64 MiB; {@code raid} (full-stripe and 4 KiB writes of
  * {@link RaidThroughputBenchmark}'s array beside its memory-copy ceilings and, with
@@ -86,8 +88,8 @@ public final class InterleavedRatios {
         if (groups.isEmpty()) {
             groups = List.of("xor", "raid");
         }
-        System.out.printf("# java %s, %d rounds x %d ms slices, load %s%n", System.getProperty("java.version"),
-                rounds, sliceMs, load());
+        System.out.printf("# java %s, %d rounds x %d ms slices, load %s, XOR kernel selected: %s%n",
+                System.getProperty("java.version"), rounds, sliceMs, load(), XorKernel.selected().description());
         CXor c = cLib == null ? null : Native.load(cLib, CXor.class);
         for (String group : groups) {
             if (group.equals("xor")) {
@@ -130,7 +132,12 @@ public final class InterleavedRatios {
                 Xor.copy(dst, 0, s, 0, bytes);
             }
         }, total));
-        cases.add(new Case("java Xor.xor one pass (after)", () -> Xor.xor(dst, 0, src, offsets, 4, bytes), total));
+        cases.add(new Case("java Xor.xor one pass (after), java kernel",
+                () -> Xor.xor(XorKernel.JAVA, dst, 0, src, offsets, 4, bytes), total));
+        if (XorKernel.ISAL.available()) {
+            cases.add(new Case("Xor.xor, isal kernel (ISA-L xor_gen via JNA)",
+                    () -> Xor.xor(XorKernel.ISAL, dst, 0, src, offsets, 4, bytes), total));
+        }
         cases.add(new Case("java pairwise copy+xorInto (before)", () -> LegacyXor.parity(dst, src, bytes), total));
         if (Boolean.getBoolean("scemu.xor.shapes")) {
             long pa = NativeMemory.address(dst);

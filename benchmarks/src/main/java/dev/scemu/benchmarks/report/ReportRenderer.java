@@ -242,6 +242,7 @@ public final class ReportRenderer {
         line("| load average (1/5/15 min) | start %s, end %s |", m("load.start"), m("load.end"));
         line("| JMH | `%s` |", m("jmh.args"));
         line("| fio | %s |", m("fio"));
+        line("| parity XOR kernel (raid `XorKernel`) | %s |", m("xor.kernel"));
         line("| duration | %s s |", m("seconds"));
         line("");
     }

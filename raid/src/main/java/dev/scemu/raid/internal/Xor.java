@@ -34,13 +34,23 @@ import net.openhft.chronicle.core.UnsafeMemory;
  * (0.8-0.85x of C). See docs/benchmarks.md "RAID-5 parity XOR (tuned)", {@code XorKernelBenchmark}
  * and {@code InterleavedRatios} in the benchmarks module.
  *
+ * <h2>Kernels</h2>
+ * Each XOR entry point has an overload taking a {@link XorKernel}; the others use
+ * {@link XorKernel#selected()} (ISA-L's {@code xor_gen} when {@code libisal} loads, else the Java
+ * loops below; system property {@code scemu.xor=auto|java|isal}). Under ISA-L, a call all of whose
+ * buffers are direct, 32-byte aligned and at least {@link IsalXor#MIN_LENGTH} long is one native call
+ * over all sources (any count, no folding); every other call runs the Java loops. {@code copy},
+ * {@code zero} and {@code equal} are the same for every kernel.
+ *
  * <p>Aliasing: a source may be the destination at the same offset (each word is read before it is
- * written); other overlaps are not supported.
+ * written), in the array form one of the first four sources (later groups are folded into the
+ * destination, so they must not be it); other overlaps are not supported.
  */
 public final class Xor {
 
     private static final sun.misc.Unsafe U = UnsafeMemory.UNSAFE;
     private static final long BYTE_ARRAY_BASE = U.arrayBaseOffset(byte[].class);
+    private static final XorKernel KERNEL = XorKernel.selected();
 
     private Xor() {
     }
@@ -69,35 +79,119 @@ public final class Xor {
         return buffer.isDirect() ? Jvm.address(buffer) + index : BYTE_ARRAY_BASE + buffer.arrayOffset() + index;
     }
 
+    /** The kernel the entry points without a kernel argument use ({@link XorKernel#selected()}). */
+    public static XorKernel kernel() {
+        return KERNEL;
+    }
+
     /** {@code dst[dstOffset..+length) ^= src[srcOffset..+length)}. */
     public static void xorInto(ByteBuffer dst, int dstOffset, ByteBuffer src, int srcOffset, int length) {
-        xor(dst, dstOffset, dst, dstOffset, src, srcOffset, length);
+        xor(KERNEL, dst, dstOffset, dst, dstOffset, src, srcOffset, length);
+    }
+
+    /** {@link #xorInto} with the given kernel (tests and benchmarks; it must be {@link XorKernel#available()}). */
+    public static void xorInto(XorKernel kernel, ByteBuffer dst, int dstOffset, ByteBuffer src, int srcOffset,
+                               int length) {
+        xor(kernel, dst, dstOffset, dst, dstOffset, src, srcOffset, length);
     }
 
     /** {@code dst[dstOffset..+length) = a[aOffset..] ^ b[bOffset..]}, one pass. */
     public static void xor(ByteBuffer dst, int dstOffset, ByteBuffer a, int aOffset, ByteBuffer b, int bOffset,
                            int length) {
+        xor(KERNEL, dst, dstOffset, a, aOffset, b, bOffset, length);
+    }
+
+    /** The 2-source {@link #xor} with the given kernel. */
+    public static void xor(XorKernel kernel, ByteBuffer dst, int dstOffset, ByteBuffer a, int aOffset, ByteBuffer b,
+                           int bOffset, int length) {
         if (!accessible(a) || !accessible(b)) {
             for (int i = 0; i < length; i++) {
                 dst.put(dstOffset + i, (byte) (a.get(aOffset + i) ^ b.get(bOffset + i)));
             }
             return;
         }
-        xor2(base(dst), offset(dst, dstOffset, length), base(a), offset(a, aOffset, length),
-                base(b), offset(b, bOffset, length), length);
+        Object bd = base(dst);
+        long d = offset(dst, dstOffset, length);
+        Object ba = base(a);
+        long ao = offset(a, aOffset, length);
+        Object bb = base(b);
+        long bo = offset(b, bOffset, length);
+        if (kernel == XorKernel.ISAL && bd == null && ba == null && bb == null
+                && nativeTakes(d | ao | bo, length)) {
+            IsalXor.xor2(d, ao, bo, length);
+            return;
+        }
+        xor2(bd, d, ba, ao, bb, bo, length);
     }
 
     /** {@code dst[dstOffset..+length) = a[aOffset..] ^ b[bOffset..] ^ c[cOffset..]}, one pass. */
     public static void xor(ByteBuffer dst, int dstOffset, ByteBuffer a, int aOffset, ByteBuffer b, int bOffset,
                            ByteBuffer c, int cOffset, int length) {
+        xor(KERNEL, dst, dstOffset, a, aOffset, b, bOffset, c, cOffset, length);
+    }
+
+    /** The 3-source {@link #xor} with the given kernel. */
+    public static void xor(XorKernel kernel, ByteBuffer dst, int dstOffset, ByteBuffer a, int aOffset, ByteBuffer b,
+                           int bOffset, ByteBuffer c, int cOffset, int length) {
         if (!accessible(a) || !accessible(b) || !accessible(c)) {
             for (int i = 0; i < length; i++) {
                 dst.put(dstOffset + i, (byte) (a.get(aOffset + i) ^ b.get(bOffset + i) ^ c.get(cOffset + i)));
             }
             return;
         }
-        xor3(base(dst), offset(dst, dstOffset, length), base(a), offset(a, aOffset, length),
-                base(b), offset(b, bOffset, length), base(c), offset(c, cOffset, length), length);
+        Object bd = base(dst);
+        long d = offset(dst, dstOffset, length);
+        Object ba = base(a);
+        long ao = offset(a, aOffset, length);
+        Object bb = base(b);
+        long bo = offset(b, bOffset, length);
+        Object bc = base(c);
+        long co = offset(c, cOffset, length);
+        if (kernel == XorKernel.ISAL && bd == null && ba == null && bb == null && bc == null
+                && nativeTakes(d | ao | bo | co, length)) {
+            IsalXor.xor3(d, ao, bo, co, length);
+            return;
+        }
+        xor3(bd, d, ba, ao, bb, bo, bc, co, length);
+    }
+
+    /**
+     * Whether ISA-L takes a call whose (bounds-checked, all native) addresses OR to
+     * {@code addressBits}; throws if ISA-L was asked for but is not loaded.
+     */
+    private static boolean nativeTakes(long addressBits, int length) {
+        if (!IsalXor.available()) {
+            throw new IllegalStateException("XOR kernel isal requested but ISA-L is not loadable",
+                    IsalXor.loadFailure());
+        }
+        return IsalXor.supports(addressBits, length);
+    }
+
+    /**
+     * One xor_gen call over all sources when every buffer is direct, aligned and the length long
+     * enough; false (nothing written) otherwise. Bounds are checked before anything is written.
+     */
+    private static boolean nativeXor(long dst, ByteBuffer[] sources, int[] offsets, int count, int length) {
+        if (!nativeTakes(dst, length)) {
+            return false;
+        }
+        long table = IsalXor.table(count + 1);
+        long bits = dst;
+        for (int i = 0; i < count; i++) {
+            ByteBuffer s = sources[i];
+            if (!s.isDirect()) {
+                return false;
+            }
+            long address = offset(s, offsets[i], length);
+            bits |= address;
+            IsalXor.put(table, i, address);
+        }
+        if (!IsalXor.supports(bits, length)) {
+            return false;
+        }
+        IsalXor.put(table, count, dst);
+        IsalXor.gen(count + 1, length, table);
+        return true;
     }
 
     /**
@@ -107,6 +201,12 @@ public final class Xor {
      */
     public static void xor(ByteBuffer dst, int dstOffset, ByteBuffer[] sources, int[] offsets, int count,
                            int length) {
+        xor(KERNEL, dst, dstOffset, sources, offsets, count, length);
+    }
+
+    /** The multi-source {@link #xor} with the given kernel. */
+    public static void xor(XorKernel kernel, ByteBuffer dst, int dstOffset, ByteBuffer[] sources, int[] offsets,
+                           int count, int length) {
         if (count <= 0) {
             zero(dst, dstOffset, length);
             return;
@@ -119,6 +219,9 @@ public final class Xor {
         }
         Object d = base(dst);
         long dOff = offset(dst, dstOffset, length);
+        if (kernel == XorKernel.ISAL && count >= 2 && d == null && nativeXor(dOff, sources, offsets, count, length)) {
+            return;
+        }
         int i = Math.min(count, 4);
         switch (i) {
             case 1 -> copy(dst, dstOffset, sources[0], offsets[0], length);

@@ -3,16 +3,22 @@ package dev.scemu.raid.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Differential test of {@link Xor}'s word kernels against a byte-wise reference: every length
  * 0..1 KiB plus odd tails beyond a chunk, odd offsets, 1..8 sources (the one-pass kernels for 2, 3
  * and 4 sources and the folding beyond 4), direct, heap, sliced heap (non-zero array offset) and
  * read-only heap buffers, and the destination used as a source at the same offset. Bytes outside
- * the destination range must not change.
+ * the destination range must not change. Every case runs with each available {@link XorKernel}
+ * (ISA-L only takes the direct, 32-byte aligned ones of these; {@code XorKernelDifferentialTest}
+ * covers aligned buffers).
  */
 class XorDifferentialTest {
 
@@ -54,9 +60,31 @@ class XorDifferentialTest {
         return all;
     }
 
-    @ParameterizedTest(name = "{0} sources")
-    @ValueSource(ints = {1, 2, 3, 4, 5, 6, 7, 8})
-    void multiSourceXorMatchesByteWiseReference(int count) {
+    static List<XorKernel> kernels() {
+        List<XorKernel> kernels = new ArrayList<>();
+        for (XorKernel kernel : XorKernel.values()) {
+            if (kernel.available()) {
+                kernels.add(kernel);
+            }
+        }
+        return kernels;
+    }
+
+    static Stream<Arguments> kernelsAndCounts() {
+        return kernels().stream().flatMap(k -> Stream.of(1, 2, 3, 4, 5, 6, 7, 8).map(c -> Arguments.of(k, c)));
+    }
+
+    static Stream<Arguments> kernelsAndOps() {
+        return kernels().stream().flatMap(k -> Stream.of("xorInto", "xor2", "xor3", "copy").map(o -> Arguments.of(k, o)));
+    }
+
+    static Stream<Arguments> kernelsAndDirect() {
+        return kernels().stream().flatMap(k -> Stream.of(true, false).map(d -> Arguments.of(k, d)));
+    }
+
+    @ParameterizedTest(name = "{0}, {1} sources")
+    @MethodSource("kernelsAndCounts")
+    void multiSourceXorMatchesByteWiseReference(XorKernel kernel, int count) {
         Random random = new Random(1000 + count);
         Kind[] kinds = Kind.values();
         for (int length : lengths()) {
@@ -89,15 +117,15 @@ class XorDifferentialTest {
                 }
                 expected[dstOffset + k] = (byte) x;
             }
-            Xor.xor(dst, dstOffset, sources, offsets, count, length);
+            Xor.xor(kernel, dst, dstOffset, sources, offsets, count, length);
             assertThat(bytes(dst)).as("length %d, %d sources, dst %s at %d, alias %s", length, count, dstKind,
                     dstOffset, aliasDst).isEqualTo(expected);
         }
     }
 
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"xorInto", "xor2", "xor3", "copy"})
-    void twoAndThreeSourceEntryPointsMatchByteWiseReference(String op) {
+    @ParameterizedTest(name = "{0}, {1}")
+    @MethodSource("kernelsAndOps")
+    void twoAndThreeSourceEntryPointsMatchByteWiseReference(XorKernel kernel, String op) {
         Random random = new Random(op.hashCode());
         Kind[] kinds = Kind.values();
         for (int length : lengths()) {
@@ -128,18 +156,18 @@ class XorDifferentialTest {
                 };
             }
             switch (op) {
-                case "xorInto" -> Xor.xorInto(dst, dOff, sa, aOff, length);
-                case "xor2" -> Xor.xor(dst, dOff, sa, aOff, sb, bOff, length);
-                case "xor3" -> Xor.xor(dst, dOff, sa, aOff, sb, bOff, sc, cOff, length);
+                case "xorInto" -> Xor.xorInto(kernel, dst, dOff, sa, aOff, length);
+                case "xor2" -> Xor.xor(kernel, dst, dOff, sa, aOff, sb, bOff, length);
+                case "xor3" -> Xor.xor(kernel, dst, dOff, sa, aOff, sb, bOff, sc, cOff, length);
                 default -> Xor.copy(dst, dOff, sa, aOff, length);
             }
             assertThat(bytes(dst)).as("%s length %d dst %s at %d", op, length, dKind, dOff).isEqualTo(expected);
         }
     }
 
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(booleans = {true, false})
-    void parityInPlaceReadModifyWriteShapeMatches(boolean direct) {
+    @ParameterizedTest(name = "{0}, direct {1}")
+    @MethodSource("kernelsAndDirect")
+    void parityInPlaceReadModifyWriteShapeMatches(XorKernel kernel, boolean direct) {
         // Raid5Engine's RMW: p = p ^ old ^ new with p as source and destination at offset 0
         Random random = new Random(direct ? 5 : 6);
         for (int length = 0; length <= 1024 + 9; length++) {
@@ -151,7 +179,7 @@ class XorDifferentialTest {
             random.nextBytes(neu);
             Kind kind = direct ? Kind.DIRECT : Kind.HEAP;
             ByteBuffer pb = buffer(kind, p);
-            Xor.xor(pb, 0, pb, 0, buffer(kind, old), 0, buffer(kind, neu), 3, length);
+            Xor.xor(kernel, pb, 0, pb, 0, buffer(kind, old), 0, buffer(kind, neu), 3, length);
             byte[] expected = new byte[length];
             for (int k = 0; k < length; k++) {
                 expected[k] = (byte) (p[k] ^ old[k] ^ neu[k + 3]);
