@@ -22,7 +22,13 @@ final class Units {
     /** Opens the unit to look at it: nothing reaches its files (see {@link StorageControlUnit#openReadOnly}). */
     static StorageControlUnit openReadOnly(Path dir) {
         checkUnitDirectory(dir);
-        return StorageControlUnit.openReadOnly(dir);
+        StorageControlUnit unit = StorageControlUnit.openReadOnly(dir);
+        PrintWriter err = notices;
+        for (String notice : unit.snapshots().recoveredAtOpen().notices()) {
+            err.println("scemu: note: " + notice + " (in memory only: a look writes nothing; the next read-write open does it)");
+        }
+        err.flush();
+        return unit;
     }
 
     /**
