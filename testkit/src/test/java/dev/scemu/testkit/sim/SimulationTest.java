@@ -34,7 +34,19 @@ class SimulationTest {
         long totalEvents = 0;
         long started = System.nanoTime();
         int ran = 0;
-        for (long seed = firstSeed; seed < firstSeed + seeds; seed++) {
+        String seedList = System.getProperty("scemu.sim.seedList", "").trim();
+        List<Long> seedsToRun = new ArrayList<>();
+        if (seedList.isEmpty()) {
+            for (long seed = firstSeed; seed < firstSeed + seeds; seed++) {
+                seedsToRun.add(seed);
+            }
+        } else { // -Dscemu.sim.seedList=110361,100711 runs exactly those seeds (the failures of a long run)
+            for (String s : seedList.split("[,\\s]+")) {
+                seedsToRun.add(Long.parseLong(s));
+            }
+            seeds = seedsToRun.size();
+        }
+        for (long seed : seedsToRun) {
             ran++;
             try {
                 SimulationResult result = Simulation.run(seed);
