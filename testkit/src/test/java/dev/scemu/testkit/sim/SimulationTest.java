@@ -167,15 +167,18 @@ class SimulationTest {
      * Seed 7000487 injected a latent sector error on member 2 at member lba 217 while the one on
      * member 0 at lba 217 (the same RAID-5 stripe) was unrepaired: a double fault no RAID-5
      * survives, and the next patrol failed with ARRAY_FAILED. A second unreadable block in a stripe
-     * now waits for a patrol read to repair the first.
+     * now waits for a patrol read to repair the first. Since a replacement's metadata is made
+     * durable before the others list it (one more write and flushes in every DISK_REPLACE), that
+     * seed's trace took another path; seed 7000438 (the only one of 7000000-7002999 whose trace
+     * has two latent errors in one stripe, all 3000 passing) carries the check on.
      */
     @Test
     void aSecondLatentSectorErrorInOneStripeIsInjectedOnlyAfterTheFirstIsRepaired() {
-        SimulationResult result = Simulation.run(7000487);
+        SimulationResult result = Simulation.run(7000438);
         List<String> latent = result.trace().events().stream()
                 .filter(event -> event.type() == EventType.LATENT_SECTOR_ERROR).map(TraceEvent::detail).toList();
         assertThat(latent).as("both errors of the stripe are still injected, one after the other")
-                .contains("member 0 lba 217 (row 46)", "member 2 lba 217 (row 46)");
+                .containsSubsequence("member 0 lba 698 (row 166)", "member 2 lba 696 (row 166)");
     }
 
     /**
