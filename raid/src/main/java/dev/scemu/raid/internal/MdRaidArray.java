@@ -869,6 +869,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             if (!background.isDone()) {
                 throw new RaidException(RaidError.BUSY, "a rebuild or resync is running on " + name());
             }
+            int[] rolesBefore = devRoles.clone();
+            int devNumberBefore = slot.devNumber;
             int devNumber = -1;
             for (int i = 0; i < devRoles.length && devNumber < 0; i++) {
                 boolean used = false;
@@ -883,7 +885,6 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 devNumber = devRoles.length;
                 devRoles = Arrays.copyOf(devRoles, devRoles.length + 1);
             }
-            int[] rolesBefore = devRoles.clone();
             devRoles[devNumber] = role;
             slot.device = device;
             slot.devNumber = devNumber;
@@ -897,6 +898,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             } catch (CoreException e) {
                 devRoles = rolesBefore; // the other members never listed it: it stays a failed role
                 slot.device = null;
+                slot.devNumber = devNumberBefore;
                 slot.state = MemberState.FAILED;
                 slot.fault = "replacement " + device.name() + " failed: " + e.getMessage();
                 throw e;
@@ -909,10 +911,11 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     /**
      * The replacement's own metadata, durable before any other member lists its role (mdadm writes
      * a spare's superblock before the kernel adds it): its bitmap, flushed, then its superblock
-     * (recovery offset 0, the events the next superblock update of every member writes), flushed. A power cut before that leaves the other members
-     * recording the role faulty, so the array assembles degraded without the replacement (it has
-     * no superblock, so it is simply absent); a cut after it finds the replacement's superblock
-     * freshest (by at most one event), with its bitmap, and the rebuild resumes from recovery offset 0.
+     * (recovery offset 0, the events the next superblock update of every member writes), flushed.
+     * A power cut before that leaves the other members recording the role faulty, so the array
+     * assembles degraded without the replacement (it has no superblock, so it is simply absent);
+     * a cut after it finds the replacement's superblock freshest (by at most one event), with its
+     * bitmap, and the rebuild resumes from recovery offset 0.
      */
     private void writeNewMemberMetadata(Slot slot) {
         BlockDevice device = slot.device;
