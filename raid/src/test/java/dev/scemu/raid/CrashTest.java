@@ -11,6 +11,7 @@ import dev.scemu.core.Media;
 import dev.scemu.core.PowerCutMode;
 import dev.scemu.core.PowerDomain;
 import dev.scemu.raid.internal.MdSuperblock;
+import dev.scemu.raid.internal.MdSuperblockLayout;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -318,17 +319,9 @@ class CrashTest {
             s.domain().restore();
             List<BlockDevice> members = new ArrayList<>(s.members());
             members.set(2, replacement);
-            RaidArray again;
-            try {
-                again = RaidArray.assemble(members);
-            } catch (RaidException e) {
-                // cut before the replacement got its superblock: it is blank and left out. The others
-                // may already list a new (absent) member in role 2, which makes the unclean array
-                // dirty-degraded: nothing was being written, so the operator forces it (md too)
-                assertThat(e.code()).isEqualTo(RaidError.DIRTY_DEGRADED);
-                again = RaidArray.assemble(new ArrayList<BlockDevice>(s.members()),
-                        AssembleOptions.defaults().withForce(true));
-            }
+            // a cut before the replacement's superblock is durable leaves it blank and absent (the
+            // others still record role 2 faulty): the array starts degraded, without force
+            RaidArray again = RaidArray.assemble(members);
             again.backgroundWork().get(60, java.util.concurrent.TimeUnit.SECONDS);
             String what = "rebuild cut at write " + k + " of " + total;
             ByteBuffer all = ByteBuffer.allocateDirect(initial.length);
@@ -342,5 +335,100 @@ class CrashTest {
         }
         System.out.printf("CRASH POINTS: raid CrashTest[rebuild %s] explored=%d passed=%d%n", mode, explored, explored);
         assertThat(total).isGreaterThan(10);
+    }
+    /**
+     * Seeds 103241 and 114546 of the simulation: a power cut at every write index of the metadata
+     * phase of {@code replaceMember} (and a little of the rebuild) on a dirty RAID-5. Whatever the
+     * cut lets through, the array assembles with the replacement in place and without force, like
+     * md: either the replacement never became durably part of the array (no superblock: it is
+     * absent and the array starts degraded, the other members still record its role faulty) or it
+     * is a member being rebuilt (superblock and bitmap both durable) whose rebuild resumes. Before
+     * the replacement's own superblock was made durable first, the others could list it while it
+     * had none (DIRTY_DEGRADED), or its superblock could survive without its bitmap
+     * (NO_SUPERBLOCK "no md bitmap").
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(PowerCutMode.class)
+    void aCutInsideReplaceMemberNeverStopsTheNextAssembly(PowerCutMode mode) throws Exception {
+        int n = 4;
+        int absent = 0;
+        int resumed = 0;
+        for (int k = 0; k < 24; k++) {
+            Setup s = setup(RaidLevel.RAID5, n, 12000 + k);
+            long dataBlocks = s.array().blockCount();
+            byte[] initial = new byte[(int) (dataBlocks * TestArrays.BLOCK)];
+            new Random(17).nextBytes(initial);
+            s.array().write(0, (int) dataBlocks, ByteBuffer.wrap(initial), 0);
+            s.array().flush();
+            s.array().failMember(0); // role 0: the member a bitmap used to be read from first
+            s.array().write(0, 1, ByteBuffer.wrap(initial), 0); // dirty, degraded (journaled)
+            FaultInjectingDevice replacement = s.domain().attach(
+                    Media.memory("new0", BlockGeometry.ofBytes(TestArrays.BLOCK, MEMBER_BYTES)));
+            s.domain().armCutAtWrite(s.domain().writeCount() + k, mode);
+            try {
+                s.array().replaceMember(0, replacement, null).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | CoreException e) {
+                // the cut fired (inside the metadata writes or the rebuild)
+            }
+            s.domain().restore();
+            List<BlockDevice> members = new ArrayList<>(s.members());
+            members.set(0, replacement);
+            String what = mode + " cut at write " + k + " of replaceMember";
+            RaidArray again = RaidArray.assemble(members);
+            MemberState state = again.memberState(0);
+            assertThat(state).as(what).isIn(MemberState.FAILED, MemberState.REBUILDING, MemberState.ACTIVE);
+            if (state == MemberState.FAILED) {
+                assertThat(again.memberFault(0)).as(what).contains("no md superblock");
+                absent++;
+            } else {
+                resumed++;
+            }
+            again.backgroundWork().get(60, java.util.concurrent.TimeUnit.SECONDS);
+            ByteBuffer all = ByteBuffer.allocateDirect(initial.length);
+            again.read(0, (int) dataBlocks, all, 0);
+            assertThat(all.mismatch(ByteBuffer.wrap(initial))).as(what).isEqualTo(-1);
+            again.close();
+        }
+        assertThat(absent).as("cuts before the replacement was durably a member").isPositive();
+        assertThat(resumed).as("cuts after it").isPositive();
+    }
+
+    /**
+     * A member being rebuilt whose bitmap area is blank (md reads the bitmap only from in-sync
+     * members, read_sb_page): the array still assembles, bitmap from an in-sync member, and the
+     * rebuild resumes. Role 0 is the one a blank bitmap used to be read from.
+     */
+    @org.junit.jupiter.api.Test
+    void aRebuildingMemberWithoutBitmapDoesNotStopAssembly() throws Exception {
+        int checked = 0;
+        for (int k = 0; k < 12; k++) {
+            Setup s = setup(RaidLevel.RAID5, 4, 13000 + k);
+            s.array().failMember(0);
+            FaultInjectingDevice replacement = s.domain().attach(
+                    Media.memory("new0", BlockGeometry.ofBytes(TestArrays.BLOCK, MEMBER_BYTES)));
+            s.domain().armCutAtWrite(s.domain().writeCount() + k, PowerCutMode.DROP_UNFLUSHED);
+            try {
+                s.array().replaceMember(0, replacement, null).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | CoreException e) {
+                // the cut fired
+            }
+            s.domain().restore();
+            ByteBuffer sb = ByteBuffer.allocateDirect(TestArrays.BLOCK).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            replacement.read(MdSuperblockLayout.SUPER_OFFSET_BYTES / TestArrays.BLOCK, 1, sb, 0);
+            if (sb.getInt(0) != MdSuperblockLayout.MAGIC) {
+                continue; // the replacement has no superblock: nothing to check at this index
+            }
+            replacement.write(2, 1, ByteBuffer.allocateDirect(TestArrays.BLOCK), 0); // bitmap at byte 8192
+            List<BlockDevice> members = new ArrayList<>(s.members());
+            members.set(0, replacement);
+            RaidArray again = RaidArray.assemble(members);
+            if (again.memberState(0) == MemberState.REBUILDING) {
+                checked++;
+            }
+            again.backgroundWork().get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(again.isDegraded()).as("cut at write %d: rebuilt", k).isFalse();
+            again.close();
+        }
+        assertThat(checked).as("indexes where the replacement assembled as a rebuilding member").isPositive();
     }
 }

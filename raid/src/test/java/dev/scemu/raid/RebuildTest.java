@@ -202,4 +202,35 @@ class RebuildTest {
         TestArrays.assertSameContents(array, reference, level + " rebuilt member serves reads");
         array.close();
     }
+    /**
+     * A replacement that fails while its own metadata is written (a dead disk) is refused with the
+     * device's error; the others never list it (their superblocks are untouched, the role stays
+     * failed) and a good replacement still goes in afterwards.
+     */
+    @Test
+    void aReplacementThatCannotTakeItsMetadataLeavesTheRoleFailed() throws Exception {
+        List<BlockDevice> members = TestArrays.memoryMembers("m", 4, 8L << 20);
+        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK).assumeClean(true)
+                .build(), members);
+        BlockDevice reference = Media.memory("ref", array.geometry());
+        ByteBuffer data = TestArrays.randomBuffer(new Random(3), 200);
+        array.write(0, 200, data, 0);
+        reference.write(0, 200, data, 0);
+        array.failMember(1);
+        ByteBuffer before = ByteBuffer.allocateDirect(4096);
+        members.get(0).read(1, 1, before, 0); // member 0's superblock at byte 4096
+        dev.scemu.core.FaultInjectingDevice dead = new dev.scemu.core.FaultInjectingDevice(
+                Media.memory("dead1", members.get(1).geometry()), 1);
+        dead.failDevice();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> array.replaceMember(1, dead, null))
+                .isInstanceOf(dev.scemu.core.CoreException.class).hasMessageContaining("DEVICE_FAILED");
+        assertThat(array.memberState(1)).isEqualTo(MemberState.FAILED);
+        ByteBuffer after = ByteBuffer.allocateDirect(4096);
+        members.get(0).read(1, 1, after, 0);
+        assertThat(after.mismatch(before)).as("member 0's superblock is untouched").isEqualTo(-1);
+        array.replaceMember(1, Media.memory("new1", members.get(1).geometry()), null).get(60, TimeUnit.SECONDS);
+        assertThat(array.isDegraded()).isFalse();
+        TestArrays.assertSameContents(array, reference, "after the second replacement");
+        array.close();
+    }
 }

@@ -96,7 +96,9 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     private final ExecutorService worker;
     private volatile CompletableFuture<RebuildProgress> background = CompletableFuture.completedFuture(null);
 
-    private MdRaidArray(String name, BlockGeometry geometry, MdSuperblock reference, BlockDevice[] devices) {
+    /** {@code bitmapSource}: the member whose bitmap header is read (an in-sync one, as md reads it). */
+    private MdRaidArray(String name, BlockGeometry geometry, MdSuperblock reference, BlockDevice[] devices,
+                        BlockDevice bitmapSource) {
         super(name, geometry);
         this.level = RaidLevel.ofMd(reference.level);
         this.raidDisks = reference.raidDisks;
@@ -121,13 +123,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
         this.pool = new BufferPool(chunkBytes);
         if (reference.hasBitmap() && level != RaidLevel.RAID0) {
-            byte[] header = null;
-            for (BlockDevice d : devices) {
-                if (d != null) {
-                    header = MetadataIo.read(d, BITMAP_START_BYTES, MdBitmapLayout.HEADER_BYTES);
-                    break;
-                }
-            }
+            byte[] header = MetadataIo.read(bitmapSource, BITMAP_START_BYTES, MdBitmapLayout.HEADER_BYTES);
             MdBitmapLayout.Header h = MdBitmapLayout.decodeHeader(header, name);
             MdBitmapLayout.checkFits(h, reference.sizeSectors,
                     reference.dataOffsetSectors * SECTOR_BYTES - BITMAP_START_BYTES, name);
@@ -254,7 +250,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 MetadataIo.write(d, BITMAP_START_BYTES, image);
             }
         }
-        MdRaidArray array = new MdRaidArray(config.name(), new BlockGeometry(blockSize, exposed), sb, devices);
+        MdRaidArray array = new MdRaidArray(config.name(), new BlockGeometry(blockSize, exposed), sb, devices,
+                devices[0]);
         array.rebuildBytesPerSecond = config.rebuildBytesPerSecond();
         for (int i = 0; i < n; i++) {
             Slot slot = array.slots[i];
@@ -346,8 +343,11 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             case RAID5 -> memberDataBlocks * (ref.raidDisks - 1);
         };
         long exposed = exposedBlocks(options.arrayBlockCount(), fullBlocks);
+        // like md's read_sb_page, the bitmap is read from an in-sync member: a member being rebuilt
+        // may carry none yet (or one older than the array's)
+        BlockDevice bitmapSource = byRole[firstInSync(byRole, sbByRole)];
         MdRaidArray array = new MdRaidArray(ref.setName.isEmpty() ? "md" : ref.setName,
-                new BlockGeometry(blockSize, exposed), ref, byRole);
+                new BlockGeometry(blockSize, exposed), ref, byRole, bitmapSource);
         array.rebuildBytesPerSecond = options.rebuildBytesPerSecond();
         int rebuilding = -1;
         for (int r = 0; r < ref.raidDisks; r++) {
@@ -388,8 +388,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             }
         }
         if (array.bitmap != null) {
-            BlockDevice source = byRole[firstPresent(byRole)];
-            byte[] image = MetadataIo.read(source, BITMAP_START_BYTES, array.bitmap.reservedBytes());
+            byte[] image = MetadataIo.read(bitmapSource, BITMAP_START_BYTES, array.bitmap.reservedBytes());
             array.bitmap.load(MdBitmapLayout.decodeBits(image, array.bitmap.bitCount()));
         }
         // a member being rebuilt is in sync below its recovery offset: those stripes can be resynced,
@@ -417,9 +416,9 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         return array;
     }
 
-    private static int firstPresent(BlockDevice[] byRole) {
+    private static int firstInSync(BlockDevice[] byRole, MdSuperblock[] sbByRole) {
         for (int i = 0; i < byRole.length; i++) {
-            if (byRole[i] != null) {
+            if (byRole[i] != null && !sbByRole[i].isRecovering()) {
                 return i;
             }
         }
@@ -870,6 +869,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             if (!background.isDone()) {
                 throw new RaidException(RaidError.BUSY, "a rebuild or resync is running on " + name());
             }
+            int[] rolesBefore = devRoles.clone();
+            int devNumberBefore = slot.devNumber;
             int devNumber = -1;
             for (int i = 0; i < devRoles.length && devNumber < 0; i++) {
                 boolean used = false;
@@ -892,13 +893,44 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             slot.correctedReads = 0;
             slot.fault = null;
             slot.state = MemberState.REBUILDING;
-            if (bitmap != null) {
-                int written = MetadataIo.write(device, BITMAP_START_BYTES, bitmap.image());
-                meter().issuedWrite(IoCause.METADATA, written);
+            try {
+                writeNewMemberMetadata(slot);
+            } catch (CoreException e) {
+                devRoles = rolesBefore; // the other members never listed it: it stays a failed role
+                slot.device = null;
+                slot.devNumber = devNumberBefore;
+                slot.state = MemberState.FAILED;
+                slot.fault = "replacement " + device.name() + " failed: " + e.getMessage();
+                throw e;
             }
             writeSuperblocks();
         }
         return startRebuild(role, listener);
+    }
+
+    /**
+     * The replacement's own metadata, durable before any other member lists its role (mdadm writes
+     * a spare's superblock before the kernel adds it): its bitmap, flushed, then its superblock
+     * (recovery offset 0, the events the next superblock update of every member writes), flushed.
+     * A power cut before that leaves the other members recording the role faulty, so the array
+     * assembles degraded without the replacement (it has no superblock, so it is simply absent);
+     * a cut after it finds the replacement's superblock freshest (by at most one event), with its
+     * bitmap, and the rebuild resumes from recovery offset 0.
+     */
+    private void writeNewMemberMetadata(Slot slot) {
+        BlockDevice device = slot.device;
+        if (bitmap != null) {
+            int written = MetadataIo.write(device, BITMAP_START_BYTES, bitmap.image());
+            meter().issuedWrite(IoCause.METADATA, written);
+            device.flush();
+        }
+        // the events of the writeSuperblocks that follows: whatever part of it a cut lets through,
+        // no member is more than one event behind the freshest
+        MdSuperblock sb = superblockFor(slot, MdSuperblock.mdTime(System.currentTimeMillis()));
+        sb.events = events + 1;
+        int written = MetadataIo.write(device, SUPER_OFFSET_BYTES, sb.encode());
+        meter().issuedWrite(IoCause.METADATA, written);
+        device.flush();
     }
 
     @Override
