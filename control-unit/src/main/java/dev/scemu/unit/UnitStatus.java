@@ -58,7 +58,7 @@ public record UnitStatus(String raidLevel, int chunkBytes, boolean degraded, Lis
         out.append(String.format("firmware   %s (sha256 %s...)%n", firmwareVersion, firmwareSha256.substring(0, 16)));
         out.append(String.format("snapshots  %d%n", snapshots.size()));
         for (SnapshotInfo s : snapshots) {
-            out.append(String.format("  %s%n", s));
+            out.append(String.format("  id %-4d %-24s created %s (epoch %d)%n", s.id(), "'" + s.name() + "'", s.createdAt(), s.epoch()));
         }
         out.append(String.format("meters     host wrote %,d B; array wrote %,d B to disks (rebuild %,d B); "
                         + "end-to-end WA %.2f (rebuild excluded)%n",
