@@ -23,11 +23,7 @@ final class Units {
     static StorageControlUnit openReadOnly(Path dir) {
         checkUnitDirectory(dir);
         StorageControlUnit unit = StorageControlUnit.openReadOnly(dir);
-        PrintWriter err = notices;
-        for (String notice : unit.snapshots().recoveredAtOpen().notices()) {
-            err.println("scemu: note: " + notice + " (in memory only: a look writes nothing; the next read-write open does it)");
-        }
-        err.flush();
+        printNotices(unit, " (in memory only: a look writes nothing; the next read-write open does it)");
         return unit;
     }
 
@@ -70,13 +66,18 @@ final class Units {
     }
 
     private static StorageControlUnit withNotices(StorageControlUnit unit) {
-        PrintWriter err = notices;
-        for (String notice : unit.snapshots().recoveredAtOpen().notices()) {
-            err.println("scemu: note: " + notice);
-        }
-        err.flush();
+        printNotices(unit, "");
         haltForTests(unit);
         return unit;
+    }
+
+    /** Reports on stderr what the open finished for interrupted operations (each notice, then {@code suffix}). */
+    private static void printNotices(StorageControlUnit unit, String suffix) {
+        PrintWriter err = notices;
+        for (String notice : unit.snapshots().recoveredAtOpen().notices()) {
+            err.println("scemu: note: " + notice + suffix);
+        }
+        err.flush();
     }
 
     /** System property of the process-kill tests: the command stops before its Nth write (counted from 0 after the open). */

@@ -3,13 +3,8 @@ package dev.scemu.unit;
 import dev.scemu.raid.ScrubResult;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -84,24 +79,7 @@ public record ScrubRecord(Instant time, long stripesChecked, long mismatchedStri
         p.setProperty("mismatchedStripes", Long.toString(mismatchedStripes));
         p.setProperty("repairedStripes", Long.toString(repairedStripes));
         p.setProperty("mismatchOffsets", String.join(",", mismatchOffsets.stream().map(String::valueOf).toList()));
-        Path target = directory.resolve(FILE);
-        Path temporary = directory.resolve(FILE + ".tmp");
-        try {
-            try (OutputStream out = Files.newOutputStream(temporary)) {
-                p.store(out, "scemu: last scrub");
-            }
-            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
-                channel.force(true);
-            }
-            Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
-                dir.force(true);
-            } catch (IOException e) {
-                // some file systems cannot fsync a directory; the rename is still atomic
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the scrub record " + target, e);
-        }
+        UnitFiles.writeProperties(directory.resolve(FILE), p, "scemu: last scrub");
     }
 
     /** The record in {@code directory}, if a scrub ever finished there. */

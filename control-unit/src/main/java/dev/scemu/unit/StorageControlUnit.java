@@ -37,7 +37,6 @@ import dev.scemu.unit.internal.GatedDevice;
 import dev.scemu.unit.internal.ReadOnlyOverlayDevice;
 import dev.scemu.unit.internal.TrialBootCheck;
 import dev.scemu.unit.internal.UnitLock;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -382,13 +381,7 @@ public final class StorageControlUnit implements AutoCloseable {
     private void saveConfig() {
         Properties properties = config.toProperties();
         identity().store(properties);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try {
-            properties.store(bytes, "scemu control unit");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        UnitFiles.writeAtomically(config.directory().resolve(PROPERTIES), bytes.toByteArray(), false);
+        UnitFiles.writeProperties(config.directory().resolve(PROPERTIES), properties, "scemu control unit");
     }
 
     private void provision(byte[] firmwareImage) {
@@ -771,6 +764,7 @@ public final class StorageControlUnit implements AutoCloseable {
         if (config.directory() == null || readOnly || !power.isPowered()) {
             return;
         }
+        boolean moved = false;
         for (int i = 0; i < config.diskCount(); i++) {
             String name = disks.get(i).name();
             Path rebuilt = config.directory().resolve(name + ".img");
@@ -779,10 +773,14 @@ public final class StorageControlUnit implements AutoCloseable {
                 try {
                     Files.move(rebuilt, slot, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                             java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    moved = true;
                 } catch (IOException e) {
                     throw new UncheckedIOException("could not move " + rebuilt + " to " + slot, e);
                 }
             }
+        }
+        if (moved) {
+            UnitFiles.syncDirectory(config.directory()); // the renames are durable, like every other unit file
         }
     }
 }

@@ -65,6 +65,17 @@ final class UnitFiles {
         }
     }
 
+    /** Replaces {@code file} with {@code properties} in Java properties format ({@link #writeAtomically}, mode 0644 less the umask). */
+    static void writeProperties(Path file, java.util.Properties properties, String comment) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try {
+            properties.store(bytes, comment);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot encode " + file + ": " + e.getMessage(), e); // a byte array never fails
+        }
+        writeAtomically(file, bytes.toByteArray(), false);
+    }
+
     /** {@code fsync} of a directory, so that a rename or a new entry in it is durable. */
     static void syncDirectory(Path dir) {
         try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
