@@ -64,6 +64,25 @@ public interface BlockDevice extends AutoCloseable {
     /** Discards {@code blockCount} blocks from {@code lba}: they read as zeros afterwards. */
     void trim(long lba, long blockCount);
 
+    /**
+     * Reports what {@code [lba, lba + blockCount)} holds without reading it: calls {@code sink}
+     * with contiguous extents in ascending order that cover the range exactly, unless the sink
+     * stops the walk early. A layer answers from what it knows (a snapshot's mapping table, a
+     * member file's holes via {@code SEEK_DATA}/{@code SEEK_HOLE}, a RAID layout's mapping onto
+     * its members) and must be conservative: a range it reports as {@link Allocation#ZERO} or
+     * {@link Allocation#HOLE} reads as zeros. Adjacent extents may share a state; callers merge
+     * them if they care. The default knows nothing and reports the whole range as
+     * {@link Allocation#DATA}.
+     *
+     * @throws CoreException {@link CoreError#OUT_OF_RANGE} if the range is outside the device
+     */
+    default void mapAllocation(long lba, long blockCount, AllocationSink sink) {
+        geometry().checkRange(lba, blockCount);
+        if (blockCount > 0) {
+            sink.extent(lba, blockCount, Allocation.DATA);
+        }
+    }
+
     /** Whether writes and trims are refused with {@link CoreError#READ_ONLY}. */
     default boolean isReadOnly() {
         return false;
