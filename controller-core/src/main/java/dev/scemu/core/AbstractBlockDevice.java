@@ -56,6 +56,18 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     }
 
     @Override
+    public final void writeOver(long lba, int blockCount, ByteBuffer buffer, int bufferOffset,
+                                ByteBuffer oldBuffer, int oldOffset, boolean fua) {
+        int length = checkIo(lba, blockCount, buffer, bufferOffset);
+        checkBuffer(oldBuffer, oldOffset, length, blockCount);
+        checkWritable();
+        meter.receivedWrite(length);
+        if (blockCount > 0) {
+            doWriteOver(lba, blockCount, buffer, bufferOffset, oldBuffer, oldOffset, fua);
+        }
+    }
+
+    @Override
     public final void flush() {
         checkOpen();
         if (!isReadOnly()) {
@@ -88,6 +100,15 @@ public abstract class AbstractBlockDevice implements BlockDevice {
 
     protected abstract void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua);
 
+    /**
+     * Writes blocks whose current contents the caller hands over (see
+     * {@link BlockDevice#writeOver}); the default ignores them and calls {@link #doWrite}.
+     */
+    protected void doWriteOver(long lba, int blockCount, ByteBuffer buffer, int bufferOffset,
+                               ByteBuffer oldBuffer, int oldOffset, boolean fua) {
+        doWrite(lba, blockCount, buffer, bufferOffset, fua);
+    }
+
     protected abstract void doFlush();
 
     protected abstract void doTrim(long lba, long blockCount);
@@ -110,6 +131,11 @@ public abstract class AbstractBlockDevice implements BlockDevice {
         checkOpen();
         geometry.checkRange(lba, blockCount);
         int length = geometry.bufferLengthOf(blockCount);
+        checkBuffer(buffer, bufferOffset, length, blockCount);
+        return length;
+    }
+
+    private void checkBuffer(ByteBuffer buffer, int bufferOffset, int length, int blockCount) {
         if (buffer == null) {
             throw new CoreException(CoreError.INVALID_ARGUMENT, "buffer is null for device " + name);
         }
@@ -118,7 +144,6 @@ public abstract class AbstractBlockDevice implements BlockDevice {
                     "device " + name + ": " + blockCount + " blocks (" + length + " bytes) at buffer offset "
                             + bufferOffset + " do not fit a buffer of limit " + buffer.limit());
         }
-        return length;
     }
 
     @Override

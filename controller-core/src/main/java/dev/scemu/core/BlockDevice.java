@@ -58,6 +58,20 @@ public interface BlockDevice extends AutoCloseable {
         write(lba, blockCount, buffer, bufferOffset, false);
     }
 
+    /**
+     * Writes like {@link #write(long, int, ByteBuffer, int, boolean)} for a caller that already
+     * holds the blocks' current contents: {@code oldBuffer} at {@code oldOffset} holds exactly
+     * what {@code [lba, lba + blockCount)} reads now. A layer that needs the old contents (a RAID-5
+     * read-modify-write) uses them instead of reading them again; other layers ignore them. This
+     * is an explicit hand-over, not a cache: the caller must have read the blocks itself and must
+     * keep every other write to them out between that read and this call, or parity is computed
+     * from stale data. The default ignores the old contents.
+     */
+    default void writeOver(long lba, int blockCount, ByteBuffer buffer, int bufferOffset,
+                           ByteBuffer oldBuffer, int oldOffset, boolean fua) {
+        write(lba, blockCount, buffer, bufferOffset, fua);
+    }
+
     /** Makes every write and trim completed before this call durable. */
     void flush();
 

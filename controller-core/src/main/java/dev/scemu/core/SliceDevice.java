@@ -56,6 +56,21 @@ public final class SliceDevice extends AbstractBlockDevice {
     }
 
     @Override
+    protected void doWriteOver(long lba, int blockCount, ByteBuffer buffer, int bufferOffset,
+                               ByteBuffer oldBuffer, int oldOffset, boolean fua) {
+        parent.writeOver(firstLba + lba, blockCount, buffer, bufferOffset, oldBuffer, oldOffset, fua);
+        meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
+    }
+
+    @Override
+    public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
+        geometry().checkRange(lba, blockCount);
+        checkOpen();
+        parent.mapAllocation(firstLba + lba, blockCount,
+                (parentLba, count, allocation) -> sink.extent(parentLba - firstLba, count, allocation));
+    }
+
+    @Override
     protected void doFlush() {
         parent.flush();
     }
