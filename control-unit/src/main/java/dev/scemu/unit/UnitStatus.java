@@ -60,10 +60,13 @@ public record UnitStatus(String raidLevel, int chunkBytes, boolean degraded, Lis
         for (SnapshotInfo s : snapshots) {
             out.append(String.format("  id %-4d %-24s created %s (epoch %d)%n", s.id(), "'" + s.name() + "'", s.createdAt(), s.epoch()));
         }
+        double amplification = endToEndWriteAmplification();
         out.append(String.format("meters     host wrote %,d B; array wrote %,d B to disks (rebuild %,d B); "
-                        + "end-to-end WA %.2f (rebuild excluded)%n",
+                        + "end-to-end WA %s%n",
                 volumeMeter.receivedWrite().bytes(), arrayMeter.issuedWriteTotal().bytes(),
-                arrayMeter.issuedWrite(IoCause.REBUILD).bytes(), endToEndWriteAmplification()));
+                arrayMeter.issuedWrite(IoCause.REBUILD).bytes(),
+                Double.isNaN(amplification) ? "n/a (the host wrote nothing since open)"
+                        : String.format("%.2f (rebuild excluded)", amplification)));
         return out.toString();
     }
 }

@@ -48,7 +48,9 @@ class StorageControlUnitTest {
             assertThat(unit.host().geometry().capacityBytes())
                     .as("the firmware-backup partition is not addressable by the host")
                     .isLessThan(unit.array().geometry().capacityBytes() - (4L << 20));
-            assertThat(unit.status().describe()).contains("RAID5").contains("firmware   1.0.0");
+            assertThat(unit.status().describe()).contains("RAID5").contains("firmware   1.0.0")
+                    .as("no NaN when the host has written nothing").doesNotContain("NaN")
+                    .contains("end-to-end WA n/a");
         }
     }
 
