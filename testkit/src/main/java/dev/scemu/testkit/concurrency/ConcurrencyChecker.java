@@ -33,7 +33,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <ol>
  *   <li>Workers each issue {@code opsPerWorker} operations on blocks {@code [0, regionBlocks)}: 50 %
  *       writes (1 in 6 with FUA), 40 % reads, 10 % flushes, 1..{@code maxBlocksPerOp} blocks. Every
- *       written block carries a {@link BlockStamp} of its lba and the write's id.</li>
+ *       written block carries a {@link BlockStamp} of its lba and the write's id. 1 in 8 writes is a
+ *       <em>rewrite</em>: the bytes of one of the worker's 16 latest writes, over the same range,
+ *       again (often still there, so the snapshot volume's skip of identical rewrites runs under
+ *       concurrency; the history knows two writes carry that stamp).</li>
  *   <li>With snapshots, one more worker loops while the others run: create a snapshot, read a random
  *       range of a live one, delete the oldest when three are alive.</li>
  *   <li>With a cut: when the seeded operation number {@code K} (between 1/5 and 4/5 of all
@@ -51,6 +54,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ConcurrencyChecker {
 
     private static final long DEADLINE_SECONDS = 600;
+    /** Earlier writes of a worker a rewrite picks from. */
+    private static final int RECENT_WRITES = 16;
 
     private final ConcurrencyConfig config;
     private final String variant;
@@ -162,6 +167,7 @@ public final class ConcurrencyChecker {
         SplittableRandom random = new SplittableRandom(BlockStamp.mix(config.seed() * 31 + worker + 1));
         int blockSize = target.blockSize();
         ByteBuffer buffer = ByteBuffer.allocateDirect(config.maxBlocksPerOp() * blockSize);
+        List<long[]> recent = new ArrayList<>(); // this worker's latest writes: lba, blocks, id
         try (ConcurrencyTarget.Client client = target.client(worker)) {
             for (int n = 0; n < config.opsPerWorker(); n++) {
                 if (power != null && !power.isPowered()) {
@@ -174,9 +180,22 @@ public final class ConcurrencyChecker {
                 long id = history.nextId();
                 Op.Kind kind = pick < 5 ? Op.Kind.WRITE : pick < 9 ? Op.Kind.READ : Op.Kind.FLUSH;
                 boolean fua = kind == Op.Kind.WRITE && random.nextInt(6) == 0;
+                long stamp = kind == Op.Kind.WRITE ? id : 0;
+                if (kind == Op.Kind.WRITE && recent.size() > 0 && random.nextInt(8) == 0) {
+                    long[] earlier = recent.get(random.nextInt(recent.size())); // rewrite: identical bytes again
+                    lba = earlier[0];
+                    blocks = (int) earlier[1];
+                    stamp = earlier[2];
+                }
                 if (kind == Op.Kind.WRITE) {
                     for (int i = 0; i < blocks; i++) {
-                        BlockStamp.stamp(buffer, i * blockSize, blockSize, lba + i, id);
+                        BlockStamp.stamp(buffer, i * blockSize, blockSize, lba + i, stamp);
+                    }
+                    if (stamp == id) {
+                        if (recent.size() == RECENT_WRITES) {
+                            recent.remove(0);
+                        }
+                        recent.add(new long[] {lba, blocks, id});
                     }
                 }
                 long start = history.tick();
@@ -197,12 +216,12 @@ public final class ConcurrencyChecker {
                         }
                     }
                     boolean blockOp = kind != Op.Kind.FLUSH;
-                    history.record(new Op(id, kind, worker, blockOp ? lba : -1, blockOp ? blocks : 0, fua, start, end,
-                            observed, -1, null, null));
+                    history.record(new Op(id, stamp, kind, worker, blockOp ? lba : -1, blockOp ? blocks : 0, fua, start,
+                            end, observed, -1, null, null));
                 } catch (Exception | AssertionError e) {
                     boolean blockOp = kind != Op.Kind.FLUSH;
-                    Op failed = new Op(id, kind, worker, blockOp ? lba : -1, blockOp ? blocks : 0, fua, start, Op.UNKNOWN,
-                            null, -1, null, String.valueOf(e));
+                    Op failed = new Op(id, stamp, kind, worker, blockOp ? lba : -1, blockOp ? blocks : 0, fua, start,
+                            Op.UNKNOWN, null, -1, null, String.valueOf(e));
                     history.record(failed);
                     if (power == null || power.isPowered()) {
                         unexpected.add(failed + " failed while power was on");
@@ -330,6 +349,7 @@ public final class ConcurrencyChecker {
         int failed = 0;
         int snapshotsCreated = 0;
         int snapshotReads = 0;
+        int rewrites = 0;
         long lastBarrier = -1;
         List<Op> ops = history.ops();
         for (Op op : ops) {
@@ -348,6 +368,7 @@ public final class ConcurrencyChecker {
                 case READ -> reads++;
                 case WRITE -> {
                     writes++;
+                    rewrites += op.isRewrite() ? 1 : 0;
                     if (history.wasCut() && (op.fua() || op.end() < lastBarrier)) {
                         durable++;
                     }
@@ -362,8 +383,8 @@ public final class ConcurrencyChecker {
         if (history.wasCut()) {
             snapshotReads += history.snapshotContentsAfterCut().size(); // each snapshot read whole after the reboot
         }
-        return new ConcurrencyResult(config.seed(), ops.size(), reads, writes, flushes, failed, snapshotsCreated,
-                snapshotReads, durable, history.cutNote());
+        return new ConcurrencyResult(config.seed(), ops.size(), reads, writes, rewrites, flushes, failed,
+                snapshotsCreated, snapshotReads, durable, history.cutNote());
     }
 
     private String failureMessage(ConcurrencyTarget target, History history, List<HistoryChecker.Violation> violations) {

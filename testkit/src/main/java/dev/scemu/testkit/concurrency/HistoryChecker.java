@@ -33,8 +33,9 @@ import java.util.Map;
  *       completed does not; those in flight at the cut may or may not.</li>
  * </ol>
  *
- * Operations that failed count as concurrent with everything after their start (they may have
- * taken effect). The checker never assumes more than the device contract; anything it reports is a
+ * A value two writes carry (a rewrite of an earlier write's bytes) is explained if either write
+ * satisfies the rule. Operations that failed count as concurrent with everything after their start
+ * (they may have taken effect). The checker never assumes more than the device contract; anything it reports is a
  * broken promise, not a scheduling accident.
  */
 public final class HistoryChecker {
@@ -148,7 +149,8 @@ public final class HistoryChecker {
         if (reads.isEmpty()) {
             return;
         }
-        // reads by end, with the latest start of the write each returned (reads never go back)
+        // reads by end, with the latest start of the write each returned (reads never go back); a
+        // value two writes carry (a rewrite) counts with the earlier start: the weaker bound
         List<Op> byEnd = new ArrayList<>(reads);
         byEnd.sort(Comparator.comparingLong(Op::end));
         long[] ends = new long[byEnd.size()];
@@ -157,56 +159,68 @@ public final class HistoryChecker {
         for (int i = 0; i < byEnd.size(); i++) {
             Op read = byEnd.get(i);
             ends[i] = read.end();
-            Op w = block.write(read.observed()[(int) (block.lba - read.lba())]);
-            if (w != null) {
-                max = Math.max(max, w.start());
+            List<Op> carriers = block.carriers(read.observed()[(int) (block.lba - read.lba())]);
+            if (!carriers.isEmpty()) {
+                max = Math.max(max, carriers.stream().mapToLong(Op::start).min().getAsLong());
             }
             observedStartMax[i] = max;
         }
         for (Op read : reads) {
             long value = read.observed()[(int) (block.lba - read.lba())];
-            Op w = decodable(block, value, "read " + read);
-            if (w == null) {
-                continue;
-            }
-            if (w.start() > read.end()) {
-                violations.add(new Violation("read", block.lba, read + " returned " + w + ", which started after the read ended"));
-                continue;
-            }
-            Op newer = block.supersedingBefore(w, read.start());
-            if (newer != null) {
-                violations.add(new Violation("stale read", block.lba, read + " returned " + w + ", but " + newer
-                        + " wrote this block after it and completed before the read began"));
+            List<Op> carriers = decodable(block, value, "read " + read);
+            if (carriers.isEmpty()) {
                 continue;
             }
             int i = lastBelow(ends, read.start());
-            if (i >= 0 && observedStartMax[i] > w.end()) {
-                Op earlier = null;
-                for (int k = 0; k <= i; k++) {
-                    Op seen = block.write(byEnd.get(k).observed()[(int) (block.lba - byEnd.get(k).lba())]);
-                    if (seen != null && seen.start() > w.end()) {
-                        earlier = byEnd.get(k);
-                        break;
-                    }
+            long floor = i >= 0 ? observedStartMax[i] : -1;
+            String problem = null;
+            for (Op w : carriers) {
+                Op newer = block.supersedingBefore(w, read.start());
+                if (w.start() > read.end()) {
+                    problem = problem != null ? problem : "returned " + w + ", which started after the read ended";
+                } else if (newer != null) {
+                    problem = problem != null ? problem : "returned " + describe(w) + ", but " + newer
+                            + " wrote this block after it and completed before the read began";
+                } else if (floor > w.end()) {
+                    problem = problem != null ? problem : "returned " + describe(w) + ", older than what "
+                            + earlierRead(block, byEnd, i, w) + " had already returned";
+                } else {
+                    problem = null;
+                    break; // this carrier explains the value
                 }
-                violations.add(new Violation("read went back in time", block.lba, read + " returned " + w
-                        + ", older than what " + earlier + " had already returned"));
+            }
+            if (problem != null) {
+                String rule = problem.contains("started after") ? "read" : problem.contains("already returned")
+                        ? "read went back in time" : "stale read";
+                violations.add(new Violation(rule, block.lba, read + " " + problem));
             }
         }
+    }
+
+    private Op earlierRead(BlockHistory block, List<Op> byEnd, int last, Op w) {
+        for (int k = 0; k <= last; k++) {
+            for (Op seen : block.carriers(byEnd.get(k).observed()[(int) (block.lba - byEnd.get(k).lba())])) {
+                if (seen.start() > w.end()) {
+                    return byEnd.get(k);
+                }
+            }
+        }
+        return null;
     }
 
     // ------------------------------------------------------------------ rule 3: durability
 
     private void checkDurable(BlockHistory block, long value) {
-        Op w = decodable(block, value, "the volume after the reboot (" + history.cutNote() + ")");
-        if (w == null) {
+        List<Op> carriers = decodable(block, value, "the volume after the reboot (" + history.cutNote() + ")");
+        if (carriers.isEmpty()) {
             return;
         }
+        long newestEnd = carriers.stream().mapToLong(Op::end).max().getAsLong();
         Op required = null;
         for (Op candidate : block.writes) {
             boolean mustSurvive = candidate.completed() && candidate.id() != 0
                     && (candidate.fua() || candidate.end() < lastBarrierStart);
-            if (mustSurvive && candidate.start() > w.end() && (required == null || candidate.start() > required.start())) {
+            if (mustSurvive && candidate.start() > newestEnd && (required == null || candidate.start() > required.start())) {
                 required = candidate;
             }
         }
@@ -214,7 +228,8 @@ public final class HistoryChecker {
             String why = required.fua() ? "acknowledged with FUA"
                     : "acknowledged before the barrier " + firstBarrierAfter(required.end()) + " completed";
             violations.add(new Violation("lost write", block.lba, "after the reboot (" + history.cutNote()
-                    + ") the block holds " + describe(w) + ", but " + required + " was " + why));
+                    + ") the block holds " + describe(carriers.get(carriers.size() - 1)) + ", but " + required
+                    + " was " + why));
         }
     }
 
@@ -238,33 +253,41 @@ public final class HistoryChecker {
                     + " but no creation of it was recorded"));
             return;
         }
-        Op w = decodable(block, value, "snapshot " + snapshotId + ", " + where);
-        if (w == null) {
+        List<Op> carriers = decodable(block, value, "snapshot " + snapshotId + ", " + where);
+        if (carriers.isEmpty()) {
             return;
         }
         Long first = seen.putIfAbsent(creation, value);
         if (first != null && first != value) {
             violations.add(new Violation("snapshot changed", block.lba, "snapshot " + snapshotId + " " + where + " holds "
-                    + describe(w) + ", an earlier read of it returned " + BlockStamp.describe(first)));
+                    + BlockStamp.describe(value) + ", an earlier read of it returned " + BlockStamp.describe(first)));
             return;
         }
         if (first != null) {
             return; // same value, already checked
         }
-        if (w.start() > creation.end()) {
+        String problem = null;
+        long low = Op.UNKNOWN;
+        long high = -1;
+        for (Op w : carriers) {
+            Op newer = block.supersedingBefore(w, creation.start());
+            if (w.start() > creation.end()) {
+                problem = problem != null ? problem : "holds " + w + ", which started after the creation returned";
+            } else if (newer != null) {
+                problem = problem != null ? problem : "holds " + describe(w) + ", but " + newer
+                        + " overwrote it and completed before the creation began";
+            } else {
+                low = Math.min(low, w.start());
+                high = Math.max(high, block.earliestEndOfWriteAfter(w));
+            }
+        }
+        if (high < 0) {
             violations.add(new Violation("snapshot", block.lba, "snapshot " + snapshotId + " (" + creation + ") "
-                    + where + " holds " + w + ", which started after the creation returned"));
+                    + where + " " + problem));
             return;
         }
-        Op newer = block.supersedingBefore(w, creation.start());
-        if (newer != null) {
-            violations.add(new Violation("snapshot", block.lba, "snapshot " + snapshotId + " (" + creation + ") "
-                    + where + " holds " + describe(w) + ", but " + newer
-                    + " overwrote it and completed before the creation began"));
-            return;
-        }
-        instantLow.merge(creation, w.start(), Math::max);
-        instantHigh.merge(creation, block.earliestEndOfWriteAfter(w), Math::min);
+        instantLow.merge(creation, low, Math::max);
+        instantHigh.merge(creation, high, Math::min);
     }
 
     private void checkSnapshotList() {
@@ -293,19 +316,19 @@ public final class HistoryChecker {
 
     // ------------------------------------------------------------------ shared
 
-    /** The write a decoded value names, or null after recording a torn/unknown violation. */
-    private Op decodable(BlockHistory block, long value, String where) {
+    /** The writes that carry a decoded value (empty after recording a torn/unknown violation). */
+    private List<Op> decodable(BlockHistory block, long value, String where) {
         if (value == BlockStamp.TORN) {
             violations.add(new Violation("torn block", block.lba, where + ": the block is neither zeros nor one whole"
                     + " write of this lba (torn, misdirected or corrupt)"));
-            return null;
+            return List.of();
         }
-        Op w = block.write(value);
-        if (w == null) {
-            violations.add(new Violation("unknown value", block.lba, where + ": the block holds " + BlockStamp.describe(value)
-                    + ", which never wrote this block"));
+        List<Op> carriers = block.carriers(value);
+        if (carriers.isEmpty()) {
+            violations.add(new Violation("unknown value", block.lba, where + ": the block holds "
+                    + BlockStamp.describe(value) + ", which never wrote this block"));
         }
-        return w;
+        return carriers;
     }
 
     private static String describe(Op write) {
@@ -326,7 +349,8 @@ public final class HistoryChecker {
     private final class BlockHistory {
         final long lba;
         final List<Op> writes = new ArrayList<>();
-        final Map<Long, Op> byId = new HashMap<>();
+        /** Writes by the stamp their blocks carry (a rewrite carries an earlier write's). */
+        final Map<Long, List<Op>> byStamp = new HashMap<>();
         final long[] endsSorted;
         final Op[] byEnd;
         /** For each index of {@link #byEnd}, the write with the latest start among byEnd[0..i]. */
@@ -338,7 +362,7 @@ public final class HistoryChecker {
             writes.add(initial);
             writes.addAll(blockWrites);
             for (Op w : writes) {
-                byId.put(w.id(), w);
+                byStamp.computeIfAbsent(w.stamp(), k -> new ArrayList<>()).add(w);
             }
             List<Op> completed = new ArrayList<>();
             for (Op w : writes) {
@@ -360,8 +384,9 @@ public final class HistoryChecker {
             }
         }
 
-        Op write(long id) {
-            return id == BlockStamp.TORN ? null : byId.get(id);
+        /** The writes of this block whose blocks carry {@code stamp}, oldest first (empty if none). */
+        List<Op> carriers(long stamp) {
+            return stamp == BlockStamp.TORN ? List.of() : byStamp.getOrDefault(stamp, List.of());
         }
 
         /** A write of this block that completed before {@code tick} and started after {@code w} ended, or null. */
