@@ -40,7 +40,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>With snapshots, one more worker loops while the others run: create a snapshot, read a random
  *       range of a live one, delete the oldest when three are alive.</li>
  *   <li>With a cut: when the seeded operation number {@code K} (between 1/5 and 4/5 of all
- *       operations) starts, power is armed to fail at a seeded write among the next 48 the media
+ *       operations) starts (or the first one after the snapshot worker created and read its first
+ *       snapshot, so that no run checks no snapshot), power is armed to fail at a seeded write among the next 48 the media
  *       receive, so the cut lands inside whatever the stack is doing then (a host write, a COW copy,
  *       a journal commit, a snapshot creation or deletion). Workers stop at the first failure after
  *       it. If the armed write is never reached, power is cut after the last operation. The target
@@ -86,7 +87,11 @@ public final class ConcurrencyChecker {
         AtomicInteger started = new AtomicInteger();
         String[] armedNote = {null};
         AtomicBoolean workersDone = new AtomicBoolean();
+        AtomicBoolean armed = new AtomicBoolean();
         ConcurrencyTarget.Snapshots snapshots = config.snapshots() ? target.snapshots() : null;
+        // the cut waits until the snapshot worker has created and read its first snapshot, so every
+        // run with snapshots checks at least one (a late-scheduled thread must not make it vacuous)
+        AtomicBoolean snapshotWarm = new AtomicBoolean(snapshots == null);
 
         ExecutorService pool = Executors.newFixedThreadPool(config.workers() + 1);
         try {
@@ -95,12 +100,13 @@ public final class ConcurrencyChecker {
                 int worker = w;
                 workers.add(pool.submit(() -> {
                     work(target, worker, history, unexpected, power, () -> {
-                        if (power != null && started.incrementAndGet() == cutAfter) {
+                        int n = power == null ? 0 : started.incrementAndGet();
+                        if (power != null && n >= cutAfter && snapshotWarm.get() && armed.compareAndSet(false, true)) {
                             long at = power.writeCount() + cutWriteOffset;
                             power.armCutAtWrite(at, mode);
                             synchronized (armedNote) {
-                                armedNote[0] = "cut (" + mode + ") armed when operation " + cutAfter + " of " + total
-                                        + " started, at media write #" + at;
+                                armedNote[0] = "cut (" + mode + ") armed when operation " + n + " of " + total
+                                        + " started (seeded: " + cutAfter + "), at media write #" + at;
                             }
                         }
                     });
@@ -108,7 +114,11 @@ public final class ConcurrencyChecker {
                 }));
             }
             Future<?> snapshotWorker = snapshots == null ? null : pool.submit(() -> {
-                snapshotLoop(snapshots, history, unexpected, power, workersDone);
+                try {
+                    snapshotLoop(snapshots, history, unexpected, power, workersDone, snapshotWarm);
+                } finally {
+                    snapshotWarm.set(true);
+                }
                 return null;
             });
             for (Future<?> future : workers) {
@@ -123,16 +133,17 @@ public final class ConcurrencyChecker {
         }
 
         if (power != null) {
-            String armed;
+            String armedText;
             synchronized (armedNote) {
-                armed = armedNote[0] == null ? "cut never armed (fewer operations than planned)" : armedNote[0];
+                armedText = armedNote[0] == null ? "cut never armed (the snapshot worker was not done with its first"
+                        + " snapshot before the last operation)" : armedNote[0];
             }
             if (power.isPowered()) {
                 power.disarm();
-                history.cut(history.tick(), armed + "; not reached, cut (" + mode + ") after the last operation");
+                history.cut(history.tick(), armedText + "; not reached, cut (" + mode + ") after the last operation");
                 power.cut(mode);
             } else {
-                history.cut(history.tick(), armed + "; fired during the workload");
+                history.cut(history.tick(), armedText + "; fired during the workload");
             }
             target.reboot(mode);
             history.volumeAfterCut(readRegion(target.volume(), history));
@@ -233,7 +244,8 @@ public final class ConcurrencyChecker {
     }
 
     private void snapshotLoop(ConcurrencyTarget.Snapshots snapshots, History history,
-                              ConcurrentLinkedQueue<String> unexpected, PowerDomain power, AtomicBoolean workersDone) {
+                              ConcurrentLinkedQueue<String> unexpected, PowerDomain power, AtomicBoolean workersDone,
+                              AtomicBoolean warm) {
         SplittableRandom random = new SplittableRandom(BlockStamp.mix(config.seed() * 31));
         Deque<Long> live = new ArrayDeque<>();
         ByteBuffer buffer = ByteBuffer.allocateDirect(config.maxBlocksPerOp() * history.blockSize());
@@ -266,6 +278,7 @@ public final class ConcurrencyChecker {
                 long end = history.tick();
                 history.record(new Op(id, Op.Kind.SNAPSHOT_READ, -2, lba, blocks, false, start, end,
                         decode(buffer, blocks, lba, history.blockSize()), readId, null, null));
+                warm.set(true);
             } catch (Exception | AssertionError e) {
                 failed(history, unexpected, power, new Op(id, Op.Kind.SNAPSHOT_READ, -2, lba, blocks, false, start,
                         Op.UNKNOWN, null, readId, null, String.valueOf(e)));

@@ -50,7 +50,6 @@ public final class HistoryChecker {
 
     private final History history;
     private final List<Op> ops;
-    private final Map<Long, Op> writes = new HashMap<>();
     private final Map<Long, Op> creations = new HashMap<>();
     private final Map<String, Op> creationsByName = new HashMap<>();
     private final List<Violation> violations = new ArrayList<>();
@@ -62,15 +61,10 @@ public final class HistoryChecker {
         this.history = history;
         this.ops = history.ops();
         for (Op op : ops) {
-            switch (op.kind()) {
-                case WRITE -> writes.put(op.id(), op);
-                case SNAPSHOT_CREATE -> {
-                    creationsByName.put(op.name(), op);
-                    if (op.snapshotId() >= 0) {
-                        creations.put(op.snapshotId(), op);
-                    }
-                }
-                default -> {
+            if (op.kind() == Op.Kind.SNAPSHOT_CREATE) {
+                creationsByName.put(op.name(), op);
+                if (op.snapshotId() >= 0) {
+                    creations.put(op.snapshotId(), op);
                 }
             }
             boolean barrier = op.kind() == Op.Kind.FLUSH || op.kind() == Op.Kind.SNAPSHOT_CREATE;
