@@ -49,7 +49,7 @@ public final class ReportRenderer {
 
     static final int W = 1000;
     static final int H = 560;
-    static final String[] STACKS = {"MEDIA", "RAID0", "RAID1", "RAID5", "RAID5_SNAPSHOT"};
+    static final String[] STACKS = {"MEDIA", "RAID0", "RAID1", "RAID5", "RAID5_SNAPSHOT", "UNIT_MEMORY", "UNIT_MAPPED"};
     static final String[][] STACK_OPS = {
             {"randomWrite4k", "copyIn4k", "4 KiB random write"},
             {"randomRead4k", "copyOut4k", "4 KiB random read"},
@@ -316,6 +316,9 @@ public final class ReportRenderer {
         line("internal bitmap, `assumeClean`; RAID5_SNAPSHOT = RAID-5 of 4 members split into data + snapshot store,");
         line("`SnapshotVolume` with one active snapshot (most measured writes overwrite blocks already copied). All");
         line("volumes 96 MiB, prefilled, seeded offsets; one thread, no flush inside the measured operation.");
+        line("UNIT_MAPPED = what `scemu serve` exports: a `StorageControlUnit` as `scemu create --level 5 --disks 4");
+        line("--disk-size 64M` makes it, on mapped-file members (fault-injecting, one power domain), its volume with one");
+        line("snapshot; UNIT_MEMORY = the same unit on off-heap members (volumes 135 MiB).");
         line("The NBD layer on top of RAID5_SNAPSHOT is measured with fio in section 4.");
         line("");
         logBars("stack-throughput.png", "Layer stacks: throughput / memory copy of the same size (same run)",
@@ -331,6 +334,8 @@ public final class ReportRenderer {
             case "RAID1" -> "RAID-1";
             case "RAID5" -> "RAID-5";
             case "RAID5_SNAPSHOT" -> "RAID-5 + snapshot";
+            case "UNIT_MEMORY" -> "unit (off-heap)";
+            case "UNIT_MAPPED" -> "unit (mapped files, as served)";
             default -> stack;
         };
     }
