@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# One reproducible performance report: builds the benchmarks jar (offline), runs the JMH stack suite
-# (fixed seeds, bounded time), the write-amplification and latency harnesses, scemu over NBD against
-# nbdkit memory and qemu-nbd (qcow2 with one internal snapshot) with fio's nbd engine, then renders
+# One reproducible performance report: builds the benchmarks jar and the CLI (offline), runs the JMH
+# stack suite (fixed seeds, bounded time), the write-amplification and latency harnesses, scemu over
+# NBD (the off-heap bench server, and `scemu serve` on its default mapped-file disks through
+# bench/nbd-fio.sh) against nbdkit memory and qemu-nbd (qcow2 with one internal snapshot) with fio's
+# nbd engine, then renders
 # bench/results/REPORT.md and the PNG charts from this run's JSON (dev.scemu.benchmarks.report).
 #
 # Usage: bench/report.sh [--quick|--full] [--no-build]
@@ -48,8 +50,8 @@ log() { echo "[report $(( $(date +%s) - start_epoch ))s] $*" >&2; }
 
 . bench/jvm-flags.sh
 if [ "$build" = 1 ]; then
-  log "build: ./mvnw -B -o -q -pl benchmarks -am package -DskipTests"
-  ./mvnw -B -o -q -pl benchmarks -am package -DskipTests
+  log "build: ./mvnw -B -o -q -pl benchmarks,cli -am package -DskipTests"
+  ./mvnw -B -o -q -pl benchmarks,cli -am package -DskipTests
 fi
 JAR=benchmarks/target/benchmarks.jar
 JAVA_RUN=(java $SCEMU_JVM_FLAGS -Djava.awt.headless=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn)
@@ -74,11 +76,12 @@ log "HostWriteLatencyHarness ${latency_seconds}s per phase, 20..50 firmware upda
 
 # 4. NBD: scemu, nbdkit memory, qemu-nbd qcow2 with one internal snapshot; same fio jobs, same duration.
 SIZE_MIB=512
-servers=scemu,nbdkit,qcow2
+servers=scemu,serve,nbdkit,qcow2
 props="$out/nbd/servers.properties"
 {
   echo "servers=$servers"
   echo "scemu.label=scemu"
+  echo "serve.label=scemu serve (mapped)"
   echo "nbdkit.label=nbdkit memory"
   echo "qcow2.label=qemu-nbd qcow2+snapshot"
 } > "$props"
@@ -142,6 +145,18 @@ if [ "$have_fio" = 1 ]; then
   fi
   eval "exec ${SCEMU[1]}>&-" 2>/dev/null || true
   wait "$scemu_pid" 2>/dev/null || true
+
+  # scemu serve on its default mapped-file disks (what users run): RAID-5 of 4 x 384 MiB, prefilled, one live snapshot
+  log "NBD scemu serve (bench/nbd-fio.sh --servers serve)"
+  rm -f "$out/nbd/serve.properties"
+  bench/nbd-fio.sh --no-build --servers serve --seconds "$fio_seconds" --out "$out/nbd" > "$out/nbd/serve-run.log" 2>&1 \
+    || log "bench/nbd-fio.sh failed (see $out/nbd/serve-run.log)"
+  if [ -f "$out/nbd/serve.properties" ]; then
+    echo "serve.ran=true" >> "$props"
+    cat "$out/nbd/serve.properties" >> "$props"
+  else
+    echo "serve.note=scemu serve did not start (see nbd/serve-run.log)" >> "$props"
+  fi
 
   if command -v nbdkit >/dev/null; then
     port=$(free_port)

@@ -10,6 +10,7 @@ import dev.scemu.nbd.internal.ServerConfig;
 import dev.scemu.nbd.internal.ServerContext;
 import dev.scemu.nbd.internal.ServerCounters;
 import dev.scemu.nbd.internal.TlsCredentials;
+import dev.scemu.nbd.internal.WorkerPool;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -30,7 +31,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
@@ -55,7 +55,11 @@ import org.slf4j.LoggerFactory;
  * <h2>Threads</h2>
  * One accept thread per listening socket, a reader and a reply-writer thread per connection, and a
  * pool of worker threads shared by all connections that execute requests. Several requests of a
- * connection are in flight at once and may complete out of order.
+ * connection are in flight at once and may complete out of order. The pool is sized by demand:
+ * connections in transmission × {@link Builder#maxInFlightPerConnection}, at least the floor
+ * ({@code max(4, 2 × cores)}) and at most {@link Builder#maxWorkerThreads} (default
+ * {@value #DEFAULT_MAX_WORKER_THREADS}), so every request a client keeps in flight can be inside the
+ * device at once ({@code WorkerPool}).
  *
  * <h2>Exports while serving</h2>
  * {@link #addExport} makes an export listable and openable at once. {@link #removeExport} makes
@@ -85,13 +89,16 @@ public final class NbdServer implements AutoCloseable {
     public static final int DEFAULT_MAX_HANDSHAKES = 64;
     /** Longest time from accept to entering transmission, by default (qemu-nbd's default too). */
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+    /** Most worker threads by default, whatever the number of connections and their queue depth. */
+    public static final int DEFAULT_MAX_WORKER_THREADS = 256;
     private static final long SHUTDOWN_TIMEOUT_MILLIS = 5_000;
 
     private final ExportRegistry exports;
     private final InetSocketAddress tcpAddress;
     private final Path unixPath;
     private final ServerConfig config;
-    private final int workerThreads;
+    private final int minWorkerThreads;
+    private final int maxWorkerThreads;
     private final ServerCounters counters = new ServerCounters();
     private final ConnectionTable table;
     private final TlsCredentials tls;
@@ -116,7 +123,8 @@ public final class NbdServer implements AutoCloseable {
                 builder.maxConnections, builder.maxHandshakes, builder.handshakeTimeout.toMillis(), builder.tlsMode);
         this.tls = builder.tlsCredentials;
         this.table = new ConnectionTable(config.maxHandshakes(), config.maxConnections());
-        this.workerThreads = builder.workerThreads;
+        this.minWorkerThreads = Math.min(builder.minWorkerThreads, builder.maxWorkerThreads);
+        this.maxWorkerThreads = builder.maxWorkerThreads;
     }
 
     public static Builder builder() {
@@ -129,7 +137,8 @@ public final class NbdServer implements AutoCloseable {
             throw new NbdException(NbdError.WRONG_STATE, "server is already " + (closed ? "closed" : "started"));
         }
         started = true;
-        workers = Executors.newFixedThreadPool(workerThreads, daemonThreads("nbd-worker-"));
+        workers = new WorkerPool(table::transmittingNow, config.maxInFlightPerConnection(), minWorkerThreads,
+                maxWorkerThreads, daemonThreads("nbd-worker-"));
         ScheduledThreadPoolExecutor timerPool = new ScheduledThreadPoolExecutor(1, daemonThreads("nbd-timer-"));
         timerPool.setRemoveOnCancelPolicy(true);
         timer = timerPool;
@@ -376,7 +385,8 @@ public final class NbdServer implements AutoCloseable {
         private boolean tlsVerifyPeer;
         private boolean insecure;
         private TlsCredentials tlsCredentials;
-        private int workerThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+        private int minWorkerThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+        private int maxWorkerThreads = DEFAULT_MAX_WORKER_THREADS;
 
         private Builder() {
         }
@@ -464,11 +474,25 @@ public final class NbdServer implements AutoCloseable {
             return this;
         }
 
+        /** A fixed pool of {@code threads} workers instead of one sized by connections × queue depth. */
         public Builder workerThreads(int threads) {
             if (threads < 1) {
                 throw new NbdException(NbdError.INVALID_CONFIGURATION, "worker threads " + threads + " < 1");
             }
-            this.workerThreads = threads;
+            this.minWorkerThreads = threads;
+            this.maxWorkerThreads = threads;
+            return this;
+        }
+
+        /**
+         * Most worker threads of the pool sized by connections × {@link #maxInFlightPerConnection}
+         * (default {@value NbdServer#DEFAULT_MAX_WORKER_THREADS}); requests beyond it queue.
+         */
+        public Builder maxWorkerThreads(int threads) {
+            if (threads < 1) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "max worker threads " + threads + " < 1");
+            }
+            this.maxWorkerThreads = threads;
             return this;
         }
 

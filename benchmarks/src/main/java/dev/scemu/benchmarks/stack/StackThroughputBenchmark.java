@@ -4,6 +4,7 @@ import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.Extent;
 import dev.scemu.core.Media;
+import dev.scemu.core.MediaKind;
 import dev.scemu.core.NativeMemory;
 import dev.scemu.core.SliceDevice;
 import dev.scemu.raid.RaidArray;
@@ -11,7 +12,11 @@ import dev.scemu.raid.RaidConfig;
 import dev.scemu.raid.RaidLevel;
 import dev.scemu.snapshot.SnapshotConfig;
 import dev.scemu.snapshot.SnapshotVolume;
+import dev.scemu.unit.StorageControlUnit;
+import dev.scemu.unit.UnitConfig;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -42,6 +47,15 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code RAID5_SNAPSHOT}: a RAID-5 of 4 members (216 MiB), split into a data slice of
  *       {@value #VOLUME_BYTES} bytes and a snapshot-store slice (the rest, room for a copy of every block), a {@link SnapshotVolume} ({@link SnapshotConfig#defaults()}) over
  *       them with one active snapshot taken after the prefill.</li>
+ *   <li>{@code UNIT_MAPPED}: what {@code scemu serve} exports, built as {@code scemu create} builds
+ *       it by default: a {@link StorageControlUnit} with RAID-5 of 4 <em>mapped-file</em> members of
+ *       {@value #UNIT_DISK_MIB} MiB in a temporary directory (fault-injecting members in one power
+ *       domain, internal bitmap, chunk 64 KiB), its snapshot volume ({@code unit.host()}) with one
+ *       snapshot taken after the prefill. The directory is deleted at the end of the trial.</li>
+ *   <li>{@code UNIT_MEMORY}: the same unit on off-heap members (no directory), so that
+ *       {@code UNIT_MAPPED ÷ UNIT_MEMORY} is the cost of the mapped files alone and
+ *       {@code UNIT_MEMORY ÷ RAID5_SNAPSHOT} the cost of the unit's layers (fault-injecting members,
+ *       partitions, firmware) over the bare stack.</li>
  * </ul>
  * Every volume is prefilled with random data (seed 42). Writes carry new data (a generation stamp in
  * every 4 KiB block, so the snapshot layer never skips them as identical); with a snapshot, the
@@ -112,15 +126,19 @@ public class StackThroughputBenchmark {
     }
 
     /** The layer stacks measured. */
-    public enum StackKind { MEDIA, RAID0, RAID1, RAID5, RAID5_SNAPSHOT }
+    public enum StackKind { MEDIA, RAID0, RAID1, RAID5, RAID5_SNAPSHOT, UNIT_MAPPED, UNIT_MEMORY }
+
+    /** Size of each mapped-file member of {@code UNIT_MAPPED}. */
+    static final int UNIT_DISK_MIB = 64;
 
     /** One stack per trial, prefilled; closed (off-heap memory freed) at the end of the trial. */
     @State(Scope.Thread)
     public static class Stack {
-        @Param({"MEDIA", "RAID0", "RAID1", "RAID5", "RAID5_SNAPSHOT"})
+        @Param({"MEDIA", "RAID0", "RAID1", "RAID5", "RAID5_SNAPSHOT", "UNIT_MAPPED", "UNIT_MEMORY"})
         public StackKind stack;
 
         BlockDevice device;
+        StorageControlUnit unit;
         private final List<AutoCloseable> resources = new ArrayList<>();
         ByteBuffer small;
         ByteBuffer large;
@@ -129,7 +147,12 @@ public class StackThroughputBenchmark {
 
         @Setup(Level.Trial)
         public void setUp() {
-            device = build(stack, resources);
+            if (stack == StackKind.UNIT_MAPPED || stack == StackKind.UNIT_MEMORY) {
+                unit = buildUnit(stack == StackKind.UNIT_MAPPED, resources);
+                device = unit.host();
+            } else {
+                device = build(stack, resources);
+            }
             Random random = new Random(42);
             small = randomDirect(random, SMALL);
             large = randomDirect(random, LARGE);
@@ -143,6 +166,8 @@ public class StackThroughputBenchmark {
             device.flush();
             if (stack == StackKind.RAID5_SNAPSHOT) {
                 ((SnapshotVolume) device).createSnapshot("bench");
+            } else if (unit != null) {
+                unit.snapshots().createSnapshot("bench");
             }
             offsets = new Offsets(blocks, 43);
             device.meter().reset();
@@ -188,9 +213,42 @@ public class StackThroughputBenchmark {
                 resources.add(volume);
                 return volume;
             }
+            case UNIT_MAPPED:
+                return buildUnit(true, resources).host();
+            case UNIT_MEMORY:
+                return buildUnit(false, resources).host();
             default:
                 throw new IllegalArgumentException(kind.name());
         }
+    }
+
+    /**
+     * The {@code UNIT_MAPPED} stack ({@code mapped}): a unit on mapped files in a temporary directory,
+     * as {@code scemu create DIR --level 5 --disks 4 --disk-size 64M} makes it; closing the resources
+     * closes the unit and deletes the directory. Without {@code mapped} ({@code UNIT_MEMORY}): the
+     * same unit on off-heap members.
+     */
+    static StorageControlUnit buildUnit(boolean mapped, List<AutoCloseable> resources) {
+        UnitConfig.Builder builder = UnitConfig.builder().level(RaidLevel.RAID5)
+                .disks(4, (long) UNIT_DISK_MIB << 20).chunkBytes(CHUNK_BYTES);
+        if (mapped) {
+            try {
+                Path dir = Files.createTempDirectory("scemu-bench-unit");
+                resources.add(() -> {
+                    try (var paths = Files.walk(dir)) {
+                        for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                            Files.deleteIfExists(path);
+                        }
+                    }
+                });
+                builder.directory(dir.resolve("unit")).media(MediaKind.MAPPED);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        StorageControlUnit unit = StorageControlUnit.create(builder.build());
+        resources.add(unit);
+        return unit;
     }
 
     private static RaidArray raid(RaidLevel level, int members, long dataBytesPerMember,

@@ -1,0 +1,232 @@
+package dev.scemu.nbd;
+
+import static dev.scemu.nbd.Processes.assumeInstalled;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_WRITE;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_FLAG_CAN_MULTI_CONN;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.scemu.core.AbstractBlockDevice;
+import dev.scemu.core.BlockDevice;
+import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.FaultInjectingDevice;
+import dev.scemu.core.Media;
+import dev.scemu.core.PowerCutMode;
+import dev.scemu.core.PowerDomain;
+import dev.scemu.nbd.internal.WorkerPool;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Several connections writing at once ({@code NBD_FLAG_CAN_MULTI_CONN}) and the worker pool sized
+ * by connections × queue depth: every request the clients keep in flight reaches the device at
+ * once, a flush on one connection makes the writes every other connection had answered durable,
+ * and a real client copying over several connections lands every byte.
+ */
+@Timeout(120)
+class NbdMultiConnTest extends NbdTestSupport {
+
+    private static final int MIB = 1 << 20;
+
+    @TempDir
+    Path tempDir;
+
+    @Test
+    void poolTargetIsConnectionsTimesDepthWithinFloorAndCeiling() {
+        assertThat(WorkerPool.targetFor(0, 32, 4, 256)).isEqualTo(4);
+        assertThat(WorkerPool.targetFor(1, 32, 4, 256)).isEqualTo(32);
+        assertThat(WorkerPool.targetFor(4, 16, 4, 256)).isEqualTo(64);
+        assertThat(WorkerPool.targetFor(64, 32, 4, 256)).isEqualTo(256);
+        assertThat(WorkerPool.targetFor(Integer.MAX_VALUE, Integer.MAX_VALUE, 4, 256)).isEqualTo(256);
+    }
+
+    /**
+     * Four connections pipeline four writes each; the device lets no write finish until all 16 are
+     * inside it at once. The old fixed pool ({@code max(4, 2 × cores)}: 4 on two cores) never got
+     * there (its four workers waited, the rest queued behind them) and every write timed out.
+     */
+    @Test
+    void everyRequestInFlightOnSeveralConnectionsIsInsideTheDeviceAtOnce() throws Exception {
+        int connections = 4;
+        int depth = 4;
+        RendezvousDevice device = track(new RendezvousDevice(memory("disk"), connections * depth));
+        NbdServer server = start(loopback().export("disk", device).maxInFlightPerConnection(depth).maxWorkerThreads(64));
+        List<NbdTestClient> clients = new ArrayList<>();
+        for (int c = 0; c < connections; c++) {
+            clients.add(client(server, "disk"));
+        }
+        for (int c = 0; c < connections; c++) {
+            NbdTestClient client = clients.get(c);
+            for (int i = 0; i < depth; i++) {
+                long lba = c * depth + i;
+                client.send(NBD_CMD_WRITE, 0, client.nextHandle(), lba * BLOCK_BYTES, BLOCK_BYTES,
+                        random(lba, BLOCK_BYTES));
+            }
+            client.flushOutput();
+        }
+        for (NbdTestClient client : clients) {
+            for (int i = 0; i < depth; i++) {
+                NbdTestClient.Reply reply = client.receive();
+                assertThat(reply.error()).as("write %d: %s", reply.handle(), reply.message()).isZero();
+            }
+        }
+        assertThat(device.maxInside.get()).isEqualTo(connections * depth);
+        for (long lba = 0; lba < connections * depth; lba++) {
+            assertThat(deviceBytes(device, lba * BLOCK_BYTES, BLOCK_BYTES)).isEqualTo(random(lba, BLOCK_BYTES));
+        }
+    }
+
+    /**
+     * CAN_MULTI_CONN's promise: four connections write interleaved blocks at once (pipelined), and
+     * a flush sent on a fifth connection after every write was answered makes all of them durable:
+     * a power cut that drops everything unflushed right after it loses nothing.
+     */
+    @Test
+    void aFlushOnOneConnectionMakesTheWritesOfEveryOtherConnectionDurable() throws Exception {
+        PowerDomain power = new PowerDomain(7);
+        FaultInjectingDevice disk = track(power.attach(Media.memory("disk", new BlockGeometry(BLOCK_BYTES, 1024))));
+        NbdServer server = start(loopback().export("disk", disk));
+        int connections = 4;
+        int writesPerConnection = 64;
+        List<NbdTestClient> writers = new ArrayList<>();
+        for (int c = 0; c < connections; c++) {
+            writers.add(client(server, "disk"));
+        }
+        NbdTestClient flusher = client(server, "disk");
+        assertThat(flusher.transmissionFlags & NBD_FLAG_CAN_MULTI_CONN).isNotZero();
+        ExecutorService pool = Executors.newFixedThreadPool(connections);
+        try {
+            List<Future<Integer>> done = new ArrayList<>();
+            for (int c = 0; c < connections; c++) {
+                int connection = c;
+                NbdTestClient client = writers.get(c);
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < writesPerConnection; i++) { // blocks c, c + 4, c + 8, ...: interleaved
+                        long lba = (long) i * connections + connection;
+                        client.send(NBD_CMD_WRITE, 0, client.nextHandle(), lba * BLOCK_BYTES, 2L * BLOCK_BYTES,
+                                content(lba, 2));
+                    }
+                    client.flushOutput();
+                    int errors = 0;
+                    for (int i = 0; i < writesPerConnection; i++) {
+                        errors += client.receive().error() == 0 ? 0 : 1;
+                    }
+                    return errors;
+                }));
+            }
+            for (Future<Integer> future : done) {
+                assertThat(future.get(60, TimeUnit.SECONDS)).as("write errors").isZero();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(disk.unflushedBlockCount()).as("written, not yet flushed").isPositive();
+        assertThat(flusher.flush()).isZero();
+        power.cut(PowerCutMode.DROP_UNFLUSHED);
+        power.restore();
+        // the two-block writes overlap their neighbours: block b holds the write to b unless the write
+        // to b - 1 (a different connection, both answered before the flush) came later; either is durable
+        int total = connections * writesPerConnection;
+        for (long lba = 0; lba < total; lba++) {
+            byte[] actual = deviceBytes(disk, lba * BLOCK_BYTES, BLOCK_BYTES);
+            boolean own = java.util.Arrays.equals(actual, firstBlock(content(lba, 2)));
+            boolean fromPrevious = lba > 0 && java.util.Arrays.equals(actual, secondBlock(content(lba - 1, 2)));
+            assertThat(own || fromPrevious).as("block %d holds a write answered before the flush", lba).isTrue();
+        }
+        assertThat(deviceBytes(disk, (long) total * BLOCK_BYTES, BLOCK_BYTES))
+                .isEqualTo(secondBlock(content(total - 1, 2)));
+    }
+
+    /** nbdcopy over four connections (it opens at most one per thread) with 16 requests each writes a file into the export. */
+    @Test
+    void nbdcopyWritesOverFourConnectionsAndEveryByteLands() throws Exception {
+        assumeInstalled("nbdcopy", "libnbd-bin");
+        int sizeBytes = 16 * MIB;
+        BlockDevice disk = track(Media.memory("disk", BlockGeometry.ofBytes(BLOCK_BYTES, sizeBytes)));
+        NbdServer server = start(loopback().export("disk", disk));
+        byte[] content = random(99, sizeBytes);
+        Path source = tempDir.resolve("source.img");
+        Files.write(source, content);
+
+        Processes.Result copy = Processes.run(tempDir, "nbdcopy", "--connections=4", "--threads=4", "--requests=16",
+                "--request-size=65536", "--flush", source.toString(), "nbd://127.0.0.1:" + server.port() + "/disk");
+
+        assertThat(copy.exitCode()).as(copy.output()).isZero();
+        assertThat(deviceBytes(disk, 0, sizeBytes)).isEqualTo(content);
+        assertThat(server.stats().connectionsAccepted()).isGreaterThanOrEqualTo(4);
+    }
+
+    private static byte[] content(long lba, int blocks) {
+        return random(1000 + lba, blocks * BLOCK_BYTES);
+    }
+
+    private static byte[] firstBlock(byte[] bytes) {
+        return java.util.Arrays.copyOfRange(bytes, 0, BLOCK_BYTES);
+    }
+
+    private static byte[] secondBlock(byte[] bytes) {
+        return java.util.Arrays.copyOfRange(bytes, BLOCK_BYTES, 2 * BLOCK_BYTES);
+    }
+
+    /** A device whose writes wait until {@code parties} writes are inside it at once. */
+    static final class RendezvousDevice extends AbstractBlockDevice {
+        private final BlockDevice inner;
+        private final CountDownLatch all;
+        private final AtomicInteger inside = new AtomicInteger();
+        final AtomicInteger maxInside = new AtomicInteger();
+
+        RendezvousDevice(BlockDevice inner, int parties) {
+            super(inner.name() + "-rendezvous", inner.geometry());
+            this.inner = inner;
+            this.all = new CountDownLatch(parties);
+        }
+
+        @Override
+        protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+            int now = inside.incrementAndGet();
+            maxInside.accumulateAndGet(now, Math::max);
+            all.countDown();
+            try {
+                if (!all.await(20, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("only " + maxInside.get() + " writes were ever inside the device at once");
+                }
+                inner.write(lba, blockCount, buffer, bufferOffset, fua);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            } finally {
+                inside.decrementAndGet();
+            }
+        }
+
+        @Override
+        protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+            inner.read(lba, blockCount, buffer, bufferOffset);
+        }
+
+        @Override
+        protected void doFlush() {
+            inner.flush();
+        }
+
+        @Override
+        protected void doTrim(long lba, long blockCount) {
+            inner.trim(lba, blockCount);
+        }
+
+        @Override
+        protected void doClose() {
+        }
+    }
+}
