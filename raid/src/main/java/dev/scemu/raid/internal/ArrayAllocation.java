@@ -30,7 +30,8 @@ import java.util.List;
  *       are holes (zeros) on every member that is present, parity included. Then the data reads
  *       as zeros whether it is read directly or reconstructed from the others with one member
  *       missing. The price: a block written anywhere in a row makes the same offset of every
- *       other chunk of that row data (parity is written there). Two members missing: data.</li>
+ *       other chunk of that row data (parity is written there). Two members missing, or one
+ *       missing while a resync is pending (parity may not match the data yet): data.</li>
  * </ul>
  *
  * <p>A member that fails while asked is not failed by this query (only I/O fails members); its
@@ -104,7 +105,8 @@ final class ArrayAllocation {
                 missing += members[role] == null ? 1 : 0;
             }
             Runs row5 = null;
-            if (!raid0 && missing <= 1) {
+            // one member left out is read around through parity, which holds only while no resync is pending
+            if (!raid0 && (missing == 0 || (missing == 1 && !pendingSync()))) {
                 List<Runs> present = new ArrayList<>(Arrays.asList(members));
                 present.removeIf(r -> r == null);
                 row5 = Runs.combine(present, memberStart, memberEnd, false);
