@@ -231,6 +231,15 @@ jdk=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.runtime.v
 log "render"
 "${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.report.ReportRenderer "$out"
 
+# 5b. NBD block status and TLS figures (nbdcopy against qemu-nbd, nbds:// against nbd://), appended
+# to REPORT.md; skipped with a note by the script itself when a client tool is missing
+log "nbd block status and TLS: bench/nbd-sparse.sh"
+if RUNS=3 bench/nbd-sparse.sh "$out/nbd-sparse" > "$out/nbd-sparse.log" 2>&1; then
+  { echo; cat "$out/nbd-sparse/nbd-sparse.md"; } >> "$out/REPORT.md"
+else
+  log "bench/nbd-sparse.sh failed (see $out/nbd-sparse.log)"
+fi
+
 # 6. the README's performance block (between its two markers) is this run's target summary
 splice_readme() {
   local begin='<!-- bench/report.sh: begin -->' end='<!-- bench/report.sh: end -->'

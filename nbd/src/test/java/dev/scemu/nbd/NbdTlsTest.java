@@ -111,6 +111,19 @@ class NbdTlsTest extends NbdTestSupport {
         assertThat(simple.data()).isEqualTo(java.util.Arrays.copyOf(data, 100));
         downgraded.disconnect();
         assertThat(downgraded.serverClosed()).isTrue();
+
+        // so are metadata contexts: base:allocation selected in plaintext is gone after STARTTLS
+        NbdTestClient forgotten = greeted(start(loopback().export("disk", disk).tls(NbdTlsMode.ON, certs.server)));
+        assertThat(forgotten.option(NBD_OPT_STRUCTURED_REPLY, new byte[0]).type()).isEqualTo(NBD_REP_ACK);
+        assertThat(forgotten.metaContext(dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_SET_META_CONTEXT,
+                NbdTestClient.metaContextData("disk", "base:allocation"))).hasSize(2);
+        forgotten.startTls(TestCertificates.clientContext(certs.anonymous));
+        assertThat(forgotten.option(NBD_OPT_STRUCTURED_REPLY, new byte[0]).type()).isEqualTo(NBD_REP_ACK);
+        forgotten.structuredReplies = true;
+        assertThat(forgotten.go(NBD_OPT_GO, "disk")).last().extracting(NbdTestClient.OptionReply::type)
+                .isEqualTo(NBD_REP_ACK);
+        assertThat(forgotten.request(dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_BLOCK_STATUS, 0, 0, 4096, null)
+                .error()).isEqualTo(dev.scemu.nbd.internal.NbdProtocol.NBD_EINVAL);
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.scemu.unit.internal;
 
 import dev.scemu.core.AbstractBlockDevice;
+import dev.scemu.core.AllocationSink;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.IoCause;
 import dev.scemu.flash.HostIoGate;
@@ -49,6 +50,16 @@ public final class GatedDevice extends AbstractBlockDevice {
     protected void doTrim(long lba, long blockCount) {
         try (HostIoGate.Permit permit = gate.enter()) {
             volume.trim(lba, blockCount);
+        }
+    }
+
+    /** The volume's allocation map (NBD block status, backup), under a permit like any request. */
+    @Override
+    public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
+        geometry().checkRange(lba, blockCount);
+        checkOpen();
+        try (HostIoGate.Permit permit = gate.enter()) {
+            volume.mapAllocation(lba, blockCount, sink);
         }
     }
 

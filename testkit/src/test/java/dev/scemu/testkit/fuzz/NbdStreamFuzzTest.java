@@ -1,7 +1,11 @@
 package dev.scemu.testkit.fuzz;
 
 import static dev.scemu.nbd.internal.NbdProtocol.IHAVEOPT;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_BLOCK_STATUS;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_CACHE;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_DISC;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_FLAG_FAST_ZERO;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_FLAG_REQ_ONE;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_FLUSH;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_READ;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_TRIM;
@@ -12,6 +16,8 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_FLAG_C_NO_ZEROES;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_GO;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_INFO;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_LIST;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_LIST_META_CONTEXT;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_SET_META_CONTEXT;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_STRUCTURED_REPLY;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ACK;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REQUEST_MAGIC;
@@ -42,9 +48,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The NBD server fed mutated client byte streams over a real loopback socket: option haggling
- * ({@code Handshake}: client flags, LIST, INFO, STRUCTURED_REPLY, GO with info requests) and
- * transmission requests ({@code Connection}/{@code NbdProtocol}: READ, WRITE, TRIM, WRITE_ZEROES,
- * FLUSH, DISC). After the client half-closes, the server must answer what it answers and close the
+ * ({@code Handshake}: client flags, LIST, INFO, STRUCTURED_REPLY, LIST_META_CONTEXT and
+ * SET_META_CONTEXT ({@code MetaContextRequest}), GO with info requests) and transmission requests
+ * ({@code Connection}/{@code NbdProtocol}: READ, WRITE, TRIM, WRITE_ZEROES with and without
+ * FAST_ZERO, CACHE, BLOCK_STATUS with and without REQ_ONE, FLUSH, DISC). STARTTLS is fuzzed by
+ * {@code NbdTlsFuzzTest}. After the client half-closes, the server must answer what it answers and close the
  * connection within the time limit, never fail with an unexpected error, and keep serving fresh
  * clients. The read-only export never changes; on the writable export only the byte ranges of
  * well-formed write-like requests in the stream may change.
@@ -141,10 +149,29 @@ class NbdStreamFuzzTest {
         return ByteBuffer.allocate(4).putInt(CLIENT_FLAGS).array();
     }
 
+    /** LIST_META_CONTEXT / SET_META_CONTEXT data: u32 name length, name, u32 count, count × (u32 length, query). */
+    static byte[] metaContextData(String export, String... queries) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] name = export.getBytes(StandardCharsets.UTF_8);
+        out.writeBytes(ByteBuffer.allocate(4).putInt(name.length).array());
+        out.writeBytes(name);
+        out.writeBytes(ByteBuffer.allocate(4).putInt(queries.length).array());
+        for (String query : queries) {
+            byte[] q = query.getBytes(StandardCharsets.UTF_8);
+            out.writeBytes(ByteBuffer.allocate(4).putInt(q.length).array());
+            out.writeBytes(q);
+        }
+        return out.toByteArray();
+    }
+
     /** Handshake with every option this server knows, then GO into {@code export}. */
     private static byte[] handshake(String export) {
         return concat(clientFlags(), option(NBD_OPT_LIST, new byte[0]), option(NBD_OPT_INFO, goData(export, 0, 1, 2, 3)),
-                option(NBD_OPT_STRUCTURED_REPLY, new byte[0]), option(NBD_OPT_GO, goData(export, 3)));
+                option(NBD_OPT_STRUCTURED_REPLY, new byte[0]),
+                option(NBD_OPT_LIST_META_CONTEXT, metaContextData(export)),
+                option(NBD_OPT_LIST_META_CONTEXT, metaContextData(export, "base:", "x-other:thing")),
+                option(NBD_OPT_SET_META_CONTEXT, metaContextData(export, "base:allocation")),
+                option(NBD_OPT_GO, goData(export, 3)));
     }
 
     private static byte[] transmission() {
@@ -157,13 +184,17 @@ class NbdStreamFuzzTest {
                 request(NBD_CMD_TRIM, 0, 5, 8 * BLOCK, BLOCK, null),
                 request(NBD_CMD_WRITE_ZEROES, 0, 6, 9 * BLOCK, BLOCK, null),
                 request(NBD_CMD_FLUSH, 0, 7, 0, 0, null),
+                request(NBD_CMD_BLOCK_STATUS, 0, 10, 0, BLOCKS * BLOCK, null),
+                request(NBD_CMD_BLOCK_STATUS, NBD_CMD_FLAG_REQ_ONE, 11, 100, 3 * BLOCK, null),
+                request(NBD_CMD_CACHE, 0, 12, BLOCK, 4 * BLOCK, null),
+                request(NBD_CMD_WRITE_ZEROES, NBD_CMD_FLAG_FAST_ZERO, 13, 10 * BLOCK, BLOCK, null),
                 request(NBD_CMD_DISC, 0, 8, 0, 0, null));
     }
 
     // ------------------------------------------------------------------ one case
 
     /** The server closed the connection on a protocol violation (bad magic, truncated stream, oversized option...). */
-    static final class ProtocolRejection extends Exception {
+    public static final class ProtocolRejection extends Exception {
         ProtocolRejection(long violations) {
             super(violations + " protocol violation(s)");
         }
