@@ -229,7 +229,7 @@ final class MemberSelection {
                 || sb.chunkSectors > 0 && sb.chunkSectors % spb == 0 && Integer.bitCount(sb.chunkSectors) == 1
                 && sb.chunkSectors <= sb.sizeSectors;
         if (sb.raidDisks < 1 || sb.raidDisks > 256 || !chunkOk
-                || sb.dataOffsetSectors < MdRaidArray.BITMAP_START_BYTES / SECTOR_BYTES
+                || sb.dataOffsetSectors < MdMetadata.BITMAP_START_BYTES / SECTOR_BYTES
                 || sb.dataOffsetSectors % spb != 0 || sb.sizeSectors <= 0 || sb.dataOffsetSectors > memberSectors
                 || sb.sizeSectors > memberSectors - sb.dataOffsetSectors) {
             throw new RaidException(RaidError.MEMBER_GEOMETRY, "member " + index + " (" + member.name()

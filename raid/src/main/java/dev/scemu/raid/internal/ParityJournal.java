@@ -63,7 +63,7 @@ final class ParityJournal {
 
     /** The journal region of an array: after the bitmap (or superblock), up to data_offset; null if too small. */
     static MirroredRegion regionOf(MdRaidArray array, long bitmapReservedBytes) {
-        long metadataEnd = MdRaidArray.BITMAP_START_BYTES + bitmapReservedBytes;
+        long metadataEnd = MdMetadata.BITMAP_START_BYTES + bitmapReservedBytes;
         long start = (metadataEnd + array.blockSize - 1) / array.blockSize;
         long blocks = array.dataOffsetBlocks - start;
         return blocks >= MIN_BLOCKS ? new MirroredRegion(array, start, blocks) : null;
