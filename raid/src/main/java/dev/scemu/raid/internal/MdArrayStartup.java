@@ -57,8 +57,11 @@ final class MdArrayStartup {
             throw new RaidException(RaidError.INVALID_CONFIG, "data offset " + dataOffsetSectors
                     + " sectors is not a multiple of the block size " + blockSize);
         }
-        long dataSizeSectors = capacityBytes / SECTOR_BYTES - dataOffsetSectors;
         long chunkSectors = config.chunkBytes() / SECTOR_BYTES;
+        // RAID-5: the parity journal lives after data_offset + data_size, where md never writes
+        long journalSectors = level == RaidLevel.RAID5
+                ? ParityJournal.tailSectors(capacityBytes, dataOffsetSectors, chunkSectors, blockSize) : 0;
+        long dataSizeSectors = capacityBytes / SECTOR_BYTES - dataOffsetSectors - journalSectors;
         long usedSectors = level == RaidLevel.RAID1 ? dataSizeSectors : dataSizeSectors / chunkSectors * chunkSectors;
         if (usedSectors < chunkSectors && level != RaidLevel.RAID1 || usedSectors <= 0) {
             throw new RaidException(RaidError.MEMBER_GEOMETRY, "members of " + capacityBytes
@@ -153,7 +156,7 @@ final class MdArrayStartup {
         }
         array.metadata.writeSuperblocks();
         if (level == RaidLevel.RAID5) {
-            MirroredRegion region = ParityJournal.regionOf(array, bitmapReservedBytes);
+            MirroredRegion region = ParityJournal.regionOf(array);
             if (region != null) {
                 array.journal = ParityJournal.format(array, region);
             }
@@ -208,15 +211,26 @@ final class MdArrayStartup {
                 }
             }
         }
+        if (missing > 0 && !options.degradedStart()) {
+            List<String> absent = new java.util.ArrayList<>();
+            for (int r = 0; r < ref.raidDisks; r++) {
+                if (byRole[r] == null || sbByRole[r].isRecovering()) {
+                    absent.add("member " + r + ": " + (byRole[r] == null ? faults[r] : "rebuilding, not in sync"));
+                }
+            }
+            throw new RaidException(RaidError.NOT_ENOUGH_MEMBERS, "array " + MdSuperblock.mdadmUuid(ref.setUuid)
+                    + " would start degraded and degraded start is off: " + String.join("; ", absent));
+        }
         boolean journalCovers = level == RaidLevel.RAID5 && missingFailedWhileRunning
-                && ref.dataOffsetSectors * SECTOR_BYTES - MdMetadata.BITMAP_START_BYTES >= (long) ParityJournal.MIN_BLOCKS * blockSize;
+                && ParityJournal.tailBlocks(ref, byRole) >= ParityJournal.MIN_BLOCKS;
         if (!clean && missing > 0 && level == RaidLevel.RAID5 && !options.force() && !journalCovers) {
+            String old = ParityJournal.oldFormatJournal(ref, byRole, blockSize);
             throw new RaidException(RaidError.DIRTY_DEGRADED, "cannot start dirty degraded array "
                     + MdSuperblock.mdadmUuid(ref.setUuid) + ": resync_offset " + ref.resyncOffsetSectors
                     + ", " + missing + " member(s) missing; parity of stripes written at the crash is unknown"
-                    + " (use force)");
+                    + (old == null ? "" : "; " + old) + " (use force)");
         }
-        long memberDataBlocks = ref.sizeSectors / spb;
+        long memberDataBlocks = MemberSelection.usedSectors(ref) / spb;
         long fullBlocks = switch (level) {
             case RAID0 -> memberDataBlocks * ref.raidDisks;
             case RAID1 -> memberDataBlocks;
@@ -229,6 +243,7 @@ final class MdArrayStartup {
         MdRaidArray array = new MdRaidArray(ref.setName.isEmpty() ? "md" : ref.setName,
                 new BlockGeometry(blockSize, exposed), ref, byRole, bitmapSource);
         array.rebuildBytesPerSecond = options.rebuildBytesPerSecond();
+        array.readOnly = options.readOnly();
         int rebuilding = -1;
         for (int r = 0; r < ref.raidDisks; r++) {
             Slot slot = array.slots[r];
@@ -241,6 +256,7 @@ final class MdArrayStartup {
             slot.devNumber = sbByRole[r].devNumber;
             slot.deviceUuid = sbByRole[r].deviceUuid;
             slot.correctedReads = sbByRole[r].correctedReads;
+            slot.bblog = BadBlockLog.read(byRole[r], sbByRole[r]);
             if (sbByRole[r].isRecovering()) {
                 slot.state = MemberState.REBUILDING;
                 long recovered = sbByRole[r].recoveryOffsetSectors / spb;
@@ -258,8 +274,8 @@ final class MdArrayStartup {
                 array.metadata.devRoles[devNumber] = ROLE_FAULTY;
             }
         }
-        if (level == RaidLevel.RAID5) {
-            MirroredRegion region = ParityJournal.regionOf(array, array.bitmap == null ? 0 : array.bitmap.reservedBytes());
+        if (level == RaidLevel.RAID5 && !options.readOnly()) {
+            MirroredRegion region = ParityJournal.regionOf(array);
             if (region != null) {
                 array.journal = ParityJournal.openOrFormat(array, region);
                 if (!clean) {
@@ -268,12 +284,17 @@ final class MdArrayStartup {
             }
         }
         if (array.bitmap != null) {
-            byte[] image = MetadataIo.read(bitmapSource, MdMetadata.BITMAP_START_BYTES, array.bitmap.reservedBytes());
+            byte[] image = MetadataIo.read(bitmapSource, array.metadata.bitmapStartBytes, array.bitmap.reservedBytes());
             array.bitmap.load(MdBitmapLayout.decodeBits(image, array.bitmap.bitCount()));
         }
         // a member being rebuilt is in sync below its recovery offset: those stripes can be resynced,
         // the ones above are recomputed by the rebuild itself (resync skips stripes it cannot check)
-        boolean needsResync = !clean && level != RaidLevel.RAID0 && (present == ref.raidDisks || level == RaidLevel.RAID1);
+        boolean needsResync = !clean && level != RaidLevel.RAID0 && !options.readOnly()
+                && (present == ref.raidDisks || level == RaidLevel.RAID1);
+        if (options.readOnly()) {
+            // like md's read-only start: nothing is written, no resync or recovery runs
+            return array;
+        }
         if (needsResync) {
             if (array.bitmap != null) {
                 array.bitmap.markSetBitsNeedSync();

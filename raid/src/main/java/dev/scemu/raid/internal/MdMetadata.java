@@ -6,6 +6,8 @@ import dev.scemu.core.BlockDevice;
 import dev.scemu.core.CoreException;
 import dev.scemu.core.IoCause;
 import dev.scemu.raid.MemberState;
+import dev.scemu.raid.RaidError;
+import dev.scemu.raid.RaidException;
 import dev.scemu.raid.RaidLevel;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,8 +37,13 @@ final class MdMetadata {
     /** md's dev_roles: role of each device number (0xfffe faulty, 0xffff spare). Guarded by {@link #lock}. */
     int[] devRoles;
 
+    /** Where the bitmap starts on every member: superblock + bitmap_offset (mdadm and scemu: + 8 sectors). */
+    final long bitmapStartBytes;
+
     MdMetadata(MdRaidArray array, MdSuperblock reference) {
         this.array = array;
+        this.bitmapStartBytes = SUPER_OFFSET_BYTES + (reference.hasBitmap()
+                ? (long) reference.bitmapOffsetSectors * SECTOR_BYTES : BITMAP_OFFSET_SECTORS * 512L);
         this.events = reference.events;
         this.devRoles = reference.devRoles.clone();
     }
@@ -50,12 +57,23 @@ final class MdMetadata {
             return null;
         }
         String name = array.name();
-        byte[] header = MetadataIo.read(bitmapSource, BITMAP_START_BYTES, MdBitmapLayout.HEADER_BYTES);
+        long start = array.metadata.bitmapStartBytes;
+        if (reference.bitmapOffsetSectors * (long) SECTOR_BYTES < SUPERBLOCK_BYTES) {
+            throw new RaidException(RaidError.UNSUPPORTED_FEATURE, "array " + name + ": bitmap_offset "
+                    + reference.bitmapOffsetSectors + " sectors puts the bitmap before the end of the superblock"
+                    + " (md 1.2 keeps it after)");
+        }
+        // the room the bitmap has: up to data_offset, or to a bad-block log that follows it
+        long end = reference.dataOffsetSectors * SECTOR_BYTES;
+        long bblogStart = SUPER_OFFSET_BYTES + (long) reference.bblogOffsetSectors * SECTOR_BYTES;
+        if (reference.hasBadBlockLog() && bblogStart > start) {
+            end = Math.min(end, bblogStart);
+        }
+        byte[] header = MetadataIo.read(bitmapSource, start, MdBitmapLayout.HEADER_BYTES);
         MdBitmapLayout.Header h = MdBitmapLayout.decodeHeader(header, name);
-        MdBitmapLayout.checkFits(h, reference.sizeSectors,
-                reference.dataOffsetSectors * SECTOR_BYTES - BITMAP_START_BYTES, name);
+        MdBitmapLayout.checkFits(h, reference.sizeSectors, end - start, name);
         WriteIntentBitmap bitmap = new WriteIntentBitmap(array.setUuid, reference.sizeSectors, h.chunkBytes(),
-                h.sectorsReserved() * 512, array.metadata::persistBitmap, array.metadata::events);
+                h.reservedSectors() * 512, array.metadata::persistBitmap, array.metadata::events);
         bitmap.setEventsCleared(h.eventsCleared());
         return bitmap;
     }
@@ -66,6 +84,9 @@ final class MdMetadata {
 
     /** Writes the superblock of every present member (events + 1) and flushes them. */
     void writeSuperblocks() {
+        if (array.readOnly) {
+            return; // a read-only assembly writes nothing (md: read-only arrays keep their superblocks)
+        }
         synchronized (lock) {
             Slot[] slots = array.slots;
             for (int attempt = 0; attempt < array.raidDisks + 1; attempt++) {
@@ -110,17 +131,24 @@ final class MdMetadata {
         MdRaidArray a = array;
         WriteIntentBitmap bitmap = a.bitmap;
         MdSuperblock sb = new MdSuperblock();
+        BadBlockLog bblog = slot.bblog;
         sb.featureMap = (bitmap != null ? FEATURE_BITMAP_OFFSET : 0)
-                | (slot.state == MemberState.REBUILDING ? FEATURE_RECOVERY_OFFSET : 0);
+                | (slot.state == MemberState.REBUILDING ? FEATURE_RECOVERY_OFFSET : 0)
+                | (bblog != null && !bblog.isEmpty() ? FEATURE_BAD_BLOCKS : 0) | a.preservedFeatures;
+        if (bblog != null) {
+            sb.bblogOffsetSectors = bblog.offsetSectors();
+            sb.bblogSize = bblog.sizeSectors();
+            sb.bblogShift = bblog.shift();
+        }
         sb.setUuid = a.setUuid;
         sb.setName = a.arrayName;
         sb.ctime = a.ctime;
         sb.level = a.level.mdLevel();
-        sb.layout = a.level == RaidLevel.RAID5 ? a.layout.mdNumber() : 0;
-        sb.sizeSectors = a.memberDataBlocks * a.sectorsPerBlock;
+        sb.layout = a.mdLayout;
+        sb.sizeSectors = a.sbSizeSectors;
         sb.chunkSectors = a.level == RaidLevel.RAID1 ? 0 : a.chunkBytes / SECTOR_BYTES;
         sb.raidDisks = a.raidDisks;
-        sb.bitmapOffsetSectors = bitmap != null ? BITMAP_OFFSET_SECTORS : 0;
+        sb.bitmapOffsetSectors = bitmap != null ? (int) ((bitmapStartBytes - SUPER_OFFSET_BYTES) / SECTOR_BYTES) : 0;
         sb.dataOffsetSectors = a.dataOffsetSectors;
         sb.dataSizeSectors = a.dataSizeSectors;
         sb.recoveryOffsetSectors = slot.state == MemberState.REBUILDING ? slot.recoveredBlocks * a.sectorsPerBlock : 0;
@@ -144,6 +172,9 @@ final class MdMetadata {
 
     /** Bitmap image to every present member; see {@link WriteIntentBitmap} ordering. */
     void persistBitmap(byte[] image, boolean flush) {
+        if (array.readOnly) {
+            return;
+        }
         List<Slot> failed = new ArrayList<>();
         for (Slot slot : array.slots) {
             BlockDevice d = slot.device;
@@ -151,7 +182,7 @@ final class MdMetadata {
                 continue;
             }
             try {
-                int written = MetadataIo.write(d, BITMAP_START_BYTES, image);
+                int written = MetadataIo.write(d, bitmapStartBytes, image);
                 array.meter().issuedWrite(IoCause.METADATA, written);
                 if (flush) {
                     d.flush();
@@ -194,6 +225,43 @@ final class MdMetadata {
         }
     }
 
+    /**
+     * Records member blocks {@code bad} (device LBAs) in {@code slot}'s bad-block log: the log is
+     * written and flushed, then every superblock (BAD_BLOCKS set on this member), as md_update_sb
+     * writes the bad-block page before the superblock. False, recording nothing, when the member
+     * has no log, the log would overflow, or its write fails.
+     */
+    boolean recordBadBlocks(Slot slot, List<Long> bad) {
+        BadBlockLog bblog = slot.bblog;
+        if (bblog == null) {
+            return false;
+        }
+        int spb = array.sectorsPerBlock;
+        synchronized (lock) {
+            BadBlockLog candidate = new BadBlockLog(bblog.offsetSectors(), bblog.sizeSectors(), bblog.shift());
+            for (long[] r : bblog.ranges()) {
+                candidate.add(r[0], r[1]);
+            }
+            for (long lba : bad) {
+                candidate.add(lba * spb, spb);
+            }
+            if (candidate.entryCount() > candidate.capacity()) {
+                return false;
+            }
+            try {
+                int written = MetadataIo.write(slot.device, candidate.byteOffset(), candidate.encode());
+                array.meter().issuedWrite(IoCause.METADATA, written);
+                slot.device.flush();
+            } catch (CoreException e) {
+                MdRaidArray.rethrowIfFatal(e);
+                return false;
+            }
+            slot.bblog = candidate;
+            writeSuperblocks();
+            return slot.state != MemberState.FAILED;
+        }
+    }
+
     /** Records device number {@code devNumber} faulty in the role table (caller holds {@link #lock}). */
     void recordFaulty(int devNumber) {
         if (devNumber >= 0 && devNumber < devRoles.length) {
@@ -232,7 +300,7 @@ final class MdMetadata {
     void writeNewMemberMetadata(Slot slot) {
         BlockDevice device = slot.device;
         if (array.bitmap != null) {
-            int written = MetadataIo.write(device, BITMAP_START_BYTES, array.bitmap.image());
+            int written = MetadataIo.write(device, bitmapStartBytes, array.bitmap.image());
             array.meter().issuedWrite(IoCause.METADATA, written);
             device.flush();
         }

@@ -1,5 +1,6 @@
 package dev.scemu.raid.internal;
 
+import static dev.scemu.raid.internal.MdSuperblockLayout.FEATURE_RAID0_LAYOUT;
 import static dev.scemu.raid.internal.MdSuperblockLayout.SECTOR_BYTES;
 
 import dev.scemu.core.AbstractBlockDevice;
@@ -67,8 +68,14 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     final long dataOffsetBlocks;
     final long dataOffsetSectors;
     final long dataSizeSectors;
-    /** Used data blocks per member (md's size). */
+    /** Used data blocks per member (md's size; on RAID-0, data_size rounded down to the chunk). */
     final long memberDataBlocks;
+    /** The superblock's size field as found (RAID-0 members mdadm made carry 0); written back unchanged. */
+    final long sbSizeSectors;
+    /** The superblock's layout field as found (RAID-0 members mdadm made carry 1). */
+    final int mdLayout;
+    /** Feature bits kept as found (RAID0_LAYOUT). */
+    final int preservedFeatures;
     final UUID setUuid;
     final String arrayName;
     final long ctime;
@@ -87,6 +94,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     private volatile boolean stopping;
     private volatile boolean stopped;
     volatile long rebuildBytesPerSecond;
+    /** Assembled read-only: nothing is written to the members (set by start-up, before any I/O). */
+    volatile boolean readOnly;
     private final ExecutorService worker;
     private volatile CompletableFuture<RebuildProgress> background = CompletableFuture.completedFuture(null);
 
@@ -105,7 +114,10 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         this.dataOffsetSectors = reference.dataOffsetSectors;
         this.dataOffsetBlocks = reference.dataOffsetSectors / sectorsPerBlock;
         this.dataSizeSectors = reference.dataSizeSectors;
-        this.memberDataBlocks = reference.sizeSectors / sectorsPerBlock;
+        this.memberDataBlocks = MemberSelection.usedSectors(reference) / sectorsPerBlock;
+        this.sbSizeSectors = reference.sizeSectors;
+        this.mdLayout = reference.layout;
+        this.preservedFeatures = reference.featureMap & FEATURE_RAID0_LAYOUT;
         this.setUuid = reference.setUuid;
         this.arrayName = reference.setName;
         this.ctime = reference.ctime;
@@ -198,6 +210,12 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         if (d == null || slot.state == MemberState.FAILED) {
             return IO_UNAVAILABLE;
         }
+        BadBlockLog bblog = slot.bblog;
+        if (bblog != null && bblog.isBad((dataOffsetBlocks + memberLba) * sectorsPerBlock,
+                (long) blockCount * sectorsPerBlock)) {
+            // md never reads a listed bad block as data: the caller reconstructs it from redundancy
+            return IO_MEDIUM_ERROR;
+        }
         try {
             d.read(dataOffsetBlocks + memberLba, blockCount, buffer, bufferOffset);
             meter().issuedRead(cause, (long) blockCount * blockSize);
@@ -222,15 +240,59 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         if (d == null || slot.state == MemberState.FAILED) {
             return false;
         }
+        BadBlockLog bblog = slot.bblog;
+        if (bblog != null && !bblog.isEmpty() && bblog.isBad((dataOffsetBlocks + memberLba) * sectorsPerBlock,
+                (long) blockCount * sectorsPerBlock)) {
+            return writeAroundBadBlocks(slot, memberLba, blockCount, buffer, bufferOffset, cause, fua);
+        }
         try {
             d.write(dataOffsetBlocks + memberLba, blockCount, buffer, bufferOffset, fua);
             meter().issuedWrite(cause, (long) blockCount * blockSize);
             return true;
         } catch (CoreException e) {
             rethrowIfFatal(e);
+            if (bblog != null && narrowWriteError(slot, memberLba, blockCount, buffer, bufferOffset, cause, fua)) {
+                return true;
+            }
             markFailed(slot, "write of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
             return false;
         }
+    }
+
+    /** Writes the blocks of the range the member's bad-block log does not list (md skips bad ranges). */
+    private boolean writeAroundBadBlocks(Slot slot, long memberLba, int blockCount, ByteBuffer buffer,
+                                         int bufferOffset, IoCause cause, boolean fua) {
+        for (int i = 0; i < blockCount; i++) {
+            long sector = (dataOffsetBlocks + memberLba + i) * sectorsPerBlock;
+            if (!slot.bblog.isBad(sector, sectorsPerBlock)
+                    && !writeMember(slot.role, memberLba + i, 1, buffer, bufferOffset + i * blockSize, cause, fua)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * md's {@code narrow_write_error}: a failed member write is retried block by block and the
+     * blocks that still fail are recorded in the member's bad-block log (log, then superblock);
+     * false when the log cannot take them (full), and the member must fail.
+     */
+    private boolean narrowWriteError(Slot slot, long memberLba, int blockCount, ByteBuffer buffer, int bufferOffset,
+                                     IoCause cause, boolean fua) {
+        List<Long> bad = new java.util.ArrayList<>();
+        for (int i = 0; i < blockCount; i++) {
+            try {
+                slot.device.write(dataOffsetBlocks + memberLba + i, 1, buffer, bufferOffset + i * blockSize, fua);
+                meter().issuedWrite(cause, blockSize);
+            } catch (CoreException e) {
+                rethrowIfFatal(e);
+                if (e.code() != CoreError.MEDIUM_ERROR && e.code() != CoreError.IO_ERROR) {
+                    return false; // the device is gone, not a bad sector
+                }
+                bad.add(dataOffsetBlocks + memberLba + i);
+            }
+        }
+        return metadata.recordBadBlocks(slot, bad);
     }
 
     /**
@@ -245,7 +307,10 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         try {
             for (int i = 0; i < blockCount && slot.present(); i++) {
                 int status = readMember(role, memberLba + i, 1, probe, 0, IoCause.REBUILD);
-                if (status == IO_MEDIUM_ERROR
+                BadBlockLog bblog = slot.bblog;
+                boolean listed = bblog != null && bblog.isBad((dataOffsetBlocks + memberLba + i) * sectorsPerBlock,
+                        sectorsPerBlock);
+                if (status == IO_MEDIUM_ERROR && !listed
                         && writeMember(role, memberLba + i, 1, good, goodOffset + i * blockSize, IoCause.REBUILD, false)) {
                     synchronized (slot) {
                         slot.correctedReads++;
@@ -290,9 +355,17 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     }
 
     @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    @Override
     protected void doFlush() {
         if (stopped) {
             throw new RaidException(RaidError.STOPPED, "array " + name() + " is stopped");
+        }
+        if (readOnly) {
+            return;
         }
         long[] snapshot = bitmap != null ? bitmap.beginClear() : null;
         flushMembers();
@@ -457,11 +530,12 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         if (level == RaidLevel.RAID0) {
             throw new RaidException(RaidError.BAD_MEMBER, "RAID-0 has no redundancy to rebuild member " + role + " from");
         }
-        if (device.blockSize() != blockSize
-                || device.blockCount() < dataOffsetBlocks + memberDataBlocks) {
+        long needed = journal != null ? journal.region().startLba() + journal.region().blockCount()
+                : dataOffsetBlocks + memberDataBlocks;
+        if (device.blockSize() != blockSize || device.blockCount() < needed) {
             throw new RaidException(RaidError.MEMBER_GEOMETRY, "replacement " + device.name() + " (" + device.geometry()
-                    + ") is smaller than data offset + member size " + (dataOffsetBlocks + memberDataBlocks)
-                    + " blocks of " + blockSize);
+                    + ") is smaller than data offset + member size" + (journal != null ? " + parity journal " : " ")
+                    + needed + " blocks of " + blockSize);
         }
         Slot slot = slots[role];
         synchronized (metadata.lock) {
