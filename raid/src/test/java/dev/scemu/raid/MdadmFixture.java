@@ -85,7 +85,10 @@ final class MdadmFixture {
             members.add(member.toAbsolutePath());
         }
         List<String> command = new ArrayList<>(List.of(Mdadm.executable(), "--create", "/dev/md/" + name,
-                "--metadata=1.2", "--run", "--homehost=nas", "--raid-devices=" + count));
+                "--run", "--homehost=nas", "--raid-devices=" + count));
+        if (java.util.Arrays.stream(options).noneMatch(o -> o.startsWith("--metadata"))) {
+            command.add("--metadata=1.2");
+        }
         command.addAll(List.of(options));
         for (Path m : members) {
             command.add(m.toString());
@@ -107,6 +110,12 @@ final class MdadmFixture {
     static String examineBitmap(Path member) throws IOException, InterruptedException {
         return runPreloaded(member.getParent(), List.of(member),
                 List.of(Mdadm.executable(), "--examine-bitmap", member.toString())).output;
+    }
+
+    /** {@code mdadm <option> member} (e.g. --examine-badblocks), the member seen as a block device. */
+    static String run(Path member, String option) throws IOException, InterruptedException {
+        return runPreloaded(member.getParent(), List.of(member),
+                List.of(Mdadm.executable(), option, member.toString())).output;
     }
 
     private static Result runPreloaded(Path dir, List<Path> members, List<String> command)
