@@ -66,6 +66,11 @@ final class BadBlockLog {
                     + " and data_offset " + sb.dataOffsetSectors);
         }
         BadBlockLog log = new BadBlockLog(sb.bblogOffsetSectors, sb.bblogSize, sb.bblogShift);
+        if ((sb.featureMap & MdSuperblockLayout.FEATURE_BAD_BLOCKS) == 0) {
+            // like super_1_load: entries count only once the superblock says the log has some (md
+            // writes the log before the superblock that sets the bit)
+            return log;
+        }
         ByteBuffer b = ByteBuffer.wrap(MetadataIo.read(member, start, sb.bblogSize * SECTOR_BYTES))
                 .order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < b.capacity() / ENTRY_BYTES; i++) {

@@ -210,7 +210,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         if (d == null || slot.state == MemberState.FAILED) {
             return IO_UNAVAILABLE;
         }
-        BadBlockLog bblog = slot.bblog;
+        BadBlockLog bblog = badBlocksOf(slot);
         if (bblog != null && bblog.isBad((dataOffsetBlocks + memberLba) * sectorsPerBlock,
                 (long) blockCount * sectorsPerBlock)) {
             // md never reads a listed bad block as data: the caller reconstructs it from redundancy
@@ -240,7 +240,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         if (d == null || slot.state == MemberState.FAILED) {
             return false;
         }
-        BadBlockLog bblog = slot.bblog;
+        BadBlockLog bblog = badBlocksOf(slot);
         if (bblog != null && !bblog.isEmpty() && bblog.isBad((dataOffsetBlocks + memberLba) * sectorsPerBlock,
                 (long) blockCount * sectorsPerBlock)) {
             return writeAroundBadBlocks(slot, memberLba, blockCount, buffer, bufferOffset, cause, fua);
@@ -257,6 +257,14 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             markFailed(slot, "write of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
             return false;
         }
+    }
+
+    /**
+     * The bad-block log the data path honours: the member's, except on RAID-0, whose md
+     * personality does not consult it (the log is still kept in the superblock as found).
+     */
+    private BadBlockLog badBlocksOf(Slot slot) {
+        return level == RaidLevel.RAID0 ? null : slot.bblog;
     }
 
     /** Writes the blocks of the range the member's bad-block log does not list (md skips bad ranges). */
@@ -302,6 +310,9 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
      * sector on write). Caller holds the stripe or region lock.
      */
     void repairMediumErrors(int role, long memberLba, int blockCount, ByteBuffer good, int goodOffset) {
+        if (readOnly) {
+            return; // a read-only assembly writes nothing, repairs included (reads are still reconstructed)
+        }
         Slot slot = slots[role];
         ByteBuffer probe = pool.acquire();
         try {
@@ -552,6 +563,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             metadata.devRoles[devNumber] = role;
             slot.device = device;
             slot.devNumber = devNumber;
+            slot.bblog = null; // the failed member's log does not describe the new device
             slot.deviceUuid = UUID.randomUUID();
             slot.recoveredBlocks = 0;
             slot.correctedReads = 0;
