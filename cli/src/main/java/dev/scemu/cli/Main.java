@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         description = "Storage control unit emulator.",
         subcommands = {CreateCommand.class, StatusCommand.class, SnapshotCommand.class, DiskCommand.class,
                 FirmwareCommand.class, BackupCommand.class, ScrubCommand.class, ServeCommand.class, DemoCommand.class,
+                MdCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 
@@ -24,7 +25,7 @@ public final class Main {
         StringBuilder label = new StringBuilder("scemu");
         for (int i = 0; i < args.length && i < 2; i++) {
             if (args[i].startsWith("-") || args[i].contains("/") || i == 1 && !java.util.Set.of("snapshot", "disk",
-                    "firmware", "backup").contains(args[0])) {
+                    "firmware", "backup", "md").contains(args[0])) {
                 break;
             }
             label.append(' ').append(args[i]);

@@ -46,9 +46,18 @@ public interface RaidArray extends BlockDevice {
         return assemble(members, AssembleOptions.defaults());
     }
 
-    /** Re-assembles with options (force, exposed size, resync listener). */
+    /** Re-assembles with options (force, read-only, degraded start, exposed size, resync listener). */
     static RaidArray assemble(List<? extends BlockDevice> members, AssembleOptions options) {
         return MdRaidArray.assemble(members, options);
+    }
+
+    /**
+     * What scemu reads from each md member (level, layout, chunk, sizes, offsets, events, role,
+     * array state, bitmap, bad-block log, feature bits), and whether the set assembles and why not:
+     * {@code scemu md examine}. Reads only; the members stay open.
+     */
+    static String examine(List<? extends BlockDevice> members) {
+        return dev.scemu.raid.internal.MdExamination.report(members);
     }
 
     RaidLevel level();

@@ -1,0 +1,199 @@
+package dev.scemu.cli;
+
+import dev.scemu.core.BlockDevice;
+import dev.scemu.core.Media;
+import dev.scemu.core.MediaKind;
+import dev.scemu.nbd.NbdServer;
+import dev.scemu.raid.AssembleOptions;
+import dev.scemu.raid.RaidArray;
+import dev.scemu.raid.RaidError;
+import dev.scemu.raid.RaidException;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code scemu md}: md member images that mdadm (a real NAS) or scemu wrote, without a unit:
+ * {@code examine} prints what scemu reads from them, {@code serve} assembles them as md would and
+ * serves the array as one NBD export (no GPT, snapshot or unit layer). See docs/raid-on-disk.md.
+ */
+@Command(name = "md", mixinStandardHelpOptions = true,
+        description = "Examine or serve md v1.2 member images (RAID-0/1/5) directly.",
+        subcommands = {MdCommand.Examine.class, MdCommand.Serve.class})
+final class MdCommand {
+
+    /** Test hook of {@code md serve}: called with the running server instead of waiting for Ctrl-C. */
+    static volatile Consumer<NbdServer> testHook;
+
+    /** Name of the one export of {@code md serve}. */
+    static final String EXPORT = "md";
+
+    /**
+     * Opens member images: 4 KiB blocks when every file length allows it, else 512 bytes (md's
+     * sector), so any data offset fits.
+     */
+    static List<BlockDevice> open(List<Path> disks, int blockSize) {
+        List<BlockDevice> devices = new ArrayList<>();
+        try {
+            for (Path disk : disks) {
+                if (!Files.isRegularFile(disk)) {
+                    throw new CliException("member " + disk + " is not a regular file (member images only)");
+                }
+                devices.add(Media.openExisting(MediaKind.FILE, disk, blockSize));
+            }
+        } catch (RuntimeException e) {
+            devices.forEach(BlockDevice::close);
+            throw e;
+        }
+        return devices;
+    }
+
+    static int blockSizeFor(List<Path> disks) {
+        for (Path disk : disks) {
+            try {
+                if (Files.size(disk) % 4096 != 0) {
+                    return 512;
+                }
+            } catch (java.io.IOException e) {
+                throw new CliException("cannot read the size of " + disk + ": " + e.getMessage());
+            }
+        }
+        return 4096;
+    }
+
+    /** A refusal of something scemu does not implement reads {@code UNSUPPORTED: ...}. */
+    static RuntimeException translate(RaidException e) {
+        if (e.code() == RaidError.UNSUPPORTED_FEATURE) {
+            return new CliException("UNSUPPORTED: " + e.getMessage().substring((e.code() + ": ").length()), e);
+        }
+        return e;
+    }
+
+    @Command(name = "examine", mixinStandardHelpOptions = true,
+            description = "Print what scemu reads from each member, and whether the set assembles and why not.")
+    static final class Examine implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "DISK", arity = "1..*", description = "Member images.")
+        List<Path> disks;
+
+        @Override
+        public Integer call() {
+            List<BlockDevice> devices = open(disks, blockSizeFor(disks));
+            try {
+                String report = RaidArray.examine(devices);
+                spec.commandLine().getOut().print(report);
+                return report.contains("set: assembles") ? 0 : 1;
+            } finally {
+                devices.forEach(BlockDevice::close);
+            }
+        }
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = "Assemble the members as md would and serve the array as one NBD export until interrupted.")
+    static final class Serve implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "DISK", arity = "1..*", description = "Member images, in any order.")
+        List<Path> disks;
+
+        @ArgGroup(exclusive = true)
+        Listen listen;
+
+        static final class Listen {
+            @Option(names = "--port", paramLabel = "PORT", description = "TCP port on 127.0.0.1 (default: 10809).")
+            Integer port;
+
+            @Option(names = "--socket", paramLabel = "PATH", description = "Listen on a unix socket instead of TCP.")
+            Path socket;
+        }
+
+        @Option(names = "--read-only", description = "Assemble read-only: nothing is written to the members.")
+        boolean readOnly;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            PrintWriter out = spec.commandLine().getOut();
+            Path socket = listen == null ? null : listen.socket;
+            int port = listen == null || listen.port == null ? 10809 : listen.port;
+            if (socket == null && (port < 0 || port > 65535)) {
+                throw new CliException("port " + port + " is not in 0..65535");
+            }
+            List<BlockDevice> devices = open(disks, blockSizeFor(disks));
+            RaidArray array;
+            try {
+                array = RaidArray.assemble(devices, AssembleOptions.defaults().withReadOnly(readOnly));
+            } catch (RaidException e) {
+                devices.forEach(BlockDevice::close);
+                throw translate(e);
+            } catch (RuntimeException e) {
+                devices.forEach(BlockDevice::close);
+                throw e;
+            }
+            NbdServer server;
+            try {
+                NbdServer.Builder builder = NbdServer.builder().export(EXPORT, array, "md " + array.level() + " of "
+                        + array.raidDisks() + " members" + (array.isDegraded() ? " (degraded)" : ""), readOnly);
+                if (socket != null) {
+                    builder.bindUnix(socket);
+                } else {
+                    builder.bindTcp(InetAddress.getLoopbackAddress(), port);
+                }
+                server = builder.start();
+            } catch (RuntimeException e) {
+                array.close();
+                throw e;
+            }
+            String uri = socket != null ? "nbd+unix:///" + EXPORT + "?socket=" + socket.toAbsolutePath()
+                    : "nbd://127.0.0.1:" + server.port() + "/" + EXPORT;
+            out.printf("%-40s %s%n", uri, readOnly ? "read-only" : "read-write");
+            for (int r = 0; r < array.raidDisks(); r++) {
+                if (array.memberFault(r) != null) {
+                    out.printf("member %d: %s%n", r, array.memberFault(r));
+                }
+            }
+            CountDownLatch stopped = new CountDownLatch(1);
+            Consumer<NbdServer> hook = testHook;
+            if (hook != null) {
+                try {
+                    hook.accept(server);
+                } finally {
+                    stop(server, array);
+                }
+                return 0;
+            }
+            out.println("serving; press Ctrl-C to stop");
+            out.flush();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                stop(server, array);
+                stopped.countDown();
+            }, "scemu-md-serve-shutdown"));
+            stopped.await();
+            return 0;
+        }
+
+        /** No NBD request runs, then the array stops cleanly (superblocks clean, bitmap cleared) and closes. */
+        private static synchronized void stop(NbdServer server, RaidArray array) {
+            try {
+                server.close();
+            } finally {
+                array.close();
+            }
+        }
+    }
+}
