@@ -88,6 +88,8 @@ final class WritePath {
     static final int MAX_RUN_BLOCKS = StripeLocks.STRIPE_BLOCKS;
     private static final LongHashFunction XX3 = LongHashFunction.xx3();
     private static final int MAX_POOLED_CONTEXTS = 16;
+    /** Runs of at least this many blocks are first compared whole (an identical rewrite costs one compare). */
+    private static final int RUN_COMPARE_MIN_BLOCKS = 4;
 
     private final VolumeState s;
     private final int blockSize;
@@ -302,6 +304,10 @@ final class WritePath {
     }
 
     private void writeRunBlocks(RunContext ctx, CowBatch batch, long lba, int blockCount, ByteBuffer source, int sourceOffset) {
+        if (blockCount >= RUN_COMPARE_MIN_BLOCKS && identicalRewrite(ctx, lba, blockCount, source, sourceOffset)) {
+            s.meter.skippedWrite((long) blockCount * blockSize);
+            return;
+        }
         int inPlaceStart = -1;
         for (int i = 0; i < blockCount; i++) {
             long blockLba = lba + i;
@@ -348,6 +354,25 @@ final class WritePath {
             writeInPlace(ctx, lba + inPlaceStart, blockCount - inPlaceStart, inPlaceStart, source,
                     sourceOffset + inPlaceStart * blockSize);
         }
+    }
+
+    /**
+     * Whether the whole run rewrites what the volume holds: one compare of the run (one native
+     * {@code memcmp} from 16 KiB, see {@link BlockCompare}) instead of one per block, valid only
+     * if no block of the run is pending in a batch (scratch then holds the current contents).
+     */
+    private boolean identicalRewrite(RunContext ctx, long lba, int blockCount, ByteBuffer source, int sourceOffset) {
+        if (!Buffers.equal(source, sourceOffset, ctx.scratchView, 0, blockCount * blockSize)) {
+            return false;
+        }
+        synchronized (s.meta) {
+            for (int i = 0; i < blockCount; i++) {
+                if ((committing != null && committing.slotOf(lba + i) >= 0) || filling.slotOf(lba + i) >= 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** Blocks no snapshot needs and no batch holds: the data device holds exactly scratch there (read under this stripe lock). */
