@@ -77,6 +77,9 @@ import net.openhft.hashing.LongHashFunction;
  *       has blocks, while a snapshot exists) before its first run; a write that cannot reserve
  *       goes to the exclusive path of {@link SnapshotVolumeImpl} (exact count, store-full
  *       policy). So concurrent writers can never find the pool or the table empty half-way.</li>
+ *   <li><b>Failures.</b> A run that throws marks the volume failed before it ends (before
+ *       {@code exitRun}); a commit or checkpoint that waited for it checks the mark after the wait
+ *       and journals nothing, so no entry whose copy may be missing is made durable.</li>
  * </ol>
  *
  * <p>Thread use: any number of writers holding the volume's {@code writeGate} shared; the
@@ -230,6 +233,10 @@ final class WritePath {
             } finally {
                 writeQueuedCopies(ctx); // before the run ends: the batch's sync must find the copies written
             }
+        } catch (RuntimeException e) {
+            // before the run ends: a commit waiting for it must not journal entries whose copies may be missing
+            failed(e);
+            throw e;
         } finally {
             stripe.unlock();
             exitRun(batch, need - ctx.slotsUsed);
@@ -279,6 +286,15 @@ final class WritePath {
             if (waiters > 0) {
                 s.meta.notifyAll();
             }
+        }
+    }
+
+    /** An I/O failure or broken invariant on the write path: memory and media are out of step, refuse everything after it. */
+    private void failed(RuntimeException e) {
+        boolean refusal = e instanceof dev.scemu.snapshot.SnapshotException se
+                && se.code() != dev.scemu.snapshot.SnapshotError.CORRUPT_METADATA;
+        if (!refusal && s.failure == null) {
+            s.failure = e;
         }
     }
 
@@ -484,6 +500,7 @@ final class WritePath {
                 while (batch.inFlight > 0) {
                     await();
                 }
+                s.checkNotFailed(); // a run of this batch failed: its copies may be missing, journal nothing
                 if (batch.isEmpty()) {
                     return;
                 }
@@ -511,9 +528,7 @@ final class WritePath {
                 checkpoint();
             }
         } catch (RuntimeException e) {
-            if (s.failure == null) {
-                s.failure = e; // memory and media are out of step: refuse everything after it
-            }
+            failed(e);
             throw e;
         } finally {
             synchronized (s.meta) {
@@ -614,6 +629,7 @@ final class WritePath {
             }
         }
         try {
+            s.checkNotFailed(); // a run failed: an entry may lack its copy, checkpoint nothing
             int region = 1 - s.activeRegion;
             long next = s.generation + 1;
             Checkpoint.write(s.store, s.layout, region, new Checkpoint.State(next, s.writeEpoch, s.nextSnapshotId,
