@@ -4,8 +4,9 @@ import dev.scemu.core.CoreError;
 import dev.scemu.core.CoreException;
 import dev.scemu.core.IoCause;
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import net.openhft.hashing.LongHashFunction;
 
@@ -99,13 +100,20 @@ final class WritePath {
     private final CowBatch[] pair = new CowBatch[2];
     private final ByteBuffer zeros;
     private final ByteBuffer payload;
-    private final ArrayDeque<RunContext> contexts = new ArrayDeque<>();
+    /** Idle run contexts (claimed and returned by CAS, no lock). */
+    private final AtomicReferenceArray<RunContext> contexts = new AtomicReferenceArray<>(MAX_POOLED_CONTEXTS);
+    /**
+     * Runs between enterRun and exitRun. Incremented before a run checks {@link #pauseDepth} and
+     * read by a pausing checkpoint after it raised pauseDepth (both volatile: one of the two sees
+     * the other), so a run without slots needs no monitor.
+     */
+    private final AtomicInteger runsInFlight = new AtomicInteger();
+    /** Checkpoints pausing runs (raised and lowered under meta). */
+    private volatile int pauseDepth;
 
     // ---- guarded by s.meta
     private CowBatch filling;
     private CowBatch committing;
-    private int runsInFlight;
-    private int pauseDepth;
     private int waiters;
     private long reservedPool;
     private long reservedEntries;
@@ -141,18 +149,22 @@ final class WritePath {
     }
 
     private RunContext acquireContext() {
-        RunContext ctx;
-        synchronized (contexts) {
-            ctx = contexts.poll();
+        int start = (int) (Thread.currentThread().getId() & (MAX_POOLED_CONTEXTS - 1));
+        for (int i = 0; i < MAX_POOLED_CONTEXTS; i++) {
+            RunContext ctx = contexts.getAndSet((start + i) & (MAX_POOLED_CONTEXTS - 1), null);
+            if (ctx != null) {
+                return ctx;
+            }
         }
-        return ctx != null ? ctx : new RunContext();
+        return new RunContext();
     }
 
     private void releaseContext(RunContext ctx) {
         ctx.queuedCopyBlocks = 0;
-        synchronized (contexts) {
-            if (contexts.size() < MAX_POOLED_CONTEXTS) {
-                contexts.push(ctx);
+        int start = (int) (Thread.currentThread().getId() & (MAX_POOLED_CONTEXTS - 1));
+        for (int i = 0; i < MAX_POOLED_CONTEXTS; i++) {
+            if (contexts.compareAndSet((start + i) & (MAX_POOLED_CONTEXTS - 1), null, ctx)) {
+                return;
             }
         }
     }
@@ -245,6 +257,25 @@ final class WritePath {
 
     /** Waits (holding nothing) until the filling batch has {@code need} free slots; returns it (null if need is 0). */
     private CowBatch enterRun(int need) {
+        if (need == 0) {
+            while (true) {
+                runsInFlight.incrementAndGet();
+                if (pauseDepth == 0) {
+                    if (s.failure != null) {
+                        exitRun(null, 0);
+                        s.checkNotFailed();
+                    }
+                    return null;
+                }
+                exitRun(null, 0); // a checkpoint is pausing runs: wait for it holding nothing
+                synchronized (s.meta) {
+                    while (pauseDepth > 0) {
+                        s.checkNotFailed();
+                        await();
+                    }
+                }
+            }
+        }
         while (true) {
             CowBatch sealed;
             synchronized (s.meta) {
@@ -254,14 +285,10 @@ final class WritePath {
                         await();
                         continue;
                     }
-                    if (need == 0) {
-                        runsInFlight++;
-                        return null;
-                    }
                     if (filling.room() >= need) {
                         filling.reserved += need;
                         filling.inFlight++;
-                        runsInFlight++;
+                        runsInFlight.incrementAndGet();
                         return filling;
                     }
                     if (committing != null) {
@@ -277,12 +304,18 @@ final class WritePath {
     }
 
     private void exitRun(CowBatch batch, int unusedSlots) {
-        synchronized (s.meta) {
-            runsInFlight--;
-            if (batch != null) {
-                batch.reserved -= unusedSlots;
-                batch.inFlight--;
+        if (batch == null) {
+            if (runsInFlight.decrementAndGet() == 0 && pauseDepth > 0) {
+                synchronized (s.meta) {
+                    s.meta.notifyAll(); // the pausing checkpoint rechecks runsInFlight under meta
+                }
             }
+            return;
+        }
+        synchronized (s.meta) {
+            runsInFlight.decrementAndGet();
+            batch.reserved -= unusedSlots;
+            batch.inFlight--;
             if (waiters > 0) {
                 s.meta.notifyAll();
             }
@@ -320,7 +353,10 @@ final class WritePath {
     }
 
     private void writeRunBlocks(RunContext ctx, CowBatch batch, long lba, int blockCount, ByteBuffer source, int sourceOffset) {
-        if (blockCount >= RUN_COMPARE_MIN_BLOCKS && identicalRewrite(ctx, lba, blockCount, source, sourceOffset)) {
+        // Without snapshots no block needs a copy and no batch holds anything (deleting the last
+        // snapshot commits the batches first, and only a COW fills them): no bookkeeping per block.
+        boolean noSnapshots = s.liveEpochs.length == 0;
+        if (blockCount >= RUN_COMPARE_MIN_BLOCKS && identicalRewrite(ctx, lba, blockCount, source, sourceOffset, noSnapshots)) {
             s.meter.skippedWrite((long) blockCount * blockSize);
             return;
         }
@@ -331,17 +367,19 @@ final class WritePath {
             CowBatch pendingIn = null;
             int slot = -1;
             boolean needsCopy = false;
-            synchronized (s.meta) {
-                if (committing != null) {
-                    slot = committing.slotOf(blockLba);
-                    pendingIn = committing;
-                }
-                if (slot < 0) {
-                    slot = filling.slotOf(blockLba);
-                    pendingIn = filling;
-                }
-                if (slot < 0) {
-                    needsCopy = s.needsCopy(blockLba);
+            if (!noSnapshots) {
+                synchronized (s.meta) {
+                    if (committing != null) {
+                        slot = committing.slotOf(blockLba);
+                        pendingIn = committing;
+                    }
+                    if (slot < 0) {
+                        slot = filling.slotOf(blockLba);
+                        pendingIn = filling;
+                    }
+                    if (slot < 0) {
+                        needsCopy = s.needsCopy(blockLba);
+                    }
                 }
             }
             boolean inPlace = false;
@@ -377,9 +415,13 @@ final class WritePath {
      * {@code memcmp} from 16 KiB, see {@link BlockCompare}) instead of one per block, valid only
      * if no block of the run is pending in a batch (scratch then holds the current contents).
      */
-    private boolean identicalRewrite(RunContext ctx, long lba, int blockCount, ByteBuffer source, int sourceOffset) {
+    private boolean identicalRewrite(RunContext ctx, long lba, int blockCount, ByteBuffer source, int sourceOffset,
+                                     boolean noSnapshots) {
         if (!Buffers.equal(source, sourceOffset, ctx.scratchView, 0, blockCount * blockSize)) {
             return false;
+        }
+        if (noSnapshots) {
+            return true;
         }
         synchronized (s.meta) {
             for (int i = 0; i < blockCount; i++) {
@@ -624,7 +666,7 @@ final class WritePath {
     void checkpoint() {
         synchronized (s.meta) {
             pauseDepth++;
-            while (runsInFlight > 0) {
+            while (runsInFlight.get() > 0) {
                 await();
             }
         }
