@@ -56,6 +56,15 @@ public class SharedVolumeWriteBenchmark {
     @Param({"0", "1"})
     public int snapshots;
 
+    /**
+     * Service time of every read, write and flush of the data and store devices, in microseconds
+     * (0: memory speed). With a device latency the figure depends on how many requests the volume
+     * lets reach the devices at once, not on free CPU: the shape of a real disk under a NAS, and a
+     * measurement the load of a shared machine cannot blur.
+     */
+    @Param({"0", "200"})
+    public int latencyMicros;
+
     private BlockDevice data;
     private BlockDevice store;
     SnapshotVolume volume;
@@ -65,7 +74,7 @@ public class SharedVolumeWriteBenchmark {
     public void setUp() {
         data = Media.memory("data", new BlockGeometry(BLOCK_SIZE, DATA_BLOCKS));
         store = Media.memory("store", new BlockGeometry(BLOCK_SIZE, 2 * DATA_BLOCKS + 4096));
-        volume = SnapshotVolume.format(data, store, SnapshotConfig.defaults());
+        volume = SnapshotVolume.format(new LatencyDevice(data, 0), new LatencyDevice(store, 0), SnapshotConfig.defaults());
         ByteBuffer prefill = NativeMemory.allocateAligned(PREFILL_BLOCKS * BLOCK_SIZE, 4096);
         SplittableRandom random = new SplittableRandom(42);
         for (int i = 0; i < PREFILL_BLOCKS * BLOCK_SIZE; i += 8) {
@@ -78,6 +87,57 @@ public class SharedVolumeWriteBenchmark {
         volume.flush();
         for (int i = 0; i < snapshots; i++) {
             volume.createSnapshot("s" + i);
+        }
+        if (latencyMicros > 0) { // reopen over slow devices (the prefill above ran at memory speed)
+            volume.close();
+            volume = SnapshotVolume.open(new LatencyDevice(data, latencyMicros), new LatencyDevice(store, latencyMicros));
+        }
+    }
+
+    /** A device over another that spends {@code micros} in every read, write and flush (parked, not spinning). */
+    static final class LatencyDevice extends dev.scemu.core.AbstractBlockDevice {
+        private final BlockDevice inner;
+        private final long nanos;
+
+        LatencyDevice(BlockDevice inner, int micros) {
+            super(inner.name(), inner.geometry());
+            this.inner = inner;
+            this.nanos = micros * 1000L;
+        }
+
+        private void serve() {
+            if (nanos > 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(nanos);
+            }
+        }
+
+        @Override
+        protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+            serve();
+            inner.read(lba, blockCount, buffer, bufferOffset);
+        }
+
+        @Override
+        protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+            serve();
+            inner.write(lba, blockCount, buffer, bufferOffset, fua);
+        }
+
+        @Override
+        protected void doFlush() {
+            serve();
+            inner.flush();
+        }
+
+        @Override
+        protected void doTrim(long lba, long blockCount) {
+            serve();
+            inner.trim(lba, blockCount);
+        }
+
+        @Override
+        protected void doClose() {
+            // the benchmark closes the inner device
         }
     }
 
