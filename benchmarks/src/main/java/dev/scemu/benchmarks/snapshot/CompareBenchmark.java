@@ -2,6 +2,7 @@ package dev.scemu.benchmarks.snapshot;
 
 import dev.scemu.benchmarks.raid.CBaseline;
 import dev.scemu.core.NativeMemory;
+import dev.scemu.snapshot.internal.BlockCompare;
 import java.nio.ByteBuffer;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +25,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * C's {@code memcmp}, on two equal direct, 4096-aligned buffers of {@code bytes} (equal, so every
  * byte is compared, the worst case and the identical-rewrite case):
  * <ul>
+ *   <li>{@code scemuEqual}: the compare the snapshot write path calls,
+ *       {@code snapshot.internal.BlockCompare.equal} (the intrinsic below 16 KiB, libc
+ *       {@code memcmp} through JNA from 16 KiB up);</li>
  *   <li>{@code mismatch}: exactly the shape of {@code snapshot.internal.Buffers.equal} (set limit
  *       and position of both views, {@code ByteBuffer.mismatch});</li>
  *   <li>{@code memcmpC}: libc's {@code memcmp} called 16 times in a C loop ({@code memcmp_reps} of
@@ -34,7 +38,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *       re-setting the views, to see their cost) and {@code unsafeLongs} (4 x 8-byte words per
  *       iteration through {@code Unsafe}, ORed XORs, exit at the first differing 32 bytes).</li>
  * </ul>
- * {@code bytes=4096} is the snapshot block (in cache); {@code bytes=67108864} is out of cache.
+ * {@code bytes=4096} is the snapshot block, {@code 65536} a 16-block run (both in cache);
+ * {@code bytes=67108864} is out of cache. The target ratio is {@code scemuEqual ÷ memcmpJna}
+ * (the same libc call on the same buffers) ≥ 0.9.
  * Throughput x bytes = compared bytes/s (of one buffer).
  */
 @State(Scope.Thread)
@@ -48,7 +54,7 @@ public class CompareBenchmark {
     private static final int C_REPS = 16;
     private static final sun.misc.Unsafe U = net.openhft.chronicle.core.UnsafeMemory.UNSAFE;
 
-    @Param({"4096", "67108864"})
+    @Param({"4096", "65536", "67108864"})
     public int bytes;
 
     private ByteBuffer a;
@@ -69,6 +75,11 @@ public class CompareBenchmark {
         }
         pa = NativeMemory.address(a);
         pb = NativeMemory.address(b);
+    }
+
+    @Benchmark
+    public boolean scemuEqual() {
+        return BlockCompare.equal(a, 0, b, 0, bytes);
     }
 
     @Benchmark

@@ -10,12 +10,10 @@ final class Buffers {
 
     /**
      * Whether {@code a[aOffset, +length)} equals {@code b[bOffset, +length)}. {@code a} and {@code b}
-     * are scratch views (their position and limit are changed): vectorized {@link ByteBuffer#mismatch}.
+     * are scratch views (their position and limit are changed): {@link BlockCompare#equal}.
      */
     static boolean equal(ByteBuffer a, int aOffset, ByteBuffer b, int bOffset, int length) {
-        a.limit(aOffset + length).position(aOffset);
-        b.limit(bOffset + length).position(bOffset);
-        return a.mismatch(b) < 0;
+        return BlockCompare.equal(a, aOffset, b, bOffset, length);
     }
 
     /** A direct buffer of {@code capacity} bytes at a 4096-aligned address. */

@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * The allocation maps of a snapshot volume ({@link BlockDevice#mapAllocation}) and of its
- * snapshot views, computed under the volume's read lock from what the volume knows and what its
+ * snapshot views, computed from what the volume knows and what its
  * data device answers; nothing is read.
  *
  * <ul>
@@ -30,6 +30,8 @@ import java.util.List;
  * <p>The exceptions are looked up per block in the mapping table when the range is small, else by
  * one pass over the table's lbas; the result is collected under the lock and handed to the
  * caller's sink after it is released ({@link #deliver}), so a slow sink never holds writers off.
+ * The volume collects the exceptions under its {@code meta} monitor and asks the data device
+ * after releasing it: no I/O runs under the monitor.
  */
 final class SnapshotAllocation {
 
@@ -43,24 +45,26 @@ final class SnapshotAllocation {
     private SnapshotAllocation() {
     }
 
-    /** The live volume's map of {@code [lba, lba + blockCount)}. Caller holds the volume's read lock. */
-    static List<Run> live(BlockDevice data, CowBatch batch, long lba, long blockCount) {
-        long end = lba + blockCount;
-        long[] pending = new long[batch.size()];
-        int count = 0;
-        for (int slot = 0; slot < batch.size(); slot++) {
-            long pendingLba = batch.lba(slot);
-            if (pendingLba >= lba && pendingLba < end) {
-                pending[count++] = pendingLba;
-            }
+    /** The live volume's map of {@code [lba, lba + blockCount)}; {@code pending} (ascending) wait in a COW batch. */
+    static List<Run> live(BlockDevice data, long[] pending, long lba, long blockCount) {
+        LongStates exceptions = new LongStates();
+        for (long pendingLba : pending) {
+            exceptions.add(pendingLba, Allocation.DATA);
         }
-        Allocation[] states = new Allocation[count];
-        Arrays.fill(states, Allocation.DATA);
-        return merge(data, lba, blockCount, sortedWithStates(pending, states, count));
+        return merge(data, lba, blockCount, exceptions);
     }
 
-    /** Snapshot {@code epoch}'s map of {@code [lba, lba + blockCount)}. Caller holds the volume's read lock. */
-    static List<Run> snapshot(BlockDevice data, MappingIndex index, long epoch, long lba, long blockCount) {
+    /** The blocks of a range snapshot {@code epoch} preserved, with their states, ascending. */
+    static final class Preserved {
+        private final LongStates states;
+
+        private Preserved(LongStates states) {
+            this.states = states;
+        }
+    }
+
+    /** What snapshot {@code epoch} preserved in {@code [lba, lba + blockCount)}. Caller holds the volume's {@code meta}. */
+    static Preserved preserved(MappingIndex index, long epoch, long lba, long blockCount) {
         long end = lba + blockCount;
         LongStates preserved = new LongStates();
         if (blockCount <= LOOKUP_BLOCKS) {
@@ -74,7 +78,12 @@ final class SnapshotAllocation {
                 }
             });
         }
-        return merge(data, lba, blockCount, sortedWithStates(preserved.lbas, preserved.states, preserved.size));
+        return new Preserved(sortedWithStates(preserved.lbas, preserved.states, preserved.size));
+    }
+
+    /** Snapshot's map of {@code [lba, lba + blockCount)}: the data device's map with the preserved blocks laid over it. */
+    static List<Run> snapshot(BlockDevice data, Preserved preserved, long lba, long blockCount) {
+        return merge(data, lba, blockCount, preserved.states);
     }
 
     /** Hands the collected map to {@code sink} until it stops. */

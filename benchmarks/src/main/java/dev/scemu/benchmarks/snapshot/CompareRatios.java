@@ -1,0 +1,123 @@
+package dev.scemu.benchmarks.snapshot;
+
+import dev.scemu.benchmarks.raid.CBaseline;
+import dev.scemu.core.NativeMemory;
+import dev.scemu.snapshot.internal.BlockCompare;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The diff compare against libc {@code memcmp} as interleaved same-run ratios (a loaded, shared
+ * machine moves JMH's one-method-after-the-other figures by 2x): per size, the cases run in short
+ * slices round after round, and each ratio is the median over rounds of the two cases' rates in
+ * the same round. Two equal direct 4096-aligned buffers (equal: every byte compared, the worst
+ * case). Cases: {@code memcmp} through JNA direct mapping, one call per compare (the reference);
+ * {@code BlockCompare.equal} (what the snapshot write path calls); {@code ByteBuffer.mismatch} on
+ * views (what it called before); with {@code -Dscemu.bench.clib=PATH}, {@code memcmp} 16 times
+ * per JNA call in C ({@code memcmp_reps} of {@code bench/c/xor.c}: memcmp without the call).
+ *
+ * <pre>
+ * java $SCEMU_JVM_FLAGS [-Dscemu.bench.clib=/tmp/libscemuxor.so] -cp benchmarks/target/benchmarks.jar \
+ *     dev.scemu.benchmarks.snapshot.CompareRatios [ROUNDS] [SLICE_MS] [BYTES...]
+ * </pre>
+ */
+public final class CompareRatios {
+
+    private record Case(String name, BooleanSupplier op, int comparesPerOp) {
+    }
+
+    static volatile boolean sink;
+
+    private CompareRatios() {
+    }
+
+    public static void main(String[] args) {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 40;
+        int sliceMs = args.length > 1 ? Integer.parseInt(args[1]) : 50;
+        int[] sizes = args.length > 2 ? Arrays.stream(args, 2, args.length).mapToInt(Integer::parseInt).toArray()
+                : new int[] {4096, 65536};
+        boolean c = System.getProperty(CBaseline.PROPERTY) != null;
+        System.out.printf("# load at start %s; BlockCompare native memcmp from %d bytes: %s%n", load(),
+                BlockCompare.NATIVE_MIN_BYTES, BlockCompare.nativeAvailable());
+        for (int bytes : sizes) {
+            ByteBuffer a = NativeMemory.allocateAligned(bytes, 4096);
+            ByteBuffer b = NativeMemory.allocateAligned(bytes, 4096);
+            byte[] pattern = new byte[bytes];
+            new Random(5).nextBytes(pattern);
+            a.put(0, pattern);
+            b.put(0, pattern);
+            long pa = NativeMemory.address(a);
+            long pb = NativeMemory.address(b);
+            ByteBuffer va = a.duplicate();
+            ByteBuffer vb = b.duplicate();
+            List<Case> cases = new ArrayList<>();
+            cases.add(new Case("memcmp via JNA, one call per compare (reference)",
+                    () -> CBaseline.LibC.memcmp(pa, pb, bytes) == 0, 1));
+            cases.add(new Case("BlockCompare.equal (after)", () -> BlockCompare.equal(va, 0, vb, 0, bytes), 1));
+            cases.add(new Case("ByteBuffer.mismatch on views (before)",
+                    () -> BlockCompare.mismatchEqual(va, 0, vb, 0, bytes), 1));
+            if (c) {
+                CBaseline.require();
+                cases.add(new Case("memcmp x 16 in C per JNA call", () -> CBaseline.memcmp_reps(pa, pb, bytes, 16) == 0, 16));
+            }
+            run(bytes, cases, rounds, sliceMs);
+        }
+        System.out.printf("# load at end %s%n", load());
+    }
+
+    private static void run(int bytes, List<Case> cases, int rounds, int sliceMs) {
+        int warmup = Math.max(3, rounds / 5);
+        double[][] rates = new double[cases.size()][rounds];
+        long sliceNanos = sliceMs * 1_000_000L;
+        for (int r = -warmup; r < rounds; r++) {
+            for (int k = 0; k < cases.size(); k++) {
+                Case c = cases.get(k);
+                long ops = 0;
+                boolean acc = true;
+                long t0 = System.nanoTime();
+                long t;
+                do {
+                    for (int i = 0; i < 16; i++) {
+                        acc &= c.op().getAsBoolean();
+                    }
+                    ops += 16;
+                    t = System.nanoTime();
+                } while (t - t0 < sliceNanos);
+                sink = acc;
+                if (r >= 0) {
+                    rates[k][r] = (double) ops * c.comparesPerOp() * bytes / (t - t0);
+                }
+            }
+        }
+        System.out.printf("%n## %d bytes, equal buffers%n", bytes);
+        System.out.println("| case | median GB/s | median ratio to the reference (min..max of rounds) |");
+        System.out.println("|---|---|---|");
+        for (int k = 0; k < cases.size(); k++) {
+            double[] ratio = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                ratio[r] = rates[k][r] / rates[0][r];
+            }
+            System.out.printf("| %s | %.1f | %.3f (%.2f..%.2f) |%n", cases.get(k).name(), median(rates[k]),
+                    median(ratio), Arrays.stream(ratio).min().orElse(0), Arrays.stream(ratio).max().orElse(0));
+        }
+    }
+
+    private static String load() {
+        try {
+            return new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/loadavg"))).trim();
+        } catch (java.io.IOException e) {
+            return "?";
+        }
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n == 0 ? Double.NaN : n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+}

@@ -1,0 +1,729 @@
+package dev.scemu.snapshot.internal;
+
+import dev.scemu.core.CoreError;
+import dev.scemu.core.CoreException;
+import dev.scemu.core.IoCause;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import net.openhft.hashing.LongHashFunction;
+
+/**
+ * The write path of the live volume: diff-on-write, copy-on-write into batches, group commit of
+ * the batches, and checkpoints (which also commit batches).
+ *
+ * <h2>Runs</h2>
+ * A host write is cut into <b>runs</b>: at most one stripe ({@link StripeLocks}, 64 blocks) and at
+ * most one batch's capacity. A run:
+ * <ol>
+ *   <li>reserves as many batch slots as it has blocks (if any snapshot exists) in the batch being
+ *       filled ({@code enterRun}; it waits here, holding nothing, if the batch is full and the
+ *       previous batch is still committing, or while runs are paused for a checkpoint);</li>
+ *   <li>takes its stripe's lock exclusively and reads the old blocks once;</li>
+ *   <li>per block: identical → skipped; pending in a batch → the slot's new data is replaced;
+ *       no snapshot needs the old block → written in place with {@code writeOver} (the old data
+ *       just read is handed down, so a RAID-5 below does not read it again); else COW: the old
+ *       block goes to a free pool block (or becomes a zero-block entry), the entry is inserted,
+ *       and the new data and the old data wait in the reserved slot;</li>
+ *   <li>writes its copies to the store (consecutive pool blocks in one write), releases the
+ *       stripe, then returns its unused slots ({@code exitRun}).</li>
+ * </ol>
+ *
+ * <h2>Group commit</h2>
+ * Two {@link CowBatch}es alternate: one <em>fills</em>, at most one <em>commits</em>. When a run
+ * finds no room, and no batch is committing, it <em>seals</em> the filling batch (it becomes the
+ * committing one, the other, empty, starts filling: later runs proceed at once), waits until the
+ * runs that reserved slots in it have finished, and commits it: ONE journal record with every
+ * entry and copy hash, ONE journal sync (log block + store flush: the copies become durable),
+ * then the new data goes to the data device, stripe by stripe under the stripe lock, each slot
+ * marked written as its data lands. A flush or a FUA write seals and commits the filling batch
+ * the same way (after waiting for a commit in progress); writers that wait for the same commit
+ * share it.
+ *
+ * <h2>Ordering rules (proofs)</h2>
+ * <ol>
+ *   <li><b>copy → journal → overwrite.</b> A slot's new data reaches the data device only in
+ *       {@link #writeBatchData}, which the committer calls after the journal sync of the slot's
+ *       batch returned, or a checkpoint calls after its header is durable. Between the COW and
+ *       that write no other path writes the block: every later run over the lba finds the slot
+ *       pending (it holds the stripe lock, and a slot stops being pending only under that lock)
+ *       and replaces the slot's data instead. The copy itself was written by its run before the
+ *       run ended, and a batch is committed only after all its runs ended, so the sync makes
+ *       the copy durable.</li>
+ *   <li><b>Only the last batch can be torn.</b> At most one batch commits at a time; the next
+ *       seal waits until the previous commit returned, so batch k+1's sync starts after batch
+ *       k's sync returned.</li>
+ *   <li><b>Reads see the latest completed write.</b> A read holds the shared locks of its
+ *       stripes. A completed run left each of its blocks either on the data device (in place, or
+ *       written by the committer) or in a pending slot; the reader reads the data device, then
+ *       overlays every pending slot. The committer writes a slot's data and marks it written
+ *       under the exclusive stripe lock, so the reader sees both steps or neither.</li>
+ *   <li><b>Snapshot views stay frozen.</b> An entry is inserted and its copy written in the same
+ *       run, under the exclusive stripe lock; a view reads its stripes shared, so it sees the entry
+ *       with its copy, or neither (and then the data device still holds the old block, because
+ *       the overwrite waits for the commit, rule 1).</li>
+ *   <li><b>Writes to one block stay ordered.</b> Runs over one lba hold the same stripe lock, so
+ *       they are serialised in the order they take it; each completes its diff, COW and slot
+ *       update before the next reads the block.</li>
+ *   <li><b>Checkpoints see a quiet table.</b> A checkpoint pauses runs (new runs wait in
+ *       {@code enterRun}, holding nothing) and waits until none is in flight: every entry in the
+ *       index then has its copy written. The checkpoint's store flush makes those copies
+ *       durable before its header; only then are the data of both batches written (the
+ *       checkpoint covers their entries). The committer, which checkpoints when the journal is
+ *       half full or full, holds no stripe lock and no run while it waits, so the pause cannot
+ *       deadlock.</li>
+ *   <li><b>Space.</b> Pool blocks and mapping entries are reserved per host write (as many as it
+ *       has blocks, while a snapshot exists) before its first run; a write that cannot reserve
+ *       goes to the exclusive path of {@link SnapshotVolumeImpl} (exact count, store-full
+ *       policy). So concurrent writers can never find the pool or the table empty half-way.</li>
+ *   <li><b>Failures.</b> A run that throws marks the volume failed before it ends (before
+ *       {@code exitRun}); a commit or checkpoint that waited for it checks the mark after the wait
+ *       and journals nothing, so no entry whose copy may be missing is made durable.</li>
+ * </ol>
+ *
+ * <p>Thread use: any number of writers holding the volume's {@code writeGate} shared; the
+ * journal is used by one thread at a time (the committer, or a holder of {@code writeGate}
+ * exclusively, which excludes committers because committers hold it shared).
+ */
+final class WritePath {
+
+    static final int MAX_RUN_BLOCKS = StripeLocks.STRIPE_BLOCKS;
+    private static final LongHashFunction XX3 = LongHashFunction.xx3();
+    private static final int MAX_POOLED_CONTEXTS = 16;
+    /** Runs of at least this many blocks are first compared whole (an identical rewrite costs one compare). */
+    private static final int RUN_COMPARE_MIN_BLOCKS = 4;
+
+    private final VolumeState s;
+    private final int blockSize;
+    private final CowBatch[] pair = new CowBatch[2];
+    private final ByteBuffer zeros;
+    private final ByteBuffer payload;
+    /** Idle run contexts (claimed and returned by CAS, no lock). */
+    private final AtomicReferenceArray<RunContext> contexts = new AtomicReferenceArray<>(MAX_POOLED_CONTEXTS);
+    /**
+     * Runs between enterRun and exitRun. Incremented before a run checks {@link #pauseDepth} and
+     * read by a pausing checkpoint after it raised pauseDepth (both volatile: one of the two sees
+     * the other), so a run without slots needs no monitor.
+     */
+    private final AtomicInteger runsInFlight = new AtomicInteger();
+    /** Checkpoints pausing runs (raised and lowered under meta). */
+    private volatile int pauseDepth;
+
+    // ---- guarded by s.meta
+    private CowBatch filling;
+    private CowBatch committing;
+    private int waiters;
+    private long reservedPool;
+    private long reservedEntries;
+
+    WritePath(VolumeState s) {
+        this.s = s;
+        this.blockSize = s.blockSize;
+        int perRecord = JournalRecords.cowEntriesPerRecord(s.journal.maxPayloadBytes());
+        if (perRecord < 1) {
+            throw new dev.scemu.snapshot.SnapshotException(dev.scemu.snapshot.SnapshotError.INVALID_CONFIGURATION,
+                    "journal payloads of " + s.journal.maxPayloadBytes() + " bytes hold no COW entry");
+        }
+        int capacity = Math.min(s.layout.cowBatchBlocks(), perRecord);
+        pair[0] = new CowBatch(capacity, blockSize);
+        pair[1] = new CowBatch(capacity, blockSize);
+        filling = pair[0];
+        this.zeros = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
+        this.payload = ByteBuffer.allocateDirect(s.journal.maxPayloadBytes()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Per-write scratch: the old blocks of a run, views for compares, queued copies, reservations. */
+    private final class RunContext {
+        final ByteBuffer scratch = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
+        final ByteBuffer scratchView = scratch.duplicate();
+        final ByteBuffer zerosView = zeros.duplicate();
+        final ByteBuffer[] batchViews = {pair[0].data().duplicate(), pair[1].data().duplicate()};
+        long queuedCopyStoreBlock;
+        int queuedCopyScratchOffset;
+        int queuedCopyBlocks;
+        long poolLeft;
+        long entriesLeft;
+        int slotsUsed;
+    }
+
+    private RunContext acquireContext() {
+        int start = (int) (Thread.currentThread().getId() & (MAX_POOLED_CONTEXTS - 1));
+        for (int i = 0; i < MAX_POOLED_CONTEXTS; i++) {
+            RunContext ctx = contexts.getAndSet((start + i) & (MAX_POOLED_CONTEXTS - 1), null);
+            if (ctx != null) {
+                return ctx;
+            }
+        }
+        return new RunContext();
+    }
+
+    private void releaseContext(RunContext ctx) {
+        ctx.queuedCopyBlocks = 0;
+        int start = (int) (Thread.currentThread().getId() & (MAX_POOLED_CONTEXTS - 1));
+        for (int i = 0; i < MAX_POOLED_CONTEXTS; i++) {
+            if (contexts.compareAndSet((start + i) & (MAX_POOLED_CONTEXTS - 1), null, ctx)) {
+                return;
+            }
+        }
+    }
+
+    int batchCapacity() {
+        return pair[0].capacity();
+    }
+
+    // ------------------------------------------------------------------ host writes
+
+    /**
+     * A write under {@code writeGate} shared: reserves room for its copies, then writes. Returns
+     * false, having written nothing, if the store might not hold its copies (the caller retries
+     * exclusively). {@code source} is a private view (its position and limit change).
+     */
+    boolean tryWriteShared(long lba, int blockCount, ByteBuffer source, int sourceOffset) {
+        RunContext ctx = acquireContext();
+        try {
+            if (s.liveEpochs.length > 0) {
+                synchronized (s.meta) {
+                    if (s.freeMap.freeCount() - reservedPool < blockCount
+                            || s.index.freeEntries() - reservedEntries < blockCount) {
+                        return false;
+                    }
+                    reservedPool += blockCount;
+                    reservedEntries += blockCount;
+                    ctx.poolLeft = blockCount;
+                    ctx.entriesLeft = blockCount;
+                }
+            }
+            writeRuns(ctx, lba, blockCount, source, sourceOffset);
+            return true;
+        } finally {
+            if (ctx.poolLeft > 0 || ctx.entriesLeft > 0) {
+                synchronized (s.meta) {
+                    reservedPool -= ctx.poolLeft;
+                    reservedEntries -= ctx.entriesLeft;
+                }
+                ctx.poolLeft = 0;
+                ctx.entriesLeft = 0;
+            }
+            releaseContext(ctx);
+        }
+    }
+
+    /** A write under {@code writeGate} exclusive; the caller made room for its copies. */
+    void writeExclusive(long lba, int blockCount, ByteBuffer source, int sourceOffset) {
+        RunContext ctx = acquireContext();
+        try {
+            writeRuns(ctx, lba, blockCount, source, sourceOffset);
+        } finally {
+            releaseContext(ctx);
+        }
+    }
+
+    private void writeRuns(RunContext ctx, long lba, int blockCount, ByteBuffer source, int sourceOffset) {
+        int done = 0;
+        int capacity = batchCapacity();
+        while (done < blockCount) {
+            long at = lba + done;
+            int run = Math.min(Math.min(blockCount - done, StripeLocks.blocksToStripeEnd(at)), capacity);
+            writeRun(ctx, at, run, source, sourceOffset + done * blockSize);
+            done += run;
+        }
+    }
+
+    private void writeRun(RunContext ctx, long lba, int blockCount, ByteBuffer source, int sourceOffset) {
+        int need = s.liveEpochs.length == 0 ? 0 : blockCount;
+        CowBatch batch = enterRun(need);
+        ctx.slotsUsed = 0;
+        ReentrantReadWriteLock.WriteLock stripe = s.stripes.exclusive(lba);
+        stripe.lock();
+        try {
+            s.data.read(lba, blockCount, ctx.scratch, 0);
+            s.meter.issuedRead(IoCause.HOST, (long) blockCount * blockSize);
+            try {
+                writeRunBlocks(ctx, batch, lba, blockCount, source, sourceOffset);
+            } finally {
+                writeQueuedCopies(ctx); // before the run ends: the batch's sync must find the copies written
+            }
+        } catch (RuntimeException e) {
+            // before the run ends: a commit waiting for it must not journal entries whose copies may be missing
+            failed(e);
+            throw e;
+        } finally {
+            stripe.unlock();
+            exitRun(batch, need - ctx.slotsUsed);
+        }
+    }
+
+    /** Waits (holding nothing) until the filling batch has {@code need} free slots; returns it (null if need is 0). */
+    private CowBatch enterRun(int need) {
+        if (need == 0) {
+            while (true) {
+                runsInFlight.incrementAndGet();
+                if (pauseDepth == 0) {
+                    if (s.failure != null) {
+                        exitRun(null, 0);
+                        s.checkNotFailed();
+                    }
+                    return null;
+                }
+                exitRun(null, 0); // a checkpoint is pausing runs: wait for it holding nothing
+                synchronized (s.meta) {
+                    while (pauseDepth > 0) {
+                        s.checkNotFailed();
+                        await();
+                    }
+                }
+            }
+        }
+        while (true) {
+            CowBatch sealed;
+            synchronized (s.meta) {
+                while (true) {
+                    s.checkNotFailed();
+                    if (pauseDepth > 0) {
+                        await();
+                        continue;
+                    }
+                    if (filling.room() >= need) {
+                        filling.reserved += need;
+                        filling.inFlight++;
+                        runsInFlight.incrementAndGet();
+                        return filling;
+                    }
+                    if (committing != null) {
+                        await();
+                        continue;
+                    }
+                    sealed = seal();
+                    break;
+                }
+            }
+            commit(sealed);
+        }
+    }
+
+    private void exitRun(CowBatch batch, int unusedSlots) {
+        if (batch == null) {
+            if (runsInFlight.decrementAndGet() == 0 && pauseDepth > 0) {
+                synchronized (s.meta) {
+                    s.meta.notifyAll(); // the pausing checkpoint rechecks runsInFlight under meta
+                }
+            }
+            return;
+        }
+        synchronized (s.meta) {
+            runsInFlight.decrementAndGet();
+            batch.reserved -= unusedSlots;
+            batch.inFlight--;
+            if (waiters > 0) {
+                s.meta.notifyAll();
+            }
+        }
+    }
+
+    /** An I/O failure or broken invariant on the write path: memory and media are out of step, refuse everything after it. */
+    private void failed(RuntimeException e) {
+        boolean refusal = e instanceof dev.scemu.snapshot.SnapshotException se
+                && se.code() != dev.scemu.snapshot.SnapshotError.CORRUPT_METADATA;
+        if (!refusal && s.failure == null) {
+            s.failure = e;
+        }
+    }
+
+    /** Caller holds meta. */
+    private void await() {
+        waiters++;
+        try {
+            s.meta.wait();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CoreException(CoreError.IO_ERROR, "interrupted while waiting for a snapshot batch commit of " + s.name, e);
+        } finally {
+            waiters--;
+        }
+    }
+
+    /** Caller holds meta and no batch is committing: the filling batch becomes the committing one. */
+    private CowBatch seal() {
+        CowBatch sealed = filling;
+        committing = sealed;
+        filling = sealed == pair[0] ? pair[1] : pair[0];
+        return sealed;
+    }
+
+    private void writeRunBlocks(RunContext ctx, CowBatch batch, long lba, int blockCount, ByteBuffer source, int sourceOffset) {
+        // Without snapshots no block needs a copy and no batch holds anything (deleting the last
+        // snapshot commits the batches first, and only a COW fills them): no bookkeeping per block.
+        boolean noSnapshots = s.liveEpochs.length == 0;
+        if (blockCount >= RUN_COMPARE_MIN_BLOCKS && identicalRewrite(ctx, lba, blockCount, source, sourceOffset, noSnapshots)) {
+            s.meter.skippedWrite((long) blockCount * blockSize);
+            return;
+        }
+        int inPlaceStart = -1;
+        for (int i = 0; i < blockCount; i++) {
+            long blockLba = lba + i;
+            int at = sourceOffset + i * blockSize;
+            CowBatch pendingIn = null;
+            int slot = -1;
+            boolean needsCopy = false;
+            if (!noSnapshots) {
+                synchronized (s.meta) {
+                    if (committing != null) {
+                        slot = committing.slotOf(blockLba);
+                        pendingIn = committing;
+                    }
+                    if (slot < 0) {
+                        slot = filling.slotOf(blockLba);
+                        pendingIn = filling;
+                    }
+                    if (slot < 0) {
+                        needsCopy = s.needsCopy(blockLba);
+                    }
+                }
+            }
+            boolean inPlace = false;
+            if (slot >= 0) {
+                ByteBuffer view = ctx.batchViews[pendingIn == pair[0] ? 0 : 1];
+                if (Buffers.equal(source, at, view, pendingIn.dataOffset(slot), blockSize)) {
+                    s.meter.skippedWrite(blockSize);
+                } else {
+                    pendingIn.putData(slot, source.clear(), at);
+                }
+            } else if (Buffers.equal(source, at, ctx.scratchView, i * blockSize, blockSize)) {
+                s.meter.skippedWrite(blockSize);
+            } else if (needsCopy) {
+                copyOnWrite(ctx, batch, blockLba, i * blockSize, source.clear(), at);
+            } else {
+                inPlace = true;
+            }
+            if (inPlace && inPlaceStart < 0) {
+                inPlaceStart = i;
+            } else if (!inPlace && inPlaceStart >= 0) {
+                writeInPlace(ctx, lba + inPlaceStart, i - inPlaceStart, inPlaceStart, source, sourceOffset + inPlaceStart * blockSize);
+                inPlaceStart = -1;
+            }
+        }
+        if (inPlaceStart >= 0) {
+            writeInPlace(ctx, lba + inPlaceStart, blockCount - inPlaceStart, inPlaceStart, source,
+                    sourceOffset + inPlaceStart * blockSize);
+        }
+    }
+
+    /**
+     * Whether the whole run rewrites what the volume holds: one compare of the run (one native
+     * {@code memcmp} from 16 KiB, see {@link BlockCompare}) instead of one per block, valid only
+     * if no block of the run is pending in a batch (scratch then holds the current contents).
+     */
+    private boolean identicalRewrite(RunContext ctx, long lba, int blockCount, ByteBuffer source, int sourceOffset,
+                                     boolean noSnapshots) {
+        if (!Buffers.equal(source, sourceOffset, ctx.scratchView, 0, blockCount * blockSize)) {
+            return false;
+        }
+        if (noSnapshots) {
+            return true;
+        }
+        synchronized (s.meta) {
+            for (int i = 0; i < blockCount; i++) {
+                if ((committing != null && committing.slotOf(lba + i) >= 0) || filling.slotOf(lba + i) >= 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Blocks no snapshot needs and no batch holds: the data device holds exactly scratch there (read under this stripe lock). */
+    private void writeInPlace(RunContext ctx, long lba, int blockCount, int runIndex, ByteBuffer source, int sourceOffset) {
+        source.clear();
+        s.data.writeOver(lba, blockCount, source, sourceOffset, ctx.scratch, runIndex * blockSize, false);
+        s.meter.issuedWrite(IoCause.HOST, (long) blockCount * blockSize);
+    }
+
+    /** Old block at scratch[oldOffset] is preserved; the new block (and the old) wait in a slot of {@code batch}. */
+    private void copyOnWrite(RunContext ctx, CowBatch batch, long lba, int oldOffset, ByteBuffer source, int sourceOffset) {
+        boolean zero = Buffers.equal(ctx.scratchView, oldOffset, ctx.zerosView, 0, blockSize);
+        long hash = zero ? 0 : XX3.hashBytes(ctx.scratch, oldOffset, blockSize);
+        long storeBlock = MappingIndex.ZERO_BLOCK;
+        int slot;
+        synchronized (s.meta) {
+            long from = s.index.birthEpoch(lba);
+            long to = s.writeEpoch - 1;
+            if (!zero) {
+                storeBlock = s.freeMap.allocate();
+                if (ctx.poolLeft > 0) {
+                    ctx.poolLeft--;
+                    reservedPool--;
+                }
+            }
+            int entry = s.index.insertNewest(lba, from, to, storeBlock);
+            if (ctx.entriesLeft > 0) {
+                ctx.entriesLeft--;
+                reservedEntries--;
+            }
+            slot = batch.claim(lba, entry, hash);
+            batch.reserved--;
+            ctx.slotsUsed++;
+        }
+        batch.putData(slot, source, sourceOffset);
+        batch.putOld(slot, ctx.scratch, oldOffset);
+        if (!zero) {
+            queueCopy(ctx, storeBlock, oldOffset);
+        }
+    }
+
+    /**
+     * Copies of one run waiting to be written to the store: old blocks at consecutive scratch
+     * offsets going to consecutive store blocks are written with one store write (a RAID-5 store
+     * then gets full-stripe writes instead of one read-modify-write per 4 KiB block).
+     */
+    private void queueCopy(RunContext ctx, long storeBlock, int scratchOffset) {
+        if (ctx.queuedCopyBlocks > 0 && storeBlock == ctx.queuedCopyStoreBlock + ctx.queuedCopyBlocks
+                && scratchOffset == ctx.queuedCopyScratchOffset + ctx.queuedCopyBlocks * blockSize) {
+            ctx.queuedCopyBlocks++;
+            return;
+        }
+        writeQueuedCopies(ctx);
+        ctx.queuedCopyStoreBlock = storeBlock;
+        ctx.queuedCopyScratchOffset = scratchOffset;
+        ctx.queuedCopyBlocks = 1;
+    }
+
+    private void writeQueuedCopies(RunContext ctx) {
+        int blocks = ctx.queuedCopyBlocks;
+        if (blocks == 0) {
+            return;
+        }
+        ctx.queuedCopyBlocks = 0;
+        s.store.write(s.layout.pool().lba() + ctx.queuedCopyStoreBlock, blocks, ctx.scratch, ctx.queuedCopyScratchOffset);
+        s.meter.issuedWrite(IoCause.COW_COPY, (long) blocks * blockSize);
+    }
+
+    // ------------------------------------------------------------------ commit
+
+    /**
+     * Commits every batch holding a completed write: waits for a commit in progress, then seals
+     * and commits the filling batch (if it holds anything). Group commit: concurrent callers
+     * share the commits.
+     */
+    void commitAll() {
+        while (true) {
+            CowBatch sealed;
+            synchronized (s.meta) {
+                s.checkNotFailed();
+                if (committing != null) {
+                    await();
+                    continue;
+                }
+                if (filling.isEmpty()) {
+                    return;
+                }
+                sealed = seal();
+            }
+            commit(sealed);
+            return;
+        }
+    }
+
+    /** {@link #commitAll}, then the data device is flushed: every write completed before is durable. */
+    void flush() {
+        commitAll();
+        s.data.flush();
+    }
+
+    /**
+     * Ordering: the batch's runs finished (copies written) → journal record → sync (record and
+     * copies durable) → new data to the data device. Falls back to a checkpoint if the journal is
+     * full; checkpoints when the journal is half full. Caller sealed {@code batch}.
+     */
+    private void commit(CowBatch batch) {
+        try {
+            synchronized (s.meta) {
+                while (batch.inFlight > 0) {
+                    await();
+                }
+                s.checkNotFailed(); // a run of this batch failed: its copies may be missing, journal nothing
+                if (batch.isEmpty()) {
+                    return;
+                }
+                JournalRecords.putCowHeader(payload, s.generation, batch.size());
+                for (int slot = 0; slot < batch.size(); slot++) {
+                    int e = batch.entry(slot);
+                    JournalRecords.putCowEntry(payload, slot, s.index.lba(e), s.index.storeBlock(e), s.index.fromEpoch(e),
+                            s.index.toEpoch(e), batch.hash(slot));
+                }
+            }
+            long txId;
+            try {
+                txId = s.journal.begin(JournalRecords.OP_COW_BATCH, payload);
+            } catch (CoreException e) {
+                if (e.code() != CoreError.LOG_FULL) {
+                    throw e;
+                }
+                checkpoint(); // covers the batch's entries and writes its data
+                return;
+            }
+            s.syncJournal();
+            s.openTransactions.add(txId);
+            writeBatchData(batch);
+            if (s.journalHalfFull()) {
+                checkpoint();
+            }
+        } catch (RuntimeException e) {
+            failed(e);
+            throw e;
+        } finally {
+            synchronized (s.meta) {
+                batch.clear();
+                committing = null;
+                s.meta.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Writes a batch's new data, one {@code writeOver} per run of consecutive lbas within one
+     * stripe (slots of consecutive lbas are contiguous in the buffers), each under the stripe's
+     * exclusive lock, marking the slots written before the lock is released. The batch is either
+     * committing with no run in flight, or filling while runs are paused.
+     */
+    private void writeBatchData(CowBatch batch) {
+        int size = batch.size();
+        if (size == 0) {
+            return;
+        }
+        ByteBuffer pending = batch.data().duplicate();
+        ByteBuffer old = batch.old().duplicate();
+        long written = 0;
+        int slot = 0;
+        while (slot < size) {
+            if (batch.isWritten(slot)) {
+                slot++; // a checkpoint after the commit: already on the data device (and maybe overwritten since)
+                continue;
+            }
+            long start = batch.lba(slot);
+            int run = 1;
+            while (slot + run < size && batch.lba(slot + run) == start + run && !batch.isWritten(slot + run)
+                    && (start + run) >>> StripeLocks.STRIPE_SHIFT == start >>> StripeLocks.STRIPE_SHIFT) {
+                run++;
+            }
+            ReentrantReadWriteLock.WriteLock stripe = s.stripes.exclusive(start);
+            stripe.lock();
+            try {
+                s.data.writeOver(start, run, pending, batch.dataOffset(slot), old, batch.dataOffset(slot), false);
+                synchronized (s.meta) {
+                    for (int k = slot; k < slot + run; k++) {
+                        batch.markWritten(k);
+                    }
+                }
+            } finally {
+                stripe.unlock();
+            }
+            written += run;
+            slot += run;
+        }
+        s.meter.issuedWrite(IoCause.HOST, written * blockSize);
+    }
+
+    /** The blocks of {@code [lba, lba + blockCount)} whose new data waits in a batch, ascending. */
+    long[] pendingIn(long lba, long blockCount) {
+        long end = lba + blockCount;
+        java.util.TreeSet<Long> found = new java.util.TreeSet<>();
+        synchronized (s.meta) {
+            for (CowBatch batch : new CowBatch[] {committing, filling}) {
+                if (batch == null) {
+                    continue;
+                }
+                for (int slot = 0; slot < batch.size(); slot++) {
+                    long pendingLba = batch.lba(slot);
+                    if (pendingLba >= lba && pendingLba < end) {
+                        found.add(pendingLba);
+                    }
+                }
+            }
+        }
+        return found.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** Whether {@code lba} has new data waiting in a batch. */
+    boolean isPending(long lba) {
+        synchronized (s.meta) {
+            return (committing != null && committing.slotOf(lba) >= 0) || filling.slotOf(lba) >= 0;
+        }
+    }
+
+    /**
+     * Copies the pending new data of {@code [lba, lba + blockCount)} over {@code buffer} (which
+     * holds what the data device returned). Caller holds the range's stripes shared.
+     */
+    void overlayPending(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        synchronized (s.meta) {
+            overlay(committing, lba, blockCount, buffer, bufferOffset);
+            overlay(filling, lba, blockCount, buffer, bufferOffset);
+        }
+    }
+
+    private void overlay(CowBatch batch, long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        if (batch == null || batch.isEmpty()) {
+            return;
+        }
+        for (int i = 0; i < blockCount; i++) {
+            int slot = batch.slotOf(lba + i);
+            if (slot >= 0) {
+                buffer.put(bufferOffset + i * blockSize, batch.data(), batch.dataOffset(slot), blockSize);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ checkpoint
+
+    /**
+     * Pauses runs, writes a checkpoint, resumes. Caller is the only thread using the journal (the
+     * committer, or a holder of writeGate exclusively) and holds no stripe lock and no run.
+     * Ordering: every page, flush, header with FUA (checkpoint durable) → commit the journal
+     * transactions it covers → write the data waiting in both batches (their entries are covered).
+     */
+    void checkpoint() {
+        synchronized (s.meta) {
+            pauseDepth++;
+            while (runsInFlight.get() > 0) {
+                await();
+            }
+        }
+        try {
+            s.checkNotFailed(); // a run failed: an entry may lack its copy, checkpoint nothing
+            int region = 1 - s.activeRegion;
+            long next = s.generation + 1;
+            Checkpoint.write(s.store, s.layout, region, new Checkpoint.State(next, s.writeEpoch, s.nextSnapshotId,
+                    List.copyOf(s.snapshots.values()), s.rollbackTarget), s.index, s.freeMap, s.meter);
+            s.generation = next;
+            s.activeRegion = region;
+            if (!s.openTransactions.isEmpty()) {
+                for (long txId : s.openTransactions) {
+                    s.journal.commit(txId);
+                }
+                s.openTransactions.clear();
+                s.syncJournal();
+            }
+            s.journalRecordBytesAtCheckpoint = s.journal.recordBytes();
+            CowBatch wasCommitting;
+            CowBatch wasFilling;
+            synchronized (s.meta) {
+                wasCommitting = committing;
+                wasFilling = filling;
+            }
+            if (wasCommitting != null) {
+                writeBatchData(wasCommitting);
+            }
+            writeBatchData(wasFilling);
+            synchronized (s.meta) {
+                wasFilling.clear();
+            }
+        } finally {
+            synchronized (s.meta) {
+                pauseDepth--;
+                s.meta.notifyAll();
+            }
+        }
+    }
+}
