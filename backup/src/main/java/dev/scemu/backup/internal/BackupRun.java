@@ -23,9 +23,10 @@ import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
- * One backup (or its resume): reads chunk windows of the source on the calling thread, encodes
- * them on the workers, appends them in order to the image, checkpoints, and finally writes the
- * extent map, trailer and locator and commits.
+ * One backup (or its resume): asks the source which of the blocks to back up hold data
+ * ({@link SourceAllocation}: the others are recorded as zero runs without being read), reads chunk
+ * windows of those on the calling thread, encodes them on the workers, appends them in order to the
+ * image, checkpoints, and finally writes the extent map, trailer and locator and commits.
  *
  * <p>Ordering: a checkpoint names only chunks inside the writer's durable prefix, and is written
  * after {@link ImageWriter#sync()}; the image becomes visible only at {@link ImageWriter#commit()},
@@ -105,6 +106,7 @@ public final class BackupRun {
                 List<Extent> used = source.usedExtents();
                 scan = used == null ? all : ExtentRuns.normalize(used, device.blockCount());
             }
+            scan = SourceAllocation.dataExtents(device, scan, bridgeBlocks(blockSize));
             byte[] salt = new byte[ArchiveLayout.SALT_BYTES];
             byte[] keyCheck = new byte[ArchiveLayout.KEY_CHECK_BYTES];
             ImageKeys keys = null;
@@ -181,6 +183,7 @@ public final class BackupRun {
                 List<Extent> used = source.usedExtents();
                 scan = used == null ? all : ExtentRuns.normalize(used, device.blockCount());
             }
+            scan = SourceAllocation.dataExtents(device, scan, bridgeBlocks(header.blockSize()));
             BackupOptions effective = options.withChunkSizeBytes(header.chunkSizeBytes())
                     .withCompressionLevel(header.compressionLevel());
             BackupRun run = new BackupRun(source, target, effective, header, checkpoint.headerRecord(), keys, covered, scan,
@@ -189,6 +192,10 @@ public final class BackupRun {
         } finally {
             source.release();
         }
+    }
+
+    private static long bridgeBlocks(int blockSize) {
+        return Math.max(1, SourceAllocation.BRIDGE_BYTES / blockSize);
     }
 
     /** The base of an incremental as the new image records it: its info and whole-image hash. */
