@@ -215,6 +215,22 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         }
     }
 
+    /**
+     * The inner device's map (writes reach it at once; the undo records only matter at a power
+     * cut), checked like a read: a failed or unpowered device throws, and an extent that touches a
+     * read error is reported as {@link Allocation#DATA}, so that a caller skipping zeros still
+     * reads it and meets the error.
+     */
+    @Override
+    public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
+        geometry().checkRange(lba, blockCount);
+        synchronized (this) {
+            checkUsable();
+            inner.mapAllocation(lba, blockCount, (at, count, allocation) -> sink.extent(at, count,
+                    readErrors.stream().anyMatch(e -> e.overlaps(at, count)) ? Allocation.DATA : allocation));
+        }
+    }
+
     @Override
     protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
         pause(writeLatencyNanos);

@@ -10,6 +10,10 @@ public enum NbdCommand {
     FLUSH(NbdProtocol.NBD_CMD_FLUSH),
     TRIM(NbdProtocol.NBD_CMD_TRIM),
     WRITE_ZEROES(NbdProtocol.NBD_CMD_WRITE_ZEROES),
+    /** A hint to bring a range into cache: validated and answered, nothing else (the server keeps no cache). */
+    CACHE(NbdProtocol.NBD_CMD_CACHE),
+    /** Allocation status of a range ({@code base:allocation}). */
+    BLOCK_STATUS(NbdProtocol.NBD_CMD_BLOCK_STATUS),
     /** Any request type this server does not implement (answered with EINVAL). */
     OTHER(-1);
 

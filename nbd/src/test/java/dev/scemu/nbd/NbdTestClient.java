@@ -184,6 +184,60 @@ final class NbdTestClient implements AutoCloseable {
         }
     }
 
+    /** The data of NBD_OPT_LIST_META_CONTEXT / NBD_OPT_SET_META_CONTEXT for {@code export} and {@code queries}. */
+    static byte[] metaContextData(String export, String... queries) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (DataOutputStream data = new DataOutputStream(bytes)) {
+            byte[] name = export.getBytes(StandardCharsets.UTF_8);
+            data.writeInt(name.length);
+            data.write(name);
+            data.writeInt(queries.length);
+            for (String query : queries) {
+                byte[] q = query.getBytes(StandardCharsets.UTF_8);
+                data.writeInt(q.length);
+                data.write(q);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Sends a meta context option and reads its replies up to the final one (ACK or an error). */
+    List<OptionReply> metaContext(int option, byte[] data) throws IOException {
+        sendOption(option, data);
+        List<OptionReply> replies = new ArrayList<>();
+        while (true) {
+            OptionReply reply = readOptionReply();
+            replies.add(reply);
+            if (reply.type() != dev.scemu.nbd.internal.NbdProtocol.NBD_REP_META_CONTEXT) {
+                return replies;
+            }
+        }
+    }
+
+    /** One block status descriptor. */
+    record Extent(long lengthBytes, int flags) {
+    }
+
+    /** NBD_CMD_BLOCK_STATUS: the descriptors of the reply (error: an IOException with the error). */
+    List<Extent> blockStatus(long offset, long length, int flags) throws IOException {
+        Reply reply = request(dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_BLOCK_STATUS, flags, offset, length, null);
+        if (reply.error() != 0) {
+            throw new IOException("block status failed with error " + reply.error() + ": " + reply.message());
+        }
+        ByteBuffer payload = ByteBuffer.wrap(reply.data());
+        int context = payload.getInt();
+        if (context != dev.scemu.nbd.internal.NbdProtocol.BASE_ALLOCATION_ID) {
+            throw new IOException("context id " + context);
+        }
+        List<Extent> extents = new ArrayList<>();
+        while (payload.hasRemaining()) {
+            extents.add(new Extent(payload.getInt() & 0xffffffffL, payload.getInt()));
+        }
+        return extents;
+    }
+
     /** NBD_OPT_LIST: the NBD_REP_SERVER entries as name → description, then the final reply type. */
     List<OptionReply> list() throws IOException {
         sendOption(dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_LIST, new byte[0]);
@@ -323,6 +377,12 @@ final class NbdTestClient implements AutoCloseable {
                 in.readFully(text);
                 message = new String(text, StandardCharsets.UTF_8);
                 in.readFully(new byte[length - 6 - messageLength]);
+            } else if (type == dev.scemu.nbd.internal.NbdProtocol.NBD_REPLY_TYPE_BLOCK_STATUS) {
+                if (length < 12 || (length - 4) % 8 != 0) {
+                    throw new IOException("block status chunk of length " + length);
+                }
+                data = new byte[length];
+                in.readFully(data); // context id, then (length, flags) descriptors
             } else if (type == NBD_REPLY_TYPE_NONE) {
                 if (length != 0) {
                     throw new IOException("NONE chunk with length " + length);

@@ -45,7 +45,9 @@ class NbdTransmissionTest extends NbdTestSupport {
         assertThat(deviceBytes(disk, 5L * BLOCK_BYTES, data.length)).isEqualTo(data);
         assertThat(client.exportSizeBytes).isEqualTo(BLOCKS * BLOCK_BYTES);
         assertThat(client.transmissionFlags).isEqualTo(NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_FUA
-                | NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES | NBD_FLAG_CAN_MULTI_CONN);
+                | NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES | NBD_FLAG_CAN_MULTI_CONN
+                | dev.scemu.nbd.internal.NbdProtocol.NBD_FLAG_SEND_CACHE
+                | dev.scemu.nbd.internal.NbdProtocol.NBD_FLAG_SEND_FAST_ZERO);
     }
 
     @Test

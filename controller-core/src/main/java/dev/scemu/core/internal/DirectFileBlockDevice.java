@@ -1,6 +1,7 @@
 package dev.scemu.core.internal;
 
 import dev.scemu.core.AbstractBlockDevice;
+import dev.scemu.core.AllocationSink;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.CoreError;
 import dev.scemu.core.CoreException;
@@ -43,6 +44,11 @@ import java.nio.file.Path;
  * {@code fallocate(PUNCH_HOLE | KEEP_SIZE)}: the range reads as zeros and stops using space. If
  * the file system does not support hole punching, zeros are written instead (metered as host
  * writes). Durable after the next flush like any write.
+ *
+ * <h2>Allocation</h2>
+ * {@link #mapAllocation} asks the file system ({@link FileHoles}): blocks never written and blocks
+ * trimmed by a punched hole are {@link dev.scemu.core.Allocation#HOLE}, the rest
+ * {@link dev.scemu.core.Allocation#DATA}.
  *
  * <h2>Threads</h2>
  * {@code pread}/{@code pwrite} carry their own offsets, so I/O needs no lock. Close waits for I/O in
@@ -303,6 +309,20 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
                 return;
             }
             writeZeros(offset, length);
+        } finally {
+            inFlight.exit();
+        }
+    }
+
+    @Override
+    public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
+        geometry().checkRange(lba, blockCount);
+        inFlight.enter();
+        try {
+            checkOpen();
+            if (blockCount > 0) {
+                FileHoles.map(fd, path.toString(), geometry(), lba, blockCount, sink);
+            }
         } finally {
             inFlight.exit();
         }

@@ -27,6 +27,8 @@ public final class LibC {
     public static final int SEEK_END = 2;
     /** {@code lseek} to the next byte that holds data; fails with {@link #ENXIO} if there is none. */
     public static final int SEEK_DATA = 3;
+    /** {@code lseek} to the next hole at or after the offset (end of file counts as a hole). */
+    public static final int SEEK_HOLE = 4;
 
     public static final int ENOENT = 2;
     public static final int EINTR = 4;

@@ -1,6 +1,7 @@
 package dev.scemu.core.internal;
 
 import dev.scemu.core.AbstractBlockDevice;
+import dev.scemu.core.AllocationSink;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.CoreError;
 import dev.scemu.core.CoreException;
@@ -50,6 +51,13 @@ import net.openhft.chronicle.core.UnsafeMemory;
  * <h2>Trim</h2>
  * Trim writes zeros into the mapping (it does not punch holes: that would need a second file
  * descriptor and an {@code fdatasync} on flush; {@link DirectFileBlockDevice} punches holes).
+ *
+ * <h2>Allocation</h2>
+ * {@link #mapAllocation} asks the file system through a read-only descriptor opened for the call
+ * ({@link FileHoles}; the mapping has no descriptor of its own): pages never written are
+ * {@link dev.scemu.core.Allocation#HOLE}. Trimmed blocks hold written zeros and are therefore
+ * {@link dev.scemu.core.Allocation#DATA}, which is what the file holds. Without libc (not 64-bit
+ * Linux) the whole range is data.
  *
  * <h2>Threads</h2>
  * I/O takes no lock: chunk addresses live in an {@link AtomicLongArray}; only mapping a chunk for
@@ -249,6 +257,30 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
             }
         } finally {
             inFlight.exit();
+        }
+    }
+
+    @Override
+    public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
+        geometry().checkRange(lba, blockCount);
+        checkOpen();
+        if (blockCount == 0) {
+            return;
+        }
+        if (!LibC.isAvailable()) {
+            sink.extent(lba, blockCount, dev.scemu.core.Allocation.DATA);
+            return;
+        }
+        String file = path.toAbsolutePath().toString();
+        int fd = LibC.open(file, LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+        if (fd < 0) {
+            throw new CoreException(CoreError.IO_ERROR, "device " + name() + ": open of " + file
+                    + " for its allocation map failed: " + LibC.describe(LibC.errno()));
+        }
+        try {
+            FileHoles.map(fd, file, geometry(), lba, blockCount, sink);
+        } finally {
+            LibC.close(fd);
         }
     }
 

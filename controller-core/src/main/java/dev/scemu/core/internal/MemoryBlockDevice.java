@@ -1,6 +1,8 @@
 package dev.scemu.core.internal;
 
 import dev.scemu.core.AbstractBlockDevice;
+import dev.scemu.core.Allocation;
+import dev.scemu.core.AllocationSink;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.IoCause;
 import dev.scemu.core.NativeMemory;
@@ -12,6 +14,8 @@ import net.openhft.chronicle.bytes.BytesStore;
  * Off-heap memory medium. Storage is split into chunks of {@link #CHUNK_BYTES} allocated lazily
  * as Chronicle native stores on first write, so an unwritten device costs no memory (sparse);
  * unallocated chunks read as zeros. Trim zeroes the blocks (memory is kept until close).
+ * {@link #mapAllocation} reports blocks of unallocated chunks as {@link Allocation#HOLE} and every
+ * other block (trimmed ones included) as {@link Allocation#DATA}.
  *
  * <p>Volatile: contents live as long as the object. Flush has nothing to do; a power cut is
  * modelled by {@link dev.scemu.core.FaultInjectingDevice} above it.
@@ -99,6 +103,33 @@ public final class MemoryBlockDevice extends AbstractBlockDevice {
             }
             offset += length;
             remaining -= length;
+        }
+    }
+
+    @Override
+    public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
+        geometry().checkRange(lba, blockCount);
+        checkOpen();
+        int blockSize = geometry().blockSize();
+        long end = lba + blockCount;
+        long runStart = lba;
+        Allocation runState = null;
+        long pos = lba;
+        while (pos < end) {
+            int chunk = (int) (geometry().offsetOf(pos) >>> chunkShift);
+            long chunkEndBlock = Math.min(end, (((long) chunk + 1) << chunkShift) / blockSize);
+            Allocation state = chunkAddresses.get(chunk) == 0 ? Allocation.HOLE : Allocation.DATA;
+            if (state != runState) {
+                if (runState != null && !sink.extent(runStart, pos - runStart, runState)) {
+                    return;
+                }
+                runStart = pos;
+                runState = state;
+            }
+            pos = chunkEndBlock;
+        }
+        if (runState != null) {
+            sink.extent(runStart, end - runStart, runState);
         }
     }
 

@@ -210,7 +210,8 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
 
     private void transmit(ChannelInput input, Handshake.Result result, ExportHandle export)
             throws IOException, InterruptedException {
-        IoEngine engine = new IoEngine(export, context.config().maxRequestBytes(), () -> shutdownReason);
+        IoEngine engine = new IoEngine(export, context.config().maxRequestBytes(), result.allocationContext(),
+                () -> shutdownReason);
         ReplyWriter writer = new ReplyWriter(transport.out(), result.structuredReplies(), peer, slots.length,
                 this::release, this::close);
         Thread writerThread = new Thread(writer, peer + "-writer");

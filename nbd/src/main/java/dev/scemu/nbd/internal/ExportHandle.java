@@ -59,8 +59,12 @@ public final class ExportHandle {
         this.readOnly = export.isReadOnly();
         // CAN_MULTI_CONN: the server keeps no cache; every connection reaches the same device, whose
         // flush covers every completed write, whichever thread issued it.
-        int flags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_FUA | NBD_FLAG_CAN_MULTI_CONN;
-        flags |= readOnly ? NBD_FLAG_READ_ONLY : NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES;
+        // SEND_CACHE: answered at once (nothing to prefetch into). SEND_FAST_ZERO: a fast-zero request
+        // is refused with ENOTSUP at once (no layer promises zeroing faster than writing).
+        int flags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_FUA | NBD_FLAG_CAN_MULTI_CONN
+                | NbdProtocol.NBD_FLAG_SEND_CACHE;
+        flags |= readOnly ? NBD_FLAG_READ_ONLY : NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES
+                | NbdProtocol.NBD_FLAG_SEND_FAST_ZERO;
         this.transmissionFlags = flags;
     }
 

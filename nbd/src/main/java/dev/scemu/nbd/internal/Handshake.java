@@ -17,6 +17,8 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_EXPORT_NAME;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_GO;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_INFO;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_LIST;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_LIST_META_CONTEXT;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_SET_META_CONTEXT;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_STARTTLS;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_OPT_STRUCTURED_REPLY;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ACK;
@@ -26,6 +28,7 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ERR_TLS_REQD;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ERR_UNKNOWN;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_ERR_UNSUP;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_INFO;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_META_CONTEXT;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REP_SERVER;
 
 import java.io.IOException;
@@ -56,6 +59,14 @@ import org.slf4j.LoggerFactory;
  * CVE-2021-3716): what was agreed in plaintext is not trusted. In REQUIRE mode (FORCEDTLS), every
  * option but {@code NBD_OPT_STARTTLS} and {@code NBD_OPT_ABORT} is answered
  * {@code NBD_REP_ERR_TLS_REQD} until TLS runs, and {@code NBD_OPT_EXPORT_NAME} ends the session.
+ *
+ * <h2>Metadata contexts</h2>
+ * {@code NBD_OPT_LIST_META_CONTEXT} and {@code NBD_OPT_SET_META_CONTEXT} ({@link MetaContextRequest})
+ * need structured replies first ({@code NBD_REP_ERR_INVALID} otherwise), name an export
+ * ({@code NBD_REP_ERR_UNKNOWN} if it is not registered) and know one context, {@code base:allocation}.
+ * A SET replaces the selection; an invalid or refused one leaves it as it was. The selection is
+ * bound to the export the SET named: it is active in transmission only if the client then enters
+ * that same export, and it is forgotten by STARTTLS, like structured replies.
  */
 final class Handshake {
 
@@ -71,7 +82,7 @@ final class Handshake {
     }
 
     /** Outcome of a successful handshake. */
-    record Result(ExportHandle export, boolean structuredReplies) {
+    record Result(ExportHandle export, boolean structuredReplies, boolean allocationContext) {
     }
 
     private final Transport transport;
@@ -87,6 +98,8 @@ final class Handshake {
     private final Function<ExportHandle, Refusal> admission;
     private boolean noZeroes;
     private boolean structuredReplies;
+    /** The export the last successful NBD_OPT_SET_META_CONTEXT selected base:allocation for, or null. */
+    private ExportHandle allocationContextExport;
     /** Set when NBD_OPT_EXPORT_NAME named no export: the session must end. */
     private boolean terminate;
 
@@ -175,8 +188,11 @@ final class Handshake {
                     reply(option, NBD_REP_ACK, new byte[0]);
                 }
                 return null;
+            case NBD_OPT_LIST_META_CONTEXT:
+            case NBD_OPT_SET_META_CONTEXT:
+                metaContext(option, data);
+                return null;
             default:
-                // includes the metadata-context options (no block status)
                 replyError(option, NBD_REP_ERR_UNSUP, "option " + option + " is not supported by this server");
                 return null;
         }
@@ -213,6 +229,7 @@ final class Handshake {
         }
         in.switchTo(transport.in());
         structuredReplies = false; // negotiated in plaintext: not trusted (CVE-2021-3716)
+        allocationContextExport = null;
         counters.tlsSession();
         LOG.debug("{}: TLS session {}", peer, transport.tlsSession());
     }
@@ -236,7 +253,40 @@ final class Handshake {
         reply.putLong(export.sizeBytes()).putShort((short) export.transmissionFlags());
         reply.position(reply.capacity());
         write(reply.flip());
-        return new Result(export, structuredReplies);
+        return new Result(export, structuredReplies, allocationContextExport == export);
+    }
+
+    private void metaContext(int option, byte[] data) throws IOException {
+        boolean set = option == NBD_OPT_SET_META_CONTEXT;
+        String what = set ? "NBD_OPT_SET_META_CONTEXT" : "NBD_OPT_LIST_META_CONTEXT";
+        if (!structuredReplies) {
+            replyError(option, NBD_REP_ERR_INVALID, what + " needs structured replies (NBD_OPT_STRUCTURED_REPLY) first");
+            return;
+        }
+        MetaContextRequest request;
+        try {
+            request = MetaContextRequest.parse(data, what);
+        } catch (MetaContextRequest.InvalidException e) {
+            replyError(option, NBD_REP_ERR_INVALID, e.getMessage());
+            return;
+        }
+        ExportHandle export = exports.find(request.exportName());
+        if (export == null) {
+            replyError(option, NBD_REP_ERR_UNKNOWN, "unknown export '" + request.exportName() + "'");
+            return;
+        }
+        boolean named = set ? request.selectsAllocation() : request.listsAllocation();
+        if (named) {
+            byte[] context = utf8(NbdProtocol.BASE_ALLOCATION);
+            // LIST: the id is reserved and SHOULD be zero; SET: the id block status replies carry
+            ByteBuffer entry = ByteBuffer.allocate(4 + context.length)
+                    .putInt(set ? NbdProtocol.BASE_ALLOCATION_ID : 0).put(context);
+            reply(option, NBD_REP_META_CONTEXT, entry.array());
+        }
+        if (set) {
+            allocationContextExport = named ? export : null;
+        }
+        reply(option, NBD_REP_ACK, new byte[0]);
     }
 
     private void list(byte[] data) throws IOException {
@@ -310,7 +360,7 @@ final class Handshake {
                 .putInt(config.maxRequestBytes());
         reply(option, NBD_REP_INFO, sizes.array());
         reply(option, NBD_REP_ACK, new byte[0]);
-        return option == NBD_OPT_GO ? new Result(export, structuredReplies) : null;
+        return option == NBD_OPT_GO ? new Result(export, structuredReplies, allocationContextExport == export) : null;
     }
 
     static int preferredBlockBytes(ExportHandle export) {

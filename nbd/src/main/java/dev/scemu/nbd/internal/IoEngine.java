@@ -1,6 +1,11 @@
 package dev.scemu.nbd.internal;
 
+import static dev.scemu.nbd.internal.NbdProtocol.BASE_ALLOCATION_ID;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_BLOCK_STATUS;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_CACHE;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_FLAG_FAST_ZERO;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_FLAG_FUA;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_FLAG_REQ_ONE;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_FLAG_NO_HOLE;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_FLUSH;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_READ;
@@ -10,9 +15,14 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_WRITE_ZEROES;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_EINVAL;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_EIO;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_ENOSPC;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_ENOTSUP;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_EPERM;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_ESHUTDOWN;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_STATE_HOLE;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_STATE_ZERO;
 
+import dev.scemu.core.Allocation;
+import dev.scemu.core.AllocationSink;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.CoreException;
 import java.nio.ByteBuffer;
@@ -28,6 +38,17 @@ import org.slf4j.LoggerFactory;
  * block's stripe lock exclusively (see {@link BlockLocks}). Trim discards only the blocks it
  * covers completely (the protocol allows rounding a trim inwards).
  *
+ * <p>{@code NBD_CMD_BLOCK_STATUS} (only once {@code base:allocation} was selected for this export)
+ * answers from {@link BlockDevice#mapAllocation} in the device's blocks: a block's state holds for
+ * each of its bytes, the first and last descriptors are clipped to the request, adjacent extents
+ * of one state are merged, and the descriptors never reach past the request. At most
+ * {@link #MAX_DESCRIPTORS} descriptors (one with {@code NBD_CMD_FLAG_REQ_ONE}); the spec lets a
+ * reply describe less than the whole range, and the client asks again from where it ends.
+ * {@code NBD_CMD_CACHE} is validated and answered without device I/O. {@code NBD_CMD_FLAG_FAST_ZERO}
+ * is refused with {@code ENOTSUP} before anything is done: no layer promises zeroing faster than
+ * writing (a snapshot volume's trim writes zeros through its diff path, a RAID array's trim writes
+ * zeros to keep parity), which tells the client not to pre-zero.
+ *
  * <p>Data buffers belong to the {@link RequestSlot}; a WRITE payload is placed by the reader at
  * {@link #headPaddingBytes(long)} in a buffer of {@link #spanBytes(long, long)} so the covering
  * blocks can be written from it in one device call.
@@ -37,6 +58,8 @@ final class IoEngine {
     private static final Logger LOG = LoggerFactory.getLogger(IoEngine.class);
     /** Shared source of zeros; never written. */
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20);
+    /** Most descriptors in one block status reply (64 KiB of payload). */
+    static final int MAX_DESCRIPTORS = 8192;
 
     private final ExportHandle export;
     private final BlockDevice device;
@@ -46,11 +69,14 @@ final class IoEngine {
     private final long blockMask;
     private final long sizeBytes;
     private final int maxRequestBytes;
+    /** Whether base:allocation was selected for this export (NBD_CMD_BLOCK_STATUS allowed). */
+    private final boolean allocationContext;
     /** Why the connection answers ESHUTDOWN (evicted); null while it is served. */
     private final Supplier<String> connectionShutdown;
 
-    IoEngine(ExportHandle export, int maxRequestBytes, Supplier<String> connectionShutdown) {
+    IoEngine(ExportHandle export, int maxRequestBytes, boolean allocationContext, Supplier<String> connectionShutdown) {
         this.export = export;
+        this.allocationContext = allocationContext;
         this.connectionShutdown = connectionShutdown;
         this.device = export.device();
         this.locks = export.locks();
@@ -84,14 +110,25 @@ final class IoEngine {
         }
         int type = slot.type;
         if (type != NBD_CMD_READ && type != NBD_CMD_WRITE && type != NBD_CMD_FLUSH && type != NBD_CMD_TRIM
-                && type != NBD_CMD_WRITE_ZEROES) {
+                && type != NBD_CMD_WRITE_ZEROES && type != NBD_CMD_CACHE && type != NBD_CMD_BLOCK_STATUS) {
             slot.fail(NBD_EINVAL, "request type " + type + " is not supported");
             return;
         }
-        int allowedFlags = NBD_CMD_FLAG_FUA | (type == NBD_CMD_WRITE_ZEROES ? NBD_CMD_FLAG_NO_HOLE : 0);
+        int allowedFlags = NBD_CMD_FLAG_FUA
+                | (type == NBD_CMD_WRITE_ZEROES ? NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_FAST_ZERO : 0)
+                | (type == NBD_CMD_BLOCK_STATUS ? NBD_CMD_FLAG_REQ_ONE : 0);
         if ((slot.flags & ~allowedFlags) != 0) {
             slot.fail(NBD_EINVAL, "command flags 0x" + Integer.toHexString(slot.flags) + " are not valid for "
                     + slot.command);
+            return;
+        }
+        if (type == NBD_CMD_BLOCK_STATUS && !allocationContext) {
+            slot.fail(NBD_EINVAL, "NBD_CMD_BLOCK_STATUS without a metadata context: select " + NbdProtocol.BASE_ALLOCATION
+                    + " for export '" + export.name() + "' with NBD_OPT_SET_META_CONTEXT first");
+            return;
+        }
+        if (type == NBD_CMD_BLOCK_STATUS && slot.lengthBytes == 0) {
+            slot.fail(NBD_EINVAL, "NBD_CMD_BLOCK_STATUS of length 0");
             return;
         }
         boolean modifies = type == NBD_CMD_WRITE || type == NBD_CMD_TRIM || type == NBD_CMD_WRITE_ZEROES;
@@ -109,6 +146,10 @@ final class IoEngine {
             boolean writes = type == NBD_CMD_WRITE || type == NBD_CMD_WRITE_ZEROES;
             slot.fail(writes ? NBD_ENOSPC : NBD_EINVAL, "range offset " + Long.toUnsignedString(slot.offsetBytes)
                     + " length " + slot.lengthBytes + " exceeds the export size " + sizeBytes);
+            return;
+        }
+        if (type == NBD_CMD_WRITE_ZEROES && slot.has(NBD_CMD_FLAG_FAST_ZERO)) {
+            slot.fail(NBD_ENOTSUP, "export '" + export.name() + "' cannot zero faster than it writes");
         }
     }
 
@@ -128,6 +169,10 @@ final class IoEngine {
                 case NBD_CMD_FLUSH -> device.flush();
                 case NBD_CMD_TRIM -> trim(slot);
                 case NBD_CMD_WRITE_ZEROES -> writeZeroes(slot);
+                case NBD_CMD_CACHE -> {
+                    // no cache to fill: every request reaches the device anyway
+                }
+                case NBD_CMD_BLOCK_STATUS -> blockStatus(slot);
                 default -> slot.fail(NBD_EINVAL, "request type " + slot.type + " is not supported");
             }
         } catch (CoreException e) {
@@ -283,6 +328,80 @@ final class IoEngine {
             int n = (int) Math.min(chunkBlocks, blockCount - done);
             device.write(lba + done, n, source, 0, false);
             done += n;
+        }
+    }
+
+    private void blockStatus(RequestSlot slot) {
+        long offset = slot.offsetBytes;
+        long end = offset + slot.lengthBytes;
+        long firstLba = offset >>> blockShift;
+        long endLba = (end + blockMask) >>> blockShift;
+        int limit = slot.has(NBD_CMD_FLAG_REQ_ONE) ? 1 : MAX_DESCRIPTORS;
+        Descriptors descriptors = new Descriptors(slot.data(4 + 8 * limit), limit, offset, end, blockShift);
+        device.mapAllocation(firstLba, endLba - firstLba, descriptors);
+        descriptors.finish();
+        slot.dataOffset = 0;
+        slot.dataLength = 4 + 8 * descriptors.count;
+    }
+
+    /**
+     * Writes a block status payload: the context id, then (length, flags) descriptors in bytes,
+     * clipped to the request and merged while the flags stay the same, at most {@code limit}.
+     */
+    private static final class Descriptors implements AllocationSink {
+        private final ByteBuffer out;
+        private final int limit;
+        private final long offset;
+        private final long end;
+        private final int blockShift;
+        private long pendingLength;
+        private int pendingFlags;
+        int count;
+
+        Descriptors(ByteBuffer out, int limit, long offset, long end, int blockShift) {
+            this.out = out;
+            this.limit = limit;
+            this.offset = offset;
+            this.end = end;
+            this.blockShift = blockShift;
+            out.putInt(0, BASE_ALLOCATION_ID);
+        }
+
+        @Override
+        public boolean extent(long lba, long blockCount, Allocation allocation) {
+            long from = Math.max(lba << blockShift, offset);
+            long to = Math.min((lba + blockCount) << blockShift, end);
+            int flags = switch (allocation) {
+                case HOLE -> NBD_STATE_HOLE | NBD_STATE_ZERO;
+                case ZERO -> NBD_STATE_ZERO;
+                case DATA -> 0;
+            };
+            if (pendingLength > 0 && flags == pendingFlags) {
+                pendingLength += to - from;
+                return true;
+            }
+            if (pendingLength > 0) {
+                emit();
+                if (count == limit) {
+                    return false;
+                }
+            }
+            pendingFlags = flags;
+            pendingLength = to - from;
+            return true;
+        }
+
+        void finish() {
+            if (pendingLength > 0 && count < limit) {
+                emit();
+            }
+        }
+
+        private void emit() {
+            int at = 4 + 8 * count;
+            out.putInt(at, (int) pendingLength).putInt(at + 4, pendingFlags); // length <= request length < 2^32
+            count++;
+            pendingLength = 0;
         }
     }
 }

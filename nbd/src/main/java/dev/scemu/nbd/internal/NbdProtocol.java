@@ -102,6 +102,16 @@ public final class NbdProtocol {
     public static final int NBD_REPLY_TYPE_ERROR = (1 << 15) | 1;
     public static final int NBD_REPLY_TYPE_ERROR_OFFSET = (1 << 15) | 2;
 
+    // ---- metadata contexts ----
+    /** The one metadata context this server offers: allocation (holes and zeros). */
+    public static final String BASE_ALLOCATION = "base:allocation";
+    /** Its context id on every connection (ids are per connection; any unique value will do). */
+    public static final int BASE_ALLOCATION_ID = 1;
+    /** {@code base:allocation} status flag: the extent is not allocated. */
+    public static final int NBD_STATE_HOLE = 1;
+    /** {@code base:allocation} status flag: the extent reads as zeros. */
+    public static final int NBD_STATE_ZERO = 1 << 1;
+
     // ---- error values ----
     public static final int NBD_EPERM = 1;
     public static final int NBD_EIO = 5;

@@ -1,7 +1,9 @@
 package dev.scemu.nbd.internal;
 
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_BLOCK_STATUS;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_READ;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REPLY_FLAG_DONE;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_REPLY_TYPE_BLOCK_STATUS;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REPLY_TYPE_ERROR;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REPLY_TYPE_NONE;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_REPLY_TYPE_OFFSET_DATA;
@@ -29,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * <p>Without structured replies every reply is a simple reply (read data follows a zero error).
  * With them, a successful READ is one {@code NBD_REPLY_TYPE_OFFSET_DATA} chunk flagged DONE
  * ({@code NBD_REPLY_TYPE_NONE} for a zero-length read), any error is one
- * {@code NBD_REPLY_TYPE_ERROR} chunk with a message, and other successes are simple replies
+ * {@code NBD_REPLY_TYPE_ERROR} chunk with a message, a block status is one
+ * {@code NBD_REPLY_TYPE_BLOCK_STATUS} chunk flagged DONE, and other successes are simple replies
  * (allowed for replies without payload). Each reply carries its request's handle.
  */
 final class ReplyWriter implements Runnable {
@@ -154,6 +157,10 @@ final class ReplyWriter implements Runnable {
             } else {
                 simple(header, slot.error, slot.handle);
             }
+        } else if (slot.type == NBD_CMD_BLOCK_STATUS && structuredReplies) {
+            // one NBD_REPLY_TYPE_BLOCK_STATUS chunk (the one context), flagged DONE
+            structured(header, NBD_REPLY_TYPE_BLOCK_STATUS, slot.handle, slot.dataLength);
+            slot.replyData = dataView(slot);
         } else if (read && structuredReplies) {
             if (slot.dataLength == 0) {
                 structured(header, NBD_REPLY_TYPE_NONE, slot.handle, 0);

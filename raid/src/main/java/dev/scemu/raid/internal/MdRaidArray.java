@@ -705,6 +705,14 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
     }
 
+    /** From the members' maps and the level's mapping: {@link ArrayAllocation}. */
+    @Override
+    public void mapAllocation(long lba, long blockCount, dev.scemu.core.AllocationSink sink) {
+        geometry().checkRange(lba, blockCount);
+        checkOpen();
+        ArrayAllocation.map(this, lba, blockCount, sink);
+    }
+
     /** Trim writes zeros through the normal write path, so parity and mirrors stay consistent. */
     @Override
     protected void doTrim(long lba, long blockCount) {

@@ -32,6 +32,13 @@ final class SnapshotView extends AbstractBlockDevice {
     }
 
     @Override
+    public void mapAllocation(long lba, long blockCount, dev.scemu.core.AllocationSink sink) {
+        geometry().checkRange(lba, blockCount);
+        checkOpen();
+        volume.mapSnapshot(snapshotId, lba, blockCount, sink);
+    }
+
+    @Override
     protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
         throw new CoreException(CoreError.READ_ONLY, "snapshot view " + name() + " is read-only");
     }

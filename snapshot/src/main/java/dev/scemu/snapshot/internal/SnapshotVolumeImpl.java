@@ -483,6 +483,29 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         }
     }
 
+    /** What the live volume holds, from its data device and COW batch ({@link SnapshotAllocation}). */
+    @Override
+    public void mapAllocation(long lba, long blockCount, dev.scemu.core.AllocationSink sink) {
+        geometry().checkRange(lba, blockCount);
+        SnapshotAllocation.deliver(collectAllocation(-1, lba, blockCount), sink);
+    }
+
+    /** What snapshot {@code snapshotId} holds, not what the live volume holds now (its view's map). */
+    void mapSnapshot(long snapshotId, long lba, long blockCount, dev.scemu.core.AllocationSink sink) {
+        SnapshotAllocation.deliver(collectAllocation(snapshotId, lba, blockCount), sink);
+    }
+
+    private List<SnapshotAllocation.Run> collectAllocation(long snapshotId, long lba, long blockCount) {
+        lock.readLock().lock();
+        try {
+            checkUsable();
+            return snapshotId < 0 ? SnapshotAllocation.live(data, batch, lba, blockCount)
+                    : SnapshotAllocation.snapshot(data, index, existing(snapshotId).epoch(), lba, blockCount);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     /** Trim = writing zeros through the diff path (zeros already there cost nothing; snapshots keep the old data). */
     @Override
     protected void doTrim(long lba, long blockCount) {
