@@ -17,16 +17,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
- * Backup/restore throughput and size beside {@code zstd -3 -T2} on the same raw image, in one run.
- * Runs only when asked:
+ * Backup/restore throughput and size beside {@code zstd -3 -T2} / {@code zstd -d -T2} on the same
+ * raw image, in one run. {@code bench/backup.sh} runs it (with the whole-process figures); by hand,
+ * from the repository root (the generator lives in the shared folder beside the repository):
  * <pre>
- * /work/shared/bench/make-test-image.sh /dev/shm/scemu-test-1g.img 1024 42
+ * ../shared/bench/make-test-image.sh target/test-1g.img 1024 42
  * ./mvnw -B -q -o -pl backup -am verify -Dtest=BackupBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false \
- *     -Dscemu.bench.image=/dev/shm/scemu-test-1g.img -Dscemu.bench.dir=/dev/shm/scemu-bench
+ *     -Dscemu.bench.image=$PWD/target/test-1g.img
  * </pre>
  * Two volumes: the test image as is (50 % used) and the same image with 40 % of its used 1 MiB
- * regions zeroed (30 % used). Outputs go to {@code scemu.bench.dir} (tmpfs, so neither side pays
- * for the disk). Median of {@code scemu.bench.runs} runs (default 3).
+ * regions zeroed (30 % used). Outputs go to {@code scemu.bench.dir} (default {@code
+ * target/backup-bench} of the module; {@code bench/backup.sh} points it at a tmpfs directory so
+ * neither side pays for a disk). Median of {@code scemu.bench.runs} runs (default 3). The report
+ * goes to stdout and {@code target/backup-benchmark.txt}.
  */
 @EnabledIfSystemProperty(named = "scemu.bench.image", matches = ".+")
 class BackupBenchmarkTest {
@@ -36,7 +39,7 @@ class BackupBenchmarkTest {
     @Test
     void backupAndRestoreBesideZstd() throws Exception {
         Path image = Path.of(System.getProperty("scemu.bench.image"));
-        Path dir = Path.of(System.getProperty("scemu.bench.dir", "/dev/shm/scemu-bench"));
+        Path dir = Path.of(System.getProperty("scemu.bench.dir", "target/backup-bench"));
         int runs = Integer.getInteger("scemu.bench.runs", 3);
         Files.createDirectories(dir);
         byte[] raw = Files.readAllBytes(image);
@@ -45,6 +48,7 @@ class BackupBenchmarkTest {
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
                 Integer.getInteger("scemu.bench.chunk", BackupOptions.DEFAULT_CHUNK_SIZE_BYTES), runs));
+        report.append("crypto: ").append(BackupEngine.cryptoImplementation()).append(System.lineSeparator());
         warmUp(raw, dir);
         bench("test image (50 % used)", raw, dir, runs, report);
         byte[] thirty = thirtyPercentUsed(raw);
@@ -119,7 +123,7 @@ class BackupBenchmarkTest {
             Files.deleteIfExists(zst);
             zstdC[r] = run("zstd", "-3", "-T2", "-q", "-f", rawFile.toString(), "-o", zst.toString());
             zstdSize = Files.size(zst);
-            zstdD[r] = run("sh", "-c", "zstd -d -q -c " + zst + " > " + dir.resolve("raw.out"));
+            zstdD[r] = run("zstd", "-d", "-T2", "-q", "-f", zst.toString(), "-o", dir.resolve("raw.out").toString());
         }
         Files.deleteIfExists(dir.resolve("raw.out"));
         Files.deleteIfExists(rawFile);
@@ -184,7 +188,7 @@ class BackupBenchmarkTest {
                 report.append(row("scemu backup", bytes, median(backup), size, bytes));
                 report.append(String.format(Locale.ROOT, "  ratio backup/zstd: speed %.2fx, size %.3fx%n",
                         median(zstdC) / median(backup), (double) size / zstdSize));
-                report.append(row("zstd -d (to file)", bytes, median(zstdD), zstdSize, bytes));
+                report.append(row("zstd -d -T2 (to file)", bytes, median(zstdD), zstdSize, bytes));
                 report.append(row("scemu verify", bytes, median(verify), size, bytes));
                 report.append(row("scemu restore (verify first)", bytes, median(restoreVerified), size, bytes));
                 report.append(row("scemu restore (one pass)", bytes, median(restoreOnePass), size, bytes));

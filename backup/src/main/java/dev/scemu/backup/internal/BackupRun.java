@@ -54,7 +54,7 @@ public final class BackupRun {
 
     private BackupRun(BackupSource source, BackupTarget target, BackupOptions options, ImageHeader header,
                       byte[] headerRecord, ImageKeys keys, List<Extent> covered, List<Extent> scan,
-                      List<ChunkIndexEntry> entries, List<Extent> storedSoFar, long scannedSoFar) {
+                      List<ChunkIndexEntry> entries, List<Extent> storedSoFar, long scannedSoFar, long skippedBytes) {
         this.source = source;
         this.target = target;
         this.options = options;
@@ -66,8 +66,9 @@ public final class BackupRun {
         this.entries = new ArrayList<>(entries);
         this.stored.addAll(storedSoFar);
         this.scannedBytes = scannedSoFar;
-        long total = ExtentRuns.blocks(scan) * header.blockSize();
-        this.progress = new ProgressMeter("backup", total, Math.min(total, scannedSoFar), options.progress());
+        // progress counts the blocks to describe: those read, and those the source said hold no data (done at once)
+        long total = ExtentRuns.blocks(scan) * header.blockSize() + skippedBytes;
+        this.progress = new ProgressMeter("backup", total, Math.min(total, scannedSoFar + skippedBytes), options.progress());
     }
 
     /** A new full or incremental backup. Releases the source when it ends. */
@@ -106,7 +107,9 @@ public final class BackupRun {
                 List<Extent> used = source.usedExtents();
                 scan = used == null ? all : ExtentRuns.normalize(used, device.blockCount());
             }
-            scan = SourceAllocation.dataExtents(device, scan, bridgeBlocks(blockSize));
+            List<Extent> data = SourceAllocation.dataExtents(device, scan, bridgeBlocks(blockSize));
+            long skippedBytes = (ExtentRuns.blocks(scan) - ExtentRuns.blocks(data)) * blockSize;
+            scan = data;
             byte[] salt = new byte[ArchiveLayout.SALT_BYTES];
             byte[] keyCheck = new byte[ArchiveLayout.KEY_CHECK_BYTES];
             ImageKeys keys = null;
@@ -123,7 +126,7 @@ public final class BackupRun {
                     encrypted ? kdf.memoryKiB() : 0, encrypted ? kdf.iterations() : 0, encrypted ? kdf.parallelism() : 0,
                     salt, keyCheck, baseSha, new byte[ArchiveLayout.HEADER_MAC_BYTES]);
             BackupRun run = new BackupRun(source, target, options, header, header.toRecord(keys), keys, covered, scan,
-                    List.of(), List.of(), 0);
+                    List.of(), List.of(), 0, skippedBytes);
             return run.runFresh();
         } finally {
             source.release();
@@ -183,11 +186,13 @@ public final class BackupRun {
                 List<Extent> used = source.usedExtents();
                 scan = used == null ? all : ExtentRuns.normalize(used, device.blockCount());
             }
-            scan = SourceAllocation.dataExtents(device, scan, bridgeBlocks(header.blockSize()));
+            List<Extent> data = SourceAllocation.dataExtents(device, scan, bridgeBlocks(header.blockSize()));
+            long skippedBytes = (ExtentRuns.blocks(scan) - ExtentRuns.blocks(data)) * header.blockSize();
+            scan = data;
             BackupOptions effective = options.withChunkSizeBytes(header.chunkSizeBytes())
                     .withCompressionLevel(header.compressionLevel());
             BackupRun run = new BackupRun(source, target, effective, header, checkpoint.headerRecord(), keys, covered, scan,
-                    checkpoint.entries(), checkpoint.stored(), checkpoint.scannedBytes());
+                    checkpoint.entries(), checkpoint.stored(), checkpoint.scannedBytes(), skippedBytes);
             return run.runResumed(checkpoint);
         } finally {
             source.release();
