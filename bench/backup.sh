@@ -59,8 +59,8 @@ else
 fi
 serve_pid=""
 cleanup() {
-  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null || true
-  [ -z "${SCEMU_BENCH_DIR:-}" ] && rm -rf "$work"
+  if [ -n "$serve_pid" ]; then kill "$serve_pid" 2>/dev/null || true; fi
+  if [ -z "${SCEMU_BENCH_DIR:-}" ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
 out=bench/results

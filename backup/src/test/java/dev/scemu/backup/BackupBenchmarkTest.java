@@ -117,11 +117,14 @@ class BackupBenchmarkTest {
         }
         double[] zstdC = new double[runs];
         double[] zstdD = new double[runs];
+        double[] zstdCCpu = new double[runs];
         long zstdSize = 0;
         Path zst = dir.resolve("raw.img.zst");
         for (int r = 0; r < runs; r++) {
             Files.deleteIfExists(zst);
-            zstdC[r] = run("zstd", "-3", "-T2", "-q", "-f", rawFile.toString(), "-o", zst.toString());
+            double[] cpu = new double[1];
+            zstdC[r] = runCounted(cpu, "zstd", "-3", "-T2", "-q", "-f", rawFile.toString(), "-o", zst.toString());
+            zstdCCpu[r] = cpu[0];
             zstdSize = Files.size(zst);
             zstdD[r] = run("zstd", "-d", "-T2", "-q", "-f", zst.toString(), "-o", dir.resolve("raw.out").toString());
         }
@@ -147,6 +150,7 @@ class BackupBenchmarkTest {
             }
             for (boolean encrypted : new boolean[] {true, false}) {
                 double[] backup = new double[runs];
+                double[] backupCpu = new double[runs];
                 double[] restoreVerified = new double[runs];
                 double[] restoreOnePass = new double[runs];
                 double[] verify = new double[runs];
@@ -161,9 +165,11 @@ class BackupBenchmarkTest {
                         if (encrypted) {
                             options = options.withPassword(password);
                         }
+                        long c0 = processCpuNanos();
                         long t0 = System.nanoTime();
                         BackupResult result = BackupEngine.backup(BackupSource.ofDevice(source, "bench", "s"), target, options);
                         backup[r] = (System.nanoTime() - t0) / 1e9;
+                        backupCpu[r] = (processCpuNanos() - c0) / 1e9;
                         size = result.info().imageBytes();
                         t0 = System.nanoTime();
                         BackupEngine.verify(target, "bench", password);
@@ -188,6 +194,11 @@ class BackupBenchmarkTest {
                 report.append(row("scemu backup", bytes, median(backup), size, bytes));
                 report.append(String.format(Locale.ROOT, "  ratio backup/zstd: speed %.2fx, size %.3fx%n",
                         median(zstdC) / median(backup), (double) size / zstdSize));
+                if (median(zstdCCpu) > 0) {
+                    report.append(String.format(Locale.ROOT, "  CPU seconds (user+sys): zstd -3 -T2 %.3f, scemu backup %.3f"
+                            + " (whole JVM, JIT and GC included, Argon2id %.3f): ratio %.2fx%n", median(zstdCCpu),
+                            median(backupCpu), kdfSeconds(encrypted), median(zstdCCpu) / median(backupCpu)));
+                }
                 report.append(row("zstd -d -T2 (to file)", bytes, median(zstdD), zstdSize, bytes));
                 report.append(row("scemu verify", bytes, median(verify), size, bytes));
                 report.append(row("scemu restore (verify first)", bytes, median(restoreVerified), size, bytes));
@@ -239,6 +250,38 @@ class BackupBenchmarkTest {
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         return sorted[sorted.length / 2];
+    }
+
+    /** CPU time of this JVM (all threads), or 0 if the platform does not say. */
+    private static long processCpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            return Math.max(0, os.getProcessCpuTime());
+        }
+        return 0;
+    }
+
+    /**
+     * Runs a command and returns its wall seconds; {@code cpuSeconds[0]} gets its user + system CPU
+     * seconds from {@code /usr/bin/time} when that exists (else 0).
+     */
+    private static double runCounted(double[] cpuSeconds, String... command) throws IOException, InterruptedException {
+        Path time = Path.of("/usr/bin/time");
+        if (!Files.isExecutable(time)) {
+            cpuSeconds[0] = 0;
+            return run(command);
+        }
+        Path out = Files.createTempFile("zstd-time", ".txt");
+        try {
+            List<String> full = new ArrayList<>(List.of(time.toString(), "-f", "%U %S", "-o", out.toString()));
+            full.addAll(List.of(command));
+            double wall = run(full.toArray(String[]::new));
+            String[] parts = Files.readString(out).trim().split("\\s+");
+            cpuSeconds[0] = Double.parseDouble(parts[parts.length - 2]) + Double.parseDouble(parts[parts.length - 1]);
+            return wall;
+        } finally {
+            Files.deleteIfExists(out);
+        }
     }
 
     private static double run(String... command) throws IOException, InterruptedException {
