@@ -33,6 +33,15 @@ public final class BackupEngine {
         return BackupRun.resume(source, target, imageId, options);
     }
 
+    /**
+     * What computes AES-256-GCM and SHA-256 in this JVM: OpenSSL libcrypto when it loads and passes
+     * its self test (the default), else the JDK's providers, with the reason; for reports.
+     * {@code -Dscemu.backup.crypto=jdk} selects the JDK. Both write and read the same bytes.
+     */
+    public static String cryptoImplementation() {
+        return dev.scemu.backup.internal.ChunkCodec.cryptoImplementation();
+    }
+
     /** Checks an image and its bases (every record, hash, tag and decompression); writes nothing. */
     public static RestoreResult verify(BackupTarget target, String imageId, char[] password) {
         return RestoreRun.verify(target, imageId, password, Runtime.getRuntime().availableProcessors(),

@@ -17,16 +17,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
- * Backup/restore throughput and size beside {@code zstd -3 -T2} on the same raw image, in one run.
- * Runs only when asked:
+ * Backup/restore throughput and size beside {@code zstd -3 -T2} / {@code zstd -d -T2} on the same
+ * raw image, in one run. {@code bench/backup.sh} runs it (with the whole-process figures); by hand,
+ * from the repository root (the generator lives in the shared folder beside the repository):
  * <pre>
- * /work/shared/bench/make-test-image.sh /dev/shm/scemu-test-1g.img 1024 42
+ * ../shared/bench/make-test-image.sh target/test-1g.img 1024 42
  * ./mvnw -B -q -o -pl backup -am verify -Dtest=BackupBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false \
- *     -Dscemu.bench.image=/dev/shm/scemu-test-1g.img -Dscemu.bench.dir=/dev/shm/scemu-bench
+ *     -Dscemu.bench.image=$PWD/target/test-1g.img
  * </pre>
  * Two volumes: the test image as is (50 % used) and the same image with 40 % of its used 1 MiB
- * regions zeroed (30 % used). Outputs go to {@code scemu.bench.dir} (tmpfs, so neither side pays
- * for the disk). Median of {@code scemu.bench.runs} runs (default 3).
+ * regions zeroed (30 % used). Outputs go to {@code scemu.bench.dir} (default {@code
+ * target/backup-bench} of the module; {@code bench/backup.sh} points it at a tmpfs directory so
+ * neither side pays for a disk). Median of {@code scemu.bench.runs} runs (default 3). The report
+ * goes to stdout and {@code target/backup-benchmark.txt}.
  */
 @EnabledIfSystemProperty(named = "scemu.bench.image", matches = ".+")
 class BackupBenchmarkTest {
@@ -36,7 +39,7 @@ class BackupBenchmarkTest {
     @Test
     void backupAndRestoreBesideZstd() throws Exception {
         Path image = Path.of(System.getProperty("scemu.bench.image"));
-        Path dir = Path.of(System.getProperty("scemu.bench.dir", "/dev/shm/scemu-bench"));
+        Path dir = Path.of(System.getProperty("scemu.bench.dir", "target/backup-bench"));
         int runs = Integer.getInteger("scemu.bench.runs", 3);
         Files.createDirectories(dir);
         byte[] raw = Files.readAllBytes(image);
@@ -45,6 +48,7 @@ class BackupBenchmarkTest {
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
                 Integer.getInteger("scemu.bench.chunk", BackupOptions.DEFAULT_CHUNK_SIZE_BYTES), runs));
+        report.append("crypto: ").append(BackupEngine.cryptoImplementation()).append(System.lineSeparator());
         warmUp(raw, dir);
         bench("test image (50 % used)", raw, dir, runs, report);
         byte[] thirty = thirtyPercentUsed(raw);
@@ -113,13 +117,16 @@ class BackupBenchmarkTest {
         }
         double[] zstdC = new double[runs];
         double[] zstdD = new double[runs];
+        double[] zstdCCpu = new double[runs];
         long zstdSize = 0;
         Path zst = dir.resolve("raw.img.zst");
         for (int r = 0; r < runs; r++) {
             Files.deleteIfExists(zst);
-            zstdC[r] = run("zstd", "-3", "-T2", "-q", "-f", rawFile.toString(), "-o", zst.toString());
+            double[] cpu = new double[1];
+            zstdC[r] = runCounted(cpu, "zstd", "-3", "-T2", "-q", "-f", rawFile.toString(), "-o", zst.toString());
+            zstdCCpu[r] = cpu[0];
             zstdSize = Files.size(zst);
-            zstdD[r] = run("sh", "-c", "zstd -d -q -c " + zst + " > " + dir.resolve("raw.out"));
+            zstdD[r] = run("zstd", "-d", "-T2", "-q", "-f", zst.toString(), "-o", dir.resolve("raw.out").toString());
         }
         Files.deleteIfExists(dir.resolve("raw.out"));
         Files.deleteIfExists(rawFile);
@@ -143,6 +150,7 @@ class BackupBenchmarkTest {
             }
             for (boolean encrypted : new boolean[] {true, false}) {
                 double[] backup = new double[runs];
+                double[] backupCpu = new double[runs];
                 double[] restoreVerified = new double[runs];
                 double[] restoreOnePass = new double[runs];
                 double[] verify = new double[runs];
@@ -157,9 +165,11 @@ class BackupBenchmarkTest {
                         if (encrypted) {
                             options = options.withPassword(password);
                         }
+                        long c0 = processCpuNanos();
                         long t0 = System.nanoTime();
                         BackupResult result = BackupEngine.backup(BackupSource.ofDevice(source, "bench", "s"), target, options);
                         backup[r] = (System.nanoTime() - t0) / 1e9;
+                        backupCpu[r] = (processCpuNanos() - c0) / 1e9;
                         size = result.info().imageBytes();
                         t0 = System.nanoTime();
                         BackupEngine.verify(target, "bench", password);
@@ -184,7 +194,12 @@ class BackupBenchmarkTest {
                 report.append(row("scemu backup", bytes, median(backup), size, bytes));
                 report.append(String.format(Locale.ROOT, "  ratio backup/zstd: speed %.2fx, size %.3fx%n",
                         median(zstdC) / median(backup), (double) size / zstdSize));
-                report.append(row("zstd -d (to file)", bytes, median(zstdD), zstdSize, bytes));
+                if (median(zstdCCpu) > 0) {
+                    report.append(String.format(Locale.ROOT, "  CPU seconds (user+sys): zstd -3 -T2 %.3f, scemu backup %.3f"
+                            + " (whole JVM, JIT and GC included, Argon2id %.3f): ratio %.2fx%n", median(zstdCCpu),
+                            median(backupCpu), kdfSeconds(encrypted), median(zstdCCpu) / median(backupCpu)));
+                }
+                report.append(row("zstd -d -T2 (to file)", bytes, median(zstdD), zstdSize, bytes));
                 report.append(row("scemu verify", bytes, median(verify), size, bytes));
                 report.append(row("scemu restore (verify first)", bytes, median(restoreVerified), size, bytes));
                 report.append(row("scemu restore (one pass)", bytes, median(restoreOnePass), size, bytes));
@@ -235,6 +250,38 @@ class BackupBenchmarkTest {
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         return sorted[sorted.length / 2];
+    }
+
+    /** CPU time of this JVM (all threads), or 0 if the platform does not say. */
+    private static long processCpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            return Math.max(0, os.getProcessCpuTime());
+        }
+        return 0;
+    }
+
+    /**
+     * Runs a command and returns its wall seconds; {@code cpuSeconds[0]} gets its user + system CPU
+     * seconds from {@code /usr/bin/time} when that exists (else 0).
+     */
+    private static double runCounted(double[] cpuSeconds, String... command) throws IOException, InterruptedException {
+        Path time = Path.of("/usr/bin/time");
+        if (!Files.isExecutable(time)) {
+            cpuSeconds[0] = 0;
+            return run(command);
+        }
+        Path out = Files.createTempFile("zstd-time", ".txt");
+        try {
+            List<String> full = new ArrayList<>(List.of(time.toString(), "-f", "%U %S", "-o", out.toString()));
+            full.addAll(List.of(command));
+            double wall = run(full.toArray(String[]::new));
+            String[] parts = Files.readString(out).trim().split("\\s+");
+            cpuSeconds[0] = Double.parseDouble(parts[parts.length - 2]) + Double.parseDouble(parts[parts.length - 1]);
+            return wall;
+        } finally {
+            Files.deleteIfExists(out);
+        }
     }
 
     private static double run(String... command) throws IOException, InterruptedException {

@@ -23,9 +23,10 @@ import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
- * One backup (or its resume): reads chunk windows of the source on the calling thread, encodes
- * them on the workers, appends them in order to the image, checkpoints, and finally writes the
- * extent map, trailer and locator and commits.
+ * One backup (or its resume): asks the source which of the blocks to back up hold data
+ * ({@link SourceAllocation}: the others are recorded as zero runs without being read), reads chunk
+ * windows of those on the calling thread, encodes them on the workers, appends them in order to the
+ * image, checkpoints, and finally writes the extent map, trailer and locator and commits.
  *
  * <p>Ordering: a checkpoint names only chunks inside the writer's durable prefix, and is written
  * after {@link ImageWriter#sync()}; the image becomes visible only at {@link ImageWriter#commit()},
@@ -53,7 +54,7 @@ public final class BackupRun {
 
     private BackupRun(BackupSource source, BackupTarget target, BackupOptions options, ImageHeader header,
                       byte[] headerRecord, ImageKeys keys, List<Extent> covered, List<Extent> scan,
-                      List<ChunkIndexEntry> entries, List<Extent> storedSoFar, long scannedSoFar) {
+                      List<ChunkIndexEntry> entries, List<Extent> storedSoFar, long scannedSoFar, long skippedBytes) {
         this.source = source;
         this.target = target;
         this.options = options;
@@ -65,8 +66,9 @@ public final class BackupRun {
         this.entries = new ArrayList<>(entries);
         this.stored.addAll(storedSoFar);
         this.scannedBytes = scannedSoFar;
-        long total = ExtentRuns.blocks(scan) * header.blockSize();
-        this.progress = new ProgressMeter("backup", total, Math.min(total, scannedSoFar), options.progress());
+        // progress counts the blocks to describe: those read, and those the source said hold no data (done at once)
+        long total = ExtentRuns.blocks(scan) * header.blockSize() + skippedBytes;
+        this.progress = new ProgressMeter("backup", total, Math.min(total, scannedSoFar + skippedBytes), options.progress());
     }
 
     /** A new full or incremental backup. Releases the source when it ends. */
@@ -105,6 +107,9 @@ public final class BackupRun {
                 List<Extent> used = source.usedExtents();
                 scan = used == null ? all : ExtentRuns.normalize(used, device.blockCount());
             }
+            List<Extent> data = SourceAllocation.dataExtents(device, scan, bridgeBlocks(blockSize));
+            long skippedBytes = (ExtentRuns.blocks(scan) - ExtentRuns.blocks(data)) * blockSize;
+            scan = data;
             byte[] salt = new byte[ArchiveLayout.SALT_BYTES];
             byte[] keyCheck = new byte[ArchiveLayout.KEY_CHECK_BYTES];
             ImageKeys keys = null;
@@ -121,7 +126,7 @@ public final class BackupRun {
                     encrypted ? kdf.memoryKiB() : 0, encrypted ? kdf.iterations() : 0, encrypted ? kdf.parallelism() : 0,
                     salt, keyCheck, baseSha, new byte[ArchiveLayout.HEADER_MAC_BYTES]);
             BackupRun run = new BackupRun(source, target, options, header, header.toRecord(keys), keys, covered, scan,
-                    List.of(), List.of(), 0);
+                    List.of(), List.of(), 0, skippedBytes);
             return run.runFresh();
         } finally {
             source.release();
@@ -181,14 +186,21 @@ public final class BackupRun {
                 List<Extent> used = source.usedExtents();
                 scan = used == null ? all : ExtentRuns.normalize(used, device.blockCount());
             }
+            List<Extent> data = SourceAllocation.dataExtents(device, scan, bridgeBlocks(header.blockSize()));
+            long skippedBytes = (ExtentRuns.blocks(scan) - ExtentRuns.blocks(data)) * header.blockSize();
+            scan = data;
             BackupOptions effective = options.withChunkSizeBytes(header.chunkSizeBytes())
                     .withCompressionLevel(header.compressionLevel());
             BackupRun run = new BackupRun(source, target, effective, header, checkpoint.headerRecord(), keys, covered, scan,
-                    checkpoint.entries(), checkpoint.stored(), checkpoint.scannedBytes());
+                    checkpoint.entries(), checkpoint.stored(), checkpoint.scannedBytes(), skippedBytes);
             return run.runResumed(checkpoint);
         } finally {
             source.release();
         }
+    }
+
+    private static long bridgeBlocks(int blockSize) {
+        return Math.max(1, SourceAllocation.BRIDGE_BYTES / blockSize);
     }
 
     /** The base of an incremental as the new image records it: its info and whole-image hash. */

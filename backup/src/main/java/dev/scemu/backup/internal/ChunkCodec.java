@@ -9,23 +9,21 @@ import dev.scemu.core.Extent;
 import dev.scemu.core.NativeMemory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import javax.crypto.AEADBadTagException;
-import javax.crypto.Cipher;
-import javax.crypto.spec.GCMParameterSpec;
 import net.openhft.hashing.LongHashFunction;
 
 /**
  * Per-worker-thread transformer of chunks: zero detection and compaction, zstd, AES-256-GCM,
- * xxHash3 and SHA-256 one way; the checks and inverse transforms the other. Holds native zstd
- * contexts; {@link #close()} is idempotent.
+ * xxHash3 and SHA-256 one way; the checks and inverse transforms the other. Works on the slot's
+ * direct buffers only (zstd-jni, OpenSSL and xxHash3 read and write them in place; see
+ * {@link ChunkCrypto}). Holds native zstd and OpenSSL contexts; {@link #close()} is idempotent.
  */
-final class ChunkCodec implements AutoCloseable {
+public final class ChunkCodec implements AutoCloseable {
 
     private static final LongHashFunction XXH3 = LongHashFunction.xx3();
 
@@ -36,8 +34,7 @@ final class ChunkCodec implements AutoCloseable {
     private final byte[] noncePrefix;
     private final ZstdCompressCtx compressor;
     private final ZstdDecompressCtx decompressor;
-    private final Cipher cipher;
-    private final MessageDigest sha256;
+    private final ChunkCrypto crypto;
     private boolean closed;
 
     /**
@@ -55,12 +52,12 @@ final class ChunkCodec implements AutoCloseable {
         if (compressionLevel > 0) {
             compressor.setLevel(compressionLevel);
         }
-        try {
-            this.cipher = keys == null ? null : Cipher.getInstance("AES/GCM/NoPadding");
-            this.sha256 = MessageDigest.getInstance("SHA-256");
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("AES/GCM or SHA-256 is not available", e);
-        }
+        this.crypto = ChunkCrypto.create(keys == null ? null : keys.aesKey());
+    }
+
+    /** See {@link dev.scemu.backup.BackupEngine#cryptoImplementation()}. */
+    public static String cryptoImplementation() {
+        return ChunkCrypto.implementation();
     }
 
     static byte[] newNoncePrefix() {
@@ -127,9 +124,8 @@ final class ChunkCodec implements AutoCloseable {
                 flags |= ArchiveLayout.CHUNK_FLAG_ZSTD;
             }
         }
-        payload.get(0, slot.heapIn, 0, payloadLength);
         byte[] nonce = new byte[ArchiveLayout.GCM_NONCE_BYTES];
-        byte[] stored = slot.heapIn;
+        ByteBuffer stored = payload;
         int storedLength = payloadLength;
         if (keys != null) {
             flags |= ArchiveLayout.CHUNK_FLAG_ENCRYPTED;
@@ -138,16 +134,13 @@ final class ChunkCodec implements AutoCloseable {
                 nonce[4 + i] = (byte) (slot.sequence >>> (8 * i));
             }
             ChunkHeader forAad = new ChunkHeader(slot.sequence, flags, plain, 0, nonce, 0, extents);
-            storedLength = encrypt(slot.heapIn, payloadLength, slot.heapOut, nonce, forAad.additionalData(imageIdUtf8));
-            stored = slot.heapOut;
+            stored = slot.output;
+            storedLength = crypto.seal(payload, payloadLength, stored, nonce, forAad.additionalData(imageIdUtf8));
         }
         long xxh3 = XXH3.hashBytes(stored, 0, storedLength);
         ChunkHeader header = new ChunkHeader(slot.sequence, flags, plain, storedLength, nonce, xxh3, extents);
         byte[] record = header.toRecord();
-        sha256.reset();
-        sha256.update(record);
-        sha256.update(stored, 0, storedLength);
-        return new EncodedChunk(slot, slot.sequence, record, ByteBuffer.wrap(stored), storedLength, sha256.digest(),
+        return new EncodedChunk(slot, slot.sequence, record, stored, storedLength, crypto.sha256(record, stored, storedLength),
                 extents, plain, scanned);
     }
 
@@ -156,16 +149,6 @@ final class ChunkCodec implements AutoCloseable {
             return compressor.compressDirectByteBuffer(out, 0, out.capacity(), in, 0, length);
         } catch (ZstdException e) {
             return -1; // store raw
-        }
-    }
-
-    private int encrypt(byte[] payload, int length, byte[] out, byte[] nonce, byte[] aad) {
-        try {
-            cipher.init(Cipher.ENCRYPT_MODE, keys.aesKey(), new GCMParameterSpec(ArchiveLayout.GCM_TAG_BYTES * 8, nonce));
-            cipher.updateAAD(aad);
-            return cipher.doFinal(payload, 0, length, out, 0);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("AES-GCM encryption failed", e);
         }
     }
 
@@ -192,32 +175,36 @@ final class ChunkCodec implements AutoCloseable {
         ChunkHeader h = slot.chunkHeader;
         String what = "chunk " + h.sequence() + " at image offset " + slot.indexEntry.offset();
         int storedLength = h.storedLength();
-        byte[] stored = slot.heapIn;
+        if (storedLength > slot.capacity()) {
+            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": " + storedLength
+                    + " stored bytes exceed the chunk buffer of " + slot.capacity() + " bytes");
+        }
+        ByteBuffer stored = slot.input;
         long xxh3 = XXH3.hashBytes(stored, 0, storedLength);
         if (xxh3 != h.storedXxh3()) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": xxHash3 0x" + Long.toHexString(xxh3)
                     + " of " + storedLength + " stored bytes does not match the recorded 0x" + Long.toHexString(h.storedXxh3()));
         }
-        sha256.reset();
-        sha256.update(slot.headerRecord);
-        sha256.update(stored, 0, storedLength);
-        if (!MessageDigest.isEqual(sha256.digest(), slot.indexEntry.sha256())) {
+        if (!MessageDigest.isEqual(crypto.sha256(slot.headerRecord, stored, storedLength), slot.indexEntry.sha256())) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": SHA-256 does not match the trailer index");
         }
-        byte[] payload = stored;
+        ByteBuffer payload = stored;
         int payloadLength = storedLength;
         if (keys != null && (h.flags() & ArchiveLayout.CHUNK_FLAG_ENCRYPTED) == 0) {
             throw new BackupException(BackupError.AUTHENTICATION_FAILED, what + " is not encrypted in an encrypted image");
         }
         if ((h.flags() & ArchiveLayout.CHUNK_FLAG_ENCRYPTED) != 0) {
-            payloadLength = decrypt(slot, h, what);
-            payload = slot.heapOut;
+            payload = slot.work;
+            payloadLength = decrypt(stored, storedLength, payload, h, what);
         }
         if ((h.flags() & ArchiveLayout.CHUNK_FLAG_ZSTD) != 0) {
+            if (h.plainLength() > slot.output.capacity()) {
+                throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": plain length " + h.plainLength()
+                        + " exceeds the chunk buffer of " + slot.output.capacity() + " bytes");
+            }
             int size;
             try {
-                size = decompressor.decompressByteArrayToDirectByteBuffer(slot.output, 0, h.plainLength(), payload, 0,
-                        payloadLength);
+                size = decompressor.decompressDirectByteBuffer(slot.output, 0, h.plainLength(), payload, 0, payloadLength);
             } catch (ZstdException e) {
                 throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": zstd payload of " + payloadLength
                         + " bytes does not decompress: " + e.getMessage(), e);
@@ -232,23 +219,18 @@ final class ChunkCodec implements AutoCloseable {
             throw new BackupException(BackupError.CORRUPT_IMAGE,
                     what + ": raw payload of " + payloadLength + " bytes, expected " + h.plainLength());
         }
-        slot.output.put(0, payload, 0, payloadLength);
-        return new DecodedChunk(slot, h, slot.output);
+        return new DecodedChunk(slot, h, payload);
     }
 
-    private int decrypt(ChunkSlot slot, ChunkHeader h, String what) {
+    private int decrypt(ByteBuffer stored, int storedLength, ByteBuffer out, ChunkHeader h, String what) {
         if (keys == null) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + " is encrypted in an image without a key");
         }
         try {
-            cipher.init(Cipher.DECRYPT_MODE, keys.aesKey(), new GCMParameterSpec(ArchiveLayout.GCM_TAG_BYTES * 8, h.nonce()));
-            cipher.updateAAD(h.additionalData(imageIdUtf8));
-            return cipher.doFinal(slot.heapIn, 0, h.storedLength(), slot.heapOut, 0);
+            return crypto.open(stored, storedLength, out, h.nonce(), h.additionalData(imageIdUtf8));
         } catch (AEADBadTagException e) {
             throw new BackupException(BackupError.AUTHENTICATION_FAILED, what + ": AES-GCM tag does not verify "
                     + "(tampered, or moved from another place or image)", e);
-        } catch (GeneralSecurityException e) {
-            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": AES-GCM decryption failed: " + e.getMessage(), e);
         }
     }
 
@@ -260,5 +242,6 @@ final class ChunkCodec implements AutoCloseable {
         closed = true;
         compressor.close();
         decompressor.close();
+        crypto.close();
     }
 }

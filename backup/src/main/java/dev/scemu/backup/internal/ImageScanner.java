@@ -92,7 +92,7 @@ final class ImageScanner {
                     + blocks + " blocks, plain " + ch.plainLength() + " B, stored " + ch.storedLength() + " B, encrypted "
                     + encrypted + ") does not match the index entry or the image");
         }
-        image.reader.read(entry.offset() + record.bytes().length, java.nio.ByteBuffer.wrap(slot.heapIn, 0, ch.storedLength()));
+        image.reader.read(entry.offset() + record.bytes().length, slot.input.duplicate().clear().limit(ch.storedLength()));
         slot.chunkHeader = ch;
         slot.headerRecord = record.bytes();
         slot.indexEntry = entry;

@@ -7,11 +7,13 @@ import dev.scemu.backup.ProgressListener;
 import dev.scemu.backup.RestoreOptions;
 import dev.scemu.backup.RestoreResult;
 import dev.scemu.backup.ZeroPolicy;
+import dev.scemu.core.Allocation;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.CoreException;
 import dev.scemu.core.Extent;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -169,6 +171,12 @@ public final class RestoreRun {
         }
     }
 
+    /**
+     * Trims or zero-writes the image's zero runs ({@link ZeroPolicy}), clipped to the destination,
+     * and only where the destination may hold data: ranges it reports as ZERO or HOLE
+     * ({@link BlockDevice#mapAllocation}) already read as zeros and are left alone, so restoring a
+     * mostly empty image onto a thin or fresh volume touches only what the image stores.
+     */
     private void applyZeros(OpenedImage image) {
         if (options.zeroPolicy() == ZeroPolicy.SKIP) {
             return;
@@ -182,13 +190,26 @@ public final class RestoreRun {
             if (z.lba() >= end) {
                 continue;
             }
+            List<Extent> mayHoldData = new ArrayList<>();
             try {
-                if (zeroBuffer == null) {
-                    destination.trim(z.lba(), end - z.lba());
-                } else {
-                    int maxBlocks = zeroBuffer.capacity() / destination.blockSize();
-                    for (long lba = z.lba(); lba < end; lba += maxBlocks) {
-                        destination.write(lba, (int) Math.min(maxBlocks, end - lba), zeroBuffer, 0);
+                destination.mapAllocation(z.lba(), end - z.lba(), (lba, blockCount, allocation) -> {
+                    if (allocation == Allocation.DATA) {
+                        long from = Math.max(lba, z.lba());
+                        long to = Math.min(lba + blockCount, end);
+                        if (to > from) {
+                            mayHoldData.add(new Extent(from, to - from));
+                        }
+                    }
+                    return true;
+                });
+                for (Extent d : mayHoldData) {
+                    if (zeroBuffer == null) {
+                        destination.trim(d.lba(), d.blockCount());
+                    } else {
+                        int maxBlocks = zeroBuffer.capacity() / destination.blockSize();
+                        for (long lba = d.lba(); lba < d.endLba(); lba += maxBlocks) {
+                            destination.write(lba, (int) Math.min(maxBlocks, d.endLba() - lba), zeroBuffer, 0);
+                        }
                     }
                 }
             } catch (CoreException ex) {

@@ -113,13 +113,13 @@ class ChunkCodecFuzzTest {
         Object entry = construct("ChunkIndexEntry", call(e, "offset"), chunk.headerRecord().length + stored.length,
                 call(e, "sequence"), call(e, "firstLba"), call(e, "endLba"), digest);
         Object slot = construct("ChunkSlot", BackupArchives.CHUNK);
-        Field heapInField = slot.getClass().getDeclaredField("heapIn");
-        heapInField.setAccessible(true);
-        byte[] heapIn = (byte[]) heapInField.get(slot);
-        if (stored.length > heapIn.length) {
+        Field inputField = slot.getClass().getDeclaredField("input");
+        inputField.setAccessible(true);
+        java.nio.ByteBuffer input = (java.nio.ByteBuffer) inputField.get(slot);
+        if (stored.length > input.capacity()) {
             throw new BackupException(dev.scemu.backup.BackupError.CORRUPT_IMAGE, "stored bytes exceed the slot"); // as readChunk
         }
-        System.arraycopy(stored, 0, heapIn, 0, stored.length);
+        input.put(0, stored);
         set(slot, "chunkHeader", header);
         set(slot, "headerRecord", chunk.headerRecord());
         set(slot, "indexEntry", entry);

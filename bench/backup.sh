@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# The "backup" section of the report: scemu's backup and restore of the 1 GiB half-used test image
+# beside zstd -3 -T2 / zstd -d -T2 on the same bytes, in one run, as ratios.
+#
+# Usage: bench/backup.sh [--runs N] [--image FILE] [--no-build] [--no-engine]
+#   --image FILE  use this raw image instead of generating it (1 GiB, seed 42)
+#   --runs N      rounds (default 3); each round runs every command once, interleaved
+#   --no-engine   skip the in-JVM engine figures (BackupBenchmarkTest)
+# Needs: zstd, nbdcopy (libnbd-bin), python3 (the generator); the image generator is
+# ../shared/bench/make-test-image.sh relative to the repository root (it lives in the shared folder
+# beside the repository, not in it: without it, pass --image). Work files go to a tmpfs directory
+# ($SCEMU_BENCH_DIR, default a new directory under /dev/shm, else under target/), so neither scemu
+# nor zstd pays for a disk. Output: bench/results/backup.md (and backup-engine.txt).
+#
+# Two levels are measured:
+#  - whole process: `scemu backup create` with a password (JVM start, unit open, Argon2id, snapshot,
+#    backup, commit) against `zstd -3 -T2 FILE`; `scemu backup restore` (verify first, then write)
+#    against `zstd -d -T2`;
+#  - engine (BackupBenchmarkTest, -Dscemu.bench.image): BackupEngine.backup/restore in a warm JVM on
+#    an off-heap volume holding the image, beside zstd in the same JVM run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+runs=3
+image=""
+build=1
+engine=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=$2; shift ;;
+    --image) image=$2; shift ;;
+    --no-build) build=0 ;;
+    --no-engine) engine=0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+for tool in zstd nbdcopy python3; do
+  command -v "$tool" >/dev/null || { echo "bench/backup.sh: $tool is not installed" >&2; exit 1; }
+done
+generator="../shared/bench/make-test-image.sh" # relative to the repository root
+if [ -z "$image" ] && [ ! -f "$generator" ]; then
+  echo "bench/backup.sh: the test image generator $generator (relative to $ROOT) is missing;" \
+       "pass --image FILE (a 1 GiB raw image)" >&2
+  exit 1
+fi
+
+if [ -n "${SCEMU_BENCH_DIR:-}" ]; then
+  work=$SCEMU_BENCH_DIR
+  mkdir -p "$work"
+elif [ -d /dev/shm ] && [ -w /dev/shm ]; then
+  work=$(mktemp -d -p /dev/shm scemu-backup-bench.XXXXXX)
+else
+  mkdir -p target
+  work=$(mktemp -d -p "$ROOT/target" backup-bench.XXXXXX)
+fi
+serve_pid=""
+cleanup() {
+  if [ -n "$serve_pid" ]; then kill "$serve_pid" 2>/dev/null || true; fi
+  if [ -z "${SCEMU_BENCH_DIR:-}" ]; then rm -rf "$work"; fi
+}
+trap cleanup EXIT
+out=bench/results
+mkdir -p "$out"
+log() { echo "[backup bench] $*" >&2; }
+
+if [ "$build" = 1 ]; then
+  log "build: ./mvnw -B -o -q -pl cli -am package -DskipTests"
+  ./mvnw -B -o -q -pl cli -am package -DskipTests
+fi
+SCEMU="$ROOT/scemu"
+
+if [ -z "$image" ]; then
+  image="$work/test-1g.img"
+  log "generate: $generator $image 1024 42"
+  image_line=$("$generator" "$image" 1024 42)
+else
+  image_line="$image (given)"
+fi
+bytes=$(stat -c %s "$image")
+
+log "unit: scemu create --disk-size=640M (RAID-5 of 4 mapped files, volume 1431 MiB); nbdcopy the image in"
+"$SCEMU" create --disk-size=640M "$work/unit" > /dev/null
+"$SCEMU" serve --socket="$work/nbd.sock" "$work/unit" > "$work/serve.log" 2>&1 &
+serve_pid=$!
+for _ in $(seq 1 300); do [ -S "$work/nbd.sock" ] && break; sleep 0.1; done
+nbdcopy "$image" "nbd+unix:///volume?socket=$work/nbd.sock"
+kill -TERM "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+serve_pid=""
+echo "bench password" > "$work/password"
+
+now() { date +%s.%N; }
+secs() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
+declare -a zc zd sc sr zsize ssize
+for r in $(seq 1 "$runs"); do
+  log "round $r/$runs (load $(cut -d' ' -f1 /proc/loadavg))"
+  rm -f "$work/img.zst" "$work/img.out"
+  t0=$(now); zstd -3 -T2 -q -f "$image" -o "$work/img.zst"; t1=$(now)
+  zc+=("$(secs "$t0" "$t1")"); zsize+=("$(stat -c %s "$work/img.zst")")
+  t0=$(now); zstd -d -T2 -q -f "$work/img.zst" -o "$work/img.out"; t1=$(now)
+  zd+=("$(secs "$t0" "$t1")")
+  rm -f "$work/img.out"
+  rm -rf "$work/backups"
+  t0=$(now)
+  "$SCEMU" backup create "$work/unit" -t "$work/backups" --password-file "$work/password" --image-id bench \
+    > "$work/create.log" 2> /dev/null
+  t1=$(now)
+  sc+=("$(secs "$t0" "$t1")"); ssize+=("$(stat -c %s "$work/backups/bench.scb")")
+  t0=$(now)
+  "$SCEMU" backup restore "$work/unit" bench -t "$work/backups" --password-file "$work/password" \
+    > "$work/restore.log" 2> /dev/null
+  t1=$(now)
+  sr+=("$(secs "$t0" "$t1")")
+done
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+mzc=$(median "${zc[@]}"); mzd=$(median "${zd[@]}"); msc=$(median "${sc[@]}"); msr=$(median "${sr[@]}")
+mzs=$(median "${zsize[@]}"); mss=$(median "${ssize[@]}")
+
+engine_text="(skipped: --no-engine)"
+if [ "$engine" = 1 ]; then
+  log "engine: BackupBenchmarkTest (-Dscemu.bench.image)"
+  ./mvnw -B -o -q -pl backup -am verify -Dtest=BackupBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false \
+    -Dscemu.bench.image="$image" -Dscemu.bench.dir="$work/engine" -Dscemu.bench.runs="$runs" \
+    -Djacoco.skip=true > "$work/engine.log" 2>&1 || { tail -30 "$work/engine.log" >&2; exit 1; }
+  cp backup/target/backup-benchmark.txt "$out/backup-engine.txt"
+  engine_text=$(cat "$out/backup-engine.txt")
+fi
+
+python3 - "$out/backup.md" "$bytes" "$mzc" "$mzd" "$msc" "$msr" "$mzs" "$mss" "$runs" "$image_line" \
+  "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(java -version 2>&1 | head -1)" "$engine_text" \
+  "${zc[*]}" "${sc[*]}" "${zd[*]}" "${sr[*]}" <<'PY'
+import sys
+(out, size, zc, zd, sc, sr, zs, ss, runs, image, nproc, load, java, engine,
+ zc_all, sc_all, zd_all, sr_all) = sys.argv[1:]
+size, zc, zd, sc, sr, zs, ss = int(size), float(zc), float(zd), float(sc), float(sr), int(zs), int(ss)
+mb = lambda s: size / s / 1e6
+with open(out, 'w') as f:
+    f.write(f"""# Backup beside zstd (bench/backup.sh)
+
+Image: {image}. Machine: {nproc} CPUs, load {load}, {java}. Medians of {runs} interleaved rounds.
+
+## Whole process (`scemu backup create` with a password, `scemu backup restore`)
+
+| what | seconds | MB/s of the 1 GiB image | output bytes | ratio to zstd (speed; size) |
+|---|---|---|---|---|
+| `zstd -3 -T2 IMG -o IMG.zst` | {zc:.3f} | {mb(zc):.0f} | {zs:,} | 1 |
+| `scemu backup create UNIT -t DIR --password-file F` | {sc:.3f} | {mb(sc):.0f} | {ss:,} | speed {zc / sc:.2f}x; size {ss / zs:.3f}x |
+| `zstd -d -T2 IMG.zst -o OUT` | {zd:.3f} | {mb(zd):.0f} | | 1 |
+| `scemu backup restore UNIT ID -t DIR --password-file F` | {sr:.3f} | {mb(sr):.0f} | | speed {zd / sr:.2f}x |
+
+Rounds (s): zstd -3 {zc_all}; scemu backup create {sc_all}; zstd -d {zd_all}; scemu backup restore {sr_all}.
+The scemu figures include the JVM start, opening the unit (RAID assembly, firmware inspection),
+Argon2id (19 MiB, 2 passes: twice for restore, which checks the key before verifying) and the
+snapshot; the restore verifies the whole image before its first write.
+
+## Engine (BackupBenchmarkTest, same image, warm JVM, zstd in the same run)
+
+```
+{engine}
+```
+""")
+print(open(out).read())
+PY
+log "wrote $out/backup.md"
