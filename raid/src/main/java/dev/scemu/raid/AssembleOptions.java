@@ -12,31 +12,53 @@ package dev.scemu.raid;
  *        stripes without a bitmap) before assemble returns instead of in the background
  * @param setUuid the array to assemble (like {@code mdadm --assemble --uuid}): members of another
  *        set are left out as foreign; null = the set most members carry
+ * @param readOnly assemble without writing anything to the members (like {@code mdadm --readonly}):
+ *        no superblock, bitmap, journal or bad-block log update, no resync or rebuild; writes and
+ *        trims are refused with {@code READ_ONLY}
+ * @param degradedStart start with members missing when the level tolerates it (like
+ *        {@code mdadm --run}, the default); false refuses a degraded set with
+ *        {@link RaidError#NOT_ENOUGH_MEMBERS} naming the missing roles
  */
 public record AssembleOptions(boolean force, long arrayBlockCount, long rebuildBytesPerSecond,
-                              RebuildListener listener, boolean resyncInForeground, java.util.UUID setUuid) {
+                              RebuildListener listener, boolean resyncInForeground, java.util.UUID setUuid,
+                              boolean readOnly, boolean degradedStart) {
 
     public static AssembleOptions defaults() {
-        return new AssembleOptions(false, 0, 0, null, true, null);
+        return new AssembleOptions(false, 0, 0, null, true, null, false, true);
     }
 
     public AssembleOptions withSetUuid(java.util.UUID value) {
-        return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, value);
+        return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, value,
+                readOnly, degradedStart);
     }
 
     public AssembleOptions withForce(boolean value) {
-        return new AssembleOptions(value, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid);
+        return new AssembleOptions(value, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
+                readOnly, degradedStart);
     }
 
     public AssembleOptions withArrayBlockCount(long value) {
-        return new AssembleOptions(force, value, rebuildBytesPerSecond, listener, resyncInForeground, setUuid);
+        return new AssembleOptions(force, value, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
+                readOnly, degradedStart);
     }
 
     public AssembleOptions withListener(RebuildListener value) {
-        return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, value, resyncInForeground, setUuid);
+        return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, value, resyncInForeground, setUuid,
+                readOnly, degradedStart);
     }
 
     public AssembleOptions withRebuildBytesPerSecond(long value) {
-        return new AssembleOptions(force, arrayBlockCount, value, listener, resyncInForeground, setUuid);
+        return new AssembleOptions(force, arrayBlockCount, value, listener, resyncInForeground, setUuid,
+                readOnly, degradedStart);
+    }
+
+    public AssembleOptions withReadOnly(boolean value) {
+        return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
+                value, degradedStart);
+    }
+
+    public AssembleOptions withDegradedStart(boolean value) {
+        return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
+                readOnly, value);
     }
 }

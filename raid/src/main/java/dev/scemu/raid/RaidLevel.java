@@ -6,8 +6,8 @@ public enum RaidLevel {
     RAID0(0, 1),
     /** n-way mirror. */
     RAID1(1, 1),
-    /** Striping with one rotating parity chunk per stripe. */
-    RAID5(5, 3);
+    /** Striping with one rotating parity chunk per stripe; two members work as md's do (a mirror). */
+    RAID5(5, 2);
 
     private final int mdLevel;
     private final int minMembers;

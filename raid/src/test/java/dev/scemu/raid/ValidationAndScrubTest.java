@@ -26,9 +26,9 @@ class ValidationAndScrubTest {
         assertThatThrownBy(() -> RaidConfig.builder(RaidLevel.RAID5).chunkBytes(3000).build())
                 .isInstanceOf(RaidException.class).hasMessageContaining("power of two")
                 .satisfies(e -> assertThat(((RaidException) e).code()).isEqualTo(RaidError.INVALID_CONFIG));
-        List<BlockDevice> two = TestArrays.memoryMembers("v", 2, 4L << 20);
-        assertThatThrownBy(() -> RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).build(), two))
-                .isInstanceOf(RaidException.class).hasMessageContaining("at least 3 members");
+        List<BlockDevice> one = TestArrays.memoryMembers("v", 1, 4L << 20);
+        assertThatThrownBy(() -> RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).build(), one))
+                .isInstanceOf(RaidException.class).hasMessageContaining("at least 2 members");
         List<BlockDevice> mixed = new ArrayList<>(TestArrays.memoryMembers("v", 2, 4L << 20));
         mixed.add(Media.memory("odd", BlockGeometry.ofBytes(512, 4L << 20)));
         assertThatThrownBy(() -> RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).build(), mixed))

@@ -26,7 +26,8 @@ import java.util.UUID;
  *     52     4  chunksize          bytes of member data per bit
  *     56     4  daemon_sleep       5 (seconds, md's default)
  *     60     4  write_behind       0
- *     64     4  sectors_reserved   sectors reserved for header + bits
+ *     64     4  sectors_reserved   sectors reserved for header + bits (0 from mdadm 4.2: md
+ *                                  then reserves what header and bits need)
  *     68     4  nodes              0
  *     72    64  cluster_name       0
  *    136   120  pad                0
@@ -63,6 +64,17 @@ public final class MdBitmapLayout {
         public long bitCount() {
             long chunkSectors = chunkBytes / 512;
             return (syncSizeSectors + chunkSectors - 1) / chunkSectors;
+        }
+
+        /**
+         * Sectors the bitmap may occupy: sectors_reserved, or, when it is 0 (mdadm 4.2 writes 0),
+         * what header and bits need, as md_bitmap_resize computes it when bitmap_info.space is 0.
+         */
+        public int reservedSectors() {
+            if (sectorsReserved != 0) {
+                return sectorsReserved;
+            }
+            return (int) ((HEADER_BYTES + (bitCount() + 7) / 8 + 511) / 512);
         }
     }
 
@@ -104,7 +116,7 @@ public final class MdBitmapLayout {
         int chunkBytes = b.getInt(OFF_CHUNKSIZE);
         long syncSize = b.getLong(OFF_SYNC_SIZE);
         int sectorsReserved = b.getInt(OFF_SECTORS_RESERVED);
-        if (chunkBytes < 512 || Integer.bitCount(chunkBytes) != 1 || syncSize < 0 || sectorsReserved <= 0
+        if (chunkBytes < 512 || Integer.bitCount(chunkBytes) != 1 || syncSize < 0 || sectorsReserved < 0
                 || sectorsReserved > Integer.MAX_VALUE / 512) {
             throw new RaidException(RaidError.NO_SUPERBLOCK, "member " + member + ": md bitmap chunksize " + chunkBytes
                     + " (a power of two >= 512 expected), sync_size " + syncSize + " or sectors_reserved "
@@ -112,7 +124,8 @@ public final class MdBitmapLayout {
         }
         Header header = new Header(MdSuperblock.getUuid(b, OFF_UUID), b.getLong(OFF_EVENTS),
                 b.getLong(OFF_EVENTS_CLEARED), syncSize, b.getInt(OFF_STATE), chunkBytes, sectorsReserved);
-        if (header.bitCount() < 0 || reservedBytes(header.bitCount()) > (long) sectorsReserved * 512) {
+        if (header.bitCount() < 0 || header.bitCount() > (1L << 31)
+                || HEADER_BYTES + (header.bitCount() + 7) / 8 > (long) header.reservedSectors() * 512) {
             throw new RaidException(RaidError.NO_SUPERBLOCK, "member " + member + ": md bitmap of " + header.bitCount()
                     + " bits does not fit its sectors_reserved " + sectorsReserved);
         }
@@ -124,9 +137,9 @@ public final class MdBitmapLayout {
      * and its reserved area ends by {@code availableBytes} (the room before data_offset).
      */
     public static void checkFits(Header header, long syncSizeSectors, long availableBytes, String member) {
-        if (header.syncSizeSectors() != syncSizeSectors || (long) header.sectorsReserved() * 512 > availableBytes) {
+        if (header.syncSizeSectors() != syncSizeSectors || (long) header.reservedSectors() * 512 > availableBytes) {
             throw new RaidException(RaidError.NO_SUPERBLOCK, "member " + member + ": md bitmap sync_size "
-                    + header.syncSizeSectors() + " sectors_reserved " + header.sectorsReserved()
+                    + header.syncSizeSectors() + " sectors_reserved " + header.reservedSectors()
                     + " does not match the array (size " + syncSizeSectors + " sectors, " + availableBytes
                     + " bytes before data_offset)");
         }

@@ -38,6 +38,18 @@ public final class MdSuperblock {
     public long utime;
     public long events;
     public long resyncOffsetSectors = MAX_SECTOR;
+    public int devflags;
+    public int bblogShift;
+    /** Sectors of the bad-block log; 0 = none. */
+    public int bblogSize;
+    /** Signed sectors from the superblock to the bad-block log. */
+    public int bblogOffsetSectors;
+    public int newLevel;
+    public long reshapePosition;
+    public int deltaDisks;
+    public int newLayout;
+    public int newChunk;
+    public int newOffset;
     /** Role of each dev_number; length is max_dev. */
     public int[] devRoles = new int[0];
 
@@ -63,6 +75,16 @@ public final class MdSuperblock {
         c.utime = utime;
         c.events = events;
         c.resyncOffsetSectors = resyncOffsetSectors;
+        c.devflags = devflags;
+        c.bblogShift = bblogShift;
+        c.bblogSize = bblogSize;
+        c.bblogOffsetSectors = bblogOffsetSectors;
+        c.newLevel = newLevel;
+        c.reshapePosition = reshapePosition;
+        c.deltaDisks = deltaDisks;
+        c.newLayout = newLayout;
+        c.newChunk = newChunk;
+        c.newOffset = newOffset;
         c.devRoles = devRoles.clone();
         return c;
     }
@@ -74,6 +96,10 @@ public final class MdSuperblock {
 
     public boolean isClean() {
         return resyncOffsetSectors == MAX_SECTOR;
+    }
+
+    public boolean hasBadBlockLog() {
+        return bblogSize > 0 && bblogOffsetSectors != 0;
     }
 
     public boolean hasBitmap() {
@@ -110,6 +136,12 @@ public final class MdSuperblock {
         b.putInt(OFF_CHUNKSIZE, chunkSectors);
         b.putInt(OFF_RAID_DISKS, raidDisks);
         b.putInt(OFF_BITMAP_OFFSET, bitmapOffsetSectors);
+        b.putInt(OFF_NEW_LEVEL, newLevel);
+        b.putLong(OFF_RESHAPE_POSITION, reshapePosition);
+        b.putInt(OFF_DELTA_DISKS, deltaDisks);
+        b.putInt(OFF_NEW_LAYOUT, newLayout);
+        b.putInt(OFF_NEW_CHUNK, newChunk);
+        b.putInt(OFF_NEW_OFFSET, newOffset);
         b.putLong(OFF_DATA_OFFSET, dataOffsetSectors);
         b.putLong(OFF_DATA_SIZE, dataSizeSectors);
         b.putLong(OFF_SUPER_OFFSET, superOffsetSectors);
@@ -117,6 +149,10 @@ public final class MdSuperblock {
         b.putInt(OFF_DEV_NUMBER, devNumber);
         b.putInt(OFF_CNT_CORRECTED_READ, correctedReads);
         putUuid(b, OFF_DEVICE_UUID, deviceUuid);
+        b.put(OFF_DEVFLAGS, (byte) devflags);
+        b.put(OFF_BBLOG_SHIFT, (byte) bblogShift);
+        b.putShort(OFF_BBLOG_SIZE, (short) bblogSize);
+        b.putInt(OFF_BBLOG_OFFSET, bblogOffsetSectors);
         b.putLong(OFF_UTIME, utime);
         b.putLong(OFF_EVENTS, events);
         b.putLong(OFF_RESYNC_OFFSET, resyncOffsetSectors);
@@ -186,6 +222,16 @@ public final class MdSuperblock {
         sb.devNumber = b.getInt(OFF_DEV_NUMBER);
         sb.correctedReads = b.getInt(OFF_CNT_CORRECTED_READ);
         sb.deviceUuid = getUuid(b, OFF_DEVICE_UUID);
+        sb.devflags = Byte.toUnsignedInt(b.get(OFF_DEVFLAGS));
+        sb.bblogShift = Byte.toUnsignedInt(b.get(OFF_BBLOG_SHIFT));
+        sb.bblogSize = Short.toUnsignedInt(b.getShort(OFF_BBLOG_SIZE));
+        sb.bblogOffsetSectors = b.getInt(OFF_BBLOG_OFFSET);
+        sb.newLevel = b.getInt(OFF_NEW_LEVEL);
+        sb.reshapePosition = b.getLong(OFF_RESHAPE_POSITION);
+        sb.deltaDisks = b.getInt(OFF_DELTA_DISKS);
+        sb.newLayout = b.getInt(OFF_NEW_LAYOUT);
+        sb.newChunk = b.getInt(OFF_NEW_CHUNK);
+        sb.newOffset = b.getInt(OFF_NEW_OFFSET);
         sb.utime = b.getLong(OFF_UTIME);
         sb.events = b.getLong(OFF_EVENTS);
         sb.resyncOffsetSectors = b.getLong(OFF_RESYNC_OFFSET);

@@ -10,14 +10,16 @@ package dev.scemu.raid.internal;
  * ------  ----  --------------------  ------------------------------------------------------
  *      0     4  magic                 0xa92b4efc
  *      4     4  major_version         1
- *      8     4  feature_map           bit 0 BITMAP_OFFSET, bit 1 RECOVERY_OFFSET
+ *      8     4  feature_map           bit 0 BITMAP_OFFSET, bit 1 RECOVERY_OFFSET, bit 3 BAD_BLOCKS
+ *                                       (kept), bit 12 RAID0_LAYOUT (kept); others refused by name
  *     12     4  pad0                  0
  *     16    16  set_uuid              array UUID
  *     32    32  set_name              array name, NUL padded
  *     64     8  ctime                 low 40 bits seconds, high 24 bits microseconds
  *     72     4  level                 0, 1, 5
- *     76     4  layout                RAID-5 algorithm 0..3; 0 otherwise
- *     80     8  size                  used data sectors per member
+ *     76     4  layout                RAID-5 algorithm 0..3; RAID-0: as found (mdadm: 1); else 0
+ *     80     8  size                  used data sectors per member (RAID-0: as found, mdadm
+ *                                       writes 0 and md uses data_size rounded to the chunk)
  *     88     4  chunksize             sectors (0 for RAID-1)
  *     92     4  raid_disks
  *     96     4  bitmap_offset         signed sectors from the superblock to the bitmap
@@ -28,16 +30,17 @@ package dev.scemu.raid.internal;
  *    120     4  new_chunk             0
  *    124     4  new_offset            0
  *    128     8  data_offset           sector where data starts
- *    136     8  data_size             sectors available for data
+ *    136     8  data_size             sectors available for data; scemu's RAID-5 parity journal
+ *                                       lives after data_offset + data_size (md never writes there)
  *    144     8  super_offset          8
  *    152     8  recovery_offset       sectors from data_offset already rebuilt
  *    160     4  dev_number            index of this device in dev_roles
  *    164     4  cnt_corrected_read    read errors repaired by rewriting
  *    168    16  device_uuid           member UUID
  *    184     1  devflags              0
- *    185     1  bblog_shift           0
- *    186     2  bblog_size            0 (no bad-block log)
- *    188     4  bblog_offset          0
+ *    185     1  bblog_shift           as found (0 when scemu creates the member)
+ *    186     2  bblog_size            sectors of the bad-block log; 0 = none (scemu's own members)
+ *    188     4  bblog_offset          signed sectors from the superblock (mdadm: 16)
  *    192     8  utime                 like ctime
  *    200     8  events                event counter
  *    208     8  resync_offset         MaxSector (~0) when clean, 0 when dirty
@@ -65,8 +68,36 @@ public final class MdSuperblockLayout {
 
     public static final int FEATURE_BITMAP_OFFSET = 1;
     public static final int FEATURE_RECOVERY_OFFSET = 2;
-    /** Every feature bit scemu understands; others are refused on assembly. */
-    public static final int FEATURES_SUPPORTED = FEATURE_BITMAP_OFFSET | FEATURE_RECOVERY_OFFSET;
+    public static final int FEATURE_RESHAPE_ACTIVE = 4;
+    /** The bad-block log holds entries (md's MD_FEATURE_BAD_BLOCKS). */
+    public static final int FEATURE_BAD_BLOCKS = 8;
+    public static final int FEATURE_JOURNAL = 0x200;
+    public static final int FEATURE_PPL = 0x400;
+    /** RAID-0 layout field is meaningful (md's MD_FEATURE_RAID0_LAYOUT). */
+    public static final int FEATURE_RAID0_LAYOUT = 0x1000;
+    /** Every feature bit scemu understands; others are refused on assembly, by name. */
+    public static final int FEATURES_SUPPORTED = FEATURE_BITMAP_OFFSET | FEATURE_RECOVERY_OFFSET | FEATURE_BAD_BLOCKS
+            | FEATURE_RAID0_LAYOUT;
+
+    /** md_p.h's name of feature bit {@code bit} (a single bit). */
+    public static String featureName(int bit) {
+        return switch (bit) {
+            case 1 -> "bitmap";
+            case 2 -> "recovery offset";
+            case 4 -> "reshape active";
+            case 8 -> "bad blocks";
+            case 0x10 -> "replacement";
+            case 0x20 -> "reshape backwards";
+            case 0x40 -> "new offset";
+            case 0x80 -> "recovery bitmap";
+            case 0x100 -> "clustered";
+            case 0x200 -> "journal";
+            case 0x400 -> "ppl";
+            case 0x800 -> "multiple ppls";
+            case 0x1000 -> "raid0 layout";
+            default -> "unknown";
+        };
+    }
 
     public static final int ROLE_SPARE = 0xffff;
     public static final int ROLE_FAULTY = 0xfffe;

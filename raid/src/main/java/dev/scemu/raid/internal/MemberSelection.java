@@ -104,17 +104,18 @@ final class MemberSelection {
             try {
                 sb = MdSuperblock.decode(bytes, label);
             } catch (RaidException e) {
+                String other = otherMetadata(d);
+                if (other != null) {
+                    throw new RaidException(RaidError.UNSUPPORTED_FEATURE, "member " + d.name() + " has md metadata "
+                            + other + " (scemu reads metadata 1.2 only)");
+                }
                 firstDecodeError = firstDecodeError == null ? e : firstDecodeError;
                 String prefix = e.code() + ": member " + label + ": ";
                 String message = e.getMessage();
                 leftOut.add(new LeftOut(i, d, -1, message.startsWith(prefix) ? message.substring(prefix.length()) : message));
                 continue;
             }
-            if ((sb.featureMap & ~FEATURES_SUPPORTED) != 0) {
-                throw new RaidException(RaidError.UNSUPPORTED_FEATURE, String.format(
-                        "member %s: feature_map 0x%x has unsupported bits 0x%x", label, sb.featureMap,
-                        sb.featureMap & ~FEATURES_SUPPORTED));
-            }
+            checkSupported(sb, d);
             decoded.add(new Candidate(i, d, sb));
         }
         if (decoded.isEmpty()) {
@@ -157,6 +158,12 @@ final class MemberSelection {
                         + " has a different shape: level " + sb.level + " disks " + sb.raidDisks + " chunk "
                         + sb.chunkSectors + " layout " + sb.layout + " size " + sb.sizeSectors
                         + " than the freshest member " + fresh.label());
+            }
+            if (usedSectors(sb) != usedSectors(ref)) {
+                throw new RaidException(RaidError.UNSUPPORTED_FEATURE, "member " + c.device().name()
+                        + " has data_size " + sb.dataSizeSectors + " sectors, the freshest member "
+                        + ref.dataSizeSectors + ": a RAID-0 of members of different sizes (md's multi-zone"
+                        + " RAID-0) is not supported");
             }
         }
         RaidLevel level = RaidLevel.ofMd(ref.level);
@@ -221,22 +228,96 @@ final class MemberSelection {
         return new MemberSelection(ref, blockSize, byRole, sbByRole, faults, present, inSync);
     }
 
+    /**
+     * Refuses by name what scemu does not implement: feature bits other than
+     * {@link MdSuperblockLayout#FEATURES_SUPPORTED} (reshape, journal, PPL, clustered, ...) and levels
+     * other than 0, 1 and 5.
+     */
+    static void checkSupported(MdSuperblock sb, BlockDevice member) {
+        int unsupported = sb.featureMap & ~FEATURES_SUPPORTED;
+        if (unsupported != 0) {
+            int bit = Integer.lowestOneBit(unsupported);
+            throw new RaidException(RaidError.UNSUPPORTED_FEATURE, String.format(
+                    "member %s has feature bit 0x%x (%s)%s", member.name(), bit, featureName(bit),
+                    bit == FEATURE_RESHAPE_ACTIVE ? ": a reshape is in progress (finish it with mdadm first)" : ""));
+        }
+        if (sb.level != 0 && sb.level != 1 && sb.level != 5) {
+            throw new RaidException(RaidError.UNSUPPORTED_FEATURE, "member " + member.name() + " has raid level "
+                    + sb.level + " (" + levelName(sb.level) + "); scemu serves RAID-0, RAID-1 and RAID-5");
+        }
+    }
+
+    private static String levelName(int level) {
+        return switch (level) {
+            case 4 -> "RAID-4";
+            case 6 -> "RAID-6";
+            case 10 -> "RAID-10";
+            case -1 -> "linear";
+            case -4 -> "multipath";
+            case -5 -> "faulty";
+            default -> "unknown";
+        };
+    }
+
+    /**
+     * The md metadata version other than 1.2 that {@code member} carries ("0.90", "1.0" or "1.1",
+     * where md puts each: end of the device rounded to 64 KiB, 8 KiB before its end, its start), or
+     * null.
+     */
+    static String otherMetadata(BlockDevice member) {
+        try {
+            long bytes = member.geometry().capacityBytes();
+            long v090 = (bytes & ~(65536L - 1)) - 65536;
+            if (v090 >= 0 && magicAt(member, v090, 0)) {
+                return "0.90";
+            }
+            long v10 = ((bytes / SECTOR_BYTES - 16) & ~7L) * SECTOR_BYTES;
+            if (v10 > 0 && magicAt(member, v10, 1)) {
+                return "1.0";
+            }
+            if (magicAt(member, 0, 1)) {
+                return "1.1";
+            }
+        } catch (CoreException e) {
+            MdRaidArray.rethrowIfFatal(e);
+        }
+        return null;
+    }
+
+    private static boolean magicAt(BlockDevice member, long byteOffset, int majorVersion) {
+        byte[] b = MetadataIo.read(member, byteOffset, 8);
+        java.nio.ByteBuffer le = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        return le.getInt(0) == MAGIC && le.getInt(4) == majorVersion;
+    }
+
     /** The freshest superblock must describe an array that fits its member (the others must match it). */
     private static void checkShape(MdSuperblock sb, BlockDevice member, int index) {
         long spb = member.blockSize() / SECTOR_BYTES;
         long memberSectors = member.blockCount() * spb;
+        long used = usedSectors(sb);
         boolean chunkOk = sb.chunkSectors == 0 && sb.level == RaidLevel.RAID1.mdLevel()
                 || sb.chunkSectors > 0 && sb.chunkSectors % spb == 0 && Integer.bitCount(sb.chunkSectors) == 1
-                && sb.chunkSectors <= sb.sizeSectors;
+                && sb.chunkSectors <= used;
         if (sb.raidDisks < 1 || sb.raidDisks > 256 || !chunkOk
-                || sb.dataOffsetSectors < MdRaidArray.BITMAP_START_BYTES / SECTOR_BYTES
-                || sb.dataOffsetSectors % spb != 0 || sb.sizeSectors <= 0 || sb.dataOffsetSectors > memberSectors
-                || sb.sizeSectors > memberSectors - sb.dataOffsetSectors) {
+                || sb.dataOffsetSectors < (SUPER_OFFSET_BYTES + SUPERBLOCK_BYTES) / SECTOR_BYTES
+                || sb.dataOffsetSectors % spb != 0 || used <= 0 || sb.dataOffsetSectors > memberSectors
+                || used > memberSectors - sb.dataOffsetSectors) {
             throw new RaidException(RaidError.MEMBER_GEOMETRY, "member " + index + " (" + member.name()
                     + "): superblock describes raid_disks " + sb.raidDisks + ", chunk " + sb.chunkSectors
                     + " sectors, data_offset " + sb.dataOffsetSectors + " and size " + sb.sizeSectors
                     + " sectors, which do not fit a member of " + memberSectors + " sectors");
         }
+    }
+
+    /**
+     * Data sectors used on each member: {@code size}, except on RAID-0, where mdadm writes 0 and
+     * md's raid0 ({@code create_strip_zones}) uses data_size rounded down to the chunk.
+     */
+    static long usedSectors(MdSuperblock sb) {
+        if (sb.level == 0 && sb.sizeSectors == 0 && sb.chunkSectors > 0) {
+            return sb.dataSizeSectors / sb.chunkSectors * sb.chunkSectors;
+        }
+        return sb.sizeSectors;
     }
 
     /** The set UUID most candidates carry; a tie between sets is refused (which array is meant is unknown). */

@@ -10,7 +10,7 @@ import dev.scemu.raid.MemberState;
 import java.nio.ByteBuffer;
 
 /**
- * The same block range (the free metadata area between the bitmap and data_offset) on every
+ * The same block range (the member tail after data_offset + data_size) on every
  * present member, seen as one device: writes and flushes go to every present member, reads come
  * from the first in-sync member that answers. Holds the parity journal, so the journal survives the
  * loss of any member. I/O is metered on the array as {@link IoCause#JOURNAL}.

@@ -1,5 +1,6 @@
 package dev.scemu.raid.internal;
 
+import dev.scemu.core.BlockDevice;
 import dev.scemu.core.CoreException;
 import dev.scemu.core.ExecutionLog;
 import dev.scemu.core.Extent;
@@ -13,8 +14,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Closes the RAID-5 write hole of a degraded array with a partial-parity log (the idea of md's PPL)
- * kept in controller-core's {@link ExecutionLog}, on the free area between the bitmap and
- * data_offset of every member ({@link MirroredRegion}).
+ * kept in controller-core's {@link ExecutionLog}, on the tail of every member after
+ * data_offset + data_size ({@link MirroredRegion}): md never writes there (its superblock, bitmap,
+ * bad-block log and PPL all lie before data_offset, its data before data_offset + data_size), and
+ * data_size is the superblock field that reserves the tail.
  *
  * <p>For a write to a stripe segment while some member of the stripe is not readable, the log gets
  * {@code L = new parity XOR new data of the written members that are present}: the parity the
@@ -61,12 +64,83 @@ final class ParityJournal {
         this.maxSegmentBlocks = (int) Math.max(1, Math.min(array.chunkBlocks, bytes / array.blockSize));
     }
 
-    /** The journal region of an array: after the bitmap (or superblock), up to data_offset; null if too small. */
-    static MirroredRegion regionOf(MdRaidArray array, long bitmapReservedBytes) {
-        long metadataEnd = MdRaidArray.BITMAP_START_BYTES + bitmapReservedBytes;
-        long start = (metadataEnd + array.blockSize - 1) / array.blockSize;
-        long blocks = array.dataOffsetBlocks - start;
+    /**
+     * Sectors {@link MdArrayStartup#create} reserves for the journal at the end of each member
+     * (after data_offset + data_size): 1 MiB on members of 64 MiB or more, else 128 KiB; 0 when
+     * that would leave less than one chunk of data.
+     */
+    static long tailSectors(long capacityBytes, long dataOffsetSectors, long chunkSectors, int blockSize) {
+        long sectors = capacityBytes >= (64L << 20) ? 2048 : 256;
+        sectors = Math.max(sectors, (long) MIN_BLOCKS * blockSize / 512);
+        long left = capacityBytes / 512 - dataOffsetSectors - sectors;
+        return left >= chunkSectors ? sectors : 0;
+    }
+
+    /**
+     * Blocks after data_offset + data_size on every present member (md never writes past
+     * data_offset + data_size, so that tail is free for scemu's journal).
+     */
+    static long tailBlocks(MdSuperblock ref, BlockDevice[] members) {
+        long end = Long.MAX_VALUE;
+        int blockSize = 0;
+        for (BlockDevice d : members) {
+            if (d != null) {
+                end = Math.min(end, d.blockCount());
+                blockSize = d.blockSize();
+            }
+        }
+        if (blockSize == 0) {
+            return 0;
+        }
+        long start = (ref.dataOffsetSectors + ref.dataSizeSectors) * 512 / blockSize;
+        return Math.max(0, end - start);
+    }
+
+    /**
+     * The journal region of an array: the tail after data_offset + data_size common to the
+     * present members; null when shorter than {@link #MIN_BLOCKS} (members mdadm made have none).
+     */
+    static MirroredRegion regionOf(MdRaidArray array) {
+        long start = (array.dataOffsetSectors + array.dataSizeSectors) * 512 / array.blockSize;
+        long end = Long.MAX_VALUE;
+        for (Slot slot : array.slots) {
+            if (slot.device != null) {
+                end = Math.min(end, slot.device.blockCount());
+            }
+        }
+        long blocks = end == Long.MAX_VALUE ? 0 : end - start;
         return blocks >= MIN_BLOCKS ? new MirroredRegion(array, start, blocks) : null;
+    }
+
+    /**
+     * Describes a journal of the old format (scemu before the journal moved to the member tail:
+     * between the bitmap and data_offset, where md's bad-block log goes), or null when none is
+     * found. Such a journal is no longer read; the message says what to do.
+     */
+    static String oldFormatJournal(MdSuperblock ref, BlockDevice[] members, int blockSize) {
+        int magic = dev.scemu.core.ChecksummedRecord.magic("SCLH");
+        for (BlockDevice d : members) {
+            if (d == null) {
+                continue;
+            }
+            for (long lba = (MdMetadata.BITMAP_START_BYTES + blockSize - 1) / blockSize;
+                    lba * blockSize < ref.dataOffsetSectors * 512; lba++) {
+                try {
+                    byte[] head = MetadataIo.read(d, lba * blockSize, 4);
+                    int found = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+                    if (found == magic) {
+                        return "member " + d.name() + " has a parity journal of the old layout at byte "
+                                + lba * blockSize + " (before data_offset, where md keeps its bad-block log),"
+                                + " which this version no longer replays: assemble it with the scemu that wrote it"
+                                + " and stop it cleanly";
+                    }
+                } catch (CoreException e) {
+                    MdRaidArray.rethrowIfFatal(e);
+                    return null;
+                }
+            }
+        }
+        return null;
     }
 
     static ParityJournal format(MdRaidArray array, MirroredRegion region) {

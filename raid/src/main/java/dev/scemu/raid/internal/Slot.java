@@ -19,6 +19,8 @@ final class Slot {
      * ...", "belongs to array ...", "stale: ...", or the error that failed it while running).
      */
     volatile String fault;
+    /** md's bad-block log of the member; null when it has none (scemu's own members, replacements). */
+    volatile BadBlockLog bblog;
 
     Slot(int role) {
         this.role = role;

@@ -51,7 +51,7 @@ class MalformedMetadataTest {
 
     @Test
     void rejectsTruncatedBitmap() {
-        byte[] bitmap = MetadataIo.read(cleanMirror().get(0), MdRaidArray.BITMAP_START_BYTES, 4096);
+        byte[] bitmap = MetadataIo.read(cleanMirror().get(0), MdMetadata.BITMAP_START_BYTES, 4096);
         MdBitmapLayout.Header header = MdBitmapLayout.decodeHeader(bitmap, "m0");
         assertNoSuperblock(() -> MdBitmapLayout.decodeHeader(Arrays.copyOf(bitmap, 198), "m0"));
         assertNoSuperblock(() -> MdBitmapLayout.decodeBits(Arrays.copyOf(bitmap, 198), header.bitCount()));
@@ -59,7 +59,7 @@ class MalformedMetadataTest {
 
     @Test
     void rejectsBitmapChunkOfZeroBytes() {
-        byte[] bitmap = MetadataIo.read(cleanMirror().get(0), MdRaidArray.BITMAP_START_BYTES, 4096);
+        byte[] bitmap = MetadataIo.read(cleanMirror().get(0), MdMetadata.BITMAP_START_BYTES, 4096);
         ByteBuffer.wrap(bitmap).order(ByteOrder.LITTLE_ENDIAN).putInt(MdBitmapLayout.OFF_CHUNKSIZE, 0);
         assertNoSuperblock(() -> MdBitmapLayout.decodeHeader(bitmap, "m0"));
     }
@@ -68,9 +68,9 @@ class MalformedMetadataTest {
     void assemblyRejectsBitmapReservingMoreThanTheRoomBeforeData() {
         List<BlockDevice> members = cleanMirror();
         for (BlockDevice member : members) {
-            byte[] bitmap = MetadataIo.read(member, MdRaidArray.BITMAP_START_BYTES, MdBitmapLayout.HEADER_BYTES);
+            byte[] bitmap = MetadataIo.read(member, MdMetadata.BITMAP_START_BYTES, MdBitmapLayout.HEADER_BYTES);
             ByteBuffer.wrap(bitmap).order(ByteOrder.LITTLE_ENDIAN).putInt(MdBitmapLayout.OFF_SECTORS_RESERVED, 0xFFFF);
-            MetadataIo.write(member, MdRaidArray.BITMAP_START_BYTES, bitmap);
+            MetadataIo.write(member, MdMetadata.BITMAP_START_BYTES, bitmap);
         }
         assertNoSuperblock(() -> RaidArray.assemble(members));
     }

@@ -1,0 +1,315 @@
+package dev.scemu.raid.internal;
+
+import static dev.scemu.raid.internal.MdSuperblockLayout.*;
+
+import dev.scemu.core.BlockDevice;
+import dev.scemu.core.CoreException;
+import dev.scemu.core.IoCause;
+import dev.scemu.raid.MemberState;
+import dev.scemu.raid.RaidError;
+import dev.scemu.raid.RaidException;
+import dev.scemu.raid.RaidLevel;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Superblock and bitmap persistence of one {@link MdRaidArray}: the md state that lives in the
+ * superblocks (events, the active/clean flag, the device-number-to-role table) and the writers of
+ * superblocks and bitmap images to the members.
+ *
+ * <h2>Locking</h2>
+ * {@link #lock} orders every change of {@link #events}, {@link #active} and {@link #devRoles} with
+ * the superblock write that records it, so no two superblock writes interleave and every member
+ * gets the same events.
+ */
+final class MdMetadata {
+
+    /** Bitmap starts 8 sectors (4 KiB) after the superblock, like mdadm. */
+    static final int BITMAP_OFFSET_SECTORS = 8;
+    static final long BITMAP_START_BYTES = SUPER_OFFSET_BYTES + BITMAP_OFFSET_SECTORS * 512L;
+    static final int DEFAULT_BITMAP_CHUNK_BYTES = 64 << 20;
+
+    private final MdRaidArray array;
+    final Object lock = new Object();
+    private volatile long events;
+    /** Superblocks say dirty (resync_offset 0): written before the first write after a clean state. */
+    volatile boolean active;
+    /** md's dev_roles: role of each device number (0xfffe faulty, 0xffff spare). Guarded by {@link #lock}. */
+    int[] devRoles;
+
+    /** Where the bitmap starts on every member: superblock + bitmap_offset (mdadm and scemu: + 8 sectors). */
+    final long bitmapStartBytes;
+
+    MdMetadata(MdRaidArray array, MdSuperblock reference) {
+        this.array = array;
+        this.bitmapStartBytes = SUPER_OFFSET_BYTES + (reference.hasBitmap()
+                ? (long) reference.bitmapOffsetSectors * SECTOR_BYTES : BITMAP_OFFSET_SECTORS * 512L);
+        this.events = reference.events;
+        this.devRoles = reference.devRoles.clone();
+    }
+
+    /**
+     * The write-intent bitmap described by the header on {@code bitmapSource} (an in-sync member,
+     * as md reads it), or null when the array has none.
+     */
+    static WriteIntentBitmap openBitmap(MdRaidArray array, MdSuperblock reference, BlockDevice bitmapSource) {
+        if (!reference.hasBitmap() || array.level == RaidLevel.RAID0) {
+            return null;
+        }
+        String name = array.name();
+        long start = array.metadata.bitmapStartBytes;
+        if (reference.bitmapOffsetSectors * (long) SECTOR_BYTES < SUPERBLOCK_BYTES) {
+            throw new RaidException(RaidError.UNSUPPORTED_FEATURE, "array " + name + ": bitmap_offset "
+                    + reference.bitmapOffsetSectors + " sectors puts the bitmap before the end of the superblock"
+                    + " (md 1.2 keeps it after)");
+        }
+        // the room the bitmap has: up to data_offset, or to a bad-block log that follows it
+        long end = reference.dataOffsetSectors * SECTOR_BYTES;
+        long bblogStart = SUPER_OFFSET_BYTES + (long) reference.bblogOffsetSectors * SECTOR_BYTES;
+        if (reference.hasBadBlockLog() && bblogStart > start) {
+            end = Math.min(end, bblogStart);
+        }
+        byte[] header = MetadataIo.read(bitmapSource, start, MdBitmapLayout.HEADER_BYTES);
+        MdBitmapLayout.Header h = MdBitmapLayout.decodeHeader(header, name);
+        MdBitmapLayout.checkFits(h, reference.sizeSectors, end - start, name);
+        WriteIntentBitmap bitmap = new WriteIntentBitmap(array.setUuid, reference.sizeSectors, h.chunkBytes(),
+                h.reservedSectors() * 512, array.metadata::persistBitmap, array.metadata::events);
+        bitmap.setEventsCleared(h.eventsCleared());
+        return bitmap;
+    }
+
+    long events() {
+        return events;
+    }
+
+    /** Writes the superblock of every present member (events + 1) and flushes them. */
+    void writeSuperblocks() {
+        if (array.readOnly) {
+            return; // a read-only assembly writes nothing (md: read-only arrays keep their superblocks)
+        }
+        synchronized (lock) {
+            Slot[] slots = array.slots;
+            for (int attempt = 0; attempt < array.raidDisks + 1; attempt++) {
+                events++;
+                long now = MdSuperblock.mdTime(System.currentTimeMillis());
+                List<Integer> failed = new ArrayList<>();
+                for (Slot slot : slots) {
+                    BlockDevice d = slot.device;
+                    if (d == null || slot.state == MemberState.FAILED) {
+                        continue;
+                    }
+                    try {
+                        int written = MetadataIo.write(d, SUPER_OFFSET_BYTES, superblockFor(slot, now).encode());
+                        array.meter().issuedWrite(IoCause.METADATA, written);
+                    } catch (CoreException e) {
+                        MdRaidArray.rethrowIfFatal(e);
+                        failed.add(slot.role);
+                    }
+                }
+                for (Slot slot : slots) {
+                    BlockDevice d = slot.device;
+                    if (d != null && slot.state != MemberState.FAILED && !failed.contains(slot.role)) {
+                        try {
+                            d.flush();
+                        } catch (CoreException e) {
+                            MdRaidArray.rethrowIfFatal(e);
+                            failed.add(slot.role);
+                        }
+                    }
+                }
+                if (failed.isEmpty()) {
+                    return;
+                }
+                for (int role : failed) {
+                    array.markFailed(slots[role], "superblock write failed");
+                }
+            }
+        }
+    }
+
+    MdSuperblock superblockFor(Slot slot, long utime) {
+        MdRaidArray a = array;
+        WriteIntentBitmap bitmap = a.bitmap;
+        MdSuperblock sb = new MdSuperblock();
+        BadBlockLog bblog = slot.bblog;
+        sb.featureMap = (bitmap != null ? FEATURE_BITMAP_OFFSET : 0)
+                | (slot.state == MemberState.REBUILDING ? FEATURE_RECOVERY_OFFSET : 0)
+                | (bblog != null && !bblog.isEmpty() ? FEATURE_BAD_BLOCKS : 0) | a.preservedFeatures;
+        if (bblog != null) {
+            sb.bblogOffsetSectors = bblog.offsetSectors();
+            sb.bblogSize = bblog.sizeSectors();
+            sb.bblogShift = bblog.shift();
+        }
+        sb.setUuid = a.setUuid;
+        sb.setName = a.arrayName;
+        sb.ctime = a.ctime;
+        sb.level = a.level.mdLevel();
+        sb.layout = a.mdLayout;
+        sb.sizeSectors = a.sbSizeSectors;
+        sb.chunkSectors = a.level == RaidLevel.RAID1 ? 0 : a.chunkBytes / SECTOR_BYTES;
+        sb.raidDisks = a.raidDisks;
+        sb.bitmapOffsetSectors = bitmap != null ? (int) ((bitmapStartBytes - SUPER_OFFSET_BYTES) / SECTOR_BYTES) : 0;
+        sb.dataOffsetSectors = a.dataOffsetSectors;
+        sb.dataSizeSectors = a.dataSizeSectors;
+        sb.recoveryOffsetSectors = slot.state == MemberState.REBUILDING ? slot.recoveredBlocks * a.sectorsPerBlock : 0;
+        sb.devNumber = slot.devNumber;
+        sb.correctedReads = slot.correctedReads;
+        sb.deviceUuid = slot.deviceUuid;
+        sb.utime = utime;
+        sb.events = events;
+        long cursor = a.resyncCursorUnit;
+        boolean pendingSync = cursor >= 0 || (bitmap != null && bitmap.needsSyncCount() > 0);
+        if (active) {
+            sb.resyncOffsetSectors = 0;
+        } else if (pendingSync) {
+            sb.resyncOffsetSectors = cursor >= 0 ? cursor * a.chunkBlocks * (long) a.sectorsPerBlock : 0;
+        } else {
+            sb.resyncOffsetSectors = MAX_SECTOR;
+        }
+        sb.devRoles = devRoles.clone();
+        return sb;
+    }
+
+    /** Bitmap image to every present member; see {@link WriteIntentBitmap} ordering. */
+    void persistBitmap(byte[] image, boolean flush) {
+        if (array.readOnly) {
+            return;
+        }
+        List<Slot> failed = new ArrayList<>();
+        for (Slot slot : array.slots) {
+            BlockDevice d = slot.device;
+            if (d == null || slot.state == MemberState.FAILED) {
+                continue;
+            }
+            try {
+                int written = MetadataIo.write(d, bitmapStartBytes, image);
+                array.meter().issuedWrite(IoCause.METADATA, written);
+                if (flush) {
+                    d.flush();
+                }
+            } catch (CoreException e) {
+                MdRaidArray.rethrowIfFatal(e);
+                failed.add(slot);
+            }
+        }
+        for (Slot slot : failed) {
+            array.markFailed(slot, "bitmap write failed");
+        }
+    }
+
+    /** Before the first write after a clean state: superblocks say "active" (resync_offset 0), flushed. */
+    void markActive() {
+        if (!active) {
+            synchronized (lock) {
+                if (!active) {
+                    active = true;
+                    writeSuperblocks();
+                }
+            }
+        }
+    }
+
+    /**
+     * Clean stop, after the members were flushed: superblocks clean, then (with a bitmap whose
+     * clear began before that flush) the bitmap cleared, so its events equal the superblock's.
+     */
+    void writeClean(boolean clearBitmap) {
+        synchronized (lock) {
+            active = false;
+            writeSuperblocks();
+            WriteIntentBitmap bitmap = array.bitmap;
+            if (bitmap != null && clearBitmap) {
+                bitmap.clearAllIdle();
+                persistBitmap(bitmap.image(), true);
+            }
+        }
+    }
+
+    /**
+     * Records member blocks {@code bad} (device LBAs) in {@code slot}'s bad-block log: the log is
+     * written and flushed, then every superblock (BAD_BLOCKS set on this member), as md_update_sb
+     * writes the bad-block page before the superblock. False, recording nothing, when the member
+     * has no log, the log would overflow, or its write fails.
+     */
+    boolean recordBadBlocks(Slot slot, List<Long> bad) {
+        BadBlockLog bblog = slot.bblog;
+        if (bblog == null) {
+            return false;
+        }
+        int spb = array.sectorsPerBlock;
+        synchronized (lock) {
+            BadBlockLog candidate = new BadBlockLog(bblog.offsetSectors(), bblog.sizeSectors(), bblog.shift());
+            for (long[] r : bblog.ranges()) {
+                candidate.add(r[0], r[1]);
+            }
+            for (long lba : bad) {
+                candidate.add(lba * spb, spb);
+            }
+            if (candidate.entryCount() > candidate.capacity()) {
+                return false;
+            }
+            try {
+                int written = MetadataIo.write(slot.device, candidate.byteOffset(), candidate.encode());
+                array.meter().issuedWrite(IoCause.METADATA, written);
+                slot.device.flush();
+            } catch (CoreException e) {
+                MdRaidArray.rethrowIfFatal(e);
+                return false;
+            }
+            slot.bblog = candidate;
+            writeSuperblocks();
+            return slot.state != MemberState.FAILED;
+        }
+    }
+
+    /** Records device number {@code devNumber} faulty in the role table (caller holds {@link #lock}). */
+    void recordFaulty(int devNumber) {
+        if (devNumber >= 0 && devNumber < devRoles.length) {
+            devRoles[devNumber] = ROLE_FAULTY;
+        }
+    }
+
+    /**
+     * A device number for a replacement in {@code slot}: the first one no other present member uses
+     * and the role table lists as not active, or a new one at the end (caller holds {@link #lock}).
+     */
+    int freeDevNumber(Slot slot) {
+        for (int i = 0; i < devRoles.length; i++) {
+            boolean used = false;
+            for (Slot s : array.slots) {
+                used |= s.devNumber == i && s != slot && s.device != null;
+            }
+            if (!used && devRoles[i] >= ROLE_MAX) {
+                return i;
+            }
+        }
+        devRoles = java.util.Arrays.copyOf(devRoles, devRoles.length + 1);
+        devRoles[devRoles.length - 1] = ROLE_SPARE;
+        return devRoles.length - 1;
+    }
+
+    /**
+     * The replacement's own metadata, durable before any other member lists its role (mdadm writes
+     * a spare's superblock before the kernel adds it): its bitmap, flushed, then its superblock
+     * (recovery offset 0, the events the next superblock update of every member writes), flushed.
+     * A power cut before that leaves the other members recording the role faulty, so the array
+     * assembles degraded without the replacement (it has no superblock, so it is simply absent);
+     * a cut after it finds the replacement's superblock freshest (by at most one event), with its
+     * bitmap, and the rebuild resumes from recovery offset 0.
+     */
+    void writeNewMemberMetadata(Slot slot) {
+        BlockDevice device = slot.device;
+        if (array.bitmap != null) {
+            int written = MetadataIo.write(device, bitmapStartBytes, array.bitmap.image());
+            array.meter().issuedWrite(IoCause.METADATA, written);
+            device.flush();
+        }
+        // the events of the writeSuperblocks that follows: whatever part of it a cut lets through,
+        // no member is more than one event behind the freshest
+        MdSuperblock sb = superblockFor(slot, MdSuperblock.mdTime(System.currentTimeMillis()));
+        sb.events = events + 1;
+        int written = MetadataIo.write(device, SUPER_OFFSET_BYTES, sb.encode());
+        array.meter().issuedWrite(IoCause.METADATA, written);
+        device.flush();
+    }
+}
