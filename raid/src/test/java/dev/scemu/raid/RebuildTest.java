@@ -1,6 +1,7 @@
 package dev.scemu.raid;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.IoCause;
@@ -58,6 +59,46 @@ class RebuildTest {
         assertThat(meter.issuedWrite(IoCause.HOST).bytes()).isZero();
         TestArrays.assertSameContents(array, reference, "after rebuild");
         assertThat(array.scrub(false).mismatchedStripes()).isZero();
+        array.close();
+    }
+
+    /**
+     * md's speed_limit_min: while the host writes, the rebuild yields down to its minimum speed
+     * (an upper bound that holds however loaded the machine is); once the host is quiet it runs
+     * at full speed and completes.
+     */
+    @Test
+    void rebuildYieldsToHostWritesDownToItsMinimumSpeed() throws Exception {
+        List<BlockDevice> members = TestArrays.memoryMembers("y", 4, 32L << 20);
+        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK).assumeClean(true)
+                .build(), members);
+        long min = 1L << 20;
+        array.setSyncSpeedLimits(min, 0);
+        array.failMember(1);
+        ByteBuffer block = TestArrays.randomBuffer(new Random(2), 1);
+        Random random = new Random(3);
+        array.write(0, 1, block, 0); // the host is busy before the rebuild starts
+        List<RebuildProgress> reports = new CopyOnWriteArrayList<>();
+        long start = System.nanoTime();
+        var rebuild = array.replaceMember(1, Media.memory("y-new", members.get(1).geometry()), new RebuildListener() {
+            @Override
+            public void onProgress(RebuildProgress progress) {
+                reports.add(progress);
+            }
+        });
+        long busyNanos = 1_500_000_000L;
+        while (System.nanoTime() - start < busyNanos) {
+            array.write(random.nextInt((int) array.blockCount()), 1, block, 0);
+        }
+        double busySeconds = (System.nanoTime() - start) / 1e9;
+        long doneWhileBusy = reports.isEmpty() ? 0 : reports.get(reports.size() - 1).doneBytes();
+        assertThat(doneWhileBusy).as("rebuilt while the host wrote for %.2f s at min %d B/s", busySeconds, min)
+                .isLessThanOrEqualTo((long) (min * busySeconds) + 2L * CHUNK * 4 + (1L << 20));
+        RebuildProgress done = rebuild.get(60, TimeUnit.SECONDS);
+        assertThat(done.fraction()).isEqualTo(1.0);
+        assertThat(array.scrub(false).mismatchedStripes()).isZero();
+        assertThatThrownBy(() -> array.setSyncSpeedLimits(2L << 20, 1L << 20))
+                .isInstanceOf(RaidException.class);
         array.close();
     }
 
