@@ -9,6 +9,9 @@ file(s) given (every ratio is between two figures of the same run):
   size into an equal working set; parity XOR in source bytes/s.
 * SnapshotWriteBenchmark: 4 KiB write IOPS per snapshot count against a 4 KiB memory copy;
   diff compare (mismatch of two equal 4 KiB buffers) against the same copy.
+* ScaleWriteBenchmark: 4 KiB random writes spread over a 576 GiB volume ÷ the same writes confined
+  to 100 MiB, per stack.
+* RaidConcurrencyBenchmark: RAID-5 4 KiB random writes, 4 threads ÷ 1 thread.
 
 Usage: jmh-ratios.py RESULT.json [RESULT.json ...]
 """
@@ -101,7 +104,28 @@ def snapshot_table(rows_in):
               f"| {c:,.0f} | {d * 4096 / 1e9:.1f} | {c * 4096 / 1e9:.1f} | {ratio(d, c):.2f} |")
 
 
+def scale_table(rows_in):
+    by_stack = defaultdict(dict)
+    for method, params, r in rows_in:
+        by_stack[params.get("stack", "-")][params.get("span", "-")] = r["primaryMetric"]["score"]
+    print("| stack (4 sparse 256 GiB mapped-file members) | spread over the volume, IOPS | confined to 100 MiB, IOPS | spread / confined (target >= 0.5) |")
+    print("|---|---|---|---|")
+    for stack, m in sorted(by_stack.items()):
+        sp, co = m.get("spread", NAN), m.get("confined", NAN)
+        print(f"| {stack} | {sp:,.0f} | {co:,.0f} | {ratio(sp, co):.2f} |")
+
+
+def concurrency_table(rows_in):
+    ops = {method: r["primaryMetric"]["score"] for method, params, r in rows_in}
+    one, four = ops.get("write4kThreads1", NAN), ops.get("write4kThreads4", NAN)
+    print("| RAID-5 4 KiB random writes | 1 thread, IOPS | 4 threads, IOPS | 4 threads / 1 (target >= 1.5) |")
+    print("|---|---|---|---|")
+    print(f"| 4 x 256 MiB off-heap members behind FaultInjectingDevice | {one:,.0f} | {four:,.0f} | {ratio(four, one):.2f} |")
+
+
 TABLES = {
+    "ScaleWriteBenchmark": ("Cost of a 4 KiB write against volume size", scale_table),
+    "RaidConcurrencyBenchmark": ("RAID-5 writes from 1 and 4 threads", concurrency_table),
     "MediaThroughputBenchmark": ("Media throughput", core_table),
     "RaidThroughputBenchmark": ("RAID-5 of 4 off-heap members", raid_table),
     "SnapshotWriteBenchmark": ("Snapshot volume, 4 KiB writes", snapshot_table),

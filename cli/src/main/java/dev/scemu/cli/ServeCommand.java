@@ -3,7 +3,9 @@ package dev.scemu.cli;
 import dev.scemu.nbd.NbdServer;
 import dev.scemu.nbd.NbdTlsMode;
 import dev.scemu.snapshot.SnapshotInfo;
+import dev.scemu.unit.RebuildSpeed;
 import dev.scemu.unit.StorageControlUnit;
+import dev.scemu.unit.UnitException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -82,6 +84,12 @@ final class ServeCommand implements Callable<Integer> {
             description = "Allow listening on a non-loopback address without --tls=require.")
     boolean insecure;
 
+    @Option(names = "--rebuild-speed", paramLabel = "MIN:MAX",
+            description = "Resync, rebuild and scrub speed limits in KiB/s, like md's speed_limit_min/max:"
+                    + " never above MAX (0 = unlimited), yielding to host I/O down to MIN (md's defaults:"
+                    + " 1000:200000). Default: full speed, never yielding.")
+    String rebuildSpeed;
+
 
     @Override
     public Integer call() throws InterruptedException {
@@ -106,7 +114,18 @@ final class ServeCommand implements Callable<Integer> {
             throw new CliException("refusing to serve on " + bind + " without --tls=require: every host that reaches"
                     + " it could read and write the volume (add --insecure to allow it)");
         }
+        RebuildSpeed speed = null;
+        if (rebuildSpeed != null) {
+            try {
+                speed = RebuildSpeed.parseKibPerSecond(rebuildSpeed);
+            } catch (UnitException e) {
+                throw new CliException("--rebuild-speed: " + e.getMessage());
+            }
+        }
         StorageControlUnit unit = Units.open(dir);
+        if (speed != null) {
+            unit.setRebuildSpeed(speed);
+        }
         NbdServer server;
         ControlServer control;
         try {

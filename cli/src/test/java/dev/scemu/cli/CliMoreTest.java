@@ -84,6 +84,17 @@ class CliMoreTest {
     }
 
     @Test
+    void serveRefusesAMalformedRebuildSpeedBeforeOpeningTheUnit() throws Exception {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        scemu("serve", dir, "--port", "0", "--rebuild-speed", "fast")
+                .failsWithOneLine("--rebuild-speed: INVALID_LAYOUT: rebuild speed 'fast' is not MIN:MAX in KiB/s (for example 1000:200000)");
+        scemu("serve", dir, "--port", "0", "--rebuild-speed", "2000:1000")
+                .failsWithOneLine("--rebuild-speed: INVALID_LAYOUT: rebuild speed min 2048000 max 1024000 B/s: both must be >= 0 and"
+                        + " min <= max (max 0 = unlimited)");
+    }
+
+    @Test
     void serveRefusesANonLoopbackAddressWithoutTlsRequiredAndServesOverTls() throws Exception {
         Path dir = tmp.resolve("unit");
         createSmallUnit(dir);

@@ -107,6 +107,8 @@ public final class StorageControlUnit implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final UnitConfig config;
+    /** md's speed limits applied to every array this unit creates or assembles; starts as the config's. */
+    private volatile RebuildSpeed rebuildSpeed;
     private final TrustStore trust;
     /** The test key generated at create, while a memory unit lives (a directory unit keeps it in a file). */
     private final KeyPair createdTestKey;
@@ -389,6 +391,7 @@ public final class StorageControlUnit implements AutoCloseable {
         RaidConfig raidConfig = RaidConfig.builder(config.level()).name("scemu:0").chunkBytes(config.chunkBytes())
                 .setUuid(ids.get()).assumeClean(true).build();
         array = RaidArray.create(raidConfig, memberViews());
+        applyRebuildSpeed();
         partitions = GuidPartitionTable.layout(ids.get(),
                 array.geometry().capacityBytes(), List.of(
                         new GuidPartitionTable.PartitionSpec("firmware-backup", GuidPartitionTable.TYPE_FIRMWARE_BACKUP,
@@ -426,6 +429,7 @@ public final class StorageControlUnit implements AutoCloseable {
             }
             throw e;
         }
+        applyRebuildSpeed();
         if (recoveryInForeground) {
             array.backgroundWork().handle((done, failed) -> null).join(); // a failed rebuild shows in the member states
         }
@@ -433,6 +437,33 @@ public final class StorageControlUnit implements AutoCloseable {
         startFirmware();
         volume = SnapshotVolume.open(partition("data"), partition("snapshot-store"));
         host = new GatedDevice("host", volume, firmware.hostIoGate());
+    }
+
+    /**
+     * Sets md's speed limits of resync, rebuild and scrub (like writing {@code sync_speed_min/max}):
+     * they act on a running rebuild at once and on the arrays later boots assemble, until the unit
+     * closes; {@link UnitConfig#rebuildSpeed()} is what a new open starts with.
+     */
+    public void setRebuildSpeed(RebuildSpeed speed) {
+        if (speed == null) {
+            throw new UnitException(UnitError.INVALID_LAYOUT, "rebuild speed must not be null");
+        }
+        rebuildSpeed = speed;
+        applyRebuildSpeed();
+    }
+
+    /** The speed limits in force. */
+    public RebuildSpeed rebuildSpeed() {
+        RebuildSpeed speed = rebuildSpeed;
+        return speed != null ? speed : config.rebuildSpeed();
+    }
+
+    private void applyRebuildSpeed() {
+        RaidArray current = array;
+        if (current != null) {
+            RebuildSpeed speed = rebuildSpeed();
+            current.setSyncSpeedLimits(speed.minBytesPerSecond(), speed.maxBytesPerSecond());
+        }
     }
 
     private void startFirmware() {

@@ -38,10 +38,13 @@ import java.util.Properties;
  * @param inspectionPeriod     how often the unit inspects (and repairs) its firmware in the background;
  *                             {@link Duration#ZERO} = only at boot and on demand
  *                             ({@link StorageControlUnit#inspector()} can still be ticked by hand)
+ * @param rebuildSpeed         md's speed limits for resync, rebuild and scrub ({@link RebuildSpeed#UNLIMITED}
+ *                             by default; {@link StorageControlUnit#setRebuildSpeed} changes them live)
  */
 public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int diskCount, long diskBytes,
                          int chunkBytes, int blockSize, long firmwareBackupBytes, long snapshotStoreBytes,
-                         FlashGeometry flash, OptionalLong simulationSeed, Duration inspectionPeriod) {
+                         FlashGeometry flash, OptionalLong simulationSeed, Duration inspectionPeriod,
+                         RebuildSpeed rebuildSpeed) {
 
     public UnitConfig {
         if (simulationSeed == null) {
@@ -53,6 +56,9 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
         }
         if (diskCount < (level == RaidLevel.RAID5 ? 3 : level == RaidLevel.RAID1 ? 2 : 1)) {
             throw new UnitException(UnitError.INVALID_LAYOUT, diskCount + " disks are too few for " + level);
+        }
+        if (rebuildSpeed == null) {
+            throw new UnitException(UnitError.INVALID_LAYOUT, "rebuildSpeed must be RebuildSpeed.UNLIMITED, not null");
         }
         if (directory == null && media != MediaKind.MEMORY) {
             throw new UnitException(UnitError.INVALID_LAYOUT, media + " disks need a directory");
@@ -71,7 +77,7 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
     /** This configuration with its images in {@code directory} (the same media kind). */
     UnitConfig withDirectory(Path directory) {
         return new UnitConfig(directory, media, level, diskCount, diskBytes, chunkBytes, blockSize, firmwareBackupBytes,
-                snapshotStoreBytes, flash, simulationSeed, inspectionPeriod);
+                snapshotStoreBytes, flash, simulationSeed, inspectionPeriod, rebuildSpeed);
     }
 
     /** Disk count times disk size: raw capacity. */
@@ -94,6 +100,10 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
         p.setProperty("flash.eraseBlocks", Integer.toString(flash.eraseBlockCount()));
         simulationSeed.ifPresent(seed -> p.setProperty("simulationSeed", Long.toString(seed)));
         p.setProperty("firmware.inspectionPeriodMillis", Long.toString(inspectionPeriod.toMillis()));
+        if (!rebuildSpeed.equals(RebuildSpeed.UNLIMITED)) {
+            p.setProperty("rebuild.speedMinBytesPerSecond", Long.toString(rebuildSpeed.minBytesPerSecond()));
+            p.setProperty("rebuild.speedMaxBytesPerSecond", Long.toString(rebuildSpeed.maxBytesPerSecond()));
+        }
         return p;
     }
 
@@ -108,7 +118,10 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
                             Integer.parseInt(p.getProperty("flash.pagesPerEraseBlock")),
                             Integer.parseInt(p.getProperty("flash.eraseBlocks"))),
                     simulationSeed(p),
-                    Duration.ofMillis(Long.parseLong(p.getProperty("firmware.inspectionPeriodMillis", "0"))));
+                    Duration.ofMillis(Long.parseLong(p.getProperty("firmware.inspectionPeriodMillis", "0"))),
+                    p.getProperty("rebuild.speedMinBytesPerSecond") == null ? RebuildSpeed.UNLIMITED
+                            : new RebuildSpeed(Long.parseLong(p.getProperty("rebuild.speedMinBytesPerSecond")),
+                                    Long.parseLong(p.getProperty("rebuild.speedMaxBytesPerSecond", "0"))));
         } catch (RuntimeException e) {
             if (e instanceof UnitException unitException) {
                 throw unitException;
@@ -138,6 +151,7 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
         private int blockSize = 4096;
         private long firmwareBackupBytes = 4L << 20;
         private long snapshotStoreBytes = -1;
+        private RebuildSpeed rebuildSpeed = RebuildSpeed.UNLIMITED;
         private FlashGeometry flash = FlashGeometry.defaults();
         private OptionalLong simulationSeed = OptionalLong.empty();
         private Duration inspectionPeriod = Duration.ZERO;
@@ -203,6 +217,12 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
             return this;
         }
 
+        /** md's speed limits for resync, rebuild and scrub (default {@link RebuildSpeed#UNLIMITED}). */
+        public Builder rebuildSpeed(RebuildSpeed speed) {
+            this.rebuildSpeed = speed;
+            return this;
+        }
+
         /** Background firmware inspection every {@code period}; {@link Duration#ZERO} (default) = off. */
         public Builder inspectionPeriod(Duration period) {
             this.inspectionPeriod = period;
@@ -214,7 +234,7 @@ public record UnitConfig(Path directory, MediaKind media, RaidLevel level, int d
                     : Math.max(4L << 20, (level == RaidLevel.RAID1 ? diskBytes
                     : level == RaidLevel.RAID5 ? (diskCount - 1) * diskBytes : diskCount * diskBytes) / 4 >> 20 << 20);
             return new UnitConfig(directory, media, level, diskCount, diskBytes, chunkBytes, blockSize,
-                    firmwareBackupBytes, store, flash, simulationSeed, inspectionPeriod);
+                    firmwareBackupBytes, store, flash, simulationSeed, inspectionPeriod, rebuildSpeed);
         }
     }
 }

@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A decorating {@link BlockDevice} that behaves like a disk with a volatile write cache and can be
@@ -41,6 +43,25 @@ import java.util.concurrent.locks.LockSupport;
  * is durable when it returns; a failed write (any exception) changed nothing. Writes received while
  * power is being cut may be acknowledged and then lost, as on a real disk. The device owns its
  * inner device and closes it.
+ *
+ * <h2>Locking (no device-wide monitor on the I/O path)</h2>
+ * <ol>
+ *   <li>The <b>gate</b> ({@link ReentrantReadWriteLock}): reads, writes and trims hold it shared, so
+ *       I/O to different blocks runs in parallel; {@link #flush()}, the power cut
+ *       ({@code losePower}), {@link #cutPowerKeeping} and {@link #corruptBlock} hold it exclusively.
+ *       So a cut or a flush sees every I/O either completed (its undo record in the log) or not
+ *       started (it will find the power off / its record made durable), exactly as under the one
+ *       monitor this class had before: the crash tests run unchanged.</li>
+ *   <li><b>Region locks</b> (a fixed table, {@value #REGION_BLOCKS}-block regions hashed onto
+ *       {@value #REGION_LOCKS} locks, taken in ascending table order, so they cannot deadlock):
+ *       an I/O holds the locks of every region it touches while it saves what it replaces and
+ *       reaches the inner device, so two writes of a block keep their undo versions in the order
+ *       of their inner writes, and a read never sees a block half-written.</li>
+ *   <li>The <b>undo lock</b> guards the log ({@code unflushed}, {@code cachedVersions}) for the
+ *       moment of an update; no inner I/O runs under it. Medium-error extents have their own lock.</li>
+ * </ol>
+ * The power domain numbers a write before any of these locks is taken, and a write that fires the
+ * cut releases them before cutting (the cut takes every device's gate).
  */
 public final class FaultInjectingDevice extends AbstractBlockDevice {
 
@@ -60,8 +81,17 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     private long cachedVersions;
     /** Blocks read at a time when saving what a long write or trim replaces. */
     private static final int SAVE_RUN_BLOCKS = 256;
-    /** Scratch for the blocks a write replaces (grown on demand, reused). */
-    private ByteBuffer replaced = ByteBuffer.allocateDirect(0);
+    /** Blocks per region lock. */
+    static final int REGION_BLOCKS = 16;
+    /** Region locks in the table. */
+    static final int REGION_LOCKS = 256;
+    /** Scratch for the blocks a write replaces, per thread (grown on demand, reused). */
+    private final ThreadLocal<ByteBuffer> replaced = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(0));
+    /** Shared by I/O, exclusive for flush, power cut and bit rot; see Locking. */
+    private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
+    private final ReentrantLock[] regionLocks = new ReentrantLock[REGION_LOCKS];
+    private final Object undoLock = new Object();
+    private final Object errorLock = new Object();
 
     /** Undo record of one unflushed block. */
     private static final class Pending {
@@ -92,6 +122,9 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         this.inner = inner;
         this.writeCacheBlocks = Math.max(1, DEFAULT_WRITE_CACHE_BYTES / inner.blockSize());
         this.random = new Random(PowerDomain.mix(seed));
+        for (int i = 0; i < REGION_LOCKS; i++) {
+            regionLocks[i] = new ReentrantLock();
+        }
         if (domain == null) {
             this.domain = new PowerDomain(seed);
             this.domain.attachExisting(this);
@@ -131,20 +164,26 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     }
 
     /** Reads touching any block of {@code extent} fail with MEDIUM_ERROR. */
-    public synchronized void failReads(Extent extent) {
+    public void failReads(Extent extent) {
         geometry().checkRange(extent.lba(), extent.blockCount());
-        readErrors.add(extent);
+        synchronized (errorLock) {
+            readErrors.add(extent);
+        }
     }
 
     /** Writes touching any block of {@code extent} fail with MEDIUM_ERROR (and write nothing). */
-    public synchronized void failWrites(Extent extent) {
+    public void failWrites(Extent extent) {
         geometry().checkRange(extent.lba(), extent.blockCount());
-        writeErrors.add(extent);
+        synchronized (errorLock) {
+            writeErrors.add(extent);
+        }
     }
 
-    public synchronized void clearMediumErrors() {
-        readErrors.clear();
-        writeErrors.clear();
+    public void clearMediumErrors() {
+        synchronized (errorLock) {
+            readErrors.clear();
+            writeErrors.clear();
+        }
     }
 
     /** Whether a successful write over a read-error block clears the error (default true). */
@@ -161,57 +200,78 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
      * Silently flips one seeded-random bit of block {@code lba}, in the stored copy and in the
      * cached copy if there is one. Returns the flipped bit's index within the block.
      */
-    public synchronized int corruptBlock(long lba) {
+    public int corruptBlock(long lba) {
         geometry().checkRange(lba, 1);
-        int bit = random.nextInt(blockSize() * 8);
-        ByteBuffer block = ByteBuffer.allocateDirect(blockSize());
-        inner.read(lba, 1, block, 0);
-        block.put(bit >>> 3, (byte) (block.get(bit >>> 3) ^ (1 << (bit & 7))));
-        inner.write(lba, 1, block, 0, true);
-        Pending pending = unflushed.get(lba);
-        if (pending != null) {
-            flip(pending.durable, bit);
-            if (pending.earlier != null) {
-                pending.earlier.forEach(version -> flip(version, bit));
+        gate.writeLock().lock();
+        try {
+            int bit = random.nextInt(blockSize() * 8);
+            ByteBuffer block = ByteBuffer.allocateDirect(blockSize());
+            inner.read(lba, 1, block, 0);
+            block.put(bit >>> 3, (byte) (block.get(bit >>> 3) ^ (1 << (bit & 7))));
+            inner.write(lba, 1, block, 0, true);
+            Pending pending = unflushed.get(lba);
+            if (pending != null) {
+                flip(pending.durable, bit);
+                if (pending.earlier != null) {
+                    pending.earlier.forEach(version -> flip(version, bit));
+                }
             }
+            return bit;
+        } finally {
+            gate.writeLock().unlock();
         }
-        return bit;
     }
 
     /**
      * Bounds the volatile write cache to {@code blocks} block versions (at least 1): before a write
      * that would hold more, every block held becomes durable (see the class description).
      */
-    public synchronized void setWriteCacheBlocks(long blocks) {
+    public void setWriteCacheBlocks(long blocks) {
         if (blocks < 1) {
             throw new CoreException(CoreError.INVALID_ARGUMENT, "device " + name() + ": write cache of " + blocks
                     + " blocks, must hold at least 1");
         }
-        this.writeCacheBlocks = blocks;
+        synchronized (undoLock) {
+            this.writeCacheBlocks = blocks;
+        }
     }
 
-    public synchronized long writeCacheBlocks() {
-        return writeCacheBlocks;
+    public long writeCacheBlocks() {
+        synchronized (undoLock) {
+            return writeCacheBlocks;
+        }
     }
 
     /** Blocks written or trimmed since the last flush. */
-    public synchronized int unflushedBlockCount() {
-        return unflushed.size();
+    public int unflushedBlockCount() {
+        synchronized (undoLock) {
+            return unflushed.size();
+        }
     }
 
     /** The blocks written or trimmed since the last flush. */
-    public synchronized java.util.Set<Long> unflushedBlocks() {
-        return java.util.Set.copyOf(unflushed.keySet());
+    public java.util.Set<Long> unflushedBlocks() {
+        synchronized (undoLock) {
+            return java.util.Set.copyOf(unflushed.keySet());
+        }
     }
 
     @Override
     protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
         pause(readLatencyNanos);
-        synchronized (this) {
+        gate.readLock().lock();
+        try {
             checkUsable();
             checkMediumErrors(readErrors, lba, blockCount, "read");
-            inner.read(lba, blockCount, buffer, bufferOffset);
+            int[] held = lockRegions(lba, blockCount);
+            try {
+                inner.read(lba, blockCount, buffer, bufferOffset);
+            } finally {
+                unlockRegions(held);
+            }
             meter().issuedRead(IoCause.HOST, geometry().lengthOf(blockCount));
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
@@ -235,26 +295,36 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
         pause(writeLatencyNanos);
         boolean cutNow = domain.numberWrite();
-        synchronized (this) {
+        gate.readLock().lock();
+        try {
             checkUsable();
-            if (cutNow) {
-                if (domain.armedMode() == PowerCutMode.KEEP_RANDOM_SUBSET) {
-                    writeUnflushed(lba, blockCount, buffer, bufferOffset); // the cut decides whether it stays
-                }
-            } else {
-                checkMediumErrors(writeErrors, lba, blockCount, "write");
-                if (fua) {
-                    inner.write(lba, blockCount, buffer, bufferOffset, true);
-                    meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
-                    forget(lba, blockCount);
+            int[] held = lockRegions(lba, blockCount);
+            try {
+                if (cutNow) {
+                    if (domain.armedMode() == PowerCutMode.KEEP_RANDOM_SUBSET) {
+                        writeUnflushed(lba, blockCount, buffer, bufferOffset); // the cut decides whether it stays
+                    }
                 } else {
-                    writeUnflushed(lba, blockCount, buffer, bufferOffset);
+                    checkMediumErrors(writeErrors, lba, blockCount, "write");
+                    if (fua) {
+                        inner.write(lba, blockCount, buffer, bufferOffset, true);
+                        meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
+                        forget(lba, blockCount);
+                    } else {
+                        writeUnflushed(lba, blockCount, buffer, bufferOffset);
+                    }
+                    if (writesClearReadErrors) {
+                        synchronized (errorLock) {
+                            clearErrors(readErrors, lba, blockCount);
+                        }
+                    }
+                    return;
                 }
-                if (writesClearReadErrors) {
-                    clearErrors(readErrors, lba, blockCount);
-                }
-                return;
+            } finally {
+                unlockRegions(held);
             }
+        } finally {
+            gate.readLock().unlock();
         }
         domain.cut(domain.armedMode());
         throw powerLost();
@@ -263,24 +333,37 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     @Override
     protected void doTrim(long lba, long blockCount) {
         boolean cutNow = domain.numberWrite();
-        synchronized (this) {
+        gate.readLock().lock();
+        try {
             checkUsable();
             if (!cutNow) {
-                makeRoom(blockCount);
-                saveReplaced(lba, blockCount);
-                inner.trim(lba, blockCount);
+                int[] held = lockRegions(lba, blockCount);
+                try {
+                    makeRoom(blockCount);
+                    saveReplaced(lba, blockCount);
+                    inner.trim(lba, blockCount);
+                } finally {
+                    unlockRegions(held);
+                }
                 return;
             }
+        } finally {
+            gate.readLock().unlock();
         }
         domain.cut(domain.armedMode());
         throw powerLost();
     }
 
     @Override
-    protected synchronized void doFlush() {
-        checkUsable();
-        inner.flush();
-        forgetAll();
+    protected void doFlush() {
+        gate.writeLock().lock();
+        try {
+            checkUsable();
+            inner.flush();
+            forgetAll();
+        } finally {
+            gate.writeLock().unlock();
+        }
     }
 
     /**
@@ -289,7 +372,8 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
      * scenario tests that need one precise torn outcome.
      */
     public void cutPowerKeeping(java.util.Set<Long> survivingLbas) {
-        synchronized (this) {
+        gate.writeLock().lock();
+        try {
             checkUsable();
             for (Map.Entry<Long, Pending> entry : unflushed.entrySet()) {
                 if (!survivingLbas.contains(entry.getKey())) {
@@ -298,6 +382,8 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             }
             inner.flush();
             forgetAll();
+        } finally {
+            gate.writeLock().unlock();
         }
         domain.cut(PowerCutMode.DROP_UNFLUSHED);
     }
@@ -306,27 +392,33 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
      * Called by the power domain with power already off. With {@link PowerCutMode#KEEP_RANDOM_SUBSET}
      * each unflushed block independently ends up with its durable content or with any one of the
      * versions written to it since the last flush (a disk may destage an intermediate version and
-     * lose a later one).
+     * lose a later one). Holds the gate exclusively: I/O in progress completes first (its record is
+     * in the log), I/O after it finds the power off.
      */
-    synchronized void losePower(PowerCutMode mode) {
-        for (Map.Entry<Long, Pending> entry : unflushed.entrySet()) {
-            Pending pending = entry.getValue();
-            if (mode != PowerCutMode.KEEP_RANDOM_SUBSET) {
-                restore(entry.getKey(), pending.durable);
-                continue;
+    void losePower(PowerCutMode mode) {
+        gate.writeLock().lock();
+        try {
+            for (Map.Entry<Long, Pending> entry : unflushed.entrySet()) {
+                Pending pending = entry.getValue();
+                if (mode != PowerCutMode.KEEP_RANDOM_SUBSET) {
+                    restore(entry.getKey(), pending.durable);
+                    continue;
+                }
+                int versions = pending.versions();
+                int choice = random.nextInt(versions + 1); // 0: durable, 1..versions: the versions in order
+                if (choice == 0) {
+                    restore(entry.getKey(), pending.durable);
+                } else if (choice < versions) {
+                    restore(entry.getKey(), pending.earlier.get(choice - 1));
+                } // else the latest, already in the inner device
             }
-            int versions = pending.versions();
-            int choice = random.nextInt(versions + 1); // 0: durable, 1..versions: the versions in order
-            if (choice == 0) {
-                restore(entry.getKey(), pending.durable);
-            } else if (choice < versions) {
-                restore(entry.getKey(), pending.earlier.get(choice - 1));
-            } // else the latest, already in the inner device
+            if (!unflushed.isEmpty()) {
+                inner.flush();
+            }
+            forgetAll();
+        } finally {
+            gate.writeLock().unlock();
         }
-        if (!unflushed.isEmpty()) {
-            inner.flush();
-        }
-        forgetAll();
     }
 
     @Override
@@ -364,6 +456,12 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
 
     /** Records that block {@code lba}, which held {@code previous}, is being overwritten without a flush. */
     private void saveReplaced(long lba, byte[] previous) {
+        synchronized (undoLock) {
+            saveReplacedLocked(lba, previous);
+        }
+    }
+
+    private void saveReplacedLocked(long lba, byte[] previous) {
         Pending pending = unflushed.get(lba);
         if (pending == null) {
             pending = new Pending();
@@ -378,12 +476,46 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         cachedVersions++;
     }
 
-    /** The reused direct scratch buffer, at least {@code bytes} long. */
+    /** This thread's reused direct scratch buffer, at least {@code bytes} long. */
     private ByteBuffer scratch(int bytes) {
-        if (replaced.capacity() < bytes) {
-            replaced = ByteBuffer.allocateDirect(Math.max(bytes, 2 * replaced.capacity()));
+        ByteBuffer buffer = replaced.get();
+        if (buffer.capacity() < bytes) {
+            buffer = ByteBuffer.allocateDirect(Math.max(bytes, 2 * buffer.capacity()));
+            replaced.set(buffer);
         }
-        return replaced;
+        return buffer;
+    }
+
+    /**
+     * Locks the region locks of {@code [lba, lba + blockCount)} in ascending table order (a range
+     * of more regions than the table takes every lock); returns them for {@link #unlockRegions}.
+     */
+    private int[] lockRegions(long lba, long blockCount) {
+        long first = lba / REGION_BLOCKS;
+        long last = (lba + Math.max(blockCount, 1) - 1) / REGION_BLOCKS;
+        int[] held;
+        if (last - first + 1 >= REGION_LOCKS) {
+            held = new int[REGION_LOCKS];
+            for (int i = 0; i < REGION_LOCKS; i++) {
+                held[i] = i;
+            }
+        } else {
+            held = new int[(int) (last - first + 1)];
+            for (int i = 0; i < held.length; i++) {
+                held[i] = (int) ((first + i) % REGION_LOCKS);
+            }
+            java.util.Arrays.sort(held); // consecutive regions wrap around the table at most once
+        }
+        for (int index : held) {
+            regionLocks[index].lock();
+        }
+        return held;
+    }
+
+    private void unlockRegions(int[] held) {
+        for (int i = held.length - 1; i >= 0; i--) {
+            regionLocks[held[i]].unlock();
+        }
     }
 
     /** Puts {@code content} back into block {@code lba} of the inner device (the power cut's undo). */
@@ -395,23 +527,29 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
 
     /** Past the bound, every block held becomes durable (early, as a disk may) before {@code blocks} more. */
     private void makeRoom(long blocks) {
-        if (cachedVersions > 0 && cachedVersions + blocks > writeCacheBlocks) {
-            forgetAll();
+        synchronized (undoLock) {
+            if (cachedVersions > 0 && cachedVersions + blocks > writeCacheBlocks) {
+                forgetAll();
+            }
         }
     }
 
     /** Blocks {@code [lba, lba + blockCount)} are durable now (a FUA write replaced them). */
     private void forget(long lba, int blockCount) {
-        var range = unflushed.subMap(lba, lba + blockCount);
-        for (Pending pending : range.values()) {
-            cachedVersions -= pending.versions();
+        synchronized (undoLock) {
+            var range = unflushed.subMap(lba, lba + blockCount);
+            for (Pending pending : range.values()) {
+                cachedVersions -= pending.versions();
+            }
+            range.clear();
         }
-        range.clear();
     }
 
     private void forgetAll() {
-        unflushed.clear();
-        cachedVersions = 0;
+        synchronized (undoLock) {
+            unflushed.clear();
+            cachedVersions = 0;
+        }
     }
 
     private static void flip(byte[] content, int bit) {
@@ -433,10 +571,12 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     }
 
     private void checkMediumErrors(List<Extent> errors, long lba, int blockCount, String what) {
-        for (Extent extent : errors) {
-            if (extent.overlaps(lba, blockCount)) {
-                throw new CoreException(CoreError.MEDIUM_ERROR, "device " + name() + ": " + what + " of blocks ["
-                        + lba + ", +" + blockCount + ") hits a medium error in " + extent);
+        synchronized (errorLock) {
+            for (Extent extent : errors) {
+                if (extent.overlaps(lba, blockCount)) {
+                    throw new CoreException(CoreError.MEDIUM_ERROR, "device " + name() + ": " + what + " of blocks ["
+                            + lba + ", +" + blockCount + ") hits a medium error in " + extent);
+                }
             }
         }
     }

@@ -5,6 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class FaultInjectingDeviceTest extends BlockDeviceContractTest {
@@ -271,4 +276,83 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
         device.restorePower();
         assertThat(readBytes(device, 20, 1)).isEqualTo(expected);
     }
+
+    /** An inner device whose write of block {@code stallLba} waits until {@code release} opens. */
+    private static final class StallingDevice extends AbstractBlockDevice {
+        private final BlockDevice inner;
+        private final long stallLba;
+        final CountDownLatch stalled = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+
+        StallingDevice(BlockDevice inner, long stallLba) {
+            super(inner.name(), inner.geometry());
+            this.inner = inner;
+            this.stallLba = stallLba;
+        }
+
+        @Override
+        protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+            inner.read(lba, blockCount, buffer, bufferOffset);
+        }
+
+        @Override
+        protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+            if (lba == stallLba) {
+                stalled.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            }
+            inner.write(lba, blockCount, buffer, bufferOffset, fua);
+        }
+
+        @Override
+        protected void doFlush() {
+            inner.flush();
+        }
+
+        @Override
+        protected void doTrim(long lba, long blockCount) {
+            inner.trim(lba, blockCount);
+        }
+
+        @Override
+        protected void doClose() {
+            inner.close();
+        }
+    }
+
+    @Test
+    void writesToOtherBlocksProceedWhileOneWriteIsStalledAndACutStillUndoesBoth() throws Exception {
+        StallingDevice stalling = new StallingDevice(Media.memory("disk", new BlockGeometry(BLOCK_SIZE, BLOCK_COUNT)), 0);
+        FaultInjectingDevice device = (FaultInjectingDevice) track(new FaultInjectingDevice(stalling, 11));
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<?> slow = pool.submit(() -> device.write(0, 1, filled(0x5A, 1), 0));
+            assertThat(stalling.stalled.await(10, TimeUnit.SECONDS)).isTrue();
+            // a device-wide monitor would hold this write (and the read) behind the stalled one
+            Future<?> other = pool.submit(() -> {
+                device.write(REGION_FAR, 1, filled(0x6B, 1), 0);
+                return readBytes(device, REGION_FAR, 1);
+            });
+            assertThat((byte[]) other.get(10, TimeUnit.SECONDS)).containsOnly(0x6B);
+            assertThat(slow.isDone()).isFalse();
+            stalling.release.countDown();
+            slow.get(10, TimeUnit.SECONDS);
+        } finally {
+            stalling.release.countDown();
+            pool.shutdownNow();
+        }
+        assertThat(device.unflushedBlocks()).containsExactlyInAnyOrder(0L, REGION_FAR);
+        device.cutPower(PowerCutMode.DROP_UNFLUSHED);
+        device.restorePower();
+        assertThat(readBytes(device, 0, 1)).containsOnly(0);
+        assertThat(readBytes(device, REGION_FAR, 1)).containsOnly(0);
+    }
+
+    /** A block in another region lock than block 0. */
+    private static final long REGION_FAR = FaultInjectingDevice.REGION_BLOCKS * 3L;
 }

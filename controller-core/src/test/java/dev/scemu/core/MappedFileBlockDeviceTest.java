@@ -2,7 +2,9 @@ package dev.scemu.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.scemu.core.internal.LibC;
 import dev.scemu.core.internal.MappedFileBlockDevice;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -29,12 +31,20 @@ class MappedFileBlockDeviceTest extends FileMediumContractTest {
     }
 
     @Test
-    void mapsChunksOnlyWhenTouched() {
+    void directBuffersMoveByPreadPwriteAndMapOnlyWhatAnMsyncOrACopyNeeds() {
+        assumeTrue(LibC.isAvailable(), "pread/pwrite path needs 64-bit Linux");
         MappedFileBlockDevice device = (MappedFileBlockDevice) device();
         assertThat(device.mappedChunkCount()).isZero();
-        device.write(BLOCK_COUNT - 1, 1, randomBlocks(new Random(30), 1), 0); // partial last chunk
+        ByteBuffer data = randomBlocks(new Random(30), 1);
+        device.write(BLOCK_COUNT - 1, 1, data, 0); // partial last chunk, by pwrite: no page mapped
+        assertThat(readBytes(device, BLOCK_COUNT - 1, 1)).isEqualTo(bytesOf(data));
+        assertThat(device.mappedChunkCount()).isZero();
+        // a heap buffer copies through the mapping, and sees what pwrite put in the page cache
+        ByteBuffer heap = ByteBuffer.allocate(BLOCK_SIZE);
+        device.read(BLOCK_COUNT - 1, 1, heap, 0);
+        assertThat(heap.array()).isEqualTo(bytesOf(data));
         assertThat(device.mappedChunkCount()).isEqualTo(1);
-        readBytes(device, 0, 1);
+        device.write(0, 1, data, 0, true); // fua: msync of the range needs its chunk mapped
         assertThat(device.mappedChunkCount()).isEqualTo(2);
     }
 

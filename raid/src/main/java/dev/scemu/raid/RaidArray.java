@@ -121,6 +121,17 @@ public interface RaidArray extends BlockDevice {
      */
     ScrubResult scrub(boolean repair, ScrubListener listener);
 
+    /**
+     * md's {@code sync_speed_min} / {@code sync_speed_max} for resync, rebuild and scrub, in bytes
+     * per second: a pass never runs faster than {@code max} (0 = no maximum); while the array
+     * serves host I/O it yields to it until its own speed is down to {@code min}
+     * ({@link Long#MAX_VALUE} = never yields, the default). Acts on a running pass.
+     *
+     * @throws RaidException {@link RaidError#INVALID_CONFIG} if a limit is negative or
+     *         {@code min > max > 0}; nothing changes then
+     */
+    void setSyncSpeedLimits(long minBytesPerSecond, long maxBytesPerSecond);
+
     /** Flushes the members, marks the superblocks clean and detaches from the members without closing them. */
     void stop();
 }

@@ -1,7 +1,9 @@
 package dev.scemu.raid;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.scemu.core.AbstractBlockDevice;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.IoCause;
 import dev.scemu.core.Media;
@@ -10,6 +12,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -58,6 +64,109 @@ class RebuildTest {
         assertThat(meter.issuedWrite(IoCause.HOST).bytes()).isZero();
         TestArrays.assertSameContents(array, reference, "after rebuild");
         assertThat(array.scrub(false).mismatchedStripes()).isZero();
+        array.close();
+    }
+
+    /** A member whose reads from one chosen thread wait until {@code release} opens. */
+    private static final class StallingReads extends AbstractBlockDevice {
+        private final BlockDevice inner;
+        volatile Thread stalledThread;
+        final CountDownLatch stalled = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+
+        StallingReads(BlockDevice inner) {
+            super(inner.name(), inner.geometry());
+            this.inner = inner;
+        }
+
+        @Override
+        protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+            if (Thread.currentThread() == stalledThread) {
+                stalled.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            }
+            inner.read(lba, blockCount, buffer, bufferOffset);
+        }
+
+        @Override
+        protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+            inner.write(lba, blockCount, buffer, bufferOffset, fua);
+        }
+
+        @Override
+        protected void doFlush() {
+            inner.flush();
+        }
+
+        @Override
+        protected void doTrim(long lba, long blockCount) {
+            inner.trim(lba, blockCount);
+        }
+
+        @Override
+        protected void doClose() {
+            inner.close();
+        }
+    }
+
+    /**
+     * md's speed_limit_min: while a host request is in progress the rebuild yields down to its
+     * minimum speed (an upper bound that holds however loaded the machine is: the host read stays
+     * in progress, stalled in a member, for the whole second observed); once the host is quiet it
+     * runs at full speed and completes.
+     */
+    @Test
+    void rebuildYieldsToHostIoDownToItsMinimumSpeed() throws Exception {
+        List<BlockDevice> members = new ArrayList<>(TestArrays.memoryMembers("y", 4, 32L << 20));
+        StallingReads member0 = new StallingReads(members.get(0));
+        members.set(0, member0);
+        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK).assumeClean(true)
+                .build(), members);
+        long min = 1L << 20;
+        array.setSyncSpeedLimits(min, 0);
+        array.failMember(1);
+        ExecutorService host = Executors.newSingleThreadExecutor();
+        try {
+            Future<?> read = host.submit(() -> {
+                member0.stalledThread = Thread.currentThread();
+                array.read(0, 1, ByteBuffer.allocateDirect(4096), 0); // array block 0 lives on member 0
+            });
+            assertThat(member0.stalled.await(30, TimeUnit.SECONDS)).isTrue();
+            List<long[]> reports = new CopyOnWriteArrayList<>(); // {nanos since start, bytes}
+            CountDownLatch aSecond = new CountDownLatch(1);
+            long start = System.nanoTime();
+            var rebuild = array.replaceMember(1, Media.memory("y-new", members.get(1).geometry()),
+                    new RebuildListener() {
+                        @Override
+                        public void onProgress(RebuildProgress progress) {
+                            long t = System.nanoTime() - start;
+                            reports.add(new long[] {t, progress.doneBytes()});
+                            if (t >= 1_000_000_000L) {
+                                aSecond.countDown();
+                            }
+                        }
+                    });
+            assertThat(aSecond.await(60, TimeUnit.SECONDS)).as("a second of rebuild").isTrue();
+            for (long[] r : reports) {
+                assertThat(r[1]).as("rebuilt after %d ms with a host read in progress, min %d B/s", r[0] / 1_000_000, min)
+                        .isLessThanOrEqualTo(min * r[0] / 1_000_000_000L + 4L * CHUNK);
+            }
+            member0.release.countDown();
+            read.get(30, TimeUnit.SECONDS);
+            RebuildProgress done = rebuild.get(60, TimeUnit.SECONDS); // host quiet: full speed
+            assertThat(done.fraction()).isEqualTo(1.0);
+        } finally {
+            member0.release.countDown();
+            host.shutdownNow();
+        }
+        assertThat(array.scrub(false).mismatchedStripes()).isZero();
+        assertThatThrownBy(() -> array.setSyncSpeedLimits(2L << 20, 1L << 20))
+                .isInstanceOf(RaidException.class);
         array.close();
     }
 

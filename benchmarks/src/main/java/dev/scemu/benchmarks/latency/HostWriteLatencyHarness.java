@@ -9,6 +9,7 @@ import dev.scemu.raid.RebuildListener;
 import dev.scemu.raid.RebuildProgress;
 import dev.scemu.unit.DefaultFirmware;
 import dev.scemu.unit.StorageControlUnit;
+import dev.scemu.unit.RebuildSpeed;
 import dev.scemu.unit.UnitConfig;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -21,6 +22,7 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -33,6 +35,9 @@ import org.HdrHistogram.Histogram;
  *   <li>{@code snapshot}: with one active snapshot (taken at the start of the phase);</li>
  *   <li>{@code rebuild}: member 3 failed and replaced, writes while it rebuilds (fail + replace is
  *       repeated until the phase's time is up; only writes issued while a rebuild runs count);</li>
+ *   <li>{@code rebuild-throttled}: the same with md's speed limits ({@code -D}{@value
+ *       #REBUILD_SPEED_PROPERTY}{@code =MIN:MAX} KiB/s, default 1000:200000): one rebuild that yields to
+ *       the writes down to MIN, its own speed reported as {@code rebuildBytesPerSecond};</li>
  *   <li>{@code firmwareUpdate}: a second thread stages a newer signed image of the control unit's
  *       default firmware ({@link DefaultFirmware#image}, versions 1.0.1, 1.0.2, ..., built before the
  *       phase) and calls {@link FirmwareManager#update()}, again and again, while the host writes;
@@ -47,6 +52,9 @@ import org.HdrHistogram.Histogram;
  * MAX_UPDATES (default 50) updates, so the pause percentiles rest on at least 20 values.
  */
 public final class HostWriteLatencyHarness {
+
+    /** {@code MIN:MAX} in KiB/s for the throttled rebuild phase (default md's 1000:200000). */
+    public static final String REBUILD_SPEED_PROPERTY = "scemu.bench.rebuildSpeed";
 
     static final int DISK_MIB = 64;
     /** Snapshot store: larger than the data partition, so every data block can be copied once. */
@@ -133,6 +141,9 @@ public final class HostWriteLatencyHarness {
             phases.add(phase("snapshot", "one active snapshot (first writes copy the old block)", h.timed(seconds), seconds));
 
             phases.add(h.rebuildPhase(unit, seconds));
+            RebuildSpeed limits = RebuildSpeed.parseKibPerSecond(System.getProperty(REBUILD_SPEED_PROPERTY,
+                    "1000:200000"));
+            phases.add(h.throttledRebuildPhase(unit, seconds, limits));
 
             Map<String, Object> updates = new LinkedHashMap<>();
             phases.add(h.firmwarePhase(unit, seconds, minUpdates, maxUpdates, updates));
@@ -176,10 +187,50 @@ public final class HostWriteLatencyHarness {
             rebuildNanos += System.nanoTime() - start;
             rebuilds++;
         }
+        double speed = unit.array().memberDataBytes() * (double) rebuilds / (rebuildNanos / 1e9);
         Map<String, Object> phase = phase("rebuild", "member 3 failed, replaced and rebuilding (" + rebuilds
-                + " rebuilds of a " + DISK_MIB + " MiB member)", histogram, rebuildNanos / 1e9);
+                + " rebuilds of a " + DISK_MIB + " MiB member, unthrottled: rebuild at "
+                + String.format("%.1f", speed / 1e6) + " MB/s)", histogram, rebuildNanos / 1e9);
         phase.put("rebuilds", rebuilds);
         phase.put("meanRebuildSeconds", rebuildNanos / 1e9 / rebuilds);
+        phase.put("rebuildBytesPerSecond", speed);
+        return phase;
+    }
+
+    /**
+     * Like {@link #rebuildPhase} with md's speed limits {@code limits} on the unit
+     * ({@code StorageControlUnit.setRebuildSpeed}): one rebuild, host writes for {@code seconds}
+     * while it runs (it yields to them down to its minimum); the rebuild's own speed over that time
+     * is reported beside the host percentiles. Then the limits are lifted and the rebuild finishes.
+     */
+    private Map<String, Object> throttledRebuildPhase(StorageControlUnit unit, double seconds, RebuildSpeed limits)
+            throws Exception {
+        Histogram histogram = new Histogram(HIGHEST_NANOS, 3);
+        unit.setRebuildSpeed(limits);
+        unit.array().failMember(3);
+        AtomicLong rebuilt = new AtomicLong();
+        long start = System.nanoTime();
+        CompletableFuture<RebuildProgress> rebuild = unit.replaceDisk(3, new RebuildListener() {
+            @Override
+            public void onProgress(RebuildProgress progress) {
+                rebuilt.set(progress.doneBytes());
+            }
+        });
+        long end = start + (long) (seconds * 1e9);
+        while (!rebuild.isDone() && System.nanoTime() < end) {
+            record(histogram, writeOnce());
+        }
+        double elapsed = (System.nanoTime() - start) / 1e9;
+        long bytes = rebuild.isDone() ? unit.array().memberDataBytes() : rebuilt.get();
+        unit.setRebuildSpeed(RebuildSpeed.UNLIMITED);
+        rebuild.get();
+        Map<String, Object> phase = phase("rebuild-throttled", "member 3 rebuilding with speed limits min "
+                + limits.minBytesPerSecond() / 1024 + " max " + limits.maxBytesPerSecond() / 1024
+                + " KiB/s (md's speed_limit_min/max): rebuild at " + String.format("%.1f", bytes / elapsed / 1e6)
+                + " MB/s while the host wrote)", histogram, elapsed);
+        phase.put("rebuildBytesPerSecond", bytes / elapsed);
+        phase.put("minBytesPerSecond", limits.minBytesPerSecond());
+        phase.put("maxBytesPerSecond", limits.maxBytesPerSecond());
         return phase;
     }
 

@@ -24,6 +24,11 @@ public final class LibC {
     public static final int FALLOC_FL_KEEP_SIZE = 0x01;
     public static final int FALLOC_FL_PUNCH_HOLE = 0x02;
 
+    /** {@code madvise(2)} advice: expect random access (no read-around on page faults). */
+    public static final int MADV_RANDOM = 1;
+    /** {@code madvise(2)} advice: start reading the range now (one readahead of exactly it). */
+    public static final int MADV_WILLNEED = 3;
+
     public static final int SEEK_END = 2;
     /** {@code lseek} to the next byte that holds data; fails with {@link #ENXIO} if there is none. */
     public static final int SEEK_DATA = 3;
@@ -107,4 +112,7 @@ public final class LibC {
     public static native long lseek(int fd, long offset, int whence);
 
     public static native String strerror(int errnum);
+
+    /** Advises the kernel about {@code [address, address + length)} of a mapping; {@code address} page-aligned. */
+    public static native int madvise(long address, long length, int advice);
 }

@@ -8,7 +8,6 @@ import dev.scemu.raid.RebuildListener;
 import dev.scemu.raid.RebuildProgress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * One resync or rebuild pass over the units of an array, on the array's worker thread: throttled
@@ -32,6 +31,7 @@ final class BackgroundJob implements Runnable {
     private long doneBytes;
     private long totalBytes;
     private long baseBytes;
+    private SyncThrottle throttle;
 
     BackgroundJob(MdRaidArray array, String kind, int role, RebuildListener listener,
                   CompletableFuture<RebuildProgress> future) {
@@ -118,16 +118,12 @@ final class BackgroundJob implements Runnable {
         }
     }
 
+    /** md's speed limits: at most the maximum, yielding to host I/O down to the minimum ({@link SyncThrottle}). */
     private void throttle() {
-        long rate = array.rebuildBytesPerSecond();
-        if (rate <= 0) {
-            return;
+        if (throttle == null) {
+            throttle = new SyncThrottle(array, array::stopping);
         }
-        long dueNanos = (long) (doneBytes * 1e9 / rate);
-        long elapsed = System.nanoTime() - startNanos;
-        if (dueNanos > elapsed) {
-            LockSupport.parkNanos(dueNanos - elapsed);
-        }
+        throttle.pace(doneBytes);
     }
 
     private RebuildProgress progress() {

@@ -14,6 +14,12 @@ interface LevelEngine {
 
     void write(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua);
 
+    /** A write whose current contents the caller holds ({@code BlockDevice.writeOver}); default: ignores them. */
+    default void writeOver(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, ByteBuffer old,
+                           int oldOffset, boolean fua) {
+        write(lba, blockCount, buffer, bufferOffset, fua);
+    }
+
     /** Units of member data that resync, scrub and rebuild walk. */
     long unitCount();
 

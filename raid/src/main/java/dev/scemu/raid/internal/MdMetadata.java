@@ -73,7 +73,7 @@ final class MdMetadata {
         MdBitmapLayout.Header h = MdBitmapLayout.decodeHeader(header, name);
         MdBitmapLayout.checkFits(h, reference.sizeSectors, end - start, name);
         WriteIntentBitmap bitmap = new WriteIntentBitmap(array.setUuid, reference.sizeSectors, h.chunkBytes(),
-                h.reservedSectors() * 512, array.metadata::persistBitmap, array.metadata::events);
+                h.reservedSectors() * 512, array.metadata::writeBitmapPage, array.metadata::events, array::degraded);
         bitmap.setEventsCleared(h.eventsCleared());
         return bitmap;
     }
@@ -91,6 +91,10 @@ final class MdMetadata {
             Slot[] slots = array.slots;
             for (int attempt = 0; attempt < array.raidDisks + 1; attempt++) {
                 events++;
+                if (array.bitmap != null) {
+                    // md_update_sb: the bitmap's events before the superblocks', durable (#17 divergence 2)
+                    array.bitmap.persistHeader();
+                }
                 long now = MdSuperblock.mdTime(System.currentTimeMillis());
                 List<Integer> failed = new ArrayList<>();
                 for (Slot slot : slots) {
@@ -197,6 +201,35 @@ final class MdMetadata {
         }
     }
 
+    /**
+     * One bitmap page ({@link WriteIntentBitmap.Store}) to every present member, FUA if asked;
+     * members whose write fails are marked failed by the returned work, which the bitmap runs once
+     * it has let go of the page (marking a member failed rewrites page 0 with the superblocks).
+     */
+    Runnable writeBitmapPage(int offset, byte[] bytes, boolean fua) {
+        if (array.readOnly) {
+            return null;
+        }
+        List<Slot> failed = new ArrayList<>();
+        for (Slot slot : array.slots) {
+            BlockDevice d = slot.device;
+            if (d == null || slot.state == MemberState.FAILED) {
+                continue;
+            }
+            try {
+                int written = MetadataIo.write(d, bitmapStartBytes + offset, bytes, fua);
+                array.meter().issuedWrite(IoCause.METADATA, written);
+            } catch (CoreException e) {
+                MdRaidArray.rethrowIfFatal(e);
+                failed.add(slot);
+            }
+        }
+        if (failed.isEmpty()) {
+            return null;
+        }
+        return () -> failed.forEach(slot -> array.markFailed(slot, "bitmap write failed"));
+    }
+
     /** Before the first write after a clean state: superblocks say "active" (resync_offset 0), flushed. */
     void markActive() {
         if (!active) {
@@ -300,7 +333,8 @@ final class MdMetadata {
     void writeNewMemberMetadata(Slot slot) {
         BlockDevice device = slot.device;
         if (array.bitmap != null) {
-            int written = MetadataIo.write(device, bitmapStartBytes, array.bitmap.image());
+            // with the events of the superblock written next: the bitmap is never behind it
+            int written = MetadataIo.write(device, bitmapStartBytes, array.bitmap.image(events + 1));
             array.meter().issuedWrite(IoCause.METADATA, written);
             device.flush();
         }

@@ -94,6 +94,10 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     private volatile boolean stopping;
     private volatile boolean stopped;
     volatile long rebuildBytesPerSecond;
+    /** md's sync_speed_min in bytes/s; Long.MAX_VALUE = never yield to host I/O. */
+    private volatile long syncSpeedMin = Long.MAX_VALUE;
+    private final java.util.concurrent.atomic.LongAdder hostIo = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.AtomicInteger hostInFlight = new java.util.concurrent.atomic.AtomicInteger();
     /** Assembled read-only: nothing is written to the members (set by start-up, before any I/O). */
     volatile boolean readOnly;
     private final ExecutorService worker;
@@ -353,16 +357,42 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
 
     @Override
     protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-        if (stopped) {
-            throw new RaidException(RaidError.STOPPED, "array " + name() + " is stopped");
+        hostIo.increment();
+        hostInFlight.incrementAndGet();
+        try {
+            if (stopped) {
+                throw new RaidException(RaidError.STOPPED, "array " + name() + " is stopped");
+            }
+            engine.read(lba, blockCount, buffer, bufferOffset);
+        } finally {
+            hostInFlight.decrementAndGet();
         }
-        engine.read(lba, blockCount, buffer, bufferOffset);
     }
 
     @Override
     protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
-        beginWrite();
-        engine.write(lba, blockCount, buffer, bufferOffset, fua);
+        hostIo.increment();
+        hostInFlight.incrementAndGet();
+        try {
+            beginWrite();
+            engine.write(lba, blockCount, buffer, bufferOffset, fua);
+        } finally {
+            hostInFlight.decrementAndGet();
+        }
+    }
+
+    /** RAID-5: a read-modify-write takes the old data from {@code old} and reads only old parity. */
+    @Override
+    protected void doWriteOver(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, ByteBuffer old,
+                               int oldOffset, boolean fua) {
+        hostIo.increment();
+        hostInFlight.incrementAndGet();
+        try {
+            beginWrite();
+            engine.writeOver(lba, blockCount, buffer, bufferOffset, old, oldOffset, fua);
+        } finally {
+            hostInFlight.decrementAndGet();
+        }
     }
 
     @Override
@@ -410,18 +440,24 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     /** Trim writes zeros through the normal write path, so parity and mirrors stay consistent. */
     @Override
     protected void doTrim(long lba, long blockCount) {
-        beginWrite();
-        ByteBuffer zeros = pool.acquire();
+        hostIo.increment();
+        hostInFlight.incrementAndGet();
         try {
-            Xor.zero(zeros, 0, zeros.capacity());
-            long done = 0;
-            while (done < blockCount) {
-                int n = (int) Math.min(chunkBlocks, blockCount - done);
-                engine.write(lba + done, n, zeros, 0, false);
-                done += n;
+            beginWrite();
+            ByteBuffer zeros = pool.acquire();
+            try {
+                Xor.zero(zeros, 0, zeros.capacity());
+                long done = 0;
+                while (done < blockCount) {
+                    int n = (int) Math.min(chunkBlocks, blockCount - done);
+                    engine.write(lba + done, n, zeros, 0, false);
+                    done += n;
+                }
+            } finally {
+                pool.release(zeros);
             }
         } finally {
-            pool.release(zeros);
+            hostInFlight.decrementAndGet();
         }
     }
 
@@ -613,7 +649,12 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         long repaired = 0;
         long units = engine.unitCount();
         long blockSize = geometry().blockSize();
+        SyncThrottle throttle = new SyncThrottle(this, () -> stopping);
+        long unitBytes = (long) chunkBlocks * this.blockSize;
         for (long unit = 0; unit < units; unit++) {
+            if (unit > 0) {
+                throttle.pace(unit * unitBytes);
+            }
             int r = engine.syncUnit(unit, repair, IoCause.SCRUB);
             if (r >= 0) {
                 checked++;
@@ -659,8 +700,33 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         return stopping;
     }
 
-    long rebuildBytesPerSecond() {
+    long syncSpeedMax() {
         return rebuildBytesPerSecond;
+    }
+
+    long syncSpeedMin() {
+        return syncSpeedMin;
+    }
+
+    /** Host reads, writes and trims received so far (the sync throttle's is_mddev_idle). */
+    long hostIoCount() {
+        return hostIo.sum();
+    }
+
+    /** Host reads, writes and trims in progress (one blocked behind the sync's locks counts). */
+    int hostIoInFlight() {
+        return hostInFlight.get();
+    }
+
+    @Override
+    public void setSyncSpeedLimits(long minBytesPerSecond, long maxBytesPerSecond) {
+        if (minBytesPerSecond < 0 || maxBytesPerSecond < 0
+                || (maxBytesPerSecond > 0 && minBytesPerSecond != Long.MAX_VALUE && minBytesPerSecond > maxBytesPerSecond)) {
+            throw new RaidException(RaidError.INVALID_CONFIG, "array " + name() + ": sync speed limits min "
+                    + minBytesPerSecond + " max " + maxBytesPerSecond + " B/s: both >= 0, min <= max (max 0 = none)");
+        }
+        syncSpeedMin = minBytesPerSecond;
+        rebuildBytesPerSecond = maxBytesPerSecond;
     }
 
     /** Rebuild finished: the member is in sync. */
@@ -690,8 +756,21 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             if (slot.state == MemberState.REBUILDING) {
                 slot.state = MemberState.ACTIVE;
                 writeSuperblocks();
+                if (bitmap != null && !degraded()) {
+                    bitmap.recoveryDone(); // the member was flushed before: degraded writes are redundant again
+                }
             }
         }
+    }
+
+    /** Whether a role has no in-sync member (missing, failed or still rebuilding), as md's mddev->degraded. */
+    boolean degraded() {
+        for (Slot slot : slots) {
+            if (slot.device == null || slot.state != MemberState.ACTIVE) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void copyJournalRegionTo(Slot target) {

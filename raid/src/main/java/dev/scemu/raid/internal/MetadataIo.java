@@ -27,6 +27,11 @@ final class MetadataIo {
 
     /** Writes {@code bytes} at {@code byteOffset}; returns the bytes written to the device (whole blocks). */
     static int write(BlockDevice device, long byteOffset, byte[] bytes) {
+        return write(device, byteOffset, bytes, false);
+    }
+
+    /** Like {@link #write(BlockDevice, long, byte[])}, with FUA if {@code fua}: durable when it returns. */
+    static int write(BlockDevice device, long byteOffset, byte[] bytes, boolean fua) {
         int blockSize = device.blockSize();
         long firstLba = byteOffset / blockSize;
         long endLba = (byteOffset + bytes.length + blockSize - 1) / blockSize;
@@ -37,7 +42,7 @@ final class MetadataIo {
             device.read(firstLba, blocks, buffer, 0);
         }
         buffer.put(within, bytes);
-        device.write(firstLba, blocks, buffer, 0);
+        device.write(firstLba, blocks, buffer, 0, fua);
         return blocks * blockSize;
     }
 }

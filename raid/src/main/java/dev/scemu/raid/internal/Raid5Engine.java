@@ -162,22 +162,37 @@ final class Raid5Engine implements LevelEngine {
 
     @Override
     public void write(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+        writeOver(lba, blockCount, buffer, bufferOffset, null, 0, fua);
+    }
+
+    /**
+     * A write whose old contents the caller hands over ({@code old} at {@code oldOffset}, null if
+     * not): a read-modify-write takes the old data of the written chunks from there and reads only
+     * the old parity (md would read both). Parity stays exact as long as the caller's contract holds
+     * (the old contents are what the blocks hold; see {@code BlockDevice.writeOver}).
+     */
+    @Override
+    public void writeOver(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, ByteBuffer old,
+                          int oldOffset, boolean fua) {
         long rowBlocks = (long) chunkBlocks * dataDisks;
         long pos = lba;
         int remaining = blockCount;
         int off = bufferOffset;
+        int oldOff = oldOffset;
         while (remaining > 0) {
             long row = pos / rowBlocks;
             int rowOffset = (int) (pos - row * rowBlocks);
             int k = (int) Math.min(remaining, rowBlocks - rowOffset);
-            writeRow(row, rowOffset, k, buffer, off, fua);
+            writeRow(row, rowOffset, k, buffer, off, old, oldOff, fua);
             pos += k;
             remaining -= k;
             off += k * blockSize;
+            oldOff += k * blockSize;
         }
     }
 
-    private void writeRow(long row, int rowOffset, int k, ByteBuffer buffer, int off, boolean fua) {
+    private void writeRow(long row, int rowOffset, int k, ByteBuffer buffer, int off, ByteBuffer old, int oldOff,
+                          boolean fua) {
         long rowMemberLba = row * chunkBlocks;
         a.bitmapStart(rowMemberLba, chunkBlocks);
         ReentrantLock lock = a.locks.lock(row);
@@ -217,7 +232,8 @@ final class Raid5Engine implements LevelEngine {
                     int h = segEnd - segStart;
                     int max = journaled(row, row * chunkBlocks + segEnd) ? a.journal.maxSegmentBlocks() : h;
                     for (int s = 0; s < h; s += max) {
-                        writeSegment(row, segStart + s, Math.min(max, h - s), written, w, rowOffset, buffer, off, fua);
+                        writeSegment(row, segStart + s, Math.min(max, h - s), written, w, rowOffset, buffer, off,
+                                old, oldOff, fua);
                     }
                 }
             }
@@ -241,7 +257,7 @@ final class Raid5Engine implements LevelEngine {
     }
 
     private void writeSegment(long row, int segStart, int h, boolean[] written, int w, int rowOffset,
-                              ByteBuffer buffer, int off, boolean fua) {
+                              ByteBuffer buffer, int off, ByteBuffer old, int oldOff, boolean fua) {
         long memberLba = row * chunkBlocks + segStart;
         long arrayLba = row * chunkBlocks * (long) dataDisks + rowOffset;
         int parity = geo.parityMember(row);
@@ -261,19 +277,20 @@ final class Raid5Engine implements LevelEngine {
                 for (int j = 0; j < dataDisks; j++) {
                     int m = geo.dataMember(row, j);
                     if (written[j]) {
-                        rmwOk &= readableFor(m, memberLba + h, badMask);
+                        rmwOk &= old != null || readableFor(m, memberLba + h, badMask); // old data handed over
                     } else {
                         rcwOk &= readableFor(m, memberLba + h, badMask);
                     }
                 }
-                int rmwCost = w + 1;
+                int rmwCost = old != null ? 1 : w + 1;
                 int rcwCost = dataDisks - w;
                 boolean useRmw = rmwOk && (rmwCost < rcwCost || !rcwOk);
                 if (!useRmw && !rcwOk) {
                     break;
                 }
                 int failedMember = useRmw
-                        ? readModifyWrite(row, memberLba, h, written, segStart, rowOffset, buffer, off, p, tmp, parity)
+                        ? readModifyWrite(row, memberLba, h, written, segStart, rowOffset, buffer, off, old, oldOff, p,
+                                tmp, parity)
                         : reconstructWrite(row, memberLba, h, written, segStart, rowOffset, buffer, off, p, tmp);
                 if (failedMember < 0) {
                     done = true;
@@ -287,7 +304,7 @@ final class Raid5Engine implements LevelEngine {
                     // this segment are separate single faults, so each block chooses its own strategy
                     // (nothing has been written yet)
                     for (int i = 0; i < h; i++) {
-                        writeSegment(row, segStart + i, 1, written, w, rowOffset, buffer, off, fua);
+                        writeSegment(row, segStart + i, 1, written, w, rowOffset, buffer, off, old, oldOff, fua);
                     }
                     return;
                 }
@@ -377,7 +394,8 @@ final class Raid5Engine implements LevelEngine {
 
     /** Returns -1 on success, else the member whose read failed with a medium error. */
     private int readModifyWrite(long row, long memberLba, int h, boolean[] written, int segStart, int rowOffset,
-                                ByteBuffer buffer, int off, ByteBuffer p, ByteBuffer tmp, int parity) {
+                                ByteBuffer buffer, int off, ByteBuffer old, int oldOff, ByteBuffer p, ByteBuffer tmp,
+                                int parity) {
         int length = h * blockSize;
         if (a.readMember(parity, memberLba, h, p, 0, IoCause.PARITY) != IO_OK) {
             return parity;
@@ -386,12 +404,18 @@ final class Raid5Engine implements LevelEngine {
             if (!written[j]) {
                 continue;
             }
+            int newOffset = dataBufferOffset(j, segStart, rowOffset, off);
+            if (old != null) {
+                // p = p ^ old ^ new, the old data as the caller handed it over: no member read
+                Xor.xor(p, 0, p, 0, old, dataBufferOffset(j, segStart, rowOffset, oldOff), buffer, newOffset, length);
+                continue;
+            }
             int m = geo.dataMember(row, j);
             if (a.readMember(m, memberLba, h, tmp, 0, IoCause.PARITY) != IO_OK) {
                 return m;
             }
             // p = p ^ old ^ new in one pass (p is read and written at the same offset)
-            Xor.xor(p, 0, p, 0, tmp, 0, buffer, dataBufferOffset(j, segStart, rowOffset, off), length);
+            Xor.xor(p, 0, p, 0, tmp, 0, buffer, newOffset, length);
         }
         return -1;
     }

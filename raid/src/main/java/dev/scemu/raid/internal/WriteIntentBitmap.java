@@ -2,6 +2,7 @@ package dev.scemu.raid.internal;
 
 import java.util.Arrays;
 import java.util.UUID;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
 /**
@@ -10,24 +11,55 @@ import java.util.function.LongSupplier;
  * has been idle across a whole flush interval. After an unclean shutdown only regions whose bit is
  * set need a resync. On-disk format: {@link MdBitmapLayout}.
  *
- * <p>Ordering:
+ * <h2>Pages</h2>
+ * The image (header, then the bits) is written in pages of {@value #PAGE_BYTES} bytes, as md
+ * writes its bitmap pages ({@code write_sb_page}): page 0 holds the header and the first bits.
+ * Only pages whose bits changed are written. Writes of one page are serialized (one writer at a
+ * time, the {@code writing} flag), and every write carries the page as it is when that writer
+ * takes its snapshot, so a later write never carries older bits than an earlier one.
+ *
+ * <h2>Ordering</h2>
  * <ol>
- *   <li>{@link #startWrite}: when a region's bit is not yet set, it is set and the bitmap written and
- *       flushed on every member before the call returns, so no data or parity of the region reaches
- *       a member before its bit is durable.</li>
- *   <li>{@link #beginClear} (before a member flush) records, per bit, whether the region is idle;
- *       {@link #finishClear} (after that flush) clears bits that were idle at this and the previous
- *       flush and saw no write since, then writes the bitmap without flushing: a cleared bit only
- *       ever covers data that an earlier member flush made durable.</li>
+ *   <li>{@link #startWrite}: when a region's bit is not yet set, it is set in memory and the caller
+ *       waits until a write of the bit's page with FUA, to every present member, has covered it
+ *       (md_bitmap_startwrite + the bitmap unplug before the data bio). No member flush: only the
+ *       page must be durable before the region's data or parity reaches a member, and FUA gives
+ *       exactly that. Concurrent writers whose bits are in one page share one page write: the first
+ *       one writes, the others wait for a write whose snapshot came after their bit was set
+ *       (group commit). The monitor is held only to change bits and counters, never during I/O.</li>
+ *   <li>Lazy clearing, like md's bitmap daemon, which clears a bit only after it has seen the
+ *       region idle in two passes: {@link #beginClear} (before a member flush) records, per bit,
+ *       whether the region is idle; {@link #finishClear} (after that flush) clears bits that were
+ *       idle at this and the previous flush and saw no write since, then writes the changed pages
+ *       without FUA or flush: a cleared bit only ever covers data an earlier member flush made
+ *       durable, and losing the clear only costs a resync of a clean region.</li>
  *   <li>Bits marked {@link #markNeedsSync needs-sync} (unclean shutdown, new array) are never
  *       cleared by flushes, only by {@link #syncDone} after the region was resynced.</li>
+ *   <li>While the array is degraded nothing is cleared and events_cleared does not advance, and
+ *       {@link #endWrite} of a write that ran degraded marks its bits needed (md_bitmap_endwrite
+ *       with {@code success = false}: NEEDED_MASK), so they stay set until a rebuild has
+ *       reconstructed the member ({@link #recoveryDone}). A re-added member resyncs exactly those
+ *       regions (#17 divergence 1).</li>
+ *   <li>The header's events follow the superblocks': {@link #persistHeader} is called by every
+ *       superblock update after the events increment and before the superblocks are written, with
+ *       FUA (md_update_sb calls md_bitmap_update_sb first). So after open, and after any cut, the
+ *       bitmap's events are never behind the superblocks' (#17 divergence 2: md would report
+ *       "bitmap file is out of date" and resync everything).</li>
  * </ol>
  */
 public final class WriteIntentBitmap {
 
-    /** Where the bitmap image goes: every present member, flushed or not. */
+    /** Bytes per bitmap page written at a time (md's PAGE_SIZE). */
+    public static final int PAGE_BYTES = 4096;
+
+    /** Where bitmap pages go: every present member. */
     public interface Store {
-        void persist(byte[] image, boolean flush);
+        /**
+         * Writes {@code bytes} at byte {@code offset} of the bitmap area of every present member,
+         * with FUA if asked. Returns work to run once the page's writer has let go of the page (a
+         * member failure is recorded in the superblocks, which writes page 0 again), or null.
+         */
+        Runnable write(int offset, byte[] bytes, boolean fua);
     }
 
     private final UUID uuid;
@@ -38,16 +70,29 @@ public final class WriteIntentBitmap {
     private final int reservedBytes;
     private final Store store;
     private final LongSupplier events;
+    private final BooleanSupplier degraded;
 
     private final long[] bits;
     private final long[] needsSync;
+    /** Bits written while degraded (md's NEEDED from a failed endwrite), kept until a rebuild completes. */
+    private final long[] degradedWrites;
     private final int[] inflight;
     private final long[] writeSeq;
     private final long[] idleSeqAtLastFlush;
     private long eventsCleared;
 
+    /** Per page: incremented when one of its bits (or the header) changes in memory. */
+    private final long[] pageChanges;
+    /** Per page: the {@link #pageChanges} value the last completed write of the page carried. */
+    private final long[] pageWritten;
+    /** Per page: a writer holds it. */
+    private final boolean[] pageWriting;
+    /** Per page: whether that write was made durable (FUA) or not. */
+    private final boolean[] pageWrittenDurably;
+    private long pageWrites;
+
     public WriteIntentBitmap(UUID uuid, long syncSizeSectors, int chunkBytes, int reservedBytes, Store store,
-                             LongSupplier events) {
+                             LongSupplier events, BooleanSupplier degraded) {
         this.uuid = uuid;
         this.syncSizeSectors = syncSizeSectors;
         this.chunkBytes = chunkBytes;
@@ -56,13 +101,20 @@ public final class WriteIntentBitmap {
         this.reservedBytes = reservedBytes;
         this.store = store;
         this.events = events;
+        this.degraded = degraded;
         int words = (int) ((bitCount + 63) >>> 6);
         this.bits = new long[words];
         this.needsSync = new long[words];
+        this.degradedWrites = new long[words];
         this.inflight = new int[(int) bitCount];
         this.writeSeq = new long[(int) bitCount];
         this.idleSeqAtLastFlush = new long[(int) bitCount];
         Arrays.fill(idleSeqAtLastFlush, -1);
+        int pages = Math.max(1, (imageBytes() + PAGE_BYTES - 1) / PAGE_BYTES);
+        this.pageChanges = new long[pages];
+        this.pageWritten = new long[pages];
+        this.pageWriting = new boolean[pages];
+        this.pageWrittenDurably = new boolean[pages];
     }
 
     public long bitCount() {
@@ -81,9 +133,19 @@ public final class WriteIntentBitmap {
         return reservedBytes;
     }
 
+    /** Bytes of the image that hold the header and the bits (the rest of the reserved area is zero). */
+    private int imageBytes() {
+        long used = MdBitmapLayout.HEADER_BYTES + (bitCount + 7) / 8;
+        return (int) Math.min(Math.max(used, 1), reservedBytes > 0 ? reservedBytes : used);
+    }
+
     /** Bit covering member data sector {@code sector}. */
     public long bitOf(long sector) {
         return Math.min(sector / chunkSectors, bitCount - 1);
+    }
+
+    private static int pageOfBit(long k) {
+        return (int) ((MdBitmapLayout.HEADER_BYTES + (k >>> 3)) / PAGE_BYTES);
     }
 
     private static boolean test(long[] set, long k) {
@@ -99,25 +161,114 @@ public final class WriteIntentBitmap {
     }
 
     /** Registers a write of member data sectors {@code [firstSector, endSector)}; see Ordering 1. */
-    public synchronized void startWrite(long firstSector, long endSector) {
-        boolean newlySet = false;
-        for (long k = bitOf(firstSector); k <= bitOf(endSector - 1); k++) {
-            inflight[(int) k]++;
-            writeSeq[(int) k]++;
-            if (!test(bits, k)) {
-                set(bits, k, true);
-                newlySet = true;
+    public void startWrite(long firstSector, long endSector) {
+        int firstPage = -1;
+        int lastPage = -1;
+        synchronized (this) {
+            for (long k = bitOf(firstSector); k <= bitOf(endSector - 1); k++) {
+                inflight[(int) k]++;
+                writeSeq[(int) k]++;
+                if (!test(bits, k)) {
+                    set(bits, k, true);
+                    int page = pageOfBit(k);
+                    pageChanges[page]++;
+                    firstPage = firstPage < 0 ? page : firstPage;
+                    lastPage = page;
+                }
             }
         }
-        if (newlySet) {
-            store.persist(image(), true);
+        for (int page = firstPage; page >= 0 && page <= lastPage; page++) {
+            persistPage(page, true);
         }
     }
 
-    public synchronized void endWrite(long firstSector, long endSector) {
-        for (long k = bitOf(firstSector); k <= bitOf(endSector - 1); k++) {
-            inflight[(int) k]--;
+    /**
+     * The write of member data sectors {@code [firstSector, endSector)} is over. If the array is
+     * degraded now, its bits are kept until a rebuild ({@link #recoveryDone}); see Ordering 4.
+     */
+    public void endWrite(long firstSector, long endSector) {
+        boolean ranDegraded = degraded.getAsBoolean();
+        synchronized (this) {
+            for (long k = bitOf(firstSector); k <= bitOf(endSector - 1); k++) {
+                inflight[(int) k]--;
+                if (ranDegraded) {
+                    set(degradedWrites, k, true);
+                }
+            }
         }
+    }
+
+    /**
+     * Writes page {@code page} once it carries every change made to it before this call (another
+     * thread's write may carry it: group commit); with {@code durable} only a FUA write counts.
+     */
+    private void persistPage(int page, boolean durable) {
+        long target;
+        byte[] snapshot;
+        long carried;
+        synchronized (this) {
+            target = pageChanges[page];
+            while (true) {
+                if (pageWritten[page] >= target && (pageWrittenDurably[page] || !durable) && !pageWriting[page]) {
+                    return;
+                }
+                if (!pageWriting[page]) {
+                    break;
+                }
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted waiting for a bitmap page write", e);
+                }
+            }
+            pageWriting[page] = true;
+            carried = pageChanges[page];
+            snapshot = pageImage(page);
+            pageWrites++;
+        }
+        Runnable after = null;
+        boolean written = false;
+        try {
+            after = store.write(page * PAGE_BYTES, snapshot, durable);
+            written = true;
+        } finally {
+            synchronized (this) {
+                pageWriting[page] = false;
+                if (written) {
+                    pageWrittenDurably[page] = pageWritten[page] == carried ? pageWrittenDurably[page] || durable : durable;
+                    pageWritten[page] = carried;
+                }
+                notifyAll();
+            }
+        }
+        if (after != null) {
+            after.run();
+        }
+    }
+
+    /** Bytes {@code [page * PAGE_BYTES, ...)} of the image as it is now (caller holds the monitor). */
+    private byte[] pageImage(int page) {
+        byte[] image = image();
+        int from = page * PAGE_BYTES;
+        int to = Math.min(image.length, from + PAGE_BYTES);
+        return Arrays.copyOfRange(image, from, to);
+    }
+
+    /**
+     * Writes the header page with the current events, FUA: called by every superblock update after
+     * it advanced the events and before the superblocks are written; see Ordering 5.
+     */
+    public void persistHeader() {
+        synchronized (this) {
+            pageChanges[0]++;
+        }
+        persistPage(0, true);
+    }
+
+    /** Bitmap page writes issued so far (all members count as one), for tests and benchmarks. */
+    public synchronized long pageWrites() {
+        return pageWrites;
     }
 
     /** Before a member flush: per bit, the write sequence if the region is idle now, else -1. */
@@ -129,28 +280,48 @@ public final class WriteIntentBitmap {
         return snapshot;
     }
 
-    /** After the member flush: clears bits idle across two flushes; see Ordering 2. */
-    public synchronized void finishClear(long[] snapshot) {
-        boolean cleared = false;
-        for (int k = 0; k < bitCount; k++) {
-            long seq = snapshot[k];
-            boolean idle = seq >= 0 && inflight[k] == 0 && writeSeq[k] == seq;
-            if (idle && idleSeqAtLastFlush[k] == seq && !test(needsSync, k) && test(bits, k)) {
-                set(bits, k, false);
-                cleared = true;
+    /** After the member flush: clears bits idle across two flushes; see Ordering 2 and 4. */
+    public void finishClear(long[] snapshot) {
+        boolean isDegraded = degraded.getAsBoolean();
+        boolean[] changed = new boolean[pageChanges.length];
+        boolean any = false;
+        synchronized (this) {
+            for (int k = 0; k < bitCount; k++) {
+                long seq = snapshot[k];
+                boolean idle = seq >= 0 && inflight[k] == 0 && writeSeq[k] == seq;
+                if (!isDegraded && idle && idleSeqAtLastFlush[k] == seq && !test(needsSync, k)
+                        && !test(degradedWrites, k) && test(bits, k)) {
+                    set(bits, k, false);
+                    int page = pageOfBit(k);
+                    pageChanges[page]++;
+                    changed[page] = true;
+                    any = true;
+                }
+                idleSeqAtLastFlush[k] = idle ? seq : -1;
             }
-            idleSeqAtLastFlush[k] = idle ? seq : -1;
+            if (any) {
+                eventsCleared = events.getAsLong();
+                pageChanges[0]++;
+                changed[0] = true;
+            }
         }
-        if (cleared) {
-            eventsCleared = events.getAsLong();
-            store.persist(image(), false);
+        for (int page = 0; page < changed.length; page++) {
+            if (changed[page]) {
+                persistPage(page, false);
+            }
         }
     }
 
-    /** At a clean stop, after the final member flush: clears every bit not waiting for a resync. */
+    /**
+     * At a clean stop, after the final member flush: clears every bit not waiting for a resync,
+     * unless degraded (then the bits and events_cleared stay); the caller writes the image.
+     */
     public synchronized void clearAllIdle() {
+        if (degraded.getAsBoolean()) {
+            return;
+        }
         for (int k = 0; k < bitCount; k++) {
-            if (inflight[k] == 0 && !test(needsSync, k)) {
+            if (inflight[k] == 0 && !test(needsSync, k) && !test(degradedWrites, k)) {
                 set(bits, k, false);
             }
         }
@@ -187,6 +358,14 @@ public final class WriteIntentBitmap {
         set(needsSync, bit, false);
     }
 
+    /**
+     * A rebuild reconstructed a whole member and the members were flushed: the regions written
+     * while degraded are redundant again and their bits may be cleared by later flushes.
+     */
+    public synchronized void recoveryDone() {
+        Arrays.fill(degradedWrites, 0);
+    }
+
     public synchronized long dirtyCount() {
         long count = 0;
         for (long word : bits) {
@@ -195,16 +374,25 @@ public final class WriteIntentBitmap {
         return count;
     }
 
-    /** Loads bits read from disk. */
+    /** Loads bits read from disk; they count as written (the disk holds them). */
     public synchronized void load(long[] onDisk) {
         System.arraycopy(onDisk, 0, bits, 0, Math.min(onDisk.length, bits.length));
     }
 
     /** Header and bits as they go to disk. */
-    public synchronized byte[] image() {
-        MdBitmapLayout.Header header = new MdBitmapLayout.Header(uuid, events.getAsLong(), eventsCleared,
+    public byte[] image() {
+        return image(events.getAsLong());
+    }
+
+    /** Header (with events {@code eventsOfHeader}) and bits as they go to disk. */
+    public synchronized byte[] image(long eventsOfHeader) {
+        MdBitmapLayout.Header header = new MdBitmapLayout.Header(uuid, eventsOfHeader, eventsCleared,
                 syncSizeSectors, 0, chunkBytes, reservedBytes / 512);
         return MdBitmapLayout.encode(header, bits, reservedBytes);
+    }
+
+    public synchronized long eventsCleared() {
+        return eventsCleared;
     }
 
     public synchronized void setEventsCleared(long value) {

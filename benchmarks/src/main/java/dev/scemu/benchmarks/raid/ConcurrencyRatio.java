@@ -1,0 +1,97 @@
+package dev.scemu.benchmarks.raid;
+
+import dev.scemu.core.BlockDevice;
+import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.Media;
+import dev.scemu.core.PowerDomain;
+import dev.scemu.raid.RaidArray;
+import dev.scemu.raid.RaidConfig;
+import dev.scemu.raid.RaidLevel;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * {@link RaidConcurrencyBenchmark}'s array and writes, measured the way {@link InterleavedRatios}
+ * measures on this shared machine: rounds of a slice with 1 writer thread then a slice with 4, on
+ * one array in one JVM, so load that comes and goes hits both alike; prints, per round, IOPS of
+ * each and their ratio, then the median ratio (target ≥ 1.5).
+ *
+ * <pre>
+ * java $SCEMU_JVM_FLAGS -cp benchmarks/target/benchmarks.jar dev.scemu.benchmarks.raid.ConcurrencyRatio [ROUNDS] [SLICE_MS]
+ * </pre>
+ */
+public final class ConcurrencyRatio {
+
+    private ConcurrencyRatio() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
+        long sliceNanos = (args.length > 1 ? Long.parseLong(args[1]) : 500) * 1_000_000L;
+        PowerDomain power = new PowerDomain(1);
+        List<BlockDevice> members = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            members.add(power.attach(Media.memory("member" + i,
+                    BlockGeometry.ofBytes(RaidConcurrencyBenchmark.BLOCK_SIZE, RaidConcurrencyBenchmark.MEMBER_BYTES))));
+        }
+        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(64 * 1024).assumeClean(true)
+                .build(), members);
+        ByteBuffer fill = ByteBuffer.allocateDirect(1 << 20);
+        int blocks = fill.capacity() / RaidConcurrencyBenchmark.BLOCK_SIZE;
+        for (long lba = 0; lba + blocks <= array.blockCount(); lba += blocks) {
+            array.write(lba, blocks, fill, 0);
+        }
+        array.flush();
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        double[] ratios = new double[rounds];
+        try {
+            slice(pool, array, 1, sliceNanos, 0); // warm-up
+            slice(pool, array, 4, sliceNanos, 0);
+            for (int r = 0; r < rounds; r++) {
+                double one = slice(pool, array, 1, sliceNanos, r);
+                double four = slice(pool, array, 4, sliceNanos, r);
+                ratios[r] = four / one;
+                System.out.printf("round %2d: 1 thread %,9.0f IOPS, 4 threads %,9.0f IOPS, ratio %.2f%n", r, one, four,
+                        ratios[r]);
+            }
+        } finally {
+            pool.shutdownNow();
+            array.close();
+        }
+        Arrays.sort(ratios);
+        System.out.printf("median 4 threads / 1 thread: %.2f (rounds %d, slices %d ms)%n", ratios[rounds / 2], rounds,
+                sliceNanos / 1_000_000);
+    }
+
+    /** Writes 4 KiB blocks at random from {@code threads} threads for {@code nanos}; returns writes per second. */
+    private static double slice(ExecutorService pool, RaidArray array, int threads, long nanos, int round)
+            throws Exception {
+        long start = System.nanoTime();
+        long end = start + nanos;
+        List<Future<Long>> done = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            long seed = 31L * round + t;
+            done.add(pool.submit(() -> {
+                ByteBuffer block = ByteBuffer.allocateDirect(RaidConcurrencyBenchmark.BLOCK_SIZE);
+                SplittableRandom random = new SplittableRandom(seed);
+                long n = 0;
+                while (System.nanoTime() < end) {
+                    array.write(random.nextLong(array.blockCount()), 1, block, 0);
+                    n++;
+                }
+                return n;
+            }));
+        }
+        long total = 0;
+        for (Future<Long> f : done) {
+            total += f.get();
+        }
+        return total / ((System.nanoTime() - start) / 1e9);
+    }
+}
