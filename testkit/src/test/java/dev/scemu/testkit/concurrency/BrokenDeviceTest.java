@@ -89,6 +89,8 @@ class BrokenDeviceTest {
                 "-Dscemu.concheck.seed=" + failure.seed(), "FLUSH");
     }
 
+    private static final int MAX_SEEDS = 60;
+
     private static ConcurrencyConfig config(long seed) {
         return ConcurrencyConfig.forSeed(seed).withRegion(64, 6);
     }
@@ -99,9 +101,14 @@ class BrokenDeviceTest {
                 .as("rules broken by %s: %s", bug, failure.getMessage()).containsAnyOf(rules);
     }
 
-    /** Runs seeds until the checker reports the bug; fails if ten seeds pass. */
+    /**
+     * Runs seeds until the checker reports the bug; fails if {@link #MAX_SEEDS} seeds pass. A seed
+     * fixes the workload and the cut, not the thread schedule, so whether one seed exposes a bug
+     * (an ignored FUA is only seen if no flush follows the write before the cut) depends on the
+     * machine's load; a loaded CI machine needed more than ten seeds once.
+     */
     private static ConcurrencyFailure firstFailure(Bug bug) {
-        for (long seed = 1; seed <= 10; seed++) {
+        for (long seed = 1; seed <= MAX_SEEDS; seed++) {
             try (SimpleTarget target = new SimpleTarget(seed, bug)) {
                 new ConcurrencyChecker(config(seed), "self-test").run(target);
             } catch (ConcurrencyFailure failure) {
@@ -110,7 +117,7 @@ class BrokenDeviceTest {
                 return failure;
             }
         }
-        throw new AssertionError("the checker passed ten seeds of a device with " + bug);
+        throw new AssertionError("the checker passed " + MAX_SEEDS + " seeds of a device with " + bug);
     }
 
     /**
