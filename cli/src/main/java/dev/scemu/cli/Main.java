@@ -15,6 +15,9 @@ import picocli.CommandLine.Command;
 public final class Main {
 
     public static void main(String[] args) {
+        // the -D half of the JVM flags (the jar's manifest carries the --add-* half): set before Chronicle loads
+        System.setProperty("disable.perf.info", System.getProperty("disable.perf.info", "true"));
+        System.setProperty("chronicle.analytics.disable", System.getProperty("chronicle.analytics.disable", "true"));
         System.setProperty("scemu.owner", ownerLabel(args)); // names this process in a unit's lock file
         System.exit(run(args));
     }
@@ -32,7 +35,7 @@ public final class Main {
         return label.toString();
     }
 
-    /** Runs the command line and returns the exit status (0 = success). */
+    /** Runs the command line and returns the exit status (0 = success; {@link ExitStatus} lists the others). */
     public static int run(String... args) {
         return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     }
@@ -67,12 +70,12 @@ public final class Main {
             cmd.getErr().println("scemu: " + oneLine(exception.getMessage()) + " (see '"
                     + cmd.getCommandSpec().qualifiedName() + " --help')");
             cmd.getErr().flush();
-            return 2;
+            return ExitStatus.USAGE;
         });
         commandLine.setExecutionExceptionHandler((exception, cmd, parseResult) -> {
             cmd.getErr().println("scemu: " + describe(exception));
             cmd.getErr().flush();
-            return 1;
+            return ExitStatus.of(exception); // one status per error category (ExitStatus)
         });
         int status = commandLine.execute(args);
         out.flush();

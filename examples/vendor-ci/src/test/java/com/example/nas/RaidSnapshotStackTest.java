@@ -1,12 +1,16 @@
 package com.example.nas;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.ErrorCategory;
 import dev.scemu.core.Extent;
 import dev.scemu.core.Media;
+import dev.scemu.core.ScemuException;
 import dev.scemu.core.SliceDevice;
 import dev.scemu.raid.RaidArray;
 import dev.scemu.raid.RaidConfig;
@@ -53,6 +57,11 @@ class RaidSnapshotStackTest {
             assertTrue(array.isDegraded());
             assertArrayEquals(bytes(filled((byte) 1)), read(volume.snapshot(before.id()), 10), "snapshot, degraded");
             assertArrayEquals(bytes(filled((byte) 2)), read(volume, 10), "live volume, degraded");
+
+            // one error family: a refused request names its category, whatever module refused it
+            ScemuException refused = assertThrows(ScemuException.class, () -> volume.createSnapshot("before-upgrade"));
+            assertEquals(ErrorCategory.INVALID_ARGUMENT, refused.category());
+            assertEquals(1, volume.listSnapshots().size(), "the refused request changed nothing");
 
             volume.rollback(before.id());
             assertArrayEquals(bytes(filled((byte) 1)), read(volume, 10), "after the rollback");

@@ -14,7 +14,7 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_EPERM;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_ESHUTDOWN;
 
 import dev.scemu.core.BlockDevice;
-import dev.scemu.core.CoreException;
+import dev.scemu.core.ScemuException;
 import java.nio.ByteBuffer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -130,7 +130,8 @@ final class IoEngine {
                 case NBD_CMD_WRITE_ZEROES -> writeZeroes(slot);
                 default -> slot.fail(NBD_EINVAL, "request type " + slot.type + " is not supported");
             }
-        } catch (CoreException e) {
+        } catch (ScemuException e) {
+            // any layer's error, by category (ErrorMapping); a full snapshot store is ENOSPC
             slot.fail(ErrorMapping.errorOf(e), e.getMessage());
         } catch (RuntimeException e) {
             LOG.warn("export '{}': {} failed unexpectedly", export.name(), slot.command, e);
