@@ -6,7 +6,6 @@ import static dev.scemu.cli.CliTestSupport.pattern;
 import static dev.scemu.cli.CliTestSupport.read;
 import static dev.scemu.cli.CliTestSupport.scemu;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.scemu.unit.StorageControlUnit;
 import java.nio.ByteBuffer;
@@ -33,7 +32,7 @@ class CliEndToEndTest {
 
     @Test
     void writesThroughServeWithQemuIoAndRollsBackToASnapshot() {
-        assumeTrue(CliTestSupport.installed("qemu-io"), "qemu-io (qemu-utils) is not installed");
+        dev.scemu.core.RequiredTool.require("qemu-io", "qemu-utils");
         Path dir = tmp.resolve("unit");
         createSmallUnit(dir);
         assertThat(scemu("status", dir).ok().out()).contains("RAID5").contains("firmware   1.0.0").contains("optimal");
