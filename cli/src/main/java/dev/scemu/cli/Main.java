@@ -14,12 +14,22 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class})
 public final class Main {
 
+    /** Accepted by every command (inherited); read by {@link CliLogging} before parsing. */
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Show the library's log lines (INFO and above) on the error stream.")
+    boolean verbose;
+
     public static void main(String[] args) {
         // the -D half of the JVM flags (the jar's manifest carries the --add-* half): set before Chronicle loads
         System.setProperty("disable.perf.info", System.getProperty("disable.perf.info", "true"));
         System.setProperty("chronicle.analytics.disable", System.getProperty("chronicle.analytics.disable", "true"));
+        CliLogging.configure(args); // library log lines: off, serve's to DIR/scemu.log, --verbose to stderr
         System.setProperty("scemu.owner", ownerLabel(args)); // names this process in a unit's lock file
-        System.exit(run(args));
+        PrintWriter err = new PrintWriter(System.err, true);
+        // progress bars only on a terminal, and only on this process's own error stream (not a live
+        // command's socket); elsewhere Progress writes a plain line every few seconds
+        Progress.terminalErr = System.console() != null ? err : null;
+        System.exit(run(new PrintWriter(System.out, true), err, args));
     }
 
     /** "scemu serve", "scemu snapshot create": the command words, for the lock file of a unit. */
