@@ -12,7 +12,9 @@
 #   --full: JMH -f 1 -wi 2 -i 5 -w 1s -r 1s, latency 10 s per phase, fio 30 s per job
 # Needs: a JDK 17+ on PATH, python3 is NOT needed; fio (with the nbd engine), nbdkit, qemu-nbd and
 # qemu-img are optional: a missing peer is skipped with a note in the report.
-# Raw JSON and logs stay in bench/results (gitignored); REPORT.md and *.png are committed.
+# REPORT.md, the charts and this run's raw JSON (and meta.properties: git SHA, dirty flag, machine)
+# are committed together, so every figure can be traced to its data and commit; logs stay local.
+# Targets: bench/targets.properties (in the repository; the renderer reads it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +46,14 @@ out=bench/results
 rm -rf "$out/nbd" "$out"/*.json "$out"/*.png "$out/REPORT.md" "$out"/*.log 2>/dev/null || true
 mkdir -p "$out/nbd"
 start_epoch=$(date +%s)
+# the commit measured, and whether the working tree differed from it (then the figures are of
+# uncommitted code: the report says so)
+git_sha=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+if [ -z "$(git status --porcelain --untracked-files=no -- . ':!bench/results' ':!README.md' 2>/dev/null)" ]; then
+  git_dirty=false
+else
+  git_dirty=true
+fi
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 date_start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 log() { echo "[report $(( $(date +%s) - start_epoch ))s] $*" >&2; }
@@ -216,6 +226,8 @@ jdk=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.runtime.v
   echo "date.start=$date_start"
   echo "date.end=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "command=$command"
+  echo "git.sha=$git_sha"
+  echo "git.dirty=$git_dirty"
   echo "mode=$mode"
   echo "nproc=$(nproc)"
   echo "cpu=$cpu_model"
@@ -229,7 +241,7 @@ jdk=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.runtime.v
   echo "seconds=$(( end_epoch - start_epoch ))"
 } > "$out/meta.properties"
 log "render"
-"${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.report.ReportRenderer "$out"
+"${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.report.ReportRenderer "$out" bench/targets.properties
 
 # 5b. NBD block status and TLS figures (nbdcopy against qemu-nbd, nbds:// against nbd://), appended
 # to REPORT.md; skipped with a note by the script itself when a client tool is missing

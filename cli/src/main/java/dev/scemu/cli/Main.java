@@ -15,9 +15,22 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class})
 public final class Main {
 
+    /** Accepted by every command (inherited); read by {@link CliLogging} before parsing. */
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Show the library's log lines (INFO and above) on the error stream.")
+    boolean verbose;
+
     public static void main(String[] args) {
+        // the -D half of the JVM flags (the jar's manifest carries the --add-* half): set before Chronicle loads
+        System.setProperty("disable.perf.info", System.getProperty("disable.perf.info", "true"));
+        System.setProperty("chronicle.analytics.disable", System.getProperty("chronicle.analytics.disable", "true"));
+        CliLogging.configure(args); // library log lines: off, serve's to DIR/scemu.log, --verbose to stderr
         System.setProperty("scemu.owner", ownerLabel(args)); // names this process in a unit's lock file
-        System.exit(run(args));
+        PrintWriter err = new PrintWriter(System.err, true);
+        // progress bars only on a terminal, and only on this process's own error stream (not a live
+        // command's socket); elsewhere Progress writes a plain line every few seconds
+        Progress.terminalErr = System.console() != null ? err : null;
+        System.exit(run(new PrintWriter(System.out, true), err, args));
     }
 
     /** "scemu serve", "scemu snapshot create": the command words, for the lock file of a unit. */
@@ -33,7 +46,7 @@ public final class Main {
         return label.toString();
     }
 
-    /** Runs the command line and returns the exit status (0 = success). */
+    /** Runs the command line and returns the exit status (0 = success; {@link ExitStatus} lists the others). */
     public static int run(String... args) {
         return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     }
@@ -68,12 +81,12 @@ public final class Main {
             cmd.getErr().println("scemu: " + oneLine(exception.getMessage()) + " (see '"
                     + cmd.getCommandSpec().qualifiedName() + " --help')");
             cmd.getErr().flush();
-            return 2;
+            return ExitStatus.USAGE;
         });
         commandLine.setExecutionExceptionHandler((exception, cmd, parseResult) -> {
             cmd.getErr().println("scemu: " + describe(exception));
             cmd.getErr().flush();
-            return 1;
+            return ExitStatus.of(exception); // one status per error category (ExitStatus)
         });
         int status = commandLine.execute(args);
         out.flush();

@@ -103,9 +103,9 @@ final class SnapshotCommand {
             }
         }
         if (id != null) {
-            throw new CliException("no snapshot with id " + id);
+            throw new CliException(dev.scemu.core.ErrorCategory.NOT_FOUND, "no snapshot with id " + id);
         }
-        throw new CliException("no snapshot named '" + name + "'"
+        throw new CliException(dev.scemu.core.ErrorCategory.NOT_FOUND, "no snapshot named '" + name + "'"
                 + (name.chars().allMatch(c -> c >= '0' && c <= '9') ? " (for the snapshot with id " + name
                         + " use --id " + name + ")" : ""));
     }

@@ -5,7 +5,6 @@ import static dev.scemu.cli.CliTestSupport.run;
 import static dev.scemu.cli.CliTestSupport.scemu;
 import static dev.scemu.cli.CliTestSupport.startScemu;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.scemu.unit.StorageControlUnit;
 import java.io.BufferedReader;
@@ -54,8 +53,8 @@ class CliLiveControlTest {
 
     @Test
     void everyLiveCommandRunsAgainstTheServingProcess(@TempDir Path tmp) throws Exception {
-        assumeTrue(CliTestSupport.installed("qemu-io"), "qemu-io (qemu-utils) is not installed");
-        assumeTrue(CliTestSupport.installed("nbdcopy"), "nbdcopy (libnbd-bin) is not installed");
+        dev.scemu.core.RequiredTool.require("qemu-io", "qemu-utils");
+        dev.scemu.core.RequiredTool.require("nbdcopy", "libnbd-bin");
         Path dir = tmp.resolve("unit");
         createSmallUnit(dir);
         Path key = tmp.resolve("vendor.pem");

@@ -5,7 +5,6 @@ import static dev.scemu.cli.CliTestSupport.pattern;
 import static dev.scemu.cli.CliTestSupport.read;
 import static dev.scemu.cli.CliTestSupport.scemu;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.scemu.unit.StorageControlUnit;
 import java.nio.ByteBuffer;
@@ -68,7 +67,7 @@ class CliMoreTest {
 
     @Test
     void servesOnAUnixSocketForNbdinfo() {
-        assumeTrue(CliTestSupport.installed("nbdinfo"), "nbdinfo (libnbd-bin) is not installed");
+        dev.scemu.core.RequiredTool.require("nbdinfo", "libnbd-bin");
         Path dir = tmp.resolve("unit");
         createSmallUnit(dir);
         scemu("snapshot", "create", dir, "s1").ok();
@@ -103,8 +102,8 @@ class CliMoreTest {
         scemu("serve", dir, "--port", "0", "--tls=on").failsWithOneLine("--tls=on needs --tls-certificates DIR");
         scemu("serve", dir, "--port", "0", "--tls=maybe", "--tls-certificates", tmp)
                 .failsWithOneLine("--tls=maybe is not one of off, on, require");
-        assumeTrue(CliTestSupport.installed("openssl"), "openssl is not installed: no test certificate");
-        assumeTrue(CliTestSupport.installed("nbdinfo"), "nbdinfo (libnbd-bin) is not installed");
+        dev.scemu.core.RequiredTool.require("openssl", "openssl");
+        dev.scemu.core.RequiredTool.require("nbdinfo", "libnbd-bin");
         Path tls = Files.createDirectories(tmp.resolve("tls"));
         CliTestSupport.ProcessResult made = CliTestSupport.run(List.of("openssl", "req", "-x509", "-newkey", "ec",
                 "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=localhost",

@@ -41,6 +41,8 @@ class DemoCommandTest {
         Result result = run("demo", "--memory", "--disk-size-mib", "16", "--seed", "3");
         assertThat(result.status()).as("stderr: %s", result.err()).isZero();
         assertThat(result.out()).contains("off-heap memory");
+        // no record's toString (SnapshotInfo[id=1, name=...]) reaches the user
+        assertThat(result.out() + result.err()).doesNotContainPattern("[A-Z][A-Za-z]+\\[[a-z][A-Za-z]*=");
     }
 
     @Test

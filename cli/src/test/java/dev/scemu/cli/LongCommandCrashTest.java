@@ -96,7 +96,7 @@ class LongCommandCrashTest {
                     })
                     .seed(3).modes(PowerCutMode.DROP_UNFLUSHED, PowerCutMode.KEEP_RANDOM_SUBSET).explore();
             System.out.printf("CRASH POINTS: LongCommandCrashTest[restore] explored=%d passed=%d (%d left marked)%n",
-                    report.runs(), report.runs(), marked.get());
+                    report.runs(), report.passed(), marked.get());
             assertThat(marked.get()).isPositive();
         }
     }
@@ -125,7 +125,7 @@ class LongCommandCrashTest {
                     })
                     .seed(4).modes(PowerCutMode.DROP_UNFLUSHED, PowerCutMode.KEEP_RANDOM_SUBSET).explore();
             System.out.printf("CRASH POINTS: LongCommandCrashTest[backup] explored=%d passed=%d (%d removed at open)%n",
-                    report.runs(), report.runs(), removed.get());
+                    report.runs(), report.passed(), removed.get());
             assertThat(removed.get()).isPositive();
         }
     }

@@ -2,7 +2,6 @@ package dev.scemu.unit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
@@ -203,7 +202,7 @@ class GuidPartitionTableTest {
 
     @Test
     void sfdiskReadsTheThreePartitions() throws Exception {
-        assumeThat(installed("sfdisk")).as("sfdisk (Debian package fdisk) is not installed: skipped").isTrue();
+        dev.scemu.core.RequiredTool.require("sfdisk", "fdisk");
         GuidPartitionTable table = standardLayout(DEVICE_BYTES);
         table.write(device);
         String json = run("sfdisk", "--json", dumpImage().toString());
@@ -218,7 +217,7 @@ class GuidPartitionTableTest {
 
     @Test
     void sgdiskFindsNoProblems() throws Exception {
-        assumeThat(installed("sgdisk")).as("sgdisk (Debian package gdisk) is not installed: skipped").isTrue();
+        dev.scemu.core.RequiredTool.require("sgdisk", "gdisk");
         standardLayout(DEVICE_BYTES).write(device);
         String verify = run("sgdisk", "--verify", dumpImage().toString());
         assertThat(verify).contains("No problems found");

@@ -213,7 +213,8 @@ class StorageControlUnitTest {
         try (StorageControlUnit unit = StorageControlUnit.create(small().build())) {
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLong writes = new AtomicLong();
-            Thread writer = new Thread(() -> {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+            java.util.concurrent.Future<?> writer = pool.submit(() -> {
                 ByteBuffer block = pattern(8, 1);
                 Random random = new Random(8);
                 while (!stop.get()) {
@@ -221,7 +222,6 @@ class StorageControlUnitTest {
                     writes.incrementAndGet();
                 }
             });
-            writer.start();
             try {
                 unit.firmware().stage(DefaultFirmware.image("1.1.0", 7));
                 UpdateReport report = unit.firmware().update();
@@ -229,8 +229,9 @@ class StorageControlUnitTest {
                 assertThat(report.switchPauseNanos()).isPositive();
             } finally {
                 stop.set(true);
-                writer.join();
+                pool.shutdown();
             }
+            writer.get(60, java.util.concurrent.TimeUnit.SECONDS); // a write that failed during the update fails the test
             assertThat(writes.get()).isPositive();
             assertThat(unit.firmware().running().version().toString()).startsWith("1.1.0");
             unit.crashAndReboot(PowerCutMode.DROP_UNFLUSHED);

@@ -2,7 +2,6 @@ package dev.scemu.unit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.scemu.core.BlockDevice;
 import java.io.IOException;
@@ -124,7 +123,8 @@ class UnitIdentityTest {
 
     @Test
     void mdadmAndSfdiskSeeDifferentArraysAndDisksForTwoUnits() throws Exception {
-        assumeThat(installed("mdadm") && installed("sfdisk")).as("mdadm and sfdisk are not installed: skipped").isTrue();
+        dev.scemu.core.RequiredTool.require("mdadm", "mdadm");
+        dev.scemu.core.RequiredTool.require("sfdisk", "fdisk");
         String[] arrayUuids = new String[2];
         String[] diskGuids = new String[2];
         for (int u = 0; u < 2; u++) {

@@ -32,5 +32,10 @@ public enum CoreError {
     /** The execution log has no free space: the oldest unfinished transaction pins it. */
     LOG_FULL,
     /** A transaction id is unknown or already finished. */
-    UNKNOWN_TRANSACTION
+    UNKNOWN_TRANSACTION,
+    /**
+     * The JVM was started without flags the off-heap and memory-mapped media need ({@link JvmFlags});
+     * the message lists exactly the missing ones and where to put them.
+     */
+    JVM_FLAGS_MISSING
 }

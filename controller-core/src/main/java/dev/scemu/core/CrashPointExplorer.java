@@ -47,8 +47,16 @@ public final class CrashPointExplorer<W extends AutoCloseable> {
         }
     }
 
-    /** How many crash points were explored, out of how many writes. */
-    public record Report(long totalWrites, int pointsExplored, int runs) {
+    /**
+     * How many crash points were explored, out of how many writes: {@code runs} counts the runs
+     * started, {@code cutsFired} those whose armed cut fired, {@code passed} those whose recovery
+     * check returned, each counted where it happens (not copied from another count).
+     */
+    public record Report(long totalWrites, int pointsExplored, int runs, int cutsFired, int passed) {
+        /** {@code explored=R passed=P}: the tail of a {@code CRASH POINTS:} line. */
+        public String counts() {
+            return "explored=" + runs + " passed=" + passed;
+        }
     }
 
     private final WorldFactory<W> factory;
@@ -91,8 +99,11 @@ public final class CrashPointExplorer<W extends AutoCloseable> {
         }
         List<Long> indices = pick(totalWrites);
         int runs = 0;
+        int cutsFired = 0;
+        int passed = 0;
         for (long index : indices) {
             for (PowerCutMode mode : modes) {
+                runs++;
                 CrashPoint crash = new CrashPoint(seed, index, totalWrites, mode);
                 PowerDomain domain = new PowerDomain(seed * 31 + index);
                 try (W world = factory.create(domain)) {
@@ -108,17 +119,18 @@ public final class CrashPointExplorer<W extends AutoCloseable> {
                         throw new AssertionError("workload did not reach " + crash
                                 + ": the scenario is not deterministic");
                     }
+                    cutsFired++;
                     domain.restore();
                     try {
                         check.recoverAndCheck(world, crash);
                     } catch (Exception | AssertionError e) {
                         throw new AssertionError("recovery check failed at " + crash + ": " + e.getMessage(), e);
                     }
+                    passed++;
                 }
-                runs++;
             }
         }
-        return new Report(totalWrites, indices.size(), runs);
+        return new Report(totalWrites, indices.size(), runs, cutsFired, passed);
     }
 
     private List<Long> pick(long totalWrites) {

@@ -28,16 +28,19 @@ public final class Media {
 
     /** An off-heap memory device, all zeros, allocated lazily as it is written. */
     public static BlockDevice memory(String name, BlockGeometry geometry) {
+        JvmFlags.require(); // one clear error instead of Chronicle's IllegalAccessError
         return new MemoryBlockDevice(name, geometry);
     }
 
     /** A memory-mapped file device on {@code path}: created sparse if missing, else opened (length must match). */
     public static BlockDevice mappedFile(Path path, BlockGeometry geometry) {
+        JvmFlags.require(); // one clear error instead of Chronicle's IllegalAccessError
         return MappedFileBlockDevice.open(nameOf(path), path, geometry);
     }
 
     /** A pread/pwrite file device on {@code path} (O_DIRECT if supported): created sparse if missing, else opened. */
     public static BlockDevice directFile(Path path, BlockGeometry geometry) {
+        JvmFlags.require(); // one clear error instead of Chronicle's IllegalAccessError
         return DirectFileBlockDevice.open(nameOf(path), path, geometry);
     }
 
@@ -46,6 +49,7 @@ public final class Media {
      * {@link MediaKind#MEMORY}; {@code name} names the device in messages and meters.
      */
     public static BlockDevice open(MediaKind kind, String name, Path pathOrNull, BlockGeometry geometry) {
+        JvmFlags.require(); // one clear error instead of Chronicle's IllegalAccessError
         if (kind == MediaKind.MEMORY) {
             return memory(name, geometry);
         }
@@ -66,6 +70,7 @@ public final class Media {
      * exactly.
      */
     public static BlockDevice openExisting(MediaKind kind, Path path, int blockSize) {
+        JvmFlags.require(); // one clear error instead of Chronicle's IllegalAccessError
         if (kind == MediaKind.MEMORY) {
             throw new CoreException(CoreError.INVALID_ARGUMENT, "a memory medium has no existing file: " + path);
         }

@@ -73,18 +73,22 @@ class FirmwareUpdateCrashTest {
         return new Range(flash0, rig.flash.operationCount(), disk0, rig.domain.writeCount());
     }
 
-    /** One grep-able line per explored set (every point printed passed: a failing one throws first). */
+    /** One grep-able line per explored set: runs started and runs whose checks passed, counted apart. */
     private static void printCrashPoints(String what, Tally tally) {
-        System.out.printf("CRASH POINTS: FirmwareUpdateCrashTest[%s] explored=%d passed=%d%n", what, tally.points,
+        System.out.printf("CRASH POINTS: FirmwareUpdateCrashTest[%s] explored=%d passed=%d%n", what, tally.explored,
                 tally.points);
     }
 
     private static final class Tally {
+        int explored;
         int points;
         int old;
         int fresh;
 
-        void add(Outcome outcome) {
+        /** Counts the run when it starts (explored) and again when its checks returned (points = passed). */
+        void add(java.util.function.Supplier<Outcome> run) {
+            explored++;
+            Outcome outcome = run.get();
             points++;
             if (outcome == Outcome.OLD) {
                 old++;
@@ -149,7 +153,7 @@ class FirmwareUpdateCrashTest {
         Tally tally = new Tally();
         for (long k = range.flashFrom(); k < range.flashTo(); k++) {
             long index = k;
-            tally.add(crashAndReboot(Variant.UPGRADE, failingSelfCheck,
+            tally.add(() -> crashAndReboot(Variant.UPGRADE, failingSelfCheck,
                     rig -> rig.flash.armCutAtOperation(index, PowerCutMode.DROP_UNFLUSHED)));
         }
         System.out.println("[crash] flash operations, self-check fails=" + failingSelfCheck + ": " + tally);
@@ -166,7 +170,7 @@ class FirmwareUpdateCrashTest {
             Tally tally = new Tally();
             for (long k = range.diskFrom(); k < range.diskTo(); k++) {
                 long index = k;
-                tally.add(crashAndReboot(Variant.UPGRADE, failingSelfCheck, rig -> rig.domain.armCutAtWrite(index, mode)));
+                tally.add(() -> crashAndReboot(Variant.UPGRADE, failingSelfCheck, rig -> rig.domain.armCutAtWrite(index, mode)));
             }
             System.out.println("[crash] disk writes (" + mode + "), self-check fails=" + failingSelfCheck + ": " + tally);
             printCrashPoints("diskWrites[" + mode + ", selfCheckFails=" + failingSelfCheck + "]", tally);
@@ -188,11 +192,11 @@ class FirmwareUpdateCrashTest {
         Tally tally = new Tally();
         for (long k = range.flashFrom(); k < range.flashTo(); k++) {
             long index = k;
-            tally.add(crashAndReboot(downgrade, false, rig -> rig.flash.armCutAtOperation(index, PowerCutMode.DROP_UNFLUSHED)));
+            tally.add(() -> crashAndReboot(downgrade, false, rig -> rig.flash.armCutAtOperation(index, PowerCutMode.DROP_UNFLUSHED)));
         }
         for (long k = range.diskFrom(); k < range.diskTo(); k++) {
             long index = k;
-            tally.add(crashAndReboot(downgrade, false, rig -> rig.domain.armCutAtWrite(index, PowerCutMode.KEEP_RANDOM_SUBSET)));
+            tally.add(() -> crashAndReboot(downgrade, false, rig -> rig.domain.armCutAtWrite(index, PowerCutMode.KEEP_RANDOM_SUBSET)));
         }
         System.out.println("[crash] forced downgrade (reverse migration), flash ops + disk writes: " + tally);
         printCrashPoints("forcedDowngrade", tally);
@@ -235,7 +239,7 @@ class FirmwareUpdateCrashTest {
                     }
                     Throwable thrown = catchThrowable(rig::boot);
                     assertThat(isPowerLoss(thrown)).as("second cut %d/%d: %s", first, j, thrown).isTrue();
-                    tally.add(verifyAfterReboot(rig, upgrade, false));
+                    tally.add(() -> verifyAfterReboot(rig, upgrade, false));
                 }
             }
         }

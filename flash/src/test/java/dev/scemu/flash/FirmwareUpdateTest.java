@@ -58,18 +58,23 @@ class FirmwareUpdateTest {
                 .build();
         rig.manager = manager;
         manager.boot();
-        Thread host = new Thread(() -> {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        java.util.concurrent.Future<?> host = pool.submit(() -> {
             while (!done.get()) {
                 try (HostIoGate.Permit permit = manager.hostIoGate().enter()) {
                     hostRequests.incrementAndGet();
                 }
             }
         });
-        host.start();
-        manager.stage(v2());
-        UpdateReport report = manager.update();
-        done.set(true);
-        host.join();
+        UpdateReport report;
+        try {
+            manager.stage(v2());
+            report = manager.update();
+        } finally {
+            done.set(true);
+            pool.shutdown();
+        }
+        host.get(60, java.util.concurrent.TimeUnit.SECONDS); // the host thread's exception fails the test
         assertThat(report.outcome()).isEqualTo(UpdateReport.Outcome.UPDATED);
         System.out.printf("[switch] host I/O paused %d µs (old image's requests drained %d µs after, not held) during "
                 + "an update with concurrent host I/O (%d host requests)%n", report.switchPauseNanos() / 1000,
@@ -201,12 +206,14 @@ class FirmwareUpdateTest {
         PeriodicInspector inspector = rig.manager.periodicInspector(java.time.Duration.ofMinutes(1));
         java.util.concurrent.atomic.AtomicReference<InspectionReport> during = new java.util.concurrent.atomic.AtomicReference<>();
         rig.selfCheck = image -> {
-            Thread scheduler = new Thread(() -> during.set(inspector.tick()));
-            scheduler.start();
+            // the scheduler's thread, as PeriodicInspector's executor runs it; its exception fails the update
+            java.util.concurrent.ExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadExecutor();
             try {
-                scheduler.join();
-            } catch (InterruptedException e) {
+                during.set(scheduler.submit(inspector::tick).get(60, java.util.concurrent.TimeUnit.SECONDS));
+            } catch (Exception e) {
                 throw new IllegalStateException(e);
+            } finally {
+                scheduler.shutdown();
             }
             return true;
         };

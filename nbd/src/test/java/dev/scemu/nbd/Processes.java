@@ -1,7 +1,6 @@
 package dev.scemu.nbd;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
+import dev.scemu.core.RequiredTool;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -22,15 +21,9 @@ final class Processes {
     private Processes() {
     }
 
+    /** Skips the test when {@code program} is missing; fails it under CI=true ({@link RequiredTool}). */
     static void assumeInstalled(String program, String debianPackage) {
-        boolean found = false;
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
-                found = true;
-                break;
-            }
-        }
-        assumeTrue(found, program + " is not installed (apt-get install " + debianPackage + "); skipping");
+        RequiredTool.require(program, debianPackage);
     }
 
     /** Runs {@code command} with no input, its output (stdout and stderr) logged in {@code logDir}. */

@@ -1,6 +1,5 @@
 package dev.scemu.nbd;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.scemu.nbd.internal.TlsCredentials;
 import java.io.File;
@@ -45,11 +44,7 @@ final class TestCertificates {
     }
 
     static void assumeOpenssl() {
-        boolean found = false;
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            found |= !dir.isEmpty() && Files.isExecutable(Path.of(dir, "openssl"));
-        }
-        assumeTrue(found, "openssl is not installed (apt-get install openssl): cannot make test certificates");
+        dev.scemu.core.RequiredTool.require("openssl", "openssl"); // makes the test certificates
     }
 
     static TestCertificates generate(Path root) throws IOException, InterruptedException {

@@ -33,6 +33,7 @@ public interface RaidArray extends BlockDevice {
 
     /** Writes fresh superblocks (and bitmap) to {@code members} (member i gets role i) and starts the array. */
     static RaidArray create(RaidConfig config, List<? extends BlockDevice> members) {
+        dev.scemu.core.JvmFlags.require(); // the parity kernels use native memory
         return MdRaidArray.create(config, members);
     }
 
@@ -48,6 +49,7 @@ public interface RaidArray extends BlockDevice {
 
     /** Re-assembles with options (force, read-only, degraded start, exposed size, resync listener). */
     static RaidArray assemble(List<? extends BlockDevice> members, AssembleOptions options) {
+        dev.scemu.core.JvmFlags.require();
         return MdRaidArray.assemble(members, options);
     }
 

@@ -161,6 +161,7 @@ class CrashTest {
         dry.array().close();
         assertThat(writes).isGreaterThan(ops.size());
         int cuts = 0;
+        int passed = 0;
         for (long k = 0; k < writes; k++) {
             Setup s = setup(level, n, 1000 + k);
             s.domain().armCutAtWrite(s.firstWrite() + k, mode);
@@ -194,8 +195,9 @@ class CrashTest {
                 assertThat(Mdadm.fields(out).get("State")).isEqualTo("clean");
             }
             again.close();
+            passed++;
         }
-        System.out.printf("CRASH POINTS: raid CrashTest[%s x%d %s] explored=%d passed=%d%n", level, n, mode, writes, writes);
+        System.out.printf("CRASH POINTS: raid CrashTest[%s x%d %s] explored=%d passed=%d%n", level, n, mode, writes, passed);
         assertThat(cuts).isEqualTo((int) writes);
     }
 
@@ -236,6 +238,7 @@ class CrashTest {
         }
         ops.add(write(random, 'w', 3 * rowBlocks, (int) rowBlocks));   // a full stripe, degraded
         long total = 0;
+        int passed = 0;
         for (long k = 0; ; k++) {
             Setup s = setup(RaidLevel.RAID5, n, 5000 + k);
             Model model = new Model();
@@ -268,11 +271,12 @@ class CrashTest {
             verify(again, model, "degraded cut at write " + (k - 1) + " of " + total);
             again.close();
             assertThat(cut).isTrue();
+            passed++;
             if (k >= total) {
                 break;
             }
         }
-        System.out.printf("CRASH POINTS: raid CrashTest[degraded write hole %s] explored=%d passed=%d%n", mode, total, total);
+        System.out.printf("CRASH POINTS: raid CrashTest[degraded write hole %s] explored=%d passed=%d%n", mode, total, passed);
         assertThat(total).isGreaterThan(ops.size());
     }
 
@@ -289,6 +293,7 @@ class CrashTest {
         byte[] initial = null;
         long total = -1;
         int explored = 0;
+        int passed = 0;
         for (long k = 0; total < 0 || k < total; k += total < 0 ? 1 : 3) {
             Setup s = setup(RaidLevel.RAID5, n, 9000 + k);
             if (initial == null) {
@@ -302,13 +307,20 @@ class CrashTest {
             FaultInjectingDevice replacement = s.domain().attach(
                     Media.memory("new2", BlockGeometry.ofBytes(TestArrays.BLOCK, MEMBER_BYTES)));
             long base = s.domain().writeCount();
+            long cutsBefore = s.domain().cutCount();
             if (total >= 0) {
                 s.domain().armCutAtWrite(base + k, mode);
+                explored++;
             }
             try {
                 s.array().replaceMember(2, replacement, null).get(60, java.util.concurrent.TimeUnit.SECONDS);
             } catch (java.util.concurrent.ExecutionException | CoreException e) {
                 assertThat(total).as("only an armed run may fail").isNotNegative();
+            }
+            if (total >= 0) {
+                assertThat(s.domain().cutCount()).as("the cut armed at rebuild write %d of %d fired", k, total)
+                        .isEqualTo(cutsBefore + 1);
+                assertThat(s.domain().isPowered()).isFalse();
             }
             if (total < 0) {
                 total = s.domain().writeCount() - base;
@@ -331,9 +343,9 @@ class CrashTest {
                 assertThat(again.scrub(false).mismatchedStripes()).as(what).isZero();
             }
             again.close();
-            explored++;
+            passed++;
         }
-        System.out.printf("CRASH POINTS: raid CrashTest[rebuild %s] explored=%d passed=%d%n", mode, explored, explored);
+        System.out.printf("CRASH POINTS: raid CrashTest[rebuild %s] explored=%d passed=%d%n", mode, explored, passed);
         assertThat(total).isGreaterThan(10);
     }
     /**

@@ -30,11 +30,13 @@ public interface SnapshotVolume extends BlockDevice {
 
     /** Formats {@code store} for a new volume over {@code data} (data contents are kept as the live volume). */
     static SnapshotVolume format(BlockDevice data, BlockDevice store, SnapshotConfig config) {
+        dev.scemu.core.JvmFlags.require(); // the mapping table lives off-heap
         return SnapshotVolumeImpl.format(data, store, config);
     }
 
     /** Opens a formatted volume, redoing the journal after a crash. Corrupt metadata: an error, nothing written. */
     static SnapshotVolume open(BlockDevice data, BlockDevice store) {
+        dev.scemu.core.JvmFlags.require();
         return SnapshotVolumeImpl.open(data, store);
     }
 

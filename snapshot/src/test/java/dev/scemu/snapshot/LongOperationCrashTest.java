@@ -111,7 +111,7 @@ class LongOperationCrashTest {
                 })
                 .seed(21).modes(PowerCutMode.DROP_UNFLUSHED, PowerCutMode.KEEP_RANDOM_SUBSET).explore();
         System.out.printf("CRASH POINTS: LongOperationCrashTest[rollback, log %d] explored=%d passed=%d (%d resumed at open)%n",
-                logBlocks, report.runs(), report.runs(), resumed[0]);
+                logBlocks, report.runs(), report.passed(), resumed[0]);
         assertThat(report.pointsExplored()).isGreaterThan(40);
         assertThat(resumed[0]).as("cuts after the rollback record are finished at open").isPositive();
     }
@@ -146,7 +146,7 @@ class LongOperationCrashTest {
                 })
                 .seed(22).modes(PowerCutMode.DROP_UNFLUSHED, PowerCutMode.KEEP_RANDOM_SUBSET).explore();
         System.out.printf("CRASH POINTS: LongOperationCrashTest[restore mark] explored=%d passed=%d (%d left marked)%n",
-                report.runs(), report.runs(), marked[0]);
+                report.runs(), report.passed(), marked[0]);
         assertThat(marked[0]).isPositive();
     }
 
@@ -175,7 +175,7 @@ class LongOperationCrashTest {
                 })
                 .seed(23).modes(PowerCutMode.DROP_UNFLUSHED, PowerCutMode.KEEP_RANDOM_SUBSET).explore();
         System.out.printf("CRASH POINTS: LongOperationCrashTest[temporary snapshot] explored=%d passed=%d (%d removed at open)%n",
-                report.runs(), report.runs(), removed[0]);
+                report.runs(), report.passed(), removed[0]);
         assertThat(removed[0]).isPositive();
     }
 

@@ -249,8 +249,8 @@ class SnapshotVolumeCrashTest {
         System.out.printf("crash test seed %d (%s): %d writes, %d crash points, %d runs%n", seed,
                 seed % 2 == 0 ? "INVALIDATE_OLDEST, small store" : "REFUSE_WRITE", report.totalWrites(),
                 report.pointsExplored(), report.runs());
-        System.out.printf("CRASH POINTS: SnapshotVolumeCrashTest[seed %d] explored=%d passed=%d%n", seed, report.runs(),
-                report.runs());
+        System.out.printf("CRASH POINTS: SnapshotVolumeCrashTest[seed %d] %s%n", seed, report.counts());
+        assertThat(report.cutsFired()).as("every armed cut fired").isEqualTo(report.runs());
         assertThat(report.pointsExplored()).isGreaterThan(50);
     }
 

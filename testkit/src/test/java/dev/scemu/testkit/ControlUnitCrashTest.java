@@ -113,7 +113,8 @@ class ControlUnitCrashTest {
         assertThat(report.totalWrites()).isGreaterThan(40);
         System.out.printf("control-unit crash test: %d of %d write indices explored, %d runs%n",
                 report.pointsExplored(), report.totalWrites(), report.runs());
-        System.out.printf("CRASH POINTS: ControlUnitCrashTest explored=%d passed=%d%n", report.runs(), report.runs());
+        System.out.printf("CRASH POINTS: ControlUnitCrashTest %s%n", report.counts());
+        assertThat(report.cutsFired()).as("every armed cut fired").isEqualTo(report.runs());
     }
 
     /**

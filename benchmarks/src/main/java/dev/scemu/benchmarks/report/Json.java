@@ -19,11 +19,18 @@ public final class Json {
         this.text = text;
     }
 
-    /** Parses one JSON value. */
+    /** Parses one JSON value; malformed or truncated text is an {@link IllegalArgumentException} with the offset. */
     public static Object parse(String text) {
         Json json = new Json(text);
         json.skipSpace();
-        Object value = json.value();
+        Object value;
+        try {
+            value = json.value();
+        } catch (IndexOutOfBoundsException e) {
+            throw json.error("unexpected end");
+        } catch (NumberFormatException e) {
+            throw json.error("malformed number (" + e.getMessage() + ")");
+        }
         json.skipSpace();
         if (json.pos != text.length()) {
             throw json.error("trailing characters");

@@ -139,6 +139,7 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
      * of {@code chunkBytes}: a power of two between 4 KiB and 1 GiB, at least the block size.
      */
     public static MappedFileBlockDevice open(String name, Path path, BlockGeometry geometry, int chunkBytes) {
+        dev.scemu.core.JvmFlags.require();
         checkChunkBytes(name, geometry, chunkBytes);
         boolean created = false;
         RandomAccessFile file = null;

@@ -33,6 +33,7 @@ public final class MemoryBlockDevice extends AbstractBlockDevice {
 
     public MemoryBlockDevice(String name, BlockGeometry geometry) {
         super(name, geometry);
+        dev.scemu.core.JvmFlags.require();
         int chunkBytes = Math.max(CHUNK_BYTES, geometry.blockSize());
         this.chunkShift = Integer.numberOfTrailingZeros(chunkBytes);
         this.chunkMask = chunkBytes - 1L;

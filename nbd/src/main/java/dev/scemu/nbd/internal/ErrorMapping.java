@@ -1,27 +1,25 @@
 package dev.scemu.nbd.internal;
 
-import dev.scemu.core.CoreException;
+import dev.scemu.core.ScemuException;
 
-/** Maps device errors to NBD error values. */
+/**
+ * Maps scemu errors to NBD error values by {@link dev.scemu.core.ErrorCategory}, so an error of any
+ * layer under an export (device, RAID, snapshot store, gate) reaches the client as what it is:
+ * a full snapshot store is {@code ENOSPC}, not {@code EIO}. NBD has no {@code EROFS}: read-only is
+ * {@code EPERM}, as qemu-nbd and nbdkit answer.
+ */
 final class ErrorMapping {
 
     private ErrorMapping() {
     }
 
-    static int errorOf(CoreException e) {
-        switch (e.code()) {
-            case READ_ONLY:
-                return NbdProtocol.NBD_EPERM;
-            case OUT_OF_RANGE:
-            case MISALIGNED:
-            case INVALID_ARGUMENT:
-            case BUFFER_TOO_SMALL:
-                return NbdProtocol.NBD_EINVAL;
-            case LOG_FULL:
-                return NbdProtocol.NBD_ENOSPC;
-            default:
-                // MEDIUM_ERROR, DEVICE_FAILED, POWER_LOST, IO_ERROR, CORRUPT_RECORD, CLOSED, ...
-                return NbdProtocol.NBD_EIO;
-        }
+    static int errorOf(ScemuException e) {
+        return switch (e.category()) {
+            case NO_SPACE -> NbdProtocol.NBD_ENOSPC;
+            case READ_ONLY, UNTRUSTED -> NbdProtocol.NBD_EPERM;
+            case INVALID_ARGUMENT, NOT_FOUND, UNSUPPORTED -> NbdProtocol.NBD_EINVAL;
+            // DEVICE_FAILED, CORRUPT_DATA, BUSY, INVALID_STATE (closed), ENVIRONMENT
+            default -> NbdProtocol.NBD_EIO;
+        };
     }
 }

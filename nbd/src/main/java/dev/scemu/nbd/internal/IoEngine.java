@@ -24,7 +24,7 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_STATE_ZERO;
 import dev.scemu.core.Allocation;
 import dev.scemu.core.AllocationSink;
 import dev.scemu.core.BlockDevice;
-import dev.scemu.core.CoreException;
+import dev.scemu.core.ScemuException;
 import java.nio.ByteBuffer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -175,7 +175,8 @@ final class IoEngine {
                 case NBD_CMD_BLOCK_STATUS -> blockStatus(slot);
                 default -> slot.fail(NBD_EINVAL, "request type " + slot.type + " is not supported");
             }
-        } catch (CoreException e) {
+        } catch (ScemuException e) {
+            // any layer's error, by category (ErrorMapping); a full snapshot store is ENOSPC
             slot.fail(ErrorMapping.errorOf(e), e.getMessage());
         } catch (RuntimeException e) {
             LOG.warn("export '{}': {} failed unexpectedly", export.name(), slot.command, e);

@@ -2,7 +2,6 @@ package dev.scemu.raid.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.scemu.core.NativeMemory;
 import java.nio.ByteBuffer;
@@ -127,7 +126,7 @@ class XorKernelDifferentialTest {
 
     @Test
     void twoAndThreeSourceEntryPointsAgreeAcrossKernelsOnAlignedBuffers() {
-        assumeTrue(IsalXor.available(), "ISA-L (libisal2) not installed");
+        dev.scemu.core.RequiredTool.requireThat(IsalXor.available(), "ISA-L", "libisal2");
         Random random = new Random(11);
         for (int length : LENGTHS) {
             int capacity = length + 64;

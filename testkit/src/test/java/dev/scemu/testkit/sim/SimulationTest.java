@@ -73,8 +73,9 @@ class SimulationTest {
                 ran, totalEvents, powerCuts, crashPoints, failures.size(), seconds);
         System.out.println("SIMULATION EVENTS: " + events);
         System.out.println("SIMULATION CUTS INSIDE OPERATIONS: " + cutsInside);
-        // counted from the runs that passed (a failing run stops at its first broken invariant)
-        System.out.printf("CRASH POINTS: SimulationTest explored=%d passed=%d%n", crashPoints, crashPoints);
+        // passed: the crash points of the seeds that passed; explored adds one per failed seed (its run
+        // stops at its first broken invariant and reports no count of the points it passed before)
+        System.out.printf("CRASH POINTS: SimulationTest explored=%d passed=%d%n", crashPoints + failures.size(), crashPoints);
         if (!failures.isEmpty()) {
             throw failures.get(0);
         }
