@@ -153,7 +153,9 @@ class CliKillTest {
         ByteBuffer later = pattern(4, BLOCKS);
         Path target = temp.resolve("backups");
         int marked = 0;
-        for (long haltAt : new long[] {0, 6, 10, 15}) {
+        // the restore's first write to the volume is write 13 after the open (md-style bitmap and
+        // superblock writes come first); a sweep of 0..25 found 0..12 unmarked and 13..25 marked
+        for (long haltAt : new long[] {0, 8, 17, 23}) {
             Path dir = temp.resolve("restore-" + haltAt);
             createSmallUnit(dir);
             writeVolume(dir, backedUp);
@@ -194,7 +196,8 @@ class CliKillTest {
     void aKilledBackupLeavesNoSnapshotBehind() throws Exception {
         Path target = temp.resolve("backups");
         int removed = 0;
-        for (long haltAt : new long[] {1, 4, 12}) {
+        // a sweep of 0..25 found the temporary snapshot durable from write 15 to 24 after the open
+        for (long haltAt : new long[] {1, 17, 21}) {
             Path dir = temp.resolve("backup-" + haltAt);
             createSmallUnit(dir);
             writeVolume(dir, pattern(5, BLOCKS));

@@ -8,8 +8,11 @@ import dev.scemu.testkit.sim.internal.BlockPattern;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -168,18 +171,34 @@ class SimulationTest {
      * Seed 7000487 injected a latent sector error on member 2 at member lba 217 while the one on
      * member 0 at lba 217 (the same RAID-5 stripe) was unrepaired: a double fault no RAID-5
      * survives, and the next patrol failed with ARRAY_FAILED. A second unreadable block in a stripe
-     * now waits for a patrol read to repair the first. Since a replacement's metadata is made
-     * durable before the others list it (one more write and flushes in every DISK_REPLACE), that
-     * seed's trace took another path; seed 7000438 (the only one of 7000000-7002999 whose trace
-     * has two latent errors in one stripe, all 3000 passing) carries the check on.
+     * now waits for a patrol read to repair the first. With the default mix such a pair is rare
+     * (no seed of 7000000-7002999 has one since the member layout changed), so this runs a mix of
+     * host I/O and latent sector errors only, on small members, where errors pile up unrepaired:
+     * the first seed whose trace puts two errors at the same lba of two members must complete,
+     * which it can only if the first was repaired before the second was injected.
      */
     @Test
     void aSecondLatentSectorErrorInOneStripeIsInjectedOnlyAfterTheFirstIsRepaired() {
-        SimulationResult result = Simulation.run(7000438);
-        List<String> latent = result.trace().events().stream()
-                .filter(event -> event.type() == EventType.LATENT_SECTOR_ERROR).map(TraceEvent::detail).toList();
-        assertThat(latent).as("both errors of the stripe are still injected, one after the other")
-                .containsSubsequence("member 0 lba 698 (row 166)", "member 2 lba 696 (row 166)");
+        Set<EventType> mix = EnumSet.of(EventType.HOST_WRITE, EventType.HOST_READ, EventType.LATENT_SECTOR_ERROR);
+        for (long seed = 1; seed <= 40; seed++) {
+            SimulationResult result = new Simulation(SimulationConfig.forSeed(seed)
+                    .withRaid(RaidLevel.RAID5, 3, 8L << 20).withSteps(2000).withEvents(mix)).run();
+            Map<String, String> memberByLba = new HashMap<>();
+            for (TraceEvent event : result.trace().events()) {
+                if (event.type() != EventType.LATENT_SECTOR_ERROR) {
+                    continue;
+                }
+                String[] words = event.detail().split(" "); // member M lba L (row R)
+                String earlier = memberByLba.put(words[3], words[1]);
+                if (earlier != null && !earlier.equals(words[1])) {
+                    System.out.println("seed " + seed + ": latent sector errors at member lba " + words[3]
+                            + " of members " + earlier + " and " + words[1] + ", the run completed");
+                    return;
+                }
+            }
+        }
+        throw new AssertionError("no seed of 1..40 injected two latent sector errors into one stripe: the test no longer"
+                + " reaches the case; raise the error rate or the seed range");
     }
 
     /**
