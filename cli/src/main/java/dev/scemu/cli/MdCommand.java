@@ -1,6 +1,8 @@
 package dev.scemu.cli;
 
 import dev.scemu.core.BlockDevice;
+import dev.scemu.core.CoreError;
+import dev.scemu.core.CoreException;
 import dev.scemu.core.Media;
 import dev.scemu.nbd.NbdServer;
 import dev.scemu.raid.AssembleOptions;
@@ -136,7 +138,15 @@ final class MdCommand {
             if (socket == null && (port < 0 || port > 65535)) {
                 throw new CliException("port " + port + " is not in 0..65535");
             }
-            List<BlockDevice> devices = open(disks, blockSizeFor(disks), readOnly);
+            List<BlockDevice> devices;
+            try {
+                devices = open(disks, blockSizeFor(disks), readOnly);
+            } catch (CoreException e) {
+                if (e.code() == CoreError.READ_ONLY) {
+                    throw new CliException(e.getMessage() + " (serve it with --read-only)", e);
+                }
+                throw e;
+            }
             RaidArray array;
             try {
                 array = RaidArray.assemble(devices, AssembleOptions.defaults().withReadOnly(readOnly));
