@@ -1,8 +1,9 @@
 package dev.scemu.cli;
 
 import dev.scemu.core.BlockDevice;
+import dev.scemu.core.CoreError;
+import dev.scemu.core.CoreException;
 import dev.scemu.core.Media;
-import dev.scemu.core.MediaKind;
 import dev.scemu.nbd.NbdServer;
 import dev.scemu.raid.AssembleOptions;
 import dev.scemu.raid.RaidArray;
@@ -10,7 +11,6 @@ import dev.scemu.raid.RaidError;
 import dev.scemu.raid.RaidException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,12 +25,14 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code scemu md}: md member images that mdadm (a real NAS) or scemu wrote, without a unit:
- * {@code examine} prints what scemu reads from them, {@code serve} assembles them as md would and
- * serves the array as one NBD export (no GPT, snapshot or unit layer). See docs/raid-on-disk.md.
+ * {@code scemu md}: md members that mdadm (a real NAS) or scemu wrote, image files or block
+ * devices (a NAS's disks, partitions, loop devices), without a unit: {@code examine} prints what
+ * scemu reads from them, {@code serve} assembles them as md would and serves the array as one NBD
+ * export (no GPT, snapshot or unit layer). {@code examine} and {@code serve --read-only} open every
+ * member {@code O_RDONLY}. See docs/raid-on-disk.md.
  */
 @Command(name = "md", mixinStandardHelpOptions = true,
-        description = "Examine or serve md v1.2 member images (RAID-0/1/5) directly.",
+        description = "Examine or serve md v1.2 members (RAID-0/1/5), image files or block devices, directly.",
         subcommands = {MdCommand.Examine.class, MdCommand.Serve.class})
 final class MdCommand {
 
@@ -41,17 +43,15 @@ final class MdCommand {
     static final String EXPORT = "md";
 
     /**
-     * Opens member images: 4 KiB blocks when every file length allows it, else 512 bytes (md's
-     * sector), so any data offset fits.
+     * Opens the members, image files or block devices ({@link Media#openDisk}), {@code O_RDONLY}
+     * when {@code readOnly}; anything else (a directory, a character device) is refused with
+     * {@code INVALID_ARGUMENT} naming it. Closes what it opened if one fails.
      */
-    static List<BlockDevice> open(List<Path> disks, int blockSize) {
+    static List<BlockDevice> open(List<Path> disks, int blockSize, boolean readOnly) {
         List<BlockDevice> devices = new ArrayList<>();
         try {
             for (Path disk : disks) {
-                if (!Files.isRegularFile(disk)) {
-                    throw new CliException("member " + disk + " is not a regular file (member images only)");
-                }
-                devices.add(Media.openExisting(MediaKind.FILE, disk, blockSize));
+                devices.add(Media.openDisk(disk, blockSize, readOnly));
             }
         } catch (RuntimeException e) {
             devices.forEach(BlockDevice::close);
@@ -60,14 +60,14 @@ final class MdCommand {
         return devices;
     }
 
+    /**
+     * 4 KiB blocks when every member's length (a block device's size) is a multiple of it, else
+     * 512 bytes (md's sector), so any data offset fits.
+     */
     static int blockSizeFor(List<Path> disks) {
         for (Path disk : disks) {
-            try {
-                if (Files.size(disk) % 4096 != 0) {
-                    return 512;
-                }
-            } catch (java.io.IOException e) {
-                throw new CliException("cannot read the size of " + disk + ": " + e.getMessage());
+            if (Media.diskLengthBytes(disk) % 4096 != 0) {
+                return 512;
             }
         }
         return 4096;
@@ -87,12 +87,13 @@ final class MdCommand {
         @Spec
         CommandSpec spec;
 
-        @Parameters(paramLabel = "DISK", arity = "1..*", description = "Member images.")
+        @Parameters(paramLabel = "DISK", arity = "1..*",
+                description = "Members: image files or block devices (opened read-only).")
         List<Path> disks;
 
         @Override
         public Integer call() {
-            List<BlockDevice> devices = open(disks, blockSizeFor(disks));
+            List<BlockDevice> devices = open(disks, blockSizeFor(disks), true);
             try {
                 String report = RaidArray.examine(devices);
                 spec.commandLine().getOut().print(report);
@@ -109,7 +110,9 @@ final class MdCommand {
         @Spec
         CommandSpec spec;
 
-        @Parameters(paramLabel = "DISK", arity = "1..*", description = "Member images, in any order.")
+        @Parameters(paramLabel = "DISK", arity = "1..*",
+                description = "Members, in any order: image files or block devices (a block device opened for "
+                        + "writing is claimed exclusively: refused while mounted or held by the kernel's md).")
         List<Path> disks;
 
         @ArgGroup(exclusive = true)
@@ -123,7 +126,8 @@ final class MdCommand {
             Path socket;
         }
 
-        @Option(names = "--read-only", description = "Assemble read-only: nothing is written to the members.")
+        @Option(names = "--read-only",
+                description = "Assemble read-only: the members are opened O_RDONLY and nothing is written to them.")
         boolean readOnly;
 
         @Override
@@ -134,7 +138,15 @@ final class MdCommand {
             if (socket == null && (port < 0 || port > 65535)) {
                 throw new CliException("port " + port + " is not in 0..65535");
             }
-            List<BlockDevice> devices = open(disks, blockSizeFor(disks));
+            List<BlockDevice> devices;
+            try {
+                devices = open(disks, blockSizeFor(disks), readOnly);
+            } catch (CoreException e) {
+                if (e.code() == CoreError.READ_ONLY) {
+                    throw new CliException(e.getMessage() + " (serve it with --read-only)", e);
+                }
+                throw e;
+            }
             RaidArray array;
             try {
                 array = RaidArray.assemble(devices, AssembleOptions.defaults().withReadOnly(readOnly));

@@ -156,4 +156,108 @@ class MdCommandTest {
         serve.addAll(members);
         scemu(serve.toArray()).failsWithOneLine("scemu: UNSUPPORTED: member ex2.img has feature bit 0x200 (journal)");
     }
+
+    private static List<LoopDevice> attach(List<Path> files, boolean readOnly, List<LoopDevice> attached) {
+        List<LoopDevice> loops = new ArrayList<>();
+        for (Path file : files) {
+            LoopDevice loop = LoopDevice.attach(file, readOnly);
+            attached.add(loop);
+            loops.add(loop);
+        }
+        return loops;
+    }
+
+    private static List<Object> command(List<LoopDevice> loops, Object... words) {
+        List<Object> args = new ArrayList<>(List.of(words));
+        loops.forEach(l -> args.add(l.path()));
+        return args;
+    }
+
+    /**
+     * The members of an mdadm set attached as loop devices: {@code md examine} and {@code md serve
+     * --read-only} work on write-protected loop devices (only an O_RDONLY open can), {@code md serve}
+     * writes through NBD onto writable ones while claiming them exclusively, and after detaching,
+     * mdadm accepts the image files and the data written is in them.
+     */
+    @Test
+    void mdExamineAndServeWorkOnBlockDevices() throws Exception {
+        require("gcc");
+        require("mdadm");
+        require("qemu-io");
+        List<Path> members = mdadmRaid5("blk");
+        List<LoopDevice> attached = new ArrayList<>();
+        try {
+            List<LoopDevice> readOnly = attach(members, true, attached);
+            String examined = scemu(command(readOnly, "md", "examine").toArray()).ok().out();
+            assertThat(examined).contains("level          raid5").contains("role           active device 0")
+                    .contains("role           active device 2").contains("set: assembles as raid5 of 3 members");
+            for (LoopDevice loop : readOnly) {
+                assertThat(examined).contains(loop.path().getFileName().toString());
+            }
+            scemu(command(readOnly, "md", "serve", "--port", "0").toArray()).failsWithOneLine("scemu: READ_ONLY: block"
+                    + " device " + readOnly.get(0).path() + " is write-protected (BLKROGET): it can only be opened"
+                    + " read-only (serve it with --read-only)");
+            AtomicReference<CliTestSupport.ProcessResult> zeros = new AtomicReference<>();
+            MdCommand.testHook = server -> zeros.set(CliTestSupport.run(List.of("qemu-io", "-f", "raw", "-r",
+                    "nbd://127.0.0.1:" + server.port() + "/md", "-c", "read -P 0 0 2M")));
+            assertThat(scemu(command(readOnly, "md", "serve", "--read-only", "--port", "0").toArray()).ok().out())
+                    .contains("read-only");
+            assertThat(zeros.get().output()).as(zeros.get().output()).contains("read 2097152/2097152")
+                    .doesNotContain("Pattern verification failed");
+            readOnly.forEach(LoopDevice::close);
+
+            List<LoopDevice> writable = attach(members, false, attached);
+            AtomicReference<CliTestSupport.ProcessResult> write = new AtomicReference<>();
+            AtomicReference<Throwable> secondWriter = new AtomicReference<>();
+            MdCommand.testHook = server -> {
+                write.set(CliTestSupport.run(List.of("qemu-io", "-f", "raw", "nbd://127.0.0.1:" + server.port()
+                        + "/md", "-c", "write -P 0xab 1M 1M", "-c", "read -P 0xab 1M 1M")));
+                try {
+                    MdCommand.open(List.of(writable.get(1).path()), 4096, false).forEach(d -> d.close());
+                } catch (RuntimeException e) {
+                    secondWriter.set(e);
+                }
+            };
+            assertThat(scemu(command(writable, "md", "serve", "--port", "0").toArray()).ok().out())
+                    .containsPattern("nbd://127\\.0\\.0\\.1:\\d+/md +read-write");
+            assertThat(write.get().exitCode()).as(write.get().output()).isZero();
+            assertThat(write.get().output()).contains("wrote 1048576/1048576").doesNotContain("Pattern verification");
+            assertThat(secondWriter.get()).as("a served member is claimed exclusively").isNotNull()
+                    .hasMessageContaining("errno=16").hasMessageContaining(writable.get(1).path().toString());
+            CliTestSupport.ProcessResult real = CliTestSupport.run(List.of("/usr/sbin/mdadm", "--examine",
+                    writable.get(0).path().toString()));
+            assertThat(real.output()).as("mdadm on the real block device, no preload").contains("State : clean")
+                    .contains("Array State : AAA");
+        } finally {
+            attached.forEach(LoopDevice::close);
+        }
+
+        for (Path m : members) {
+            String examine = mdadm(List.of(m), "--examine", m.toString());
+            assertThat(examine).contains("State : clean").contains("Checksum :").contains("correct")
+                    .contains("Array State : AAA").doesNotContain("Events : 0\n");
+            assertThat(mdadm(List.of(m), "--examine-bitmap", m.toString())).contains(", 0 dirty");
+        }
+        AtomicReference<CliTestSupport.ProcessResult> read = new AtomicReference<>();
+        MdCommand.testHook = server -> read.set(CliTestSupport.run(List.of("qemu-io", "-f", "raw", "-r",
+                "nbd://127.0.0.1:" + server.port() + "/md", "-c", "read -P 0xab 1M 1M", "-c", "read -P 0 0 1M")));
+        List<Object> files = new ArrayList<>(List.of("md", "serve", "--read-only", "--port", "0"));
+        files.addAll(members);
+        scemu(files.toArray()).ok();
+        assertThat(read.get().output()).as("what was written through the loop devices is in the image files")
+                .contains("read 1048576/1048576").doesNotContain("Pattern verification failed");
+    }
+
+    @Test
+    void aMemberThatIsNeitherAnImageNorABlockDeviceIsRefusedByName() throws Exception {
+        Path directory = Files.createDirectory(tmp.resolve("not-a-disk"));
+        scemu("md", "examine", directory).failsWithOneLine("scemu: INVALID_ARGUMENT: " + directory
+                + " is a directory, not an image file or a block device");
+        scemu("md", "serve", "--port", "0", "/dev/null").failsWithOneLine(
+                "scemu: INVALID_ARGUMENT: /dev/null is a character device, not an image file or a block device");
+        Path missing = tmp.resolve("missing.img");
+        scemu("md", "serve", "--read-only", "--port", "0", missing).failsWithOneLine(
+                "scemu: INVALID_ARGUMENT: no image file or block device at " + missing);
+        assertThat(missing).doesNotExist();
+    }
 }

@@ -19,7 +19,9 @@ import java.nio.file.Path;
  * </ul>
  * File media create the file if it does not exist and otherwise open it, refusing a file whose
  * length is not the geometry's capacity. {@link #open} picks a backend by {@link MediaKind};
- * {@link #openExisting} takes the geometry from an existing file's length.
+ * {@link #openExisting} takes the geometry from an existing file's length. {@link #openDisk} opens
+ * a disk that already exists, an image file or a Linux block device (a real disk, partition or
+ * loop device), read-write or strictly read-only ({@code O_RDONLY}), with the {@code FILE} backend.
  */
 public final class Media {
 
@@ -84,6 +86,32 @@ public final class Media {
             throw new CoreException(CoreError.IO_ERROR, "cannot read the length of " + path + ": " + e, e);
         }
         return open(kind, nameOf(path), path, BlockGeometry.ofBytes(blockSize, lengthBytes));
+    }
+
+    /**
+     * Opens the existing disk {@code path}, a regular (image) file or a block device, as a
+     * {@link MediaKind#FILE} device of {@code blockSize}-byte blocks: the block count is
+     * {@link #diskLengthBytes} ÷ {@code blockSize}, which must divide exactly. {@code readOnly}
+     * opens it {@code O_RDONLY}: writes and trims are refused with {@link CoreError#READ_ONLY} and
+     * nothing is ever written. A block device opened for writing is claimed exclusively
+     * ({@code O_EXCL}): refused while mounted or held by the kernel's md or device-mapper.
+     *
+     * @throws CoreException {@link CoreError#INVALID_ARGUMENT} naming the path when nothing is
+     *         there or it is neither a regular file nor a block device (a directory, a character
+     *         device, ...); {@link CoreError#IO_ERROR} naming the errno when it cannot be opened
+     */
+    public static BlockDevice openDisk(Path path, int blockSize, boolean readOnly) {
+        return DirectFileBlockDevice.openDisk(nameOf(path), path, blockSize, readOnly);
+    }
+
+    /**
+     * The length in bytes of the disk {@code path}: a regular file's size, or a block device's
+     * size ({@code lseek(SEEK_END)}; {@code Files.size} says 0 for a block device).
+     *
+     * @throws CoreException as {@link #openDisk}
+     */
+    public static long diskLengthBytes(Path path) {
+        return DirectFileBlockDevice.diskLengthBytes(path);
     }
 
     private static String nameOf(Path path) {

@@ -19,7 +19,26 @@ import java.nio.file.Path;
  * <h2>File</h2>
  * A new file is created with {@code ftruncate} to the geometry's exact capacity (sparse), or with
  * {@code fallocate} when {@link Options#preallocate()} asks for it; an existing file is opened only
- * if its length equals the capacity.
+ * if its length equals the capacity. {@link Options#readOnly()} opens an existing file
+ * {@code O_RDONLY} (never creates one): writes and trims are refused with
+ * {@link CoreError#READ_ONLY} and nothing reaches the file, flushes included.
+ *
+ * <h2>Block devices</h2>
+ * {@code path} may also be a Linux block special file (a disk, partition or loop device): it is
+ * never created, its length is {@code lseek(fd, 0, SEEK_END)} (the device's size, where
+ * {@code FileChannel.size()} says 0) and must equal the capacity like a file's, and I/O is the
+ * same {@code pread}/{@code pwrite}, direct when the probe below passes (the device's logical block
+ * size decides the alignment, which the probe finds without {@code BLKSSZGET}). Opened for
+ * writing it is claimed exclusively ({@code O_EXCL}, Linux's block-device meaning): the kernel
+ * refuses with {@code EBUSY} while it is mounted or held by md or device-mapper, so scemu never
+ * writes under a kernel that is using the disk; read-only it is opened shared, as
+ * {@code mdadm --examine} does. A write-protected device ({@code BLKROGET}: a read-only loop
+ * device, a locked card) is refused for writing with {@link CoreError#READ_ONLY} at open, where
+ * Linux itself would open it and fail only the first write. {@link #flush()} is {@code fdatasync}, which on a block device
+ * writes back its page cache and flushes the disk's volatile cache. Trim is the same
+ * {@code fallocate(PUNCH_HOLE)}, which the kernel turns into a zeroing discard or write-zeroes
+ * ({@code blkdev_fallocate}), else zeros are written. {@link #mapAllocation} reports every block
+ * as data: a block device has no holes to ask about.
  *
  * <h2>Direct I/O</h2>
  * The file is opened with {@code O_DIRECT} if {@link Options#preferDirectIo()} and then probed
@@ -69,6 +88,9 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
     private final Path path;
     private final int fd;
     private final boolean directIo;
+    private final boolean readOnly;
+    /** A block special file: no holes to map, never created. */
+    private final boolean blockDevice;
     /** Address alignment a caller's direct buffer needs to be used without a bounce copy. */
     private final int memoryAlignment;
     private final int bouncePieceBytes;
@@ -80,20 +102,30 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
      *
      * @param preferDirectIo open with {@code O_DIRECT} if the file system accepts it
      * @param preallocate when creating, reserve the capacity with {@code fallocate} instead of a sparse {@code ftruncate}
+     * @param readOnly open an existing file or block device {@code O_RDONLY}; writes and trims are refused
      */
-    public record Options(boolean preferDirectIo, boolean preallocate) {
+    public record Options(boolean preferDirectIo, boolean preallocate, boolean readOnly) {
         /** Direct I/O when possible, sparse new files. */
-        public static final Options DEFAULT = new Options(true, false);
+        public static final Options DEFAULT = new Options(true, false, false);
         /** Buffered I/O through the page cache, sparse new files. */
-        public static final Options BUFFERED = new Options(false, false);
+        public static final Options BUFFERED = new Options(false, false, false);
+        /** Direct I/O when possible, an existing file or block device opened {@code O_RDONLY}. */
+        public static final Options READ_ONLY = new Options(true, false, true);
+
+        /** Read-write options. */
+        public Options(boolean preferDirectIo, boolean preallocate) {
+            this(preferDirectIo, preallocate, false);
+        }
     }
 
     private DirectFileBlockDevice(String name, Path path, BlockGeometry geometry, int fd, boolean directIo,
-                                  int memoryAlignment) {
+                                  int memoryAlignment, boolean readOnly, boolean blockDevice) {
         super(name, geometry);
         this.path = path;
         this.fd = fd;
         this.directIo = directIo;
+        this.readOnly = readOnly;
+        this.blockDevice = blockDevice;
         this.memoryAlignment = memoryAlignment;
         this.bouncePieceBytes = Math.max(BOUNCE_BYTES, geometry.blockSize());
     }
@@ -103,7 +135,10 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
         return open(name, path, geometry, Options.DEFAULT);
     }
 
-    /** Creates {@code path} (exact capacity) or opens it if it exists (its length must equal the capacity). */
+    /**
+     * Creates {@code path} (exact capacity) or opens it if it exists (its length must equal the
+     * capacity); a block device or, with {@link Options#readOnly()}, any path must exist.
+     */
     public static DirectFileBlockDevice open(String name, Path path, BlockGeometry geometry, Options options) {
         if (!LibC.isAvailable()) {
             throw new CoreException(CoreError.INVALID_ARGUMENT,
@@ -111,16 +146,23 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
         }
         String file = path.toAbsolutePath().toString();
         if (!Files.exists(path)) {
+            if (options.readOnly()) {
+                throw new CoreException(CoreError.INVALID_ARGUMENT, "device " + name + ": no file at " + file
+                        + " to open read-only");
+            }
             createFile(file, geometry, options.preallocate());
         }
+        boolean blockDevice = MediaFiles.isBlockDevice(path);
+        int flags = LibC.O_CLOEXEC | (options.readOnly() ? LibC.O_RDONLY : LibC.O_RDWR)
+                | (blockDevice && !options.readOnly() ? LibC.O_EXCL : 0);
         int fd = -1;
         boolean directIo = false;
         if (options.preferDirectIo() && LibC.O_DIRECT != 0) {
-            fd = LibC.open(file, LibC.O_RDWR | LibC.O_CLOEXEC | LibC.O_DIRECT, 0);
+            fd = LibC.open(file, flags | LibC.O_DIRECT, 0);
             if (fd >= 0) {
                 directIo = true;
             } else if (LibC.errno() != LibC.EINVAL) {
-                throw errnoError("open(O_DIRECT)", LibC.errno(), 0, 0, file);
+                throw openError("open(O_DIRECT)", LibC.errno(), file, blockDevice);
             }
         }
         int memoryAlignment = 1;
@@ -136,18 +178,79 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
                 }
             }
             if (fd < 0) {
-                fd = LibC.open(file, LibC.O_RDWR | LibC.O_CLOEXEC, 0);
+                fd = LibC.open(file, flags, 0);
                 if (fd < 0) {
-                    throw errnoError("open", LibC.errno(), 0, 0, file);
+                    throw openError("open", LibC.errno(), file, blockDevice);
                 }
                 checkLength(fd, path, geometry);
             }
-            return new DirectFileBlockDevice(name, path, geometry, fd, directIo, memoryAlignment);
+            if (blockDevice && !options.readOnly()) {
+                checkWritable(fd, file);
+            }
+            return new DirectFileBlockDevice(name, path, geometry, fd, directIo, memoryAlignment,
+                    options.readOnly(), blockDevice);
         } catch (RuntimeException e) {
             if (fd >= 0) {
                 LibC.close(fd);
             }
             throw e;
+        }
+    }
+
+    /**
+     * Opens an existing disk {@code path}, a regular file or a block device, in blocks of
+     * {@code blockSize} bytes: the block count is {@link #diskLengthBytes} ÷ {@code blockSize},
+     * which must divide exactly. Read-only opens it {@code O_RDONLY}.
+     *
+     * @throws CoreException {@link CoreError#INVALID_ARGUMENT} naming the path if nothing is there
+     *         or it is another kind of file (a directory, a character device, ...);
+     *         {@link CoreError#IO_ERROR} naming the errno if it cannot be opened
+     */
+    public static DirectFileBlockDevice openDisk(String name, Path path, int blockSize, boolean readOnly) {
+        long lengthBytes = diskLengthBytes(path);
+        BlockGeometry geometry = BlockGeometry.ofBytes(blockSize, lengthBytes);
+        return open(name, path, geometry, readOnly ? Options.READ_ONLY : Options.DEFAULT);
+    }
+
+    /**
+     * The length of the disk {@code path}: a regular file's size, or a block device's size from
+     * {@code lseek(fd, 0, SEEK_END)} on a read-only descriptor ({@code Files.size} says 0 for it).
+     *
+     * @throws CoreException {@link CoreError#INVALID_ARGUMENT} naming the path if it is neither
+     *         a regular file nor a block device; {@link CoreError#IO_ERROR} naming the errno
+     */
+    public static long diskLengthBytes(Path path) {
+        String type = MediaFiles.fileType(path);
+        if (type == null) {
+            throw new CoreException(CoreError.INVALID_ARGUMENT, "no image file or block device at " + path);
+        }
+        if (type.equals("regular file")) {
+            try {
+                return Files.size(path);
+            } catch (java.io.IOException e) {
+                throw MediaFiles.ioError("cannot read the length of " + path, e);
+            }
+        }
+        if (!type.equals("block device")) {
+            throw new CoreException(CoreError.INVALID_ARGUMENT, path + " is a " + type
+                    + ", not an image file or a block device");
+        }
+        if (!LibC.isAvailable()) {
+            throw new CoreException(CoreError.INVALID_ARGUMENT, "block device " + path + ": needs 64-bit Linux");
+        }
+        String file = path.toAbsolutePath().toString();
+        int fd = LibC.open(file, LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+        if (fd < 0) {
+            throw openError("open", LibC.errno(), file, true);
+        }
+        try {
+            long length = LibC.lseek(fd, 0, LibC.SEEK_END);
+            if (length < 0) {
+                throw errnoError("lseek(SEEK_END)", LibC.errno(), 0, 0, file);
+            }
+            return length;
+        } finally {
+            LibC.close(fd);
         }
     }
 
@@ -183,6 +286,22 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
         }
         LibC.close(fd);
         MediaFiles.syncParentDirectory(Path.of(file));
+    }
+
+    /**
+     * Refuses a write-protected block device (a read-only loop device, a locked card) up front:
+     * Linux opens it {@code O_RDWR} and fails only the first write, with {@code EPERM}.
+     */
+    private static void checkWritable(int fd, String file) {
+        int[] readOnly = new int[1];
+        if (LibC.ioctl(fd, LibC.BLKROGET, readOnly) != 0) {
+            throw new CoreException(CoreError.IO_ERROR, "ioctl(BLKROGET) of block device " + file + " failed: "
+                    + LibC.describe(LibC.errno()));
+        }
+        if (readOnly[0] != 0) {
+            throw new CoreException(CoreError.READ_ONLY, "block device " + file
+                    + " is write-protected (BLKROGET): it can only be opened read-only");
+        }
     }
 
     private static void checkLength(int fd, Path path, BlockGeometry geometry) {
@@ -229,6 +348,17 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
     /** Whether the file is open with {@code O_DIRECT} (false: buffered through the page cache). */
     public boolean isDirectIo() {
         return directIo;
+    }
+
+    /** Whether the file is a block special file (a disk, partition or loop device). */
+    public boolean isBlockDevice() {
+        return blockDevice;
+    }
+
+    /** Whether the file is open {@code O_RDONLY}: writes and trims are refused, flushes do nothing. */
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
     }
 
     /** Whether trims punch holes; false once the file system refused {@code FALLOC_FL_PUNCH_HOLE}. */
@@ -316,6 +446,11 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
 
     @Override
     public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
+        if (blockDevice) {
+            checkOpen();
+            super.mapAllocation(lba, blockCount, sink); // all data
+            return;
+        }
         geometry().checkRange(lba, blockCount);
         inFlight.enter();
         try {
@@ -433,6 +568,14 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
 
     private static boolean isUnsupported(int errno) {
         return errno == LibC.EOPNOTSUPP || errno == LibC.ENOSYS;
+    }
+
+    /** An open refused: names the errno, and for a busy block device who may hold it. */
+    private static CoreException openError(String call, int errno, String file, boolean blockDevice) {
+        String holder = blockDevice && errno == LibC.EBUSY
+                ? " (the block device is in use: mounted, or held by md or device-mapper)" : "";
+        return new CoreException(CoreError.IO_ERROR, call + " of " + (blockDevice ? "block device " : "") + file
+                + " failed: " + LibC.describe(errno) + holder);
     }
 
     private static CoreException errnoError(String call, int errno, long offset, long length, String file) {

@@ -38,6 +38,7 @@ public final class LibC {
     public static final int ENOENT = 2;
     public static final int EINTR = 4;
     public static final int ENXIO = 6;
+    public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int EINVAL = 22;
     public static final int ENOSYS = 38;
@@ -112,6 +113,12 @@ public final class LibC {
     public static native long lseek(int fd, long offset, int whence);
 
     public static native String strerror(int errnum);
+
+    /** {@code ioctl(fd, BLKROGET, int *)}: 1 if the block device is read-only (write-protected). */
+    public static final long BLKROGET = 0x125e;
+
+    /** {@code ioctl(2)} whose argument is a pointer to {@code int} (JNA passes the array's address). */
+    public static native int ioctl(int fd, long request, int[] value);
 
     /** Advises the kernel about {@code [address, address + length)} of a mapping; {@code address} page-aligned. */
     public static native int madvise(long address, long length, int advice);
