@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.scemu.core.LoopDevice;
 import dev.scemu.raid.internal.MdSuperblock;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * is missing, or attaching is refused (a container without the capability), the test is skipped
  * with the reason, under {@code CI=true} too.
  */
-final class LoopDevice implements AutoCloseable {
+public final class LoopDevice implements AutoCloseable {
 
     private static final long TIMEOUT_SECONDS = 30;
     private static final String LOSETUP = List.of("/usr/sbin/losetup", "/sbin/losetup", "/usr/bin/losetup").stream()
@@ -32,7 +32,7 @@ final class LoopDevice implements AutoCloseable {
     }
 
     /** Attaches {@code file} to a free loop device, read-only ({@code -r}) if asked; skips the test if impossible. */
-    static LoopDevice attach(Path file, boolean readOnly) {
+    public static LoopDevice attach(Path file, boolean readOnly) {
         assumeTrue(LOSETUP != null, "losetup is not installed: no loop devices; skipping");
         assumeTrue(Files.exists(Path.of("/dev/loop-control")), "/dev/loop-control is missing: no loop devices; skipping");
         List<String> command = new ArrayList<>(List.of(LOSETUP, "-f", "--show"));
@@ -47,7 +47,7 @@ final class LoopDevice implements AutoCloseable {
     }
 
     /** The block special file, e.g. /dev/loop3. */
-    Path path() {
+    public Path path() {
         return device;
     }
 

@@ -374,12 +374,12 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
         try {
             checkOpen();
             if (isUsableInPlace(buffer, bufferOffset)) {
-                readFully(NativeMemory.address(buffer) + bufferOffset, length, offset);
+                LibC.preadFully(fd, NativeMemory.address(buffer) + bufferOffset, length, offset, path.toString());
             } else {
                 long bounce = bounceAddress();
                 for (int done = 0; done < length; ) {
                     int piece = Math.min(length - done, bouncePieceBytes);
-                    readFully(bounce, piece, offset + done);
+                    LibC.preadFully(fd, bounce, piece, offset + done, path.toString());
                     NativeMemory.copyToBuffer(bounce, buffer, bufferOffset + done, piece);
                     done += piece;
                 }
@@ -398,13 +398,13 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
         try {
             checkOpen();
             if (isUsableInPlace(buffer, bufferOffset)) {
-                writeFully(NativeMemory.address(buffer) + bufferOffset, length, offset);
+                LibC.pwriteFully(fd, NativeMemory.address(buffer) + bufferOffset, length, offset, path.toString());
             } else {
                 long bounce = bounceAddress();
                 for (int done = 0; done < length; ) {
                     int piece = Math.min(length - done, bouncePieceBytes);
                     NativeMemory.copyFromBuffer(buffer, bufferOffset + done, bounce, piece);
-                    writeFully(bounce, piece, offset + done);
+                    LibC.pwriteFully(fd, bounce, piece, offset + done, path.toString());
                     done += piece;
                 }
             }
@@ -496,42 +496,13 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
         long zeroAddress = NativeMemory.address(zeroBuffer());
         for (long done = 0; done < length; ) {
             int piece = (int) Math.min(length - done, BOUNCE_BYTES);
-            writeFully(zeroAddress, piece, offset + done);
+            LibC.pwriteFully(fd, zeroAddress, piece, offset + done, path.toString());
             done += piece;
         }
         meter().issuedWrite(IoCause.HOST, length);
     }
 
-    private void readFully(long address, int length, long offset) {
-        int done = 0;
-        while (done < length) {
-            long n = LibC.pread(fd, address + done, length - done, offset + done);
-            if (n > 0) {
-                done += (int) n;
-            } else if (n == 0) {
-                throw new CoreException(CoreError.IO_ERROR, "pread hit end of file at offset " + (offset + done)
-                        + " reading length " + length + " at offset " + offset + " of " + path
-                        + " (file shorter than the device?)");
-            } else if (LibC.errno() != LibC.EINTR) {
-                throw errnoError("pread", LibC.errno(), offset, length, path.toString());
-            }
-        }
-    }
 
-    private void writeFully(long address, int length, long offset) {
-        int done = 0;
-        while (done < length) {
-            long n = LibC.pwrite(fd, address + done, length - done, offset + done);
-            if (n > 0) {
-                done += (int) n;
-            } else if (n == 0) {
-                throw new CoreException(CoreError.IO_ERROR, "pwrite wrote nothing at offset " + (offset + done)
-                        + " writing length " + length + " at offset " + offset + " of " + path);
-            } else if (LibC.errno() != LibC.EINTR) {
-                throw errnoError("pwrite", LibC.errno(), offset, length, path.toString());
-            }
-        }
-    }
 
     private void dataSync(long offset, long length) {
         while (LibC.fdatasync(fd) != 0) {
@@ -579,7 +550,6 @@ public final class DirectFileBlockDevice extends AbstractBlockDevice {
     }
 
     private static CoreException errnoError(String call, int errno, long offset, long length, String file) {
-        return new CoreException(CoreError.IO_ERROR, call + " failed: " + LibC.describe(errno) + " at offset "
-                + offset + " length " + length + " of " + file);
+        return LibC.ioError(call, errno, offset, length, file);
     }
 }

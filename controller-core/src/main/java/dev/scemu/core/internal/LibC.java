@@ -1,6 +1,8 @@
 package dev.scemu.core.internal;
 
 import com.sun.jna.Native;
+import dev.scemu.core.CoreError;
+import dev.scemu.core.CoreException;
 import com.sun.jna.Platform;
 
 /**
@@ -122,4 +124,49 @@ public final class LibC {
 
     /** Advises the kernel about {@code [address, address + length)} of a mapping; {@code address} page-aligned. */
     public static native int madvise(long address, long length, int advice);
+
+    /**
+     * Reads exactly {@code length} bytes at file {@code offset} into native memory at
+     * {@code address}, retrying short reads and {@code EINTR}.
+     *
+     * @throws CoreException {@code IO_ERROR} naming the call, errno, offset, length and {@code file},
+     *     or the end of the file if it is shorter
+     */
+    public static void preadFully(int fd, long address, int length, long offset, String file) {
+        int done = 0;
+        while (done < length) {
+            long n = pread(fd, address + done, length - done, offset + done);
+            if (n > 0) {
+                done += (int) n;
+            } else if (n == 0) {
+                throw new CoreException(CoreError.IO_ERROR, "pread hit end of file at offset " + (offset + done)
+                        + " reading length " + length + " at offset " + offset + " of " + file
+                        + " (file shorter than the device?)");
+            } else if (errno() != EINTR) {
+                throw ioError("pread", errno(), offset, length, file);
+            }
+        }
+    }
+
+    /** Writes exactly {@code length} bytes from native memory at {@code address} to file {@code offset}; as {@link #preadFully}. */
+    public static void pwriteFully(int fd, long address, int length, long offset, String file) {
+        int done = 0;
+        while (done < length) {
+            long n = pwrite(fd, address + done, length - done, offset + done);
+            if (n > 0) {
+                done += (int) n;
+            } else if (n == 0) {
+                throw new CoreException(CoreError.IO_ERROR, "pwrite wrote nothing at offset " + (offset + done)
+                        + " writing length " + length + " at offset " + offset + " of " + file);
+            } else if (errno() != EINTR) {
+                throw ioError("pwrite", errno(), offset, length, file);
+            }
+        }
+    }
+
+    /** {@code IO_ERROR: call failed: <errno> at offset O length L of FILE}. */
+    public static CoreException ioError(String call, int errno, long offset, long length, String file) {
+        return new CoreException(CoreError.IO_ERROR, call + " failed: " + describe(errno) + " at offset "
+                + offset + " length " + length + " of " + file);
+    }
 }

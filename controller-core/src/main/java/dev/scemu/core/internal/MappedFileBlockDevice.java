@@ -219,7 +219,7 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
         try {
             checkOpen();
             if (fd >= 0 && buffer.isDirect()) {
-                readFully(NativeMemory.address(buffer) + bufferOffset, totalLength, offset);
+                LibC.preadFully(fd, NativeMemory.address(buffer) + bufferOffset, totalLength, offset, path.toString());
                 meter().issuedRead(IoCause.HOST, totalLength);
                 return;
             }
@@ -247,7 +247,7 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
             checkOpen();
             boolean written = false;
             if (fd >= 0 && buffer.isDirect()) {
-                writeFully(NativeMemory.address(buffer) + bufferOffset, totalLength, offset);
+                LibC.pwriteFully(fd, NativeMemory.address(buffer) + bufferOffset, totalLength, offset, path.toString());
                 written = true;
             }
             int done = 0;
@@ -380,37 +380,7 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
         }
     }
 
-    private void readFully(long address, int length, long offset) {
-        int done = 0;
-        while (done < length) {
-            long n = LibC.pread(fd, address + done, length - done, offset + done);
-            if (n > 0) {
-                done += (int) n;
-            } else if (n == 0) {
-                throw new CoreException(CoreError.IO_ERROR, "pread hit end of file at offset " + (offset + done)
-                        + " reading " + length + " bytes at offset " + offset + " of " + path);
-            } else if (LibC.errno() != LibC.EINTR) {
-                throw new CoreException(CoreError.IO_ERROR, "pread failed: " + LibC.describe(LibC.errno())
-                        + " at offset " + offset + " length " + length + " of " + path);
-            }
-        }
-    }
 
-    private void writeFully(long address, int length, long offset) {
-        int done = 0;
-        while (done < length) {
-            long n = LibC.pwrite(fd, address + done, length - done, offset + done);
-            if (n > 0) {
-                done += (int) n;
-            } else if (n == 0) {
-                throw new CoreException(CoreError.IO_ERROR, "pwrite wrote nothing at offset " + (offset + done)
-                        + " writing " + length + " bytes at offset " + offset + " of " + path);
-            } else if (LibC.errno() != LibC.EINTR) {
-                throw new CoreException(CoreError.IO_ERROR, "pwrite failed: " + LibC.describe(LibC.errno())
-                        + " at offset " + offset + " length " + length + " of " + path);
-            }
-        }
-    }
 
     private void markDirty(int chunk) {
         if (dirtyChunks.get(chunk) == 0) {
