@@ -1,9 +1,6 @@
 package dev.scemu.backup.internal;
 
-import com.sun.jna.Native;
-import com.sun.jna.NativeLibrary;
-import java.util.ArrayList;
-import java.util.List;
+import dev.scemu.core.NativeBinding;
 
 /**
  * The few OpenSSL libcrypto calls the backup needs (AES-256-GCM and SHA-256 through the EVP
@@ -39,28 +36,9 @@ final class OpenSsl {
     private static final Throwable LOAD_FAILURE;
 
     static {
-        String loaded = null;
-        Throwable failure = null;
-        List<String> tried = new ArrayList<>();
-        for (String name : LIBRARY_NAMES) {
-            try {
-                NativeLibrary library = NativeLibrary.getInstance(name);
-                library.getFunction("EVP_aes_256_gcm"); // UnsatisfiedLinkError if absent
-                library.getFunction("EVP_DigestFinal_ex");
-                Native.register(OpenSsl.class, library);
-                loaded = library.getFile() != null ? library.getFile().getPath() : name;
-                failure = null;
-                break;
-            } catch (Throwable t) { // UnsatisfiedLinkError, or JNA's own native part missing
-                tried.add(name + ": " + t.getMessage());
-                failure = t;
-            }
-        }
-        LIBRARY = loaded;
-        LOAD_FAILURE = loaded == null ? new UnsatisfiedLinkError("libcrypto not loadable: " + tried) : null;
-        if (LOAD_FAILURE != null && failure != null) {
-            LOAD_FAILURE.initCause(failure);
-        }
+        NativeBinding binding = NativeBinding.register(OpenSsl.class, "libcrypto", LIBRARY_NAMES, "EVP_aes_256_gcm", "EVP_DigestFinal_ex");
+        LIBRARY = binding.library();
+        LOAD_FAILURE = binding.failure();
     }
 
     private OpenSsl() {

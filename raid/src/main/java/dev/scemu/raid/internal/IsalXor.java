@@ -1,10 +1,7 @@
 package dev.scemu.raid.internal;
 
-import com.sun.jna.Native;
-import com.sun.jna.NativeLibrary;
+import dev.scemu.core.NativeBinding;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
 import net.openhft.chronicle.core.Jvm;
 import net.openhft.chronicle.core.UnsafeMemory;
 
@@ -50,27 +47,9 @@ final class IsalXor {
     private static final Throwable LOAD_FAILURE;
 
     static {
-        String loaded = null;
-        Throwable failure = null;
-        List<String> tried = new ArrayList<>();
-        for (String name : LIBRARY_NAMES) {
-            try {
-                NativeLibrary library = NativeLibrary.getInstance(name);
-                library.getFunction("xor_gen"); // throws UnsatisfiedLinkError if absent
-                Native.register(IsalXor.class, library);
-                loaded = library.getFile() != null ? library.getFile().getPath() : name;
-                failure = null;
-                break;
-            } catch (Throwable t) { // UnsatisfiedLinkError, or JNA's own native part missing
-                tried.add(name + ": " + t.getMessage());
-                failure = t;
-            }
-        }
-        LIBRARY = loaded;
-        LOAD_FAILURE = loaded == null ? new UnsatisfiedLinkError("ISA-L not loadable: " + tried) : null;
-        if (LOAD_FAILURE != null && failure != null) {
-            LOAD_FAILURE.initCause(failure);
-        }
+        NativeBinding binding = NativeBinding.register(IsalXor.class, "ISA-L", LIBRARY_NAMES, "xor_gen");
+        LIBRARY = binding.library();
+        LOAD_FAILURE = binding.failure();
     }
 
     private static final ThreadLocal<Table> TABLES = ThreadLocal.withInitial(() -> new Table(16));
