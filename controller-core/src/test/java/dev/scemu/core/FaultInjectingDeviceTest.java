@@ -278,21 +278,14 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
     }
 
     /** An inner device whose write of block {@code stallLba} waits until {@code release} opens. */
-    private static final class StallingDevice extends AbstractBlockDevice {
-        private final BlockDevice inner;
+    private static final class StallingDevice extends ForwardingBlockDevice {
         private final long stallLba;
         final CountDownLatch stalled = new CountDownLatch(1);
         final CountDownLatch release = new CountDownLatch(1);
 
         StallingDevice(BlockDevice inner, long stallLba) {
-            super(inner.name(), inner.geometry());
-            this.inner = inner;
+            super(inner.name(), inner, true);
             this.stallLba = stallLba;
-        }
-
-        @Override
-        protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-            inner.read(lba, blockCount, buffer, bufferOffset);
         }
 
         @Override
@@ -306,22 +299,7 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
                     throw new IllegalStateException(e);
                 }
             }
-            inner.write(lba, blockCount, buffer, bufferOffset, fua);
-        }
-
-        @Override
-        protected void doFlush() {
-            inner.flush();
-        }
-
-        @Override
-        protected void doTrim(long lba, long blockCount) {
-            inner.trim(lba, blockCount);
-        }
-
-        @Override
-        protected void doClose() {
-            inner.close();
+            inner().write(lba, blockCount, buffer, bufferOffset, fua);
         }
     }
 

@@ -24,7 +24,7 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_STATE_ZERO;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.scemu.core.AbstractBlockDevice;
+import dev.scemu.core.ForwardingBlockDevice;
 import dev.scemu.core.Allocation;
 import dev.scemu.core.AllocationSink;
 import dev.scemu.core.BlockDevice;
@@ -224,12 +224,10 @@ class NbdBlockStatusTest extends NbdTestSupport {
     }
 
     /** A memory device whose map alternates DATA and ZERO every block. */
-    static final class AlternatingDevice extends AbstractBlockDevice {
-        private final BlockDevice inner;
+    static final class AlternatingDevice extends ForwardingBlockDevice {
 
         AlternatingDevice(BlockDevice inner) {
-            super(inner.name() + "-alternating", inner.geometry());
-            this.inner = inner;
+            super(inner.name() + "-alternating", inner, true);
         }
 
         @Override
@@ -239,31 +237,6 @@ class NbdBlockStatusTest extends NbdTestSupport {
                     return;
                 }
             }
-        }
-
-        @Override
-        protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-            inner.read(lba, blockCount, buffer, bufferOffset);
-        }
-
-        @Override
-        protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
-            inner.write(lba, blockCount, buffer, bufferOffset, fua);
-        }
-
-        @Override
-        protected void doFlush() {
-            inner.flush();
-        }
-
-        @Override
-        protected void doTrim(long lba, long blockCount) {
-            inner.trim(lba, blockCount);
-        }
-
-        @Override
-        protected void doClose() {
-            inner.close();
         }
     }
 }

@@ -5,7 +5,7 @@ import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_WRITE;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_FLAG_CAN_MULTI_CONN;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.scemu.core.AbstractBlockDevice;
+import dev.scemu.core.ForwardingBlockDevice;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.FaultInjectingDevice;
@@ -180,15 +180,13 @@ class NbdMultiConnTest extends NbdTestSupport {
     }
 
     /** A device whose writes wait until {@code parties} writes are inside it at once. */
-    static final class RendezvousDevice extends AbstractBlockDevice {
-        private final BlockDevice inner;
+    static final class RendezvousDevice extends ForwardingBlockDevice {
         private final CountDownLatch all;
         private final AtomicInteger inside = new AtomicInteger();
         final AtomicInteger maxInside = new AtomicInteger();
 
         RendezvousDevice(BlockDevice inner, int parties) {
-            super(inner.name() + "-rendezvous", inner.geometry());
-            this.inner = inner;
+            super(inner.name() + "-rendezvous", inner, false);
             this.all = new CountDownLatch(parties);
         }
 
@@ -201,32 +199,13 @@ class NbdMultiConnTest extends NbdTestSupport {
                 if (!all.await(20, TimeUnit.SECONDS)) {
                     throw new IllegalStateException("only " + maxInside.get() + " writes were ever inside the device at once");
                 }
-                inner.write(lba, blockCount, buffer, bufferOffset, fua);
+                inner().write(lba, blockCount, buffer, bufferOffset, fua);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(e);
             } finally {
                 inside.decrementAndGet();
             }
-        }
-
-        @Override
-        protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-            inner.read(lba, blockCount, buffer, bufferOffset);
-        }
-
-        @Override
-        protected void doFlush() {
-            inner.flush();
-        }
-
-        @Override
-        protected void doTrim(long lba, long blockCount) {
-            inner.trim(lba, blockCount);
-        }
-
-        @Override
-        protected void doClose() {
         }
     }
 }

@@ -1,6 +1,6 @@
 package dev.scemu.nbd;
 
-import dev.scemu.core.AbstractBlockDevice;
+import dev.scemu.core.ForwardingBlockDevice;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import java.net.InetAddress;
@@ -92,8 +92,7 @@ abstract class NbdTestSupport {
     }
 
     /** A memory device whose reads of one block wait until the test opens the gate. */
-    static final class GatedDevice extends AbstractBlockDevice {
-        private final BlockDevice inner;
+    static final class GatedDevice extends ForwardingBlockDevice {
         private final long gatedLba;
         final CountDownLatch gate = new CountDownLatch(1);
         final CountDownLatch gatedReadStarted = new CountDownLatch(1);
@@ -101,8 +100,7 @@ abstract class NbdTestSupport {
         final java.util.concurrent.atomic.AtomicInteger gatedReads = new java.util.concurrent.atomic.AtomicInteger();
 
         GatedDevice(BlockDevice inner, long gatedLba) {
-            super(inner.name() + "-gated", inner.geometry());
-            this.inner = inner;
+            super(inner.name() + "-gated", inner, false);
             this.gatedLba = gatedLba;
         }
 
@@ -120,22 +118,7 @@ abstract class NbdTestSupport {
                     throw new IllegalStateException(e);
                 }
             }
-            inner.read(lba, blockCount, buffer, bufferOffset);
-        }
-
-        @Override
-        protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
-            inner.write(lba, blockCount, buffer, bufferOffset, fua);
-        }
-
-        @Override
-        protected void doFlush() {
-            inner.flush();
-        }
-
-        @Override
-        protected void doTrim(long lba, long blockCount) {
-            inner.trim(lba, blockCount);
+            inner().read(lba, blockCount, buffer, bufferOffset);
         }
 
         @Override

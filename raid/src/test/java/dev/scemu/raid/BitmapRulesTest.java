@@ -2,7 +2,7 @@ package dev.scemu.raid;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.scemu.core.AbstractBlockDevice;
+import dev.scemu.core.ForwardingBlockDevice;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.FaultInjectingDevice;
 import dev.scemu.core.Media;
@@ -152,19 +152,12 @@ class BitmapRulesTest {
     }
 
     /** Counts flushes and FUA writes on the way to a member. */
-    private static final class Counting extends AbstractBlockDevice {
-        private final BlockDevice inner;
+    private static final class Counting extends ForwardingBlockDevice {
         final AtomicLong flushes = new AtomicLong();
         final AtomicLong fuaWrites = new AtomicLong();
 
         Counting(BlockDevice inner) {
-            super(inner.name(), inner.geometry());
-            this.inner = inner;
-        }
-
-        @Override
-        protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-            inner.read(lba, blockCount, buffer, bufferOffset);
+            super(inner.name(), inner, true);
         }
 
         @Override
@@ -172,23 +165,13 @@ class BitmapRulesTest {
             if (fua) {
                 fuaWrites.incrementAndGet();
             }
-            inner.write(lba, blockCount, buffer, bufferOffset, fua);
+            inner().write(lba, blockCount, buffer, bufferOffset, fua);
         }
 
         @Override
         protected void doFlush() {
             flushes.incrementAndGet();
-            inner.flush();
-        }
-
-        @Override
-        protected void doTrim(long lba, long blockCount) {
-            inner.trim(lba, blockCount);
-        }
-
-        @Override
-        protected void doClose() {
-            inner.close();
+            inner().flush();
         }
     }
 

@@ -3,7 +3,7 @@ package dev.scemu.raid;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.scemu.core.AbstractBlockDevice;
+import dev.scemu.core.ForwardingBlockDevice;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.IoCause;
 import dev.scemu.core.Media;
@@ -68,15 +68,13 @@ class RebuildTest {
     }
 
     /** A member whose reads from one chosen thread wait until {@code release} opens. */
-    private static final class StallingReads extends AbstractBlockDevice {
-        private final BlockDevice inner;
+    private static final class StallingReads extends ForwardingBlockDevice {
         volatile Thread stalledThread;
         final CountDownLatch stalled = new CountDownLatch(1);
         final CountDownLatch release = new CountDownLatch(1);
 
         StallingReads(BlockDevice inner) {
-            super(inner.name(), inner.geometry());
-            this.inner = inner;
+            super(inner.name(), inner, true);
         }
 
         @Override
@@ -90,27 +88,7 @@ class RebuildTest {
                     throw new IllegalStateException(e);
                 }
             }
-            inner.read(lba, blockCount, buffer, bufferOffset);
-        }
-
-        @Override
-        protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
-            inner.write(lba, blockCount, buffer, bufferOffset, fua);
-        }
-
-        @Override
-        protected void doFlush() {
-            inner.flush();
-        }
-
-        @Override
-        protected void doTrim(long lba, long blockCount) {
-            inner.trim(lba, blockCount);
-        }
-
-        @Override
-        protected void doClose() {
-            inner.close();
+            inner().read(lba, blockCount, buffer, bufferOffset);
         }
     }
 
