@@ -625,6 +625,60 @@ final class WritePath {
         s.meter.issuedWrite(IoCause.HOST, written * blockSize);
     }
 
+    /**
+     * The second step of a host trim ({@link SnapshotVolumeImpl}): after zeros were written over
+     * {@code [lba, lba + blockCount)} through the diff path, passes a trim down to the data device
+     * for the blocks that no existing snapshot sees ({@link VolumeState#needsCopy} false) and that
+     * have no slot in a batch (committing or filling, written or not). Stripe by stripe under the
+     * exclusive stripe lock, so no run or committer works on those blocks meanwhile (a run reads
+     * the old blocks and hands them to {@code writeOver}; a trim in between would make a RAID-5
+     * below compute parity from stale old data). Caller holds {@code writeGate} shared, so no
+     * snapshot is created, deleted or rolled back meanwhile.
+     *
+     * <p>Why it is safe: such a block holds zeros on the data device (the first step wrote them
+     * in place, or a later concurrent write replaced them, which a concurrent trim may legally
+     * erase), and no snapshot reads the data device there, so trimming changes no snapshot's view
+     * and the live block reads zeros before and after. A crash between the steps, or before the
+     * next flush, leaves the block holding its old contents or zeros, exactly what an unflushed
+     * trim promises. Blocks whose old data a snapshot still needs keep the first step only: the
+     * preserved copy, then written zeros (data).
+     */
+    void trimUnneeded(long lba, long blockCount) {
+        long done = 0;
+        boolean[] free = new boolean[StripeLocks.STRIPE_BLOCKS];
+        while (done < blockCount) {
+            long at = lba + done;
+            int run = (int) Math.min(blockCount - done, StripeLocks.blocksToStripeEnd(at));
+            ReentrantReadWriteLock.WriteLock stripe = s.stripes.exclusive(at);
+            stripe.lock();
+            try {
+                synchronized (s.meta) {
+                    for (int i = 0; i < run; i++) {
+                        long blockLba = at + i;
+                        free[i] = !s.needsCopy(blockLba) && filling.slotOf(blockLba) < 0
+                                && (committing == null || committing.slotOf(blockLba) < 0);
+                    }
+                }
+                int i = 0;
+                while (i < run) {
+                    if (!free[i]) {
+                        i++;
+                        continue;
+                    }
+                    int j = i;
+                    while (j < run && free[j]) {
+                        j++;
+                    }
+                    s.data.trim(at + i, j - i);
+                    i = j;
+                }
+            } finally {
+                stripe.unlock();
+            }
+            done += run;
+        }
+    }
+
     /** The blocks of {@code [lba, lba + blockCount)} whose new data waits in a batch, ascending. */
     long[] pendingIn(long lba, long blockCount) {
         long end = lba + blockCount;
