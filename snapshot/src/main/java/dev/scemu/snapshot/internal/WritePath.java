@@ -94,6 +94,12 @@ final class WritePath {
     private static final int MAX_POOLED_CONTEXTS = 16;
     /** Runs of at least this many blocks are first compared whole (an identical rewrite costs one compare). */
     private static final int RUN_COMPARE_MIN_BLOCKS = 4;
+    /**
+     * A trim's second step works on aligned windows of this many blocks (every stripe lock): one
+     * trim call per free run of a window, so a RAID-5 below sees whole stripe rows, not pieces cut
+     * at the 64-block stripes (which would leave a partial row, written zeros, at each cut).
+     */
+    static final long TRIM_WINDOW_BLOCKS = (long) StripeLocks.LOCKS * StripeLocks.STRIPE_BLOCKS;
 
     private final VolumeState s;
     private final int blockSize;
@@ -629,8 +635,9 @@ final class WritePath {
      * The second step of a host trim ({@link SnapshotVolumeImpl}): after zeros were written over
      * {@code [lba, lba + blockCount)} through the diff path, passes a trim down to the data device
      * for the blocks that no existing snapshot sees ({@link VolumeState#needsCopy} false) and that
-     * have no slot in a batch (committing or filling, written or not). Stripe by stripe under the
-     * exclusive stripe lock, so no run or committer works on those blocks meanwhile (a run reads
+     * have no slot in a batch (committing or filling, written or not). Window by window
+     * ({@link #TRIM_WINDOW_BLOCKS}) under the exclusive locks of the window's stripes, taken in
+     * ascending order like a reader's shared ones, so no run or committer works on those blocks meanwhile (a run reads
      * the old blocks and hands them to {@code writeOver}; a trim in between would make a RAID-5
      * below compute parity from stale old data). Caller holds {@code writeGate} shared, so no
      * snapshot is created, deleted or rolled back meanwhile.
@@ -645,37 +652,36 @@ final class WritePath {
      */
     void trimUnneeded(long lba, long blockCount) {
         long done = 0;
-        boolean[] free = new boolean[StripeLocks.STRIPE_BLOCKS];
+        boolean[] free = new boolean[(int) Math.min(blockCount, TRIM_WINDOW_BLOCKS)];
         while (done < blockCount) {
             long at = lba + done;
-            int run = (int) Math.min(blockCount - done, StripeLocks.blocksToStripeEnd(at));
-            ReentrantReadWriteLock.WriteLock stripe = s.stripes.exclusive(at);
-            stripe.lock();
+            int window = (int) Math.min(blockCount - done, TRIM_WINDOW_BLOCKS - (at & (TRIM_WINDOW_BLOCKS - 1)));
+            s.stripes.lockExclusive(at, window);
             try {
                 synchronized (s.meta) {
-                    for (int i = 0; i < run; i++) {
+                    for (int i = 0; i < window; i++) {
                         long blockLba = at + i;
                         free[i] = !s.needsCopy(blockLba) && filling.slotOf(blockLba) < 0
                                 && (committing == null || committing.slotOf(blockLba) < 0);
                     }
                 }
                 int i = 0;
-                while (i < run) {
+                while (i < window) {
                     if (!free[i]) {
                         i++;
                         continue;
                     }
                     int j = i;
-                    while (j < run && free[j]) {
+                    while (j < window && free[j]) {
                         j++;
                     }
                     s.data.trim(at + i, j - i);
                     i = j;
                 }
             } finally {
-                stripe.unlock();
+                s.stripes.unlockExclusive(at, window);
             }
-            done += run;
+            done += window;
         }
     }
 
