@@ -19,9 +19,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code nbdinfo --map} against {@code scemu serve} (a RAID-5 unit of sparse member files under
- * the snapshot volume): a fresh volume is holes, written ranges are data, a trim through the
- * volume is data (the volume and the array write zeros; nothing punches holes below), and a
- * snapshot export keeps the allocation of its instant after the live volume has changed.
+ * the snapshot volume): a fresh volume is holes, written ranges are data, a trim of blocks a
+ * snapshot needs is data (preserved, then zeros written), a trim no snapshot needs is
+ * {@code hole,zero} over the whole stripe rows it covers (passed down to every member, which punch
+ * holes) and data only on the partial rows at its ends, and a snapshot export keeps the
+ * allocation of its instant after the live volume has changed.
  */
 class CliBlockStatusTest {
 
@@ -71,6 +73,32 @@ class CliBlockStatusTest {
         assertThat(result.output()).doesNotContain("failed");
     }
 
+    /**
+     * Writes 8 stripe rows' worth (1536 KiB) at {@code from}, flushes (no COW batch holds it), trims
+     * it: it reads zeros, the whole stripe rows it covers are {@code hole,zero}, and at most the two
+     * partial rows at its ends are data (zeros written, parity kept right).
+     */
+    private static void assertTrimIsHoleOnWholeRows(String base, long from) {
+        long length = 8 * (192L << 10);
+        qemuIo(base + "volume", "write -P 0xcc " + from + " " + length);
+        qemuIo(base + "volume", "flush");
+        qemuIo(base + "volume", "discard " + from + " " + length);
+        qemuIo(base + "volume", "read -P 0 " + from + " " + length);
+        List<MapLine> trimmed = map(base + "volume");
+        long dataInside = trimmed.stream().filter(l -> l.type() == 0)
+                .mapToLong(l -> Math.max(0, Math.min(l.offset() + l.length(), from + length) - Math.max(l.offset(), from)))
+                .sum();
+        long holeInside = trimmed.stream().filter(l -> l.type() == 3)
+                .mapToLong(l -> Math.max(0, Math.min(l.offset() + l.length(), from + length) - Math.max(l.offset(), from)))
+                .sum();
+        String inside = trimmed.stream().filter(l -> l.offset() < from + length && from < l.offset() + l.length())
+                .map(MapLine::toString).collect(java.util.stream.Collectors.joining("\n"));
+        assertThat(dataInside).as("at %d only the partial stripe rows at either end stay data (zeros written):\n%s",
+                from, inside).isLessThanOrEqualTo(2 * (192L << 10));
+        assertThat(holeInside).as("the whole stripe rows are hole,zero again:\n%s", inside)
+                .isGreaterThanOrEqualTo(length - 2 * (192L << 10));
+    }
+
     @Test
     void volumeAndSnapshotExportsReportTheirAllocation(@TempDir Path tmp) throws Exception {
         assumeTrue(CliTestSupport.installed("nbdinfo"), "nbdinfo (libnbd-bin) is not installed");
@@ -94,13 +122,19 @@ class CliBlockStatusTest {
             // RAID-5: parity makes the same offsets of the row's other chunks data too (at most a row)
             assertThat(bytes(written)).isBetween(64L << 10, 192L << 10);
 
+            assertTrimIsHoleOnWholeRows(base, 10L << 20); // no snapshot at all
             assertThat(scemu("snapshot", "create", dir, "s1").ok().out()).contains("exported as snap-1");
             qemuIo(base + "volume", "write -P 0xbb 4M 64k");
             qemuIo(base + "volume", "discard 1M 64k");
             List<long[]> live = data(map(base + "volume"));
             assertThat(covers(live, 4 << 20, (4 << 20) + (64 << 10))).isTrue();
             assertThat(covers(live, 1 << 20, (1 << 20) + (64 << 10)))
-                    .as("trimmed through the volume: zeros written below, data").isTrue();
+                    .as("trimmed through the volume while the snapshot needs the old data: preserved,"
+                            + " then zeros written (and a partial stripe row below): data").isTrue();
+
+            // written after the snapshot (so no snapshot needs it), flushed (no COW batch holds it),
+            // then trimmed: 8 stripe rows' worth, so whole rows of the array are trimmed on every member
+            assertTrimIsHoleOnWholeRows(base, 6L << 20);
 
             List<MapLine> snapshot = map(base + "snap-1");
             assertThat(snapshot.get(snapshot.size() - 1).offset() + snapshot.get(snapshot.size() - 1).length())

@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Power cut at every write index of a small scenario (partial-stripe, full-stripe, FUA, boundary
- * spanning writes, trims and flushes): after restoring power the members are assembled (which
+ * spanning writes, trims of partial and of whole rows (passed down as member trims), flushes): after restoring power the members are assembled (which
  * resyncs the dirty bitmap regions), every block holds a value it may legally hold (everything
  * flushed or written with FUA reads back; unflushed blocks hold the old or the new contents), a
  * scrub finds zero mismatched stripes, and every superblock still decodes (and mdadm reads one).
@@ -85,7 +85,7 @@ class CrashTest {
     private record Op(char kind, long lba, int blocks, byte[] data) {
     }
 
-    private static List<Op> scenario(long rowBlocks) {
+    private static List<Op> scenario(long rowBlocks, boolean wholeRowTrims) {
         Random random = new Random(7);
         List<Op> ops = new ArrayList<>();
         ops.add(write(random, 'w', 5, 3));                         // partial stripe
@@ -96,10 +96,17 @@ class CrashTest {
         ops.add(new Op('f', 0, 0, null));
         ops.add(write(random, 'w', rowBlocks * 40 + 3, 11));       // other bitmap region, unaligned
         ops.add(new Op('t', rowBlocks * 2 + 1, 2, new byte[2 * TestArrays.BLOCK]));
+        if (wholeRowTrims) { // partial row 39, whole rows 40 and 41 (member trims), partial row 42
+            ops.add(new Op('t', rowBlocks * 40 - 1, (int) (2 * rowBlocks + 2),
+                    new byte[(int) (2 * rowBlocks + 2) * TestArrays.BLOCK]));
+        }
         ops.add(new Op('f', 0, 0, null));
         ops.add(write(random, 'w', 4, 2));
         ops.add(write(random, 'u', rowBlocks * 40 + 5, 1));
         ops.add(write(random, 'w', 0, 1));
+        if (wholeRowTrims) { // an unflushed whole row
+            ops.add(new Op('t', rowBlocks * 2, (int) rowBlocks, new byte[(int) rowBlocks * TestArrays.BLOCK]));
+        }
         return ops;
     }
 
@@ -151,7 +158,7 @@ class CrashTest {
             throws Exception {
         long rowBlocks = level == RaidLevel.RAID1 ? CHUNK / TestArrays.BLOCK
                 : (long) (CHUNK / TestArrays.BLOCK) * (level == RaidLevel.RAID5 ? n - 1 : n);
-        List<Op> ops = scenario(rowBlocks);
+        List<Op> ops = scenario(rowBlocks, level == RaidLevel.RAID5);
         Setup dry = setup(level, n, 1);
         Model dryModel = new Model();
         for (Op op : ops) {
@@ -237,6 +244,7 @@ class CrashTest {
             }
         }
         ops.add(write(random, 'w', 3 * rowBlocks, (int) rowBlocks));   // a full stripe, degraded
+        ops.add(new Op('t', 4 * rowBlocks, (int) rowBlocks, new byte[(int) rowBlocks * TestArrays.BLOCK])); // degraded: zeros
         long total = 0;
         int passed = 0;
         for (long k = 0; ; k++) {

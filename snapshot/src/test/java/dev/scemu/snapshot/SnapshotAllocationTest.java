@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@link SnapshotVolume#mapAllocation} over a sparse data file: the live volume answers from its
  * data device and its COW batch, a snapshot view answers what the snapshot sees (its preserved
- * blocks), not what the live volume has written since.
+ * blocks), not what the live volume has written since. A trim no snapshot needs is a hole on the
+ * data device again; a trim of blocks a snapshot needs keeps the snapshot's data.
  */
 class SnapshotAllocationTest {
 
@@ -100,6 +101,59 @@ class SnapshotAllocationTest {
                     .isInstanceOfSatisfying(CoreException.class, e -> assertThat(e.code()).isEqualTo(CoreError.OUT_OF_RANGE));
             volume.deleteSnapshot(first.id());
             assertThatThrownBy(() -> view.mapAllocation(0, 1, (a, b, c) -> true)).isInstanceOf(RuntimeException.class);
+        }
+    }
+
+    @Test
+    void aTrimNoSnapshotNeedsIsAHoleAgainWhileSnapshotsKeepTheirOldData() {
+        try (BlockDevice data = Media.directFile(dir.resolve("trim.img"), new BlockGeometry(BLOCK, BLOCKS));
+             BlockDevice store = Media.memory("store", new BlockGeometry(BLOCK, BLOCKS + 512));
+             SnapshotVolume volume = SnapshotVolume.format(data, store, SnapshotConfig.defaults().withCowBatchBlocks(16))) {
+            volume.write(100, 70, filled(70, 5), 0, true); // crosses a stripe of the write path
+            volume.trim(100, 70);
+            assertThat(notHoles(volume)).as("no snapshot: the trim is a hole on the data device").isEmpty();
+            assertThat(notHoles(data)).isEmpty();
+            assertFilled(volume, 100, 70, 0);
+
+            volume.write(200, 32, filled(32, 6), 0, true);
+            SnapshotInfo snap = volume.createSnapshot("s");
+            BlockDevice view = volume.snapshot(snap.id());
+            volume.write(300, 1, filled(1, 7), 0, true); // after the snapshot: no snapshot needs it
+            volume.trim(200, 32);
+            volume.trim(300, 1);
+            volume.flush();
+            assertFilled(volume, 200, 32, 0);
+            assertFilled(view, 200, 32, 6);
+            assertFilled(volume, 300, 1, 0);
+            Map<Long, Allocation> live = notHoles(volume);
+            // preserved, then zeros written: blocks 216..231 still wait in the filling batch (16 slots)
+            // and stay data; 200..215 filled the first batch, which the run of 216 committed, so no
+            // batch holds them and their zeros could be trimmed (the snapshot reads its copies)
+            for (long b = 216; b < 232; b++) {
+                assertThat(live).as("live block %d still in a batch", b).containsEntry(b, Allocation.DATA);
+            }
+            assertThat(live).as("committed before the trim's second step").doesNotContainKeys(200L, 215L);
+            assertThat(live).as("block 300 no snapshot needs is a hole").doesNotContainKey(300L);
+            Map<Long, Allocation> seen = notHoles(view);
+            for (long b = 200; b < 232; b++) {
+                assertThat(seen).as("snapshot block %d", b).containsEntry(b, Allocation.DATA);
+            }
+            assertThat(seen).as("the snapshot saw a hole at 300").containsEntry(300L, Allocation.ZERO);
+
+            volume.deleteSnapshot(snap.id());
+            volume.trim(200, 32); // nothing needs the old data any more
+            assertThat(notHoles(volume)).isEmpty();
+            assertFilled(volume, 200, 32, 0);
+        }
+    }
+
+    private static void assertFilled(BlockDevice device, long lba, int blocks, int value) {
+        ByteBuffer back = ByteBuffer.allocateDirect(blocks * BLOCK);
+        device.read(lba, blocks, back, 0);
+        for (int i = 0; i < blocks * BLOCK; i++) {
+            if (back.get(i) != (byte) value) {
+                assertThat(back.get(i)).as("%s byte %d of lba %d", device.name(), i, lba).isEqualTo((byte) value);
+            }
         }
     }
 

@@ -18,9 +18,9 @@ import dev.scemu.core.CoreException;
  * (Linux's generic fallback: the whole file is data), or fails with {@code EINVAL} /
  * {@code EOPNOTSUPP}; either way the range is reported as data. A file system reports
  * preallocated but unwritten extents as holes or as data, as it likes; both read as zeros or
- * are read to know. Blocks trimmed by punching a hole ({@link DirectFileBlockDevice}) are holes;
- * blocks a medium trims by writing zeros ({@link MappedFileBlockDevice}) are data, as they are in
- * the file.
+ * are read to know. Blocks trimmed by punching a hole ({@link DirectFileBlockDevice},
+ * {@link MappedFileBlockDevice}: whole pages) are holes; blocks a medium trims by writing zeros
+ * (partial pages, a file system without hole punching) are data, as they are in the file.
  */
 final class FileHoles {
 

@@ -31,7 +31,7 @@ import net.openhft.chronicle.core.UnsafeMemory;
  *
  * <h2>Data path: pread/pwrite into the page cache, the mapping for msync</h2>
  * On 64-bit Linux ({@link LibC}) reads and writes of direct buffers are {@code pread}/{@code pwrite}
- * on a second descriptor of the file; heap buffers and trims copy through the mapping. Both reach
+ * on a second descriptor of the file (trims punch holes there); heap buffers copy through the mapping. Both reach
  * the same page cache (Linux has one), so every path sees every other's data. Why not copy through
  * the mapping, as this class first did: a store to a page this process has not mapped yet is a
  * page fault, and on a sparse member most writes spread over a large volume touch such a page.
@@ -74,15 +74,24 @@ import net.openhft.chronicle.core.UnsafeMemory;
  * back eventually, but only flushed or fua data is guaranteed after a power cut.
  *
  * <h2>Trim</h2>
- * Trim writes zeros into the mapping (it does not punch holes: that would need a second file
- * descriptor and an {@code fdatasync} on flush; {@link DirectFileBlockDevice} punches holes).
+ * Trim punches a hole ({@code fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)} on the
+ * pread/pwrite descriptor) over the whole 4 KiB pages of the range; the kernel drops those pages
+ * from the page cache and from every mapping, so reads through the mapping or {@code pread} see
+ * zeros at once. The partial pages at either end (a block size below 4 KiB) are zeroed through the
+ * mapping and marked dirty like a write. The punch is durable at the next {@link #flush()}, which
+ * then syncs with one {@code fdatasync} of the file (flag {@code punchedSinceFlush}, set after the
+ * punch and cleared before the sync): the hole is an extent change of the file, which
+ * {@code fdatasync} commits and a ranged {@code msync} is not promised to. Before that flush a power
+ * cut leaves the old data or zeros (the file system's journal commits the punch whole or not at
+ * all), never anything else. Without libc, or once the file system refuses hole punching
+ * ({@code EOPNOTSUPP}), trim writes zeros through the mapping as before.
  *
  * <h2>Allocation</h2>
  * {@link #mapAllocation} asks the file system through a read-only descriptor opened for the call
- * ({@link FileHoles}; the mapping has no descriptor of its own): pages never written are
- * {@link dev.scemu.core.Allocation#HOLE}. Trimmed blocks hold written zeros and are therefore
- * {@link dev.scemu.core.Allocation#DATA}, which is what the file holds. Without libc (not 64-bit
- * Linux) the whole range is data.
+ * ({@link FileHoles}; the mapping has no descriptor of its own): pages never written or trimmed
+ * (punched) are {@link dev.scemu.core.Allocation#HOLE}. Blocks a trim zeroed through the mapping
+ * (partial pages, no hole punching) are {@link dev.scemu.core.Allocation#DATA}, which is what the
+ * file holds. Without libc (not 64-bit Linux) the whole range is data.
  *
  * <h2>Threads</h2>
  * I/O takes no lock: chunk addresses live in an {@link AtomicLongArray}; only mapping a chunk for
@@ -95,6 +104,8 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
     public static final int DEFAULT_CHUNK_BYTES = 64 << 20;
     private static final int MIN_CHUNK_BYTES = 4096;
     private static final int MAX_CHUNK_BYTES = 1 << 30;
+    /** Page size for hole punching: whole pages are punched, partial ones zeroed through the mapping. */
+    private static final long PAGE_BYTES = 4096;
 
     private final Path path;
     private final RandomAccessFile file;
@@ -111,6 +122,10 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
      * data moves through the shared page cache without mapping pages into this process.
      */
     private final int fd;
+    /** Set after a hole is punched, cleared by the flush that makes it durable ({@code fdatasync}). */
+    private volatile boolean punchedSinceFlush;
+    /** False once the file system refused {@code FALLOC_FL_PUNCH_HOLE}: trims then write zeros. */
+    private volatile boolean punchHoleSupported = true;
     private final Object mapLock = new Object();
     private final InFlightIo inFlight = new InFlightIo();
 
@@ -288,7 +303,11 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
                     taken[count++] = chunk;
                 }
             }
-            if (count == 1) {
+            boolean punched = punchedSinceFlush;
+            if (punched) {
+                punchedSinceFlush = false; // before the sync: a punch racing with it is synced by the next flush
+                fdatasync(count, taken);
+            } else if (count == 1) {
                 try {
                     chunkAddress(taken[0]); // written by pwrite, maybe not mapped yet
                     chunkBuffers[taken[0]].force(); // msync(MS_SYNC) of the one dirty chunk
@@ -297,14 +316,7 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
                     throw MediaFiles.ioError("msync of chunk " + taken[0] + " of " + path + " failed", e);
                 }
             } else if (count > 1) {
-                try {
-                    channel.force(false); // one fdatasync: writes back the dirty pages of every chunk at once
-                } catch (IOException | UncheckedIOException e) {
-                    for (int i = 0; i < count; i++) {
-                        dirtyChunks.set(taken[i], 1);
-                    }
-                    throw MediaFiles.ioError("fdatasync of " + count + " dirty chunks of " + path + " failed", e);
-                }
+                fdatasync(count, taken);
             }
         } finally {
             inFlight.exit();
@@ -318,19 +330,59 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
         inFlight.enter();
         try {
             checkOpen();
-            long done = 0;
-            while (done < totalLength) {
-                long position = offset + done;
-                int chunk = (int) (position >>> chunkShift);
-                long within = position & chunkMask;
-                long length = Math.min(totalLength - done, chunkMask + 1 - within);
-                NativeMemory.zero(chunkAddress(chunk) + within, length);
-                markDirty(chunk);
-                done += length;
+            long first = (offset + PAGE_BYTES - 1) & -PAGE_BYTES;
+            long last = (offset + totalLength) & -PAGE_BYTES;
+            if (fd >= 0 && punchHoleSupported && last > first && punchHole(first, last - first)) {
+                punchedSinceFlush = true; // after the punch: a flush that clears it syncs the punch
+                zeroThroughMapping(offset, first - offset);
+                zeroThroughMapping(last, offset + totalLength - last);
+            } else {
+                zeroThroughMapping(offset, totalLength);
             }
         } finally {
             inFlight.exit();
         }
+    }
+
+    /** Zeros {@code [offset, offset + length)} through the mapping and marks the chunks dirty. */
+    private void zeroThroughMapping(long offset, long totalLength) {
+        long done = 0;
+        while (done < totalLength) {
+            long position = offset + done;
+            int chunk = (int) (position >>> chunkShift);
+            long within = position & chunkMask;
+            long length = Math.min(totalLength - done, chunkMask + 1 - within);
+            NativeMemory.zero(chunkAddress(chunk) + within, length);
+            markDirty(chunk);
+            done += length;
+        }
+    }
+
+    /**
+     * {@code fallocate(PUNCH_HOLE | KEEP_SIZE)} of whole pages on {@link #fd}: the kernel drops the
+     * pages from the page cache and from every mapping of them (later loads fault in zeros). True if
+     * punched; false if the file system does not support it (remembered: later trims write zeros).
+     */
+    private boolean punchHole(long offset, long length) {
+        while (true) {
+            if (LibC.fallocate(fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, offset, length) == 0) {
+                return true;
+            }
+            int errno = LibC.errno();
+            if (errno == LibC.EOPNOTSUPP || errno == LibC.ENOSYS) {
+                punchHoleSupported = false;
+                return false;
+            }
+            if (errno != LibC.EINTR) {
+                throw new CoreException(CoreError.IO_ERROR, "fallocate(PUNCH_HOLE) failed: " + LibC.describe(errno)
+                        + " at offset " + offset + " length " + length + " of " + path);
+            }
+        }
+    }
+
+    /** Whether trims punch holes: libc is bound and the file system has not refused {@code FALLOC_FL_PUNCH_HOLE}. */
+    public boolean punchesHoles() {
+        return fd >= 0 && punchHoleSupported;
     }
 
     @Override
@@ -381,6 +433,23 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
     }
 
 
+
+    /**
+     * One {@code fdatasync} of the file: writes back the dirty pages of every chunk at once, and
+     * commits punched holes (an extent change {@code msync} of a range is not promised to cover).
+     * On failure the taken chunks are dirty again and a later flush syncs the punches again.
+     */
+    private void fdatasync(int count, int[] taken) {
+        try {
+            channel.force(false);
+        } catch (IOException | UncheckedIOException e) {
+            for (int i = 0; i < count; i++) {
+                dirtyChunks.set(taken[i], 1);
+            }
+            punchedSinceFlush = true;
+            throw MediaFiles.ioError("fdatasync of " + count + " dirty chunks of " + path + " failed", e);
+        }
+    }
 
     private void markDirty(int chunk) {
         if (dirtyChunks.get(chunk) == 0) {

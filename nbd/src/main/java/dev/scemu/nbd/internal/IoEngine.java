@@ -46,8 +46,9 @@ import org.slf4j.LoggerFactory;
  * reply describe less than the whole range, and the client asks again from where it ends.
  * {@code NBD_CMD_CACHE} is validated and answered without device I/O. {@code NBD_CMD_FLAG_FAST_ZERO}
  * is refused with {@code ENOTSUP} before anything is done: no layer promises zeroing faster than
- * writing (a snapshot volume's trim writes zeros through its diff path, a RAID array's trim writes
- * zeros to keep parity), which tells the client not to pre-zero.
+ * writing (a snapshot volume's trim writes zeros through its diff path before it trims below, a
+ * RAID array's trim writes zeros on partial stripe rows to keep parity), which tells the client not
+ * to pre-zero.
  *
  * <p>Data buffers belong to the {@link RequestSlot}; a WRITE payload is placed by the reader at
  * {@link #headPaddingBytes(long)} in a buffer of {@link #spanBytes(long, long)} so the covering

@@ -20,6 +20,14 @@ interface LevelEngine {
         write(lba, blockCount, buffer, bufferOffset, fua);
     }
 
+    /**
+     * Trims array blocks {@code [lba, lba + blockCount)}: afterwards they read zeros (durable at
+     * the next flush). What redundancy allows passes down as member trims, under the same bitmap
+     * and lock rules as a write; the rest is zeros written through {@link #write}
+     * ({@link MdRaidArray#writeZeros}), which keeps parity and mirrors right by construction.
+     */
+    void trim(long lba, long blockCount);
+
     /** Units of member data that resync, scrub and rebuild walk. */
     long unitCount();
 

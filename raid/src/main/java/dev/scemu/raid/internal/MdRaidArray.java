@@ -236,6 +236,46 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
     }
 
+    /**
+     * Trims member data blocks of {@code role} (the member reads zeros there afterwards, durable at
+     * its next flush). A range holding a logged bad block gets zeros written instead, through
+     * {@link #writeMember} (which writes around the bad blocks as a write does). Any error fails the
+     * member, as a write error does; returns false if the member is gone or failed.
+     */
+    boolean trimMember(int role, long memberLba, long blockCount, IoCause cause) {
+        Slot slot = slots[role];
+        BlockDevice d = slot.device;
+        if (d == null || slot.state == MemberState.FAILED) {
+            return false;
+        }
+        BadBlockLog bblog = badBlocksOf(slot);
+        if (bblog != null && !bblog.isEmpty() && bblog.isBad((dataOffsetBlocks + memberLba) * sectorsPerBlock,
+                blockCount * sectorsPerBlock)) {
+            ByteBuffer zeros = pool.acquire();
+            try {
+                Xor.zero(zeros, 0, zeros.capacity());
+                for (long done = 0; done < blockCount; ) {
+                    int n = (int) Math.min(chunkBlocks, blockCount - done);
+                    if (!writeMember(role, memberLba + done, n, zeros, 0, cause, false)) {
+                        return false;
+                    }
+                    done += n;
+                }
+                return true;
+            } finally {
+                pool.release(zeros);
+            }
+        }
+        try {
+            d.trim(dataOffsetBlocks + memberLba, blockCount);
+            return true;
+        } catch (CoreException e) {
+            rethrowIfFatal(e);
+            markFailed(slot, "trim of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
+            return false;
+        }
+    }
+
     /** Writes member data blocks; any error fails the member (md fails a device on a write error). */
     boolean writeMember(int role, long memberLba, int blockCount, ByteBuffer buffer, int bufferOffset, IoCause cause,
                         boolean fua) {
@@ -437,27 +477,38 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         ArrayAllocation.map(this, lba, blockCount, sink);
     }
 
-    /** Trim writes zeros through the normal write path, so parity and mirrors stay consistent. */
+    /**
+     * Trim passes down as member trims where redundancy allows it ({@link LevelEngine#trim}): whole
+     * stripe rows on RAID-5 (every data chunk and the parity of a row of zeros is zeros), every
+     * mirror on RAID-1, every chunk piece on RAID-0. Partial rows and degraded rows write zeros
+     * through the normal write path, so parity stays right. Either way the bitmap bit is set before
+     * a member changes, like a write.
+     */
     @Override
     protected void doTrim(long lba, long blockCount) {
         hostIo.increment();
         hostInFlight.incrementAndGet();
         try {
             beginWrite();
-            ByteBuffer zeros = pool.acquire();
-            try {
-                Xor.zero(zeros, 0, zeros.capacity());
-                long done = 0;
-                while (done < blockCount) {
-                    int n = (int) Math.min(chunkBlocks, blockCount - done);
-                    engine.write(lba + done, n, zeros, 0, false);
-                    done += n;
-                }
-            } finally {
-                pool.release(zeros);
-            }
+            engine.trim(lba, blockCount);
         } finally {
             hostInFlight.decrementAndGet();
+        }
+    }
+
+    /** Writes zeros to array blocks {@code [lba, lba + blockCount)} through the level's write path. */
+    void writeZeros(long lba, long blockCount) {
+        ByteBuffer zeros = pool.acquire();
+        try {
+            Xor.zero(zeros, 0, zeros.capacity());
+            long done = 0;
+            while (done < blockCount) {
+                int n = (int) Math.min(chunkBlocks, blockCount - done);
+                engine.write(lba + done, n, zeros, 0, false);
+                done += n;
+            }
+        } finally {
+            pool.release(zeros);
         }
     }
 

@@ -80,6 +80,24 @@ final class Raid0Engine implements LevelEngine {
         }
     }
 
+    /** Every chunk piece passes down as a member trim: no redundancy to keep. */
+    @Override
+    public void trim(long lba, long blockCount) {
+        long pos = lba;
+        long remaining = blockCount;
+        while (remaining > 0) {
+            long chunk = pos / chunkBlocks;
+            int inChunk = (int) (pos % chunkBlocks);
+            int k = (int) Math.min(remaining, chunkBlocks - inChunk);
+            int m = memberOf(chunk, n);
+            if (!a.trimMember(m, (chunk / n) * chunkBlocks + inChunk, k, IoCause.HOST)) {
+                throw a.arrayFailed("trim", pos, m);
+            }
+            pos += k;
+            remaining -= k;
+        }
+    }
+
     @Override
     public int syncUnit(long unit, boolean repair, IoCause cause) {
         return -1;

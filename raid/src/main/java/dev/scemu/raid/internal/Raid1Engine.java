@@ -111,6 +111,40 @@ final class Raid1Engine implements LevelEngine {
         }
     }
 
+    /**
+     * Every present mirror is trimmed, region by region under the region lock with the bitmap bit
+     * set first, exactly like a write: a crash between two mirrors leaves them differing only in
+     * blocks whose bit is set, and resync copies one to the other (old data or zeros, either is a
+     * valid outcome of an unflushed trim).
+     */
+    @Override
+    public void trim(long lba, long blockCount) {
+        long pos = lba;
+        long remaining = blockCount;
+        while (remaining > 0) {
+            long region = pos / regionBlocks;
+            int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
+            a.bitmapStart(pos, k);
+            ReentrantLock lock = a.locks.lock(region);
+            try {
+                int ok = 0;
+                for (int m = 0; m < n; m++) {
+                    if (a.writable(m) && a.trimMember(m, pos, k, IoCause.HOST)) {
+                        ok++;
+                    }
+                }
+                if (ok == 0) {
+                    throw a.arrayFailed("trim", pos, -1);
+                }
+            } finally {
+                lock.unlock();
+                a.bitmapEnd(pos, k);
+            }
+            pos += k;
+            remaining -= k;
+        }
+    }
+
     @Override
     public void write(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
         long pos = lba;

@@ -243,6 +243,70 @@ final class Raid5Engine implements LevelEngine {
         }
     }
 
+    /**
+     * Whole stripe rows pass down as member trims: every data chunk of the row and its parity, under
+     * the row lock with the row's bitmap bit set first (as {@link #writeRow}). Parity of zeros is
+     * zeros, so the trimmed row is consistent. The head and tail of the range that do not cover a
+     * whole row, and any row a member cannot read in full (degraded, rebuilding), take the write
+     * path with zeros instead ({@link MdRaidArray#writeZeros}: read-modify-write or reconstruct-write,
+     * the parity journal when the row is degraded).
+     *
+     * <p>Crash: the bit is durable before any member changes. A cut in the middle of a row's member
+     * trims leaves each member block holding its old data or zeros, and parity old or zeros; the set
+     * bit makes assembly resync the row (parity recomputed from the data), so every data block reads
+     * its old data or zeros, never a mix. A degraded row is never trimmed this way: there a stripe
+     * torn between old and zero would reconstruct the missing member's blocks as garbage.
+     */
+    @Override
+    public void trim(long lba, long blockCount) {
+        long rowBlocks = (long) chunkBlocks * dataDisks;
+        long end = lba + blockCount;
+        long firstRow = (lba + rowBlocks - 1) / rowBlocks;
+        long endRow = end / rowBlocks;
+        if (endRow <= firstRow) {
+            a.writeZeros(lba, blockCount);
+            return;
+        }
+        if (firstRow * rowBlocks > lba) {
+            a.writeZeros(lba, firstRow * rowBlocks - lba);
+        }
+        for (long row = firstRow; row < endRow; row++) {
+            if (!trimRow(row)) {
+                a.writeZeros(row * rowBlocks, rowBlocks);
+            }
+        }
+        if (end > endRow * rowBlocks) {
+            a.writeZeros(endRow * rowBlocks, end - endRow * rowBlocks);
+        }
+    }
+
+    /** Trims every member's chunk of {@code row}; false (nothing changed) if the row is not fully readable. */
+    private boolean trimRow(long row) {
+        long memberLba = row * chunkBlocks;
+        a.bitmapStart(memberLba, chunkBlocks);
+        ReentrantLock lock = a.locks.lock(row);
+        try {
+            for (int m = 0; m < n; m++) {
+                if (!a.readable(m, memberLba + chunkBlocks)) {
+                    return false;
+                }
+            }
+            int failed = 0;
+            for (int m = 0; m < n; m++) {
+                if (!a.trimMember(m, memberLba, chunkBlocks, IoCause.HOST)) {
+                    failed++;
+                }
+            }
+            if (failed > 1) {
+                throw a.arrayFailed("trim", row * chunkBlocks * (long) dataDisks, -1);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+            a.bitmapEnd(memberLba, chunkBlocks);
+        }
+    }
+
     private Scratch scratch() {
         Scratch scratch = SCRATCH.get();
         if (scratch.start.length < dataDisks) {

@@ -17,8 +17,9 @@ import java.util.List;
  *       that a block whose new contents still wait in the COW batch is {@link Allocation#DATA}
  *       (the data device still holds the old block). The volume keeps no record of its own of
  *       written or trimmed blocks: a trim writes zeros through the diff path (so snapshots keep the
- *       old data), and the trimmed blocks are a hole again only if the layers below make them one
- *       (a RAID array writes zeros, so on the usual stack they are data).</li>
+ *       old data), then passes the trim down for the blocks no snapshot needs and no batch holds,
+ *       and those are a hole again where the layers below make them one (a RAID-5 array on whole
+ *       stripe rows, sparse member files by punching).</li>
  *   <li><b>Snapshot {@code s}:</b> a block with a mapping entry holding {@code s} is what was
  *       preserved: {@link Allocation#DATA} when the copy is in the COW store,
  *       {@link Allocation#ZERO} when the entry is the zero block (preserved as zeros, no copy).

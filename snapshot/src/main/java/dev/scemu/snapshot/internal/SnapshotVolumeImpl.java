@@ -340,7 +340,15 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         }
     }
 
-    /** Trim = writing zeros through the diff path (zeros already there cost nothing; snapshots keep the old data). */
+    /**
+     * Trim, in two steps. First zeros are written through the diff path, as any write (zeros already
+     * there cost nothing; a block a snapshot needs is preserved first, so snapshots keep the old
+     * data). Then, for the blocks no existing snapshot sees and no COW batch holds, the trim is
+     * passed down to the data device ({@link WritePath#trimUnneeded}), so the range is a hole there
+     * again (on a RAID-5 below: where it covers whole stripe rows). Zeros then trimmed read zeros
+     * either way, so a crash between the steps is harmless; the blocks a snapshot needs stay
+     * written zeros (data) on the live volume.
+     */
     @Override
     protected void doTrim(long lba, long blockCount) {
         long done = 0;
@@ -348,6 +356,15 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             int run = (int) Math.min(MAX_RUN_BLOCKS, blockCount - done);
             hostWrite(lba + done, run, zeros.duplicate(), 0, false);
             done += run;
+        }
+        writeGate.readLock().lock();
+        try {
+            checkUsable();
+            writes.trimUnneeded(lba, blockCount);
+        } catch (RuntimeException e) {
+            throw noteFailure(e);
+        } finally {
+            writeGate.readLock().unlock();
         }
     }
 

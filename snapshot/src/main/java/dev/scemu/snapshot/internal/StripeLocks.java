@@ -97,4 +97,33 @@ final class StripeLocks {
             }
         }
     }
+
+    /**
+     * Takes the exclusive locks of every stripe {@code [lba, lba + blockCount)} touches, in
+     * ascending lock order (every lock when the range spans {@value #LOCKS} stripes or more), as
+     * {@link #lockShared} does; a trim's second step uses it to see a whole window at once.
+     */
+    void lockExclusive(long lba, long blockCount) {
+        for (int i : indices(lba, blockCount)) {
+            locks[i].writeLock().lock();
+        }
+    }
+
+    /** Releases what {@link #lockExclusive} took for the same range. */
+    void unlockExclusive(long lba, long blockCount) {
+        for (int i : indices(lba, blockCount)) {
+            locks[i].writeLock().unlock();
+        }
+    }
+
+    /** The lock indices of the stripes {@code [lba, lba + blockCount)} touches, ascending. */
+    private static int[] indices(long lba, long blockCount) {
+        long stripes = ((lba + blockCount - 1) >>> STRIPE_SHIFT) - (lba >>> STRIPE_SHIFT) + 1;
+        if (stripes >= LOCKS) {
+            return java.util.stream.IntStream.range(0, LOCKS).toArray();
+        }
+        int first = (int) ((lba >>> STRIPE_SHIFT) & (LOCKS - 1));
+        return java.util.stream.IntStream.range(first, first + (int) stripes).map(i -> i & (LOCKS - 1)).sorted()
+                .toArray();
+    }
 }

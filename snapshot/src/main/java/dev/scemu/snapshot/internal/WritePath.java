@@ -94,6 +94,12 @@ final class WritePath {
     private static final int MAX_POOLED_CONTEXTS = 16;
     /** Runs of at least this many blocks are first compared whole (an identical rewrite costs one compare). */
     private static final int RUN_COMPARE_MIN_BLOCKS = 4;
+    /**
+     * A trim's second step works on aligned windows of this many blocks (every stripe lock): one
+     * trim call per free run of a window, so a RAID-5 below sees whole stripe rows, not pieces cut
+     * at the 64-block stripes (which would leave a partial row, written zeros, at each cut).
+     */
+    static final long TRIM_WINDOW_BLOCKS = (long) StripeLocks.LOCKS * StripeLocks.STRIPE_BLOCKS;
 
     private final VolumeState s;
     private final int blockSize;
@@ -623,6 +629,60 @@ final class WritePath {
             slot += run;
         }
         s.meter.issuedWrite(IoCause.HOST, written * blockSize);
+    }
+
+    /**
+     * The second step of a host trim ({@link SnapshotVolumeImpl}): after zeros were written over
+     * {@code [lba, lba + blockCount)} through the diff path, passes a trim down to the data device
+     * for the blocks that no existing snapshot sees ({@link VolumeState#needsCopy} false) and that
+     * have no slot in a batch (committing or filling, written or not). Window by window
+     * ({@link #TRIM_WINDOW_BLOCKS}) under the exclusive locks of the window's stripes, taken in
+     * ascending order like a reader's shared ones, so no run or committer works on those blocks meanwhile (a run reads
+     * the old blocks and hands them to {@code writeOver}; a trim in between would make a RAID-5
+     * below compute parity from stale old data). Caller holds {@code writeGate} shared, so no
+     * snapshot is created, deleted or rolled back meanwhile.
+     *
+     * <p>Why it is safe: such a block holds zeros on the data device (the first step wrote them
+     * in place, or a later concurrent write replaced them, which a concurrent trim may legally
+     * erase), and no snapshot reads the data device there, so trimming changes no snapshot's view
+     * and the live block reads zeros before and after. A crash between the steps, or before the
+     * next flush, leaves the block holding its old contents or zeros, exactly what an unflushed
+     * trim promises. Blocks whose old data a snapshot still needs keep the first step only: the
+     * preserved copy, then written zeros (data).
+     */
+    void trimUnneeded(long lba, long blockCount) {
+        long done = 0;
+        boolean[] free = new boolean[(int) Math.min(blockCount, TRIM_WINDOW_BLOCKS)];
+        while (done < blockCount) {
+            long at = lba + done;
+            int window = (int) Math.min(blockCount - done, TRIM_WINDOW_BLOCKS - (at & (TRIM_WINDOW_BLOCKS - 1)));
+            s.stripes.lockExclusive(at, window);
+            try {
+                synchronized (s.meta) {
+                    for (int i = 0; i < window; i++) {
+                        long blockLba = at + i;
+                        free[i] = !s.needsCopy(blockLba) && filling.slotOf(blockLba) < 0
+                                && (committing == null || committing.slotOf(blockLba) < 0);
+                    }
+                }
+                int i = 0;
+                while (i < window) {
+                    if (!free[i]) {
+                        i++;
+                        continue;
+                    }
+                    int j = i;
+                    while (j < window && free[j]) {
+                        j++;
+                    }
+                    s.data.trim(at + i, j - i);
+                    i = j;
+                }
+            } finally {
+                s.stripes.unlockExclusive(at, window);
+            }
+            done += window;
+        }
     }
 
     /** The blocks of {@code [lba, lba + blockCount)} whose new data waits in a batch, ascending. */
