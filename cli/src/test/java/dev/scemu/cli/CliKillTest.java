@@ -60,7 +60,8 @@ class CliKillTest {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String flag : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (flag.startsWith("--add-") || flag.startsWith("--enable-native-access")) {
+            if (flag.startsWith("--add-") || flag.startsWith("--enable-native-access")
+                    || flag.startsWith("--sun-misc-unsafe-memory-access")) {
                 command.add(flag);
             }
         }

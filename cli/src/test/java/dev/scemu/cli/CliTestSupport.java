@@ -98,6 +98,7 @@ final class CliTestSupport {
                 "-cp", System.getProperty("java.class.path"), "-Xmx256m"));
         for (String jvmArg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (jvmArg.startsWith("--add-") || jvmArg.startsWith("--enable-native-access")
+                    || jvmArg.startsWith("--sun-misc-unsafe-memory-access")
                     || jvmArg.startsWith("-Ddisable.perf") || jvmArg.startsWith("-Dchronicle")) {
                 command.add(jvmArg); // what the off-heap media need (surefire's argLine)
             }

@@ -87,6 +87,7 @@ class QuietCliTest {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
         for (String jvmArg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (jvmArg.startsWith("--add-") || jvmArg.startsWith("--enable-native-access")
+                    || jvmArg.startsWith("--sun-misc-unsafe-memory-access")
                     || jvmArg.startsWith("-Ddisable.perf") || jvmArg.startsWith("-Dchronicle")) {
                 command.add(jvmArg);
             }
