@@ -119,6 +119,26 @@ final class Raid1Engine implements LevelEngine {
      */
     @Override
     public void trim(long lba, long blockCount) {
+        forEachRegion("trim", lba, blockCount, (m, pos, k) -> a.trimMember(m, pos, k, IoCause.HOST));
+    }
+
+    @Override
+    public void write(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+        forEachRegion("write", lba, blockCount, (m, pos, k) -> a.writeMember(m, pos, k, buffer,
+                bufferOffset + (int) (pos - lba) * blockSize, IoCause.HOST, fua));
+    }
+
+    /** One mirror's part of a region's write or trim: whether the member took it. */
+    @FunctionalInterface
+    private interface MirrorOp {
+        boolean apply(int member, long lba, int blockCount);
+    }
+
+    /**
+     * Runs {@code op} on every writable mirror, region by region: the region's bitmap bit is set
+     * first and its lock held across all mirrors; the request fails only if no mirror took a region.
+     */
+    private void forEachRegion(String what, long lba, long blockCount, MirrorOp op) {
         long pos = lba;
         long remaining = blockCount;
         while (remaining > 0) {
@@ -129,12 +149,12 @@ final class Raid1Engine implements LevelEngine {
             try {
                 int ok = 0;
                 for (int m = 0; m < n; m++) {
-                    if (a.writable(m) && a.trimMember(m, pos, k, IoCause.HOST)) {
+                    if (a.writable(m) && op.apply(m, pos, k)) {
                         ok++;
                     }
                 }
                 if (ok == 0) {
-                    throw a.arrayFailed("trim", pos, -1);
+                    throw a.arrayFailed(what, pos, -1);
                 }
             } finally {
                 lock.unlock();
@@ -142,36 +162,6 @@ final class Raid1Engine implements LevelEngine {
             }
             pos += k;
             remaining -= k;
-        }
-    }
-
-    @Override
-    public void write(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
-        long pos = lba;
-        int remaining = blockCount;
-        int off = bufferOffset;
-        while (remaining > 0) {
-            long region = pos / regionBlocks;
-            int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
-            a.bitmapStart(pos, k);
-            ReentrantLock lock = a.locks.lock(region);
-            try {
-                int ok = 0;
-                for (int m = 0; m < n; m++) {
-                    if (a.writable(m) && a.writeMember(m, pos, k, buffer, off, IoCause.HOST, fua)) {
-                        ok++;
-                    }
-                }
-                if (ok == 0) {
-                    throw a.arrayFailed("write", pos, -1);
-                }
-            } finally {
-                lock.unlock();
-                a.bitmapEnd(pos, k);
-            }
-            pos += k;
-            remaining -= k;
-            off += k * blockSize;
         }
     }
 
