@@ -1,6 +1,8 @@
 package dev.scemu.cli;
 
+import dev.scemu.core.PowerDomain;
 import dev.scemu.unit.StorageControlUnit;
+import java.security.SecureRandom;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +18,8 @@ final class Units {
 
     static StorageControlUnit open(Path dir) {
         checkUnitDirectory(dir);
-        return withNotices(StorageControlUnit.open(dir));
+        // a CLI process cannot cut its own power: its disks write through (PowerDomain.writeThrough)
+        return withNotices(StorageControlUnit.open(dir, PowerDomain.writeThrough(new SecureRandom().nextLong())));
     }
 
     /** Opens the unit to look at it: nothing reaches its files (see {@link StorageControlUnit#openReadOnly}). */

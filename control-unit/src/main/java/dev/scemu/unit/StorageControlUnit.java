@@ -328,6 +328,14 @@ public final class StorageControlUnit implements AutoCloseable {
     }
 
     /**
+     * {@link #open(Path)} with every disk and the flash attached to {@code power}: a simulation's
+     * domain, or {@link PowerDomain#writeThrough} for a process serving the unit's files (the CLI).
+     */
+    public static StorageControlUnit open(Path directory, PowerDomain power) {
+        return open(directory, java.util.Objects.requireNonNull(power, "power"), false);
+    }
+
+    /**
      * Opens the unit kept in {@code directory} to look at it: every member image and the NVRAM are
      * opened read-only under an in-memory copy-on-write overlay ({@link ReadOnlyOverlayDevice}), so
      * assembly, the firmware boot (recovery, backup creation), journal replay and resync run in RAM

@@ -26,7 +26,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       default {@link #DEFAULT_WRITE_CACHE_BYTES}, counted in block versions held): past the bound the
  *       blocks held become durable early, which the contract allows (only a flush or FUA promises
  *       durability; nothing promises loss). Without that bound a host that never flushes (an NBD
- *       client) would grow it without limit.</li>
+ *       client) would grow it without limit. A device on a {@linkplain PowerDomain#writeThrough
+ *       write-through domain} keeps no undo log: every write is durable as far as the inner device
+ *       makes it so, and a cut loses nothing (what a process that serves real files gets from the
+ *       OS page cache when it is killed).</li>
  *   <li><b>Power cut</b> through the {@link PowerDomain}: unflushed writes are lost (or a seeded
  *       subset survives, torn at block granularity); I/O fails with {@link CoreError#POWER_LOST}
  *       until power is restored.</li>
@@ -284,11 +287,9 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     @Override
     public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
         geometry().checkRange(lba, blockCount);
-        synchronized (this) {
-            checkUsable();
-            inner.mapAllocation(lba, blockCount, (at, count, allocation) -> sink.extent(at, count,
-                    readErrors.stream().anyMatch(e -> e.overlaps(at, count)) ? Allocation.DATA : allocation));
-        }
+        checkUsable();
+        inner.mapAllocation(lba, blockCount, (at, count, allocation) -> sink.extent(at, count,
+                touchesReadError(at, count) ? Allocation.DATA : allocation));
     }
 
     @Override
@@ -306,7 +307,10 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
                     }
                 } else {
                     checkMediumErrors(writeErrors, lba, blockCount, "write");
-                    if (fua) {
+                    if (!domain.emulatesWriteCache()) {
+                        inner.write(lba, blockCount, buffer, bufferOffset, fua); // write-through: nothing to undo
+                        meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
+                    } else if (fua) {
                         inner.write(lba, blockCount, buffer, bufferOffset, true);
                         meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
                         forget(lba, blockCount);
@@ -339,8 +343,10 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             if (!cutNow) {
                 int[] held = lockRegions(lba, blockCount);
                 try {
-                    makeRoom(blockCount);
-                    saveReplaced(lba, blockCount);
+                    if (domain.emulatesWriteCache()) {
+                        makeRoom(blockCount);
+                        saveReplaced(lba, blockCount);
+                    }
                     inner.trim(lba, blockCount);
                 } finally {
                     unlockRegions(held);
@@ -578,6 +584,12 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
                             + lba + ", +" + blockCount + ") hits a medium error in " + extent);
                 }
             }
+        }
+    }
+
+    private boolean touchesReadError(long lba, long blockCount) {
+        synchronized (errorLock) {
+            return readErrors.stream().anyMatch(e -> e.overlaps(lba, blockCount));
         }
     }
 

@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class PowerDomain {
 
     private final long seed;
+    private final boolean emulatesWriteCache;
     private final Random random;
     private final List<FaultInjectingDevice> devices = new CopyOnWriteArrayList<>();
     private final AtomicLong nextWriteIndex = new AtomicLong();
@@ -28,9 +29,32 @@ public final class PowerDomain {
     private volatile long cutCount;
     private volatile java.util.function.LongConsumer writeObserver;
 
+    /** A domain whose devices emulate a disk's volatile write cache (see {@link FaultInjectingDevice}). */
     public PowerDomain(long seed) {
+        this(seed, true);
+    }
+
+    private PowerDomain(long seed, boolean emulatesWriteCache) {
         this.seed = seed;
         this.random = new Random(mix(seed));
+        this.emulatesWriteCache = emulatesWriteCache;
+    }
+
+    /**
+     * A domain whose devices keep no emulated write cache: a write goes through to the inner device
+     * and nothing is undone at a cut (a cut still fails the armed write and every later I/O until
+     * power is restored, and flush/FUA still reach the inner device). For a process that serves a
+     * unit's real files: a simulated cut cannot happen there, a {@code kill -9} keeps what the OS
+     * page cache holds, and a host power loss is covered by the flushes the inner files pass on.
+     * The undo log would cost a read and a copy of every block overwritten, for nothing.
+     */
+    public static PowerDomain writeThrough(long seed) {
+        return new PowerDomain(seed, false);
+    }
+
+    /** Whether devices keep an undo log so that a cut loses unflushed writes ({@link #writeThrough} = false). */
+    public boolean emulatesWriteCache() {
+        return emulatesWriteCache;
     }
 
     /**

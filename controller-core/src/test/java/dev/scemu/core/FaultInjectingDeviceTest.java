@@ -57,6 +57,29 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
     }
 
     @Test
+    void aWriteThroughDomainKeepsNoUndoLogAndLosesNothingAtACutButStillFailsTheArmedWrite() {
+        PowerDomain domain = PowerDomain.writeThrough(3);
+        assertThat(domain.emulatesWriteCache()).isFalse();
+        FaultInjectingDevice device = (FaultInjectingDevice) track(domain.attach(
+                Media.memory("disk", new BlockGeometry(BLOCK_SIZE, BLOCK_COUNT))));
+        device.write(0, 2, filled(0xA1, 2), 0);
+        device.flush();
+        device.write(1, 2, filled(0xB2, 2), 0);          // unflushed, but nothing is held to undo
+        device.trim(0, 1);
+        assertThat(device.unflushedBlockCount()).isZero();
+        domain.armCutAtWrite(domain.writeCount(), PowerCutMode.DROP_UNFLUSHED);
+        assertThatThrownBy(() -> device.write(4, 1, filled(0xC3, 1), 0))
+                .satisfies(e -> assertThat(codeOf(e)).isEqualTo(CoreError.POWER_LOST));
+        assertThatThrownBy(() -> device.read(0, 1, ByteBuffer.allocateDirect(BLOCK_SIZE), 0))
+                .satisfies(e -> assertThat(codeOf(e)).isEqualTo(CoreError.POWER_LOST));
+        domain.restore();
+
+        assertThat(readBytes(device, 0, 1)).containsOnly(0);
+        assertThat(readBytes(device, 1, 2)).containsOnly(0xB2 - 256);
+        assertThat(new PowerDomain(3).emulatesWriteCache()).isTrue();
+    }
+
+    @Test
     void aFullWriteCacheDestagesEarlyAndOnlyWhatCameAfterIsLost() {
         FaultInjectingDevice device = faulty(3);
         device.setWriteCacheBlocks(4);

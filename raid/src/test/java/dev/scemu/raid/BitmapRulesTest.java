@@ -66,10 +66,39 @@ class BitmapRulesTest {
         return (page.get(MdBitmapLayout.HEADER_BYTES + bit / 8) & (1 << (bit % 8))) != 0;
     }
 
+    /** A bitmap clock that advances 6 s (past md's daemon_sleep of 5 s) at every reading: one reading per flush. */
+    static java.util.function.LongSupplier flushesSixSecondsApart() {
+        java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
+        return () -> nanos.addAndGet(java.util.concurrent.TimeUnit.SECONDS.toNanos(6));
+    }
+
+    @Test
+    void aBitClearsOnlyAfterItsRegionWasIdleForDaemonSleepNotJustAcrossTwoFlushes() {
+        List<BlockDevice> members = TestArrays.memoryMembers("t", 4, 8L << 20);
+        MdRaidArray array = (MdRaidArray) RaidArray.create(config(), members);
+        java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
+        array.setBitmapClock(nanos::get);
+        int rowBlocks = 3 * CHUNK / 4096;
+        array.write(0, rowBlocks, TestArrays.randomBuffer(new Random(2), rowBlocks), 0);
+        for (int i = 0; i < 5; i++) { // five flushes 1 s apart: idle across them, but for less than 5 s
+            nanos.addAndGet(java.util.concurrent.TimeUnit.SECONDS.toNanos(1));
+            array.flush();
+        }
+        // md_bitmap_daemon_work clears only after daemon_sleep; clearing here would make the next write pay a FUA page write
+        assertThat(array.bitmapDirtyBits()).isEqualTo(1);
+        assertThat(bitOnDisk(members.get(0), 0)).isTrue();
+        nanos.addAndGet(java.util.concurrent.TimeUnit.SECONDS.toNanos(1)); // 5 s since the first flush saw it idle
+        array.flush();
+        assertThat(array.bitmapDirtyBits()).isZero();
+        assertThat(bitOnDisk(members.get(0), 0)).isFalse();
+        array.close();
+    }
+
     @Test
     void writesWhileDegradedKeepTheirBitsAndEventsClearedUntilARebuild() {
         List<BlockDevice> members = TestArrays.memoryMembers("d", 4, 8L << 20);
         MdRaidArray array = (MdRaidArray) RaidArray.create(config(), members);
+        array.setBitmapClock(flushesSixSecondsApart());
         int rowBlocks = 3 * CHUNK / 4096;
         ByteBuffer data = TestArrays.randomBuffer(new Random(1), rowBlocks);
         array.write(0, rowBlocks, data, 0);

@@ -87,6 +87,7 @@ class MeteringAndBitmapTest {
         int bitmapChunk = 64 * 1024; // 4 stripes of 16 KiB per bit
         MdRaidArray array = (MdRaidArray) RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK)
                 .bitmapChunkBytes(bitmapChunk).assumeClean(true).build(), members);
+        array.setBitmapClock(BitmapRulesTest.flushesSixSecondsApart());
         int rowBlocks = 3 * CHUNK_BLOCKS;
         ByteBuffer data = TestArrays.randomBuffer(new Random(3), rowBlocks);
         array.write(0, rowBlocks, data, 0);          // stripe 0, bitmap bit 0

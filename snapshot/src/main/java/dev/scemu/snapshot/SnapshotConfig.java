@@ -6,7 +6,7 @@ package dev.scemu.snapshot;
  * @param logBlocks blocks of the snapshot store given to the execution log
  * @param maxMappingEntries capacity of the block mapping table in entries; 0 = twice the number of store blocks
  * @param maxSnapshots most snapshots that may exist at once
- * @param cowBatchBlocks copy-on-write entries gathered before one journal record + one log sync
+ * @param cowBatchBlocks copy-on-write entries gathered before one commit (their journal records + one log sync)
  * @param storeFullPolicy what a write does when the store is full
  */
 public record SnapshotConfig(int logBlocks, long maxMappingEntries, int maxSnapshots, int cowBatchBlocks,
@@ -33,9 +33,13 @@ public record SnapshotConfig(int logBlocks, long maxMappingEntries, int maxSnaps
         }
     }
 
-    /** 1 MiB-ish log, automatic table size, 256 snapshots, batches of 64 copies, refuse writes when full. */
+    /**
+     * 1 MiB-ish log, automatic table size, 256 snapshots, batches of 1,024 copies (a commit, with
+     * its two store flushes, per 4 MiB of copies; two batches hold 16 MiB of new and old blocks in
+     * memory), refuse writes when full.
+     */
     public static SnapshotConfig defaults() {
-        return new SnapshotConfig(256, 0, 256, 64, StoreFullPolicy.REFUSE_WRITE);
+        return new SnapshotConfig(256, 0, 256, 1024, StoreFullPolicy.REFUSE_WRITE);
     }
 
     public SnapshotConfig withLogBlocks(int blocks) {

@@ -75,6 +75,11 @@ final class MdMetadata {
         WriteIntentBitmap bitmap = new WriteIntentBitmap(array.setUuid, reference.sizeSectors, h.chunkBytes(),
                 h.reservedSectors() * 512, array.metadata::writeBitmapPage, array.metadata::events, array::degraded);
         bitmap.setEventsCleared(h.eventsCleared());
+        int daemonSleep = java.nio.ByteBuffer.wrap(header).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .getInt(MdBitmapLayout.OFF_DAEMON_SLEEP);
+        // md_bitmap_read_sb refuses a period out of range; mdadm always writes 5 s
+        bitmap.setDaemonSleepSeconds(daemonSleep >= 1 && daemonSleep <= 3600 ? daemonSleep
+                : MdBitmapLayout.DEFAULT_DAEMON_SLEEP_SECONDS);
         return bitmap;
     }
 

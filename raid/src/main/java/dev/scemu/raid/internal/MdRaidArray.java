@@ -23,6 +23,7 @@ import dev.scemu.raid.ScrubListener;
 import dev.scemu.raid.ScrubMismatch;
 import dev.scemu.raid.ScrubResult;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
@@ -455,17 +456,34 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
     }
 
+    /**
+     * Flushes every working member, all at once ({@link MemberFlushes}): a flush costs the slowest
+     * member's, not their sum. A member whose flush fails is failed; a power cut or a closed member
+     * is rethrown once every flush has returned.
+     */
     void flushMembers() {
+        List<Slot> working = new ArrayList<>(slots.length);
         for (Slot slot : slots) {
-            BlockDevice d = slot.device;
-            if (d != null && slot.state != MemberState.FAILED) {
-                try {
-                    d.flush();
-                } catch (CoreException e) {
-                    rethrowIfFatal(e);
-                    markFailed(slot, "flush: " + e.getMessage());
-                }
+            if (slot.device != null && slot.state != MemberState.FAILED) {
+                working.add(slot);
             }
+        }
+        CoreException[] errors = MemberFlushes.flushAll(working.stream().map(slot -> slot.device).toList());
+        CoreException fatal = null;
+        for (int i = 0; i < errors.length; i++) {
+            CoreException e = errors[i];
+            if (e == null) {
+                continue;
+            }
+            try {
+                rethrowIfFatal(e);
+                markFailed(working.get(i), "flush: " + e.getMessage());
+            } catch (CoreException thrown) {
+                fatal = fatal == null ? thrown : fatal;
+            }
+        }
+        if (fatal != null) {
+            throw fatal;
         }
     }
 
@@ -899,6 +917,16 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     void bitmapEnd(long memberLba, long blockCount) {
         if (bitmap != null) {
             bitmap.endWrite(memberLba * sectorsPerBlock, (memberLba + blockCount) * sectorsPerBlock);
+        }
+    }
+
+    /**
+     * The clock the bitmap measures idle regions with (md's daemon_sleep, 5 s): tests and
+     * simulations that want bits cleared after two flushes advance their own clock between them.
+     */
+    public void setBitmapClock(java.util.function.LongSupplier nanos) {
+        if (bitmap != null) {
+            bitmap.setClock(nanos);
         }
     }
 

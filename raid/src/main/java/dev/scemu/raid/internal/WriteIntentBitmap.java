@@ -28,9 +28,13 @@ import java.util.function.LongSupplier;
  *       one writes, the others wait for a write whose snapshot came after their bit was set
  *       (group commit). The monitor is held only to change bits and counters, never during I/O.</li>
  *   <li>Lazy clearing, like md's bitmap daemon, which clears a bit only after it has seen the
- *       region idle in two passes: {@link #beginClear} (before a member flush) records, per bit,
+ *       region idle in two passes {@code daemon_sleep} apart (md_bitmap_daemon_work; mdadm writes
+ *       5 s into the header): {@link #beginClear} (before a member flush) records, per bit,
  *       whether the region is idle; {@link #finishClear} (after that flush) clears bits that were
- *       idle at this and the previous flush and saw no write since, then writes the changed pages
+ *       idle at this and the previous flush, saw no write since, and were first seen idle at least
+ *       daemon_sleep ago. Without the time rule a volume that flushes often (every snapshot
+ *       commit flushes the array) cleared a bit between two writes to its region, and the next
+ *       write paid a FUA bitmap write again. Then it writes the changed pages
  *       without FUA or flush: a cleared bit only ever covers data an earlier member flush made
  *       durable, and losing the clear only costs a resync of a clean region.</li>
  *   <li>Bits marked {@link #markNeedsSync needs-sync} (unclean shutdown, new array) are never
@@ -79,6 +83,11 @@ public final class WriteIntentBitmap {
     private final int[] inflight;
     private final long[] writeSeq;
     private final long[] idleSeqAtLastFlush;
+    /** Per bit: the clock when a flush first saw its region idle (valid while idleSeqAtLastFlush matches). */
+    private final long[] idleSinceNanos;
+    /** md's daemon_sleep: a bit clears only after its region was idle this long (see Ordering 2). */
+    private volatile long daemonSleepNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(MdBitmapLayout.DEFAULT_DAEMON_SLEEP_SECONDS);
+    private volatile LongSupplier clockNanos = System::nanoTime;
     private long eventsCleared;
 
     /** Per page: incremented when one of its bits (or the header) changes in memory. */
@@ -110,6 +119,7 @@ public final class WriteIntentBitmap {
         this.writeSeq = new long[(int) bitCount];
         this.idleSeqAtLastFlush = new long[(int) bitCount];
         Arrays.fill(idleSeqAtLastFlush, -1);
+        this.idleSinceNanos = new long[(int) bitCount];
         int pages = Math.max(1, (imageBytes() + PAGE_BYTES - 1) / PAGE_BYTES);
         this.pageChanges = new long[pages];
         this.pageWritten = new long[pages];
@@ -119,6 +129,16 @@ public final class WriteIntentBitmap {
 
     public long bitCount() {
         return bitCount;
+    }
+
+    /** The header's daemon_sleep: how long a region must stay idle before its bit is cleared. */
+    public void setDaemonSleepSeconds(int seconds) {
+        this.daemonSleepNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(seconds);
+    }
+
+    /** The clock the idle time is measured with (tests and simulations set their own). */
+    public void setClock(LongSupplier nanos) {
+        this.clockNanos = nanos;
     }
 
     public long chunkSectors() {
@@ -285,11 +305,17 @@ public final class WriteIntentBitmap {
         boolean isDegraded = degraded.getAsBoolean();
         boolean[] changed = new boolean[pageChanges.length];
         boolean any = false;
+        long now = clockNanos.getAsLong();
+        long minIdle = daemonSleepNanos;
         synchronized (this) {
             for (int k = 0; k < bitCount; k++) {
                 long seq = snapshot[k];
                 boolean idle = seq >= 0 && inflight[k] == 0 && writeSeq[k] == seq;
-                if (!isDegraded && idle && idleSeqAtLastFlush[k] == seq && !test(needsSync, k)
+                if (idle && idleSeqAtLastFlush[k] != seq) {
+                    idleSinceNanos[k] = now; // first flush to see the region idle since its last write
+                }
+                if (!isDegraded && idle && idleSeqAtLastFlush[k] == seq && now - idleSinceNanos[k] >= minIdle
+                        && !test(needsSync, k)
                         && !test(degradedWrites, k) && test(bits, k)) {
                     set(bits, k, false);
                     int page = pageOfBit(k);

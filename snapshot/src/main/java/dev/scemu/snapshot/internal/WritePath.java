@@ -4,6 +4,7 @@ import dev.scemu.core.CoreError;
 import dev.scemu.core.CoreException;
 import dev.scemu.core.IoCause;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -35,8 +36,9 @@ import net.openhft.hashing.LongHashFunction;
  * Two {@link CowBatch}es alternate: one <em>fills</em>, at most one <em>commits</em>. When a run
  * finds no room, and no batch is committing, it <em>seals</em> the filling batch (it becomes the
  * committing one, the other, empty, starts filling: later runs proceed at once), waits until the
- * runs that reserved slots in it have finished, and commits it: ONE journal record with every
- * entry and copy hash, ONE journal sync (log block + store flush: the copies become durable),
+ * runs that reserved slots in it have finished, and commits it: the journal records of its
+ * entries and copy hashes (as many as the batch needs, {@code entriesPerRecord} each: 125 at
+ * 4 KiB blocks), ONE journal sync (log blocks + store flush: the copies become durable),
  * then the new data goes to the data device, stripe by stripe under the stripe lock, each slot
  * marked written as its data lands. A flush or a FUA write seals and commits the filling batch
  * the same way (after waiting for a commit in progress); writers that wait for the same commit
@@ -54,7 +56,10 @@ import net.openhft.hashing.LongHashFunction;
  *       the copy durable.</li>
  *   <li><b>Only the last batch can be torn.</b> At most one batch commits at a time; the next
  *       seal waits until the previous commit returned, so batch k+1's sync starts after batch
- *       k's sync returned.</li>
+ *       k's sync returned. Within the last batch any subset of its records may have survived a
+ *       cut: every record stands alone (each entry is checked against its copy's hash at
+ *       recovery), and no block of the batch was overwritten before the sync returned (rule 1),
+ *       so a lost record only loses entries whose old blocks are still on the data device.</li>
  *   <li><b>Reads see the latest completed write.</b> A read holds the shared locks of its
  *       stripes. A completed run left each of its blocks either on the data device (in place, or
  *       written by the committer) or in a pending slot; the reader reads the data device, then
@@ -106,6 +111,8 @@ final class WritePath {
     private final CowBatch[] pair = new CowBatch[2];
     private final ByteBuffer zeros;
     private final ByteBuffer payload;
+    /** COW entries one journal record holds; a batch's commit writes as many records as it needs. */
+    private final int entriesPerRecord;
     /** Idle run contexts (claimed and returned by CAS, no lock). */
     private final AtomicReferenceArray<RunContext> contexts = new AtomicReferenceArray<>(MAX_POOLED_CONTEXTS);
     /**
@@ -132,7 +139,8 @@ final class WritePath {
             throw new dev.scemu.snapshot.SnapshotException(dev.scemu.snapshot.SnapshotError.INVALID_CONFIGURATION,
                     "journal payloads of " + s.journal.maxPayloadBytes() + " bytes hold no COW entry");
         }
-        int capacity = Math.min(s.layout.cowBatchBlocks(), perRecord);
+        this.entriesPerRecord = perRecord;
+        int capacity = s.layout.cowBatchBlocks();
         pair[0] = new CowBatch(capacity, blockSize);
         pair[1] = new CowBatch(capacity, blockSize);
         filling = pair[0];
@@ -552,25 +560,33 @@ final class WritePath {
                 if (batch.isEmpty()) {
                     return;
                 }
-                JournalRecords.putCowHeader(payload, s.generation, batch.size());
-                for (int slot = 0; slot < batch.size(); slot++) {
-                    int e = batch.entry(slot);
-                    JournalRecords.putCowEntry(payload, slot, s.index.lba(e), s.index.storeBlock(e), s.index.fromEpoch(e),
-                            s.index.toEpoch(e), batch.hash(slot));
+            }
+            int size = batch.size(); // sealed, no run in flight: stable until cleared below
+            List<Long> began = new ArrayList<>((size + entriesPerRecord - 1) / entriesPerRecord);
+            for (int first = 0; first < size; first += entriesPerRecord) {
+                int count = Math.min(entriesPerRecord, size - first);
+                synchronized (s.meta) {
+                    JournalRecords.putCowHeader(payload, s.generation, count);
+                    for (int k = 0; k < count; k++) {
+                        int slot = first + k;
+                        int e = batch.entry(slot);
+                        JournalRecords.putCowEntry(payload, k, s.index.lba(e), s.index.storeBlock(e),
+                                s.index.fromEpoch(e), s.index.toEpoch(e), batch.hash(slot));
+                    }
+                }
+                try {
+                    began.add(s.journal.begin(JournalRecords.OP_COW_BATCH, payload));
+                } catch (CoreException e) {
+                    if (e.code() != CoreError.LOG_FULL) {
+                        throw e;
+                    }
+                    s.openTransactions.addAll(began); // the checkpoint commits the records begun so far
+                    checkpoint(); // covers the batch's entries and writes its data
+                    return;
                 }
             }
-            long txId;
-            try {
-                txId = s.journal.begin(JournalRecords.OP_COW_BATCH, payload);
-            } catch (CoreException e) {
-                if (e.code() != CoreError.LOG_FULL) {
-                    throw e;
-                }
-                checkpoint(); // covers the batch's entries and writes its data
-                return;
-            }
-            s.syncJournal();
-            s.openTransactions.add(txId);
+            s.syncJournal(); // every record of the batch and every copy durable: one group commit
+            s.openTransactions.addAll(began);
             writeBatchData(batch);
             if (s.journalHalfFull()) {
                 checkpoint();
