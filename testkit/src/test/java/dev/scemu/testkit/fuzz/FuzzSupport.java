@@ -2,8 +2,8 @@ package dev.scemu.testkit.fuzz;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.Fuzzer;
 import dev.scemu.core.Media;
-import dev.scemu.testkit.Fuzzer;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.nio.ByteBuffer;

@@ -2,8 +2,8 @@ package dev.scemu.testkit.fuzz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.scemu.core.Fuzzer;
 import dev.scemu.flash.FlashException;
-import dev.scemu.testkit.Fuzzer;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
