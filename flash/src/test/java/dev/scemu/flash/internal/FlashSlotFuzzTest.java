@@ -1,4 +1,4 @@
-package dev.scemu.testkit.fuzz;
+package dev.scemu.flash.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -10,7 +10,6 @@ import dev.scemu.core.Media;
 import dev.scemu.flash.BackupRegion;
 import dev.scemu.flash.FirmwareImage;
 import dev.scemu.flash.FlashException;
-import dev.scemu.flash.internal.SlotHeaderLayout;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
