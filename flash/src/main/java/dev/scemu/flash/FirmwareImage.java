@@ -1,5 +1,8 @@
 package dev.scemu.flash;
 
+import dev.scemu.flash.internal.FirmwareImageLayout;
+import dev.scemu.flash.internal.ImageParser;
+import dev.scemu.flash.internal.ImageWriter;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.PublicKey;
@@ -15,12 +18,17 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * A parsed and verified firmware image (layout: {@link FirmwareImageLayout},
- * {@code docs/firmware-image.md}). Instances only come from {@link #parse}, so holding one means
+ * A parsed and verified firmware image (layout: {@code docs/firmware-image.md}, MCUboot's image
+ * format). Instances only come from {@link #parse}, so holding one means
  * its structure, hash and (if the keys require it) signature were checked; {@link #builder()}
  * creates, hashes and signs new images.
  */
 public final class FirmwareImage {
+
+    /** Header flag {@code IMAGE_F_RAM_LOAD}: the image is loaded into RAM at its load address. */
+    public static final int FLAG_RAM_LOAD = FirmwareImageLayout.FLAG_RAM_LOAD;
+    /** Header flag {@code IMAGE_F_NON_BOOTABLE}: the image is not bootable on its own. */
+    public static final int FLAG_NON_BOOTABLE = FirmwareImageLayout.FLAG_NON_BOOTABLE;
 
     private final byte[] bytes;
     private final int loadAddress;
@@ -36,22 +44,20 @@ public final class FirmwareImage {
     private final SortedSet<String> capabilities;
     private final SortedMap<String, Integer> dataFormats;
 
-    FirmwareImage(byte[] bytes, int loadAddress, int headerSize, int protectedTlvSize, int imageSize, int flags,
-                  ImageVersion version, List<ImageTlv> tlvs, byte[] sha256, byte[] keyHash, boolean signatureVerified,
-                  SortedSet<String> capabilities, SortedMap<String, Integer> dataFormats) {
-        this.bytes = bytes;
-        this.loadAddress = loadAddress;
-        this.headerSize = headerSize;
-        this.protectedTlvSize = protectedTlvSize;
-        this.imageSize = imageSize;
-        this.flags = flags;
-        this.version = version;
-        this.tlvs = List.copyOf(tlvs);
-        this.sha256 = sha256;
-        this.keyHash = keyHash;
-        this.signatureVerified = signatureVerified;
-        this.capabilities = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(capabilities));
-        this.dataFormats = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(dataFormats));
+    private FirmwareImage(ImageParser.Parsed parsed) {
+        this.bytes = parsed.bytes();
+        this.loadAddress = parsed.loadAddress();
+        this.headerSize = parsed.headerSize();
+        this.protectedTlvSize = parsed.protectedTlvSize();
+        this.imageSize = parsed.imageSize();
+        this.flags = parsed.flags();
+        this.version = parsed.version();
+        this.tlvs = List.copyOf(parsed.tlvs());
+        this.sha256 = parsed.sha256();
+        this.keyHash = parsed.keyHash();
+        this.signatureVerified = parsed.signatureVerified();
+        this.capabilities = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(parsed.capabilities()));
+        this.dataFormats = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(parsed.dataFormats()));
     }
 
     public static Builder builder() {
@@ -64,7 +70,7 @@ public final class FirmwareImage {
      * values: never an index exception.
      */
     public static FirmwareImage parse(byte[] image, TrustedKeys keys) {
-        return ImageParser.parse(image, keys);
+        return new FirmwareImage(ImageParser.parse(image, keys));
     }
 
     /** Parses and checks the hash; a signature is not required (see {@link TrustedKeys#acceptUnsigned()}). */

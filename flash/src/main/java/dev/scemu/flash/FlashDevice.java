@@ -2,22 +2,17 @@ package dev.scemu.flash;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
-import dev.scemu.core.ChecksummedRecord;
-import dev.scemu.core.CoreException;
-import dev.scemu.core.IoCause;
 import dev.scemu.core.IoMeter;
 import dev.scemu.core.Media;
 import dev.scemu.core.PowerCutMode;
 import dev.scemu.core.PowerDomain;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.Random;
-import java.util.concurrent.atomic.LongAdder;
+import dev.scemu.flash.internal.FlashDeviceImpl;
+import java.nio.file.Path;
 
 /**
  * An emulated NOR-like NVRAM flash: pages (the program unit) grouped into erase blocks (the erase
  * unit), with the physics that matter to firmware code. Not a {@link BlockDevice}: it has its own
- * API, because flash is not rewritable in place.
+ * API, because flash is not rewritable in place. Built by {@link #builder()}.
  *
  * <ul>
  *   <li><b>Program</b> can only clear bits (1→0). Like real NOR, programming a 1 over a 0 leaves
@@ -38,506 +33,108 @@ import java.util.concurrent.atomic.LongAdder;
  * </ul>
  *
  * <p>Storage: the contents live in a backing {@link BlockDevice} of page-sized blocks (from
- * {@link Media}: off-heap memory, or a memory-mapped file that persists across close and reopen),
- * stored inverted so that a fresh all-zero backing reads as erased flash (0xFF) and an erase is a
- * trim. Erase counts live in the backing's last blocks. Every random choice derives from the
- * seed, so a run replays exactly.
+ * {@link Media}: off-heap memory, or a memory-mapped file that persists across close and reopen).
+ * Every random choice derives from the seed, so a run replays exactly.
  *
- * <p>Ordering: a program or erase is durable when it returns (written with FUA); a failed one
- * changed nothing, except the operation hit by a power cut, which is torn as described.
- * Thread-safe: operations are serialized.
+ * <p>Ordering: a program or erase is durable when it returns; a failed one changed nothing, except
+ * the operation hit by a power cut, which is torn as described. Thread-safe: operations are
+ * serialized. Offsets and lengths count bytes from flash byte 0 unless a name says pages or
+ * erase blocks.
  */
-public final class FlashDevice implements AutoCloseable {
+public interface FlashDevice extends AutoCloseable {
 
-    private static final int MAX_WEAR_BIT_ERRORS = 64;
-    private static final int ERASE_COUNT_MAGIC = ChecksummedRecord.magic("SCEC");
-
-    private final String name;
-    private final FlashGeometry geometry;
-    private final BlockDevice backing;
-    private final boolean ownsBacking;
-    private final boolean strict;
-    private final long endurance;
-    private final long seed;
-    private final PowerDomain powerDomain;
-    private final Random faultRandom;
-    private final long dataPages;
-    private final int[] eraseCounts;
-    private final ByteBuffer pageBuffer;
-    private final ByteBuffer countBuffer;
-
-    private final IoMeter meter;
-    private final LongAdder bytesRead = new LongAdder();
-    private final LongAdder pagesProgrammed = new LongAdder();
-    private final LongAdder bytesProgrammed = new LongAdder();
-    private final LongAdder blocksErased = new LongAdder();
-
-    private long nextOperationIndex;
-    private long armedOperationIndex = -1;
-    private PowerCutMode armedMode = PowerCutMode.DROP_UNFLUSHED;
-    private volatile boolean powered = true;
-    private volatile boolean closed;
-
-    private FlashDevice(Builder builder) {
-        this.name = builder.name;
-        this.geometry = builder.geometry;
-        this.strict = builder.strict;
-        this.endurance = builder.endurance;
-        this.seed = builder.seed;
-        this.powerDomain = builder.powerDomain;
-        this.faultRandom = new Random(builder.seed);
-        this.meter = new IoMeter(builder.name);
-        this.dataPages = geometry.pageCount();
-        long countPages = metadataPages(geometry);
-        if (builder.mappedFile != null) {
-            this.backing = Media.mappedFile(builder.mappedFile, backingGeometry(geometry));
-            this.ownsBacking = true;
-        } else if (builder.backing != null) {
-            this.backing = builder.backing;
-            this.ownsBacking = builder.ownsBacking;
-            if (backing.blockSize() != geometry.pageSizeBytes() || backing.blockCount() < dataPages + countPages) {
-                throw new FlashException(FlashError.INVALID_ARGUMENT, "backing device " + backing.name() + " of "
-                        + backing.geometry() + " does not fit flash " + geometry + " (needs "
-                        + (dataPages + countPages) + " blocks of " + geometry.pageSizeBytes() + " B)");
-            }
-        } else {
-            this.backing = Media.memory(name, backingGeometry(geometry));
-            this.ownsBacking = true;
-        }
-        this.pageBuffer = ByteBuffer.allocateDirect(geometry.pageSizeBytes());
-        this.countBuffer = ByteBuffer.allocateDirect(geometry.pageSizeBytes()).order(ByteOrder.LITTLE_ENDIAN);
-        this.eraseCounts = new int[geometry.eraseBlockCount()];
-        loadEraseCounts();
-    }
-
-    public static Builder builder() {
+    /** A builder; every setting has a default (16 MiB of 4 KiB pages in off-heap memory, seed 1). */
+    static Builder builder() {
         return new Builder();
     }
 
     /** Geometry of a backing device for {@code geometry}: the data pages plus the erase-count pages. */
-    public static BlockGeometry backingGeometry(FlashGeometry geometry) {
-        return new BlockGeometry(geometry.pageSizeBytes(), geometry.pageCount() + metadataPages(geometry));
+    static BlockGeometry backingGeometry(FlashGeometry geometry) {
+        return FlashDeviceImpl.backingGeometry(geometry);
     }
 
-    private static long metadataPages(FlashGeometry geometry) {
-        int perPage = countsPerPage(geometry.pageSizeBytes());
-        return (geometry.eraseBlockCount() + perPage - 1) / perPage;
-    }
+    String name();
 
-    /** Erase counts held by one erase-count page (after its 16-byte record header). */
-    private static int countsPerPage(int pageSizeBytes) {
-        return (pageSizeBytes - ChecksummedRecord.HEADER_BYTES) / Integer.BYTES;
-    }
+    FlashGeometry geometry();
 
-    public String name() {
-        return name;
-    }
+    long seed();
 
-    public FlashGeometry geometry() {
-        return geometry;
-    }
-
-    public long seed() {
-        return seed;
-    }
-
-    public boolean isStrict() {
-        return strict;
-    }
-
-    // ------------------------------------------------------------------ reads
+    boolean isStrict();
 
     /** Reads {@code length} bytes at flash {@code offset} into {@code buffer} at {@code bufferOffset}. */
-    public synchronized void read(long offset, byte[] buffer, int bufferOffset, int length) {
-        checkUsable();
-        geometry.checkRange(offset, length);
-        checkBuffer(buffer, bufferOffset, length);
-        int pageSize = geometry.pageSizeBytes();
-        long position = offset;
-        int done = 0;
-        while (done < length) {
-            long page = position / pageSize;
-            int within = (int) (position % pageSize);
-            int chunk = Math.min(length - done, pageSize - within);
-            loadPage(page);
-            applyWearErrors(page);
-            for (int i = 0; i < chunk; i++) {
-                buffer[bufferOffset + done + i] = pageBuffer.get(within + i);
-            }
-            position += chunk;
-            done += chunk;
-        }
-        bytesRead.add(length);
-        meter.receivedRead(length);
-    }
+    void read(long offset, byte[] buffer, int bufferOffset, int length);
 
     /** Reads {@code length} bytes at {@code offset} into a new array. */
-    public byte[] read(long offset, int length) {
-        byte[] bytes = new byte[length];
-        read(offset, bytes, 0, length);
-        return bytes;
-    }
-
-    // ------------------------------------------------------------------ program
+    byte[] read(long offset, int length);
 
     /**
      * Programs {@code length} bytes of {@code data} from {@code dataOffset} at flash {@code offset}:
      * each byte becomes {@code old AND new}. A range spanning pages is one page program per page,
      * in order (each its own operation index).
      */
-    public synchronized void program(long offset, byte[] data, int dataOffset, int length) {
-        checkUsable();
-        geometry.checkRange(offset, length);
-        checkBuffer(data, dataOffset, length);
-        int pageSize = geometry.pageSizeBytes();
-        if (strict) {
-            checkStrict(offset, data, dataOffset, length);
-        }
-        long position = offset;
-        int done = 0;
-        while (done < length) {
-            long page = position / pageSize;
-            int within = (int) (position % pageSize);
-            int chunk = Math.min(length - done, pageSize - within);
-            programWithinPage(page, within, data, dataOffset + done, chunk);
-            position += chunk;
-            done += chunk;
-        }
-    }
+    void program(long offset, byte[] data, int dataOffset, int length);
 
     /** Programs {@code data} at flash {@code offset}. */
-    public void program(long offset, byte[] data) {
-        program(offset, data, 0, data.length);
-    }
+    void program(long offset, byte[] data);
 
     /** Programs page {@code pageIndex} from its first byte with {@code data} (at most one page). */
-    public void programPage(long pageIndex, byte[] data) {
-        if (pageIndex < 0 || pageIndex >= dataPages) {
-            throw new FlashException(FlashError.OUT_OF_RANGE, "page " + pageIndex + " is outside [0, " + dataPages + ")");
-        }
-        if (data.length > geometry.pageSizeBytes()) {
-            throw new FlashException(FlashError.INVALID_ARGUMENT, data.length + " bytes do not fit page "
-                    + pageIndex + " of " + geometry.pageSizeBytes() + " bytes");
-        }
-        program(geometry.offsetOfPage(pageIndex), data, 0, data.length);
-    }
-
-    private void checkStrict(long offset, byte[] data, int dataOffset, int length) {
-        byte[] current = new byte[length];
-        int pageSize = geometry.pageSizeBytes();
-        long position = offset;
-        int done = 0;
-        while (done < length) {
-            long page = position / pageSize;
-            int within = (int) (position % pageSize);
-            int chunk = Math.min(length - done, pageSize - within);
-            loadPage(page);
-            for (int i = 0; i < chunk; i++) {
-                current[done + i] = pageBuffer.get(within + i);
-            }
-            position += chunk;
-            done += chunk;
-        }
-        for (int i = 0; i < length; i++) {
-            int wouldSet = ~current[i] & data[dataOffset + i] & 0xFF;
-            if (wouldSet != 0) {
-                throw new FlashException(FlashError.PROGRAM_WOULD_SET_BITS, "flash " + name + ": programming byte at offset "
-                        + (offset + i) + " from 0x" + hex(current[i]) + " to 0x" + hex(data[dataOffset + i])
-                        + " would set bits 0x" + Integer.toHexString(wouldSet) + " (erase block "
-                        + geometry.eraseBlockOf(offset + i) + " needs an erase)");
-            }
-        }
-    }
-
-    private void programWithinPage(long page, int within, byte[] data, int dataOffset, int length) {
-        boolean cut = numberOperation();
-        loadPage(page);
-        for (int i = 0; i < length; i++) {
-            byte old = pageBuffer.get(within + i);
-            byte target = data[dataOffset + i];
-            if (cut) {
-                // torn: only a seeded subset of the bits that should clear do clear
-                target = (byte) (target | faultRandom.nextInt(256));
-            }
-            pageBuffer.put(within + i, (byte) (old & target));
-        }
-        storePage(page);
-        if (cut) {
-            cutPowerNow();
-            throw powerLost("program of page " + page);
-        }
-        pagesProgrammed.increment();
-        bytesProgrammed.add(length);
-        meter.receivedWrite(length);
-        meter.issuedWrite(IoCause.HOST, geometry.pageSizeBytes());
-    }
-
-    // ------------------------------------------------------------------ erase
+    void programPage(long pageIndex, byte[] data);
 
     /** Erases {@code eraseBlock}: every byte reads 0xFF afterwards; its erase count grows by one. */
-    public synchronized void erase(int eraseBlock) {
-        checkUsable();
-        geometry.checkEraseBlock(eraseBlock);
-        boolean cut = numberOperation();
-        long firstPage = (long) eraseBlock * geometry.pagesPerEraseBlock();
-        if (cut) {
-            for (long page = firstPage; page < firstPage + geometry.pagesPerEraseBlock(); page++) {
-                loadPage(page);
-                for (int i = 0; i < geometry.pageSizeBytes(); i++) {
-                    // partially erased: a seeded subset of bits have gone to 1
-                    pageBuffer.put(i, (byte) (pageBuffer.get(i) | faultRandom.nextInt(256)));
-                }
-                storePage(page);
-            }
-        } else {
-            backing.trim(firstPage, geometry.pagesPerEraseBlock());
-            backing.flush();
-        }
-        eraseCounts[eraseBlock]++;
-        storeEraseCount(eraseBlock);
-        if (cut) {
-            cutPowerNow();
-            throw powerLost("erase of block " + eraseBlock);
-        }
-        blocksErased.increment();
-    }
+    void erase(int eraseBlock);
 
     /** Erases every erase block touched by {@code [offset, offset+length)}. */
-    public void eraseRange(long offset, long length) {
-        geometry.checkRange(offset, length);
-        if (length == 0) {
-            return;
-        }
-        int first = geometry.eraseBlockOf(offset);
-        int last = geometry.eraseBlockOf(offset + length - 1);
-        for (int block = first; block <= last; block++) {
-            erase(block);
-        }
-    }
+    void eraseRange(long offset, long length);
 
-    public synchronized int eraseCount(int eraseBlock) {
-        geometry.checkEraseBlock(eraseBlock);
-        return eraseCounts[eraseBlock];
-    }
+    /** How many times {@code eraseBlock} has been erased (persistent). */
+    int eraseCount(int eraseBlock);
 
     /** Whether {@code eraseBlock} has exceeded its endurance (its reads show bit errors). */
-    public synchronized boolean isWornOut(int eraseBlock) {
-        return eraseCount(eraseBlock) > endurance;
-    }
-
-    // ------------------------------------------------------------------ faults
+    boolean isWornOut(int eraseBlock);
 
     /** Operations (page programs and erases) numbered so far; the next one gets this index. */
-    public synchronized long operationCount() {
-        return nextOperationIndex;
-    }
+    long operationCount();
 
     /**
      * Cuts power when operation {@code operationIndex} arrives: it is torn and fails with
      * {@link FlashError#POWER_LOST}; the power domain (if any) is cut with {@code mode}.
      */
-    public synchronized void armCutAtOperation(long operationIndex, PowerCutMode mode) {
-        if (operationIndex < 0) {
-            throw new FlashException(FlashError.INVALID_ARGUMENT, "operation index " + operationIndex + " is negative");
-        }
-        this.armedOperationIndex = operationIndex;
-        this.armedMode = mode;
-    }
+    void armCutAtOperation(long operationIndex, PowerCutMode mode);
 
-    public synchronized void disarm() {
-        armedOperationIndex = -1;
-    }
+    /** Cancels an armed cut. */
+    void disarm();
 
     /** Cuts power now (and to the whole power domain, if any). */
-    public synchronized void cutPower() {
-        cutPowerNow();
-    }
+    void cutPower();
 
     /** Restores power (and to the power domain, if any). */
-    public synchronized void restorePower() {
-        powered = true;
-        if (powerDomain != null) {
-            powerDomain.restore();
-        }
-    }
+    void restorePower();
 
-    public boolean isPowered() {
-        return powered && (powerDomain == null || powerDomain.isPowered());
-    }
+    boolean isPowered();
 
     /**
      * Flips {@code bitCount} seeded-random stored bits (retention loss): the change persists and
      * every later read sees it. Returns the flipped bits as bit offsets from flash byte 0.
      */
-    public synchronized long[] injectRetentionFlips(int bitCount) {
-        long[] flipped = new long[bitCount];
-        for (int i = 0; i < bitCount; i++) {
-            long bit = Math.floorMod(faultRandom.nextLong(), geometry.capacityBytes() * 8);
-            flipBit(bit);
-            flipped[i] = bit;
-        }
-        return flipped;
-    }
+    long[] injectRetentionFlips(int bitCount);
 
     /** Flips stored bit {@code bitOffset} (counted from flash byte 0, bit 0 = least significant). */
-    public synchronized void flipBit(long bitOffset) {
-        checkOpen();
-        geometry.checkRange(bitOffset >>> 3, 1);
-        long byteOffset = bitOffset >>> 3;
-        long page = byteOffset / geometry.pageSizeBytes();
-        int within = (int) (byteOffset % geometry.pageSizeBytes());
-        loadPage(page);
-        pageBuffer.put(within, (byte) (pageBuffer.get(within) ^ (1 << (bitOffset & 7))));
-        storePage(page);
-    }
+    void flipBit(long bitOffset);
 
     /**
      * The I/O meter: reads and programs received (logical bytes), page writes issued to the
      * backing (HOST: one page per page program) and erase-count pages (METADATA).
      */
-    public IoMeter meter() {
-        return meter;
-    }
+    IoMeter meter();
 
-    public FlashStats stats() {
-        long erased = blocksErased.sum();
-        return new FlashStats(bytesRead.sum(), pagesProgrammed.sum(), bytesProgrammed.sum(), erased,
-                erased * geometry.eraseBlockSizeBytes());
-    }
+    FlashStats stats();
 
     /** Closes the device; the backing device is closed too if this device created or owns it. Idempotent. */
     @Override
-    public synchronized void close() {
-        if (!closed) {
-            closed = true;
-            if (ownsBacking) {
-                backing.close();
-            }
-        }
-    }
+    void close();
 
-    // ------------------------------------------------------------------ internals
-
-    private boolean numberOperation() {
-        long index = nextOperationIndex++;
-        return index == armedOperationIndex;
-    }
-
-    private void cutPowerNow() {
-        powered = false;
-        armedOperationIndex = -1;
-        if (powerDomain != null) {
-            powerDomain.cut(armedMode);
-        }
-    }
-
-    private void loadPage(long page) {
-        backing.read(page, 1, pageBuffer, 0);
-        for (int i = 0; i < pageBuffer.capacity(); i += 8) {
-            pageBuffer.putLong(i, ~pageBuffer.getLong(i));
-        }
-    }
-
-    private void storePage(long page) {
-        for (int i = 0; i < pageBuffer.capacity(); i += 8) {
-            pageBuffer.putLong(i, ~pageBuffer.getLong(i));
-        }
-        backing.write(page, 1, pageBuffer, 0, true);
-    }
-
-    private void applyWearErrors(long page) {
-        int block = (int) (page / geometry.pagesPerEraseBlock());
-        long extraCycles = eraseCounts[block] - endurance;
-        if (extraCycles <= 0) {
-            return;
-        }
-        int bits = (int) Math.min(extraCycles, MAX_WEAR_BIT_ERRORS);
-        Random wear = new Random(seed ^ (block * 0x9E3779B97F4A7C15L) ^ ((long) eraseCounts[block] << 32));
-        long blockBits = (long) geometry.eraseBlockSizeBytes() * 8;
-        long pageFirstBit = (page % geometry.pagesPerEraseBlock()) * geometry.pageSizeBytes() * 8L;
-        long pageBits = geometry.pageSizeBytes() * 8L;
-        for (int i = 0; i < bits; i++) {
-            long bit = Math.floorMod(wear.nextLong(), blockBits);
-            if (bit >= pageFirstBit && bit < pageFirstBit + pageBits) {
-                int within = (int) ((bit - pageFirstBit) >>> 3);
-                pageBuffer.put(within, (byte) (pageBuffer.get(within) ^ (1 << (bit & 7))));
-            }
-        }
-    }
-
-    /**
-     * Erase-count pages follow the data pages of the backing device; each is one
-     * {@link ChecksummedRecord} ("SCEC", version 1) holding u32 counts of consecutive erase
-     * blocks. An all-zero page (fresh medium) means zero counts.
-     */
-    private void loadEraseCounts() {
-        int perPage = countsPerPage(geometry.pageSizeBytes());
-        for (int block = 0; block < eraseCounts.length; block += perPage) {
-            long page = dataPages + block / perPage;
-            backing.read(page, 1, countBuffer, 0);
-            if (countBuffer.getLong(0) == 0 && countBuffer.getLong(8) == 0) {
-                continue;
-            }
-            try {
-                ChecksummedRecord.verify(countBuffer, 0, ERASE_COUNT_MAGIC, 1, 1, geometry.pageSizeBytes(),
-                        "erase-count page " + page + " of flash " + name);
-            } catch (CoreException e) {
-                throw new FlashException(FlashError.CORRUPT_METADATA, e.getMessage(), e);
-            }
-            for (int i = 0; i < perPage && block + i < eraseCounts.length; i++) {
-                eraseCounts[block + i] = countBuffer.getInt(ChecksummedRecord.HEADER_BYTES + i * Integer.BYTES);
-            }
-        }
-    }
-
-    private void storeEraseCount(int eraseBlock) {
-        int perPage = countsPerPage(geometry.pageSizeBytes());
-        int first = eraseBlock - eraseBlock % perPage;
-        int count = Math.min(perPage, eraseCounts.length - first);
-        for (int i = 0; i < count; i++) {
-            countBuffer.putInt(ChecksummedRecord.HEADER_BYTES + i * Integer.BYTES, eraseCounts[first + i]);
-        }
-        ChecksummedRecord.seal(countBuffer, 0, ERASE_COUNT_MAGIC, 1, 0,
-                ChecksummedRecord.HEADER_BYTES + count * Integer.BYTES);
-        backing.write(dataPages + eraseBlock / perPage, 1, countBuffer, 0, true);
-        meter.issuedWrite(IoCause.METADATA, geometry.pageSizeBytes());
-    }
-
-    private void checkOpen() {
-        if (closed) {
-            throw new FlashException(FlashError.CLOSED, "flash " + name + " is closed");
-        }
-    }
-
-    private void checkUsable() {
-        checkOpen();
-        if (!isPowered()) {
-            throw powerLost("operation");
-        }
-    }
-
-    private FlashException powerLost(String what) {
-        return new FlashException(FlashError.POWER_LOST, "flash " + name + " has no power (" + what + ")");
-    }
-
-    private static void checkBuffer(byte[] buffer, int bufferOffset, int length) {
-        if (buffer == null || bufferOffset < 0 || length < 0 || bufferOffset > buffer.length - length) {
-            throw new FlashException(FlashError.INVALID_ARGUMENT, length + " bytes at buffer offset " + bufferOffset
-                    + " do not fit a buffer of " + (buffer == null ? "null" : buffer.length + " bytes"));
-        }
-    }
-
-    private static String hex(byte b) {
-        return String.format("%02x", b & 0xFF);
-    }
-
-    @Override
-    public String toString() {
-        return "FlashDevice[" + name + ", " + geometry + (strict ? ", strict" : "") + "]";
-    }
-
-    /** Builder of {@link FlashDevice}; every setting has a default. */
-    public static final class Builder {
+    /** Builder of a {@link FlashDevice}; every setting has a default. */
+    final class Builder {
         private String name = "flash";
         private FlashGeometry geometry = FlashGeometry.defaults();
         private BlockDevice backing;
@@ -546,7 +143,7 @@ public final class FlashDevice implements AutoCloseable {
         private long endurance = 100_000;
         private long seed = 1;
         private PowerDomain powerDomain;
-        private java.nio.file.Path mappedFile;
+        private Path mappedFile;
 
         private Builder() {
         }
@@ -585,7 +182,7 @@ public final class FlashDevice implements AutoCloseable {
          * reopened with its contents and erase counts): the NVRAM survives close and a process
          * restart. The file length is the {@link FlashDevice#backingGeometry} capacity.
          */
-        public Builder mappedFile(java.nio.file.Path path) {
+        public Builder mappedFile(Path path) {
             this.mappedFile = path;
             return this;
         }
@@ -617,8 +214,10 @@ public final class FlashDevice implements AutoCloseable {
             return this;
         }
 
+        /** The device, opened over its backing (a backing that does not fit fails with {@link FlashError#INVALID_ARGUMENT}). */
         public FlashDevice build() {
-            return new FlashDevice(this);
+            return new FlashDeviceImpl(name, geometry, backing, ownsBacking, mappedFile, strict, endurance, seed,
+                    powerDomain);
         }
     }
 }

@@ -1,11 +1,12 @@
 package dev.scemu.flash;
 
+import dev.scemu.flash.internal.FirmwareImageLayout;
 import java.util.HexFormat;
 
 /**
  * One TLV entry of an image.
  *
- * @param type TLV type (u16), see {@link FirmwareImageLayout}
+ * @param type TLV type (u16), see {@code docs/firmware-image.md}
  * @param isProtected whether it lies in the protected TLV area (covered by the hash and signature)
  * @param offset byte offset of the entry's 4-byte TLV header within the image
  * @param value the value bytes (a copy)

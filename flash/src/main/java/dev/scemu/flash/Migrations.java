@@ -11,8 +11,8 @@ public final class Migrations {
     }
 
     /**
-     * Rewrites every record header in {@code region} of {@code device} from v1 to v2
-     * ({@link RecordHeaderLayout}); revert rewrites v2 back to v1. Each block is converted by one
+     * Rewrites every record header in {@code region} of {@code device} from v1 to v2 (the two
+     * 16-byte record headers drawn in {@code docs/flash.md}, "Migrations"); revert rewrites v2 back to v1. Each block is converted by one
      * block write, so a re-run after a cut resumes; records already converted are skipped.
      *
      * @param format the persistent-data format name, for example {@code mapping-table}

@@ -2,93 +2,44 @@ package dev.scemu.flash;
 
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Runs {@link FirmwareManager#inspect()} on a schedule: once per {@link #period()} after
- * {@link #start}, on the given executor (a period of zero: no schedule, ticked by hand only). {@link #tick()} is exactly what each scheduled run does,
- * so tests (and a control unit with its own scheduler) drive it deterministically. A tick that
- * finds the manager busy (an update in progress) skips rather than waits. A failing inspection
- * raises {@link FirmwareEvent.Type#INSPECTION_FAILED} and the schedule goes on.
+ * {@link #start}, on the given executor (a period of zero: no schedule, ticked by hand only).
+ * {@link #tick()} is exactly what each scheduled run does, so tests (and a control unit with its
+ * own scheduler) drive it deterministically. A tick that finds the manager busy (an update in
+ * progress) skips rather than waits. A failing inspection raises
+ * {@link FirmwareEvent.Type#INSPECTION_FAILED} and the schedule goes on. Obtained from
+ * {@link FirmwareManager#periodicInspector} or {@link FirmwareManager#startPeriodicInspection}.
  */
-public final class PeriodicInspector implements AutoCloseable {
+public interface PeriodicInspector extends AutoCloseable {
 
-    private final FirmwareManager manager;
-    private final Duration period;
-    private final AtomicLong ticks = new AtomicLong();
-    private final AtomicLong failures = new AtomicLong();
-    private final AtomicLong skipped = new AtomicLong();
-    private volatile ScheduledFuture<?> future;
+    Duration period();
 
-    PeriodicInspector(FirmwareManager manager, Duration period) {
-        if (period.isNegative()) {
-            throw new FlashException(FlashError.INVALID_ARGUMENT, "inspection period " + period
-                    + " must be positive, or zero for an inspector that is only ticked by hand");
-        }
-        this.manager = manager;
-        this.period = period;
-    }
-
-    public Duration period() {
-        return period;
-    }
-
-    /** Schedules {@link #tick()} every {@link #period()} (fixed delay) on {@code executor}. */
-    public synchronized PeriodicInspector start(ScheduledExecutorService executor) {
-        if (future != null) {
-            throw new FlashException(FlashError.INVALID_ARGUMENT, "periodic inspection is already started");
-        }
-        if (period.isZero()) {
-            throw new FlashException(FlashError.INVALID_ARGUMENT, "an inspector of period zero is only ticked by hand");
-        }
-        long nanos = period.toNanos();
-        future = executor.scheduleWithFixedDelay(this::tick, nanos, nanos, TimeUnit.NANOSECONDS);
-        return this;
-    }
+    /**
+     * Schedules {@link #tick()} every {@link #period()} (fixed delay) on {@code executor}. Fails with
+     * {@link FlashError#INVALID_ARGUMENT} if already started or if the period is zero.
+     */
+    PeriodicInspector start(ScheduledExecutorService executor);
 
     /**
      * Runs one inspection now; returns its report, or null if the manager was busy
      * ({@link #skipped()}) or the inspection failed (an event says why).
      */
-    public InspectionReport tick() {
-        ticks.incrementAndGet();
-        try {
-            InspectionReport report = manager.inspectUnlessBusy();
-            if (report == null) {
-                skipped.incrementAndGet();
-            }
-            return report;
-        } catch (RuntimeException e) {
-            failures.incrementAndGet();
-            manager.inspectionFailed(e);
-            return null;
-        }
-    }
+    InspectionReport tick();
 
-    public long ticks() {
-        return ticks.get();
-    }
+    /** Ticks so far (scheduled or by hand). */
+    long ticks();
 
     /** Ticks that found the manager busy and skipped. */
-    public long skipped() {
-        return skipped.get();
-    }
+    long skipped();
 
-    public long failures() {
-        return failures.get();
-    }
+    /** Ticks whose inspection failed. */
+    long failures();
 
-    public boolean isStarted() {
-        return future != null && !future.isCancelled();
-    }
+    boolean isStarted();
 
-    /** Cancels the schedule (an inspection in progress completes). */
+    /** Cancels the schedule (an inspection in progress completes). Idempotent. */
     @Override
-    public synchronized void close() {
-        if (future != null) {
-            future.cancel(false);
-        }
-    }
+    void close();
 }

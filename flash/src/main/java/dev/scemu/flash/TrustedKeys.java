@@ -1,10 +1,10 @@
 package dev.scemu.flash;
 
+import dev.scemu.flash.internal.Digests;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
@@ -130,7 +130,7 @@ public final class TrustedKeys {
      * Whether {@code signature} is a valid Ed25519 signature of {@code hash} by {@code key};
      * successful verifications are remembered (bounded), so re-inspecting an image is cheap.
      */
-    boolean verify(PublicKey key, byte[] hash, byte[] signature) {
+    public boolean verify(PublicKey key, byte[] hash, byte[] signature) {
         HexFormat hex = HexFormat.of();
         String id = hex.formatHex(keyHash(key)) + hex.formatHex(hash) + hex.formatHex(signature);
         if (verified.containsKey(id)) {
@@ -153,7 +153,7 @@ public final class TrustedKeys {
 
     /** SHA-256 of the key's X.509 encoding. */
     public static byte[] keyHash(PublicKey key) {
-        return sha256(key.getEncoded());
+        return Digests.sha256(key.getEncoded());
     }
 
     /** A new Ed25519 key pair from {@code random}. */
@@ -187,20 +187,6 @@ public final class TrustedKeys {
         }
         byte[] bytes = edKey.getBytes().get();
         return generateEd25519(new FixedBytesRandom(bytes)).getPublic();
-    }
-
-    static byte[] sha256(byte[] bytes) {
-        return sha256(bytes, 0, bytes.length);
-    }
-
-    static byte[] sha256(byte[] bytes, int offset, int length) {
-        try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            digest.update(bytes, offset, length);
-            return digest.digest();
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     @Override

@@ -1,8 +1,6 @@
 package dev.scemu.flash;
 
 import dev.scemu.core.BlockDevice;
-import dev.scemu.core.CoreError;
-import dev.scemu.core.CoreException;
 import dev.scemu.core.ExecutionLog;
 import dev.scemu.core.Extent;
 import dev.scemu.flash.internal.ExecutionLogJournal;
@@ -70,27 +68,6 @@ public interface UpdateJournal {
      * formatted for another block size or region size.
      */
     static UpdateJournal openOrFormat(BlockDevice device, Extent extent) {
-        try {
-            return of(ExecutionLog.open(device, extent));
-        } catch (CoreException e) {
-            if (e.code() == CoreError.INVALID_ARGUMENT || e.code() == CoreError.LOG_CORRUPTED) {
-                // a valid header describing another geometry than this extent: not our journal;
-                // or a damaged block with durable blocks after it (not a torn tail)
-                throw new FlashException(FlashError.JOURNAL_ERROR, "update journal on " + device.name() + extent
-                        + " is damaged: " + e.getMessage(), e);
-            }
-            if (e.code() != CoreError.CORRUPT_RECORD) {
-                throw e;
-            }
-            ByteBuffer headers = ByteBuffer.allocate(ExecutionLog.HEADER_SLOTS * device.blockSize());
-            device.read(extent.lba(), ExecutionLog.HEADER_SLOTS, headers, 0);
-            for (int i = 0; i < headers.capacity(); i++) {
-                if (headers.get(i) != 0) {
-                    throw new FlashException(FlashError.JOURNAL_ERROR, "update journal on " + device.name() + extent
-                            + " is damaged: " + e.getMessage(), e);
-                }
-            }
-            return of(ExecutionLog.format(device, extent));
-        }
+        return ExecutionLogJournal.openOrFormat(device, extent);
     }
 }

@@ -13,7 +13,7 @@ import java.util.List;
  * @param switchPauseNanos how long new host requests were held for the switch (0 if no switch); for
  *                         a revert, the switch back included
  * @param drainNanos after the switch, how long the requests admitted under the old image took to
- *                   finish; host I/O was not held for it (see {@link HostIoGate#switchAndRun}). For a
+ *                   finish; host I/O was not held for it (see {@link HostIoGate}). For a
  *                   revert, plus the drain of the switch back, which is part of its pause
  * @param flashBytesWritten bytes erased + programmed in the flash
  * @param detail a summary, or why it was refused or reverted

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.scemu.flash.internal.FirmwareImageLayout;
+import dev.scemu.flash.internal.ImageWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -29,14 +31,14 @@ class FirmwareImageTest {
     @Test
     void roundTripsEveryField() {
         byte[] bytes = FirmwareImage.builder().version("2.7.513+99").loadAddress(0x8000_0000).headerSize(64)
-                .flags(FirmwareImageLayout.FLAG_RAM_LOAD).body(TestImages.body(300, 1))
+                .flags(FirmwareImage.FLAG_RAM_LOAD).body(TestImages.body(300, 1))
                 .capabilities("raid5", "nbd").dataFormat("mapping-table", 2).sign(TestImages.KEY).build();
         FirmwareImage image = FirmwareImage.parse(bytes, TestImages.TRUSTED);
         assertThat(image.version()).isEqualTo(ImageVersion.of(2, 7, 513, 99));
         assertThat(image.loadAddress()).isEqualTo(0x8000_0000);
         assertThat(image.headerSize()).isEqualTo(64);
         assertThat(image.imageSize()).isEqualTo(300);
-        assertThat(image.flags()).isEqualTo(FirmwareImageLayout.FLAG_RAM_LOAD);
+        assertThat(image.flags()).isEqualTo(FirmwareImage.FLAG_RAM_LOAD);
         assertThat(image.body()).containsExactly(TestImages.body(300, 1));
         assertThat(image.capabilities()).containsExactly("nbd", "raid5");
         assertThat(image.dataFormats()).containsExactlyEntriesOf(Map.of("mapping-table", 2));

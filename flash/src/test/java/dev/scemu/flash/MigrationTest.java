@@ -8,6 +8,7 @@ import dev.scemu.core.Extent;
 import dev.scemu.core.FaultInjectingDevice;
 import dev.scemu.core.Media;
 import dev.scemu.core.PowerCutMode;
+import dev.scemu.flash.internal.RecordHeaderLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import org.junit.jupiter.api.Test;

@@ -5,6 +5,7 @@ import dev.scemu.core.Extent;
 import dev.scemu.core.FaultInjectingDevice;
 import dev.scemu.core.Media;
 import dev.scemu.core.PowerDomain;
+import dev.scemu.flash.internal.RecordHeaderLayout;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;

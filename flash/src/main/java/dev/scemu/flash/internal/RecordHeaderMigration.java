@@ -5,7 +5,6 @@ import dev.scemu.core.Extent;
 import dev.scemu.flash.FlashError;
 import dev.scemu.flash.FlashException;
 import dev.scemu.flash.Migration;
-import dev.scemu.flash.RecordHeaderLayout;
 import java.nio.ByteBuffer;
 
 /**

@@ -2,10 +2,8 @@ package dev.scemu.testkit.fuzz;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.Fuzzer;
 import dev.scemu.core.Media;
-import dev.scemu.testkit.Fuzzer;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -15,6 +13,8 @@ import java.util.zip.CRC32C;
  * Helpers shared by the decoder fuzz tests: the iteration scale ({@code -Dscemu.fuzz.scale}, default
  * 1; the soak profile sets 100), the grep-able report line, byte images of block devices, and
  * re-sealing of checksummed records so that mutations reach the checks behind the checksum.
+ * Decoders that are package-private are fuzzed in their own module's test tree (flash, snapshot,
+ * backup), never reached from here by reflection.
  */
 final class FuzzSupport {
 
@@ -110,23 +110,5 @@ final class FuzzSupport {
     /** The magic of four ASCII characters as controller-core stores it (first character lowest). */
     static int magic(String fourChars) {
         return dev.scemu.core.ChecksummedRecord.magic(fourChars);
-    }
-
-    /**
-     * Calls a (possibly package-private) static method of a module's internal class, unwrapping the
-     * exception it throws so that the fuzzer sees the decoder's own exception type.
-     */
-    static Object invokeStatic(String className, String method, Class<?>[] types, Object... args) throws Exception {
-        Method m = Class.forName(className).getDeclaredMethod(method, types);
-        m.setAccessible(true);
-        try {
-            return m.invoke(null, args);
-        } catch (InvocationTargetException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof Exception exception) {
-                throw exception;
-            }
-            throw (Error) cause;
-        }
     }
 }

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.Fuzzer;
 import dev.scemu.core.Media;
-import dev.scemu.testkit.Fuzzer;
 import dev.scemu.unit.GuidPartitionTable;
 import dev.scemu.unit.UnitException;
 import java.nio.ByteBuffer;

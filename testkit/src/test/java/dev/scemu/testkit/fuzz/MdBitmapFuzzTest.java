@@ -3,9 +3,9 @@ package dev.scemu.testkit.fuzz;
 import static dev.scemu.testkit.fuzz.RaidImages.BITMAP_START;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.scemu.core.Fuzzer;
 import dev.scemu.raid.RaidException;
 import dev.scemu.raid.internal.MdBitmapLayout;
-import dev.scemu.testkit.Fuzzer;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;

@@ -4,10 +4,10 @@ import static dev.scemu.testkit.fuzz.RaidImages.SUPER_BYTES;
 import static dev.scemu.testkit.fuzz.RaidImages.SUPER_OFFSET;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.scemu.core.Fuzzer;
 import dev.scemu.raid.RaidException;
 import dev.scemu.raid.internal.MdSuperblock;
 import dev.scemu.raid.internal.MdSuperblockLayout;
-import dev.scemu.testkit.Fuzzer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;

@@ -25,9 +25,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.Fuzzer;
 import dev.scemu.core.Media;
 import dev.scemu.nbd.NbdServer;
-import dev.scemu.testkit.Fuzzer;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;

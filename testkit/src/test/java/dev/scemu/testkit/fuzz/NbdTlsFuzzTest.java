@@ -19,9 +19,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.scemu.core.BlockDevice;
+import dev.scemu.core.Fuzzer;
 import dev.scemu.nbd.NbdServer;
 import dev.scemu.nbd.NbdTlsMode;
-import dev.scemu.testkit.Fuzzer;
 import dev.scemu.testkit.fuzz.NbdStreamFuzzTest.ProtocolRejection;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;

@@ -3,8 +3,8 @@ package dev.scemu.testkit.fuzz;
 import static dev.scemu.testkit.fuzz.RaidImages.BLOCK;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.scemu.core.Fuzzer;
 import dev.scemu.raid.RaidException;
-import dev.scemu.testkit.Fuzzer;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;

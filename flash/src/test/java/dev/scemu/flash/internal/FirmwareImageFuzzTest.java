@@ -1,13 +1,12 @@
-package dev.scemu.testkit.fuzz;
+package dev.scemu.flash.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.scemu.core.Fuzzer;
 import dev.scemu.flash.FirmwareImage;
-import dev.scemu.flash.FirmwareImageLayout;
 import dev.scemu.flash.FlashException;
 import dev.scemu.flash.ImageTlv;
 import dev.scemu.flash.TrustedKeys;
-import dev.scemu.testkit.Fuzzer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.security.KeyPair;

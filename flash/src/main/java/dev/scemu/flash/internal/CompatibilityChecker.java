@@ -1,6 +1,12 @@
-package dev.scemu.flash;
+package dev.scemu.flash.internal;
 
 import dev.scemu.flash.CompatibilityReport.PlannedMigration;
+import dev.scemu.flash.CompatibilityReport;
+import dev.scemu.flash.FirmwareImage;
+import dev.scemu.flash.FlashError;
+import dev.scemu.flash.FlashException;
+import dev.scemu.flash.Migration;
+import dev.scemu.flash.UpdateOptions;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,4 +1,4 @@
-package dev.scemu.testkit.fuzz;
+package dev.scemu.snapshot.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -6,13 +6,13 @@ import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.ExecutionLog;
 import dev.scemu.core.Extent;
-import dev.scemu.core.Transaction;
+import dev.scemu.core.Fuzzer;
 import dev.scemu.core.Media;
+import dev.scemu.core.Transaction;
 import dev.scemu.snapshot.SnapshotConfig;
 import dev.scemu.snapshot.SnapshotException;
 import dev.scemu.snapshot.SnapshotInfo;
 import dev.scemu.snapshot.SnapshotVolume;
-import dev.scemu.testkit.Fuzzer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -22,9 +22,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The snapshot store's metadata: superblock ({@code StoreLayout}), the two mapping-table checkpoint
- * regions (header, snapshot, entry and free-map pages sealed by {@code PageSeal}) and the execution
- * log whose COW-batch and snapshot payloads ({@code JournalRecords}) are replayed at open. A volume
+ * The snapshot store's metadata: superblock ({@link StoreLayout}), the two mapping-table checkpoint
+ * regions (header, snapshot, entry and free-map pages sealed by {@link PageSeal}) and the execution
+ * log whose COW-batch and snapshot payloads ({@link JournalRecords}) are replayed at open. A volume
  * is opened from a store whose metadata area (everything before the copy pool) is mutated; a
  * rejected open must leave the data and store devices exactly as they were.
  */
@@ -35,9 +35,6 @@ class SnapshotStoreFuzzTest {
     private static final int STORE_BLOCKS = 1200;
     /** The execution log region of the store (superblock at 0, then {@code withLogBlocks(16)}). */
     private static final Extent LOG = new Extent(1, 16);
-    /** Operation types of the snapshot layer's journal transactions (JournalRecords.OP_COW_BATCH, OP_SNAPSHOT). */
-    private static final int OP_COW_BATCH = 0x5301;
-    private static final int OP_SNAPSHOT = 0x5302;
     private static final int[] MAGICS = {FuzzSupport.magic("SNSB"), FuzzSupport.magic("SNCH"), FuzzSupport.magic("SNSP"),
             FuzzSupport.magic("SNME"), FuzzSupport.magic("SNFM"), FuzzSupport.magic("SCLH"), FuzzSupport.magic("SCLB")};
 
@@ -149,14 +146,14 @@ class SnapshotStoreFuzzTest {
     @Test
     void crashedVolumeReplaysMutatedJournalPayloadsOrIsRejectedWithoutAWrite() {
         int n = FuzzSupport.iterations(200);
-        Fuzzer.Report cow = new Fuzzer(124, n, SnapshotException.class).run(unfinishedPayloads(OP_COW_BATCH),
-                payload -> {
-                    byte[][] volume = crashedWithPayload(OP_COW_BATCH, payload);
+        Fuzzer.Report cow = new Fuzzer(124, n, SnapshotException.class)
+                .run(unfinishedPayloads(JournalRecords.OP_COW_BATCH), payload -> {
+                    byte[][] volume = crashedWithPayload(JournalRecords.OP_COW_BATCH, payload);
                     open(volume, volume[2]);
                 });
-        Fuzzer.Report snapshot = new Fuzzer(125, n, SnapshotException.class).run(unfinishedPayloads(OP_SNAPSHOT),
-                payload -> {
-                    byte[][] volume = crashedWithPayload(OP_SNAPSHOT, payload);
+        Fuzzer.Report snapshot = new Fuzzer(125, n, SnapshotException.class)
+                .run(unfinishedPayloads(JournalRecords.OP_SNAPSHOT), payload -> {
+                    byte[][] volume = crashedWithPayload(JournalRecords.OP_SNAPSHOT, payload);
                     open(volume, volume[2]);
                 });
         Fuzzer.Report report = FuzzSupport.print("snapshot.JournalRecords(replay)", FuzzSupport.combine(cow, snapshot));
@@ -164,13 +161,12 @@ class SnapshotStoreFuzzTest {
         assertThat(report.rejected()).isPositive();
     }
 
-    /** The superblock decoder alone ({@code StoreLayout.decode}, package-private: reached by reflection). */
+    /** The superblock decoder alone ({@link StoreLayout#decode}). */
     @Test
     void mutatedSuperblocksDecodeOrFailWithSnapshotException() {
         int n = FuzzSupport.iterations(3000);
         List<byte[]> superblocks = List.of(Arrays.copyOf(closed[1], BLOCK), Arrays.copyOf(crashed[1], BLOCK));
-        Fuzzer.Decoder decode = block -> FuzzSupport.invokeStatic("dev.scemu.snapshot.internal.StoreLayout", "decode",
-                new Class<?>[] {ByteBuffer.class, int.class, long.class}, ByteBuffer.wrap(block), BLOCK, (long) STORE_BLOCKS);
+        Fuzzer.Decoder decode = block -> StoreLayout.decode(ByteBuffer.wrap(block), BLOCK, STORE_BLOCKS);
         Fuzzer.Report raw = new Fuzzer(126, n, SnapshotException.class).run(superblocks, decode);
         Fuzzer.Report sealed = new Fuzzer(127, n, SnapshotException.class)
                 .run(superblocks, block -> decode.decode(FuzzSupport.resealRecords(block, BLOCK, MAGICS)));

@@ -1,4 +1,4 @@
-package dev.scemu.testkit;
+package dev.scemu.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

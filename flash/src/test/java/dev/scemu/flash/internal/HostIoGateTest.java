@@ -1,7 +1,8 @@
-package dev.scemu.flash;
+package dev.scemu.flash.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.scemu.flash.HostIoGate;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -37,10 +38,10 @@ class HostIoGateTest {
 
     @Test
     void aSlowInFlightRequestDoesNotHoldNewRequestsDuringASwitch() throws Exception {
-        HostIoGate gate = new HostIoGate();
+        HostIoGateImpl gate = new HostIoGateImpl();
         HostIoGate.Permit slow = gate.enter(); // e.g. a write whose COW batch is syncing a mapped chunk
         CountDownLatch activated = new CountDownLatch(1);
-        Future<HostIoGate.Pause> update = threads.submit(() -> gate.switchAndRun(activated::countDown));
+        Future<HostIoGateImpl.Pause> update = threads.submit(() -> gate.switchAndRun(activated::countDown));
         assertThat(activated.await(30, TimeUnit.SECONDS)).isTrue();
 
         // a new request is admitted and completes while the slow one is still in flight
@@ -56,7 +57,7 @@ class HostIoGateTest {
         long pauseBeforeRelease = gate.lastPauseNanos();
 
         slow.close();
-        HostIoGate.Pause pause = update.get(30, TimeUnit.SECONDS);
+        HostIoGateImpl.Pause pause = update.get(30, TimeUnit.SECONDS);
         assertThat(pause.drainHeldHostIo()).isFalse();
         assertThat(pause.pauseNanos()).isEqualTo(pauseBeforeRelease);
         assertThat(pause.drainNanos()).isPositive();
@@ -65,7 +66,7 @@ class HostIoGateTest {
 
     @Test
     void requestsArrivingDuringThePauseWaitForTheActionThenProceed() throws Exception {
-        HostIoGate gate = new HostIoGate();
+        HostIoGateImpl gate = new HostIoGateImpl();
         AtomicBoolean actionDone = new AtomicBoolean();
         AtomicBoolean admittedAfterAction = new AtomicBoolean();
         AtomicReference<Thread> waiter = new AtomicReference<>();
@@ -89,7 +90,7 @@ class HostIoGateTest {
 
     @Test
     void quiesceRunsTheActionOnlyAfterInFlightRequestsFinished() throws Exception {
-        HostIoGate gate = new HostIoGate();
+        HostIoGateImpl gate = new HostIoGateImpl();
         HostIoGate.Permit inFlight = gate.enter();
         AtomicBoolean released = new AtomicBoolean();
         AtomicBoolean actionSawRelease = new AtomicBoolean();
@@ -110,7 +111,7 @@ class HostIoGateTest {
 
     @Test
     void noRequestOfTheOldImageIsInFlightWhenASwitchReturns() throws Exception {
-        HostIoGate gate = new HostIoGate();
+        HostIoGateImpl gate = new HostIoGateImpl();
         int switches = 300;
         AtomicInteger generation = new AtomicInteger();
         AtomicLongArray inFlightByGeneration = new AtomicLongArray(switches + 1);
@@ -137,7 +138,7 @@ class HostIoGateTest {
         assertThat(everyHostRunning.await(30, TimeUnit.SECONDS)).as("every host thread issues requests").isTrue();
         for (int s = 0; s < switches; s++) {
             int before = generation.get();
-            HostIoGate.Pause pause = (s % 10 == 9)
+            HostIoGateImpl.Pause pause = (s % 10 == 9)
                     ? gate.quiesceAndRun(generation::incrementAndGet)
                     : gate.switchAndRun(generation::incrementAndGet);
             assertThat(inFlightByGeneration.get(before)).as("requests of generation %d after switch %d", before, s)

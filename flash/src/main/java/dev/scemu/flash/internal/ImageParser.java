@@ -1,7 +1,13 @@
-package dev.scemu.flash;
+package dev.scemu.flash.internal;
 
-import static dev.scemu.flash.FirmwareImageLayout.*;
+import static dev.scemu.flash.internal.FirmwareImageLayout.*;
 
+import dev.scemu.flash.FirmwareImage;
+import dev.scemu.flash.FlashError;
+import dev.scemu.flash.FlashException;
+import dev.scemu.flash.ImageTlv;
+import dev.scemu.flash.ImageVersion;
+import dev.scemu.flash.TrustedKeys;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.PublicKey;
@@ -18,18 +24,33 @@ import java.util.TreeSet;
  * against the structure it belongs to before it happens, so malformed input fails with a
  * {@link FlashException}, never an index exception. Sizes are computed in {@code long}.
  */
-final class ImageParser {
+public final class ImageParser {
+
+    /**
+     * The fields of a parsed and verified image, from which {@link FirmwareImage} builds itself.
+     *
+     * @param bytes the whole image (owned by the receiver)
+     * @param sha256 the verified hash over header, body and protected TLVs
+     * @param keyHash the KEYHASH TLV's value, or null if the image has none
+     * @param signatureVerified whether the signature was verified against a trusted key
+     */
+    public record Parsed(byte[] bytes, int loadAddress, int headerSize, int protectedTlvSize, int imageSize, int flags,
+                         ImageVersion version, List<ImageTlv> tlvs, byte[] sha256, byte[] keyHash,
+                         boolean signatureVerified, SortedSet<String> capabilities, SortedMap<String, Integer> dataFormats) {
+    }
 
     private ImageParser() {
     }
 
-    static long tlvInfoOffset(byte[] header) {
+    /** See {@link FirmwareImage#tlvInfoOffset}. */
+    public static long tlvInfoOffset(byte[] header) {
         checkHeader(header, header.length);
         return (long) u16(header, OFFSET_HEADER_SIZE) + u32(header, OFFSET_IMAGE_SIZE)
                 + u16(header, OFFSET_PROTECTED_TLV_SIZE);
     }
 
-    static long totalLength(byte[] header, byte[] unprotectedInfo) {
+    /** See {@link FirmwareImage#totalLength}. */
+    public static long totalLength(byte[] header, byte[] unprotectedInfo) {
         long infoOffset = tlvInfoOffset(header);
         if (unprotectedInfo.length < TLV_INFO_BYTES) {
             throw new FlashException(FlashError.TRUNCATED, "TLV info header needs 4 bytes, got " + unprotectedInfo.length);
@@ -76,7 +97,8 @@ final class ImageParser {
         }
     }
 
-    static FirmwareImage parse(byte[] image, TrustedKeys keys) {
+    /** Parses and verifies {@code image} against {@code keys}; see {@link FirmwareImage#parse(byte[], TrustedKeys)}. */
+    public static Parsed parse(byte[] image, TrustedKeys keys) {
         if (image == null) {
             throw new FlashException(FlashError.TRUNCATED, "image is null");
         }
@@ -148,7 +170,7 @@ final class ImageParser {
         }
     }
 
-    private static FirmwareImage verify(byte[] image, TrustedKeys keys, int headerSize, int protectedSize, int imageSize,
+    private static Parsed verify(byte[] image, TrustedKeys keys, int headerSize, int protectedSize, int imageSize,
                                         int coveredLength, List<ImageTlv> tlvs) {
         ImageTlv hashTlv = null;
         ImageTlv keyHashTlv = null;
@@ -185,7 +207,7 @@ final class ImageParser {
         if (hashTlv.isProtected()) {
             throw new FlashException(FlashError.BAD_TLV_VALUE, "the SHA256 TLV cannot be in the protected area it covers");
         }
-        byte[] hash = TrustedKeys.sha256(image, 0, coveredLength);
+        byte[] hash = Digests.sha256(image, 0, coveredLength);
         if (!MessageDigest.isEqual(hash, hashTlv.value())) {
             throw new FlashException(FlashError.HASH_MISMATCH, "SHA-256 of bytes [0, " + coveredLength + ") is "
                     + HexFormat.of().formatHex(hash) + ", the SHA256 TLV says " + HexFormat.of().formatHex(hashTlv.value()));
@@ -219,7 +241,7 @@ final class ImageParser {
         int flags = (int) u32(image, OFFSET_FLAGS);
         ImageVersion version = new ImageVersion(image[OFFSET_VERSION_MAJOR] & 0xFF, image[OFFSET_VERSION_MINOR] & 0xFF,
                 u16(image, OFFSET_VERSION_REVISION), u32(image, OFFSET_VERSION_BUILD));
-        return new FirmwareImage(image.clone(), (int) u32(image, OFFSET_LOAD_ADDRESS), headerSize, protectedSize, imageSize,
+        return new Parsed(image.clone(), (int) u32(image, OFFSET_LOAD_ADDRESS), headerSize, protectedSize, imageSize,
                 flags, version, tlvs, hash, keyHashTlv == null ? null : keyHashTlv.value(), verified, capabilities, formats);
     }
 

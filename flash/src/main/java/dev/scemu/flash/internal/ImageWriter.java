@@ -1,7 +1,11 @@
-package dev.scemu.flash;
+package dev.scemu.flash.internal;
 
-import static dev.scemu.flash.FirmwareImageLayout.*;
+import static dev.scemu.flash.internal.FirmwareImageLayout.*;
 
+import dev.scemu.flash.FlashError;
+import dev.scemu.flash.FlashException;
+import dev.scemu.flash.ImageVersion;
+import dev.scemu.flash.TrustedKeys;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -15,12 +19,12 @@ import java.util.List;
 import java.util.Map;
 
 /** Serializes images (see {@link FirmwareImageLayout}). */
-final class ImageWriter {
+public final class ImageWriter {
 
     private ImageWriter() {
     }
 
-    static byte[] write(ImageVersion version, int loadAddress, int headerSize, int flags, byte[] body,
+    public static byte[] write(ImageVersion version, int loadAddress, int headerSize, int flags, byte[] body,
                         List<byte[]> protectedTlvs, PrivateKey signingKey, PublicKey publicKey) {
         int protectedSize = 0;
         if (!protectedTlvs.isEmpty()) {
@@ -53,7 +57,7 @@ final class ImageWriter {
             protectedTlvs.forEach(out::writeBytes);
         }
         byte[] covered = out.toByteArray();
-        byte[] hash = TrustedKeys.sha256(covered);
+        byte[] hash = Digests.sha256(covered);
         ByteArrayOutputStream unprotected = new ByteArrayOutputStream();
         unprotected.writeBytes(tlv(TLV_SHA256, hash));
         if (signingKey != null) {
@@ -66,7 +70,7 @@ final class ImageWriter {
         return out.toByteArray();
     }
 
-    static byte[] sign(PrivateKey key, byte[] hash) {
+    public static byte[] sign(PrivateKey key, byte[] hash) {
         try {
             Signature signature = Signature.getInstance("Ed25519");
             signature.initSign(key);
@@ -77,17 +81,17 @@ final class ImageWriter {
         }
     }
 
-    static byte[] info(int magic, int total) {
+    public static byte[] info(int magic, int total) {
         return ByteBuffer.allocate(TLV_INFO_BYTES).order(ByteOrder.LITTLE_ENDIAN)
                 .putShort((short) magic).putShort((short) total).array();
     }
 
-    static byte[] tlv(int type, byte[] value) {
+    public static byte[] tlv(int type, byte[] value) {
         return ByteBuffer.allocate(TLV_HEADER_BYTES + value.length).order(ByteOrder.LITTLE_ENDIAN)
                 .putShort((short) type).putShort((short) value.length).put(value).array();
     }
 
-    static byte[] encodeCapabilities(Collection<String> names) {
+    public static byte[] encodeCapabilities(Collection<String> names) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(names.size() & 0xFF);
         out.write(names.size() >>> 8);
@@ -99,7 +103,7 @@ final class ImageWriter {
         return out.toByteArray();
     }
 
-    static byte[] encodeDataFormats(Map<String, Integer> formats) {
+    public static byte[] encodeDataFormats(Map<String, Integer> formats) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(formats.size() & 0xFF);
         out.write(formats.size() >>> 8);

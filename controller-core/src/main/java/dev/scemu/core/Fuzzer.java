@@ -1,4 +1,4 @@
-package dev.scemu.testkit;
+package dev.scemu.core;
 
 import java.nio.BufferOverflowException;
 import java.nio.BufferUnderflowException;
@@ -22,6 +22,10 @@ import java.util.concurrent.TimeoutException;
  * decoder's documented exception types. Anything else — an index or buffer error from inside the
  * decoder, a {@link NullPointerException}, an {@link OutOfMemoryError}, a hang past the time limit
  * — fails with the seed, iteration, mutation and the input in hex, so it replays exactly.
+ *
+ * <p>It lives in controller-core, beside {@link CrashPointExplorer}, so that every module fuzzes its
+ * own decoders in its own test tree (package-private decoders called directly, in their package)
+ * and a vendor's CI gets it through testkit.
  */
 public final class Fuzzer {
 

@@ -1,16 +1,15 @@
-package dev.scemu.testkit.fuzz;
+package dev.scemu.flash.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.Extent;
+import dev.scemu.core.Fuzzer;
 import dev.scemu.core.Media;
 import dev.scemu.flash.BackupRegion;
 import dev.scemu.flash.FirmwareImage;
 import dev.scemu.flash.FlashException;
-import dev.scemu.flash.internal.SlotHeaderLayout;
-import dev.scemu.testkit.Fuzzer;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;

@@ -1,5 +1,8 @@
-package dev.scemu.flash;
+package dev.scemu.flash.internal;
 
+import dev.scemu.flash.FlashError;
+import dev.scemu.flash.FlashException;
+import dev.scemu.flash.Migrations;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.zip.CRC32;

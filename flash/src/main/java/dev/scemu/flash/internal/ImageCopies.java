@@ -1,4 +1,13 @@
-package dev.scemu.flash;
+package dev.scemu.flash.internal;
+
+import dev.scemu.flash.BackupRegion;
+import dev.scemu.flash.FirmwareImage;
+import dev.scemu.flash.FirmwareStore;
+import dev.scemu.flash.FlashError;
+import dev.scemu.flash.FlashException;
+import dev.scemu.flash.ImageCheck;
+import dev.scemu.flash.ImageLocation;
+import dev.scemu.flash.TrustedKeys;
 
 /**
  * The three image copies the lifecycle works with — flash, backup slot, staging slot — read and

@@ -1,4 +1,4 @@
-package dev.scemu.testkit.fuzz;
+package dev.scemu.backup.internal;
 
 import dev.scemu.backup.BackupEngine;
 import dev.scemu.backup.BackupError;

@@ -1,12 +1,9 @@
-package dev.scemu.testkit.fuzz;
+package dev.scemu.backup.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.backup.BackupException;
-import dev.scemu.backup.ImageReader;
-import dev.scemu.backup.internal.ArchiveLayout;
-import dev.scemu.testkit.Fuzzer;
-import java.lang.reflect.Method;
+import dev.scemu.core.Fuzzer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -15,15 +12,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The backup archive's records, each read the way the reader does ({@code RecordIo.read}: the
- * 16-byte {@code RecordHeader}, then the payload, then the checksum) and decoded by its
- * package-private decoder (reached by reflection): image header, chunk header with its extents,
- * trailer with the chunk index, extent map, locator. Seeds are cut out of real images; the re-sealed runs
- * recompute the record CRC so mutations reach the payload decoders.
+ * The backup archive's records, each read the way the reader does ({@link RecordIo#read}: the
+ * 16-byte {@link RecordHeader}, then the payload, then the checksum) and decoded by its decoder:
+ * image header, chunk header with its extents, trailer with the chunk index, extent map, locator.
+ * Seeds are cut out of real images; the re-sealed runs recompute the record CRC so mutations reach
+ * the payload decoders.
  */
 class BackupRecordsFuzzTest {
 
-    private static final String PKG = "dev.scemu.backup.internal.";
     private static byte[] plain;
     private static byte[] encrypted;
 
@@ -66,23 +62,9 @@ class BackupRecordsFuzzTest {
         return Arrays.copyOfRange(image, image.length - 28, image.length);
     }
 
-    /** RecordIo.read of the record at offset 0 of {@code bytes}: returns {header, payload}. */
-    private static Object[] read(byte[] bytes, int magic, long maxPayload) throws Exception {
-        ImageReader reader = BackupArchives.reader(bytes);
-        Object read = FuzzSupport.invokeStatic(PKG + "RecordIo", "read",
-                new Class<?>[] {ImageReader.class, long.class, int.class, long.class, String.class},
-                reader, 0L, magic, maxPayload, "fuzz record");
-        return new Object[] {accessor(read, "header"), accessor(read, "payload")};
-    }
-
-    private static Object accessor(Object record, String name) throws Exception {
-        Method m = record.getClass().getDeclaredMethod(name);
-        m.setAccessible(true);
-        return m.invoke(record);
-    }
-
-    private static Class<?> type(String simpleName) throws ClassNotFoundException {
-        return Class.forName(PKG + simpleName);
+    /** {@link RecordIo#read} of the record at offset 0 of {@code bytes}. */
+    private static RecordIo.Read read(byte[] bytes, int magic, long maxPayload) {
+        return RecordIo.read(BackupArchives.reader(bytes), 0L, magic, maxPayload, "fuzz record");
     }
 
     private static Fuzzer.Report fuzz(String decoder, long seed, List<byte[]> seeds, Fuzzer.Decoder decode) {
@@ -101,42 +83,37 @@ class BackupRecordsFuzzTest {
     @Test
     void mutatedImageHeadersDecodeOrFailWithBackupException() {
         fuzz("backup.ImageHeader", 161, List.of(headerRecord(plain), headerRecord(encrypted)), bytes -> {
-            Object[] r = read(bytes, ArchiveLayout.HEADER_MAGIC, 1 << 20);
-            FuzzSupport.invokeStatic(PKG + "ImageHeader", "fromPayload",
-                    new Class<?>[] {type("RecordHeader"), byte[].class}, r[0], r[1]);
+            RecordIo.Read r = read(bytes, ArchiveLayout.HEADER_MAGIC, 1 << 20);
+            ImageHeader.fromPayload(r.header(), r.payload());
         });
     }
 
     @Test
     void mutatedChunkHeadersDecodeOrFailWithBackupException() {
         fuzz("backup.ChunkHeader", 163, List.of(firstChunkRecord(plain), firstChunkRecord(encrypted)), bytes -> {
-            Object[] r = read(bytes, ArchiveLayout.CHUNK_MAGIC, 28 + 12L * 16);
-            FuzzSupport.invokeStatic(PKG + "ChunkHeader", "fromPayload",
-                    new Class<?>[] {type("RecordHeader"), byte[].class, long.class}, r[0], r[1], 100L);
+            RecordIo.Read r = read(bytes, ArchiveLayout.CHUNK_MAGIC, 28 + 12L * 16);
+            ChunkHeader.fromPayload(r.header(), r.payload(), 100L);
         });
     }
 
     @Test
     void mutatedTrailersAndChunkIndexesDecodeOrFailWithBackupException() {
         fuzz("backup.Trailer+ChunkIndexEntry", 165, List.of(trailerRecord(plain), trailerRecord(encrypted)), bytes -> {
-            Object[] r = read(bytes, ArchiveLayout.TRAILER_MAGIC, 1 << 20);
-            FuzzSupport.invokeStatic(PKG + "Trailer", "fromPayload", new Class<?>[] {byte[].class}, r[1]);
+            Trailer.fromPayload(read(bytes, ArchiveLayout.TRAILER_MAGIC, 1 << 20).payload());
         });
     }
 
     @Test
     void mutatedExtentMapsDecodeOrFailWithBackupException() {
         fuzz("backup.ExtentMap", 169, List.of(extentMapRecord(plain), extentMapRecord(encrypted)), bytes -> {
-            Object[] r = read(bytes, ArchiveLayout.EXTENT_MAP_MAGIC, 1 << 20);
-            FuzzSupport.invokeStatic(PKG + "ExtentMap", "fromPayload", new Class<?>[] {byte[].class}, r[1]);
+            ExtentMap.fromPayload(read(bytes, ArchiveLayout.EXTENT_MAP_MAGIC, 1 << 20).payload());
         });
     }
 
     @Test
     void mutatedLocatorsDecodeOrFailWithBackupException() {
         fuzz("backup.Locator", 167, List.of(locatorRecord(plain)), bytes -> {
-            Object[] r = read(bytes, ArchiveLayout.LOCATOR_MAGIC, 12);
-            FuzzSupport.invokeStatic(PKG + "Locator", "fromPayload", new Class<?>[] {byte[].class}, r[1]);
+            Locator.fromPayload(read(bytes, ArchiveLayout.LOCATOR_MAGIC, 12).payload());
         });
     }
 }

@@ -1,4 +1,4 @@
-package dev.scemu.testkit.fuzz;
+package dev.scemu.flash.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -6,6 +6,7 @@ import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.ExecutionLog;
 import dev.scemu.core.Extent;
+import dev.scemu.core.Fuzzer;
 import dev.scemu.core.Media;
 import dev.scemu.flash.BackupRegion;
 import dev.scemu.flash.FirmwareImage;
@@ -17,9 +18,6 @@ import dev.scemu.flash.FlashGeometry;
 import dev.scemu.flash.Migrations;
 import dev.scemu.flash.TrustedKeys;
 import dev.scemu.flash.UpdateJournal;
-import dev.scemu.testkit.Fuzzer;
-import java.lang.reflect.Constructor;
-import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
@@ -29,7 +27,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The firmware update journal: its execution-log region opened by {@link UpdateJournal#openOrFormat}
  * (raw and re-sealed mutations), and boot-time recovery of an interrupted update whose journaled
- * BEGIN payload ({@code UpdateRecord}: hashes and migration plan) or migration step was mutated and
+ * BEGIN payload ({@link UpdateRecord}: hashes and migration plan) or migration step was mutated and
  * journaled again with the real encoder.
  */
 class UpdateJournalFuzzTest {
@@ -38,28 +36,17 @@ class UpdateJournalFuzzTest {
     private static final Extent JOURNAL = new Extent(0, 8);
     private static final Extent BACKUP = new Extent(8, 32);
     private static final Extent TABLE = new Extent(40, 8);
-    private static final int OP_FIRMWARE_UPDATE = 0x4657; // UpdateRecord.OP_FIRMWARE_UPDATE
-    private static final int STEP_STAGED_VERIFIED = 1;
-    private static final int STEP_MIGRATION_STARTED = 2;
 
     private static byte[] image;
     private static byte[] beginPayload;
     private static byte[] migrationStep;
 
     @BeforeAll
-    static void realRecords() throws Exception {
+    static void realRecords() {
         image = FirmwareImage.builder().version("1.0.0").body(new byte[3000]).dataFormat("mapping-table", 1).build();
         byte[] next = FirmwareImage.builder().version("1.1.0").body(new byte[3100]).dataFormat("mapping-table", 2).build();
-        String record = "dev.scemu.flash.UpdateRecord";
-        Constructor<?> newStep = Class.forName(record + "$PlannedStep")
-                .getDeclaredConstructor(String.class, int.class, int.class, boolean.class);
-        newStep.setAccessible(true);
-        Constructor<?> newRecord = Class.forName(record).getDeclaredConstructor(byte[].class, byte[].class, List.class);
-        newRecord.setAccessible(true);
-        Method encode = Class.forName(record).getDeclaredMethod("encode");
-        encode.setAccessible(true);
-        ByteBuffer encoded = (ByteBuffer) encode.invoke(newRecord.newInstance(FirmwareImage.parse(image).sha256(),
-                FirmwareImage.parse(next).sha256(), List.of(newStep.newInstance("mapping-table", 1, 2, true))));
+        ByteBuffer encoded = new UpdateRecord(FirmwareImage.parse(image).sha256(), FirmwareImage.parse(next).sha256(),
+                List.of(new UpdateRecord.PlannedStep("mapping-table", 1, 2, true))).encode();
         beginPayload = new byte[encoded.remaining()];
         encoded.get(beginPayload);
         migrationStep = new byte[] {0, 0};
@@ -69,9 +56,9 @@ class UpdateJournalFuzzTest {
     private static byte[] diskWithInterruptedUpdate(byte[] begin, byte[] migration) {
         try (BlockDevice disk = Media.memory("array", new BlockGeometry(BLOCK, 64))) {
             ExecutionLog log = ExecutionLog.format(disk, JOURNAL);
-            long tx = log.begin(OP_FIRMWARE_UPDATE, ByteBuffer.wrap(begin, 0, Math.min(begin.length, log.maxPayloadBytes())));
-            log.step(tx, STEP_STAGED_VERIFIED, null);
-            log.step(tx, STEP_MIGRATION_STARTED, ByteBuffer.wrap(migration, 0, Math.min(migration.length, log.maxPayloadBytes())));
+            long tx = log.begin(UpdateRecord.OP_FIRMWARE_UPDATE, ByteBuffer.wrap(begin, 0, Math.min(begin.length, log.maxPayloadBytes())));
+            log.step(tx, UpdateRecord.STEP_STAGED_VERIFIED, null);
+            log.step(tx, UpdateRecord.STEP_MIGRATION_STARTED, ByteBuffer.wrap(migration, 0, Math.min(migration.length, log.maxPayloadBytes())));
             log.sync();
             return FuzzSupport.contentsOf(disk);
         }

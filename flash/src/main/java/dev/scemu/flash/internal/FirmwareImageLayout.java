@@ -1,4 +1,4 @@
-package dev.scemu.flash;
+package dev.scemu.flash.internal;
 
 /**
  * The byte layout of a firmware image, following MCUboot's bootutil image format (all fields
@@ -104,7 +104,7 @@ public final class FirmwareImageLayout {
         };
     }
 
-    static boolean isValidName(String name) {
+    public static boolean isValidName(String name) {
         if (name.isEmpty() || name.length() > MAX_NAME_LENGTH) {
             return false;
         }

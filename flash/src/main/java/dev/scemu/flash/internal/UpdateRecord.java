@@ -1,5 +1,7 @@
-package dev.scemu.flash;
+package dev.scemu.flash.internal;
 
+import dev.scemu.flash.FlashError;
+import dev.scemu.flash.FlashException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;

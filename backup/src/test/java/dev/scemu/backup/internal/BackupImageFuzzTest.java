@@ -1,10 +1,10 @@
-package dev.scemu.testkit.fuzz;
+package dev.scemu.backup.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.backup.BackupEngine;
 import dev.scemu.backup.BackupException;
-import dev.scemu.testkit.Fuzzer;
+import dev.scemu.core.Fuzzer;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;

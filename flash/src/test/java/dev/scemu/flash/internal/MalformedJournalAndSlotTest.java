@@ -1,4 +1,4 @@
-package dev.scemu.flash;
+package dev.scemu.flash.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,13 +7,16 @@ import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.Extent;
 import dev.scemu.core.Media;
-import dev.scemu.flash.internal.SlotHeaderLayout;
+import dev.scemu.flash.BackupRegion;
+import dev.scemu.flash.FlashError;
+import dev.scemu.flash.FlashException;
+import dev.scemu.flash.UpdateJournal;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
-/** Regressions of the testkit decoder fuzzing: damaged update-journal steps and slot headers are FlashExceptions. */
+/** Regressions of the decoder fuzzing (flash/src/test/.../fuzz): damaged update-journal steps and slot headers are FlashExceptions. */
 class MalformedJournalAndSlotTest {
 
     private static FlashError codeOf(Throwable e) {

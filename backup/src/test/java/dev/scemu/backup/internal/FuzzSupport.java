@@ -1,0 +1,82 @@
+package dev.scemu.backup.internal;
+
+import dev.scemu.core.Fuzzer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.zip.CRC32C;
+
+/**
+ * Helpers of backup's decoder fuzz tests: the iteration scale ({@code -Dscemu.fuzz.scale}, default 1;
+ * the soak profile sets 100), the grep-able {@code FUZZ:} report line, and re-sealing of checksummed
+ * records so that mutations reach the checks behind the checksum. The same helpers as testkit's fuzz
+ * tests use (backup cannot depend on testkit, which depends on it).
+ */
+final class FuzzSupport {
+
+    private FuzzSupport() {
+    }
+
+    /** {@code base} iterations times {@code scemu.fuzz.scale}. */
+    static int iterations(int base) {
+        String scale = System.getProperty("scemu.fuzz.scale", "1").trim();
+        long scaled = (long) base * Math.max(1, Integer.parseInt(scale.isEmpty() ? "1" : scale));
+        return (int) Math.min(Integer.MAX_VALUE, scaled);
+    }
+
+    /** Sum of several runs against the same decoder (raw and re-sealed mutations). */
+    static Fuzzer.Report combine(Fuzzer.Report... reports) {
+        int cases = 0;
+        int clean = 0;
+        int rejected = 0;
+        Map<Fuzzer.Mutation, Integer> byMutation = new EnumMap<>(Fuzzer.Mutation.class);
+        for (Fuzzer.Report r : reports) {
+            cases += r.iterations();
+            clean += r.decodedCleanly();
+            rejected += r.rejected();
+            r.byMutation().forEach((m, n) -> byMutation.merge(m, n, Integer::sum));
+        }
+        return new Fuzzer.Report(cases, clean, rejected, byMutation);
+    }
+
+    /** Prints {@code FUZZ: <decoder> cases=N clean=N rejected=N} and returns the report. */
+    static Fuzzer.Report print(String decoder, Fuzzer.Report report) {
+        System.out.println("FUZZ: " + decoder + " cases=" + report.iterations() + " clean=" + report.decodedCleanly()
+                + " rejected=" + report.rejected());
+        return report;
+    }
+
+    /**
+     * Recomputes the CRC-32C of every controller-core checksummed record (16-byte header: magic,
+     * version, flags, length, crc32c) that starts at a multiple of {@code stride} in {@code bytes}
+     * and whose magic is one of {@code magics} and whose length fits; other bytes are unchanged.
+     */
+    static byte[] resealRecords(byte[] bytes, int stride, int... magics) {
+        byte[] out = bytes.clone();
+        ByteBuffer b = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+        for (long next = 0; next + 16 <= out.length; next += stride) {
+            int at = (int) next;
+            int magic = b.getInt(at);
+            if (Arrays.stream(magics).noneMatch(m -> m == magic)) {
+                continue;
+            }
+            long length = Integer.toUnsignedLong(b.getInt(at + 8));
+            if (length < 16 || length > out.length - at) {
+                continue;
+            }
+            b.putInt(at + 12, crc32c(out, at, (int) length));
+        }
+        return out;
+    }
+
+    /** CRC-32C of a checksummed record with its crc field taken as zero. */
+    private static int crc32c(byte[] bytes, int offset, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, offset, 12);
+        crc.update(new byte[4]);
+        crc.update(bytes, offset + 16, length - 16);
+        return (int) crc.getValue();
+    }
+}
