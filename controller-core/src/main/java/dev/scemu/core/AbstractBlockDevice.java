@@ -68,6 +68,19 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     }
 
     @Override
+    public final void writeComputed(long lba, int blockCount, BlockFill fill, ByteBuffer scratch, boolean fua) {
+        checkOpen();
+        geometry.checkRange(lba, blockCount);
+        int length = geometry.bufferLengthOf(blockCount);
+        checkScratch(name, scratch, length);
+        checkWritable();
+        meter.receivedWrite(length);
+        if (blockCount > 0) {
+            doWriteComputed(lba, blockCount, fill, scratch, fua);
+        }
+    }
+
+    @Override
     public final void flush() {
         checkOpen();
         if (!isReadOnly()) {
@@ -109,6 +122,15 @@ public abstract class AbstractBlockDevice implements BlockDevice {
         doWrite(lba, blockCount, buffer, bufferOffset, fua);
     }
 
+    /**
+     * A computed write (see {@link BlockDevice#writeComputed}), request checked; the default fills
+     * {@code scratch} and calls {@link #doWrite}, so a subclass sees the bytes like any write.
+     */
+    protected void doWriteComputed(long lba, int blockCount, BlockFill fill, ByteBuffer scratch, boolean fua) {
+        fill.fill(NativeMemory.address(scratch), geometry.bufferLengthOf(blockCount));
+        doWrite(lba, blockCount, scratch, 0, fua);
+    }
+
     protected abstract void doFlush();
 
     protected abstract void doTrim(long lba, long blockCount);
@@ -133,6 +155,18 @@ public abstract class AbstractBlockDevice implements BlockDevice {
         int length = geometry.bufferLengthOf(blockCount);
         checkBuffer(buffer, bufferOffset, length, blockCount);
         return length;
+    }
+
+    /** The check of {@link #writeComputed}'s scratch buffer (direct, limit at least {@code length}). */
+    static void checkScratch(String device, ByteBuffer scratch, int length) {
+        if (scratch == null || !scratch.isDirect()) {
+            throw new CoreException(CoreError.INVALID_ARGUMENT, "device " + device
+                    + ": computed write needs a direct scratch buffer, got " + scratch);
+        }
+        if (scratch.limit() < length) {
+            throw new CoreException(CoreError.BUFFER_TOO_SMALL, "device " + device + ": computed write of "
+                    + length + " bytes does not fit a scratch buffer of limit " + scratch.limit());
+        }
     }
 
     private void checkBuffer(ByteBuffer buffer, int bufferOffset, int length, int blockCount) {

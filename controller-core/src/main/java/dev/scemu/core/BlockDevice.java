@@ -72,6 +72,29 @@ public interface BlockDevice extends AutoCloseable {
         write(lba, blockCount, buffer, bufferOffset, fua);
     }
 
+    /**
+     * Writes {@code blockCount} blocks from {@code lba} whose bytes {@code fill} computes: the same
+     * as {@link #write(long, int, ByteBuffer, int, boolean)} of those bytes, durability and
+     * atomicity included. A medium that keeps its blocks in memory and can address the range
+     * contiguously lets {@code fill} write them in place ({@link Media#memory}), which saves the
+     * pass that would copy a computed buffer into it (a RAID-5 parity chunk). Every other device,
+     * and every layer that must see the bytes (fault injection, caches, mirrors), has {@code fill}
+     * write into {@code scratch} from offset 0 and writes that, which is this default.
+     * {@code scratch} must be a direct buffer whose limit holds the write; its contents afterwards
+     * are unspecified (the in-place path does not touch it). {@code fill} runs at most once, after
+     * the request was checked.
+     *
+     * @throws CoreException {@link CoreError#INVALID_ARGUMENT} if {@code scratch} is not direct,
+     *     {@link CoreError#BUFFER_TOO_SMALL} if it is too small, and what {@code write} throws
+     */
+    default void writeComputed(long lba, int blockCount, BlockFill fill, ByteBuffer scratch, boolean fua) {
+        geometry().checkRange(lba, blockCount);
+        int length = geometry().bufferLengthOf(blockCount);
+        AbstractBlockDevice.checkScratch(name(), scratch, length);
+        fill.fill(NativeMemory.address(scratch), length);
+        write(lba, blockCount, scratch, 0, fua);
+    }
+
     /** Makes every write and trim completed before this call durable. */
     void flush();
 

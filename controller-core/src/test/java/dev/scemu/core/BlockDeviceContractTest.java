@@ -267,6 +267,72 @@ public abstract class BlockDeviceContractTest {
         assertThat(snapshot.receivedRead().bytes()).isEqualTo(2L * BLOCK_SIZE);
     }
 
+    /** Fill of a computed write: copies {@code source} (the bytes the write must leave) and counts calls. */
+    private static final class CopyFill implements BlockFill {
+        final ByteBuffer source;
+        int calls;
+
+        CopyFill(ByteBuffer source) {
+            this.source = source;
+        }
+
+        @Override
+        public void fill(long address, int length) {
+            calls++;
+            NativeMemory.copy(NativeMemory.address(source), address, length);
+        }
+    }
+
+    @Test
+    void computedWritesLeaveTheBytesTheFillWrote() {
+        BlockDevice device = create(new BlockGeometry(BLOCK_SIZE, BLOCK_COUNT)); // tracked by whoever ends it
+        Random random = new Random(12);
+        ByteBuffer scratch = ByteBuffer.allocateDirect(300 * BLOCK_SIZE);
+        byte[] expected = new byte[(int) BLOCK_COUNT * BLOCK_SIZE];
+        // inside a 1 MiB memory chunk, across chunk boundaries, the first and the last block
+        long[][] writes = {{0, 1}, {3, 16}, {250, 12}, {255, 2}, {256, 1}, {500, 300 - 32}, {BLOCK_COUNT - 1, 1}};
+        for (long[] w : writes) {
+            int blocks = (int) w[1];
+            ByteBuffer data = randomBlocks(random, blocks);
+            CopyFill fill = new CopyFill(data);
+            device.writeComputed(w[0], blocks, fill, scratch, random.nextBoolean());
+            assertThat(fill.calls).as("fill calls of %d+%d", w[0], blocks).isEqualTo(1);
+            data.get(0, expected, (int) w[0] * BLOCK_SIZE, blocks * BLOCK_SIZE);
+        }
+        assertSameBytes(readBytes(device, 0, (int) BLOCK_COUNT), expected, "after computed writes");
+        IoMeter.Snapshot snapshot = device.meter().snapshot();
+        assertThat(snapshot.receivedWrite().operations()).isEqualTo(writes.length);
+        assertThat(snapshot.receivedWrite().bytes())
+                .isEqualTo(java.util.Arrays.stream(writes).mapToLong(w -> w[1] * BLOCK_SIZE).sum());
+        device.flush();
+        BlockDevice reopened = reopen(device);
+        if (reopened == null) {
+            device.close();
+            return;
+        }
+        track(reopened);
+        assertSameBytes(readBytes(reopened, 0, (int) BLOCK_COUNT), expected, "after reopen");
+    }
+
+    @Test
+    void computedWriteRejectsBadRequestsWithoutCallingTheFill() {
+        BlockDevice device = device();
+        ByteBuffer data = randomBlocks(new Random(13), 2);
+        device.write(10, 2, data, 0);
+        CopyFill fill = new CopyFill(randomBlocks(new Random(14), 2));
+        assertThatThrownBy(() -> device.writeComputed(10, 2, fill, ByteBuffer.allocate(2 * BLOCK_SIZE), false))
+                .isInstanceOf(CoreException.class).hasMessageContaining("direct scratch")
+                .satisfies(e -> assertThat(((CoreException) e).code()).isEqualTo(CoreError.INVALID_ARGUMENT));
+        assertThatThrownBy(() -> device.writeComputed(10, 2, fill, ByteBuffer.allocateDirect(BLOCK_SIZE), false))
+                .isInstanceOf(CoreException.class).hasMessageContaining("8192 bytes")
+                .satisfies(e -> assertThat(((CoreException) e).code()).isEqualTo(CoreError.BUFFER_TOO_SMALL));
+        assertThatThrownBy(() -> device.writeComputed(BLOCK_COUNT - 1, 2, fill,
+                ByteBuffer.allocateDirect(2 * BLOCK_SIZE), false)).isInstanceOf(CoreException.class)
+                .satisfies(e -> assertThat(((CoreException) e).code()).isEqualTo(CoreError.OUT_OF_RANGE));
+        assertThat(fill.calls).isZero();
+        assertThat(readBytes(device, 10, 2)).isEqualTo(bytesOf(data));
+    }
+
     @Test
     void closeIsIdempotentAndIoAfterCloseFails() {
         BlockDevice device = create(new BlockGeometry(BLOCK_SIZE, BLOCK_COUNT));

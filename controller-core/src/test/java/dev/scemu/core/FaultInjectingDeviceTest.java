@@ -56,6 +56,31 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
         assertThat(device.unflushedBlockCount()).isZero();
     }
 
+    /** A computed write is a write: the fill writes the scratch, a power cut loses it unless flushed or FUA. */
+    @Test
+    void computedWritesFollowTheSamePowerCutRules() {
+        FaultInjectingDevice device = faulty(1);
+        ByteBuffer scratch = ByteBuffer.allocateDirect(2 * BLOCK_SIZE);
+        long[] seen = new long[1];
+        java.util.function.IntFunction<BlockFill> filler = value -> (address, length) -> {
+            seen[0] = address;
+            NativeMemory.copy(NativeMemory.address(filled(value, length / BLOCK_SIZE)), address, length);
+        };
+        device.writeComputed(0, 2, filler.apply(0xA1), scratch, false);
+        assertThat(seen[0]).as("the fill writes the scratch, never the medium").isEqualTo(NativeMemory.address(scratch));
+        device.flush();
+        device.writeComputed(1, 2, filler.apply(0xB2), scratch, false); // unflushed
+        device.writeComputed(5, 1, filler.apply(0xC3), scratch, true);  // FUA
+        assertThat(device.unflushedBlockCount()).isEqualTo(2);
+
+        device.cutPower(PowerCutMode.DROP_UNFLUSHED);
+        device.restorePower();
+
+        assertThat(readBytes(device, 0, 2)).containsOnly(0xA1 - 256);
+        assertThat(readBytes(device, 2, 1)).containsOnly(0);
+        assertThat(readBytes(device, 5, 1)).containsOnly(0xC3 - 256);
+    }
+
     @Test
     void aWriteThroughDomainKeepsNoUndoLogAndLosesNothingAtACutButStillFailsTheArmedWrite() {
         PowerDomain domain = PowerDomain.writeThrough(3);

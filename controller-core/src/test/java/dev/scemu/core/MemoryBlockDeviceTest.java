@@ -21,4 +21,45 @@ class MemoryBlockDeviceTest extends BlockDeviceContractTest {
             assertThat(device.allocatedBytes()).isEqualTo(MemoryBlockDevice.CHUNK_BYTES);
         }
     }
+
+    /**
+     * Inside a 1 MiB chunk the fill writes the device's memory itself (page-aligned blocks, the
+     * scratch untouched); across a chunk boundary it writes the scratch, which is then copied.
+     */
+    @Test
+    void computedWritesFillTheChunkInPlaceAndTheScratchAcrossChunks() {
+        try (MemoryBlockDevice device = new MemoryBlockDevice("inplace", new BlockGeometry(4096, 1024))) {
+            ByteBuffer scratch = ByteBuffer.allocateDirect(8 * 4096);
+            long scratchAddress = NativeMemory.address(scratch);
+            long[] seen = new long[1];
+            byte[] random = new byte[8 * 4096];
+            new java.util.Random(3).nextBytes(random);
+            ByteBuffer source = ByteBuffer.allocateDirect(random.length).put(0, random);
+            BlockFill fill = (address, length) -> {
+                seen[0] = address;
+                NativeMemory.copy(NativeMemory.address(source), address, length);
+            };
+            for (long lba : new long[] {0, 7, 100, 256 - 8, 300}) {
+                NativeMemory.zero(scratch, 0, scratch.capacity());
+                device.writeComputed(lba, 8, fill, scratch, false);
+                assertThat(seen[0]).as("fill address of lba %d", lba).isNotEqualTo(scratchAddress);
+                assertThat(seen[0] % 4096).as("blocks start on a page").isZero();
+                assertThat(readBytes(scratch)).as("scratch untouched").containsOnly(0);
+            }
+            device.writeComputed(256 - 4, 8, fill, scratch, false);
+            assertThat(seen[0]).as("across the 1 MiB chunk boundary").isEqualTo(scratchAddress);
+            ByteBuffer back = ByteBuffer.allocateDirect(8 * 4096);
+            device.read(256 - 4, 8, back, 0);
+            assertThat(readBytes(back)).isEqualTo(random);
+            device.read(300, 8, back, 0);
+            assertThat(readBytes(back)).as("written in place").isEqualTo(random);
+            assertThat(device.meter().snapshot().issuedWriteTotal().bytes()).isEqualTo(6L * 8 * 4096);
+        }
+    }
+
+    private static byte[] readBytes(ByteBuffer buffer) {
+        byte[] bytes = new byte[buffer.capacity()];
+        buffer.get(0, bytes);
+        return bytes;
+    }
 }

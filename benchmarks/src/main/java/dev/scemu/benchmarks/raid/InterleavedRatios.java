@@ -35,7 +35,8 @@ import java.util.Random;
  * through JNA) at 4 x 256 KiB and 4 x 64 MiB; {@code raid} (full-stripe and 4 KiB writes of
  * {@link RaidThroughputBenchmark}'s array beside its memory-copy ceilings and, with
  * {@code --before-raid JAR}, the same writes through the raid classes of another build loaded
- * child-first into the same JVM).
+ * child-first into the same JVM; if the jar also holds {@code dev/scemu/core/internal/MemoryBlockDevice}, the
+ * "before" array's members are that build's memory medium, loaded the same way).
  *
  * <pre>
  * bench/c/run-xor.sh --lib /tmp/libscemuxor.so
@@ -182,7 +183,8 @@ public final class InterleavedRatios {
 
         @Override
         protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
-            if (!name.startsWith("dev.scemu.raid.")) {
+            if (!name.startsWith("dev.scemu.raid.") && !(name.equals(MEMORY_DEVICE)
+                    && findResource(MEMORY_DEVICE.replace('.', '/') + ".class") != null)) {
                 return super.loadClass(name, resolve);
             }
             synchronized (getClassLoadingLock(name)) {
@@ -196,6 +198,23 @@ public final class InterleavedRatios {
                 return c;
             }
         }
+    }
+
+    private static final String MEMORY_DEVICE = "dev.scemu.core.internal.MemoryBlockDevice";
+
+    /** Members of the "before" array: the before jar's memory medium if it holds one, else today's. */
+    private static List<? extends BlockDevice> members(String prefix, ClassLoader loader) throws Exception {
+        Class<?> memory = loader.loadClass(MEMORY_DEVICE);
+        if (memory.getClassLoader() != loader) {
+            return members(prefix);
+        }
+        System.out.println("# before array: members are " + MEMORY_DEVICE + " of the before jar");
+        List<BlockDevice> members = new ArrayList<>();
+        for (int i = 0; i < MEMBERS; i++) {
+            members.add((BlockDevice) memory.getConstructor(String.class, BlockGeometry.class).newInstance(prefix + i,
+                    BlockGeometry.ofBytes(BLOCK, RaidThroughputBenchmark.MEMBER_BYTES)));
+        }
+        return members;
     }
 
     private static List<? extends BlockDevice> members(String prefix) {
@@ -218,7 +237,7 @@ public final class InterleavedRatios {
         builder = b.getMethod("chunkBytes", int.class).invoke(builder, CHUNK);
         builder = b.getMethod("assumeClean", boolean.class).invoke(builder, true);
         Object cfg = b.getMethod("build").invoke(builder);
-        Object created = array.getMethod("create", config, List.class).invoke(null, cfg, members("old"));
+        Object created = array.getMethod("create", config, List.class).invoke(null, cfg, members("old", loader));
         if (created.getClass().getClassLoader() != loader) {
             throw new IllegalStateException("old raid classes were not loaded from " + jar);
         }
@@ -276,6 +295,34 @@ public final class InterleavedRatios {
             cases.add(new Case("fullStripeWrite (before)", () -> old.write(stripeLbas[next[0]++ & (n - 1)],
                     stripeBlocks, stripe, 0, false), STRIPE));
         }
+        // the write path's own memory work without the array: 3 chunk copies into the members'
+        // memory at the stripe's offset plus the parity XOR (into a pool-sized buffer, then copied;
+        // and straight into the parity member's memory), so full-stripe ÷ this is the array's overhead
+        List<ByteBuffer> memberMemory = new ArrayList<>();
+        for (int m = 0; m < MEMBERS; m++) {
+            memberMemory.add(NativeMemory.allocateAligned((int) RaidThroughputBenchmark.MEMBER_BYTES, 4096));
+            NativeMemory.zero(NativeMemory.address(memberMemory.get(m)), RaidThroughputBenchmark.MEMBER_BYTES);
+        }
+        keepAlive.add(memberMemory);
+        long[] memberAddress = memberMemory.stream().mapToLong(NativeMemory::address).toArray();
+        ByteBuffer parityBuffer = NativeMemory.allocateAligned(CHUNK, 4096);
+        ByteBuffer[] chunkSources = {stripe, stripe, stripe};
+        int[] chunkOffsets = {0, CHUNK, 2 * CHUNK};
+        cases.add(new Case("stripe kernels only: 3 copies + XOR to buffer + copy", () -> {
+            long at = stripeLbas[next[0]++ & (n - 1)] / (MEMBERS - 1) * BLOCK;
+            for (int j = 0; j < MEMBERS - 1; j++) {
+                NativeMemory.copy(stripeAddress + (long) j * CHUNK, memberAddress[j] + at, CHUNK);
+            }
+            Xor.xor(parityBuffer, 0, chunkSources, chunkOffsets, MEMBERS - 1, CHUNK);
+            NativeMemory.copy(NativeMemory.address(parityBuffer), memberAddress[MEMBERS - 1] + at, CHUNK);
+        }, STRIPE));
+        cases.add(new Case("stripe kernels only: 3 copies + XOR into member", () -> {
+            long at = stripeLbas[next[0]++ & (n - 1)] / (MEMBERS - 1) * BLOCK;
+            for (int j = 0; j < MEMBERS - 1; j++) {
+                NativeMemory.copy(stripeAddress + (long) j * CHUNK, memberAddress[j] + at, CHUNK);
+            }
+            Xor.xorToAddress(memberAddress[MEMBERS - 1] + at, chunkSources, chunkOffsets, MEMBERS - 1, CHUNK);
+        }, STRIPE));
         cases.add(new Case("memoryCopy4k", () -> NativeMemory.copy(smallAddress,
                 ceilingAddress + blockLbas[next[0]++ & (n - 1)] * BLOCK, BLOCK), BLOCK));
         cases.add(new Case("randomWrite4k (after)", () -> array.write(blockLbas[next[0]++ & (n - 1)], 1, small, 0,

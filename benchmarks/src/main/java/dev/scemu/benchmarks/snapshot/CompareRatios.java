@@ -60,6 +60,9 @@ public final class CompareRatios {
             cases.add(new Case("BlockCompare.equal (after)", () -> BlockCompare.equal(va, 0, vb, 0, bytes), 1));
             cases.add(new Case("ByteBuffer.mismatch on views (before)",
                     () -> BlockCompare.mismatchEqual(va, 0, vb, 0, bytes), 1));
+            if (Boolean.getBoolean("scemu.bench.compare.candidates")) {
+                candidates(cases, a, b, pa, pb, bytes);
+            }
             if (c) {
                 CBaseline.require();
                 cases.add(new Case("memcmp x 16 in C per JNA call", () -> CBaseline.memcmp_reps(pa, pb, bytes, 16) == 0, 16));
@@ -67,6 +70,97 @@ public final class CompareRatios {
             run(bytes, cases, rounds, sliceMs);
         }
         System.out.printf("# load at end %s%n", load());
+    }
+
+    private static final sun.misc.Unsafe U = net.openhft.chronicle.core.UnsafeMemory.UNSAFE;
+
+    private static final java.lang.invoke.MethodHandle VECTORIZED_MISMATCH = vectorizedMismatch();
+
+    private static java.lang.invoke.MethodHandle vectorizedMismatch() {
+        try {
+            return java.lang.invoke.MethodHandles.lookup().findStatic(Class.forName("jdk.internal.util.ArraysSupport"),
+                    "vectorizedMismatch", java.lang.invoke.MethodType.methodType(int.class, Object.class, long.class,
+                            Object.class, long.class, int.class, int.class));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            System.out.println("# no ArraysSupport.vectorizedMismatch: " + e);
+            return null;
+        }
+    }
+
+    /**
+     * Java loops tried against the intrinsic ({@code -Dscemu.bench.compare.candidates=true}): Unsafe
+     * words ORed over 64 and 128 bytes per exit test, {@code LongBuffer.mismatch} on long views,
+     * and {@code Arrays.mismatch} on heap copies of the bytes (the intrinsic on arrays).
+     */
+    private static void candidates(List<Case> cases, ByteBuffer a, ByteBuffer b, long pa, long pb, int bytes) {
+        cases.add(new Case("candidate: Unsafe 8 longs ORed, exit test per 64 B", () -> unsafe64(pa, pb, bytes), 1));
+        cases.add(new Case("candidate: Unsafe 16 longs ORed, exit test per 128 B", () -> unsafe128(pa, pb, bytes), 1));
+        java.nio.LongBuffer la = a.duplicate().order(java.nio.ByteOrder.nativeOrder()).asLongBuffer();
+        java.nio.LongBuffer lb = b.duplicate().order(java.nio.ByteOrder.nativeOrder()).asLongBuffer();
+        cases.add(new Case("candidate: LongBuffer.mismatch", () -> la.mismatch(lb) < 0, 1));
+        if (VECTORIZED_MISMATCH != null) {
+            cases.add(new Case("candidate: ArraysSupport.vectorizedMismatch on addresses", () -> {
+                try {
+                    return (int) VECTORIZED_MISMATCH.invokeExact((Object) null, pa, (Object) null, pb, bytes, 0) < 0
+                            && true;
+                } catch (Throwable t) {
+                    throw new IllegalStateException(t);
+                }
+            }, 1));
+        }
+        for (int shift : new int[] {64, 2048 + 16}) {
+            ByteBuffer shifted = NativeMemory.allocateAligned(bytes + 4096, 4096);
+            shifted.put(shift, a, 0, bytes);
+            ByteBuffer sa = a.duplicate();
+            ByteBuffer sb = shifted.slice(shift, bytes);
+            cases.add(new Case("candidate: ByteBuffer.mismatch, second buffer " + shift + " B past a page",
+                    () -> sa.mismatch(sb) < 0, 1));
+        }
+        byte[] ha = new byte[bytes];
+        byte[] hb = new byte[bytes];
+        a.get(0, ha);
+        b.get(0, hb);
+        cases.add(new Case("candidate: Arrays.mismatch on heap copies", () -> Arrays.mismatch(ha, hb) < 0, 1));
+    }
+
+    private static boolean unsafe64(long pa, long pb, int bytes) {
+        long n = bytes;
+        long i = 0;
+        for (; i <= n - 64; i += 64) {
+            long x = (U.getLong(pa + i) ^ U.getLong(pb + i)) | (U.getLong(pa + i + 8) ^ U.getLong(pb + i + 8))
+                    | (U.getLong(pa + i + 16) ^ U.getLong(pb + i + 16)) | (U.getLong(pa + i + 24) ^ U.getLong(pb + i + 24))
+                    | (U.getLong(pa + i + 32) ^ U.getLong(pb + i + 32)) | (U.getLong(pa + i + 40) ^ U.getLong(pb + i + 40))
+                    | (U.getLong(pa + i + 48) ^ U.getLong(pb + i + 48)) | (U.getLong(pa + i + 56) ^ U.getLong(pb + i + 56));
+            if (x != 0) {
+                return false;
+            }
+        }
+        for (; i < n; i++) {
+            if (U.getByte(pa + i) != U.getByte(pb + i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean unsafe128(long pa, long pb, int bytes) {
+        long n = bytes;
+        long i = 0;
+        for (; i <= n - 128; i += 128) {
+            long x = 0;
+            for (int k = 0; k < 128; k += 8) {
+                x |= U.getLong(pa + i + k) ^ U.getLong(pb + i + k);
+            }
+            if (x != 0) {
+                return false;
+            }
+        }
+        for (; i < n; i++) {
+            if (U.getByte(pa + i) != U.getByte(pb + i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void run(int bytes, List<Case> cases, int rounds, int sliceMs) {

@@ -3,6 +3,7 @@ package dev.scemu.core.internal;
 import dev.scemu.core.AbstractBlockDevice;
 import dev.scemu.core.Allocation;
 import dev.scemu.core.AllocationSink;
+import dev.scemu.core.BlockFill;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.IoCause;
 import dev.scemu.core.NativeMemory;
@@ -24,6 +25,14 @@ public final class MemoryBlockDevice extends AbstractBlockDevice {
 
     /** Bytes per lazily allocated chunk (or the block size, if larger). */
     public static final int CHUNK_BYTES = 1 << 20;
+
+    /**
+     * Alignment of every chunk's first byte. malloc hands out a 1 MiB chunk 16 bytes past a page
+     * boundary, which put every block across two pages and every member buffer off the 32-byte
+     * alignment ISA-L's parity kernel takes ({@link #doWriteComputed}); the chunk is allocated
+     * this much larger and its start rounded up.
+     */
+    static final int CHUNK_ALIGNMENT = 4096;
 
     private final int chunkShift;
     private final long chunkMask;
@@ -83,6 +92,23 @@ public final class MemoryBlockDevice extends AbstractBlockDevice {
             remaining -= length;
         }
         meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
+    }
+
+    /**
+     * A computed write whose range lies in one chunk runs {@code fill} on the chunk's memory (no
+     * copy); a range across chunks takes the default path (scratch, then {@link #doWrite}).
+     */
+    @Override
+    protected void doWriteComputed(long lba, int blockCount, BlockFill fill, ByteBuffer scratch, boolean fua) {
+        long offset = geometry().offsetOf(lba);
+        long length = geometry().lengthOf(blockCount);
+        long within = offset & chunkMask;
+        if (within + length > chunkMask + 1) {
+            super.doWriteComputed(lba, blockCount, fill, scratch, fua);
+            return;
+        }
+        fill.fill(chunkAddress((int) (offset >>> chunkShift)) + within, (int) length);
+        meter().issuedWrite(IoCause.HOST, length);
     }
 
     @Override
@@ -154,8 +180,8 @@ public final class MemoryBlockDevice extends AbstractBlockDevice {
             checkOpen();
             address = chunkAddresses.get(chunk);
             if (address == 0) {
-                BytesStore<?, ?> store = BytesStore.nativeStoreWithFixedCapacity(chunkMask + 1);
-                address = store.addressForWrite(0);
+                BytesStore<?, ?> store = BytesStore.nativeStoreWithFixedCapacity(chunkMask + 1 + CHUNK_ALIGNMENT);
+                address = (store.addressForWrite(0) + CHUNK_ALIGNMENT - 1) & -CHUNK_ALIGNMENT;
                 NativeMemory.zero(address, chunkMask + 1);
                 chunkStores[chunk] = store;
                 chunkAddresses.set(chunk, address);

@@ -5,10 +5,12 @@ import static dev.scemu.raid.internal.MdSuperblockLayout.SECTOR_BYTES;
 
 import dev.scemu.core.AbstractBlockDevice;
 import dev.scemu.core.BlockDevice;
+import dev.scemu.core.BlockFill;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.CoreError;
 import dev.scemu.core.CoreException;
 import dev.scemu.core.IoCause;
+import dev.scemu.core.NativeMemory;
 import dev.scemu.raid.AssembleOptions;
 import dev.scemu.raid.MemberState;
 import dev.scemu.raid.Raid5Layout;
@@ -299,6 +301,34 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             if (bblog != null && narrowWriteError(slot, memberLba, blockCount, buffer, bufferOffset, cause, fua)) {
                 return true;
             }
+            markFailed(slot, "write of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
+            return false;
+        }
+    }
+
+    /**
+     * {@link #writeMember} of bytes {@code fill} computes ({@link BlockDevice#writeComputed}): a
+     * memory member takes them in place, any other fills {@code scratch} (a pool buffer) and writes
+     * it. A member with a bad-block log takes the buffer path of {@link #writeMember}, which writes
+     * around listed blocks and narrows write errors; errors fail the member as there.
+     */
+    boolean writeMemberComputed(int role, long memberLba, int blockCount, BlockFill fill, ByteBuffer scratch,
+                                IoCause cause, boolean fua) {
+        Slot slot = slots[role];
+        BlockDevice d = slot.device;
+        if (d == null || slot.state == MemberState.FAILED) {
+            return false;
+        }
+        if (badBlocksOf(slot) != null) {
+            fill.fill(NativeMemory.address(scratch), blockCount * blockSize);
+            return writeMember(role, memberLba, blockCount, scratch, 0, cause, fua);
+        }
+        try {
+            d.writeComputed(dataOffsetBlocks + memberLba, blockCount, fill, scratch, fua);
+            meter().issuedWrite(cause, (long) blockCount * blockSize);
+            return true;
+        } catch (CoreException e) {
+            rethrowIfFatal(e);
             markFailed(slot, "write of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
             return false;
         }

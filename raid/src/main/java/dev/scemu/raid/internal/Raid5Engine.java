@@ -3,6 +3,7 @@ package dev.scemu.raid.internal;
 import static dev.scemu.raid.internal.MdRaidArray.IO_MEDIUM_ERROR;
 import static dev.scemu.raid.internal.MdRaidArray.IO_OK;
 
+import dev.scemu.core.BlockFill;
 import dev.scemu.core.IoCause;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -43,6 +44,7 @@ final class Raid5Engine implements LevelEngine {
         final boolean[] written;
         final ByteBuffer[] sources;
         final int[] offsets;
+        final ParityFill parityFill = new ParityFill();
 
         Scratch(int dataDisks) {
             start = new int[dataDisks];
@@ -51,6 +53,22 @@ final class Raid5Engine implements LevelEngine {
             written = new boolean[dataDisks];
             sources = new ByteBuffer[dataDisks + 1];
             offsets = new int[dataDisks + 1];
+        }
+    }
+
+    /**
+     * The parity of a full-stripe segment as a {@link BlockFill}: XOR of {@code count} sources of
+     * the scratch arrays into the memory the parity member hands over (its own storage when it is
+     * a memory medium, else a pool buffer it then writes). One per thread, in {@link Scratch}.
+     */
+    private static final class ParityFill implements BlockFill {
+        ByteBuffer[] sources;
+        int[] offsets;
+        int count;
+
+        @Override
+        public void fill(long address, int length) {
+            Xor.xorToAddress(address, sources, offsets, count, length);
         }
     }
 
@@ -330,6 +348,10 @@ final class Raid5Engine implements LevelEngine {
             writeData(row, segStart, h, written, rowOffset, buffer, off, fua, arrayLba);
             return;
         }
+        if (w == dataDisks && !journaled(row, memberLba + h)) {
+            writeFullSegment(row, segStart, h, written, rowOffset, buffer, off, fua, arrayLba, parity);
+            return;
+        }
         ByteBuffer p = a.pool.acquire();
         ByteBuffer tmp = a.pool.acquire();
         try {
@@ -410,6 +432,39 @@ final class Raid5Engine implements LevelEngine {
             a.pool.release(p);
         }
         assert length > 0;
+    }
+
+    /**
+     * Every data chunk of the segment is written and the row is not degraded: reconstruct-write
+     * reading nothing, as {@link #reconstructWrite} would do it, but the parity is computed after
+     * the data writes straight into the parity member ({@link MdRaidArray#writeMemberComputed}), so
+     * a memory member takes it without the copy out of a pool buffer. Same writes, same order
+     * (data, then parity, with the caller's FUA), same bytes. Caller holds the row lock.
+     */
+    private void writeFullSegment(long row, int segStart, int h, boolean[] written, int rowOffset, ByteBuffer buffer,
+                                  int off, boolean fua, long arrayLba, int parity) {
+        Scratch scratch = scratch();
+        ParityFill fill = scratch.parityFill;
+        ByteBuffer p = a.pool.acquire();
+        try {
+            for (int j = 0; j < dataDisks; j++) {
+                scratch.sources[j] = buffer;
+                scratch.offsets[j] = dataBufferOffset(j, segStart, rowOffset, off);
+            }
+            fill.sources = scratch.sources;
+            fill.offsets = scratch.offsets;
+            fill.count = dataDisks;
+            writeData(row, segStart, h, written, rowOffset, buffer, off, fua, arrayLba);
+            a.writeMemberComputed(parity, row * chunkBlocks + segStart, h, fill, p, IoCause.PARITY, fua);
+            if (!a.writable(parity) && !anyDataWritable(row, written)) {
+                throw a.arrayFailed("write", arrayLba, parity);
+            }
+        } finally {
+            Arrays.fill(scratch.sources, null);
+            fill.sources = null;
+            fill.offsets = null;
+            a.pool.release(p);
+        }
     }
 
     /** Whether a write to {@code row} goes through the parity journal: the stripe is degraded, parity present. */

@@ -217,14 +217,60 @@ public final class Xor {
                 return;
             }
         }
-        Object d = base(dst);
-        long dOff = offset(dst, dstOffset, length);
+        xorAt(kernel, base(dst), offset(dst, dstOffset, length), sources, offsets, count, length);
+    }
+
+    /**
+     * The multi-source {@link #xor} into native memory at {@code dst} instead of a buffer: parity
+     * computed straight into a member's storage ({@code dev.scemu.core.BlockFill}). The caller
+     * guarantees that {@code [dst, dst + length)} is writable memory it owns for the call and that
+     * it overlaps no source (unlike the buffer form, no source may be the destination).
+     */
+    public static void xorToAddress(long dst, ByteBuffer[] sources, int[] offsets, int count, int length) {
+        xorToAddress(KERNEL, dst, sources, offsets, count, length);
+    }
+
+    /** {@link #xorToAddress} with the given kernel. */
+    public static void xorToAddress(XorKernel kernel, long dst, ByteBuffer[] sources, int[] offsets, int count,
+                                    int length) {
+        if (length < 0) {
+            throw new IndexOutOfBoundsException("negative length " + length);
+        }
+        if (count <= 0) {
+            U.setMemory(dst, length, (byte) 0);
+            return;
+        }
+        boolean accessible = true;
+        for (int i = 0; i < count; i++) {
+            // every bound is checked before the first byte is written
+            if (offsets[i] < 0 || offsets[i] > sources[i].capacity() - length) {
+                throw new IndexOutOfBoundsException("source " + i + ": range [" + offsets[i] + ", +" + length
+                        + ") outside capacity " + sources[i].capacity());
+            }
+            accessible &= accessible(sources[i]);
+        }
+        if (!accessible) {
+            for (int k = 0; k < length; k++) {
+                int x = 0;
+                for (int j = 0; j < count; j++) {
+                    x ^= sources[j].get(offsets[j] + k);
+                }
+                U.putByte(dst + k, (byte) x);
+            }
+            return;
+        }
+        xorAt(kernel, null, dst, sources, offsets, count, length);
+    }
+
+    /** The multi-source kernel on a destination given as Unsafe base + offset (sources accessible). */
+    private static void xorAt(XorKernel kernel, Object d, long dOff, ByteBuffer[] sources, int[] offsets, int count,
+                              int length) {
         if (kernel == XorKernel.ISAL && count >= 2 && d == null && nativeXor(dOff, sources, offsets, count, length)) {
             return;
         }
         int i = Math.min(count, 4);
         switch (i) {
-            case 1 -> copy(dst, dstOffset, sources[0], offsets[0], length);
+            case 1 -> U.copyMemory(base(sources[0]), offset(sources[0], offsets[0], length), d, dOff, length);
             case 2 -> xor2(d, dOff, base(sources[0]), offset(sources[0], offsets[0], length),
                     base(sources[1]), offset(sources[1], offsets[1], length), length);
             case 3 -> xor3(d, dOff, base(sources[0]), offset(sources[0], offsets[0], length),

@@ -17,7 +17,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * each against a byte-wise reference, on 4096-aligned direct buffers at offsets that are and are not
  * multiples of 32, over lengths around ISA-L's 128-byte block and {@link IsalXor#MIN_LENGTH}, with 2
  * to 16 sources and the destination aliased to one of the first four sources at the same offset
- * ({@link Xor}'s aliasing contract). Bytes outside the
+ * ({@link Xor}'s aliasing contract); {@link Xor#xorToAddress} (parity into native memory) on each
+ * kernel for the cases without aliasing. Bytes outside the
  * destination range must not change. Skipped (ISA-L parts) where libisal is not installed.
  */
 class XorKernelDifferentialTest {
@@ -109,12 +110,22 @@ class XorKernelDifferentialTest {
                     byte[] java = runCase(seed, count, length, aligned, alias,
                             (d, o, s, so, c, l) -> Xor.xor(XorKernel.JAVA, d, o, s, so, c, l));
                     assertThat(java).as("java: " + what).isEqualTo(expected);
+                    if (!alias) { // xorToAddress: no source may be the destination
+                        byte[] javaAt = runCase(seed, count, length, aligned, false, (d, o, s, so, c, l) ->
+                                Xor.xorToAddress(XorKernel.JAVA, NativeMemory.address(d) + o, s, so, c, l));
+                        assertThat(javaAt).as("xorToAddress java: " + what).isEqualTo(expected);
+                    }
                     if (!isal) {
                         continue;
                     }
                     byte[] viaXor = runCase(seed, count, length, aligned, alias,
                             (d, o, s, so, c, l) -> Xor.xor(XorKernel.ISAL, d, o, s, so, c, l));
                     assertThat(viaXor).as("Xor with isal: " + what).isEqualTo(expected);
+                    if (!alias) {
+                        byte[] isalAt = runCase(seed, count, length, aligned, false, (d, o, s, so, c, l) ->
+                                Xor.xorToAddress(XorKernel.ISAL, NativeMemory.address(d) + o, s, so, c, l));
+                        assertThat(isalAt).as("xorToAddress isal: " + what).isEqualTo(expected);
+                    }
                     if (aligned) {
                         byte[] isalBytes = runCase(seed, count, length, true, alias, XorKernelDifferentialTest::isalDirect);
                         assertThat(isalBytes).as("xor_gen: " + what).isEqualTo(expected);
@@ -152,6 +163,62 @@ class XorKernelDifferentialTest {
                 }
                 assertThat(out[1]).as("%s length %d", op, length).isEqualTo(out[0]);
             }
+        }
+    }
+
+    /** xorToAddress with heap, read-only heap, one and no sources: the same bytes as the buffer form. */
+    @Test
+    void xorToAddressTakesEverySourceKindAndCount() {
+        Random random = new Random(5);
+        int length = 4096 + 40;
+        byte[][] init = new byte[3][length + 16];
+        for (byte[] b : init) {
+            random.nextBytes(b);
+        }
+        ByteBuffer[] sources = {ByteBuffer.wrap(init[0]), ByteBuffer.wrap(init[1]).asReadOnlyBuffer(),
+            NativeMemory.allocateAligned(length + 16, 4096).put(0, init[2])};
+        int[] offsets = {0, 16, 8};
+        for (XorKernel kernel : XorKernel.values()) {
+            if (!kernel.available()) {
+                continue;
+            }
+            for (int count = 0; count <= 3; count++) {
+                ByteBuffer expected = NativeMemory.allocateAligned(length, 4096);
+                if (count == 0) {
+                    Xor.zero(expected, 0, length);
+                } else {
+                    reference(expected, 0, sources, offsets, count, length);
+                }
+                ByteBuffer dst = filled(random, length + 64);
+                byte[] before = bytes(dst);
+                Xor.xorToAddress(kernel, NativeMemory.address(dst) + 32, sources, offsets, count, length);
+                byte[] after = bytes(dst);
+                assertThat(java.util.Arrays.copyOfRange(after, 32, 32 + length)).as("%s, %d sources", kernel, count)
+                        .isEqualTo(bytes(expected));
+                assertThat(java.util.Arrays.copyOfRange(after, 0, 32)).isEqualTo(java.util.Arrays.copyOfRange(before, 0, 32));
+                assertThat(java.util.Arrays.copyOfRange(after, 32 + length, after.length))
+                        .isEqualTo(java.util.Arrays.copyOfRange(before, 32 + length, before.length));
+            }
+        }
+    }
+
+    @Test
+    void xorToAddressChecksEverySourceBeforeWriting() {
+        ByteBuffer dst = NativeMemory.allocateAligned(8192, 4096);
+        ByteBuffer src = NativeMemory.allocateAligned(8192, 4096);
+        byte[] before = bytes(dst);
+        ByteBuffer[] six = {src, src, src, src, src, src};
+        for (XorKernel kernel : XorKernel.values()) {
+            if (!kernel.available()) {
+                continue;
+            }
+            // the bad source is the sixth: past the first group of four, which a fold would already have written
+            assertThatThrownBy(() -> Xor.xorToAddress(kernel, NativeMemory.address(dst), six,
+                    new int[] {0, 0, 0, 0, 0, 4096 + 32}, 6, 4096))
+                    .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("source 5");
+            assertThatThrownBy(() -> Xor.xorToAddress(kernel, NativeMemory.address(dst), six, new int[6], 2, -1))
+                    .isInstanceOf(IndexOutOfBoundsException.class);
+            assertThat(bytes(dst)).isEqualTo(before);
         }
     }
 
