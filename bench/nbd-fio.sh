@@ -87,8 +87,12 @@ if [[ ",$servers," == *,serve,* ]]; then
   "${SCEMU[@]}" serve "$unit" --port "$port" > "$out/serve-server.log" 2>&1 &
   serve_pid=$!
   if wait_port "$port" 60; then
+    for _ in $(seq 1 100); do grep -q '^serving' "$out/serve-server.log" && break; sleep 0.3; done # control socket up
     prefill "nbd://127.0.0.1:$port/volume" serve
-    "${SCEMU[@]}" snapshot create "$unit" base >> "$out/serve-create.log" 2>&1
+    if ! "${SCEMU[@]}" snapshot create "$unit" base >> "$out/serve-create.log" 2>&1; then
+      log "scemu snapshot create failed (see $out/serve-create.log): the serve figures would be without a snapshot"
+      exit 1
+    fi
     echo "serve.note=\`scemu create DIR --level 5 --disks 4 --disk-size 384M\` (mapped-file disks), \`scemu serve DIR --port $port\`, first ${SIZE_MIB} MiB prefilled by one untimed fio pass, then \`scemu snapshot create DIR base\` (live)." > "$out/serve.properties"
     run_jobs serve "nbd://127.0.0.1:$port/volume"
   else
