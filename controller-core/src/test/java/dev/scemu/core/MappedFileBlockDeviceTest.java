@@ -49,6 +49,18 @@ class MappedFileBlockDeviceTest extends FileMediumContractTest {
     }
 
     @Test
+    void aLongUnalignedWriteGoesDownInAlignedPiecesAndReadsBackWhole() {
+        assumeTrue(LibC.isAvailable(), "pread/pwrite path needs 64-bit Linux");
+        BlockDevice device = device();
+        int blocks = 3 * MappedFileBlockDevice.WRITE_PIECE_BYTES / BLOCK_SIZE + 5; // 3 pieces and a bit, across chunks
+        ByteBuffer data = randomBlocks(new Random(31), blocks);
+        device.write(3, blocks, data, 0); // starts 12 KiB into a piece: the first piece is short
+        assertThat(readBytes(device, 3, blocks)).isEqualTo(bytesOf(data));
+        assertThat(readBytes(device, 2, 1)).containsOnly(0);
+        assertThat(readBytes(device, 3 + blocks, 1)).containsOnly(0);
+    }
+
+    @Test
     void defaultChunksWorkThroughTheFactory() {
         BlockDevice device = track(Media.mappedFile(dir.resolve("factory.img"), new BlockGeometry(BLOCK_SIZE, BLOCK_COUNT)));
         assertThat(device).isInstanceOf(MappedFileBlockDevice.class);

@@ -253,6 +253,28 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
         meter().issuedRead(IoCause.HOST, totalLength);
     }
 
+    /**
+     * Most bytes one {@code pwrite} carries, and the alignment of its pieces. Linux 6.x (ext4)
+     * caches a buffered write in folios as large as the write, and a later 4 KiB write into a
+     * large folio walks every buffer head of it ({@code ext4_block_write_begin}): measured on this
+     * VM's ext4 (kernel 6.18), random 4 KiB pwrites after filling a file with 64 KiB writes cost
+     * 7–9 µs, after 256 KiB writes 17 µs, after 1 MiB writes 50 µs (up to 300 µs under load),
+     * while filling it in 64 KiB pieces was as fast as in 1 MiB ones. A RAID-0 of md's 512 KiB
+     * chunks, a RAID-1 mirror or a rebuild writes members in large runs; in 64 KiB pieces their
+     * later small writes stay cheap.
+     */
+    public static final int WRITE_PIECE_BYTES = 64 * 1024;
+
+    private void pwriteInPieces(long address, int totalLength, long offset) {
+        int done = 0;
+        while (done < totalLength) {
+            long position = offset + done;
+            int length = (int) Math.min(totalLength - done, WRITE_PIECE_BYTES - (position & (WRITE_PIECE_BYTES - 1)));
+            LibC.pwriteFully(fd, address + done, length, position, path.toString());
+            done += length;
+        }
+    }
+
     @Override
     protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
         long offset = geometry().offsetOf(lba);
@@ -262,7 +284,7 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
             checkOpen();
             boolean written = false;
             if (fd >= 0 && buffer.isDirect()) {
-                LibC.pwriteFully(fd, NativeMemory.address(buffer) + bufferOffset, totalLength, offset, path.toString());
+                pwriteInPieces(NativeMemory.address(buffer) + bufferOffset, totalLength, offset);
                 written = true;
             }
             int done = 0;
