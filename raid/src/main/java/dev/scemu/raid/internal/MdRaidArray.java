@@ -857,10 +857,17 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         writeSuperblocks();
     }
 
-    /** Resync of the unit finished: bitmap bit may clear, cursor moves on. */
+    /**
+     * Resync of the unit finished: the cursor moves on; at the end of the pass the members are
+     * flushed, every bitmap bit stops waiting for a resync (md_bitmap_close_sync), and the
+     * superblocks are written (resync_offset MaxSector once the array stops cleanly).
+     */
     void resyncProgress(long nextUnit, boolean done) {
         if (done) {
             flushMembers();
+            if (bitmap != null) {
+                bitmap.closeSync();
+            }
             resyncCursorUnit = -1;
             writeSuperblocks();
         } else if (bitmap == null) {
@@ -868,23 +875,41 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
     }
 
-    /** Whether {@code unit} needs a resync (bitmap bit marked, or at/after the cursor without bitmap). */
+    /** Member data sector where resync unit {@code unit} starts. */
+    private long unitFirstSector(long unit) {
+        return unit * chunkBlocks * (long) sectorsPerBlock;
+    }
+
+    /** Member data sector where resync unit {@code unit} ends (the last unit may be short). */
+    private long unitEndSector(long unit) {
+        return Math.min((unit + 1) * chunkBlocks, memberDataBlocks) * sectorsPerBlock;
+    }
+
+    /**
+     * Whether {@code unit} needs a resync: with a bitmap, any bit over the unit's member sectors
+     * waits for one (a unit can span several bits: a RAID-1 region of 512 KiB over 64 KiB bitmap
+     * chunks); without, the unit is at or after the cursor.
+     */
     boolean unitNeedsSync(long unit) {
         if (bitmap != null) {
-            return bitmap.needsSync(bitmap.bitOf(unit * chunkBlocks * (long) sectorsPerBlock));
+            return bitmap.needsSync(unitFirstSector(unit), unitEndSector(unit));
         }
         long cursor = resyncCursorUnit;
         return cursor >= 0 && unit >= cursor;
     }
 
-    /** After resyncing the units of a bitmap bit: flush, then let the bit clear. */
+    /**
+     * After resyncing units up to {@code unit} (at the end of a bitmap chunk): flush, then every bit
+     * wholly below the unit's end stops waiting for a resync (md_bitmap_cond_end_sync).
+     */
     void bitmapRegionSynced(long unit) {
         if (bitmap != null) {
             flushMembers();
-            bitmap.syncDone(bitmap.bitOf(unit * chunkBlocks * (long) sectorsPerBlock));
+            bitmap.endSyncBelow(unitEndSector(unit));
         }
     }
 
+    /** Resync units per bitmap bit (1 when a unit spans one bit or more). */
     long unitsPerBitmapBit() {
         return bitmap == null ? 1 : Math.max(1, bitmap.chunkSectors() / ((long) chunkBlocks * sectorsPerBlock));
     }
