@@ -154,7 +154,7 @@ final class MdMetadata {
         sb.raidDisks = a.raidDisks;
         sb.bitmapOffsetSectors = bitmap != null ? (int) ((bitmapStartBytes - SUPER_OFFSET_BYTES) / SECTOR_BYTES) : 0;
         sb.dataOffsetSectors = a.dataOffsetSectors;
-        sb.dataSizeSectors = a.dataSizeSectors;
+        sb.dataSizeSectors = slot.dataSizeSectors > 0 ? slot.dataSizeSectors : a.dataSizeSectors;
         sb.recoveryOffsetSectors = slot.state == MemberState.REBUILDING ? slot.recoveredBlocks * a.sectorsPerBlock : 0;
         sb.devNumber = slot.devNumber;
         sb.correctedReads = slot.correctedReads;

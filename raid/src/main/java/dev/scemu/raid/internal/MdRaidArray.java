@@ -103,9 +103,12 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     private final ExecutorService worker;
     private volatile CompletableFuture<RebuildProgress> background = CompletableFuture.completedFuture(null);
 
-    /** {@code bitmapSource}: the member whose bitmap header is read (an in-sync one, as md reads it). */
+    /**
+     * {@code bitmapSource}: the member whose bitmap header is read (an in-sync one, as md reads it);
+     * {@code raid0Zones}: RAID-0 of members of different sizes (null: one zone of equal members).
+     */
     MdRaidArray(String name, BlockGeometry geometry, MdSuperblock reference, BlockDevice[] devices,
-                        BlockDevice bitmapSource) {
+                        BlockDevice bitmapSource, Raid0Zones raid0Zones) {
         super(name, geometry);
         this.level = RaidLevel.ofMd(reference.level);
         this.raidDisks = reference.raidDisks;
@@ -133,7 +136,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         this.metadata = new MdMetadata(this, reference);
         this.bitmap = MdMetadata.openBitmap(this, reference, bitmapSource);
         this.engine = switch (level) {
-            case RAID0 -> new Raid0Engine(this);
+            case RAID0 -> new Raid0Engine(this, raid0Zones != null ? raid0Zones
+                    : Raid0Zones.uniform(raidDisks, memberDataBlocks, chunkBlocks));
             case RAID1 -> new Raid1Engine(this);
             case RAID5 -> new Raid5Engine(this);
         };

@@ -160,10 +160,9 @@ final class MemberSelection {
                         + " than the freshest member " + fresh.label());
             }
             if (usedSectors(sb) != usedSectors(ref)) {
-                throw new RaidException(RaidError.UNSUPPORTED_FEATURE, "member " + c.device().name()
-                        + " has data_size " + sb.dataSizeSectors + " sectors, the freshest member "
-                        + ref.dataSizeSectors + ": a RAID-0 of members of different sizes (md's multi-zone"
-                        + " RAID-0) is not supported");
+                // RAID-0 (size 0): members of different data_size make md's strip zones (Raid0Zones);
+                // each member's own data must fit it
+                checkShape(sb, c.device(), c.index());
             }
         }
         RaidLevel level = RaidLevel.ofMd(ref.level);
