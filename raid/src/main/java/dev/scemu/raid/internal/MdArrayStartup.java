@@ -243,6 +243,7 @@ final class MdArrayStartup {
         BlockDevice bitmapSource = byRole[firstInSync(byRole, sbByRole)];
         MdRaidArray array = new MdRaidArray(ref.setName.isEmpty() ? "md" : ref.setName,
                 new BlockGeometry(blockSize, exposed), ref, byRole, bitmapSource, zones);
+        array.spares.addAll(chosen.spares);
         array.rebuildBytesPerSecond = options.rebuildBytesPerSecond();
         array.readOnly = options.readOnly();
         int rebuilding = -1;
@@ -317,6 +318,13 @@ final class MdArrayStartup {
         }
         if (rebuilding >= 0) {
             array.startRebuild(rebuilding, options.listener());
+        } else if (!array.spares.isEmpty() && array.isDegraded()) {
+            // md_check_recovery after the start: an empty role is rebuilt onto a spare
+            if (array.backgroundWork().isDone()) {
+                array.useSpare(options.listener());
+            } else {
+                array.scheduleSpare(options.listener());
+            }
         }
         return array;
     }

@@ -87,6 +87,12 @@ public final class MdExamination {
                                 .append(array.memberFault(r) != null ? ": " + array.memberFault(r) : "");
                     }
                 }
+                List<BlockDevice> spares = array.spareDevices();
+                if (!spares.isEmpty()) {
+                    s.append("; ").append(spares.size()).append(spares.size() == 1 ? " spare: " : " spares: ")
+                            .append(String.join(", ", spares.stream().map(BlockDevice::name).toList()))
+                            .append(array.isDegraded() ? " (a writable start rebuilds the empty role onto it)" : "");
+                }
                 return s.append(array.isDegraded() ? " (degraded)" : "").append('\n').toString();
             } finally {
                 array.stop();

@@ -312,6 +312,9 @@ final class MdMetadata {
             for (Slot s : array.slots) {
                 used |= s.devNumber == i && s != slot && s.device != null;
             }
+            for (MemberSelection.Spare spare : array.spares) {
+                used |= spare.sb().devNumber == i; // a spare's device number stays its own
+            }
             if (!used && devRoles[i] >= ROLE_MAX) {
                 return i;
             }
@@ -319,6 +322,16 @@ final class MdMetadata {
         devRoles = java.util.Arrays.copyOf(devRoles, devRoles.length + 1);
         devRoles[devRoles.length - 1] = ROLE_SPARE;
         return devRoles.length - 1;
+    }
+
+    /** A spare's device number, the table grown to hold it if it lies past max_dev (it lists spare there). */
+    int devNumberOf(int devNumber) {
+        if (devNumber >= devRoles.length) {
+            int from = devRoles.length;
+            devRoles = java.util.Arrays.copyOf(devRoles, devNumber + 1);
+            java.util.Arrays.fill(devRoles, from, devRoles.length, ROLE_SPARE);
+        }
+        return devNumber;
     }
 
     /**
