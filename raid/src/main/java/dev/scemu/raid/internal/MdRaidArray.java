@@ -284,7 +284,14 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
         LOG.info("array {}: rebuilding member {} onto spare {} (device number {})", name(), role,
                 spare.device().name(), spare.sb().devNumber);
-        return replace(role, spare.device(), listener, spare.sb());
+        try {
+            return replace(role, spare.device(), listener, spare.sb());
+        } catch (RuntimeException e) {
+            synchronized (metadata.lock) {
+                spares.add(spare); // still the array's to close, and a spare for a later attempt
+            }
+            throw e;
+        }
     }
 
     /** Blocks a member needs: data offset, data, and the parity journal after it. */
