@@ -321,7 +321,16 @@ final class MdArrayStartup {
         } else if (!array.spares.isEmpty() && array.isDegraded()) {
             // md_check_recovery after the start: an empty role is rebuilt onto a spare
             if (array.backgroundWork().isDone()) {
-                array.useSpare(options.listener());
+                try {
+                    array.useSpare(options.listener());
+                } catch (RaidException | dev.scemu.core.CoreException e) {
+                    if (e instanceof dev.scemu.core.CoreException ce) {
+                        MdRaidArray.rethrowIfFatal(ce);
+                    }
+                    // the array runs degraded, as md does when it cannot add the spare
+                    org.slf4j.LoggerFactory.getLogger(MdArrayStartup.class).warn(
+                            "array {}: rebuild onto a spare did not start: {}", array.name(), e.getMessage());
+                }
             } else {
                 array.scheduleSpare(options.listener());
             }

@@ -324,16 +324,6 @@ final class MdMetadata {
         return devRoles.length - 1;
     }
 
-    /** A spare's device number, the table grown to hold it if it lies past max_dev (it lists spare there). */
-    int devNumberOf(int devNumber) {
-        if (devNumber >= devRoles.length) {
-            int from = devRoles.length;
-            devRoles = java.util.Arrays.copyOf(devRoles, devNumber + 1);
-            java.util.Arrays.fill(devRoles, from, devRoles.length, ROLE_SPARE);
-        }
-        return devNumber;
-    }
-
     /**
      * The replacement's own metadata, durable before any other member lists its role (mdadm writes
      * a spare's superblock before the kernel adds it): its bitmap, flushed, then its superblock

@@ -784,7 +784,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             }
             int[] rolesBefore = metadata.devRoles.clone();
             int devNumberBefore = slot.devNumber;
-            int devNumber = spareSb != null ? metadata.devNumberOf(spareSb.devNumber) : metadata.freeDevNumber(slot);
+            int devNumber = spareSb != null ? spareSb.devNumber : metadata.freeDevNumber(slot);
             metadata.devRoles[devNumber] = role;
             slot.device = device;
             slot.devNumber = devNumber;

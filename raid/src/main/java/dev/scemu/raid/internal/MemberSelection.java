@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Freshest wins.</b> The superblock with the highest events is the reference. A member
  *       whose role it does not list as active, or more than one event behind it (md's and mdadm's
  *       margin), is stale and left out.</li>
- *   <li><b>Spares.</b> A candidate whose own role is spare (0xffff) and whom the freshest
- *       superblock lists as spare is a spare of the array, whatever its events (super_1_validate
+ *   <li><b>Spares.</b> A candidate whose own role is spare (0xffff) and whose device number the
+ *       freshest superblock's dev_roles lists as spare is a spare of the array, whatever its events (super_1_validate
  *       checks events only of devices with an active role).</li>
  *   <li><b>Enough members.</b> More missing in-sync members than the level tolerates is refused
  *       ({@link RaidError#NOT_ENOUGH_MEMBERS}) naming every missing role and why; on RAID-0, which
@@ -185,7 +185,8 @@ final class MemberSelection {
             MdSuperblock sb = c.sb();
             int roleInRef = sb.devNumber < ref.devRoles.length ? ref.devRoles[sb.devNumber] : ROLE_SPARE;
             int knownRole = sb.role() < ref.raidDisks ? sb.role() : -1;
-            if (sb.role() == ROLE_SPARE && roleInRef == ROLE_SPARE && level(ref) != RaidLevel.RAID0) {
+            if (sb.role() == ROLE_SPARE && sb.devNumber < ref.devRoles.length && roleInRef == ROLE_SPARE
+                    && level(ref) != RaidLevel.RAID0) {
                 // a spare needs no event count (super_1_validate checks events only of devices with
                 // an active role); it holds no data, and is not a member until a rebuild makes it one
                 boolean duplicate = spares.stream().anyMatch(x -> x.sb().devNumber == sb.devNumber);
