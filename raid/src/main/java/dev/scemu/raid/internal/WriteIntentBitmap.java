@@ -372,8 +372,11 @@ public final class WriteIntentBitmap {
      * left for a later call (md rounds the sector down to a bitmap chunk the same way).
      */
     public synchronized void endSyncBelow(long sector) {
-        for (long k = 0; k < bitCount && Math.min((k + 1) * chunkSectors, syncSizeSectors) <= sector; k++) {
-            set(needsSync, k, false);
+        long below = sector >= syncSizeSectors ? bitCount : Math.min(bitCount, sector / chunkSectors);
+        int fullWords = (int) (below >>> 6);
+        Arrays.fill(needsSync, 0, fullWords, 0L); // a word at a time: a pass calls this once per bitmap chunk
+        if ((below & 63) != 0) {
+            needsSync[fullWords] &= -1L << (below & 63);
         }
     }
 
