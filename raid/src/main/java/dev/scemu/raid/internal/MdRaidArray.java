@@ -216,10 +216,13 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
         CompletableFuture<RebuildProgress> done = new CompletableFuture<>();
         spareWork = done;
+        // the work running now, queued on the worker before this task (work queued after it would
+        // never complete while this task waits on the worker's one thread: useSpare skips it instead)
+        CompletableFuture<RebuildProgress> previous = background;
         try {
             worker.execute(() -> {
                 try {
-                    background.handle((r, e) -> null).join();
+                    previous.handle((r, e) -> null).join();
                     CompletableFuture<RebuildProgress> rebuild = useSpare(listener);
                     if (rebuild == null) {
                         done.complete(null);
