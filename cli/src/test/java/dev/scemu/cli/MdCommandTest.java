@@ -91,6 +91,70 @@ class MdCommandTest {
         return members;
     }
 
+    /** mdadm --create over image files of the given sizes (spares last, with --spare-devices=N in options). */
+    private List<Path> mdadmSet(String name, long[] sizes, int raidDevices, String... options) throws Exception {
+        Files.createDirectories(Path.of("target/mdfake"));
+        List<Path> members = new ArrayList<>();
+        for (int i = 0; i < sizes.length; i++) {
+            Path m = tmp.resolve(name + i + ".img");
+            try (RandomAccessFile f = new RandomAccessFile(m.toFile(), "rw")) {
+                f.setLength(sizes[i]);
+            }
+            members.add(m.toAbsolutePath());
+        }
+        List<String> args = new ArrayList<>(List.of("--create", "/dev/md/" + name, "--metadata=1.2", "--run",
+                "--raid-devices=" + raidDevices));
+        args.addAll(List.of(options));
+        members.forEach(m -> args.add(m.toString()));
+        String out = mdadm(members, args.toArray(new String[0]));
+        assertThat(out).contains("started");
+        return members;
+    }
+
+    /**
+     * A RAID-0 of members of different sizes (md's strip zones, layout alternate): md examine names
+     * the zones and the layout, md serve takes a write in the last zone through NBD and reads it
+     * back, and mdadm still reads every member as clean.
+     */
+    @Test
+    void mdServeServesAMultiZoneRaid0() throws Exception {
+        require("gcc");
+        require("mdadm");
+        require("qemu-io");
+        List<Path> members = mdadmSet("z", new long[] {(8L << 20) + (64 << 10), 12L << 20, 20L << 20}, 3,
+                "--level=0", "--chunk=64", "--layout=alternate");
+        List<Object> examine = new ArrayList<>(List.of("md", "examine"));
+        examine.addAll(members);
+        assertThat(scemu(examine.toArray()).ok().out()).contains("layout         alternate (2)")
+                .contains("set: assembles as raid0 of 3 members")
+                .contains("3 zones (members of different sizes, layout alternate)");
+        AtomicReference<CliTestSupport.ProcessResult> io = new AtomicReference<>();
+        MdCommand.testHook = server -> io.set(CliTestSupport.run(List.of("qemu-io", "-f", "raw",
+                "nbd://127.0.0.1:" + server.port() + "/md", "-c", "write -P 0x5a 30M 1M", "-c", "read -P 0x5a 30M 1M")));
+        List<Object> args = new ArrayList<>(List.of("md", "serve", "--port", "0"));
+        args.addAll(members);
+        scemu(args.toArray()).ok();
+        assertThat(io.get().exitCode()).as(io.get().output()).isZero();
+        assertThat(io.get().output()).contains("read 1048576/1048576").doesNotContain("Pattern verification failed");
+        for (Path m : members) {
+            assertThat(mdadm(List.of(m), "--examine", m.toString())).contains("State : clean")
+                    .contains("Layout : alternate");
+        }
+    }
+
+    /** A spare of an mdadm set: md examine shows its role as spare and names it on the set line. */
+    @Test
+    void mdExamineShowsASpare() throws Exception {
+        require("gcc");
+        require("mdadm");
+        List<Path> members = mdadmSet("sp", new long[] {32L << 20, 32L << 20, 32L << 20}, 2, "--level=1",
+                "--bitmap=internal", "--assume-clean", "--spare-devices=1");
+        List<Object> examine = new ArrayList<>(List.of("md", "examine"));
+        examine.addAll(members);
+        assertThat(scemu(examine.toArray()).ok().out()).contains("role           spare (device number 2)")
+                .contains("set: assembles as raid1 of 2 members").contains("; 1 spare: sp2.img");
+    }
+
     @Test
     void mdServeServesAnMdadmSetOverNbdAndMdadmStillAcceptsTheMembers() throws Exception {
         require("gcc");

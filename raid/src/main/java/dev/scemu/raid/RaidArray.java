@@ -79,7 +79,10 @@ public interface RaidArray extends BlockDevice {
     /** Where data starts on each member, in 512-byte sectors. */
     long dataOffsetSectors();
 
-    /** Data bytes used on each member (md's {@code size}). */
+    /**
+     * Data bytes used on each member (md's {@code size}); on a RAID-0 of members of different sizes
+     * (md's strip zones) the freshest member's own.
+     */
     long memberDataBytes();
 
     boolean isDegraded();

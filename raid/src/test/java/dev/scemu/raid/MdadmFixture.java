@@ -76,16 +76,35 @@ final class MdadmFixture {
      */
     static List<Path> create(Path dir, String name, int count, long bytesEach, String... options)
             throws IOException, InterruptedException {
+        long[] sizes = new long[count];
+        java.util.Arrays.fill(sizes, bytesEach);
+        return create(dir, name, sizes, options);
+    }
+
+    /**
+     * Like {@link #create(Path, String, int, long, String...)} with members of the given sizes in
+     * role order (a RAID-0 of unequal members has md's strip zones); options may add
+     * {@code --spare-devices=N}, the last N sizes being the spares.
+     */
+    static List<Path> create(Path dir, String name, long[] bytesEach, String... options)
+            throws IOException, InterruptedException {
+        int spares = 0;
+        for (String o : options) {
+            if (o.startsWith("--spare-devices=")) {
+                spares = Integer.parseInt(o.substring("--spare-devices=".length()));
+            }
+        }
+        int count = bytesEach.length;
         List<Path> members = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             Path member = dir.resolve(name + "-" + i + ".img");
             try (RandomAccessFile f = new RandomAccessFile(member.toFile(), "rw")) {
-                f.setLength(bytesEach);
+                f.setLength(bytesEach[i]);
             }
             members.add(member.toAbsolutePath());
         }
         List<String> command = new ArrayList<>(List.of(Mdadm.executable(), "--create", "/dev/md/" + name,
-                "--run", "--homehost=nas", "--raid-devices=" + count));
+                "--run", "--homehost=nas", "--raid-devices=" + (count - spares)));
         if (java.util.Arrays.stream(options).noneMatch(o -> o.startsWith("--metadata"))) {
             command.add("--metadata=1.2");
         }

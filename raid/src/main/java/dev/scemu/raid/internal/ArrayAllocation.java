@@ -18,8 +18,9 @@ import java.util.List;
  *
  * <h2>Rules (all conservative: a block reported as a hole or zero reads as zeros)</h2>
  * <ul>
- *   <li><b>RAID-0:</b> array chunk {@code c} is member {@code c % n}'s chunk {@code c / n}; its
- *       blocks have that member's state. A member that is missing or cannot answer makes its
+ *   <li><b>RAID-0:</b> array chunk {@code c} is where md's strip zones put it ({@link Raid0Zones};
+ *       members of equal size: member {@code c % n}'s chunk {@code c / n}); its blocks have that
+ *       member's state. A member that is missing or cannot answer makes its
  *       chunks {@link Allocation#DATA} (reading them fails, which the caller must see).</li>
  *   <li><b>RAID-1:</b> the array block at member block {@code b} is a hole (zero) if any mirror
  *       that is readable there says so: in-sync mirrors hold the same data, so one mirror's hole
@@ -58,6 +59,8 @@ final class ArrayAllocation {
         ArrayAllocation walk = new ArrayAllocation(array, sink);
         if (array.level == RaidLevel.RAID1) {
             walk.mapMirrors(lba, lba + blockCount);
+        } else if (array.level == RaidLevel.RAID0) {
+            walk.mapZones(lba, lba + blockCount);
         } else {
             walk.mapStriped(lba, lba + blockCount);
         }
@@ -86,10 +89,38 @@ final class ArrayAllocation {
         }
     }
 
-    /** RAID-0 and RAID-5: array chunk {@code c} sits in stripe row {@code c / chunksPerRow}, at member chunk = row. */
+    /**
+     * RAID-0: zone by zone, each member of the zone asked once per batch of the zone's rows (a
+     * row: one chunk of each of its members), then every chunk piece takes its member's state.
+     */
+    private void mapZones(long lba, long end) {
+        Raid0Zones zones = ((Raid0Engine) a.engine).zones();
+        long rowsPerBatch = Math.max(1, BATCH_MEMBER_BYTES / a.blockSize / chunkBlocks);
+        long pos = lba;
+        while (pos < end && !out.stopped) {
+            Raid0Zones.Zone zone = zones.zoneOf(pos);
+            long rowBlocks = zone.width() * chunkBlocks;
+            long row = (pos - zone.arrayStart()) / rowBlocks;
+            long zoneRows = (zone.arrayEnd() - zone.arrayStart()) / rowBlocks;
+            long endRow = Math.min(zoneRows, row + rowsPerBatch);
+            long batchEnd = Math.min(end, zone.arrayStart() + endRow * rowBlocks);
+            long memberStart = zone.devStart() + row * chunkBlocks;
+            long memberEnd = zone.devStart() + endRow * chunkBlocks;
+            Runs[] members = new Runs[a.raidDisks];
+            for (int role : zone.roles()) {
+                members[role] = a.readable(role, memberEnd) ? memberRuns(role, memberStart, memberEnd) : null;
+            }
+            while (pos < batchEnd && !out.stopped) {
+                Raid0Zones.Piece p = zones.map(pos, batchEnd - pos);
+                piece(members[p.role()], p.memberLba(), p.blocks(), pos);
+                pos += p.blocks();
+            }
+        }
+    }
+
+    /** RAID-5: array chunk {@code c} sits in stripe row {@code c / chunksPerRow}, at member chunk = row. */
     private void mapStriped(long lba, long end) {
-        boolean raid0 = a.level == RaidLevel.RAID0;
-        int chunksPerRow = raid0 ? a.raidDisks : a.raidDisks - 1;
+        int chunksPerRow = a.raidDisks - 1;
         long rowsPerBatch = Math.max(1, BATCH_MEMBER_BYTES / a.blockSize / chunkBlocks);
         long pos = lba;
         while (pos < end && !out.stopped) {
@@ -106,7 +137,7 @@ final class ArrayAllocation {
             }
             Runs row5 = null;
             // one member left out is read around through parity, which holds only while no resync is pending
-            if (!raid0 && (missing == 0 || (missing == 1 && !pendingSync()))) {
+            if (missing == 0 || (missing == 1 && !pendingSync())) {
                 List<Runs> present = new ArrayList<>(Arrays.asList(members));
                 present.removeIf(r -> r == null);
                 row5 = Runs.combine(present, memberStart, memberEnd, false);
@@ -116,7 +147,7 @@ final class ArrayAllocation {
                 long inChunk = pos % chunkBlocks;
                 long count = Math.min(chunkBlocks - inChunk, batchEnd - pos);
                 long memberLba = chunk / chunksPerRow * chunkBlocks + inChunk;
-                piece(raid0 ? members[(int) (chunk % chunksPerRow)] : row5, memberLba, count, pos);
+                piece(row5, memberLba, count, pos);
                 pos += count;
             }
         }

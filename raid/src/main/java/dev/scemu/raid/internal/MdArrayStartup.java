@@ -134,7 +134,7 @@ final class MdArrayStartup {
             }
         }
         MdRaidArray array = new MdRaidArray(config.name(), new BlockGeometry(blockSize, exposed), sb, devices,
-                devices[0]);
+                devices[0], null);
         array.rebuildBytesPerSecond = config.rebuildBytesPerSecond();
         for (int i = 0; i < n; i++) {
             Slot slot = array.slots[i];
@@ -231,8 +231,9 @@ final class MdArrayStartup {
                     + (old == null ? "" : "; " + old) + " (use force)");
         }
         long memberDataBlocks = MemberSelection.usedSectors(ref) / spb;
+        Raid0Zones zones = level == RaidLevel.RAID0 ? raid0Zones(ref, sbByRole, spb) : null;
         long fullBlocks = switch (level) {
-            case RAID0 -> memberDataBlocks * ref.raidDisks;
+            case RAID0 -> zones.blockCount();
             case RAID1 -> memberDataBlocks;
             case RAID5 -> memberDataBlocks * (ref.raidDisks - 1);
         };
@@ -241,7 +242,8 @@ final class MdArrayStartup {
         // may carry none yet (or one older than the array's)
         BlockDevice bitmapSource = byRole[firstInSync(byRole, sbByRole)];
         MdRaidArray array = new MdRaidArray(ref.setName.isEmpty() ? "md" : ref.setName,
-                new BlockGeometry(blockSize, exposed), ref, byRole, bitmapSource);
+                new BlockGeometry(blockSize, exposed), ref, byRole, bitmapSource, zones);
+        array.spares.addAll(chosen.spares);
         array.rebuildBytesPerSecond = options.rebuildBytesPerSecond();
         array.readOnly = options.readOnly();
         int rebuilding = -1;
@@ -257,6 +259,9 @@ final class MdArrayStartup {
             slot.deviceUuid = sbByRole[r].deviceUuid;
             slot.correctedReads = sbByRole[r].correctedReads;
             slot.bblog = BadBlockLog.read(byRole[r], sbByRole[r]);
+            if (level == RaidLevel.RAID0) {
+                slot.dataSizeSectors = sbByRole[r].dataSizeSectors; // members may differ (zones): kept as found
+            }
             if (sbByRole[r].isRecovering()) {
                 slot.state = MemberState.REBUILDING;
                 long recovered = sbByRole[r].recoveryOffsetSectors / spb;
@@ -313,8 +318,40 @@ final class MdArrayStartup {
         }
         if (rebuilding >= 0) {
             array.startRebuild(rebuilding, options.listener());
+        } else if (!array.spares.isEmpty() && array.isDegraded()) {
+            // md_check_recovery after the start: an empty role is rebuilt onto a spare
+            if (array.backgroundWork().isDone()) {
+                try {
+                    array.useSpare(options.listener());
+                } catch (RaidException | dev.scemu.core.CoreException e) {
+                    if (e instanceof dev.scemu.core.CoreException ce) {
+                        MdRaidArray.rethrowIfFatal(ce);
+                    }
+                    // the array runs degraded, as md does when it cannot add the spare
+                    org.slf4j.LoggerFactory.getLogger(MdArrayStartup.class).warn(
+                            "array {}: rebuild onto a spare did not start: {}", array.name(), e.getMessage());
+                }
+            } else {
+                array.scheduleSpare(options.listener());
+            }
         }
         return array;
+    }
+
+    /**
+     * md's strip zones of a RAID-0 whose members are all here (MemberSelection refuses one without):
+     * each member's own data_size (rounded down to the chunk); the superblock's layout counts only
+     * with feature bit RAID0_LAYOUT, as super_1_validate reads it.
+     */
+    private static Raid0Zones raid0Zones(MdSuperblock ref, MdSuperblock[] sbByRole, int spb) {
+        long[] blocks = new long[ref.raidDisks];
+        for (int r = 0; r < ref.raidDisks; r++) {
+            MdSuperblock sb = sbByRole[r] != null ? sbByRole[r] : ref;
+            blocks[r] = MemberSelection.usedSectors(sb) / spb;
+        }
+        int layout = (ref.featureMap & MdSuperblockLayout.FEATURE_RAID0_LAYOUT) != 0 ? ref.layout : -1;
+        String name = MdSuperblock.mdadmUuid(ref.setUuid);
+        return Raid0Zones.of(blocks, ref.chunkSectors / spb, layout, name);
     }
 
     private static int firstInSync(BlockDevice[] byRole, MdSuperblock[] sbByRole) {

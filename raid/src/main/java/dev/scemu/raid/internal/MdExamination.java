@@ -76,11 +76,22 @@ public final class MdExamination {
                 StringBuilder s = new StringBuilder("set: assembles as ").append(levelName(array.level.mdLevel()))
                         .append(" of ").append(array.raidDisks).append(" members, ")
                         .append(array.geometry().capacityBytes()).append(" bytes");
+                if (array.engine instanceof Raid0Engine r0 && r0.zones().zoneCount() > 1) {
+                    Raid0Zones z = r0.zones();
+                    s.append(", ").append(z.zoneCount()).append(" zones (members of different sizes, layout ")
+                            .append(z.layout() == Raid0Zones.ORIG_LAYOUT ? "original" : "alternate").append(')');
+                }
                 for (int r = 0; r < array.raidDisks; r++) {
                     if (array.memberState(r) != MemberState.ACTIVE) {
                         s.append("; member ").append(r).append(' ').append(array.memberState(r))
                                 .append(array.memberFault(r) != null ? ": " + array.memberFault(r) : "");
                     }
+                }
+                List<BlockDevice> spares = array.spareDevices();
+                if (!spares.isEmpty()) {
+                    s.append("; ").append(spares.size()).append(spares.size() == 1 ? " spare: " : " spares: ")
+                            .append(String.join(", ", spares.stream().map(BlockDevice::name).toList()))
+                            .append(array.isDegraded() ? " (a writable start rebuilds the empty role onto it)" : "");
                 }
                 return s.append(array.isDegraded() ? " (degraded)" : "").append('\n').toString();
             } finally {
@@ -157,6 +168,14 @@ public final class MdExamination {
     }
 
     private static String layoutName(MdSuperblock sb) {
+        if (sb.level == 0) {
+            String valid = (sb.featureMap & FEATURE_RAID0_LAYOUT) != 0 ? "" : ", not valid: feature bit 0x1000 unset";
+            return switch (sb.layout) {
+                case 1 -> "original (1" + valid + ")";
+                case 2 -> "alternate (2" + valid + ")";
+                default -> sb.layout + (valid.isEmpty() ? "" : " (" + valid.substring(2) + ")");
+            };
+        }
         if (sb.level == 5) {
             try {
                 return Raid5Layout.ofMd(sb.layout).toString().toLowerCase().replace('_', '-') + " (" + sb.layout + ")";

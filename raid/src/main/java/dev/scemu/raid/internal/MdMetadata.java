@@ -159,7 +159,7 @@ final class MdMetadata {
         sb.raidDisks = a.raidDisks;
         sb.bitmapOffsetSectors = bitmap != null ? (int) ((bitmapStartBytes - SUPER_OFFSET_BYTES) / SECTOR_BYTES) : 0;
         sb.dataOffsetSectors = a.dataOffsetSectors;
-        sb.dataSizeSectors = a.dataSizeSectors;
+        sb.dataSizeSectors = slot.dataSizeSectors > 0 ? slot.dataSizeSectors : a.dataSizeSectors;
         sb.recoveryOffsetSectors = slot.state == MemberState.REBUILDING ? slot.recoveredBlocks * a.sectorsPerBlock : 0;
         sb.devNumber = slot.devNumber;
         sb.correctedReads = slot.correctedReads;
@@ -316,6 +316,9 @@ final class MdMetadata {
             boolean used = false;
             for (Slot s : array.slots) {
                 used |= s.devNumber == i && s != slot && s.device != null;
+            }
+            for (MemberSelection.Spare spare : array.spares) {
+                used |= spare.sb().devNumber == i; // a spare's device number stays its own
             }
             if (!used && devRoles[i] >= ROLE_MAX) {
                 return i;

@@ -92,6 +92,13 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     /** RAID-5 parity journal in the free area before data_offset; null when there is no room. */
     ParityJournal journal;
 
+    /**
+     * Spares given at assembly (md's dev_roles 0xffff): no role, never read or written until a
+     * rebuild takes one for an empty role ({@link #useSpare}); guarded by {@code metadata.lock}.
+     */
+    final List<MemberSelection.Spare> spares = new java.util.ArrayList<>();
+    private volatile CompletableFuture<RebuildProgress> spareWork = CompletableFuture.completedFuture(null);
+
     /** First unit not yet resynced without a bitmap guide; -1 when in sync. */
     volatile long resyncCursorUnit = -1;
     private volatile boolean stopping;
@@ -106,9 +113,12 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     private final ExecutorService worker;
     private volatile CompletableFuture<RebuildProgress> background = CompletableFuture.completedFuture(null);
 
-    /** {@code bitmapSource}: the member whose bitmap header is read (an in-sync one, as md reads it). */
+    /**
+     * {@code bitmapSource}: the member whose bitmap header is read (an in-sync one, as md reads it);
+     * {@code raid0Zones}: RAID-0 of members of different sizes (null: one zone of equal members).
+     */
     MdRaidArray(String name, BlockGeometry geometry, MdSuperblock reference, BlockDevice[] devices,
-                        BlockDevice bitmapSource) {
+                        BlockDevice bitmapSource, Raid0Zones raid0Zones) {
         super(name, geometry);
         this.level = RaidLevel.ofMd(reference.level);
         this.raidDisks = reference.raidDisks;
@@ -136,7 +146,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         this.metadata = new MdMetadata(this, reference);
         this.bitmap = MdMetadata.openBitmap(this, reference, bitmapSource);
         this.engine = switch (level) {
-            case RAID0 -> new Raid0Engine(this);
+            case RAID0 -> new Raid0Engine(this, raid0Zones != null ? raid0Zones
+                    : Raid0Zones.uniform(raidDisks, memberDataBlocks, chunkBlocks));
             case RAID1 -> new Raid1Engine(this);
             case RAID5 -> new Raid5Engine(this);
         };
@@ -192,6 +203,117 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             }
             metadata.recordFaulty(slot.devNumber);
             metadata.writeSuperblocks();
+            if (!spares.isEmpty()) {
+                scheduleSpare(null);
+            }
+        }
+    }
+
+    /**
+     * md_check_recovery: a degraded array with a spare starts recovery onto it; on the worker,
+     * after whatever background work is running (which may be the caller).
+     */
+    void scheduleSpare(RebuildListener listener) {
+        if (readOnly) {
+            return;
+        }
+        CompletableFuture<RebuildProgress> done = new CompletableFuture<>();
+        spareWork = done;
+        // the work running now, queued on the worker before this task (work queued after it would
+        // never complete while this task waits on the worker's one thread: useSpare skips it instead)
+        CompletableFuture<RebuildProgress> previous = background;
+        try {
+            worker.execute(() -> {
+                try {
+                    previous.handle((r, e) -> null).join();
+                    CompletableFuture<RebuildProgress> rebuild = useSpare(listener);
+                    if (rebuild == null) {
+                        done.complete(null);
+                    } else {
+                        rebuild.whenComplete((p, e) -> {
+                            if (e != null) {
+                                done.completeExceptionally(e);
+                            } else {
+                                done.complete(p);
+                            }
+                        });
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warn("array {}: rebuild onto a spare did not start: {}", name(), e.getMessage());
+                    done.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException stopped) {
+            done.complete(null); // the array is stopping: the spare stays a spare
+        }
+    }
+
+    /**
+     * The last rebuild onto a spare that a member failure scheduled ({@link #scheduleSpare}):
+     * completes when it is done, with null when there was nothing to rebuild or no spare.
+     */
+    public CompletableFuture<RebuildProgress> spareWork() {
+        return spareWork;
+    }
+
+    /**
+     * md's hot spare (md_check_recovery → remove_and_add_spares, then md_do_sync's recovery): the
+     * first empty role is rebuilt onto the first spare that fits, which keeps its device number and
+     * device UUID (md keeps an rdev's desc_nr when a spare becomes active) through
+     * {@link #replaceMember}'s ordering. Returns the rebuild, or null when there is nothing to do
+     * (no empty role, no spare, read-only, stopping, background work running).
+     */
+    CompletableFuture<RebuildProgress> useSpare(RebuildListener listener) {
+        MemberSelection.Spare spare = null;
+        int role = -1;
+        synchronized (metadata.lock) {
+            if (readOnly || stopping || level == RaidLevel.RAID0 || spares.isEmpty() || !background.isDone()) {
+                return null;
+            }
+            for (int r = 0; r < raidDisks && role < 0; r++) {
+                role = slots[r].state == MemberState.FAILED ? r : -1;
+            }
+            if (role < 0) {
+                return null;
+            }
+            for (MemberSelection.Spare candidate : spares) {
+                if (spare == null && fitsAsMember(candidate.device())) {
+                    spare = candidate;
+                }
+            }
+            if (spare == null) {
+                LOG.warn("array {}: member {} is empty and no spare is large enough ({} blocks of {} needed)", name(),
+                        role, memberBlocksNeeded(), blockSize);
+                return null;
+            }
+            spares.remove(spare);
+        }
+        LOG.info("array {}: rebuilding member {} onto spare {} (device number {})", name(), role,
+                spare.device().name(), spare.sb().devNumber);
+        try {
+            return replace(role, spare.device(), listener, spare.sb());
+        } catch (RuntimeException e) {
+            synchronized (metadata.lock) {
+                spares.add(spare); // still the array's to close, and a spare for a later attempt
+            }
+            throw e;
+        }
+    }
+
+    /** Blocks a member needs: data offset, data, and the parity journal after it. */
+    private long memberBlocksNeeded() {
+        return journal != null ? journal.region().startLba() + journal.region().blockCount()
+                : dataOffsetBlocks + memberDataBlocks;
+    }
+
+    private boolean fitsAsMember(BlockDevice device) {
+        return device.blockSize() == blockSize && device.blockCount() >= memberBlocksNeeded();
+    }
+
+    /** Spares held (idle, no role), for status and tests. */
+    public List<BlockDevice> spareDevices() {
+        synchronized (metadata.lock) {
+            return spares.stream().map(MemberSelection.Spare::device).toList();
         }
     }
 
@@ -570,6 +692,9 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                     slot.device.close();
                 }
             }
+            for (BlockDevice spare : spareDevices()) {
+                spare.close();
+            }
         }
     }
 
@@ -684,9 +809,17 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         if (level == RaidLevel.RAID0) {
             throw new RaidException(RaidError.BAD_MEMBER, "RAID-0 has no redundancy to rebuild member " + role + " from");
         }
-        long needed = journal != null ? journal.region().startLba() + journal.region().blockCount()
-                : dataOffsetBlocks + memberDataBlocks;
-        if (device.blockSize() != blockSize || device.blockCount() < needed) {
+        return replace(role, device, listener, null);
+    }
+
+    /**
+     * {@link #replaceMember}; a spare ({@code spareSb} its superblock, else null) keeps its device
+     * number, device UUID and bad-block log, as md keeps an rdev's when a spare becomes active.
+     */
+    private CompletableFuture<RebuildProgress> replace(int role, BlockDevice device, RebuildListener listener,
+                                                       MdSuperblock spareSb) {
+        long needed = memberBlocksNeeded();
+        if (!fitsAsMember(device)) {
             throw new RaidException(RaidError.MEMBER_GEOMETRY, "replacement " + device.name() + " (" + device.geometry()
                     + ") is smaller than data offset + member size" + (journal != null ? " + parity journal " : " ")
                     + needed + " blocks of " + blockSize);
@@ -702,12 +835,13 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             }
             int[] rolesBefore = metadata.devRoles.clone();
             int devNumberBefore = slot.devNumber;
-            int devNumber = metadata.freeDevNumber(slot);
+            int devNumber = spareSb != null ? spareSb.devNumber : metadata.freeDevNumber(slot);
             metadata.devRoles[devNumber] = role;
             slot.device = device;
             slot.devNumber = devNumber;
-            slot.bblog = null; // the failed member's log does not describe the new device
-            slot.deviceUuid = UUID.randomUUID();
+            // the failed member's log does not describe the new device; a spare's own does
+            slot.bblog = spareSb != null ? BadBlockLog.read(device, spareSb) : null;
+            slot.deviceUuid = spareSb != null ? spareSb.deviceUuid : UUID.randomUUID();
             slot.recoveredBlocks = 0;
             slot.correctedReads = 0;
             slot.fault = null;
@@ -905,10 +1039,17 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         writeSuperblocks();
     }
 
-    /** Resync of the unit finished: bitmap bit may clear, cursor moves on. */
+    /**
+     * Resync of the unit finished: the cursor moves on; at the end of the pass the members are
+     * flushed, every bitmap bit stops waiting for a resync (md_bitmap_close_sync), and the
+     * superblocks are written (resync_offset MaxSector once the array stops cleanly).
+     */
     void resyncProgress(long nextUnit, boolean done) {
         if (done) {
             flushMembers();
+            if (bitmap != null) {
+                bitmap.closeSync();
+            }
             resyncCursorUnit = -1;
             writeSuperblocks();
         } else if (bitmap == null) {
@@ -916,23 +1057,41 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
     }
 
-    /** Whether {@code unit} needs a resync (bitmap bit marked, or at/after the cursor without bitmap). */
+    /** Member data sector where resync unit {@code unit} starts. */
+    private long unitFirstSector(long unit) {
+        return unit * chunkBlocks * (long) sectorsPerBlock;
+    }
+
+    /** Member data sector where resync unit {@code unit} ends (the last unit may be short). */
+    private long unitEndSector(long unit) {
+        return Math.min((unit + 1) * chunkBlocks, memberDataBlocks) * sectorsPerBlock;
+    }
+
+    /**
+     * Whether {@code unit} needs a resync: with a bitmap, any bit over the unit's member sectors
+     * waits for one (a unit can span several bits: a RAID-1 region of 512 KiB over 64 KiB bitmap
+     * chunks); without, the unit is at or after the cursor.
+     */
     boolean unitNeedsSync(long unit) {
         if (bitmap != null) {
-            return bitmap.needsSync(bitmap.bitOf(unit * chunkBlocks * (long) sectorsPerBlock));
+            return bitmap.needsSync(unitFirstSector(unit), unitEndSector(unit));
         }
         long cursor = resyncCursorUnit;
         return cursor >= 0 && unit >= cursor;
     }
 
-    /** After resyncing the units of a bitmap bit: flush, then let the bit clear. */
+    /**
+     * After resyncing units up to {@code unit} (at the end of a bitmap chunk): flush, then every bit
+     * wholly below the unit's end stops waiting for a resync (md_bitmap_cond_end_sync).
+     */
     void bitmapRegionSynced(long unit) {
         if (bitmap != null) {
             flushMembers();
-            bitmap.syncDone(bitmap.bitOf(unit * chunkBlocks * (long) sectorsPerBlock));
+            bitmap.endSyncBelow(unitEndSector(unit));
         }
     }
 
+    /** Resync units per bitmap bit (1 when a unit spans one bit or more). */
     long unitsPerBitmapBit() {
         return bitmap == null ? 1 : Math.max(1, bitmap.chunkSectors() / ((long) chunkBlocks * sectorsPerBlock));
     }

@@ -32,6 +32,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Freshest wins.</b> The superblock with the highest events is the reference. A member
  *       whose role it does not list as active, or more than one event behind it (md's and mdadm's
  *       margin), is stale and left out.</li>
+ *   <li><b>Spares.</b> A candidate whose own role is spare (0xffff) and whose device number the
+ *       freshest superblock's dev_roles lists as spare is a spare of the array, whatever its events (super_1_validate
+ *       checks events only of devices with an active role).</li>
  *   <li><b>Enough members.</b> More missing in-sync members than the level tolerates is refused
  *       ({@link RaidError#NOT_ENOUGH_MEMBERS}) naming every missing role and why; on RAID-0, which
  *       has no redundancy, any missing member.</li>
@@ -58,9 +61,15 @@ final class MemberSelection {
     final int present;
     /** Roles with an in-sync member. */
     final int inSync;
+    /** Spares of the set (role 0xffff here and in the freshest superblock), in the caller's order. */
+    final List<Spare> spares;
+
+    /** A spare: a device of the set that holds no role (md's dev_roles 0xffff). */
+    record Spare(BlockDevice device, MdSuperblock sb) {
+    }
 
     private MemberSelection(MdSuperblock ref, int blockSize, BlockDevice[] byRole, MdSuperblock[] sbByRole,
-                            String[] faults, int present, int inSync) {
+                            String[] faults, int present, int inSync, List<Spare> spares) {
         this.ref = ref;
         this.blockSize = blockSize;
         this.byRole = byRole;
@@ -68,6 +77,7 @@ final class MemberSelection {
         this.faults = faults;
         this.present = present;
         this.inSync = inSync;
+        this.spares = spares;
     }
 
     /** A candidate member with a decoded superblock: its position in the caller's list and device. */
@@ -160,10 +170,9 @@ final class MemberSelection {
                         + " than the freshest member " + fresh.label());
             }
             if (usedSectors(sb) != usedSectors(ref)) {
-                throw new RaidException(RaidError.UNSUPPORTED_FEATURE, "member " + c.device().name()
-                        + " has data_size " + sb.dataSizeSectors + " sectors, the freshest member "
-                        + ref.dataSizeSectors + ": a RAID-0 of members of different sizes (md's multi-zone"
-                        + " RAID-0) is not supported");
+                // RAID-0 (size 0): members of different data_size make md's strip zones (Raid0Zones);
+                // each member's own data must fit it
+                checkShape(sb, c.device(), c.index());
             }
         }
         RaidLevel level = RaidLevel.ofMd(ref.level);
@@ -171,10 +180,21 @@ final class MemberSelection {
         int spb = blockSize / SECTOR_BYTES;
         BlockDevice[] byRole = new BlockDevice[ref.raidDisks];
         MdSuperblock[] sbByRole = new MdSuperblock[ref.raidDisks];
+        List<Spare> spares = new ArrayList<>();
         for (Candidate c : members) {
             MdSuperblock sb = c.sb();
             int roleInRef = sb.devNumber < ref.devRoles.length ? ref.devRoles[sb.devNumber] : ROLE_SPARE;
             int knownRole = sb.role() < ref.raidDisks ? sb.role() : -1;
+            if (sb.role() == ROLE_SPARE && sb.devNumber < ref.devRoles.length && roleInRef == ROLE_SPARE
+                    && level(ref) != RaidLevel.RAID0) {
+                // a spare needs no event count (super_1_validate checks events only of devices with
+                // an active role); it holds no data, and is not a member until a rebuild makes it one
+                boolean duplicate = spares.stream().anyMatch(x -> x.sb().devNumber == sb.devNumber);
+                if (!duplicate) {
+                    spares.add(new Spare(c.device(), sb));
+                    continue;
+                }
+            }
             if (roleInRef != sb.role() || roleInRef >= ref.raidDisks) {
                 // the members that ran on recorded it faulty (or gave its role to another device)
                 leftOut.add(new LeftOut(c.index(), c.device(), knownRole, "stale: the freshest superblock lists device "
@@ -225,7 +245,7 @@ final class MemberSelection {
                             + String.join("; ", absent))
                     + (unattributed.isEmpty() ? "" : "; also left out: " + describe(unattributed)));
         }
-        return new MemberSelection(ref, blockSize, byRole, sbByRole, faults, present, inSync);
+        return new MemberSelection(ref, blockSize, byRole, sbByRole, faults, present, inSync, spares);
     }
 
     /**
@@ -318,6 +338,10 @@ final class MemberSelection {
             return sb.dataSizeSectors / sb.chunkSectors * sb.chunkSectors;
         }
         return sb.sizeSectors;
+    }
+
+    private static RaidLevel level(MdSuperblock sb) {
+        return RaidLevel.ofMd(sb.level);
     }
 
     /** The set UUID most candidates carry; a tie between sets is refused (which array is meant is unknown). */

@@ -4,26 +4,24 @@ import dev.scemu.core.IoCause;
 import java.nio.ByteBuffer;
 
 /**
- * RAID-0 data path, md's single-zone mapping for equal-size members: array chunk {@code c} is on
- * member {@code c % n} at member chunk {@code c / n}. No redundancy: any member error fails the I/O.
+ * RAID-0 data path, md's strip zones ({@link Raid0Zones}: one zone for members of equal size, where
+ * array chunk {@code c} is on member {@code c % n} at member chunk {@code c / n}; more for members of
+ * different sizes). No redundancy: any member error fails the I/O.
  */
 final class Raid0Engine implements LevelEngine {
 
     private final MdRaidArray a;
-    private final int n;
-    private final int chunkBlocks;
+    private final Raid0Zones zones;
     private final int blockSize;
 
-    Raid0Engine(MdRaidArray array) {
+    Raid0Engine(MdRaidArray array, Raid0Zones zones) {
         this.a = array;
-        this.n = array.raidDisks;
-        this.chunkBlocks = array.chunkBlocks;
+        this.zones = zones;
         this.blockSize = array.blockSize;
     }
 
-    /** Member of array chunk {@code chunk}. */
-    static int memberOf(long chunk, int raidDisks) {
-        return (int) (chunk % raidDisks);
+    Raid0Zones zones() {
+        return zones;
     }
 
     @Override
@@ -47,17 +45,13 @@ final class Raid0Engine implements LevelEngine {
         int remaining = blockCount;
         int off = bufferOffset;
         while (remaining > 0) {
-            long chunk = pos / chunkBlocks;
-            int inChunk = (int) (pos % chunkBlocks);
-            int k = Math.min(remaining, chunkBlocks - inChunk);
-            int m = memberOf(chunk, n);
-            if (a.readMember(m, (chunk / n) * chunkBlocks + inChunk, k, buffer, off, IoCause.HOST)
-                    != MdRaidArray.IO_OK) {
-                throw a.arrayFailed("read", pos, m);
+            Raid0Zones.Piece p = zones.map(pos, remaining);
+            if (a.readMember(p.role(), p.memberLba(), p.blocks(), buffer, off, IoCause.HOST) != MdRaidArray.IO_OK) {
+                throw a.arrayFailed("read", pos, p.role());
             }
-            pos += k;
-            remaining -= k;
-            off += k * blockSize;
+            pos += p.blocks();
+            remaining -= p.blocks();
+            off += p.blocks() * blockSize;
         }
     }
 
@@ -67,16 +61,13 @@ final class Raid0Engine implements LevelEngine {
         int remaining = blockCount;
         int off = bufferOffset;
         while (remaining > 0) {
-            long chunk = pos / chunkBlocks;
-            int inChunk = (int) (pos % chunkBlocks);
-            int k = Math.min(remaining, chunkBlocks - inChunk);
-            int m = memberOf(chunk, n);
-            if (!a.writeMember(m, (chunk / n) * chunkBlocks + inChunk, k, buffer, off, IoCause.HOST, fua)) {
-                throw a.arrayFailed("write", pos, m);
+            Raid0Zones.Piece p = zones.map(pos, remaining);
+            if (!a.writeMember(p.role(), p.memberLba(), p.blocks(), buffer, off, IoCause.HOST, fua)) {
+                throw a.arrayFailed("write", pos, p.role());
             }
-            pos += k;
-            remaining -= k;
-            off += k * blockSize;
+            pos += p.blocks();
+            remaining -= p.blocks();
+            off += p.blocks() * blockSize;
         }
     }
 
@@ -86,15 +77,12 @@ final class Raid0Engine implements LevelEngine {
         long pos = lba;
         long remaining = blockCount;
         while (remaining > 0) {
-            long chunk = pos / chunkBlocks;
-            int inChunk = (int) (pos % chunkBlocks);
-            int k = (int) Math.min(remaining, chunkBlocks - inChunk);
-            int m = memberOf(chunk, n);
-            if (!a.trimMember(m, (chunk / n) * chunkBlocks + inChunk, k, IoCause.HOST)) {
-                throw a.arrayFailed("trim", pos, m);
+            Raid0Zones.Piece p = zones.map(pos, remaining);
+            if (!a.trimMember(p.role(), p.memberLba(), p.blocks(), IoCause.HOST)) {
+                throw a.arrayFailed("trim", pos, p.role());
             }
-            pos += k;
-            remaining -= k;
+            pos += p.blocks();
+            remaining -= p.blocks();
         }
     }
 

@@ -21,6 +21,8 @@ final class Slot {
     volatile String fault;
     /** md's bad-block log of the member; null when it has none (scemu's own members, replacements). */
     volatile BadBlockLog bblog;
+    /** The member's own data_size when it may differ from the array's (RAID-0 zones), else 0. */
+    volatile long dataSizeSectors;
 
     Slot(int role) {
         this.role = role;

@@ -38,7 +38,9 @@ import java.util.function.LongSupplier;
  *       without FUA or flush: a cleared bit only ever covers data an earlier member flush made
  *       durable, and losing the clear only costs a resync of a clean region.</li>
  *   <li>Bits marked {@link #markNeedsSync needs-sync} (unclean shutdown, new array) are never
- *       cleared by flushes, only by {@link #syncDone} after the region was resynced.</li>
+ *       cleared by flushes, only once the resync has passed the whole region and flushed it
+ *       ({@link #endSyncBelow}, md_bitmap_cond_end_sync) or completed ({@link #closeSync},
+ *       md_bitmap_close_sync).</li>
  *   <li>While the array is degraded nothing is cleared and events_cleared does not advance, and
  *       {@link #endWrite} of a write that ran degraded marks its bits needed (md_bitmap_endwrite
  *       with {@code success = false}: NEEDED_MASK), so they stay set until a rebuild has
@@ -367,8 +369,18 @@ public final class WriteIntentBitmap {
         }
     }
 
-    public synchronized boolean needsSync(long bit) {
-        return test(needsSync, bit);
+    /**
+     * Whether a bit covering member data sectors {@code [firstSector, endSector)} waits for a resync
+     * (md_bitmap_start_sync asks it per bitmap chunk). A resync unit may span several bits (a RAID-1
+     * region or a RAID chunk larger than the bitmap chunk): it needs a resync if any of them does.
+     */
+    public synchronized boolean needsSync(long firstSector, long endSector) {
+        for (long k = bitOf(firstSector); k <= bitOf(endSector - 1); k++) {
+            if (test(needsSync, k)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public synchronized long needsSyncCount() {
@@ -379,9 +391,27 @@ public final class WriteIntentBitmap {
         return count;
     }
 
-    /** The region of {@code bit} was resynced (and flushed): its bit may be cleared by later flushes. */
-    public synchronized void syncDone(long bit) {
-        set(needsSync, bit, false);
+    /**
+     * The resync has passed member data sector {@code sector} and the members were flushed behind
+     * it (md_bitmap_cond_end_sync): every bit whose whole region lies below it no longer waits for
+     * a resync, and later flushes may clear it. A bit whose region the resync has only entered is
+     * left for a later call (md rounds the sector down to a bitmap chunk the same way).
+     */
+    public synchronized void endSyncBelow(long sector) {
+        long below = sector >= syncSizeSectors ? bitCount : Math.min(bitCount, sector / chunkSectors);
+        int fullWords = (int) (below >>> 6);
+        Arrays.fill(needsSync, 0, fullWords, 0L); // a word at a time: a pass calls this once per bitmap chunk
+        if ((below & 63) != 0) {
+            needsSync[fullWords] &= -1L << (below & 63);
+        }
+    }
+
+    /**
+     * The resync pass completed over the whole member and the members were flushed
+     * (md_bitmap_close_sync ends the sync of every bitmap chunk): nothing waits for a resync.
+     */
+    public synchronized void closeSync() {
+        Arrays.fill(needsSync, 0);
     }
 
     /**
