@@ -170,7 +170,8 @@ class ResyncBitmapTest {
         }
         RaidArray array = RaidArray.assemble(new ArrayList<BlockDevice>(members));
         assertThat(array.chunkBytes()).as("a RAID-1 region: md keeps no chunk for RAID-1").isEqualTo(512 * 1024);
-        // mdadm --create leaves every bit set; idle across flushes they clear, as md's daemon clears them
+        // mdadm --create leaves every bit set; idle across flushes daemon_sleep apart they clear, as md's daemon clears them
+        ((dev.scemu.raid.internal.MdRaidArray) array).setBitmapClock(BitmapRulesTest.flushesSixSecondsApart());
         for (int i = 0; i < 3; i++) {
             array.flush();
         }
