@@ -205,11 +205,13 @@ class SimulationTest {
      * Seeds of the 20,000-seed run whose power cut inside a rebuild stopped the next assembly:
      * 110361 (RAID-1, the replacement had no superblock yet: NO_SUPERBLOCK), 103241 (RAID-5, the
      * others listed a replacement that had none: DIRTY_DEGRADED) and 114546 (RAID-5, its superblock
-     * survived without its bitmap). Each now boots, degraded or resuming the rebuild.
+     * survived without its bitmap). Each now boots, degraded or resuming the rebuild. Since COW
+     * batches grew to 1,024 copies and bitmap bits clear after daemon_sleep, seed 103241 writes a
+     * different sequence and its cut no longer lands in the rebuild; 103243 (RAID-5) does.
      */
     @Test
     void aCutBeforeTheReplacementIsDurableStillBoots() {
-        for (long seed : List.of(110361L, 103241L, 114546L)) {
+        for (long seed : List.of(110361L, 103243L, 114546L)) {
             SimulationResult result = Simulation.run(seed);
             assertThat(result.trace().events()).as("seed %d", seed)
                     .anyMatch(e -> e.type() == EventType.DISK_REPLACE && Simulation.CUT_FIRED.equals(e.detail()));
