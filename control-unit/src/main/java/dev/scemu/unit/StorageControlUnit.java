@@ -109,6 +109,8 @@ public final class StorageControlUnit implements AutoCloseable {
     private final UnitConfig config;
     /** md's speed limits applied to every array this unit creates or assembles; starts as the config's. */
     private volatile RebuildSpeed rebuildSpeed;
+    /** See {@link #setBitmapClock}: still in a simulation until it passes its clock, else the system's. */
+    private volatile java.util.function.LongSupplier bitmapClock;
     private final TrustStore trust;
     /** The test key generated at create, while a memory unit lives (a directory unit keeps it in a file). */
     private final KeyPair createdTestKey;
@@ -142,6 +144,7 @@ public final class StorageControlUnit implements AutoCloseable {
         this.trust = trust;
         this.createdTestKey = createdTestKey;
         this.power = power;
+        this.bitmapClock = config.isSimulation() ? () -> 0L : System::nanoTime;
         this.readOnly = readOnly;
         BlockGeometry diskGeometry = BlockGeometry.ofBytes(config.blockSize(), config.diskBytes());
         try {
@@ -399,7 +402,7 @@ public final class StorageControlUnit implements AutoCloseable {
         RaidConfig raidConfig = RaidConfig.builder(config.level()).name("scemu:0").chunkBytes(config.chunkBytes())
                 .setUuid(ids.get()).assumeClean(true).build();
         array = RaidArray.create(raidConfig, memberViews());
-        applyRebuildSpeed();
+        applyArraySettings();
         partitions = GuidPartitionTable.layout(ids.get(),
                 array.geometry().capacityBytes(), List.of(
                         new GuidPartitionTable.PartitionSpec("firmware-backup", GuidPartitionTable.TYPE_FIRMWARE_BACKUP,
@@ -437,7 +440,7 @@ public final class StorageControlUnit implements AutoCloseable {
             }
             throw e;
         }
-        applyRebuildSpeed();
+        applyArraySettings();
         if (recoveryInForeground) {
             array.backgroundWork().handle((done, failed) -> null).join(); // a failed rebuild shows in the member states
         }
@@ -457,7 +460,7 @@ public final class StorageControlUnit implements AutoCloseable {
             throw new UnitException(UnitError.INVALID_LAYOUT, "rebuild speed must not be null");
         }
         rebuildSpeed = speed;
-        applyRebuildSpeed();
+        applyArraySettings();
     }
 
     /** The speed limits in force. */
@@ -466,12 +469,24 @@ public final class StorageControlUnit implements AutoCloseable {
         return speed != null ? speed : config.rebuildSpeed();
     }
 
-    private void applyRebuildSpeed() {
+    private void applyArraySettings() {
         RaidArray current = array;
         if (current != null) {
             RebuildSpeed speed = rebuildSpeed();
             current.setSyncSpeedLimits(speed.minBytesPerSecond(), speed.maxBytesPerSecond());
+            current.setBitmapClock(bitmapClock);
         }
+    }
+
+    /**
+     * The clock the array's bitmap measures md's daemon_sleep with (see
+     * {@link RaidArray#setBitmapClock}), for this array and the arrays later boots assemble. A
+     * simulation's unit starts with a clock that stands still (no bit clears by time, so a seeded
+     * run does not depend on the machine's speed) until the simulation passes its own.
+     */
+    public void setBitmapClock(java.util.function.LongSupplier nanos) {
+        bitmapClock = java.util.Objects.requireNonNull(nanos, "nanos");
+        applyArraySettings();
     }
 
     private void startFirmware() {

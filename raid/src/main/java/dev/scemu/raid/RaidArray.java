@@ -137,6 +137,15 @@ public interface RaidArray extends BlockDevice {
      */
     void setSyncSpeedLimits(long minBytesPerSecond, long maxBytesPerSecond);
 
+    /**
+     * The clock (nanoseconds) the write-intent bitmap measures idle regions with: a bit clears only
+     * after its region was idle for the header's {@code daemon_sleep} (md's 5 s). The default is
+     * {@link System#nanoTime}; a simulation passes its simulated clock so that a seeded run clears
+     * the same bits whatever the machine's speed. No effect without a bitmap.
+     */
+    default void setBitmapClock(java.util.function.LongSupplier nanos) {
+    }
+
     /** Flushes the members, marks the superblocks clean and detaches from the members without closing them. */
     void stop();
 }

@@ -1113,6 +1113,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
      * The clock the bitmap measures idle regions with (md's daemon_sleep, 5 s): tests and
      * simulations that want bits cleared after two flushes advance their own clock between them.
      */
+    @Override
     public void setBitmapClock(java.util.function.LongSupplier nanos) {
         if (bitmap != null) {
             bitmap.setClock(nanos);

@@ -219,6 +219,7 @@ public final class Simulation {
         power = new PowerDomain(seed);
         unit = StorageControlUnit.create(unitConfig, FirmwareImages.image(FirmwareImages.version(0)),
                 FirmwareImages.signingKey().getPublic(), power);
+        unit.setBitmapClock(clock::nowNanos); // md's daemon_sleep on the simulated clock: a seed replays the same
         if (unit.host().blockCount() < config.workingBlocks()) {
             throw failure("the volume has " + unit.host().blockCount() + " blocks, fewer than the "
                     + config.workingBlocks() + " working blocks", null);
