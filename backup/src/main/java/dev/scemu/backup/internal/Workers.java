@@ -32,6 +32,9 @@ final class Workers<R> implements AutoCloseable {
     private final List<ChunkCodec> codecs = new ArrayList<>();
     private final ArrayDeque<Future<R>> inFlight = new ArrayDeque<>();
     private final ArrayDeque<ChunkSlot> freeSlots = new ArrayDeque<>();
+    private final int chunkSizeBytes;
+    private final int maxSlots;
+    private int slots;
     private boolean closed;
 
     Workers(String name, int threads, int chunkSizeBytes, Supplier<ChunkCodec> codecFactory) {
@@ -49,14 +52,21 @@ final class Workers<R> implements AutoCloseable {
             }
             return c;
         });
-        for (int i = 0; i < threads + 2; i++) {
-            freeSlots.add(new ChunkSlot(chunkSizeBytes));
-        }
+        this.chunkSizeBytes = chunkSizeBytes;
+        this.maxSlots = threads + 2;
     }
 
-    /** A free slot, or null when every slot is in flight (take a result first). */
+    /**
+     * A free slot, or null when every slot is in flight (take a result first). Slots are allocated
+     * on first need (at most {@code threads + 2}): an image of two chunks allocates two.
+     */
     ChunkSlot freeSlot() {
-        return freeSlots.poll();
+        ChunkSlot slot = freeSlots.poll();
+        if (slot == null && slots < maxSlots) {
+            slots++;
+            slot = new ChunkSlot(chunkSizeBytes);
+        }
+        return slot;
     }
 
     void release(ChunkSlot slot) {
