@@ -140,6 +140,7 @@ class RestoreIntegrityPassTest {
                 }
             }
         }
+        assertThat(BackupOptions.defaults().chunkSizeBytes()).isEqualTo(8 << 20);
     }
 
     /** A chunk of an image, located through the trailer's index. */
