@@ -168,8 +168,8 @@ public final class ChunkCodec implements AutoCloseable {
     // ---------------------------------------------------------------- restore / verify
 
     /**
-     * The integrity pass of a restore (before its first write): checks the stored bytes in
-     * {@code slot.input} against the record (xxHash3) and the authenticated chunk index (SHA-256).
+     * The integrity pass of a restore (before its first write): checks the record and stored bytes
+     * in {@code slot.input} against the authenticated chunk index (SHA-256).
      * An encrypted chunk is not decrypted: once the index is authenticated (image MAC, keyed by the
      * password), a chunk that passes is byte for byte the chunk its writer sealed, so its tag and
      * decompression cannot fail later. An unencrypted image has no such authentication (anyone can
@@ -208,21 +208,23 @@ public final class ChunkCodec implements AutoCloseable {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": " + storedLength
                     + " stored bytes exceed the chunk buffer of " + slot.capacity() + " bytes");
         }
+        if (checkSha256) { // covers the record and the stored bytes: the xxHash3 would add nothing
+            if (!MessageDigest.isEqual(crypto.sha256(slot.headerRecord, slot.input, storedLength), slot.indexEntry.sha256())) {
+                throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": SHA-256 does not match the trailer index");
+            }
+            return;
+        }
         long xxh3 = XXH3.hashBytes(slot.input, 0, storedLength);
         if (xxh3 != h.storedXxh3()) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": xxHash3 0x" + Long.toHexString(xxh3)
                     + " of " + storedLength + " stored bytes does not match the recorded 0x" + Long.toHexString(h.storedXxh3()));
         }
-        if (checkSha256 && !MessageDigest.isEqual(crypto.sha256(slot.headerRecord, slot.input, storedLength),
-                slot.indexEntry.sha256())) {
-            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": SHA-256 does not match the trailer index");
-        }
     }
 
     /**
-     * Checks the stored bytes in {@code slot.input} (xxHash3; SHA-256 against the index unless
-     * {@code authenticated}, i.e. {@link #authenticate} passed on the same record in this restore;
-     * the GCM tag) and decodes them to the plain block data.
+     * Checks the stored bytes in {@code slot.input} (SHA-256 against the index; when
+     * {@code authenticated}, i.e. {@link #authenticate} passed on the same record in this restore,
+     * only the record's xxHash3 of them; then the GCM tag) and decodes them to the plain block data.
      */
     DecodedChunk decode(ChunkSlot slot, boolean authenticated) {
         ChunkHeader h = slot.chunkHeader;
