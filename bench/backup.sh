@@ -14,8 +14,8 @@
 #
 # Two levels are measured:
 #  - whole process: `scemu backup create` with a password (JVM start, unit open, Argon2id, snapshot,
-#    backup, commit) against `zstd -3 -T2 FILE`; `scemu backup restore` (verify first, then write)
-#    against `zstd -d -T2`;
+#    backup, commit) against `zstd -3 -T2 FILE`; `scemu backup restore` (integrity pass over the
+#    stored bytes, then one decoding pass that writes) against `zstd -d -T2`;
 #  - engine (BackupBenchmarkTest, -Dscemu.bench.image): BackupEngine.backup/restore in a warm JVM on
 #    an off-heap volume holding the image, beside zstd in the same JVM run.
 set -euo pipefail
@@ -155,8 +155,9 @@ Image: {image}. Machine: {nproc} CPUs, load {load}, {java}. Medians of {runs} in
 
 Rounds (s): zstd -3 {zc_all}; scemu backup create {sc_all}; zstd -d {zd_all}; scemu backup restore {sr_all}.
 The scemu figures include the JVM start, opening the unit (RAID assembly, firmware inspection),
-Argon2id (19 MiB, 2 passes: twice for restore, which checks the key before verifying) and the
-snapshot; the restore verifies the whole image before its first write.
+Argon2id (19 MiB, 2 passes, once per command) and the snapshot; the restore checks every chunk
+against the authenticated index before its first write (integrity pass), then decodes each chunk
+once, and trims the image's zero runs on the unit (RAID-5 member trims).
 
 ## Engine (BackupBenchmarkTest, same image, warm JVM, zstd in the same run)
 

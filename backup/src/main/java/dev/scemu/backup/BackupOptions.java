@@ -10,7 +10,8 @@ import java.util.Objects;
  * @param password password, or null for an unencrypted (but still checksummed) image
  * @param kdf Argon2id cost parameters (used when a password is given)
  * @param compressionLevel zstd level, 1..22 (default 3); 0 stores chunks uncompressed
- * @param chunkSizeBytes bytes of volume per chunk, a multiple of the block size (default 1 MiB)
+ * @param chunkSizeBytes bytes of volume per chunk, a multiple of the block size (default 8 MiB: see
+ *     docs/backup-format.md, "Chunk size")
  * @param threads worker threads for compression/encryption (default: available processors)
  * @param checkpointIntervalBytes archive bytes between checkpoints (resume points)
  * @param userLabel free text stored in the header
@@ -24,7 +25,7 @@ public record BackupOptions(String imageId, String baseImageId, char[] password,
                             int compressionLevel, int chunkSizeBytes, int threads, long checkpointIntervalBytes,
                             String userLabel, ProgressListener progress, Long simulationSeed) {
 
-    public static final int DEFAULT_CHUNK_SIZE_BYTES = 1 << 20;
+    public static final int DEFAULT_CHUNK_SIZE_BYTES = 8 << 20;
     public static final int MAX_CHUNK_SIZE_BYTES = 64 << 20;
 
     public BackupOptions {

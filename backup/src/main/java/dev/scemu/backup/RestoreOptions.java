@@ -5,11 +5,15 @@ import java.util.Objects;
 /**
  * Options of a restore. Immutable; start from {@link #defaults()}.
  *
- * @param verifyFirst verify the whole chain (every hash, every GCM tag, decompression) before the
- *     first write, so a wrong password, a tampered or a truncated image leaves the destination
- *     untouched (default). Without it the restore is one pass: the key, the header, the trailer
- *     and its authenticated chunk index are checked before the first write, and each chunk is
- *     authenticated before it is written.
+ * @param verifyFirst check the whole chain before the first write (default): after the metadata
+ *     (key, header MAC, trailer, authenticated chunk index, image MAC), an integrity pass checks
+ *     every chunk's stored bytes against the authenticated index (SHA-256) without decrypting or
+ *     decompressing them, so a wrong password, a tampered, swapped or truncated image leaves the
+ *     destination untouched; the restore then decodes each chunk once, checking its GCM tag and
+ *     size again before writing it. Without it the restore is one pass: the key, the header, the
+ *     trailer and its authenticated chunk index are checked before the first write, and each chunk
+ *     is authenticated before it is written (a damaged chunk stops a restore that already wrote
+ *     the chunks before it).
  * @param zeroPolicy what to do with zero runs
  * @param threads worker threads for decryption/decompression
  * @param checkpointIntervalBytes restored bytes between checkpoints (flush + checkpoint blob)

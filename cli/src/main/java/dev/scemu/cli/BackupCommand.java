@@ -145,10 +145,9 @@ final class BackupCommand {
                @Parameters(paramLabel = "IMAGE_ID", description = "Image id.") String imageId) {
         char[] password = targetOptions.password();
         try (BackupTarget target = targetOptions.open(false)) {
-            ImageInfo info = BackupEngine.info(target, imageId, password);
             RestoreResult result;
-            try (Progress progress = new Progress(spec.commandLine().getErr(), "verify",
-                    info.storedBlockCount() * info.blockSize())) {
+            // the total comes with the first progress report: one key derivation per image, not two
+            try (Progress progress = new Progress(spec.commandLine().getErr(), "verify", 0)) {
                 result = BackupEngine.verify(target, imageId, password, listener(progress));
             } finally {
                 clear(password);
@@ -167,12 +166,11 @@ final class BackupCommand {
                 @picocli.CommandLine.Mixin TargetOptions targetOptions) {
         char[] password = targetOptions.password();
         try (StorageControlUnit unit = Units.open(dir); BackupTarget target = targetOptions.open(false)) {
-            ImageInfo info = BackupEngine.info(target, imageId, password);
             unit.snapshots().restoreIncomplete().ifPresent(note -> spec.commandLine().getErr().printf(
                     "scemu: note: the volume is marked restore incomplete (%s); restoring %s from the start%n", note, imageId));
             RestoreResult result;
-            try (Progress progress = new Progress(spec.commandLine().getErr(), "restore",
-                    info.storedBlockCount() * info.blockSize())) {
+            // the total comes with the first progress report: the restore opens (and derives the key of) each image once
+            try (Progress progress = new Progress(spec.commandLine().getErr(), "restore", 0)) {
                 // Ordering: the mark is durable before the first restored block; cleared after the final flush
                 RestoreDestination destination = new RestoreDestination(unit.host(), unit.snapshots(), "image " + imageId);
                 result = BackupEngine.restore(target, imageId, password, destination,

@@ -168,26 +168,70 @@ public final class ChunkCodec implements AutoCloseable {
     // ---------------------------------------------------------------- restore / verify
 
     /**
-     * Checks the stored bytes in {@code slot.input} (xxHash3, SHA-256 against the index, GCM tag)
-     * and decodes them to the plain block data.
+     * The integrity pass of a restore (before its first write): checks the record and stored bytes
+     * in {@code slot.input} against the authenticated chunk index (SHA-256).
+     * An encrypted chunk is not decrypted: once the index is authenticated (image MAC, keyed by the
+     * password), a chunk that passes is byte for byte the chunk its writer sealed, so its tag and
+     * decompression cannot fail later. An unencrypted image has no such authentication (anyone can
+     * recompute its hashes), so its zstd chunks are decompressed here too (into {@code slot.output},
+     * discarded): a forged one is refused before the first write as well.
      */
-    DecodedChunk decode(ChunkSlot slot) {
+    ChunkSlot authenticate(ChunkSlot slot) {
         ChunkHeader h = slot.chunkHeader;
         String what = "chunk " + h.sequence() + " at image offset " + slot.indexEntry.offset();
+        checkStored(slot, what, true);
+        if (keys != null && (h.flags() & ArchiveLayout.CHUNK_FLAG_ENCRYPTED) == 0) {
+            throw new BackupException(BackupError.AUTHENTICATION_FAILED, what + " is not encrypted in an encrypted image");
+        }
+        boolean encrypted = (h.flags() & ArchiveLayout.CHUNK_FLAG_ENCRYPTED) != 0;
+        if (encrypted) {
+            if (keys == null) {
+                throw new BackupException(BackupError.CORRUPT_IMAGE, what + " is encrypted in an image without a key");
+            }
+            if (h.storedLength() < ArchiveLayout.GCM_TAG_BYTES) {
+                throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": " + h.storedLength()
+                        + " stored bytes cannot hold an AES-GCM tag");
+            }
+        } else if ((h.flags() & ArchiveLayout.CHUNK_FLAG_ZSTD) != 0) {
+            decompress(slot.input, h.storedLength(), slot, h, what);
+        } else if (h.storedLength() != h.plainLength()) {
+            throw new BackupException(BackupError.CORRUPT_IMAGE,
+                    what + ": raw payload of " + h.storedLength() + " bytes, expected " + h.plainLength());
+        }
+        return slot;
+    }
+
+    private void checkStored(ChunkSlot slot, String what, boolean checkSha256) {
+        ChunkHeader h = slot.chunkHeader;
         int storedLength = h.storedLength();
         if (storedLength > slot.capacity()) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": " + storedLength
                     + " stored bytes exceed the chunk buffer of " + slot.capacity() + " bytes");
         }
-        ByteBuffer stored = slot.input;
-        long xxh3 = XXH3.hashBytes(stored, 0, storedLength);
+        if (checkSha256) { // covers the record and the stored bytes: the xxHash3 would add nothing
+            if (!MessageDigest.isEqual(crypto.sha256(slot.headerRecord, slot.input, storedLength), slot.indexEntry.sha256())) {
+                throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": SHA-256 does not match the trailer index");
+            }
+            return;
+        }
+        long xxh3 = XXH3.hashBytes(slot.input, 0, storedLength);
         if (xxh3 != h.storedXxh3()) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": xxHash3 0x" + Long.toHexString(xxh3)
                     + " of " + storedLength + " stored bytes does not match the recorded 0x" + Long.toHexString(h.storedXxh3()));
         }
-        if (!MessageDigest.isEqual(crypto.sha256(slot.headerRecord, stored, storedLength), slot.indexEntry.sha256())) {
-            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": SHA-256 does not match the trailer index");
-        }
+    }
+
+    /**
+     * Checks the stored bytes in {@code slot.input} (SHA-256 against the index; when
+     * {@code authenticated}, i.e. {@link #authenticate} passed on the same record in this restore,
+     * only the record's xxHash3 of them; then the GCM tag) and decodes them to the plain block data.
+     */
+    DecodedChunk decode(ChunkSlot slot, boolean authenticated) {
+        ChunkHeader h = slot.chunkHeader;
+        String what = "chunk " + h.sequence() + " at image offset " + slot.indexEntry.offset();
+        checkStored(slot, what, !authenticated);
+        ByteBuffer stored = slot.input;
+        int storedLength = h.storedLength();
         ByteBuffer payload = stored;
         int payloadLength = storedLength;
         if (keys != null && (h.flags() & ArchiveLayout.CHUNK_FLAG_ENCRYPTED) == 0) {
@@ -198,21 +242,7 @@ public final class ChunkCodec implements AutoCloseable {
             payloadLength = decrypt(stored, storedLength, payload, h, what);
         }
         if ((h.flags() & ArchiveLayout.CHUNK_FLAG_ZSTD) != 0) {
-            if (h.plainLength() > slot.output.capacity()) {
-                throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": plain length " + h.plainLength()
-                        + " exceeds the chunk buffer of " + slot.output.capacity() + " bytes");
-            }
-            int size;
-            try {
-                size = decompressor.decompressDirectByteBuffer(slot.output, 0, h.plainLength(), payload, 0, payloadLength);
-            } catch (ZstdException e) {
-                throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": zstd payload of " + payloadLength
-                        + " bytes does not decompress: " + e.getMessage(), e);
-            }
-            if (size != h.plainLength()) {
-                throw new BackupException(BackupError.CORRUPT_IMAGE,
-                        what + ": decompressed " + size + " bytes, expected " + h.plainLength());
-            }
+            decompress(payload, payloadLength, slot, h, what);
             return new DecodedChunk(slot, h, slot.output);
         }
         if (payloadLength != h.plainLength()) {
@@ -220,6 +250,25 @@ public final class ChunkCodec implements AutoCloseable {
                     what + ": raw payload of " + payloadLength + " bytes, expected " + h.plainLength());
         }
         return new DecodedChunk(slot, h, payload);
+    }
+
+    /** Decompresses {@code payloadLength} bytes of {@code payload} into {@code slot.output}: exactly {@code plainLength}. */
+    private void decompress(ByteBuffer payload, int payloadLength, ChunkSlot slot, ChunkHeader h, String what) {
+        if (h.plainLength() > slot.output.capacity()) {
+            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": plain length " + h.plainLength()
+                    + " exceeds the chunk buffer of " + slot.output.capacity() + " bytes");
+        }
+        int size;
+        try {
+            size = decompressor.decompressDirectByteBuffer(slot.output, 0, h.plainLength(), payload, 0, payloadLength);
+        } catch (ZstdException e) {
+            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": zstd payload of " + payloadLength
+                    + " bytes does not decompress: " + e.getMessage(), e);
+        }
+        if (size != h.plainLength()) {
+            throw new BackupException(BackupError.CORRUPT_IMAGE,
+                    what + ": decompressed " + size + " bytes, expected " + h.plainLength());
+        }
     }
 
     private int decrypt(ByteBuffer stored, int storedLength, ByteBuffer out, ChunkHeader h, String what) {

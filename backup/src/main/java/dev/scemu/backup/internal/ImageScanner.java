@@ -3,66 +3,144 @@ package dev.scemu.backup.internal;
 import dev.scemu.backup.BackupError;
 import dev.scemu.backup.BackupException;
 import dev.scemu.core.Extent;
+import java.util.ArrayDeque;
 import java.util.List;
+import net.openhft.hashing.LongHashFunction;
 
 /**
  * Streams the chunks of an {@link OpenedImage} in order through the worker pipeline, checking
- * every record against the trailer index, the window it claims and the extent map, and hands each
- * decoded chunk to a sink on the calling thread. Nothing is handed to the sink before its chunk
- * passed all checks (xxHash3, SHA-256 against the authenticated index, GCM tag, decompressed size).
+ * every record against the trailer index, the window it claims and the extent map.
+ *
+ * <p>Two kinds of pass: {@link #authenticate} checks every chunk's stored bytes against the
+ * authenticated index (SHA-256) without decrypting or decompressing them: a restore runs it before
+ * its first write. {@link #scan} decodes the chunks (xxHash3, SHA-256 unless the same records
+ * passed {@link #authenticate}, GCM tag, decompressed size) and hands each decoded chunk to a
+ * sink on the worker that decoded it, then reports it done on the calling thread in image order.
+ * Nothing is handed to a sink before its chunk passed all checks.
  */
 final class ImageScanner {
 
-    /** Receives decoded chunks in image order on the calling thread. */
+    private static final LongHashFunction XXH3 = LongHashFunction.xx3();
+
+    /** Receives a decoded chunk on the worker thread that decoded it (chunks arrive concurrently). */
     interface Sink {
         void accept(long ordinal, DecodedChunk chunk);
+    }
+
+    /** Told on the calling thread, in image order, that a chunk went through its {@link Sink}. */
+    interface Done {
+        void done(long ordinal, ChunkHeader header);
+    }
+
+    /**
+     * What an integrity pass saw of each chunk record: a restore's decode pass (which reads every
+     * record again) must find the same records, since it does not hash the stored bytes again.
+     */
+    static final class Authenticated {
+        private final long[] recordHashes;
+
+        private Authenticated(int chunks) {
+            this.recordHashes = new long[chunks];
+        }
     }
 
     private ImageScanner() {
     }
 
     /**
-     * Scans chunks {@code [startOrdinal, chunkCount)}; when starting at 0 also checks that stored
-     * extents and zero runs add up to the covered extents. Returns the plain bytes decoded.
+     * The integrity pass: reads every chunk record and its stored bytes and checks them against the
+     * authenticated index (record CRC, index entry, window, xxHash3, SHA-256; unencrypted zstd: one
+     * frame of the plain length) on the workers, then that the stored extents and zero runs add up
+     * to the covered extents. Decrypts and decompresses nothing; writes nothing.
      */
-    static long scan(OpenedImage image, int threads, long startOrdinal, Sink sink, ProgressMeter progress) {
+    static Authenticated authenticate(OpenedImage image, int threads, ProgressMeter progress) {
+        ImageHeader h = image.header;
+        List<ChunkIndexEntry> index = image.trailer.index();
+        long chunkBlocks = h.chunkBlocks();
+        ExtentRuns.Builder stored = new ExtentRuns.Builder();
+        Authenticated result = new Authenticated(index.size());
+        try (Workers<ChunkSlot> workers = new Workers<>("verify", threads, h.chunkSizeBytes(),
+                () -> new ChunkCodec(h.blockSize(), h.compressionLevel(), image.keys, h.imageId(), new byte[4]))) {
+            int ordinal = 0;
+            while (ordinal < index.size() || workers.hasInFlight()) {
+                ChunkSlot slot = ordinal < index.size() ? workers.freeSlot() : null;
+                if (slot == null) {
+                    ChunkSlot done = workers.next();
+                    progress.add(done.chunkHeader.plainLength());
+                    workers.release(done);
+                    continue;
+                }
+                readChunk(image, index.get(ordinal), slot, chunkBlocks);
+                result.recordHashes[ordinal] = XXH3.hashBytes(slot.headerRecord);
+                stored.addAll(slot.chunkHeader.extents());
+                workers.submit(slot, codec -> codec::authenticate);
+                ordinal++;
+            }
+        }
+        checkStoredExtents(image, stored.build());
+        return result;
+    }
+
+    /**
+     * Scans chunks {@code [startOrdinal, chunkCount)}; when starting at 0 also checks that stored
+     * extents and zero runs add up to the covered extents. {@code authenticated}: the result of
+     * {@link #authenticate} on this image in this run, or null (then every chunk's SHA-256 is
+     * checked here). Returns the plain bytes decoded.
+     */
+    static long scan(OpenedImage image, int threads, long startOrdinal, Authenticated authenticated, Sink sink, Done done,
+                     ProgressMeter progress) {
         ImageHeader h = image.header;
         List<ChunkIndexEntry> index = image.trailer.index();
         long chunkBlocks = h.chunkBlocks();
         ExtentRuns.Builder stored = new ExtentRuns.Builder();
         long plainBytes = 0;
         byte[] noncePrefix = new byte[4];
-        try (Workers<DecodedChunk> workers = new Workers<>("restore", threads, h.chunkSizeBytes(),
+        boolean skipSha = authenticated != null;
+        try (Workers<ChunkHeader> workers = new Workers<>("restore", threads, h.chunkSizeBytes(),
                 () -> new ChunkCodec(h.blockSize(), h.compressionLevel(), image.keys, h.imageId(), noncePrefix))) {
             long ordinal = startOrdinal;
-            long nextToSink = startOrdinal;
+            long nextDone = startOrdinal;
+            ArrayDeque<ChunkSlot> submitted = new ArrayDeque<>();
             while (ordinal < index.size() || workers.hasInFlight()) {
                 ChunkSlot slot = ordinal < index.size() ? workers.freeSlot() : null;
                 if (slot == null) {
-                    DecodedChunk done = workers.next();
-                    plainBytes += done.header().plainLength();
-                    sink.accept(nextToSink++, done);
-                    progress.add(done.header().plainLength());
-                    workers.release(done.slot());
+                    ChunkHeader header = workers.next();
+                    plainBytes += header.plainLength();
+                    done.done(nextDone++, header);
+                    progress.add(header.plainLength());
+                    workers.release(submitted.poll());
                     continue;
                 }
                 ChunkIndexEntry entry = index.get((int) ordinal);
                 readChunk(image, entry, slot, chunkBlocks);
+                if (skipSha && XXH3.hashBytes(slot.headerRecord) != authenticated.recordHashes[(int) ordinal]) {
+                    throw new BackupException(BackupError.CORRUPT_IMAGE, "image " + image.imageId + " chunk "
+                            + entry.sequence() + ": its record changed since the integrity pass of this restore");
+                }
                 stored.addAll(slot.chunkHeader.extents());
-                workers.submit(slot, codec -> codec::decode);
+                long thisOrdinal = ordinal;
+                submitted.add(slot);
+                workers.submit(slot, codec -> s -> {
+                    DecodedChunk decoded = codec.decode(s, skipSha);
+                    sink.accept(thisOrdinal, decoded);
+                    return decoded.header();
+                });
                 ordinal++;
             }
         }
         if (startOrdinal == 0) {
-            List<Extent> storedExtents = stored.build();
-            List<Extent> expected = ExtentRuns.subtract(image.extentMap.covered(), image.extentMap.zeros());
-            if (!storedExtents.equals(expected) || ExtentRuns.blocks(storedExtents) != image.trailer.storedBlockCount()) {
-                throw new BackupException(BackupError.CORRUPT_IMAGE, "image " + image.imageId + ": the chunks store "
-                        + ExtentRuns.blocks(storedExtents) + " blocks in " + storedExtents.size() + " runs, the extent map "
-                        + "and trailer say " + image.trailer.storedBlockCount() + " blocks in " + expected.size() + " runs");
-            }
+            checkStoredExtents(image, stored.build());
         }
         return plainBytes;
+    }
+
+    private static void checkStoredExtents(OpenedImage image, List<Extent> storedExtents) {
+        List<Extent> expected = ExtentRuns.subtract(image.extentMap.covered(), image.extentMap.zeros());
+        if (!storedExtents.equals(expected) || ExtentRuns.blocks(storedExtents) != image.trailer.storedBlockCount()) {
+            throw new BackupException(BackupError.CORRUPT_IMAGE, "image " + image.imageId + ": the chunks store "
+                    + ExtentRuns.blocks(storedExtents) + " blocks in " + storedExtents.size() + " runs, the extent map "
+                    + "and trailer say " + image.trailer.storedBlockCount() + " blocks in " + expected.size() + " runs");
+        }
     }
 
     private static void readChunk(OpenedImage image, ChunkIndexEntry entry, ChunkSlot slot, long chunkBlocks) {

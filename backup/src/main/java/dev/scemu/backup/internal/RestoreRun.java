@@ -62,7 +62,8 @@ public final class RestoreRun {
             ProgressMeter progress = new ProgressMeter("verify", chain.storedBytes(0), 0, listener);
             long bytes = 0;
             for (OpenedImage image : chain.images) {
-                bytes += ImageScanner.scan(image, threads, 0, (ordinal, chunk) -> { }, progress);
+                bytes += ImageScanner.scan(image, threads, 0, null, (ordinal, chunk) -> { }, (ordinal, header) -> { },
+                        progress);
             }
             return new RestoreResult(chain.infos(), bytes, 0, Duration.ofNanos(System.nanoTime() - start));
         }
@@ -87,16 +88,17 @@ public final class RestoreRun {
             RestoreRun run = new RestoreRun(chain, target, destination, options);
             run.checkDestination();
             RestoreCheckpoint from = resume ? run.loadCheckpoint() : null;
+            List<ImageScanner.Authenticated> authenticated = new ArrayList<>();
             if (options.verifyFirst()) {
                 ProgressMeter progress = new ProgressMeter("verify", chain.storedBytes(0), 0, options.progress());
                 for (OpenedImage image : chain.images) {
-                    ImageScanner.scan(image, options.threads(), 0, (ordinal, chunk) -> { }, progress);
+                    authenticated.add(ImageScanner.authenticate(image, options.threads(), progress));
                 }
             }
             if (!resume) {
                 target.deleteCheckpoint(run.checkpointName);
             }
-            run.apply(from);
+            run.apply(from, authenticated.isEmpty() ? null : authenticated);
             return new RestoreResult(chain.infos(), run.doneBytes, run.zeroBlocks, Duration.ofNanos(System.nanoTime() - start));
         }
     }
@@ -133,7 +135,7 @@ public final class RestoreRun {
         return c;
     }
 
-    private void apply(RestoreCheckpoint from) {
+    private void apply(RestoreCheckpoint from, List<ImageScanner.Authenticated> authenticated) {
         int firstImage = from == null ? 0 : from.chainIndex();
         long firstOrdinal = from == null ? 0 : from.nextChunkOrdinal();
         doneBytes = from == null ? 0 : from.doneBytes();
@@ -142,7 +144,8 @@ public final class RestoreRun {
             OpenedImage image = chain.images.get(i);
             int imageIndex = i;
             ImageScanner.scan(image, options.threads(), i == firstImage ? firstOrdinal : 0,
-                    (ordinal, chunk) -> write(imageIndex, ordinal, chunk), progress);
+                    authenticated == null ? null : authenticated.get(i), this::write,
+                    (ordinal, header) -> done(imageIndex, ordinal, header), progress);
             applyZeros(image);
             flush();
             writeCheckpoint(i + 1, 0);
@@ -151,7 +154,8 @@ public final class RestoreRun {
         target.deleteCheckpoint(checkpointName);
     }
 
-    private void write(int imageIndex, long ordinal, DecodedChunk chunk) {
+    /** On a worker: writes the chunk's extents (chunks are written concurrently, each to its own blocks). */
+    private void write(long ordinal, DecodedChunk chunk) {
         int blockSize = destination.blockSize();
         int offset = 0;
         for (Extent e : chunk.header().extents()) {
@@ -163,8 +167,12 @@ public final class RestoreRun {
             }
             offset += (int) e.blockCount() * blockSize;
         }
-        doneBytes += chunk.header().plainLength();
-        bytesSinceCheckpoint += chunk.header().plainLength();
+    }
+
+    /** On the calling thread, in image order: chunks up to {@code ordinal} are written. */
+    private void done(int imageIndex, long ordinal, ChunkHeader header) {
+        doneBytes += header.plainLength();
+        bytesSinceCheckpoint += header.plainLength();
         if (bytesSinceCheckpoint >= options.checkpointIntervalBytes()) {
             flush();
             writeCheckpoint(imageIndex, ordinal + 1);

@@ -19,7 +19,8 @@ import java.util.function.Supplier;
  * A small ordered pipeline: the coordinating thread submits chunk jobs to {@code threads}
  * workers, at most {@code depth} in flight (bounded memory: one {@link ChunkSlot} each), and takes
  * results back in submission order. Each worker thread has its own {@link ChunkCodec}.
- * Idempotent close: stops the workers and frees the codecs.
+ * Idempotent close: stops the workers, frees the codecs and (once the workers have ended) the
+ * slots' direct buffers.
  *
  * @param <R> job result
  */
@@ -32,6 +33,10 @@ final class Workers<R> implements AutoCloseable {
     private final List<ChunkCodec> codecs = new ArrayList<>();
     private final ArrayDeque<Future<R>> inFlight = new ArrayDeque<>();
     private final ArrayDeque<ChunkSlot> freeSlots = new ArrayDeque<>();
+    private final List<ChunkSlot> allSlots = new ArrayList<>();
+    private final int chunkSizeBytes;
+    private final int maxSlots;
+    private int slots;
     private boolean closed;
 
     Workers(String name, int threads, int chunkSizeBytes, Supplier<ChunkCodec> codecFactory) {
@@ -49,14 +54,22 @@ final class Workers<R> implements AutoCloseable {
             }
             return c;
         });
-        for (int i = 0; i < threads + 2; i++) {
-            freeSlots.add(new ChunkSlot(chunkSizeBytes));
-        }
+        this.chunkSizeBytes = chunkSizeBytes;
+        this.maxSlots = threads + 2;
     }
 
-    /** A free slot, or null when every slot is in flight (take a result first). */
+    /**
+     * A free slot, or null when every slot is in flight (take a result first). Slots are allocated
+     * on first need (at most {@code threads + 2}): an image of two chunks allocates two.
+     */
     ChunkSlot freeSlot() {
-        return freeSlots.poll();
+        ChunkSlot slot = freeSlots.poll();
+        if (slot == null && slots < maxSlots) {
+            slots++;
+            slot = new ChunkSlot(chunkSizeBytes);
+            allSlots.add(slot);
+        }
+        return slot;
     }
 
     void release(ChunkSlot slot) {
@@ -103,14 +116,20 @@ final class Workers<R> implements AutoCloseable {
         }
         inFlight.clear();
         executor.shutdown();
+        boolean ended = false;
         try {
-            if (!executor.awaitTermination(1, TimeUnit.MINUTES)) {
+            ended = executor.awaitTermination(1, TimeUnit.MINUTES);
+            if (!ended) {
                 executor.shutdownNow();
             }
         } catch (InterruptedException e) {
             executor.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        if (ended) {
+            allSlots.forEach(ChunkSlot::free); // no worker can touch them any more
+        }
+        allSlots.clear();
         synchronized (codecs) {
             codecs.forEach(ChunkCodec::close);
             codecs.clear();
