@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # NBD measurement as a user runs it: fio --ioengine=nbd against `scemu serve` on its default
-# mapped-file disks (RAID-5 of 4 x 384 MiB, first 512 MiB prefilled, then one snapshot taken live),
+# mapped-file disks (RAID-5 of 4 x 512 MiB with a 640 MiB snapshot store, so that the store holds a
+# copy of the whole 512 MiB working set; first 512 MiB prefilled, then one snapshot taken live),
 # `nbdkit memory 512M` (prefilled) and `qemu-nbd` on a 512 MiB qcow2 fully written and then given an
 # internal snapshot, one after another in the same run, the same fio jobs on each:
 #   4 KiB randwrite QD1, 4 KiB randwrite QD16, 1 MiB sequential write QD8, 4 KiB randread QD1, QD16
@@ -81,8 +82,10 @@ prefill() { # uri label
 if [[ ",$servers," == *,serve,* ]]; then
   unit=$(mktemp -d "$out/unit.XXXXXX")
   rmdir "$unit"
-  log "scemu create $unit --level 5 --disks 4 --disk-size 384M (default backend: mapped files)"
-  "${SCEMU[@]}" create "$unit" --level 5 --disks 4 --disk-size 384M > "$out/serve-create.log" 2>&1
+  # the default store (a quarter of the array: 288 MiB at 4 x 384 MiB) fills before the jobs have rewritten
+  # the 512 MiB working set once, and the rest of the run would measure ENOSPC replies
+  log "scemu create $unit --level 5 --disks 4 --disk-size 512M --snapshot-store 640M (default backend: mapped files)"
+  "${SCEMU[@]}" create "$unit" --level 5 --disks 4 --disk-size 512M --snapshot-store 640M > "$out/serve-create.log" 2>&1
   port=$(free_port)
   "${SCEMU[@]}" serve "$unit" --port "$port" > "$out/serve-server.log" 2>&1 &
   serve_pid=$!
@@ -93,7 +96,7 @@ if [[ ",$servers," == *,serve,* ]]; then
       log "scemu snapshot create failed (see $out/serve-create.log): the serve figures would be without a snapshot"
       exit 1
     fi
-    echo "serve.note=\`scemu create DIR --level 5 --disks 4 --disk-size 384M\` (mapped-file disks), \`scemu serve DIR --port $port\`, first ${SIZE_MIB} MiB prefilled by one untimed fio pass, then \`scemu snapshot create DIR base\` (live)." > "$out/serve.properties"
+    echo "serve.note=\`scemu create DIR --level 5 --disks 4 --disk-size 512M --snapshot-store 640M\` (mapped-file disks), \`scemu serve DIR --port $port\`, first ${SIZE_MIB} MiB prefilled by one untimed fio pass, then \`scemu snapshot create DIR base\` (live)." > "$out/serve.properties"
     run_jobs serve "nbd://127.0.0.1:$port/volume"
   else
     log "scemu serve did not start (see $out/serve-server.log)"

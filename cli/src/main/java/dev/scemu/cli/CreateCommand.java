@@ -50,6 +50,11 @@ final class CreateCommand implements Callable<Integer> {
             description = "RAID chunk size, e.g. 64K, 512K (default: 64K).")
     long chunk = 64L << 10;
 
+    @Option(names = "--snapshot-store", converter = Sizes.class, paramLabel = "SIZE",
+            description = "Size of the snapshot-store partition, e.g. 256M (default: a quarter of the array's capacity)."
+                    + " Copies of overwritten blocks live there: a snapshot can keep as much changed data as it holds.")
+    Long snapshotStore;
+
     @Option(names = "--backend", paramLabel = "KIND",
             description = "Disk backend: mapped, file or memory (default: ${DEFAULT-VALUE}).")
     String backend = "mapped";
@@ -112,6 +117,9 @@ final class CreateCommand implements Callable<Integer> {
                 .disks(disks, diskSize).chunkBytes((int) chunk);
         if (seed != null) {
             builder.seed(seed);
+        }
+        if (snapshotStore != null) {
+            builder.snapshotStoreBytes(snapshotStore);
         }
         UnitConfig config = builder.build();
         try (StorageControlUnit unit = vendorKey == null ? StorageControlUnit.create(config)

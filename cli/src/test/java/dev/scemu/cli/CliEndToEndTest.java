@@ -31,6 +31,21 @@ class CliEndToEndTest {
     }
 
     @Test
+    void createSizesTheSnapshotStoreAndRefusesOneThatDoesNotFitLeavingNothing() {
+        Path dir = tmp.resolve("sized");
+        scemu("create", dir, "--disk-size", "32M", "--snapshot-store", "40M").ok();
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(unit.config().snapshotStoreBytes()).isEqualTo(40L << 20);
+            assertThat(unit.partitions().find("snapshot-store")).get()
+                    .satisfies(p -> assertThat(p.sizeBytes()).isEqualTo(40L << 20));
+        }
+        Path tooBig = tmp.resolve("too-big");
+        scemu("create", tooBig, "--disk-size", "32M", "--snapshot-store", "1G")
+                .failsWithOneLine("partition 'snapshot-store'");
+        assertThat(tooBig).doesNotExist();
+    }
+
+    @Test
     void writesThroughServeWithQemuIoAndRollsBackToASnapshot() {
         dev.scemu.core.RequiredTool.require("qemu-io", "qemu-utils");
         Path dir = tmp.resolve("unit");
