@@ -125,6 +125,12 @@ public final class LibC {
     /** Advises the kernel about {@code [address, address + length)} of a mapping; {@code address} page-aligned. */
     public static native int madvise(long address, long length, int advice);
 
+    /** {@code posix_fadvise(2)}: advice for an open file (returns 0 or the error number itself, not -1). */
+    public static native int posix_fadvise(int fd, long offset, long length, int advice);
+
+    /** {@code POSIX_FADV_RANDOM}: no readahead for reads through this open file. */
+    public static final int POSIX_FADV_RANDOM = 1;
+
     /**
      * Reads exactly {@code length} bytes at file {@code offset} into native memory at
      * {@code address}, retrying short reads and {@code EINTR}.

@@ -178,6 +178,10 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
                     throw new CoreException(CoreError.IO_ERROR, "cannot open " + path + " for pread/pwrite: "
                             + LibC.describe(LibC.errno()));
                 }
+                // no readahead: a 4 KiB pread of an uncached block would fill up to read_ahead_kb (8 MiB
+                // here) of page cache in large folios, and every later small pwrite into such a folio
+                // walks all its buffer heads (see WRITE_PIECE_BYTES); advice only, so a refusal is ignored
+                LibC.posix_fadvise(fd, 0, 0, LibC.POSIX_FADV_RANDOM);
             }
             return new MappedFileBlockDevice(name, path, geometry, chunkBytes, file, fd);
         } catch (IOException | RuntimeException e) {
