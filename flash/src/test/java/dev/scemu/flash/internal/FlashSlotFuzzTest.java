@@ -1,5 +1,6 @@
 package dev.scemu.flash.internal;
 
+import dev.scemu.core.FuzzSupport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;

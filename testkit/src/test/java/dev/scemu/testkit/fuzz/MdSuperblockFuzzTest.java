@@ -1,5 +1,6 @@
 package dev.scemu.testkit.fuzz;
 
+import dev.scemu.core.FuzzSupport;
 import static dev.scemu.testkit.fuzz.RaidImages.SUPER_BYTES;
 import static dev.scemu.testkit.fuzz.RaidImages.SUPER_OFFSET;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,5 +1,6 @@
 package dev.scemu.testkit.fuzz;
 
+import dev.scemu.core.FuzzSupport;
 import static dev.scemu.nbd.internal.NbdProtocol.IHAVEOPT;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_BLOCK_STATUS;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_CACHE;

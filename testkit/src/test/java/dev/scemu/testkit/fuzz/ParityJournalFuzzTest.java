@@ -1,5 +1,6 @@
 package dev.scemu.testkit.fuzz;
 
+import dev.scemu.core.FuzzSupport;
 import static dev.scemu.testkit.fuzz.RaidImages.BLOCK;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,5 +1,6 @@
 package dev.scemu.testkit.fuzz;
 
+import dev.scemu.core.FuzzSupport;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.ExecutionLog;

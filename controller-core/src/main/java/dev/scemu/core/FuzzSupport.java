@@ -1,10 +1,5 @@
-package dev.scemu.snapshot.internal;
+package dev.scemu.core;
 
-import dev.scemu.core.BlockDevice;
-import dev.scemu.core.BlockGeometry;
-import dev.scemu.core.ChecksummedRecord;
-import dev.scemu.core.Fuzzer;
-import dev.scemu.core.Media;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -13,25 +8,26 @@ import java.util.Map;
 import java.util.zip.CRC32C;
 
 /**
- * Helpers of snapshot's decoder fuzz tests: the iteration scale ({@code -Dscemu.fuzz.scale}, default 1;
- * the soak profile sets 100), the grep-able {@code FUZZ:} report line, byte images of block devices,
- * and re-sealing of checksummed records so that mutations reach the checks behind the checksum.
- * The same helpers as testkit's fuzz tests use (snapshot cannot depend on testkit, which depends on it).
+ * Helpers of the decoder fuzz tests every module runs with {@link Fuzzer}: the iteration scale
+ * ({@code -Dscemu.fuzz.scale}, default 1; the soak profile sets 100), the grep-able {@code FUZZ:}
+ * report line, byte images of block devices, and re-sealing of checksummed records so that
+ * mutations reach the checks behind the checksum. Beside {@link Fuzzer} in controller-core so that
+ * modules below testkit (flash, snapshot, backup) use the one copy.
  */
-final class FuzzSupport {
+public final class FuzzSupport {
 
     private FuzzSupport() {
     }
 
     /** {@code base} iterations times {@code scemu.fuzz.scale}. */
-    static int iterations(int base) {
+    public static int iterations(int base) {
         String scale = System.getProperty("scemu.fuzz.scale", "1").trim();
         long scaled = (long) base * Math.max(1, Integer.parseInt(scale.isEmpty() ? "1" : scale));
         return (int) Math.min(Integer.MAX_VALUE, scaled);
     }
 
     /** Sum of several runs against the same decoder (raw and re-sealed mutations). */
-    static Fuzzer.Report combine(Fuzzer.Report... reports) {
+    public static Fuzzer.Report combine(Fuzzer.Report... reports) {
         int cases = 0;
         int clean = 0;
         int rejected = 0;
@@ -46,14 +42,14 @@ final class FuzzSupport {
     }
 
     /** Prints {@code FUZZ: <decoder> cases=N clean=N rejected=N} and returns the report. */
-    static Fuzzer.Report print(String decoder, Fuzzer.Report report) {
+    public static Fuzzer.Report print(String decoder, Fuzzer.Report report) {
         System.out.println("FUZZ: " + decoder + " cases=" + report.iterations() + " clean=" + report.decodedCleanly()
                 + " rejected=" + report.rejected());
         return report;
     }
 
     /** A memory device holding {@code bytes} (a multiple of the block size). */
-    static BlockDevice deviceOf(String name, int blockSize, byte[] bytes) {
+    public static BlockDevice deviceOf(String name, int blockSize, byte[] bytes) {
         BlockDevice device = Media.memory(name, BlockGeometry.ofBytes(blockSize, bytes.length));
         ByteBuffer buffer = ByteBuffer.allocateDirect(bytes.length).put(bytes).flip();
         device.write(0, bytes.length / blockSize, buffer, 0);
@@ -61,7 +57,7 @@ final class FuzzSupport {
     }
 
     /** Every byte of {@code device}. */
-    static byte[] contentsOf(BlockDevice device) {
+    public static byte[] contentsOf(BlockDevice device) {
         ByteBuffer all = ByteBuffer.allocateDirect((int) device.geometry().capacityBytes());
         device.read(0, (int) device.blockCount(), all, 0);
         byte[] bytes = new byte[all.capacity()];
@@ -70,7 +66,7 @@ final class FuzzSupport {
     }
 
     /** {@code image} with {@code region} copied over {@code [offset, offset + regionLength)} (a shorter region leaves zeros). */
-    static byte[] overlay(byte[] image, int offset, int regionLength, byte[] region) {
+    public static byte[] overlay(byte[] image, int offset, int regionLength, byte[] region) {
         byte[] out = image.clone();
         Arrays.fill(out, offset, offset + regionLength, (byte) 0);
         System.arraycopy(region, 0, out, offset, Math.min(region.length, regionLength));
@@ -82,7 +78,7 @@ final class FuzzSupport {
      * version, flags, length, crc32c) that starts at a multiple of {@code stride} in {@code bytes}
      * and whose magic is one of {@code magics} and whose length fits; other bytes are unchanged.
      */
-    static byte[] resealRecords(byte[] bytes, int stride, int... magics) {
+    public static byte[] resealRecords(byte[] bytes, int stride, int... magics) {
         byte[] out = bytes.clone();
         ByteBuffer b = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
         for (long next = 0; next + 16 <= out.length; next += stride) {
@@ -101,7 +97,7 @@ final class FuzzSupport {
     }
 
     /** CRC-32C of a checksummed record with its crc field taken as zero. */
-    private static int crc32c(byte[] bytes, int offset, int length) {
+    public static int crc32c(byte[] bytes, int offset, int length) {
         CRC32C crc = new CRC32C();
         crc.update(bytes, offset, 12);
         crc.update(new byte[4]);
@@ -110,7 +106,7 @@ final class FuzzSupport {
     }
 
     /** The magic of four ASCII characters as controller-core stores it (first character lowest). */
-    static int magic(String fourChars) {
+    public static int magic(String fourChars) {
         return ChecksummedRecord.magic(fourChars);
     }
 }
