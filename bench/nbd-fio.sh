@@ -39,6 +39,7 @@ if ! command -v fio >/dev/null || ! fio --enghelp=nbd >/dev/null 2>&1; then
   exit 3
 fi
 . bench/jvm-flags.sh
+. bench/nbd-jobs.sh
 JAR=cli/target/scemu.jar
 if [ "$build" = 1 ] && [[ ",$servers," == *,serve,* ]]; then
   log "build: ./mvnw -B -o -q -pl cli -am package -DskipTests"
@@ -46,34 +47,6 @@ if [ "$build" = 1 ] && [[ ",$servers," == *,serve,* ]]; then
 fi
 SCEMU=(java $SCEMU_JVM_FLAGS -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR")
 
-free_port() {
-  local p
-  for p in $(seq 20909 20999); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo 20999
-}
-wait_port() { # port seconds
-  local i
-  for i in $(seq 1 $(( $2 * 10 ))); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-run_jobs() { # server uri
-  local server=$1 uri=$2 spec name rw bs qd
-  for spec in "randwrite-4k-qd1 randwrite 4k 1" "randwrite-4k-qd16 randwrite 4k 16" "write-1m-qd8 write 1m 8" \
-              "randread-4k-qd1 randread 4k 1" "randread-4k-qd16 randread 4k 16"; do
-    set -- $spec
-    name=$1 rw=$2 bs=$3 qd=$4
-    log "fio $server $name"
-    fio --name="$server-$name" --ioengine=nbd --uri="$uri" --rw="$rw" --bs="$bs" --iodepth="$qd" \
-      --size="${SIZE_MIB}m" --time_based --runtime="$seconds" --randseed=42 \
-      --output-format=json --output="$out/$server-$name.json" > "$out/$server-$name.log" 2>&1 \
-      || log "fio $server $name failed (see $out/$server-$name.log)"
-  done
-}
 prefill() { # uri label
   fio --name=prefill --ioengine=nbd --uri="$1" --rw=write --bs=1m --iodepth=8 --size="${SIZE_MIB}m" \
     --output="$out/$2-prefill.log" > /dev/null 2>&1 || log "prefill of $2 failed"
@@ -86,10 +59,10 @@ if [[ ",$servers," == *,serve,* ]]; then
   # the 512 MiB working set once, and the rest of the run would measure ENOSPC replies
   log "scemu create $unit --level 5 --disks 4 --disk-size 512M --snapshot-store 640M (default backend: mapped files)"
   "${SCEMU[@]}" create "$unit" --level 5 --disks 4 --disk-size 512M --snapshot-store 640M > "$out/serve-create.log" 2>&1
-  port=$(free_port)
+  port=$(nbd_free_port 20909)
   "${SCEMU[@]}" serve "$unit" --port "$port" > "$out/serve-server.log" 2>&1 &
   serve_pid=$!
-  if wait_port "$port" 60; then
+  if nbd_wait_port "$port" 60; then
     for _ in $(seq 1 100); do grep -q '^serving' "$out/serve-server.log" && break; sleep 0.3; done # control socket up
     prefill "nbd://127.0.0.1:$port/volume" serve
     if ! "${SCEMU[@]}" snapshot create "$unit" base >> "$out/serve-create.log" 2>&1; then
@@ -97,7 +70,7 @@ if [[ ",$servers," == *,serve,* ]]; then
       exit 1
     fi
     echo "serve.note=\`scemu create DIR --level 5 --disks 4 --disk-size 512M --snapshot-store 640M\` (mapped-file disks), \`scemu serve DIR --port $port\`, first ${SIZE_MIB} MiB prefilled by one untimed fio pass, then \`scemu snapshot create DIR base\` (live)." > "$out/serve.properties"
-    run_jobs serve "nbd://127.0.0.1:$port/volume"
+    nbd_run_jobs serve "nbd://127.0.0.1:$port/volume" "$out" "$seconds" "$SIZE_MIB"
   else
     log "scemu serve did not start (see $out/serve-server.log)"
   fi
@@ -107,20 +80,20 @@ if [[ ",$servers," == *,serve,* ]]; then
 fi
 
 if [[ ",$servers," == *,nbdkit,* ]] && command -v nbdkit >/dev/null; then
-  port=$(free_port)
+  port=$(nbd_free_port 20909)
   log "nbdkit memory ${SIZE_MIB}M on $port"
   nbdkit --exit-with-parent -f -i 127.0.0.1 -p "$port" memory "${SIZE_MIB}M" > "$out/nbdkit-server.log" 2>&1 &
   nbdkit_pid=$!
-  if wait_port "$port" 20; then
+  if nbd_wait_port "$port" 20; then
     prefill "nbd://127.0.0.1:$port/" nbdkit
-    run_jobs nbdkit "nbd://127.0.0.1:$port/"
+    nbd_run_jobs nbdkit "nbd://127.0.0.1:$port/" "$out" "$seconds" "$SIZE_MIB"
   fi
   kill "$nbdkit_pid" 2>/dev/null || true
   wait "$nbdkit_pid" 2>/dev/null || true
 fi
 
 if [[ ",$servers," == *,qcow2,* ]] && command -v qemu-nbd >/dev/null; then
-  port=$(free_port)
+  port=$(nbd_free_port 20909)
   img="$out/peer.qcow2"
   log "qemu-nbd qcow2 + internal snapshot on $port"
   qemu-img create -q -f qcow2 "$img" "${SIZE_MIB}M"
@@ -128,8 +101,8 @@ if [[ ",$servers," == *,qcow2,* ]] && command -v qemu-nbd >/dev/null; then
   qemu-img snapshot -c bench "$img"
   qemu-nbd --fork --persistent -f qcow2 -b 127.0.0.1 -p "$port" --pid-file="$out/qemu-nbd.pid" "$img" \
     > "$out/qcow2-server.log" 2>&1 || true
-  if wait_port "$port" 20; then
-    run_jobs qcow2 "nbd://127.0.0.1:$port/"
+  if nbd_wait_port "$port" 20; then
+    nbd_run_jobs qcow2 "nbd://127.0.0.1:$port/" "$out" "$seconds" "$SIZE_MIB"
   fi
   if [ -f "$out/qemu-nbd.pid" ]; then
     kill "$(cat "$out/qemu-nbd.pid")" 2>/dev/null || true

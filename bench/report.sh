@@ -59,6 +59,7 @@ date_start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 log() { echo "[report $(( $(date +%s) - start_epoch ))s] $*" >&2; }
 
 . bench/jvm-flags.sh
+. bench/nbd-jobs.sh
 if [ "$build" = 1 ]; then
   log "build: ./mvnw -B -o -q -pl benchmarks,cli -am package -DskipTests"
   ./mvnw -B -o -q -pl benchmarks,cli -am package -DskipTests
@@ -105,37 +106,6 @@ else
   echo "setup=fio with the nbd engine is not installed: no NBD comparison." >> "$props"
 fi
 
-free_port() { # an unused loopback port
-  local p
-  for p in $(seq 20809 20899); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo 20899
-}
-
-wait_port() { # port seconds
-  local i
-  for i in $(seq 1 $(( $2 * 10 ))); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-
-run_jobs() { # server uri
-  local server=$1 uri=$2 spec name rw bs qd
-  for spec in "randwrite-4k-qd1 randwrite 4k 1" "randwrite-4k-qd16 randwrite 4k 16" "write-1m-qd8 write 1m 8" \
-              "randread-4k-qd1 randread 4k 1" "randread-4k-qd16 randread 4k 16"; do
-    set -- $spec
-    name=$1 rw=$2 bs=$3 qd=$4
-    log "fio $server $name"
-    fio --name="$server-$name" --ioengine=nbd --uri="$uri" --rw="$rw" --bs="$bs" --iodepth="$qd" \
-      --size="${SIZE_MIB}m" --time_based --runtime="$fio_seconds" --randseed=42 \
-      --output-format=json --output="$out/nbd/$server-$name.json" > "$out/nbd/$server-$name.log" 2>&1 \
-      || log "fio $server $name failed (see $out/nbd/$server-$name.log)"
-  done
-}
-
 if [ "$have_fio" = 1 ]; then
   # scemu: RAID-5 of 4 x 384 MiB off-heap members, snapshot store 576 MiB, first 512 MiB prefilled, one snapshot
   log "NBD scemu (NbdBenchServer)"
@@ -149,7 +119,7 @@ if [ "$have_fio" = 1 ]; then
     uri=$(echo "$ready" | cut -d' ' -f2)
     echo "scemu.ran=true" >> "$props"
     echo "scemu.note=\`dev.scemu.benchmarks.nbd.NbdBenchServer\`: StorageControlUnit, RAID-5 of 4 x 384 MiB off-heap members, snapshot store 576 MiB, volume $(( $(echo "$ready" | cut -d' ' -f3) >> 20 )) MiB, first ${SIZE_MIB} MiB prefilled (seeded), one snapshot, the nbd module's NbdServer (default workers) on \`$uri\`." >> "$props"
-    run_jobs scemu "$uri"
+    nbd_run_jobs scemu "$uri" "$out/nbd" "$fio_seconds" "$SIZE_MIB"
   else
     echo "scemu.note=the scemu server did not start (see nbd/scemu-server.log)" >> "$props"
   fi
@@ -169,17 +139,17 @@ if [ "$have_fio" = 1 ]; then
   fi
 
   if command -v nbdkit >/dev/null; then
-    port=$(free_port)
+    port=$(nbd_free_port 20809)
     log "NBD nbdkit memory on $port"
     nbdkit --exit-with-parent -f -i 127.0.0.1 -p "$port" memory "${SIZE_MIB}M" > "$out/nbd/nbdkit-server.log" 2>&1 &
     nbdkit_pid=$!
-    if wait_port "$port" 20; then
+    if nbd_wait_port "$port" 20; then
       # prefill (untimed), so reads return written data as on the other servers
       fio --name=prefill --ioengine=nbd --uri="nbd://127.0.0.1:$port/" --rw=write --bs=1m --iodepth=8 \
         --size="${SIZE_MIB}m" --output="$out/nbd/nbdkit-prefill.log" > /dev/null 2>&1 || true
       echo "nbdkit.ran=true" >> "$props"
       echo "nbdkit.note=\`$(nbdkit --version) memory ${SIZE_MIB}M\` on 127.0.0.1:$port, prefilled by one untimed fio 1 MiB sequential pass." >> "$props"
-      run_jobs nbdkit "nbd://127.0.0.1:$port/"
+      nbd_run_jobs nbdkit "nbd://127.0.0.1:$port/" "$out/nbd" "$fio_seconds" "$SIZE_MIB"
     else
       echo "nbdkit.note=nbdkit did not start (see nbd/nbdkit-server.log)" >> "$props"
     fi
@@ -190,7 +160,7 @@ if [ "$have_fio" = 1 ]; then
   fi
 
   if command -v qemu-nbd >/dev/null && command -v qemu-img >/dev/null; then
-    port=$(free_port)
+    port=$(nbd_free_port 20809)
     img="$out/nbd/peer.qcow2"
     log "NBD qemu-nbd qcow2 + snapshot on $port"
     qemu-img create -q -f qcow2 "$img" "${SIZE_MIB}M"
@@ -200,10 +170,10 @@ if [ "$have_fio" = 1 ]; then
     qemu-img snapshot -c bench "$img"
     qemu-nbd --fork --persistent -f qcow2 -b 127.0.0.1 -p "$port" --pid-file="$out/nbd/qemu-nbd.pid" "$img" \
       > "$out/nbd/qcow2-server.log" 2>&1 || true
-    if wait_port "$port" 20; then
+    if nbd_wait_port "$port" 20; then
       echo "qcow2.ran=true" >> "$props"
       echo "qcow2.note=\`$(qemu-nbd --version | head -1)\` on 127.0.0.1:$port (no cache options: defaults), qcow2 ${SIZE_MIB} MiB (64 KiB clusters) fully written by qemu-io, then \`qemu-img snapshot -c bench\`." >> "$props"
-      run_jobs qcow2 "nbd://127.0.0.1:$port/"
+      nbd_run_jobs qcow2 "nbd://127.0.0.1:$port/" "$out/nbd" "$fio_seconds" "$SIZE_MIB"
     else
       echo "qcow2.note=qemu-nbd did not start (see nbd/qcow2-server.log)" >> "$props"
     fi
