@@ -307,13 +307,12 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
                     }
                 } else {
                     checkMediumErrors(writeErrors, lba, blockCount, "write");
-                    if (!domain.emulatesWriteCache()) {
-                        inner.write(lba, blockCount, buffer, bufferOffset, fua); // write-through: nothing to undo
+                    if (fua || !domain.emulatesWriteCache()) { // durable now, or write-through: nothing to undo
+                        inner.write(lba, blockCount, buffer, bufferOffset, fua);
                         meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
-                    } else if (fua) {
-                        inner.write(lba, blockCount, buffer, bufferOffset, true);
-                        meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
-                        forget(lba, blockCount);
+                        if (fua) {
+                            forget(lba, blockCount);
+                        }
                     } else {
                         writeUnflushed(lba, blockCount, buffer, bufferOffset);
                     }

@@ -318,9 +318,14 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     }
 
     static void rethrowIfFatal(CoreException e) {
-        if (e.code() == CoreError.POWER_LOST || e.code() == CoreError.CLOSED) {
+        if (isFatal(e)) {
             throw e;
         }
+    }
+
+    /** A power cut or a closed member: the array cannot go on by failing the member. */
+    static boolean isFatal(CoreException e) {
+        return e.code() == CoreError.POWER_LOST || e.code() == CoreError.CLOSED;
     }
 
     // ------------------------------------------------------------------ member I/O
@@ -624,14 +629,10 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         CoreException fatal = null;
         for (int i = 0; i < errors.length; i++) {
             CoreException e = errors[i];
-            if (e == null) {
-                continue;
-            }
-            try {
-                rethrowIfFatal(e);
+            if (e != null && isFatal(e)) {
+                fatal = fatal == null ? e : fatal;
+            } else if (e != null) {
                 markFailed(working.get(i), "flush: " + e.getMessage());
-            } catch (CoreException thrown) {
-                fatal = fatal == null ? thrown : fatal;
             }
         }
         if (fatal != null) {
