@@ -35,6 +35,7 @@ public final class ChunkCodec implements AutoCloseable {
     private final ZstdCompressCtx compressor;
     private final ZstdDecompressCtx decompressor;
     private final ChunkCrypto crypto;
+    private final MessageDigest recordSha256 = newSha256();
     private boolean closed;
 
     /**
@@ -58,6 +59,11 @@ public final class ChunkCodec implements AutoCloseable {
     /** See {@link dev.scemu.backup.BackupEngine#cryptoImplementation()}. */
     public static String cryptoImplementation() {
         return ChunkCrypto.implementation();
+    }
+
+    /** See {@link dev.scemu.backup.BackupEngine#kdfImplementation()}. */
+    public static String kdfImplementation() {
+        return Argon2id.implementation();
     }
 
     static byte[] newNoncePrefix() {
@@ -221,15 +227,28 @@ public final class ChunkCodec implements AutoCloseable {
         }
     }
 
+    /** SHA-256 of a chunk record: what a restore's decoding pass compares with its integrity pass. */
+    byte[] recordDigest(byte[] record) {
+        return recordSha256.digest(record);
+    }
+
     /**
-     * Checks the stored bytes in {@code slot.input} (SHA-256 against the index; when
-     * {@code authenticated}, i.e. {@link #authenticate} passed on the same record in this restore,
-     * only the record's xxHash3 of them; then the GCM tag) and decodes them to the plain block data.
+     * Checks the stored bytes in {@code slot.input} and decodes them to the plain block data. Not
+     * {@code authenticated}: SHA-256 of record and stored bytes against the index, then the GCM
+     * tag. {@code authenticated} ({@link #authenticate} passed on the same record, same SHA-256, in
+     * this restore): an encrypted chunk is checked by its GCM tag alone (it authenticates the stored
+     * bytes under the image key, and the record, whose nonce and additional data it binds, is the
+     * one the integrity pass saw), an unencrypted one by the record's xxHash3 of its stored bytes.
      */
     DecodedChunk decode(ChunkSlot slot, boolean authenticated) {
         ChunkHeader h = slot.chunkHeader;
         String what = "chunk " + h.sequence() + " at image offset " + slot.indexEntry.offset();
-        checkStored(slot, what, !authenticated);
+        if (!authenticated || keys == null || (h.flags() & ArchiveLayout.CHUNK_FLAG_ENCRYPTED) == 0) {
+            checkStored(slot, what, !authenticated);
+        } else if (h.storedLength() > slot.capacity()) {
+            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": " + h.storedLength()
+                    + " stored bytes exceed the chunk buffer of " + slot.capacity() + " bytes");
+        }
         ByteBuffer stored = slot.input;
         int storedLength = h.storedLength();
         ByteBuffer payload = stored;
