@@ -123,9 +123,9 @@ public final class ChunkCodec implements AutoCloseable {
         ByteBuffer payload = in;
         int payloadLength = plain;
         if (compressionLevel > 0) {
-            int compressed = compress(in, plain, slot.work);
+            int compressed = compress(in, plain, slot.work());
             if (compressed > 0 && compressed < plain) {
-                payload = slot.work;
+                payload = slot.work();
                 payloadLength = compressed;
                 flags |= ArchiveLayout.CHUNK_FLAG_ZSTD;
             }
@@ -140,7 +140,7 @@ public final class ChunkCodec implements AutoCloseable {
                 nonce[4 + i] = (byte) (slot.sequence >>> (8 * i));
             }
             ChunkHeader forAad = new ChunkHeader(slot.sequence, flags, plain, 0, nonce, 0, extents);
-            stored = slot.output;
+            stored = slot.output();
             storedLength = crypto.seal(payload, payloadLength, stored, nonce, forAad.additionalData(imageIdUtf8));
         }
         long xxh3 = XXH3.hashBytes(stored, 0, storedLength);
@@ -179,7 +179,7 @@ public final class ChunkCodec implements AutoCloseable {
      * An encrypted chunk is not decrypted: once the index is authenticated (image MAC, keyed by the
      * password), a chunk that passes is byte for byte the chunk its writer sealed, so its tag and
      * decompression cannot fail later. An unencrypted image has no such authentication (anyone can
-     * recompute its hashes), so its zstd chunks are decompressed here too (into {@code slot.output},
+     * recompute its hashes), so its zstd chunks are decompressed here too (into {@code slot.output()},
      * discarded): a forged one is refused before the first write as well.
      */
     ChunkSlot authenticate(ChunkSlot slot) {
@@ -257,12 +257,12 @@ public final class ChunkCodec implements AutoCloseable {
             throw new BackupException(BackupError.AUTHENTICATION_FAILED, what + " is not encrypted in an encrypted image");
         }
         if ((h.flags() & ArchiveLayout.CHUNK_FLAG_ENCRYPTED) != 0) {
-            payload = slot.work;
+            payload = slot.work();
             payloadLength = decrypt(stored, storedLength, payload, h, what);
         }
         if ((h.flags() & ArchiveLayout.CHUNK_FLAG_ZSTD) != 0) {
             decompress(payload, payloadLength, slot, h, what);
-            return new DecodedChunk(slot, h, slot.output);
+            return new DecodedChunk(slot, h, slot.output());
         }
         if (payloadLength != h.plainLength()) {
             throw new BackupException(BackupError.CORRUPT_IMAGE,
@@ -271,15 +271,15 @@ public final class ChunkCodec implements AutoCloseable {
         return new DecodedChunk(slot, h, payload);
     }
 
-    /** Decompresses {@code payloadLength} bytes of {@code payload} into {@code slot.output}: exactly {@code plainLength}. */
+    /** Decompresses {@code payloadLength} bytes of {@code payload} into {@code slot.output()}: exactly {@code plainLength}. */
     private void decompress(ByteBuffer payload, int payloadLength, ChunkSlot slot, ChunkHeader h, String what) {
-        if (h.plainLength() > slot.output.capacity()) {
+        if (h.plainLength() > slot.output().capacity()) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": plain length " + h.plainLength()
-                    + " exceeds the chunk buffer of " + slot.output.capacity() + " bytes");
+                    + " exceeds the chunk buffer of " + slot.output().capacity() + " bytes");
         }
         int size;
         try {
-            size = decompressor.decompressDirectByteBuffer(slot.output, 0, h.plainLength(), payload, 0, payloadLength);
+            size = decompressor.decompressDirectByteBuffer(slot.output(), 0, h.plainLength(), payload, 0, payloadLength);
         } catch (ZstdException e) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": zstd payload of " + payloadLength
                     + " bytes does not decompress: " + e.getMessage(), e);
