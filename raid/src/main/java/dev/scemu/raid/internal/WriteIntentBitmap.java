@@ -205,6 +205,50 @@ public final class WriteIntentBitmap {
     }
 
     /**
+     * {@link #startWrite} of {@code n} ranges at once, member data sectors
+     * {@code [firstSectors[i], endSectors[i])}: every new bit is set in one pass, then each page
+     * holding a new bit is written once (FUA), where a write per range would write the page once
+     * per new bit (md's unplug after a batch of bios). The caller ends the ranges with
+     * {@link #endWrites}; until then their bits count as in flight and are never cleared. If a
+     * page write fails, the ranges are ended before the exception leaves.
+     */
+    public void startWrites(long[] firstSectors, long[] endSectors, int n) {
+        java.util.BitSet pages = new java.util.BitSet();
+        synchronized (this) {
+            for (int i = 0; i < n; i++) {
+                for (long k = bitOf(firstSectors[i]); k <= bitOf(endSectors[i] - 1); k++) {
+                    inflight[(int) k]++;
+                    writeSeq[(int) k]++;
+                    if (!test(bits, k)) {
+                        set(bits, k, true);
+                        int page = pageOfBit(k);
+                        pageChanges[page]++;
+                        pages.set(page);
+                    }
+                }
+            }
+        }
+        boolean persisted = false;
+        try {
+            for (int page = pages.nextSetBit(0); page >= 0; page = pages.nextSetBit(page + 1)) {
+                persistPage(page, true);
+            }
+            persisted = true;
+        } finally {
+            if (!persisted) {
+                endWrites(firstSectors, endSectors, n);
+            }
+        }
+    }
+
+    /** {@link #endWrite} of every range {@link #startWrites} started. */
+    public void endWrites(long[] firstSectors, long[] endSectors, int n) {
+        for (int i = 0; i < n; i++) {
+            endWrite(firstSectors[i], endSectors[i]);
+        }
+    }
+
+    /**
      * The write of member data sectors {@code [firstSector, endSector)} is over. If the array is
      * degraded now, its bits are kept until a rebuild ({@link #recoveryDone}); see Ordering 4.
      */
