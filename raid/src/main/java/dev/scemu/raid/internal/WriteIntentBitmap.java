@@ -26,7 +26,10 @@ import java.util.function.LongSupplier;
  *       page must be durable before the region's data or parity reaches a member, and FUA gives
  *       exactly that. Concurrent writers whose bits are in one page share one page write: the first
  *       one writes, the others wait for a write whose snapshot came after their bit was set
- *       (group commit). The monitor is held only to change bits and counters, never during I/O.</li>
+ *       (group commit). The monitor is held only to change bits and counters, never during I/O.
+ *       {@link #startWrites} does the same for a batch of ranges a caller announced (md's plug):
+ *       one page write per changed page for all of them, the ranges in flight until
+ *       {@link #endWrites}, so their bits cannot clear before the writes were issued.</li>
  *   <li>Lazy clearing, like md's bitmap daemon, which clears a bit only after it has seen the
  *       region idle in two passes {@code daemon_sleep} apart (md_bitmap_daemon_work; mdadm writes
  *       5 s into the header): {@link #beginClear} (before a member flush) records, per bit,

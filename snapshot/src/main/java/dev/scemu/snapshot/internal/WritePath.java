@@ -40,7 +40,10 @@ import net.openhft.hashing.LongHashFunction;
  * entries and copy hashes (as many as the batch needs, {@code entriesPerRecord} each: 125 at
  * 4 KiB blocks), ONE journal sync (log blocks + store flush: the copies become durable),
  * then the new data goes to the data device, stripe by stripe under the stripe lock, each slot
- * marked written as its data lands. A flush or a FUA write seals and commits the filling batch
+ * marked written as its data lands. Those writes are announced to the data device first
+ * ({@link dev.scemu.core.BlockDevice#announceWrites}, md's plug: a RAID array below sets all
+ * their write-intent bits with one bitmap page write instead of one per block whose region was
+ * idle), and the announcement is closed after the last of them; it orders nothing. A flush or a FUA write seals and commits the filling batch
  * the same way (after waiting for a commit in progress); writers that wait for the same commit
  * share it.
  *
