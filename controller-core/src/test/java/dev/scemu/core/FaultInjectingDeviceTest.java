@@ -379,6 +379,53 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
         assertThat(readBytes(device, REGION_FAR, 1)).containsOnly(0);
     }
 
+    /** An inner device whose flush waits until {@code release} opens. */
+    private static final class StallingFlushDevice extends ForwardingBlockDevice {
+        final CountDownLatch flushing = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+
+        StallingFlushDevice(BlockDevice inner) {
+            super(inner.name(), inner, true);
+        }
+
+        @Override
+        protected void doFlush() {
+            flushing.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            inner().flush();
+        }
+    }
+
+    @Test
+    void onAWriteThroughDomainReadsAndWritesGoOnWhileTheMediumFlushes() throws Exception {
+        StallingFlushDevice stalling = new StallingFlushDevice(Media.memory("disk", new BlockGeometry(BLOCK_SIZE, BLOCK_COUNT)));
+        FaultInjectingDevice device = (FaultInjectingDevice) track(PowerDomain.writeThrough(5).attach(stalling));
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            device.write(0, 1, filled(0x11, 1), 0);
+            Future<?> flush = pool.submit(device::flush);
+            assertThat(stalling.flushing.await(10, TimeUnit.SECONDS)).isTrue();
+            // with the gate held exclusively for the flush, this write and read would wait for it
+            Future<?> other = pool.submit(() -> {
+                device.write(REGION_FAR, 1, filled(0x6B, 1), 0);
+                return readBytes(device, 0, 1);
+            });
+            assertThat((byte[]) other.get(10, TimeUnit.SECONDS)).containsOnly(0x11);
+            assertThat(flush.isDone()).isFalse();
+            stalling.release.countDown();
+            flush.get(10, TimeUnit.SECONDS);
+        } finally {
+            stalling.release.countDown();
+            pool.shutdownNow();
+        }
+        assertThat(readBytes(device, REGION_FAR, 1)).containsOnly(0x6B);
+    }
+
     /** A block in another region lock than block 0. */
     private static final long REGION_FAR = FaultInjectingDevice.REGION_BLOCKS * 3L;
 }
