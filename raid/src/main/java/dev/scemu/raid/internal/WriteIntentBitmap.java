@@ -191,12 +191,8 @@ public final class WriteIntentBitmap {
         int lastPage = -1;
         synchronized (this) {
             for (long k = bitOf(firstSector); k <= bitOf(endSector - 1); k++) {
-                inflight[(int) k]++;
-                writeSeq[(int) k]++;
-                if (!test(bits, k)) {
-                    set(bits, k, true);
-                    int page = pageOfBit(k);
-                    pageChanges[page]++;
+                int page = enterBit(k);
+                if (page >= 0) {
                     firstPage = firstPage < 0 ? page : firstPage;
                     lastPage = page;
                 }
@@ -205,6 +201,22 @@ public final class WriteIntentBitmap {
         for (int page = firstPage; page >= 0 && page <= lastPage; page++) {
             persistPage(page, true);
         }
+    }
+
+    /**
+     * Counts a write in flight over bit {@code k} (caller holds this monitor) and sets the bit if
+     * it was clear: the page holding a newly set bit (to be written before the data), else -1.
+     */
+    private int enterBit(long k) {
+        inflight[(int) k]++;
+        writeSeq[(int) k]++;
+        if (test(bits, k)) {
+            return -1;
+        }
+        set(bits, k, true);
+        int page = pageOfBit(k);
+        pageChanges[page]++;
+        return page;
     }
 
     /**
@@ -220,12 +232,8 @@ public final class WriteIntentBitmap {
         synchronized (this) {
             for (int i = 0; i < n; i++) {
                 for (long k = bitOf(firstSectors[i]); k <= bitOf(endSectors[i] - 1); k++) {
-                    inflight[(int) k]++;
-                    writeSeq[(int) k]++;
-                    if (!test(bits, k)) {
-                        set(bits, k, true);
-                        int page = pageOfBit(k);
-                        pageChanges[page]++;
+                    int page = enterBit(k);
+                    if (page >= 0) {
                         pages.set(page);
                     }
                 }
