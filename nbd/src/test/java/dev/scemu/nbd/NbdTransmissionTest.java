@@ -145,6 +145,55 @@ class NbdTransmissionTest extends NbdTestSupport {
         assertThat(late.data()).isEqualTo(first);
     }
 
+    /** Records the name of the thread of every write. */
+    private static final class ThreadRecordingDevice extends dev.scemu.core.ForwardingBlockDevice {
+        final java.util.List<String> writerThreads = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
+        ThreadRecordingDevice(BlockDevice inner) {
+            super(inner.name(), inner, true);
+        }
+
+        @Override
+        protected void doWrite(long lba, int blockCount, java.nio.ByteBuffer buffer, int bufferOffset, boolean fua) {
+            writerThreads.add(Thread.currentThread().getName());
+            inner().write(lba, blockCount, buffer, bufferOffset, fua);
+        }
+    }
+
+    @Test
+    void aClientAtQueueDepthOneIsServedByItsConnectionThreadAndAPipelinedOneByTheWorkers() throws Exception {
+        ThreadRecordingDevice disk = track(new ThreadRecordingDevice(memory("disk")));
+        NbdServer server = start(loopback().export("disk", disk));
+        NbdTestClient client = client(server, "disk");
+        int lone = 40;
+        for (int i = 0; i < lone; i++) {
+            assertThat(client.write((long) i * BLOCK_BYTES, random(10 + i, BLOCK_BYTES), 0)).isZero();
+        }
+        // the first lone requests go to the workers (no streak yet); once the reader executes and
+        // answers them itself, every later one stays on it
+        int first = dev.scemu.nbd.internal.Connection.INLINE_AFTER_ALONE - 1;
+        assertThat(disk.writerThreads.subList(0, first)).allMatch(name -> name.startsWith("nbd-worker-"));
+        assertThat(disk.writerThreads.subList(lone - 10, lone)).allMatch(name -> name.startsWith("nbd-")
+                && !name.startsWith("nbd-worker-"));
+
+        disk.writerThreads.clear();
+        int pipelined = 16;
+        for (int i = 0; i < pipelined; i++) {
+            client.send(NBD_CMD_WRITE, 0, 700 + i, (long) (lone + i) * BLOCK_BYTES, BLOCK_BYTES, random(50 + i, BLOCK_BYTES));
+        }
+        client.flushOutput();
+        for (int i = 0; i < pipelined; i++) {
+            assertThat(client.receive().error()).isZero();
+        }
+        assertThat(disk.writerThreads).hasSize(pipelined).anyMatch(name -> name.startsWith("nbd-worker-"));
+        for (int i = 0; i < lone; i++) {
+            assertThat(client.read((long) i * BLOCK_BYTES, BLOCK_BYTES)).isEqualTo(random(10 + i, BLOCK_BYTES));
+        }
+        for (int i = 0; i < pipelined; i++) {
+            assertThat(client.read((long) (lone + i) * BLOCK_BYTES, BLOCK_BYTES)).isEqualTo(random(50 + i, BLOCK_BYTES));
+        }
+    }
+
     @Test
     void manyPipelinedWritesAndReadsAreAllAnswered() throws Exception {
         BlockDevice disk = memory("disk");

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,8 +26,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The writer thread of one connection: workers {@link #submit} executed requests, the writer
  * encodes their replies and sends every reply that is waiting in one gathering write, then gives
- * the slots back. Only this thread writes to the socket, so replies never interleave, and a client
- * that stops reading blocks its own writer only, never the shared workers.
+ * the slots back. Only this thread and the connection's own reader ({@link #sendNow}, for a
+ * request it executed itself while the writer was idle) write to the socket, one at a time under
+ * one lock, so replies never interleave, and a client that stops reading blocks its own
+ * connection's threads only, never the shared workers.
  *
  * <p>Without structured replies every reply is a simple reply (read data follows a zero error).
  * With them, a successful READ is one {@code NBD_REPLY_TYPE_OFFSET_DATA} chunk flagged DONE
@@ -52,7 +55,10 @@ final class ReplyWriter implements Runnable {
     private final BlockingQueue<RequestSlot> queue = new LinkedBlockingQueue<>();
     private final List<RequestSlot> batch = new ArrayList<>();
     private final ByteBuffer[] gather;
-    private boolean failed;
+    /** Held while replies go to the socket, by the writer thread or by {@link #sendNow}. */
+    private final ReentrantLock socketLock = new ReentrantLock();
+    private final ByteBuffer[] single = new ByteBuffer[2];
+    private volatile boolean failed;
 
     /**
      * @param maxBatch most replies written at once (the connection's slot count)
@@ -72,6 +78,41 @@ final class ReplyWriter implements Runnable {
     /** Queues the reply of an executed request; the slot comes back through {@code release}. */
     void submit(RequestSlot slot) {
         queue.add(slot);
+    }
+
+    /**
+     * Sends this reply from the calling thread (the connection's reader, for a request it executed
+     * itself) when no reply is queued and the writer is not writing, else queues it
+     * ({@link #submit}). Either way the slot comes back through {@code release}. The caller is the
+     * connection's own thread, never a shared worker, so a client that stops reading blocks only
+     * its own connection, as with the writer thread.
+     */
+    void sendNow(RequestSlot slot) {
+        if (!queue.isEmpty() || !socketLock.tryLock()) {
+            submit(slot);
+            return;
+        }
+        try {
+            if (!failed) {
+                ByteBuffer header = encode(slot);
+                single[0] = header;
+                single[1] = slot.replyData;
+                int count = slot.replyData != null ? 2 : 1;
+                long bytes = header.remaining() + (count == 2 ? slot.replyData.remaining() : 0);
+                while (bytes > 0) {
+                    bytes -= channel.write(single, 0, count);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            failed = true;
+            LOG.debug("{}: writing a reply failed: {}", peer, e.toString());
+            onFailure.run();
+        } finally {
+            single[0] = null;
+            single[1] = null;
+            socketLock.unlock();
+            release.accept(slot);
+        }
     }
 
     /** Ends the thread after the replies queued so far. */
@@ -113,6 +154,7 @@ final class ReplyWriter implements Runnable {
     }
 
     private void writeBatch() {
+        socketLock.lock();
         try {
             if (!failed) {
                 int count = 0;
@@ -136,6 +178,7 @@ final class ReplyWriter implements Runnable {
             LOG.debug("{}: writing replies failed: {}", peer, e.toString());
             onFailure.run();
         } finally {
+            socketLock.unlock();
             for (RequestSlot slot : batch) {
                 release.accept(slot);
             }
