@@ -39,7 +39,7 @@ measure() { # pid uri rw bs qd ios
   out=$(fio --name=ab --ioengine=nbd --uri="$2" --rw="$3" --bs="$4" --iodepth="$5" --size=512m \
     --number_ios="$6" --randseed=42 --output-format=terse --terse-version=3 2>/dev/null)
   t1=$(awk '{print $14 + $15}' "/proc/$1/stat")
-  iops=$(echo "$out" | awk -F';' '{print ($49 > 0) ? $49 : $8}')
+  iops=$(echo "$out" | awk -F';' 'NF > 50 {print ($49 > 0) ? $49 : $8; exit}')
   echo "  $3 $4 QD$5: $iops IOPS, $(( (t1 - t0) * 10000 / $6 )) us CPU per I/O"
 }
 
