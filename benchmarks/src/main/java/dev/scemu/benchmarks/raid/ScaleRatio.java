@@ -1,0 +1,170 @@
+package dev.scemu.benchmarks.raid;
+
+import dev.scemu.benchmarks.report.Json;
+import dev.scemu.benchmarks.report.SameRunRatios;
+import dev.scemu.core.BlockDevice;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * {@link ScaleWriteBenchmark}'s stacks (4 sparse {@value ScaleWriteBenchmark#MEMBER_GIB} GiB
+ * mapped-file members, bitmap bits set first) measured as same-run ratios ({@link SameRunRatios}):
+ * per stack, one volume in one JVM, rounds of a slice of 4 KiB random writes spread over the whole
+ * volume then a slice confined to its first 100 MiB, each from {@code THREADS} writer threads (16 by
+ * default: the issue's QD16, in process instead of over NBD); the figure is the median over rounds
+ * of spread ÷ confined (target ≥ 0.5, {@code scale.spreadVsConfined.min} of
+ * {@code bench/targets.properties}). JMH's scores of the two spans, run minutes apart on this shared
+ * 2-vCPU machine, had error bars larger than the scores.
+ *
+ * <p>The member files are created sparse in a fresh directory under {@code --dir} (default
+ * {@code -Dscemu.bench.dir}, else the temporary directory) and deleted when the stack is done, also
+ * when it fails. A directory on tmpfs is refused: the files' written pages would live in memory, and
+ * the measurement is of the disk's file system.
+ *
+ * <pre>
+ * java $SCEMU_JVM_FLAGS -cp benchmarks/target/benchmarks.jar dev.scemu.benchmarks.raid.ScaleRatio OUT.json \
+ *     [--dir DIR] [--rounds 8] [--slice-ms 500] [--threads 16] [--stacks RAID5,RAID5_SNAPSHOT,RAID0]
+ * </pre>
+ */
+public final class ScaleRatio {
+
+    private ScaleRatio() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            throw new IllegalArgumentException("usage: ScaleRatio OUT.json [--dir DIR] [--rounds N] [--slice-ms MS]"
+                    + " [--threads N] [--stacks RAID5,RAID5_SNAPSHOT,RAID0]");
+        }
+        Path out = Path.of(args[0]);
+        Path base = Path.of(System.getProperty("scemu.bench.dir", System.getProperty("java.io.tmpdir")));
+        int rounds = 8;
+        int sliceMs = 500;
+        int threads = 16;
+        List<String> stacks = List.of("RAID5", "RAID5_SNAPSHOT", "RAID0");
+        for (int i = 1; i < args.length; i++) {
+            switch (args[i]) {
+                case "--dir" -> base = Path.of(args[++i]);
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--slice-ms" -> sliceMs = Integer.parseInt(args[++i]);
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--stacks" -> stacks = Arrays.asList(args[++i].split(","));
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        ScaleWriteBenchmark.onDisk(base);
+        String fileSystem = Files.getFileStore(base).type();
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("harness", ScaleRatio.class.getName());
+        root.put("members", "4 sparse " + ScaleWriteBenchmark.MEMBER_GIB + " GiB mapped files behind"
+                + " FaultInjectingDevices on one power domain, chunk 512 KiB, internal bitmap (bits set first)");
+        root.put("directory", base.toAbsolutePath().toString());
+        root.put("fileSystem", fileSystem);
+        root.put("rounds", rounds);
+        root.put("sliceMillis", sliceMs);
+        root.put("threads", threads);
+        root.put("confinedBytes", ScaleWriteBenchmark.CONFINED_BYTES);
+        root.put("loadStart", SameRunRatios.load());
+        List<Object> results = new ArrayList<>();
+        for (String stack : stacks) {
+            results.add(measure(stack, base, rounds, sliceMs * 1_000_000L, threads));
+            root.put("stacks", results);
+            write(out, root); // what was measured so far survives a later stack's failure
+        }
+        root.put("loadEnd", SameRunRatios.load());
+        write(out, root);
+        System.out.println("scale: " + out);
+    }
+
+    private static void write(Path out, Map<String, Object> root) throws IOException {
+        Path parent = out.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Files.writeString(out, Json.write(root));
+    }
+
+    private static Map<String, Object> measure(String stack, Path base, int rounds, long sliceNanos, int threads)
+            throws Exception {
+        Path dir = Files.createTempDirectory(base, "scale-");
+        List<AutoCloseable> resources = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("stack", stack);
+        try {
+            long t0 = System.nanoTime();
+            BlockDevice volume = ScaleWriteBenchmark.build(stack, dir, resources);
+            result.put("volumeBytes", volume.blockCount() * volume.blockSize());
+            result.put("buildSeconds", (System.nanoTime() - t0) / 1e9);
+            if (!stack.equals("RAID0")) {
+                long t1 = System.nanoTime();
+                ScaleWriteBenchmark.touchEveryBitmapRegion(volume);
+                result.put("bitmapTouchSeconds", (System.nanoTime() - t1) / 1e9);
+            }
+            long confinedBlocks = ScaleWriteBenchmark.CONFINED_BYTES / ScaleWriteBenchmark.BLOCK_SIZE;
+            AtomicLong generation = new AtomicLong();
+            List<SameRunRatios.Case> cases = List.of(
+                    new SameRunRatios.Case("spread", round -> slice(pool, volume, volume.blockCount(), threads,
+                            sliceNanos, 2L * round, generation)),
+                    new SameRunRatios.Case("confined", round -> slice(pool, volume, confinedBlocks, threads,
+                            sliceNanos, 2L * round + 1, generation)));
+            double[][] rates = SameRunRatios.measure(cases, 1, rounds);
+            result.putAll(SameRunRatios.ratioJson("spread", rates[0], "confined", rates[1]));
+            System.out.printf("%s: spread %,.0f IOPS, confined %,.0f IOPS, median spread / confined %.2f (%s)%n", stack,
+                    SameRunRatios.median(rates[0]), SameRunRatios.median(rates[1]), result.get("medianRatio"),
+                    Arrays.toString(SameRunRatios.ratios(rates[0], rates[1])));
+        } finally {
+            pool.shutdownNow();
+            for (int i = resources.size() - 1; i >= 0; i--) {
+                resources.get(i).close();
+            }
+            try (var files = Files.list(dir)) {
+                for (Path file : (Iterable<Path>) files::iterator) {
+                    Files.delete(file);
+                }
+            }
+            Files.delete(dir);
+        }
+        return result;
+    }
+
+    /**
+     * {@code threads} writers, each a 4 KiB write of new data (a generation number in its first
+     * bytes) to a random block below {@code spanBlocks}, for {@code nanos}; returns writes per second.
+     */
+    private static double slice(ExecutorService pool, BlockDevice volume, long spanBlocks, int threads, long nanos,
+                                long seed, AtomicLong generation) throws Exception {
+        long start = System.nanoTime();
+        long end = start + nanos;
+        List<Future<Long>> done = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            long threadSeed = seed * 1000 + t;
+            done.add(pool.submit(() -> {
+                ByteBuffer block = ByteBuffer.allocateDirect(ScaleWriteBenchmark.BLOCK_SIZE);
+                SplittableRandom random = new SplittableRandom(threadSeed);
+                long n = 0;
+                while (System.nanoTime() < end) {
+                    block.putLong(0, generation.incrementAndGet());
+                    volume.write(random.nextLong(spanBlocks), 1, block, 0);
+                    n++;
+                }
+                return n;
+            }));
+        }
+        long total = 0;
+        for (Future<Long> f : done) {
+            total += f.get();
+        }
+        return total / ((System.nanoTime() - start) / 1e9);
+    }
+}
