@@ -32,7 +32,10 @@ import org.HdrHistogram.Histogram;
  * (ns, 3 significant digits), in these phases of the same unit, in this order:
  * <ol>
  *   <li>{@code baseline}: no snapshot;</li>
- *   <li>{@code rebuild-throttled-no-snapshot}: still no snapshot, member 3 failed and replaced, one
+ *   <li>{@code degraded}: member 3 failed, not replaced, no rebuild: the cost of a degraded array
+ *       alone (writes to its stripes go through the parity journal), which the rebuild phases also
+ *       pay beyond the rebuild's position;</li>
+ *   <li>{@code rebuild-throttled-no-snapshot}: still no snapshot, member 3 replaced, one
  *       rebuild with md's speed limits ({@code -D}{@value #REBUILD_SPEED_PROPERTY}{@code =MIN:MAX}
  *       KiB/s, default 1000:200000) that yields to the writes down to MIN, its own speed reported as
  *       {@code rebuildBytesPerSecond} beside {@code minBytesPerSecond}; #20's target "host p99 during
@@ -144,6 +147,9 @@ public final class HostWriteLatencyHarness {
                     "1000:200000"));
             h.timed(seconds / 2); // warm-up, not recorded
             phases.add(phase("baseline", "no snapshot", h.timed(seconds), seconds));
+            unit.array().failMember(3); // stays failed: the next phase replaces it
+            phases.add(phase("degraded", "no snapshot, member 3 failed and not replaced (no rebuild): writes to"
+                    + " stripes that had a block on it go through the parity journal", h.timed(seconds), seconds));
             phases.add(h.throttledRebuildPhase(unit, seconds, limits, "rebuild-throttled-no-snapshot", "no snapshot"));
 
             unit.snapshots().createSnapshot("latency");
