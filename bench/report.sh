@@ -8,7 +8,7 @@
 #
 # Usage: bench/report.sh [--quick|--full] [--no-build] [--bench-dir DIR]
 #   --quick (default, < 8 min on 2 vCPUs): JMH -f 1 -wi 2 -i 2 -w 300ms -r 300ms, latency 2 s per
-#           phase, fio 7 s per job, same-run ratios (threads, scale) of 11 and 7 rounds
+#           phase, fio 7 s per job, same-run ratios (threads, scale) of 11 and 5 rounds
 #   --full: JMH -f 1 -wi 2 -i 5 -w 1s -r 1s, latency 10 s per phase, fio 30 s per job, ratios of
 #           15 and 10 rounds
 #   --bench-dir DIR: where the scale ratios create their sparse 256 GiB member files (a few hundred MB
@@ -54,7 +54,7 @@ else
   latency_seconds=2
   fio_seconds=7
   concurrency_args=(11 300)
-  scale_args=(--rounds 7 --slice-ms 400)
+  scale_args=(--rounds 5 --slice-ms 300)
 fi
 
 out=bench/results

@@ -125,15 +125,21 @@ public final class ScaleRatio {
                     Arrays.toString(SameRunRatios.ratios(rates[0], rates[1])));
         } finally {
             pool.shutdownNow();
+            long t2 = System.nanoTime();
             for (int i = resources.size() - 1; i >= 0; i--) {
                 resources.get(i).close();
             }
+            long t3 = System.nanoTime();
             try (var files = Files.list(dir)) {
                 for (Path file : (Iterable<Path>) files::iterator) {
                     Files.delete(file);
                 }
             }
             Files.delete(dir);
+            result.put("closeSeconds", (t3 - t2) / 1e9);
+            result.put("deleteSeconds", (System.nanoTime() - t3) / 1e9);
+            System.out.printf("%s: close (flushes the members) %.1f s, delete %.1f s%n", stack, (t3 - t2) / 1e9,
+                    (System.nanoTime() - t3) / 1e9);
         }
         return result;
     }

@@ -627,8 +627,8 @@ public final class ReportRenderer {
                 Json.str(json, "directory"), Json.str(json, "fileSystem"), Json.str(json, "loadStart"),
                 Json.str(json, "loadEnd"));
         line("");
-        line("| stack | volume | setting every bitmap bit first, s | spread, IOPS (median) | confined, IOPS (median) | spread / confined, median of rounds (min..max) |");
-        line("|---|---|---|---|---|---|");
+        line("| stack | volume | setting every bitmap bit first, s | spread, IOPS (median) | confined, IOPS (median) | spread / confined, median of rounds (min..max) | close + delete the files, s |");
+        line("|---|---|---|---|---|---|---|");
         Map<String, Object> byStack = new LinkedHashMap<>();
         for (Object st : Json.list(json, "stacks")) {
             byStack.put(Json.str(st, "stack"), st);
@@ -638,16 +638,17 @@ public final class ReportRenderer {
             String what = scaleTarget(stack[1], min);
             Object st = byStack.get(stack[0]);
             if (st == null) {
-                line("| %s | _not measured (see scale.log)_ | | | | |", stack[1]);
+                line("| %s | _not measured (see scale.log)_ | | | | | |", stack[1]);
                 notMeasured(what, "not in scale.json");
                 verdicts.add(stack[1] + ": not measured");
                 continue;
             }
             double ratio = Json.num(st, "medianRatio");
-            line("| %s | %s GiB | %s | %s | %s | **%s** (%s..%s) |", stack[1],
+            line("| %s | %s GiB | %s | %s | %s | **%s** (%s..%s) | %s + %s |", stack[1],
                     f(Json.num(st, "volumeBytes") / (1L << 30), 0), f(Json.num(st, "bitmapTouchSeconds"), 1),
                     f(Json.num(st, "numeratorMedian"), 0), f(Json.num(st, "denominatorMedian"), 0), r(ratio),
-                    r(Json.num(st, "minRatio")), r(Json.num(st, "maxRatio")));
+                    r(Json.num(st, "minRatio")), r(Json.num(st, "maxRatio")), f(Json.num(st, "closeSeconds"), 1),
+                    f(Json.num(st, "deleteSeconds"), 1));
             verdicts.add(String.format(Locale.ROOT, "%s **%s** (%s)", stack[1], r(ratio),
                     target(what, r(ratio) + "×", ratio >= goals.value("scale.spreadVsConfined.min"))));
         }

@@ -43,7 +43,7 @@ class ReportRendererTest {
         String report = Files.readString(dir.resolve("REPORT.md"));
         assertThat(report).contains("| 2,000 | 3,000 | **1.50** (1.00..1.65) |")
                 .contains("Target \"RAID-5 4 KiB random write, 4 threads ≥ 1.5× one thread\": **1.50** (met).");
-        assertThat(report).contains("| RAID-5 | 576 GiB | 12.5 | 600 | 1,000 | **0.60** (0.50..0.70) |").contains("RAID-5 **0.60** (met)").contains("RAID-0 **4.00** (met)")
+        assertThat(report).contains("| RAID-5 | 576 GiB | 12.5 | 600 | 1,000 | **0.60** (0.50..0.70) | 3.4 + 20.0 |").contains("RAID-5 **0.60** (met)").contains("RAID-0 **4.00** (met)")
                 .contains("| RAID-5 + one snapshot | _not measured (see scale.log)_ |");
         assertThat(report).contains("= **4.00×**; the rebuild ran at **1.10 MB/s** (minimum 1.02 MB/s: kept) → met")
                 .contains("= **3.00×**; the rebuild ran at **0.90 MB/s** (minimum 1.02 MB/s: NOT kept) → NOT met");
@@ -83,6 +83,8 @@ class ReportRendererTest {
         out.put("volumeBytes", 576L << 30);
         out.put("bitmapTouchSeconds", 12.5);
         out.putAll(SameRunRatios.ratioJson("spread", spread, "confined", confined));
+        out.put("closeSeconds", 3.4);
+        out.put("deleteSeconds", 20.0);
         return out;
     }
 
