@@ -563,10 +563,11 @@ public final class ReportRenderer {
             double min = Json.num(rebuild, "minBytesPerSecond");
             boolean kept = speed >= min;
             boolean met = ratio <= goals.value("rebuild.hostWriteP99VsBaseline.max") && kept;
-            line("- %s: `%s` p99 %s µs / `%s` p99 %s µs = **%s×**; the rebuild ran at **%s MB/s** (minimum %s MB/s: %s) → %s",
+            line("- %s: `%s` p99 %s µs / `%s` p99 %s µs = **%s×**; the rebuild ran at **%s MB/s**, %s× its minimum"
+                            + " %s MB/s (%s) → %s",
                     pair[2], pair[0], f(Json.num(rebuild, "p99Micros"), 1), pair[1], f(Json.num(base, "p99Micros"), 1),
-                    r(ratio), f(speed / 1e6, 2), f(min / 1e6, 2), kept ? "kept" : "NOT kept",
-                    target(what, r(ratio) + "×, rebuild " + f(speed / 1e6, 2) + " MB/s (min " + f(min / 1e6, 2) + ")", met));
+                    r(ratio), f(speed / 1e6, 3), f(div(speed, min), 3), f(min / 1e6, 3), kept ? "kept" : "NOT kept",
+                    target(what, r(ratio) + "×, rebuild at " + f(div(speed, min), 3) + "× its minimum", met));
         }
         line("");
     }
