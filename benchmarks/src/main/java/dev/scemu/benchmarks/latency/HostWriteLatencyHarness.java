@@ -258,6 +258,10 @@ public final class HostWriteLatencyHarness {
                 + " MB/s while the host wrote", histogram, elapsed);
         phase.put("rebuildBytesPerSecond", speed);
         phase.put("rebuildBytesPerSecondFromReplace", fromReplace);
+        // the speed's resolution: progress comes once per unit (one chunk of the member), so the
+        // measured span can be off by one unit
+        phase.put("rebuildUnitBytes", unit.array().chunkBytes());
+        phase.put("rebuildMeasuredSeconds", finished ? elapsed : from == null ? 0 : (last[1] - from[1]) / 1e9);
         phase.put("rebuildBytes", finished ? unit.array().memberDataBytes() : last[0]);
         phase.put("minBytesPerSecond", limits.minBytesPerSecond());
         phase.put("maxBytesPerSecond", limits.maxBytesPerSecond());

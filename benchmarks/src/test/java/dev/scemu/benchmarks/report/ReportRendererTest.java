@@ -32,8 +32,9 @@ class ReportRendererTest {
         Files.writeString(dir.resolve("latency.json"), Json.write(Map.of("unit", "test unit", "secondsPerPhase", 2,
                 "phases", List.of(
                         phase("baseline", 100, Double.NaN, Double.NaN),
-                        // 4x the baseline, rebuild above its minimum: met
-                        phase("rebuild-throttled-no-snapshot", 400, 1.1e6, 1.024e6),
+                        // 4x the baseline, the rebuild 0.1 % under its minimum but within the measurement's
+                        // resolution (one 64 KiB unit over 2 s: 3.2 %): met
+                        phase("rebuild-throttled-no-snapshot", 400, 1.023e6, 1.024e6),
                         phase("snapshot-steady", 200, Double.NaN, Double.NaN),
                         // 3x its baseline but the rebuild fell below its minimum: not met
                         phase("rebuild-throttled", 600, 0.9e6, 1.024e6)))));
@@ -45,8 +46,10 @@ class ReportRendererTest {
                 .contains("Target \"RAID-5 4 KiB random write, 4 threads ≥ 1.5× one thread\": **1.50** (met).");
         assertThat(report).contains("| RAID-5 | 576 GiB | 12.5 | 600 | 1,000 | **0.60** (0.50..0.70) | 3.4 + 20.0 |").contains("RAID-5 **0.60** (met)").contains("RAID-0 **4.00** (met)")
                 .contains("| RAID-5 + one snapshot | _not measured (see scale.log)_ |");
-        assertThat(report).contains("= **4.00×**; the rebuild ran at **1.100 MB/s**, 1.074× its minimum 1.024 MB/s (kept) → met")
-                .contains("= **3.00×**; the rebuild ran at **0.900 MB/s**, 0.879× its minimum 1.024 MB/s (NOT kept) → NOT met");
+        assertThat(report).contains("= **4.00×**; the rebuild ran at **1.023 MB/s**, 0.999× its minimum 1.024 MB/s (kept; measured to ±0.032×:"
+                        + " one 64 KiB unit over 2.00 s) → met")
+                .contains("= **3.00×**; the rebuild ran at **0.900 MB/s**, 0.879× its minimum 1.024 MB/s (NOT kept; measured to"
+                        + " ±0.032×: one 64 KiB unit over 2.00 s) → NOT met");
         String summary = Files.readString(dir.resolve("README-summary.md"));
         assertThat(summary)
                 .contains("| RAID-5 4 KiB random write, 4 threads ≥ 1.5× one thread | 1.50× | met |")
@@ -55,7 +58,7 @@ class ReportRendererTest {
                 .contains("| scale, RAID-5 + one snapshot: 4 KiB random writes spread over 4 sparse 256 GiB members ≥"
                         + " 0.5× confined to 100 MiB | not in scale.json | not measured |")
                 .contains("(no snapshot) ≤ 5× the same state's p99 without one, rebuild ≥ its minimum speed | 4.00×,"
-                        + " rebuild at 1.074× its minimum | met |")
+                        + " rebuild at 0.999× its minimum | met |")
                 .contains("(one snapshot) ≤ 5× the same state's p99 without one, rebuild ≥ its minimum speed | 3.00×,"
                         + " rebuild at 0.879× its minimum | NOT met |");
     }
@@ -102,6 +105,8 @@ class ReportRendererTest {
         if (!Double.isNaN(rebuildBytesPerSecond)) {
             out.put("rebuildBytesPerSecond", rebuildBytesPerSecond);
             out.put("minBytesPerSecond", minBytesPerSecond);
+            out.put("rebuildUnitBytes", 65536);
+            out.put("rebuildMeasuredSeconds", 2.0);
         }
         return out;
     }
