@@ -42,6 +42,15 @@ public final class BackupEngine {
         return dev.scemu.backup.internal.ChunkCodec.cryptoImplementation();
     }
 
+    /**
+     * What computes the Argon2id key derivation in this JVM: libargon2 when it loads and passes its
+     * known-answer comparison with BouncyCastle, else BouncyCastle; {@code -Dscemu.backup.argon2=bouncycastle}
+     * selects BouncyCastle. Both derive the same key from the same password and parameters.
+     */
+    public static String kdfImplementation() {
+        return dev.scemu.backup.internal.ChunkCodec.kdfImplementation();
+    }
+
     /** Checks an image and its bases (every record, hash, tag and decompression); writes nothing. */
     public static RestoreResult verify(BackupTarget target, String imageId, char[] password) {
         return RestoreRun.verify(target, imageId, password, Runtime.getRuntime().availableProcessors(),

@@ -2,7 +2,10 @@ package dev.scemu.backup;
 
 import java.nio.ByteBuffer;
 
-/** Random-access reads of one committed image. Idempotent close. */
+/**
+ * Random-access reads of one committed image. Safe for concurrent reads from several threads (a
+ * restore's workers each read their own chunks); idempotent close.
+ */
 public interface ImageReader extends AutoCloseable {
 
     /** Size of the image in bytes. */

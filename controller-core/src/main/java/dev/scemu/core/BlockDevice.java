@@ -95,6 +95,27 @@ public interface BlockDevice extends AutoCloseable {
         write(lba, blockCount, scratch, 0, fua);
     }
 
+    /**
+     * Announces writes the caller is about to issue, to blocks {@code [lbas[i], lbas[i] + counts[i])}
+     * for {@code i < n}, and returns a handle to close once they have been issued (md's plug: the
+     * writes a layer above gathers and submits together). A layer that must make something durable
+     * before each write may do it once for all of them now: a RAID array with a write-intent bitmap
+     * sets every bit they need with one bitmap page write per page and keeps those bits set until
+     * the handle is closed, instead of one page write per region as each write arrives. Purely a
+     * cost hint: every write still does all its own contract requires (a write outside the
+     * announcement, or after the close, is just as correct), and the writes need not be issued
+     * at all. The default does nothing.
+     *
+     * @throws CoreException {@link CoreError#OUT_OF_RANGE} if a range is outside the device; what
+     *     a write would throw if the device cannot do the preparation (nothing is held then)
+     */
+    default AnnouncedWrites announceWrites(long[] lbas, int[] counts, int n) {
+        for (int i = 0; i < n; i++) {
+            geometry().checkRange(lbas[i], counts[i]);
+        }
+        return AnnouncedWrites.NONE;
+    }
+
     /** Makes every write and trim completed before this call durable. */
     void flush();
 

@@ -64,6 +64,12 @@ public class ForwardingBlockDevice extends AbstractBlockDevice {
     }
 
     @Override
+    public AnnouncedWrites announceWrites(long[] lbas, int[] counts, int n) {
+        checkOpen();
+        return inner.announceWrites(lbas, counts, n);
+    }
+
+    @Override
     protected void doClose() {
         if (ownsInner) {
             inner.close();

@@ -62,6 +62,18 @@ public final class SliceDevice extends AbstractBlockDevice {
         meter().issuedWrite(IoCause.HOST, geometry().lengthOf(blockCount));
     }
 
+    /** Forwarded to the parent, shifted by the slice's first block (a RAID array below sets its bits once). */
+    @Override
+    public AnnouncedWrites announceWrites(long[] lbas, int[] counts, int n) {
+        checkOpen();
+        long[] shifted = new long[n];
+        for (int i = 0; i < n; i++) {
+            geometry().checkRange(lbas[i], counts[i]);
+            shifted[i] = firstLba + lbas[i];
+        }
+        return parent.announceWrites(shifted, counts, n);
+    }
+
     @Override
     public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
         geometry().checkRange(lba, blockCount);

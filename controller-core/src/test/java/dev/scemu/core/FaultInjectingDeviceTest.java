@@ -340,12 +340,7 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
         protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
             if (lba == stallLba) {
                 stalled.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException(e);
-                }
+                awaitRelease(release);
             }
             inner().write(lba, blockCount, buffer, bufferOffset, fua);
         }
@@ -360,11 +355,7 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
             Future<?> slow = pool.submit(() -> device.write(0, 1, filled(0x5A, 1), 0));
             assertThat(stalling.stalled.await(10, TimeUnit.SECONDS)).isTrue();
             // a device-wide monitor would hold this write (and the read) behind the stalled one
-            Future<?> other = pool.submit(() -> {
-                device.write(REGION_FAR, 1, filled(0x6B, 1), 0);
-                return readBytes(device, REGION_FAR, 1);
-            });
-            assertThat((byte[]) other.get(10, TimeUnit.SECONDS)).containsOnly(0x6B);
+            assertThat(writeFarThenRead(pool, device, REGION_FAR)).containsOnly(0x6B);
             assertThat(slow.isDone()).isFalse();
             stalling.release.countDown();
             slow.get(10, TimeUnit.SECONDS);
@@ -377,6 +368,66 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
         device.restorePower();
         assertThat(readBytes(device, 0, 1)).containsOnly(0);
         assertThat(readBytes(device, REGION_FAR, 1)).containsOnly(0);
+    }
+
+    /** An inner device whose flush waits until {@code release} opens. */
+    private static final class StallingFlushDevice extends ForwardingBlockDevice {
+        final CountDownLatch flushing = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+
+        StallingFlushDevice(BlockDevice inner) {
+            super(inner.name(), inner, true);
+        }
+
+        @Override
+        protected void doFlush() {
+            flushing.countDown();
+            awaitRelease(release);
+            inner().flush();
+        }
+    }
+
+    @Test
+    void onAWriteThroughDomainReadsAndWritesGoOnWhileTheMediumFlushes() throws Exception {
+        StallingFlushDevice stalling = new StallingFlushDevice(Media.memory("disk", new BlockGeometry(BLOCK_SIZE, BLOCK_COUNT)));
+        FaultInjectingDevice device = (FaultInjectingDevice) track(PowerDomain.writeThrough(5).attach(stalling));
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            device.write(0, 1, filled(0x11, 1), 0);
+            Future<?> flush = pool.submit(device::flush);
+            assertThat(stalling.flushing.await(10, TimeUnit.SECONDS)).isTrue();
+            // with the gate held exclusively for the flush, this write and read would wait for it
+            assertThat(writeFarThenRead(pool, device, 0)).containsOnly(0x11);
+            assertThat(flush.isDone()).isFalse();
+            stalling.release.countDown();
+            flush.get(10, TimeUnit.SECONDS);
+        } finally {
+            stalling.release.countDown();
+            pool.shutdownNow();
+        }
+        assertThat(readBytes(device, REGION_FAR, 1)).containsOnly(0x6B);
+    }
+
+    private static void awaitRelease(CountDownLatch release) {
+        try {
+            release.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * On another thread, writes 0x6B to {@link #REGION_FAR} and reads block {@code readLba}; fails
+     * unless both finish within 10 s (they would wait for the stalled operation under a device-wide lock).
+     */
+    private static byte[] writeFarThenRead(ExecutorService pool, FaultInjectingDevice device, long readLba)
+            throws Exception {
+        Future<byte[]> other = pool.submit(() -> {
+            device.write(REGION_FAR, 1, filled(0x6B, 1), 0);
+            return readBytes(device, readLba, 1);
+        });
+        return other.get(10, TimeUnit.SECONDS);
     }
 
     /** A block in another region lock than block 0. */

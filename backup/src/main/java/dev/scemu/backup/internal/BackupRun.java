@@ -24,9 +24,10 @@ import java.util.regex.Pattern;
 
 /**
  * One backup (or its resume): asks the source which of the blocks to back up hold data
- * ({@link SourceAllocation}: the others are recorded as zero runs without being read), reads chunk
- * windows of those on the calling thread, encodes them on the workers, appends them in order to the
- * image, checkpoints, and finally writes the extent map, trailer and locator and commits.
+ * ({@link SourceAllocation}: the others are recorded as zero runs without being read), hands chunk
+ * windows of those to the workers, which read and encode them ({@code threads + 2} windows in
+ * flight), appends the results in window order to the image, checkpoints, and finally writes the
+ * extent map, trailer and locator and commits.
  *
  * <p>Ordering: a checkpoint names only chunks inside the writer's durable prefix, and is written
  * after {@link ImageWriter#sync()}; the image becomes visible only at {@link ImageWriter#commit()},
@@ -290,15 +291,20 @@ public final class BackupRun {
                     workers.release(done.slot());
                     continue;
                 }
-                int offset = 0;
-                for (Extent piece : window.pieces()) {
-                    readSource(device, piece, slot.input, offset);
-                    offset += (int) piece.blockCount() * blockSize;
-                }
                 slot.sequence = window.sequence();
                 slot.pieces = window.pieces();
-                slot.inputLength = offset;
-                workers.submit(slot, codec -> codec::encode);
+                // the worker reads its window itself (BlockDevice reads are safe from several threads), so
+                // reading the source, zero detection, compression, encryption and hashing all run on every
+                // core; this thread only hands out windows and appends the results in window order
+                workers.submit(slot, codec -> s -> {
+                    int offset = 0;
+                    for (Extent piece : s.pieces) {
+                        readSource(device, piece, s.input, offset);
+                        offset += (int) piece.blockCount() * blockSize;
+                    }
+                    s.inputLength = offset;
+                    return codec.encode(s);
+                });
                 window = windows.next();
             }
         }

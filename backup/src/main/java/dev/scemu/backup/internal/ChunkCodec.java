@@ -35,6 +35,7 @@ public final class ChunkCodec implements AutoCloseable {
     private final ZstdCompressCtx compressor;
     private final ZstdDecompressCtx decompressor;
     private final ChunkCrypto crypto;
+    private final MessageDigest recordSha256 = newSha256();
     private boolean closed;
 
     /**
@@ -58,6 +59,11 @@ public final class ChunkCodec implements AutoCloseable {
     /** See {@link dev.scemu.backup.BackupEngine#cryptoImplementation()}. */
     public static String cryptoImplementation() {
         return ChunkCrypto.implementation();
+    }
+
+    /** See {@link dev.scemu.backup.BackupEngine#kdfImplementation()}. */
+    public static String kdfImplementation() {
+        return Argon2id.implementation();
     }
 
     static byte[] newNoncePrefix() {
@@ -117,9 +123,9 @@ public final class ChunkCodec implements AutoCloseable {
         ByteBuffer payload = in;
         int payloadLength = plain;
         if (compressionLevel > 0) {
-            int compressed = compress(in, plain, slot.work);
+            int compressed = compress(in, plain, slot.work());
             if (compressed > 0 && compressed < plain) {
-                payload = slot.work;
+                payload = slot.work();
                 payloadLength = compressed;
                 flags |= ArchiveLayout.CHUNK_FLAG_ZSTD;
             }
@@ -134,7 +140,7 @@ public final class ChunkCodec implements AutoCloseable {
                 nonce[4 + i] = (byte) (slot.sequence >>> (8 * i));
             }
             ChunkHeader forAad = new ChunkHeader(slot.sequence, flags, plain, 0, nonce, 0, extents);
-            stored = slot.output;
+            stored = slot.output();
             storedLength = crypto.seal(payload, payloadLength, stored, nonce, forAad.additionalData(imageIdUtf8));
         }
         long xxh3 = XXH3.hashBytes(stored, 0, storedLength);
@@ -173,7 +179,7 @@ public final class ChunkCodec implements AutoCloseable {
      * An encrypted chunk is not decrypted: once the index is authenticated (image MAC, keyed by the
      * password), a chunk that passes is byte for byte the chunk its writer sealed, so its tag and
      * decompression cannot fail later. An unencrypted image has no such authentication (anyone can
-     * recompute its hashes), so its zstd chunks are decompressed here too (into {@code slot.output},
+     * recompute its hashes), so its zstd chunks are decompressed here too (into {@code slot.output()},
      * discarded): a forged one is refused before the first write as well.
      */
     ChunkSlot authenticate(ChunkSlot slot) {
@@ -221,15 +227,28 @@ public final class ChunkCodec implements AutoCloseable {
         }
     }
 
+    /** SHA-256 of a chunk record: what a restore's decoding pass compares with its integrity pass. */
+    byte[] recordDigest(byte[] record) {
+        return recordSha256.digest(record);
+    }
+
     /**
-     * Checks the stored bytes in {@code slot.input} (SHA-256 against the index; when
-     * {@code authenticated}, i.e. {@link #authenticate} passed on the same record in this restore,
-     * only the record's xxHash3 of them; then the GCM tag) and decodes them to the plain block data.
+     * Checks the stored bytes in {@code slot.input} and decodes them to the plain block data. Not
+     * {@code authenticated}: SHA-256 of record and stored bytes against the index, then the GCM
+     * tag. {@code authenticated} ({@link #authenticate} passed on the same record, same SHA-256, in
+     * this restore): an encrypted chunk is checked by its GCM tag alone (it authenticates the stored
+     * bytes under the image key, and the record, whose nonce and additional data it binds, is the
+     * one the integrity pass saw), an unencrypted one by the record's xxHash3 of its stored bytes.
      */
     DecodedChunk decode(ChunkSlot slot, boolean authenticated) {
         ChunkHeader h = slot.chunkHeader;
         String what = "chunk " + h.sequence() + " at image offset " + slot.indexEntry.offset();
-        checkStored(slot, what, !authenticated);
+        if (!authenticated || keys == null || (h.flags() & ArchiveLayout.CHUNK_FLAG_ENCRYPTED) == 0) {
+            checkStored(slot, what, !authenticated);
+        } else if (h.storedLength() > slot.capacity()) {
+            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": " + h.storedLength()
+                    + " stored bytes exceed the chunk buffer of " + slot.capacity() + " bytes");
+        }
         ByteBuffer stored = slot.input;
         int storedLength = h.storedLength();
         ByteBuffer payload = stored;
@@ -238,12 +257,12 @@ public final class ChunkCodec implements AutoCloseable {
             throw new BackupException(BackupError.AUTHENTICATION_FAILED, what + " is not encrypted in an encrypted image");
         }
         if ((h.flags() & ArchiveLayout.CHUNK_FLAG_ENCRYPTED) != 0) {
-            payload = slot.work;
+            payload = slot.work();
             payloadLength = decrypt(stored, storedLength, payload, h, what);
         }
         if ((h.flags() & ArchiveLayout.CHUNK_FLAG_ZSTD) != 0) {
             decompress(payload, payloadLength, slot, h, what);
-            return new DecodedChunk(slot, h, slot.output);
+            return new DecodedChunk(slot, h, slot.output());
         }
         if (payloadLength != h.plainLength()) {
             throw new BackupException(BackupError.CORRUPT_IMAGE,
@@ -252,15 +271,15 @@ public final class ChunkCodec implements AutoCloseable {
         return new DecodedChunk(slot, h, payload);
     }
 
-    /** Decompresses {@code payloadLength} bytes of {@code payload} into {@code slot.output}: exactly {@code plainLength}. */
+    /** Decompresses {@code payloadLength} bytes of {@code payload} into {@code slot.output()}: exactly {@code plainLength}. */
     private void decompress(ByteBuffer payload, int payloadLength, ChunkSlot slot, ChunkHeader h, String what) {
-        if (h.plainLength() > slot.output.capacity()) {
+        if (h.plainLength() > slot.output().capacity()) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": plain length " + h.plainLength()
-                    + " exceeds the chunk buffer of " + slot.output.capacity() + " bytes");
+                    + " exceeds the chunk buffer of " + slot.output().capacity() + " bytes");
         }
         int size;
         try {
-            size = decompressor.decompressDirectByteBuffer(slot.output, 0, h.plainLength(), payload, 0, payloadLength);
+            size = decompressor.decompressDirectByteBuffer(slot.output(), 0, h.plainLength(), payload, 0, payloadLength);
         } catch (ZstdException e) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": zstd payload of " + payloadLength
                     + " bytes does not decompress: " + e.getMessage(), e);

@@ -14,10 +14,11 @@ final class ChunkSlot {
 
     /** Backup: raw window data, compacted in place to the plain data. Restore: the stored bytes. */
     final ByteBuffer input;
-    /** Backup: compressed data. Restore: decrypted payload. */
-    final ByteBuffer work;
-    /** Backup: encrypted data. Restore: decompressed data. */
-    final ByteBuffer output;
+    /** Backup: compressed data. Restore: decrypted payload. Allocated on first use ({@link #work()}). */
+    private ByteBuffer work;
+    /** Backup: encrypted data. Restore: decompressed data. Allocated on first use ({@link #output()}). */
+    private ByteBuffer output;
+    private final int capacity;
 
     // backup request
     long sequence;
@@ -31,9 +32,28 @@ final class ChunkSlot {
 
     ChunkSlot(int chunkSizeBytes) {
         int capacity = (int) Math.min(Integer.MAX_VALUE - 64, Zstd.compressBound(chunkSizeBytes) + 64);
+        this.capacity = capacity;
         this.input = ByteBuffer.allocateDirect(capacity);
-        this.work = ByteBuffer.allocateDirect(capacity);
-        this.output = ByteBuffer.allocateDirect(capacity);
+    }
+
+    /**
+     * The second buffer, allocated when first asked for: a restore's integrity pass over an encrypted
+     * image never needs it, nor the third, and each is {@code compressBound(chunk)} bytes that the JVM
+     * zeroes when it allocates them (3 x 8 MiB per slot at the default chunk size).
+     */
+    ByteBuffer work() {
+        if (work == null) {
+            work = ByteBuffer.allocateDirect(capacity);
+        }
+        return work;
+    }
+
+    /** The third buffer, allocated when first asked for (see {@link #work()}). */
+    ByteBuffer output() {
+        if (output == null) {
+            output = ByteBuffer.allocateDirect(capacity);
+        }
+        return output;
     }
 
     int capacity() {
@@ -47,8 +67,12 @@ final class ChunkSlot {
      */
     void free() {
         Cleaner.free(input);
-        Cleaner.free(work);
-        Cleaner.free(output);
+        if (work != null) {
+            Cleaner.free(work);
+        }
+        if (output != null) {
+            Cleaner.free(output);
+        }
     }
 
     /** {@code sun.misc.Unsafe.invokeCleaner}, looked up reflectively (jdk.unsupported); null if unavailable. */

@@ -9,8 +9,6 @@ import java.security.MessageDigest;
 import java.util.Arrays;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
-import org.bouncycastle.crypto.generators.Argon2BytesGenerator;
-import org.bouncycastle.crypto.params.Argon2Parameters;
 
 /**
  * Keys of one encrypted image. {@code master = Argon2id(password, salt, memory, iterations,
@@ -38,17 +36,7 @@ final class ImageKeys {
     }
 
     static ImageKeys derive(char[] password, KdfParameters kdf, byte[] salt, String imageId) {
-        Argon2Parameters parameters = new Argon2Parameters.Builder(Argon2Parameters.ARGON2_id)
-                .withVersion(Argon2Parameters.ARGON2_VERSION_13)
-                .withSalt(salt)
-                .withMemoryAsKB(kdf.memoryKiB())
-                .withIterations(kdf.iterations())
-                .withParallelism(kdf.parallelism())
-                .build();
-        Argon2BytesGenerator generator = new Argon2BytesGenerator();
-        generator.init(parameters);
-        byte[] master = new byte[32];
-        generator.generateBytes(password, master);
+        byte[] master = Argon2id.derive(password, salt, kdf); // libargon2 or BouncyCastle: same bytes
         try {
             byte[] aes = hmac(master, "scemu-backup aes-256-gcm".getBytes(StandardCharsets.US_ASCII));
             byte[] mac = hmac(master, "scemu-backup image mac".getBytes(StandardCharsets.US_ASCII));

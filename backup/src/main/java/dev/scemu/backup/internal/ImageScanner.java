@@ -3,24 +3,28 @@ package dev.scemu.backup.internal;
 import dev.scemu.backup.BackupError;
 import dev.scemu.backup.BackupException;
 import dev.scemu.core.Extent;
-import java.util.ArrayDeque;
 import java.util.List;
-import net.openhft.hashing.LongHashFunction;
 
 /**
- * Streams the chunks of an {@link OpenedImage} in order through the worker pipeline, checking
- * every record against the trailer index, the window it claims and the extent map.
+ * Streams the chunks of an {@link OpenedImage} through the worker pipeline, checking every record
+ * against the trailer index, the window it claims and the extent map.
  *
  * <p>Two kinds of pass: {@link #authenticate} checks every chunk's stored bytes against the
- * authenticated index (SHA-256) without decrypting or decompressing them: a restore runs it before
- * its first write. {@link #scan} decodes the chunks (xxHash3, SHA-256 unless the same records
- * passed {@link #authenticate}, GCM tag, decompressed size) and hands each decoded chunk to a
- * sink on the worker that decoded it, then reports it done on the calling thread in image order.
- * Nothing is handed to a sink before its chunk passed all checks.
+ * authenticated index (SHA-256) without decrypting them: a restore runs it before its first write.
+ * {@link #scan} decodes the chunks (SHA-256 unless the same records passed {@link #authenticate},
+ * GCM tag, decompressed size) and hands each decoded chunk to a sink on the worker that decoded it,
+ * then reports it done on the calling thread in image order. Nothing is handed to a sink before its
+ * chunk passed all checks.
+ *
+ * <p>Ordering: the calling thread only hands out chunk ordinals (at most {@code threads + 2} in
+ * flight, one {@link ChunkSlot} each) and takes the results back in image order; each worker reads
+ * its chunk's record and stored bytes itself (positional reads, {@link dev.scemu.backup.ImageReader}
+ * is safe for concurrent reads), checks and decodes them, and for a restore writes them. So chunks
+ * are read, decoded and written out of order and concurrently, each to its own blocks (windows are
+ * disjoint), while everything order-dependent (the stored extents adding up, progress, restore
+ * checkpoints) stays on the calling thread in image order.
  */
 final class ImageScanner {
-
-    private static final LongHashFunction XXH3 = LongHashFunction.xx3();
 
     /** Receives a decoded chunk on the worker thread that decoded it (chunks arrive concurrently). */
     interface Sink {
@@ -34,13 +38,14 @@ final class ImageScanner {
 
     /**
      * What an integrity pass saw of each chunk record: a restore's decode pass (which reads every
-     * record again) must find the same records, since it does not hash the stored bytes again.
+     * record again) must find the same records (their SHA-256), since it does not hash the stored
+     * bytes again. Written by the workers, each ordinal once, read after the pass joined them.
      */
     static final class Authenticated {
-        private final long[] recordHashes;
+        private final byte[][] recordDigests;
 
         private Authenticated(int chunks) {
-            this.recordHashes = new long[chunks];
+            this.recordDigests = new byte[chunks][];
         }
     }
 
@@ -49,9 +54,9 @@ final class ImageScanner {
 
     /**
      * The integrity pass: reads every chunk record and its stored bytes and checks them against the
-     * authenticated index (record CRC, index entry, window, xxHash3, SHA-256; unencrypted zstd: one
-     * frame of the plain length) on the workers, then that the stored extents and zero runs add up
-     * to the covered extents. Decrypts and decompresses nothing; writes nothing.
+     * authenticated index (record CRC, index entry, window, SHA-256; unencrypted zstd: one frame of
+     * the plain length) on the workers, then that the stored extents and zero runs add up to the
+     * covered extents. Decrypts nothing; writes nothing.
      */
     static Authenticated authenticate(OpenedImage image, int threads, ProgressMeter progress) {
         ImageHeader h = image.header;
@@ -66,14 +71,19 @@ final class ImageScanner {
                 ChunkSlot slot = ordinal < index.size() ? workers.freeSlot() : null;
                 if (slot == null) {
                     ChunkSlot done = workers.next();
+                    stored.addAll(done.chunkHeader.extents());
                     progress.add(done.chunkHeader.plainLength());
                     workers.release(done);
                     continue;
                 }
-                readChunk(image, index.get(ordinal), slot, chunkBlocks);
-                result.recordHashes[ordinal] = XXH3.hashBytes(slot.headerRecord);
-                stored.addAll(slot.chunkHeader.extents());
-                workers.submit(slot, codec -> codec::authenticate);
+                ChunkIndexEntry entry = index.get(ordinal);
+                int thisOrdinal = ordinal;
+                workers.submit(slot, codec -> s -> {
+                    readChunk(image, entry, s, chunkBlocks);
+                    codec.authenticate(s);
+                    result.recordDigests[thisOrdinal] = codec.recordDigest(s.headerRecord);
+                    return s;
+                });
                 ordinal++;
             }
         }
@@ -96,34 +106,33 @@ final class ImageScanner {
         long plainBytes = 0;
         byte[] noncePrefix = new byte[4];
         boolean skipSha = authenticated != null;
-        try (Workers<ChunkHeader> workers = new Workers<>("restore", threads, h.chunkSizeBytes(),
+        try (Workers<ChunkSlot> workers = new Workers<>("restore", threads, h.chunkSizeBytes(),
                 () -> new ChunkCodec(h.blockSize(), h.compressionLevel(), image.keys, h.imageId(), noncePrefix))) {
             long ordinal = startOrdinal;
             long nextDone = startOrdinal;
-            ArrayDeque<ChunkSlot> submitted = new ArrayDeque<>();
             while (ordinal < index.size() || workers.hasInFlight()) {
                 ChunkSlot slot = ordinal < index.size() ? workers.freeSlot() : null;
                 if (slot == null) {
-                    ChunkHeader header = workers.next();
+                    ChunkSlot finished = workers.next();
+                    ChunkHeader header = finished.chunkHeader;
+                    stored.addAll(header.extents());
                     plainBytes += header.plainLength();
                     done.done(nextDone++, header);
                     progress.add(header.plainLength());
-                    workers.release(submitted.poll());
+                    workers.release(finished);
                     continue;
                 }
                 ChunkIndexEntry entry = index.get((int) ordinal);
-                readChunk(image, entry, slot, chunkBlocks);
-                if (skipSha && XXH3.hashBytes(slot.headerRecord) != authenticated.recordHashes[(int) ordinal]) {
-                    throw new BackupException(BackupError.CORRUPT_IMAGE, "image " + image.imageId + " chunk "
-                            + entry.sequence() + ": its record changed since the integrity pass of this restore");
-                }
-                stored.addAll(slot.chunkHeader.extents());
                 long thisOrdinal = ordinal;
-                submitted.add(slot);
                 workers.submit(slot, codec -> s -> {
-                    DecodedChunk decoded = codec.decode(s, skipSha);
-                    sink.accept(thisOrdinal, decoded);
-                    return decoded.header();
+                    readChunk(image, entry, s, chunkBlocks);
+                    if (skipSha && !java.security.MessageDigest.isEqual(codec.recordDigest(s.headerRecord),
+                            authenticated.recordDigests[(int) thisOrdinal])) {
+                        throw new BackupException(BackupError.CORRUPT_IMAGE, "image " + image.imageId + " chunk "
+                                + entry.sequence() + ": its record changed since the integrity pass of this restore");
+                    }
+                    sink.accept(thisOrdinal, codec.decode(s, skipSha));
+                    return s;
                 });
                 ordinal++;
             }

@@ -15,6 +15,10 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Verify and restore of an image chain.
@@ -27,9 +31,12 @@ import java.util.List;
  * Without it, each chunk is authenticated (SHA-256 against the authenticated index, GCM tag)
  * before it is written.
  *
- * <p>Ordering: images are applied base first; within an image, chunks in order, then its zero
- * runs. A restore checkpoint is written only after {@link BlockDevice#flush()}, so it never
- * names a chunk that could be lost in a power cut.
+ * <p>Ordering: images are applied base first; within an image, its chunks are read, decoded and
+ * written by the workers concurrently (each to its own blocks) while one more thread applies the
+ * image's zero runs (disjoint from its stored extents); the next image starts only after both are
+ * done and flushed. Progress and checkpoints follow the chunks in image order on the calling thread.
+ * A restore checkpoint is written only after {@link BlockDevice#flush()}, so it never names a chunk
+ * that could be lost in a power cut; a resumed restore applies the zero runs of its image again.
  */
 public final class RestoreRun {
 
@@ -42,7 +49,7 @@ public final class RestoreRun {
     private final String checkpointName;
     private long doneBytes;
     private long bytesSinceCheckpoint;
-    private long zeroBlocks;
+    private volatile long zeroBlocks; // written by the zero-run thread, read after joining it
 
     private RestoreRun(ImageChain chain, BackupTarget target, BlockDevice destination, RestoreOptions options) {
         this.chain = chain;
@@ -140,18 +147,66 @@ public final class RestoreRun {
         long firstOrdinal = from == null ? 0 : from.nextChunkOrdinal();
         doneBytes = from == null ? 0 : from.doneBytes();
         ProgressMeter progress = new ProgressMeter("restore", chain.storedBytes(0), doneBytes, options.progress());
-        for (int i = firstImage; i < chain.images.size(); i++) {
-            OpenedImage image = chain.images.get(i);
-            int imageIndex = i;
-            ImageScanner.scan(image, options.threads(), i == firstImage ? firstOrdinal : 0,
-                    authenticated == null ? null : authenticated.get(i), this::write,
-                    (ordinal, header) -> done(imageIndex, ordinal, header), progress);
-            applyZeros(image);
-            flush();
-            writeCheckpoint(i + 1, 0);
+        ExecutorService zeroWriter = Executors.newSingleThreadExecutor(runnable -> {
+            Thread t = new Thread(runnable, "scemu-restore-zeros");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            for (int i = firstImage; i < chain.images.size(); i++) {
+                OpenedImage image = chain.images.get(i);
+                int imageIndex = i;
+                // An image's zero runs and its stored extents are disjoint (verified: stored = covered - zeros),
+                // so the zero runs are applied beside the chunk writes instead of after them. Images stay in
+                // order: the next image starts only after this one's chunks and zeros are done and flushed.
+                Future<?> zeros = zeroWriter.submit(() -> applyZeros(image));
+                boolean scanned = false;
+                try {
+                    ImageScanner.scan(image, options.threads(), i == firstImage ? firstOrdinal : 0,
+                            authenticated == null ? null : authenticated.get(i), this::write,
+                            (ordinal, header) -> done(imageIndex, ordinal, header), progress);
+                    scanned = true;
+                } finally {
+                    join(zeros, scanned);
+                }
+                flush();
+                writeCheckpoint(i + 1, 0);
+            }
+        } finally {
+            zeroWriter.shutdownNow();
         }
         flush();
         target.deleteCheckpoint(checkpointName);
+    }
+
+    /** Waits for the zero runs (also when the chunks failed: nothing may still write once restore returns). */
+    private static void join(Future<?> zeros, boolean rethrow) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    zeros.get();
+                    return;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    if (!rethrow) {
+                        return; // the chunks' failure is the one reported
+                    }
+                    if (e.getCause() instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    if (e.getCause() instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** On a worker: writes the chunk's extents (chunks are written concurrently, each to its own blocks). */

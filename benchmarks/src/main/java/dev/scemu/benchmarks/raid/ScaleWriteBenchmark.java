@@ -46,6 +46,14 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code span}: {@code spread} (4 KiB random writes over the whole volume) or
  *       {@code confined} (over its first 100 MiB).</li>
  * </ul>
+ * <ul>
+ *   <li>{@code cache}: {@code writeThrough} (default: the members on a
+ *       {@link PowerDomain#writeThrough} domain, as {@code scemu serve} opens units since the CLI
+ *       stopped emulating a volatile cache it cannot lose) or {@code emulated} (a
+ *       {@code new PowerDomain(seed)}: each member keeps an undo log of what every unflushed write
+ *       replaced, which costs one more read of the old block per member write; the figures before
+ *       the fourth #20 session used this).</li>
+ * </ul>
  * {@code bench/jmh-ratios.py} reports spread ÷ confined per stack (target ≥ 0.5). Each trial makes
  * fresh files (sparse: a few MB on disk) in {@code -Dscemu.bench.dir} (default the temporary
  * directory; refused on tmpfs) and deletes them. {@link ScaleRatio} measures the same stacks as
@@ -73,6 +81,9 @@ public class ScaleWriteBenchmark {
     @Param({"spread", "confined"})
     public String span;
 
+    @Param({"writeThrough"})
+    public String cache;
+
     private Path dir;
     private final List<AutoCloseable> resources = new ArrayList<>();
     private BlockDevice volume;
@@ -89,7 +100,7 @@ public class ScaleWriteBenchmark {
     public void setUp() throws IOException {
         dir = Files.createTempDirectory(onDisk(Path.of(System.getProperty("scemu.bench.dir",
                 System.getProperty("java.io.tmpdir")))), "scale-");
-        volume = build(stack, dir, resources);
+        volume = build(stack, cache.equals("emulated"), dir, resources);
         spanBlocks = span.equals("confined") ? CONFINED_BYTES / BLOCK_SIZE : volume.blockCount();
         if (!stack.equals("RAID0")) {
             long start = System.nanoTime();
@@ -147,9 +158,9 @@ public class ScaleWriteBenchmark {
         }
     }
 
-    /** The stack of {@code kind} on fresh sparse member files in {@code dir}; closing the resources closes it. */
-    static BlockDevice build(String kind, Path dir, List<AutoCloseable> resources) {
-        PowerDomain power = new PowerDomain(1);
+    /** The stack of {@code kind} (members with an emulated volatile cache or writing through) on fresh sparse member files in {@code dir}; closing the resources closes it. */
+    static BlockDevice build(String kind, boolean emulatedCache, Path dir, List<AutoCloseable> resources) {
+        PowerDomain power = emulatedCache ? new PowerDomain(1) : PowerDomain.writeThrough(1);
         List<BlockDevice> members = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             members.add(power.attach(Media.mappedFile(dir.resolve("disk" + i + ".img"),

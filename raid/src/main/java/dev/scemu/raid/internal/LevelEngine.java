@@ -21,6 +21,16 @@ interface LevelEngine {
     }
 
     /**
+     * The member data blocks {@code {first, end}} whose bitmap bits a write of array blocks
+     * {@code [lba, lba + blockCount)} sets through {@link MdRaidArray#bitmapStart}; the default is
+     * the same blocks (RAID-1: every mirror holds array block b at member block b). RAID-0 has no
+     * bitmap.
+     */
+    default long[] bitmapSpan(long lba, long blockCount) {
+        return new long[] {lba, lba + blockCount};
+    }
+
+    /**
      * Trims array blocks {@code [lba, lba + blockCount)}: afterwards they read zeros (durable at
      * the next flush). What redundancy allows passes down as member trims, under the same bitmap
      * and lock rules as a write; the rest is zeros written through {@link #write}

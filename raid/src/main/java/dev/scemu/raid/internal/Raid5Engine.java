@@ -209,6 +209,13 @@ final class Raid5Engine implements LevelEngine {
         }
     }
 
+    /** The rows' member blocks, as {@link #writeRow} starts them: {@code [firstRow, lastRow + 1) * chunkBlocks}. */
+    @Override
+    public long[] bitmapSpan(long lba, long blockCount) {
+        long rowBlocks = (long) chunkBlocks * dataDisks;
+        return new long[] {lba / rowBlocks * chunkBlocks, ((lba + blockCount - 1) / rowBlocks + 1) * chunkBlocks};
+    }
+
     private void writeRow(long row, int rowOffset, int k, ByteBuffer buffer, int off, ByteBuffer old, int oldOff,
                           boolean fua) {
         long rowMemberLba = row * chunkBlocks;

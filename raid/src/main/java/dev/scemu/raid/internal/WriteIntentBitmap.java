@@ -26,7 +26,10 @@ import java.util.function.LongSupplier;
  *       page must be durable before the region's data or parity reaches a member, and FUA gives
  *       exactly that. Concurrent writers whose bits are in one page share one page write: the first
  *       one writes, the others wait for a write whose snapshot came after their bit was set
- *       (group commit). The monitor is held only to change bits and counters, never during I/O.</li>
+ *       (group commit). The monitor is held only to change bits and counters, never during I/O.
+ *       {@link #startWrites} does the same for a batch of ranges a caller announced (md's plug):
+ *       one page write per changed page for all of them, the ranges in flight until
+ *       {@link #endWrites}, so their bits cannot clear before the writes were issued.</li>
  *   <li>Lazy clearing, like md's bitmap daemon, which clears a bit only after it has seen the
  *       region idle in two passes {@code daemon_sleep} apart (md_bitmap_daemon_work; mdadm writes
  *       5 s into the header): {@link #beginClear} (before a member flush) records, per bit,
@@ -188,12 +191,8 @@ public final class WriteIntentBitmap {
         int lastPage = -1;
         synchronized (this) {
             for (long k = bitOf(firstSector); k <= bitOf(endSector - 1); k++) {
-                inflight[(int) k]++;
-                writeSeq[(int) k]++;
-                if (!test(bits, k)) {
-                    set(bits, k, true);
-                    int page = pageOfBit(k);
-                    pageChanges[page]++;
+                int page = enterBit(k);
+                if (page >= 0) {
                     firstPage = firstPage < 0 ? page : firstPage;
                     lastPage = page;
                 }
@@ -201,6 +200,62 @@ public final class WriteIntentBitmap {
         }
         for (int page = firstPage; page >= 0 && page <= lastPage; page++) {
             persistPage(page, true);
+        }
+    }
+
+    /**
+     * Counts a write in flight over bit {@code k} (caller holds this monitor) and sets the bit if
+     * it was clear: the page holding a newly set bit (to be written before the data), else -1.
+     */
+    private int enterBit(long k) {
+        inflight[(int) k]++;
+        writeSeq[(int) k]++;
+        if (test(bits, k)) {
+            return -1;
+        }
+        set(bits, k, true);
+        int page = pageOfBit(k);
+        pageChanges[page]++;
+        return page;
+    }
+
+    /**
+     * {@link #startWrite} of {@code n} ranges at once, member data sectors
+     * {@code [firstSectors[i], endSectors[i])}: every new bit is set in one pass, then each page
+     * holding a new bit is written once (FUA), where a write per range would write the page once
+     * per new bit (md's unplug after a batch of bios). The caller ends the ranges with
+     * {@link #endWrites}; until then their bits count as in flight and are never cleared. If a
+     * page write fails, the ranges are ended before the exception leaves.
+     */
+    public void startWrites(long[] firstSectors, long[] endSectors, int n) {
+        java.util.BitSet pages = new java.util.BitSet();
+        synchronized (this) {
+            for (int i = 0; i < n; i++) {
+                for (long k = bitOf(firstSectors[i]); k <= bitOf(endSectors[i] - 1); k++) {
+                    int page = enterBit(k);
+                    if (page >= 0) {
+                        pages.set(page);
+                    }
+                }
+            }
+        }
+        boolean persisted = false;
+        try {
+            for (int page = pages.nextSetBit(0); page >= 0; page = pages.nextSetBit(page + 1)) {
+                persistPage(page, true);
+            }
+            persisted = true;
+        } finally {
+            if (!persisted) {
+                endWrites(firstSectors, endSectors, n);
+            }
+        }
+    }
+
+    /** {@link #endWrite} of every range {@link #startWrites} started. */
+    public void endWrites(long[] firstSectors, long[] endSectors, int n) {
+        for (int i = 0; i < n; i++) {
+            endWrite(firstSectors[i], endSectors[i]);
         }
     }
 

@@ -40,7 +40,10 @@ import net.openhft.hashing.LongHashFunction;
  * entries and copy hashes (as many as the batch needs, {@code entriesPerRecord} each: 125 at
  * 4 KiB blocks), ONE journal sync (log blocks + store flush: the copies become durable),
  * then the new data goes to the data device, stripe by stripe under the stripe lock, each slot
- * marked written as its data lands. A flush or a FUA write seals and commits the filling batch
+ * marked written as its data lands. Those writes are announced to the data device first
+ * ({@link dev.scemu.core.BlockDevice#announceWrites}, md's plug: a RAID array below sets all
+ * their write-intent bits with one bitmap page write instead of one per block whose region was
+ * idle), and the announcement is closed after the last of them; it orders nothing. A flush or a FUA write seals and commits the filling batch
  * the same way (after waiting for a commit in progress); writers that wait for the same commit
  * share it.
  *
@@ -608,15 +611,26 @@ final class WritePath {
      * stripe (slots of consecutive lbas are contiguous in the buffers), each under the stripe's
      * exclusive lock, marking the slots written before the lock is released. The batch is either
      * committing with no run in flight, or filling while runs are paused.
+     *
+     * <p>The runs are announced to the data device first ({@link dev.scemu.core.BlockDevice#announceWrites},
+     * md's plug), and the announcement is closed after the last of them: a RAID array below sets
+     * the write-intent bits of all of them with one FUA bitmap page write per page, instead of one
+     * per run whose region had gone idle. Measured (docs/benchmarks.md, "Scale: spread against
+     * confined writes"): on a 576 GiB RAID-5 with spread writes, a commit paid up to one FUA page
+     * write on every member per block (JFR: 757 of 2,307 native samples of the writer in
+     * {@code msync} under {@code WriteIntentBitmap.persistPage} from here). The announcement
+     * changes no ordering: it only makes bits durable earlier, each write still starts its own.
      */
     private void writeBatchData(CowBatch batch) {
         int size = batch.size();
         if (size == 0) {
             return;
         }
-        ByteBuffer pending = batch.data().duplicate();
-        ByteBuffer old = batch.old().duplicate();
-        long written = 0;
+        // the runs, as the loop below cuts them (stable: only this method marks slots written)
+        int[] runSlot = new int[size];
+        long[] runLba = new long[size];
+        int[] runBlocks = new int[size];
+        int runs = 0;
         int slot = 0;
         while (slot < size) {
             if (batch.isWritten(slot)) {
@@ -629,20 +643,36 @@ final class WritePath {
                     && (start + run) >>> StripeLocks.STRIPE_SHIFT == start >>> StripeLocks.STRIPE_SHIFT) {
                 run++;
             }
-            ReentrantReadWriteLock.WriteLock stripe = s.stripes.exclusive(start);
-            stripe.lock();
-            try {
-                s.data.writeOver(start, run, pending, batch.dataOffset(slot), old, batch.dataOffset(slot), false);
-                synchronized (s.meta) {
-                    for (int k = slot; k < slot + run; k++) {
-                        batch.markWritten(k);
-                    }
-                }
-            } finally {
-                stripe.unlock();
-            }
-            written += run;
+            runSlot[runs] = slot;
+            runLba[runs] = start;
+            runBlocks[runs++] = run;
             slot += run;
+        }
+        if (runs == 0) {
+            return;
+        }
+        ByteBuffer pending = batch.data().duplicate();
+        ByteBuffer old = batch.old().duplicate();
+        long written = 0;
+        try (dev.scemu.core.AnnouncedWrites announced = s.data.announceWrites(runLba, runBlocks, runs)) {
+            for (int r = 0; r < runs; r++) {
+                int first = runSlot[r];
+                long start = runLba[r];
+                int run = runBlocks[r];
+                ReentrantReadWriteLock.WriteLock stripe = s.stripes.exclusive(start);
+                stripe.lock();
+                try {
+                    s.data.writeOver(start, run, pending, batch.dataOffset(first), old, batch.dataOffset(first), false);
+                    synchronized (s.meta) {
+                        for (int k = first; k < first + run; k++) {
+                            batch.markWritten(k);
+                        }
+                    }
+                } finally {
+                    stripe.unlock();
+                }
+                written += run;
+            }
         }
         s.meter.issuedWrite(IoCause.HOST, written * blockSize);
     }
