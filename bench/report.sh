@@ -6,10 +6,13 @@
 # nbd engine, then renders
 # bench/results/REPORT.md and the PNG charts from this run's JSON (dev.scemu.benchmarks.report).
 #
-# Usage: bench/report.sh [--quick|--full] [--no-build]
-#   --quick (default, < 5 min on 2 vCPUs): JMH -f 1 -wi 2 -i 2 -w 300ms -r 300ms, latency 2 s per
-#           phase, fio 7 s per job
-#   --full: JMH -f 1 -wi 2 -i 5 -w 1s -r 1s, latency 10 s per phase, fio 30 s per job
+# Usage: bench/report.sh [--quick|--full] [--no-build] [--bench-dir DIR]
+#   --quick (default, < 8 min on 2 vCPUs): JMH -f 1 -wi 2 -i 2 -w 300ms -r 300ms, latency 2 s per
+#           phase, fio 7 s per job, same-run ratios (threads, scale) of 11 and 5 rounds
+#   --full: JMH -f 1 -wi 2 -i 5 -w 1s -r 1s, latency 10 s per phase, fio 30 s per job, ratios of
+#           15 and 10 rounds
+#   --bench-dir DIR: where the scale ratios create their sparse 256 GiB member files (a few hundred MB
+#           on disk; deleted after the run); default $SCEMU_BENCH_DIR, else /var/tmp. Not tmpfs.
 # Needs: a JDK 17+ on PATH, python3 is NOT needed; fio (with the nbd engine), nbdkit, qemu-nbd and
 # qemu-img are optional: a missing peer is skipped with a note in the report.
 # REPORT.md, the charts and this run's raw JSON (and meta.properties: git SHA, dirty flag, machine)
@@ -25,10 +28,18 @@ for arg in "$@"; do
     --quick) mode=quick ;;
     --full) mode=full ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg (see --help)" >&2; exit 2 ;;
+    --bench-dir) want_bench_dir=1 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *)
+      if [ "${want_bench_dir:-0}" = 1 ]; then
+        bench_dir=$arg
+        want_bench_dir=0
+      else
+        echo "unknown argument: $arg (see --help)" >&2; exit 2
+      fi ;;
   esac
 done
+bench_dir=${bench_dir:-${SCEMU_BENCH_DIR:-/var/tmp}}
 command="bench/report.sh $*"
 command="${command% }"
 
@@ -36,10 +47,14 @@ if [ "$mode" = full ]; then
   jmh_args=(-f 1 -wi 2 -i 5 -w 1s -r 1s)
   latency_seconds=10
   fio_seconds=30
+  concurrency_args=(15 500)
+  scale_args=(--rounds 10 --slice-ms 1000)
 else
   jmh_args=(-f 1 -wi 2 -i 2 -w 300ms -r 300ms)
   latency_seconds=2
   fio_seconds=7
+  concurrency_args=(11 300)
+  scale_args=(--rounds 5 --slice-ms 300)
 fi
 
 out=bench/results
@@ -84,6 +99,21 @@ log "HostWriteLatencyHarness ${latency_seconds}s per phase, 20..50 firmware upda
 "${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.latency.HostWriteLatencyHarness "$out/latency.json" \
   "$latency_seconds" 50 20 > "$out/latency.log" 2>&1 \
   || { log "latency harness failed, see $out/latency.log"; tail -20 "$out/latency.log" >&2; }
+
+# 3b. RAID-5 4 KiB random writes, 4 threads against 1: same-run ratio (interleaved slices in one JVM)
+log "ConcurrencyRatio ${concurrency_args[*]}"
+"${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.raid.ConcurrencyRatio "${concurrency_args[@]}" "$out/concurrency.json" \
+  > "$out/concurrency.log" 2>&1 || { log "ConcurrencyRatio failed, see $out/concurrency.log"; tail -20 "$out/concurrency.log" >&2; }
+
+# 3c. scale: writes spread over 4 sparse 256 GiB mapped-file members against writes confined to 100 MiB,
+# same-run ratio per stack; the member files live in a fresh directory under $bench_dir, removed on exit
+mkdir -p "$bench_dir"
+scale_work=$(mktemp -d "$bench_dir/scemu-scale.XXXXXX")
+trap 'rm -rf "$scale_work"' EXIT
+log "ScaleRatio ${scale_args[*]} in $scale_work ($(stat -f -c %T "$scale_work"))"
+"${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.raid.ScaleRatio "$out/scale.json" --dir "$scale_work" "${scale_args[@]}" \
+  > "$out/scale.log" 2>&1 || { log "ScaleRatio failed, see $out/scale.log"; tail -20 "$out/scale.log" >&2; }
+rm -rf "$scale_work"
 
 # 4. NBD: scemu, nbdkit memory, qemu-nbd qcow2 with one internal snapshot; same fio jobs, same duration.
 SIZE_MIB=512

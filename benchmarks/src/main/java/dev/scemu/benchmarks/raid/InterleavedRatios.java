@@ -3,6 +3,7 @@ package dev.scemu.benchmarks.raid;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
+import dev.scemu.benchmarks.report.SameRunRatios;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.Media;
@@ -90,7 +91,7 @@ public final class InterleavedRatios {
             groups = List.of("xor", "raid");
         }
         System.out.printf("# java %s, %d rounds x %d ms slices, load %s, XOR kernel selected: %s%n",
-                System.getProperty("java.version"), rounds, sliceMs, load(), XorKernel.selected().description());
+                System.getProperty("java.version"), rounds, sliceMs, SameRunRatios.load(), XorKernel.selected().description());
         CXor c = cLib == null ? null : Native.load(cLib, CXor.class);
         for (String group : groups) {
             if (group.equals("xor")) {
@@ -102,15 +103,7 @@ public final class InterleavedRatios {
                 run("RAID-5 4 x 64 MiB members, reference: memoryCopyStripe", raidCases(beforeRaid), rounds, sliceMs);
             }
         }
-        System.out.printf("# load at end %s%n", load());
-    }
-
-    private static String load() {
-        try {
-            return new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/loadavg"))).trim();
-        } catch (java.io.IOException e) {
-            return "?";
-        }
+        System.out.printf("# load at end %s%n", SameRunRatios.load());
     }
 
     private static List<Case> xorCases(int bytes, CXor c) {
@@ -334,56 +327,12 @@ public final class InterleavedRatios {
         return cases;
     }
 
-    private static void run(String title, List<Case> cases, int rounds, int sliceMs) {
-        int warmup = Math.max(3, rounds / 5);
-        double[][] rates = new double[cases.size()][rounds];
+    private static void run(String title, List<Case> cases, int rounds, int sliceMs) throws Exception {
         long sliceNanos = sliceMs * 1_000_000L;
-        for (int r = -warmup; r < rounds; r++) {
-            for (int k = 0; k < cases.size(); k++) {
-                Case c = cases.get(k);
-                long ops = 0;
-                long t0 = System.nanoTime();
-                long t;
-                do {
-                    c.op().run();
-                    ops++;
-                    t = System.nanoTime();
-                } while (t - t0 < sliceNanos);
-                if (r >= 0) {
-                    rates[k][r] = (double) ops * c.bytes() / (t - t0);
-                }
-            }
-        }
-        System.out.printf("%n## %s%n", title);
-        System.out.printf("| case | median GB/s | median ratio to %s (min..max of rounds) |%n", cases.get(0).name());
-        System.out.println("|---|---|---|");
-        for (int k = 0; k < cases.size(); k++) {
-            double[] ratio = new double[rounds];
-            for (int r = 0; r < rounds; r++) {
-                ratio[r] = rates[k][r] / rates[0][r];
-            }
-            System.out.printf("| %s | %.1f | %.3f (%.2f..%.2f) |%n", cases.get(k).name(), median(rates[k]),
-                    median(ratio), Arrays.stream(ratio).min().orElse(0), Arrays.stream(ratio).max().orElse(0));
-        }
-        // pairwise ratios of interest: every case against every other, medians of per-round ratios
-        System.out.println();
-        for (int k = 1; k < cases.size(); k++) {
-            for (int j = 1; j < cases.size(); j++) {
-                if (j != k) {
-                    double[] ratio = new double[rounds];
-                    for (int r = 0; r < rounds; r++) {
-                        ratio[r] = rates[k][r] / rates[j][r];
-                    }
-                    System.out.printf("  %s / %s = %.3f%n", cases.get(k).name(), cases.get(j).name(), median(ratio));
-                }
-            }
-        }
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n == 0 ? Double.NaN : n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        List<SameRunRatios.Case> slices = cases.stream().map(c -> new SameRunRatios.Case(c.name(),
+                round -> SameRunRatios.callsPerNano(c.op()::run, sliceNanos) * c.bytes())).toList(); // bytes/ns = GB/s
+        double[][] rates = SameRunRatios.measure(slices, Math.max(3, rounds / 5), rounds);
+        SameRunRatios.printTable(title, slices, rates, "GB/s");
+        SameRunRatios.printPairs(slices, rates);
     }
 }

@@ -40,7 +40,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@link FaultInjectingDevice} on one power domain, as {@code scemu serve} stacks them), chunk
  * 512 KiB, md defaults otherwise (internal bitmap of 64 MiB chunks), created {@code assumeClean}:
  * <ul>
- *   <li>{@code stack}: {@code RAID5} (576 GiB), {@code RAID0} (768 GiB), {@code RAID5_SNAPSHOT}
+ *   <li>{@code stack}: {@code RAID5} (768 GiB), {@code RAID0} (1 TiB), {@code RAID5_SNAPSHOT}
  *       (the RAID-5 split into a {@value #SNAPSHOT_DATA_GIB} GiB data slice and a store of the rest,
  *       a {@link SnapshotVolume} with one snapshot);</li>
  *   <li>{@code span}: {@code spread} (4 KiB random writes over the whole volume) or
@@ -56,7 +56,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * </ul>
  * {@code bench/jmh-ratios.py} reports spread ÷ confined per stack (target ≥ 0.5). Each trial makes
  * fresh files (sparse: a few MB on disk) in {@code -Dscemu.bench.dir} (default the temporary
- * directory) and deletes them. Before the measurement every bitmap bit is set (one write per
+ * directory; refused on tmpfs) and deletes them. {@link ScaleRatio} measures the same stacks as
+ * same-run ratios (what {@code bench/report.sh} runs). Before the measurement every bitmap bit is set (one write per
  * 32 MiB of volume, 16 threads; the time is printed): the first write to each 64 MiB region of a
  * member pays one FUA write of the bitmap page on every member, as in md (3,072 regions per member
  * here), and a volume in use has its bits set; the measured figures are that steady state.
@@ -97,8 +98,8 @@ public class ScaleWriteBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        dir = Files.createTempDirectory(Path.of(System.getProperty("scemu.bench.dir",
-                System.getProperty("java.io.tmpdir"))), "scale-");
+        dir = Files.createTempDirectory(onDisk(Path.of(System.getProperty("scemu.bench.dir",
+                System.getProperty("java.io.tmpdir")))), "scale-");
         volume = build(stack, cache.equals("emulated"), dir, resources);
         spanBlocks = span.equals("confined") ? CONFINED_BYTES / BLOCK_SIZE : volume.blockCount();
         if (!stack.equals("RAID0")) {
@@ -107,6 +108,20 @@ public class ScaleWriteBenchmark {
             System.out.printf("%n%s: one write per %d MiB of the volume (sets every bitmap bit) took %.1f s%n", stack,
                     TOUCH_STRIDE_BYTES >> 20, (System.nanoTime() - start) / 1e9);
         }
+    }
+
+    /**
+     * {@code dir}, created if missing, unless it is on tmpfs or ramfs: there the sparse members'
+     * written pages would live in memory, and this measures the disk's file system.
+     */
+    static Path onDisk(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        String type = Files.getFileStore(dir).type();
+        if (type.equals("tmpfs") || type.equals("ramfs")) {
+            throw new IllegalArgumentException("bench directory " + dir.toAbsolutePath() + " is on " + type
+                    + ": set -Dscemu.bench.dir (ScaleRatio: --dir) to a directory on a disk");
+        }
+        return dir;
     }
 
     /** Bytes of volume between the writes that set the bitmap bits before a trial (< 64 MiB per member). */

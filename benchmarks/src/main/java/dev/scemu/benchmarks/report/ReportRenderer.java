@@ -38,6 +38,10 @@ import org.jfree.data.category.DefaultCategoryDataset;
  *   <li>{@code stack.json}: JMH result of {@code StackThroughputBenchmark};</li>
  *   <li>{@code wa.json}: {@link WriteAmplificationHarness};</li>
  *   <li>{@code latency.json}: {@code dev.scemu.benchmarks.latency.HostWriteLatencyHarness};</li>
+ *   <li>{@code concurrency.json}: {@code dev.scemu.benchmarks.raid.ConcurrencyRatio} (RAID-5 writes, 4
+ *       threads against 1, same-run ratio);</li>
+ *   <li>{@code scale.json}: {@code dev.scemu.benchmarks.raid.ScaleRatio} (writes spread over 4 sparse
+ *       256 GiB members against writes confined to 100 MiB, same-run ratio per stack);</li>
  *   <li>{@code nbd/SERVER-JOB.json}: fio's JSON output per server and job, and
  *       {@code nbd/servers.properties} (which servers ran, which were skipped and why).</li>
  * </ul>
@@ -99,6 +103,8 @@ public final class ReportRenderer {
         stacks();
         writeAmplification();
         latency();
+        concurrency();
+        scale();
         nbd();
         summary();
         Files.writeString(dir.resolve("REPORT.md"), md.toString());
@@ -110,6 +116,11 @@ public final class ReportRenderer {
         String verdict = met ? "met" : "NOT met";
         targets.add(new String[] {what, measured, verdict});
         return verdict;
+    }
+
+    /** Records a target this run has no figure for (its input is missing), so the summary shows the gap. */
+    private void notMeasured(String what, String why) {
+        targets.add(new String[] {what, why, "not measured"});
     }
 
     /**
@@ -457,8 +468,9 @@ public final class ReportRenderer {
         line("Unit: %s; %s s per phase, HdrHistogram (3 significant digits).", Json.str(json, "unit"),
                 f(Json.num(json, "secondsPerPhase"), 1));
         line("");
-        line("| phase | writes | writes/s | p50 µs | p99 µs | p99.9 µs | max µs | p99 / baseline p99 |");
-        line("|---|---|---|---|---|---|---|---|");
+        line("| phase | writes | writes/s | p50 µs | p99 µs | p99.9 µs | max µs | p99 / baseline p99 | rebuild MB/s (its minimum) |");
+        line("|---|---|---|---|---|---|---|---|---|");
+        Map<String, Object> byName = new LinkedHashMap<>();
         double baseP99 = Double.NaN;
         double updateP99 = Double.NaN;
         DefaultCategoryDataset data = new DefaultCategoryDataset();
@@ -471,15 +483,21 @@ public final class ReportRenderer {
             if (name.equals("firmwareUpdate")) {
                 updateP99 = p99;
             }
-            line("| %s: %s | %s | %s | %s | %s | %s | %s | %s |", name, Json.str(p, "description"),
+            byName.put(name, p);
+            double speed = Json.num(p, "rebuildBytesPerSecond");
+            double min = Json.num(p, "minBytesPerSecond");
+            String rebuild = Double.isNaN(speed) ? "" : f(speed / 1e6, 2) + (Double.isNaN(min) ? "" : " (" + f(min / 1e6, 2) + ")");
+            line("| %s: %s | %s | %s | %s | %s | %s | %s | %s | %s |", name, Json.str(p, "description"),
                     f(Json.num(p, "count"), 0), f(Json.num(p, "opsPerSecond"), 0), f(Json.num(p, "p50Micros"), 1),
-                    f(p99, 1), f(Json.num(p, "p999Micros"), 1), f(Json.num(p, "maxMicros"), 1), r(div(p99, baseP99)));
+                    f(p99, 1), f(Json.num(p, "p999Micros"), 1), f(Json.num(p, "maxMicros"), 1), r(div(p99, baseP99)),
+                    rebuild);
             data.addValue(Json.num(p, "p50Micros"), "p50", name);
             data.addValue(p99, "p99", name);
             data.addValue(Json.num(p, "p999Micros"), "p99.9", name);
             data.addValue(Json.num(p, "maxMicros"), "max", name);
         }
         line("");
+        rebuildTargets(byName);
         Map<String, Object> updates = Json.obj(json, "firmwareUpdates");
         if (updates != null) {
             Map<String, Object> pause = Json.obj(updates, "switchPause");
@@ -514,6 +532,144 @@ public final class ReportRenderer {
         line("");
     }
 
+    /**
+     * #20's "host write p99 during a rebuild ≤ N× the baseline p99, while the rebuild keeps at
+     * least its minimum speed", judged on two pairs of phases of the same run, each a throttled
+     * rebuild against the phase without rebuild in the same snapshot state: no snapshot
+     * ({@code rebuild-throttled-no-snapshot} / {@code baseline}) and one snapshot
+     * ({@code rebuild-throttled} / {@code snapshot-steady}).
+     */
+    private void rebuildTargets(Map<String, Object> byName) {
+        String max = goals.text("rebuild.hostWriteP99VsBaseline.max");
+        String[][] pairs = {
+                {"rebuild-throttled-no-snapshot", "baseline", "no snapshot"},
+                {"rebuild-throttled", "snapshot-steady", "one snapshot"}};
+        line("Target \"host write p99 during a rebuild ≤ %s× the baseline p99, while the rebuild keeps at least its", max);
+        line("minimum speed\" (md's `speed_limit_min`), each throttled rebuild against the phase of the same snapshot");
+        line("state without a rebuild, measured just before it in this run:");
+        line("");
+        for (String[] pair : pairs) {
+            String what = "host write p99 during a rebuild (" + pair[2] + ") ≤ " + max
+                    + "× the same state's p99 without one, rebuild ≥ its minimum speed";
+            Object rebuild = byName.get(pair[0]);
+            Object base = byName.get(pair[1]);
+            if (rebuild == null || base == null) {
+                line("- %s: _phase `%s` or `%s` missing from `latency.json`_", pair[2], pair[0], pair[1]);
+                notMeasured(what, "phase " + (rebuild == null ? pair[0] : pair[1]) + " missing");
+                continue;
+            }
+            double ratio = div(Json.num(rebuild, "p99Micros"), Json.num(base, "p99Micros"));
+            double speed = Json.num(rebuild, "rebuildBytesPerSecond");
+            double min = Json.num(rebuild, "minBytesPerSecond");
+            // progress comes once per rebuild unit, so a speed measured over S seconds is exact to one
+            // unit / S: the rebuild kept its minimum unless it fell short by more than that
+            double resolution = div(Json.num(rebuild, "rebuildUnitBytes"), Json.num(rebuild, "rebuildMeasuredSeconds"));
+            boolean kept = speed >= min - (Double.isNaN(resolution) ? 0 : resolution);
+            boolean met = ratio <= goals.value("rebuild.hostWriteP99VsBaseline.max") && kept;
+            line("- %s: `%s` p99 %s µs / `%s` p99 %s µs = **%s×**; the rebuild ran at **%s MB/s**, %s× its minimum"
+                            + " %s MB/s (%s%s) → %s",
+                    pair[2], pair[0], f(Json.num(rebuild, "p99Micros"), 1), pair[1], f(Json.num(base, "p99Micros"), 1),
+                    r(ratio), f(speed / 1e6, 3), f(div(speed, min), 3), f(min / 1e6, 3), kept ? "kept" : "NOT kept",
+                    Double.isNaN(resolution) ? "" : String.format(Locale.ROOT, "; measured to ±%s: one %s KiB unit over %s s",
+                            f(div(resolution, min), 3) + "×", f(Json.num(rebuild, "rebuildUnitBytes") / 1024, 0),
+                            f(Json.num(rebuild, "rebuildMeasuredSeconds"), 2)),
+                    target(what, r(ratio) + "×, rebuild at " + f(div(speed, min), 3) + "× its minimum", met));
+        }
+        line("");
+    }
+
+    private void concurrency() throws IOException {
+        line("## 4. RAID-5 4 KiB random writes, 4 threads against 1 (`ConcurrencyRatio`, same-run ratio)");
+        line("");
+        String min = goals.text("raid5.randwrite4k.threads4VsThreads1.min");
+        String what = "RAID-5 4 KiB random write, 4 threads ≥ " + min + "× one thread";
+        Object json = readJson("concurrency.json");
+        if (json == null) {
+            line("_No `concurrency.json`._");
+            line("");
+            notMeasured(what, "no concurrency.json");
+            return;
+        }
+        Map<String, Object> ratio = Json.obj(json, "threads4VsThreads1");
+        line("%s. %s rounds, each a %s ms slice of 1 writer thread then one of 4 writer threads on the same array",
+                Json.str(json, "array"), f(Json.num(json, "rounds"), 0), f(Json.num(json, "sliceMillis"), 0));
+        line("in one JVM (so the machine's load hits both alike); the ratio is the median over rounds of the two slices'");
+        line("IOPS in the same round. Load average %s at the start, %s at the end.", Json.str(json, "loadStart"),
+                Json.str(json, "loadEnd"));
+        line("");
+        line("| 1 thread, IOPS (median) | 4 threads, IOPS (median) | 4 threads / 1 thread, median of rounds (min..max) |");
+        line("|---|---|---|");
+        double median = Json.num(ratio, "medianRatio");
+        line("| %s | %s | **%s** (%s..%s) |", f(Json.num(ratio, "denominatorMedian"), 0),
+                f(Json.num(ratio, "numeratorMedian"), 0), r(median), r(Json.num(ratio, "minRatio")),
+                r(Json.num(ratio, "maxRatio")));
+        line("");
+        line("Target \"%s\": **%s** (%s).", what, r(median),
+                target(what, r(median) + "×", median >= goals.value("raid5.randwrite4k.threads4VsThreads1.min")));
+        line("");
+    }
+
+    static final String[][] SCALE_STACKS = {
+            {"RAID5", "RAID-5"}, {"RAID5_SNAPSHOT", "RAID-5 + one snapshot"}, {"RAID0", "RAID-0"}};
+
+    private void scale() throws IOException {
+        line("## 5. Cost of a write against the volume's size (`ScaleRatio`, same-run ratios)");
+        line("");
+        String min = goals.text("scale.spreadVsConfined.min");
+        Object json = readJson("scale.json");
+        if (json == null) {
+            line("_No `scale.json`._");
+            line("");
+            for (String[] stack : SCALE_STACKS) {
+                notMeasured(scaleTarget(stack[1], min), "no scale.json");
+            }
+            return;
+        }
+        line("%s; per stack one volume in one JVM, %s rounds, each a %s ms slice of 4 KiB random writes of new data",
+                Json.str(json, "members"), f(Json.num(json, "rounds"), 0), f(Json.num(json, "sliceMillis"), 0));
+        line("spread over the whole volume, then one confined to its first %s MiB, from %s writer threads each (the issue's",
+                f(Json.num(json, "confinedBytes") / (1 << 20), 0), f(Json.num(json, "threads"), 0));
+        line("QD16, in process rather than over NBD). The ratio is the median over rounds of the two slices' IOPS in the");
+        line("same round. Member files in `%s` (%s), deleted after each stack. Load average %s at the start, %s at the end.",
+                Json.str(json, "directory"), Json.str(json, "fileSystem"), Json.str(json, "loadStart"),
+                Json.str(json, "loadEnd"));
+        line("");
+        line("| stack | volume | setting every bitmap bit first, s | spread, IOPS (median) | confined, IOPS (median) | spread / confined, median of rounds (min..max) | close + delete the files, s |");
+        line("|---|---|---|---|---|---|---|");
+        Map<String, Object> byStack = new LinkedHashMap<>();
+        for (Object st : Json.list(json, "stacks")) {
+            byStack.put(Json.str(st, "stack"), st);
+        }
+        List<String> verdicts = new ArrayList<>();
+        for (String[] stack : SCALE_STACKS) {
+            String what = scaleTarget(stack[1], min);
+            Object st = byStack.get(stack[0]);
+            if (st == null) {
+                line("| %s | _not measured (see scale.log)_ | | | | | |", stack[1]);
+                notMeasured(what, "not in scale.json");
+                verdicts.add(stack[1] + ": not measured");
+                continue;
+            }
+            double ratio = Json.num(st, "medianRatio");
+            line("| %s | %s GiB | %s | %s | %s | **%s** (%s..%s) | %s + %s |", stack[1],
+                    f(Json.num(st, "volumeBytes") / (1L << 30), 0), f(Json.num(st, "bitmapTouchSeconds"), 1),
+                    f(Json.num(st, "numeratorMedian"), 0), f(Json.num(st, "denominatorMedian"), 0), r(ratio),
+                    r(Json.num(st, "minRatio")), r(Json.num(st, "maxRatio")), f(Json.num(st, "closeSeconds"), 1),
+                    f(Json.num(st, "deleteSeconds"), 1));
+            verdicts.add(String.format(Locale.ROOT, "%s **%s** (%s)", stack[1], r(ratio),
+                    target(what, r(ratio) + "×", ratio >= goals.value("scale.spreadVsConfined.min"))));
+        }
+        line("");
+        line("Target \"writes spread over the volume ≥ %s× the same writes confined to 100 MiB\": %s.", min,
+                String.join("; ", verdicts));
+        line("");
+    }
+
+    private static String scaleTarget(String stack, String min) {
+        return "scale, " + stack + ": 4 KiB random writes spread over 4 sparse 256 GiB members ≥ " + min
+                + "× confined to 100 MiB";
+    }
+
     private static String outcomes(Map<String, Object> outcomes) {
         StringBuilder out = new StringBuilder();
         if (outcomes != null) {
@@ -524,7 +680,7 @@ public final class ReportRenderer {
     }
 
     private void nbd() throws IOException {
-        line("## 4. scemu over NBD against peers (fio `ioengine=nbd`, 127.0.0.1)");
+        line("## 6. scemu over NBD against peers (fio `ioengine=nbd`, 127.0.0.1)");
         line("");
         Properties servers = new Properties();
         Path serversFile = dir.resolve("nbd/servers.properties");
@@ -671,7 +827,7 @@ public final class ReportRenderer {
     }
 
     private void summary() {
-        line("## 5. Furthest from the ceiling (computed from the figures above)");
+        line("## 7. Furthest from the ceiling (computed from the figures above)");
         line("");
         if (gaps.isEmpty()) {
             line("_Nothing measured._");

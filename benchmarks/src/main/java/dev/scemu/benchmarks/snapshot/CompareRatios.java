@@ -1,6 +1,7 @@
 package dev.scemu.benchmarks.snapshot;
 
 import dev.scemu.benchmarks.raid.CBaseline;
+import dev.scemu.benchmarks.report.SameRunRatios;
 import dev.scemu.core.NativeMemory;
 import dev.scemu.snapshot.internal.BlockCompare;
 import java.nio.ByteBuffer;
@@ -35,13 +36,13 @@ public final class CompareRatios {
     private CompareRatios() {
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 40;
         int sliceMs = args.length > 1 ? Integer.parseInt(args[1]) : 50;
         int[] sizes = args.length > 2 ? Arrays.stream(args, 2, args.length).mapToInt(Integer::parseInt).toArray()
                 : new int[] {4096, 65536};
         boolean c = System.getProperty(CBaseline.PROPERTY) != null;
-        System.out.printf("# load at start %s; BlockCompare native memcmp from %d bytes: %s%n", load(),
+        System.out.printf("# load at start %s; BlockCompare native memcmp from %d bytes: %s%n", SameRunRatios.load(),
                 BlockCompare.NATIVE_MIN_BYTES, BlockCompare.nativeAvailable());
         for (int bytes : sizes) {
             ByteBuffer a = NativeMemory.allocateAligned(bytes, 4096);
@@ -69,7 +70,7 @@ public final class CompareRatios {
             }
             run(bytes, cases, rounds, sliceMs);
         }
-        System.out.printf("# load at end %s%n", load());
+        System.out.printf("# load at end %s%n", SameRunRatios.load());
     }
 
     private static final sun.misc.Unsafe U = net.openhft.chronicle.core.UnsafeMemory.UNSAFE;
@@ -163,55 +164,28 @@ public final class CompareRatios {
         return true;
     }
 
-    private static void run(int bytes, List<Case> cases, int rounds, int sliceMs) {
-        int warmup = Math.max(3, rounds / 5);
-        double[][] rates = new double[cases.size()][rounds];
+    private static void run(int bytes, List<Case> cases, int rounds, int sliceMs) throws Exception {
         long sliceNanos = sliceMs * 1_000_000L;
-        for (int r = -warmup; r < rounds; r++) {
-            for (int k = 0; k < cases.size(); k++) {
-                Case c = cases.get(k);
-                long ops = 0;
-                boolean acc = true;
-                long t0 = System.nanoTime();
-                long t;
-                do {
-                    for (int i = 0; i < 16; i++) {
-                        acc &= c.op().getAsBoolean();
-                    }
-                    ops += 16;
-                    t = System.nanoTime();
-                } while (t - t0 < sliceNanos);
-                sink = acc;
-                if (r >= 0) {
-                    rates[k][r] = (double) ops * c.comparesPerOp() * bytes / (t - t0);
-                }
-            }
-        }
-        System.out.printf("%n## %d bytes, equal buffers%n", bytes);
-        System.out.println("| case | median GB/s | median ratio to the reference (min..max of rounds) |");
-        System.out.println("|---|---|---|");
-        for (int k = 0; k < cases.size(); k++) {
-            double[] ratio = new double[rounds];
-            for (int r = 0; r < rounds; r++) {
-                ratio[r] = rates[k][r] / rates[0][r];
-            }
-            System.out.printf("| %s | %.1f | %.3f (%.2f..%.2f) |%n", cases.get(k).name(), median(rates[k]),
-                    median(ratio), Arrays.stream(ratio).min().orElse(0), Arrays.stream(ratio).max().orElse(0));
-        }
+        List<SameRunRatios.Case> slices = cases.stream().map(c -> new SameRunRatios.Case(c.name(),
+                round -> sixteenAtATime(c.op(), sliceNanos) * c.comparesPerOp() * bytes)).toList(); // bytes/ns = GB/s
+        double[][] rates = SameRunRatios.measure(slices, Math.max(3, rounds / 5), rounds);
+        SameRunRatios.printTable(bytes + " bytes, equal buffers", slices, rates, "GB/s");
     }
 
-    private static String load() {
-        try {
-            return new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/loadavg"))).trim();
-        } catch (java.io.IOException e) {
-            return "?";
-        }
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n == 0 ? Double.NaN : n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    /** Calls {@code op} 16 times per clock read for {@code sliceNanos}; returns calls per ns. */
+    private static double sixteenAtATime(BooleanSupplier op, long sliceNanos) {
+        long ops = 0;
+        boolean acc = true;
+        long t0 = System.nanoTime();
+        long t;
+        do {
+            for (int i = 0; i < 16; i++) {
+                acc &= op.getAsBoolean();
+            }
+            ops += 16;
+            t = System.nanoTime();
+        } while (t - t0 < sliceNanos);
+        sink = acc;
+        return (double) ops / (t - t0);
     }
 }

@@ -15,7 +15,9 @@ class TargetsTest {
         Targets targets = Targets.load(Path.of("..", "bench", "targets.properties"));
         for (String key : new String[] {"wa.rewriteIdentical.max", "wa.firstWriteAfter16Snapshots.max",
                 "firmware.switchPauseP99Millis.max", "nbd.randwrite4kQd16.vsNbdkitMemory.min",
-                "nbd.randread4kQd16.vsNbdkitMemory.min", "nbd.randwrite4kQd16.vsQemuNbdQcow2Snapshot.min"}) {
+                "nbd.randread4kQd16.vsNbdkitMemory.min", "nbd.randwrite4kQd16.vsQemuNbdQcow2Snapshot.min",
+                "raid5.randwrite4k.threads4VsThreads1.min", "rebuild.hostWriteP99VsBaseline.max",
+                "scale.spreadVsConfined.min"}) {
             assertThat(targets.value(key)).as(key).isPositive();
         }
         assertThat(targets.text("wa.rewriteIdentical.max")).isEqualTo("0.01");
