@@ -138,7 +138,12 @@ public final class HostWriteLatencyHarness {
         root.put("unit", "RAID-5 of 4 x " + DISK_MIB + " MiB off-heap members, chunk 64 KiB, snapshot store " + STORE_MIB + " MiB, seed " + SEED);
         root.put("secondsPerPhase", seconds);
         List<Object> phases = new ArrayList<>();
-        try (StorageControlUnit unit = StorageControlUnit.create(config)) {
+        // members write through, as scemu serve opens units (-Dscemu.bench.cache=emulated: the
+        // emulated volatile cache, a simulation facility that copies every replaced block)
+        boolean emulatedCache = System.getProperty("scemu.bench.cache", "writeThrough").equals("emulated");
+        root.put("memberCache", emulatedCache ? "emulated write cache" : "write-through (as scemu serve)");
+        try (StorageControlUnit unit = StorageControlUnit.create(config,
+                emulatedCache ? new dev.scemu.core.PowerDomain(SEED) : dev.scemu.core.PowerDomain.writeThrough(SEED))) {
             BlockDevice host = unit.host();
             prefill(host);
             HostWriteLatencyHarness h = new HostWriteLatencyHarness(host, 42);

@@ -3,12 +3,7 @@ package dev.scemu.benchmarks.raid;
 import dev.scemu.benchmarks.report.Json;
 import dev.scemu.benchmarks.report.SameRunRatios;
 import dev.scemu.core.BlockDevice;
-import dev.scemu.core.BlockGeometry;
-import dev.scemu.core.Media;
-import dev.scemu.core.PowerDomain;
 import dev.scemu.raid.RaidArray;
-import dev.scemu.raid.RaidConfig;
-import dev.scemu.raid.RaidLevel;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.nio.file.Files;
@@ -35,6 +30,13 @@ import java.util.concurrent.Future;
  */
 public final class ConcurrencyRatio {
 
+    /**
+     * {@code -Dscemu.bench.cache=emulated} measures members with the emulated volatile cache (the
+     * simulation facility) instead of writing through as {@code scemu serve}'s do
+     * ({@link RaidConcurrencyBenchmark#cache}).
+     */
+    static final String CACHE_PROPERTY = "scemu.bench.cache";
+
     private ConcurrencyRatio() {
     }
 
@@ -43,20 +45,8 @@ public final class ConcurrencyRatio {
         long sliceNanos = (args.length > 1 ? Long.parseLong(args[1]) : 500) * 1_000_000L;
         Path out = args.length > 2 ? Path.of(args[2]) : null;
         String loadStart = SameRunRatios.load();
-        PowerDomain power = new PowerDomain(1);
-        List<BlockDevice> members = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            members.add(power.attach(Media.memory("member" + i,
-                    BlockGeometry.ofBytes(RaidConcurrencyBenchmark.BLOCK_SIZE, RaidConcurrencyBenchmark.MEMBER_BYTES))));
-        }
-        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(64 * 1024).assumeClean(true)
-                .build(), members);
-        ByteBuffer fill = ByteBuffer.allocateDirect(1 << 20);
-        int blocks = fill.capacity() / RaidConcurrencyBenchmark.BLOCK_SIZE;
-        for (long lba = 0; lba + blocks <= array.blockCount(); lba += blocks) {
-            array.write(lba, blocks, fill, 0);
-        }
-        array.flush();
+        boolean emulatedCache = System.getProperty(CACHE_PROPERTY, "writeThrough").equals("emulated");
+        RaidArray array = RaidConcurrencyBenchmark.prefilledArray(emulatedCache);
         ExecutorService pool = Executors.newFixedThreadPool(4);
         double[][] rates;
         try {
@@ -79,7 +69,8 @@ public final class ConcurrencyRatio {
             Map<String, Object> root = new LinkedHashMap<>();
             root.put("harness", ConcurrencyRatio.class.getName());
             root.put("array", "RAID-5 of 4 x " + (RaidConcurrencyBenchmark.MEMBER_BYTES >> 20)
-                    + " MiB off-heap members behind FaultInjectingDevices, chunk 64 KiB, internal bitmap, prefilled");
+                    + " MiB off-heap members behind FaultInjectingDevices (" + (emulatedCache ? "emulated write cache"
+                    : "writing through, as scemu serve") + "), chunk 64 KiB, internal bitmap, prefilled");
             root.put("rounds", rounds);
             root.put("sliceMillis", sliceNanos / 1_000_000);
             root.put("loadStart", loadStart);
