@@ -74,6 +74,13 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     private volatile ScheduledFuture<?> handshakeTimer;
     /** The export this connection is attached to (from admission to close); only the connection's thread writes it. */
     private ExportHandle attachedExport;
+    /**
+     * Requests dispatched to the workers and not yet executed. A lone request is one that finds
+     * none: counted down before the reply is handed to the writer, so a client at queue depth 1
+     * that got its reply always finds its previous request done (the slot, which returns only
+     * after the reply was written, can still be out then).
+     */
+    private final java.util.concurrent.atomic.AtomicInteger executing = new java.util.concurrent.atomic.AtomicInteger();
     /** Set while the reader executes a request itself ({@link #executeInline}). */
     private volatile boolean executingInline;
     /** Requests in a row that found no other request in flight (reader thread only; {@link #runsInline}). */
@@ -284,7 +291,7 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     /**
      * Whether the reader executes this request itself: a READ or WRITE that arrived, like the
      * {@link #INLINE_AFTER_ALONE} requests before it, while no other request of the connection was
-     * in flight and no further request bytes were buffered (a client at queue depth 1; a deeper
+     * executing ({@link #executing}) and no further request bytes were buffered (a client at queue depth 1; a deeper
      * client, which leaves requests in flight most of the time, keeps every request on the workers:
      * measured, executing its occasional lone request on the reader cost it 17 % of its 4 KiB
      * random-read IOPS at QD16). A client at queue
@@ -295,16 +302,18 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
      * reader blocks only this connection, as back-pressure already does.
      */
     private boolean runsInline(RequestSlot slot, ChannelInput input) {
-        boolean alone = input.buffered() == 0 && freeSlots.size() == slots.length - 1;
+        boolean alone = input.buffered() == 0 && executing.get() == 0;
         aloneStreak = alone ? Math.min(aloneStreak + 1, INLINE_AFTER_ALONE) : 0;
         return aloneStreak >= INLINE_AFTER_ALONE
                 && (slot.type == NbdProtocol.NBD_CMD_READ || slot.type == NBD_CMD_WRITE);
     }
 
     private void dispatch(RequestSlot slot, IoEngine engine, ReplyWriter writer) throws IOException {
+        executing.incrementAndGet();
         try {
             context.workers().execute(() -> process(slot, engine, writer));
         } catch (RejectedExecutionException e) {
+            executing.decrementAndGet();
             release(slot);
             throw new IOException("server is shutting down", e);
         }
@@ -315,6 +324,7 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
         try {
             execute(slot, engine);
         } finally {
+            executing.decrementAndGet(); // before the reply leaves: a client that got it finds the request done
             writer.submit(slot);
         }
     }
