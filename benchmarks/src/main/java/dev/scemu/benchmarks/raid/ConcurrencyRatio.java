@@ -2,19 +2,14 @@ package dev.scemu.benchmarks.raid;
 
 import dev.scemu.benchmarks.report.Json;
 import dev.scemu.benchmarks.report.SameRunRatios;
-import dev.scemu.core.BlockDevice;
 import dev.scemu.raid.RaidArray;
-import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * {@link RaidConcurrencyBenchmark}'s array and writes, measured the way {@link InterleavedRatios}
@@ -85,26 +80,10 @@ public final class ConcurrencyRatio {
     /** Writes 4 KiB blocks at random from {@code threads} threads for {@code nanos}; returns writes per second. */
     private static double slice(ExecutorService pool, RaidArray array, int threads, long nanos, int round)
             throws Exception {
-        long start = System.nanoTime();
-        long end = start + nanos;
-        List<Future<Long>> done = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            long seed = 31L * round + t;
-            done.add(pool.submit(() -> {
-                ByteBuffer block = ByteBuffer.allocateDirect(RaidConcurrencyBenchmark.BLOCK_SIZE);
-                SplittableRandom random = new SplittableRandom(seed);
-                long n = 0;
-                while (System.nanoTime() < end) {
+        return SameRunRatios.writesPerSecond(pool, threads, nanos, 31L * round, RaidConcurrencyBenchmark.BLOCK_SIZE,
+                (random, block) -> {
                     array.write(random.nextLong(array.blockCount()), 1, block, 0);
-                    n++;
-                }
-                return n;
-            }));
-        }
-        long total = 0;
-        for (Future<Long> f : done) {
-            total += f.get();
-        }
-        return total / ((System.nanoTime() - start) / 1e9);
+                    return true;
+                });
     }
 }

@@ -4,7 +4,6 @@ import dev.scemu.benchmarks.report.Json;
 import dev.scemu.benchmarks.report.SameRunRatios;
 import dev.scemu.core.BlockDevice;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,10 +11,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -163,28 +160,15 @@ public final class ScaleRatio {
      */
     private static double slice(ExecutorService pool, BlockDevice volume, long spanBlocks, int threads, long nanos,
                                 long maxWrites, long seed, AtomicLong generation) throws Exception {
-        long start = System.nanoTime();
-        long end = start + nanos;
         AtomicLong budget = new AtomicLong(maxWrites);
-        List<Future<Long>> done = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            long threadSeed = seed * 1000 + t;
-            done.add(pool.submit(() -> {
-                ByteBuffer block = ByteBuffer.allocateDirect(ScaleWriteBenchmark.BLOCK_SIZE);
-                SplittableRandom random = new SplittableRandom(threadSeed);
-                long n = 0;
-                while (System.nanoTime() < end && budget.decrementAndGet() >= 0) {
+        return SameRunRatios.writesPerSecond(pool, threads, nanos, seed * 1000, ScaleWriteBenchmark.BLOCK_SIZE,
+                (random, block) -> {
+                    if (budget.decrementAndGet() < 0) {
+                        return false;
+                    }
                     block.putLong(0, generation.incrementAndGet());
                     volume.write(random.nextLong(spanBlocks), 1, block, 0);
-                    n++;
-                }
-                return n;
-            }));
-        }
-        long total = 0;
-        for (Future<Long> f : done) {
-            total += f.get();
-        }
-        return total / ((System.nanoTime() - start) / 1e9);
+                    return true;
+                });
     }
 }

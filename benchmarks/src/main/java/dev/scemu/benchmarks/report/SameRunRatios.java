@@ -69,6 +69,41 @@ public final class SameRunRatios {
         return (double) calls / (t - t0);
     }
 
+    /** One block write of a slice's writer: its own seeded random and 4 KiB direct buffer; false ends the writer early. */
+    @FunctionalInterface
+    public interface BlockWrite {
+        boolean write(java.util.SplittableRandom random, java.nio.ByteBuffer block) throws Exception;
+    }
+
+    /**
+     * One slice of concurrent writes: {@code threads} writers on {@code pool}, writer {@code t}
+     * seeded {@code seedBase + t}, each calling {@code op} until {@code nanos} have passed or it
+     * returns false; the writes done per second of the slice.
+     */
+    public static double writesPerSecond(java.util.concurrent.ExecutorService pool, int threads, long nanos,
+                                         long seedBase, int blockBytes, BlockWrite op) throws Exception {
+        long start = System.nanoTime();
+        long end = start + nanos;
+        List<java.util.concurrent.Future<Long>> done = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            long seed = seedBase + t;
+            done.add(pool.submit(() -> {
+                java.nio.ByteBuffer block = java.nio.ByteBuffer.allocateDirect(blockBytes);
+                java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+                long n = 0;
+                while (System.nanoTime() < end && op.write(random, block)) {
+                    n++;
+                }
+                return n;
+            }));
+        }
+        long total = 0;
+        for (java.util.concurrent.Future<Long> f : done) {
+            total += f.get();
+        }
+        return total / ((System.nanoTime() - start) / 1e9);
+    }
+
     /** {@code numerator[r] / denominator[r]} per round. */
     public static double[] ratios(double[] numerator, double[] denominator) {
         if (numerator.length != denominator.length) {
