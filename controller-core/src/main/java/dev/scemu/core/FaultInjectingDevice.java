@@ -372,23 +372,17 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
      */
     @Override
     protected void doFlush() {
-        if (!domain.emulatesWriteCache()) {
-            gate.readLock().lock();
-            try {
-                checkUsable();
-                inner.flush();
-            } finally {
-                gate.readLock().unlock();
-            }
-            return;
-        }
-        gate.writeLock().lock();
+        boolean undoLog = domain.emulatesWriteCache();
+        java.util.concurrent.locks.Lock lock = undoLog ? gate.writeLock() : gate.readLock();
+        lock.lock();
         try {
             checkUsable();
             inner.flush();
-            forgetAll();
+            if (undoLog) {
+                forgetAll();
+            }
         } finally {
-            gate.writeLock().unlock();
+            lock.unlock();
         }
     }
 

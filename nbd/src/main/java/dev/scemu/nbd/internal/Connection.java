@@ -83,7 +83,7 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     private final java.util.concurrent.atomic.AtomicInteger executing = new java.util.concurrent.atomic.AtomicInteger();
     /** Set while the reader executes a request itself ({@link #executeInline}). */
     private volatile boolean executingInline;
-    /** Requests in a row that found no other request in flight (reader thread only; {@link #runsInline}). */
+    /** Requests in a row that found no other request executing (reader thread only; {@link #runsInline}). */
     private int aloneStreak;
     /** The connection's streams (plain or TLS); set by the connection's thread before the handshake. */
     private volatile Transport transport;
@@ -291,11 +291,11 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     /**
      * Whether the reader executes this request itself: a READ or WRITE that arrived, like the
      * {@link #INLINE_AFTER_ALONE} requests before it, while no other request of the connection was
-     * executing ({@link #executing}) and no further request bytes were buffered (a client at queue depth 1; a deeper
-     * client, which leaves requests in flight most of the time, keeps every request on the workers:
-     * measured, executing its occasional lone request on the reader cost it 17 % of its 4 KiB
-     * random-read IOPS at QD16). A client at queue
-     * depth 1 then costs no thread hand-off at all (the reader executes and, with the writer idle,
+     * executing ({@link #executing}) and no further request bytes were buffered (a client at queue
+     * depth 1; a deeper client, which leaves requests in flight most of the time, keeps every
+     * request on the workers: measured, executing its occasional lone request on the reader cost
+     * it 17 % of its 4 KiB random-read IOPS at QD16). A client at queue depth 1 then costs no
+     * thread hand-off at all (the reader executes and, with the writer idle,
      * answers: {@link ReplyWriter#sendNow}), where a dispatched request crosses three threads.
      * Anything else, or a request with company, goes to the workers, so requests of a deeper
      * queue still run in parallel and a FLUSH or a trim never holds the reader. Blocking the

@@ -57,7 +57,8 @@ final class ReplyWriter implements Runnable {
     private final ByteBuffer[] gather;
     /** Held while replies go to the socket, by the writer thread or by {@link #sendNow}. */
     private final ReentrantLock socketLock = new ReentrantLock();
-    private final ByteBuffer[] single = new ByteBuffer[2];
+    /** The one reply {@link #sendNow} writes (used under {@link #socketLock} only). */
+    private final List<RequestSlot> single = new ArrayList<>(1);
     private volatile boolean failed;
 
     /**
@@ -93,25 +94,10 @@ final class ReplyWriter implements Runnable {
             return;
         }
         try {
-            if (!failed) {
-                ByteBuffer header = encode(slot);
-                single[0] = header;
-                single[1] = slot.replyData;
-                int count = slot.replyData != null ? 2 : 1;
-                long bytes = header.remaining() + (count == 2 ? slot.replyData.remaining() : 0);
-                while (bytes > 0) {
-                    bytes -= channel.write(single, 0, count);
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            failed = true;
-            LOG.debug("{}: writing a reply failed: {}", peer, e.toString());
-            onFailure.run();
+            single.add(slot);
+            writeAll(single);
         } finally {
-            single[0] = null;
-            single[1] = null;
             socketLock.unlock();
-            release.accept(slot);
         }
     }
 
@@ -154,12 +140,21 @@ final class ReplyWriter implements Runnable {
     }
 
     private void writeBatch() {
+        writeAll(batch);
+    }
+
+    /**
+     * Sends the replies of {@code slots} in one gathering write under {@link #socketLock}, then
+     * gives the slots back and clears the list (a failed write closes the connection: the slots
+     * come back all the same).
+     */
+    private void writeAll(List<RequestSlot> slots) {
         socketLock.lock();
         try {
             if (!failed) {
                 int count = 0;
                 long bytes = 0;
-                for (RequestSlot slot : batch) {
+                for (RequestSlot slot : slots) {
                     ByteBuffer header = encode(slot);
                     gather[count++] = header;
                     bytes += header.remaining();
@@ -179,10 +174,10 @@ final class ReplyWriter implements Runnable {
             onFailure.run();
         } finally {
             socketLock.unlock();
-            for (RequestSlot slot : batch) {
+            for (RequestSlot slot : slots) {
                 release.accept(slot);
             }
-            batch.clear();
+            slots.clear();
         }
     }
 
