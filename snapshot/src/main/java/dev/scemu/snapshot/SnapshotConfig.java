@@ -4,7 +4,8 @@ package dev.scemu.snapshot;
  * Format-time settings of a snapshot volume (stored in the store superblock).
  *
  * @param logBlocks blocks of the snapshot store given to the execution log
- * @param maxMappingEntries capacity of the block mapping table in entries; 0 = twice the number of store blocks
+ * @param maxMappingEntries capacity of the block mapping table in entries; 0 = one per pool block plus one per
+ *        data block (at least twice the pool; the checkpoint regions it needs take at most a quarter of the store)
  * @param maxSnapshots most snapshots that may exist at once
  * @param cowBatchBlocks copy-on-write entries gathered before one commit (their journal records + one log sync)
  * @param storeFullPolicy what a write does when the store is full

@@ -51,7 +51,7 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
         long maxEntries = 0;
         for (int round = 0; round < 8; round++) {
             maxEntries = config.maxMappingEntries() > 0 ? config.maxMappingEntries()
-                    : Math.min(1L << 29, Math.max(16, 2 * Math.max(pool, 1)));
+                    : defaultMaxEntries(blockSize, dataBlockCount, storeBlockCount, config.maxSnapshots(), Math.max(pool, 1));
             checkpointBlocks = checkpointBlocks(blockSize, config.maxSnapshots(), maxEntries, Math.max(pool, 1));
             pool = storeBlockCount - fixed - 2 * checkpointBlocks;
         }
@@ -68,6 +68,27 @@ record StoreLayout(int blockSize, long dataBlockCount, long storeBlockCount, Ext
                 checkpointA, checkpointB, checkpointBlocks, new Extent(poolLba, storeBlockCount - poolLba), maxEntries,
                 config.maxSnapshots(), config.cowBatchBlocks(), config.storeFullPolicy(), volumeIdHigh, volumeIdLow,
                 nowMillis);
+    }
+
+    /**
+     * The mapping table's capacity when the config leaves it to the layout: one entry per pool
+     * block (a copy) plus one per data block (the zero-block entry a snapshot of a never-written
+     * block needs when the block is first written: it takes an entry but no pool block), at least
+     * twice the pool, and at most what checkpoint regions of an eighth of the store each can hold.
+     * Sized by the pool alone (the old rule, 2 x pool), a snapshot of a mostly empty volume ran out
+     * of entries, and the host got ENOSPC, once a fifth of a default unit's volume had been
+     * written after the snapshot, with four fifths of the pool still free. Entries cost 24 bytes of
+     * checkpoint per entry on the store (1.2 % of the volume's size over both regions) and nothing
+     * in memory until used ({@link MappingIndex} allocates as it fills).
+     */
+    static long defaultMaxEntries(int blockSize, long dataBlockCount, long storeBlockCount, int maxSnapshots,
+                                  long poolBlocks) {
+        long wanted = Math.max(2 * poolBlocks, poolBlocks + dataBlockCount);
+        long regionBudget = storeBlockCount / 8 - 1 - ceil(maxSnapshots, snapshotsPerPage(blockSize))
+                - ceil(poolBlocks, freeMapBitsPerPage(blockSize));
+        long fitting = Math.max(0, regionBudget) * entriesPerPage(blockSize);
+        long entries = Math.max(2 * poolBlocks, Math.min(wanted, fitting));
+        return Math.min(1L << 29, Math.max(16, entries));
     }
 
     static long checkpointBlocks(int blockSize, int maxSnapshots, long maxEntries, long poolBlocks) {
