@@ -165,14 +165,14 @@ final class BackupCommand {
                 @Parameters(index = "1", paramLabel = "IMAGE_ID", description = "Image id.") String imageId,
                 @picocli.CommandLine.Mixin TargetOptions targetOptions) {
         char[] password = targetOptions.password();
-        try (StorageControlUnit unit = Units.open(dir); BackupTarget target = targetOptions.open(false)) {
-            unit.snapshots().restoreIncomplete().ifPresent(note -> spec.commandLine().getErr().printf(
-                    "scemu: note: the volume is marked restore incomplete (%s); restoring %s from the start%n", note, imageId));
+        // the unit is opened read-write only when the restore first writes: a refused image changes no byte (RestoreDestination)
+        try (BackupTarget target = targetOptions.open(false);
+             RestoreDestination destination = RestoreDestination.look(dir, "image " + imageId, imageId,
+                     spec.commandLine().getErr())) {
             RestoreResult result;
             // the total comes with the first progress report: the restore opens (and derives the key of) each image once
             try (Progress progress = new Progress(spec.commandLine().getErr(), "restore", 0)) {
                 // Ordering: the mark is durable before the first restored block; cleared after the final flush
-                RestoreDestination destination = new RestoreDestination(unit.host(), unit.snapshots(), "image " + imageId);
                 result = BackupEngine.restore(target, imageId, password, destination,
                         RestoreOptions.defaults().withProgress(listener(progress)));
                 destination.finish();

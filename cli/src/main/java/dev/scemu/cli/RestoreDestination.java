@@ -4,84 +4,170 @@ import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.IoMeter;
 import dev.scemu.snapshot.SnapshotVolume;
+import dev.scemu.unit.StorageControlUnit;
+import java.io.PrintWriter;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
- * The destination of {@code backup restore}: the unit's host device, which durably marks the
- * volume "restore incomplete" ({@link SnapshotVolume#markRestoreIncomplete}) just before the first
- * block is written or trimmed. A restore refused before its first write (wrong password, damaged
- * image, too small a volume) therefore leaves no mark and changes nothing; one interrupted after
- * it leaves the mark until {@link #finish()} (flush, then clear) runs.
+ * The destination of {@code backup restore}: the volume of the unit in a directory, opened
+ * read-write only when the restore first writes, trims or asks it for its allocation, so an image
+ * refused before that (wrong password, damaged or forged chunk, truncated image, too small a
+ * volume) changes no byte of the unit's files: even opening a unit read-write writes metadata (md
+ * superblock events, bitmap, the snapshot store's checkpoint at close). What the restore needs
+ * before (name, geometry) comes from a read-only look ({@link StorageControlUnit#openReadOnly}),
+ * and the read-write open must find the same. Before the first block is written or trimmed the
+ * volume is durably marked "restore incomplete" ({@link SnapshotVolume#markRestoreIncomplete}); an
+ * interrupted restore leaves the mark until {@link #finish()} (flush, then clear) runs.
  */
 final class RestoreDestination implements BlockDevice {
 
-    private final BlockDevice host;
-    private final SnapshotVolume volume;
+    private final String name;
+    private final BlockGeometry geometry;
+    private final boolean markedBefore;
     private final String note;
+    private final String where;
+    private final Supplier<StorageControlUnit> opener;
+    private final boolean ownsUnit;
+    private volatile StorageControlUnit unit;
+    private volatile BlockDevice host;
     private volatile boolean marked;
+    private boolean closed;
 
-    RestoreDestination(BlockDevice host, SnapshotVolume volume, String note) {
-        this.host = host;
-        this.volume = volume;
+    private RestoreDestination(String name, BlockGeometry geometry, boolean markedBefore, String note, String where,
+                               Supplier<StorageControlUnit> opener, boolean ownsUnit) {
+        this.name = name;
+        this.geometry = geometry;
+        this.markedBefore = markedBefore;
         this.note = note;
+        this.where = where;
+        this.opener = opener;
+        this.ownsUnit = ownsUnit;
+    }
+
+    /** The volume of a unit already open (a library caller, a test): not closed by {@link #close()}. */
+    static RestoreDestination of(StorageControlUnit unit, String note) {
+        RestoreDestination destination = new RestoreDestination(unit.host().name(), unit.host().geometry(), false, note,
+                unit.host().name(), () -> unit, false);
+        destination.host();
+        return destination;
+    }
+
+    /**
+     * Looks at the unit in {@code dir} read-only (nothing reaches its files) for the restore's
+     * checks; {@code err} gets a note if the volume is marked restore incomplete.
+     */
+    static RestoreDestination look(Path dir, String note, String imageId, PrintWriter err) {
+        Units.checkUnitDirectory(dir);
+        try (StorageControlUnit look = StorageControlUnit.openReadOnly(dir)) {
+            Optional<String> incomplete = look.snapshots().restoreIncomplete();
+            incomplete.ifPresent(mark -> err.printf("scemu: note: the volume is marked restore incomplete (%s); restoring %s"
+                    + " from the start%n", mark, imageId));
+            return new RestoreDestination(look.host().name(), look.host().geometry(), incomplete.isPresent(), note,
+                    dir.toString(), () -> Units.open(dir), true);
+        }
+    }
+
+    /** The unit's host device, opened read-write at the first call. */
+    private BlockDevice host() {
+        BlockDevice opened = host;
+        if (opened != null) {
+            return opened;
+        }
+        synchronized (this) {
+            if (host == null) {
+                if (closed) {
+                    throw new CliException("restore destination " + where + " is closed");
+                }
+                StorageControlUnit rw = opener.get();
+                BlockDevice device = rw.host();
+                if (!device.name().equals(name) || !device.geometry().equals(geometry)) {
+                    if (ownsUnit) {
+                        rw.close();
+                    }
+                    throw new CliException("the volume of " + where + " changed while the image was checked: "
+                            + name + " " + geometry + " became " + device.name() + " " + device.geometry());
+                }
+                unit = rw;
+                host = device;
+            }
+            return host;
+        }
     }
 
     private void markOnce() {
         if (!marked) {
             synchronized (this) {
                 if (!marked) {
-                    volume.markRestoreIncomplete(note);
+                    host();
+                    unit.snapshots().markRestoreIncomplete(note);
                     marked = true;
                 }
             }
         }
     }
 
-    /** After the restore returned: every block durable, then the mark cleared. */
+    /**
+     * After the restore returned: every block durable, then the mark cleared. A restore that wrote
+     * nothing leaves the files alone, unless an earlier interrupted restore left its mark.
+     */
     void finish() {
-        host.flush();
-        volume.clearRestoreIncomplete();
+        if (host == null && !markedBefore) {
+            return;
+        }
+        host().flush();
+        unit.snapshots().clearRestoreIncomplete();
     }
 
     @Override
     public String name() {
-        return host.name();
+        return name;
     }
 
     @Override
     public BlockGeometry geometry() {
-        return host.geometry();
+        return geometry;
     }
 
     @Override
     public void read(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-        host.read(lba, blockCount, buffer, bufferOffset);
+        host().read(lba, blockCount, buffer, bufferOffset);
     }
 
     @Override
     public void write(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
         markOnce();
-        host.write(lba, blockCount, buffer, bufferOffset, fua);
+        host().write(lba, blockCount, buffer, bufferOffset, fua);
     }
 
     @Override
     public void flush() {
-        host.flush();
+        if (host != null) {
+            host.flush();
+        }
     }
 
     @Override
     public void trim(long lba, long blockCount) {
         markOnce();
-        host.trim(lba, blockCount);
+        host().trim(lba, blockCount);
     }
 
     @Override
     public IoMeter meter() {
-        return host.meter();
+        return host().meter();
     }
 
-    /** The host device belongs to the unit: nothing to close here. */
+    /** Closes the unit if this destination opened it; idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
+        StorageControlUnit opened = unit;
+        unit = null;
+        if (opened != null && ownsUnit) {
+            opened.close();
+        }
     }
 }

@@ -47,8 +47,9 @@ final class StatusCommand implements Callable<Integer> {
             }
             out.print(unit.status().describe());
             out.println(session.isLive() ? "           (live: meters count the I/O since 'scemu serve' booted the unit)"
-                    : "           (meters count the I/O since this command opened the unit; run a workload"
-                    + " through 'scemu serve' or 'scemu demo' to see write amplification)");
+                    : "           (meters count the I/O since this command opened the unit read-only: what the open"
+                    + " wrote (superblocks, bitmap, recovery) went to an in-memory overlay, no byte reached the files;"
+                    + " run a workload through 'scemu serve' or 'scemu demo' to see write amplification)");
             out.printf("volume     %s (%d blocks of %d B)%n", Sizes.format(unit.host().geometry().capacityBytes()),
                     unit.host().geometry().blockCount(), unit.host().geometry().blockSize());
             SnapshotVolume.StoreUsage usage = unit.snapshots().storeUsage();

@@ -60,7 +60,7 @@ class LongCommandCrashTest {
     }
 
     private static void restore(StorageControlUnit unit, BackupTarget target) {
-        RestoreDestination destination = new RestoreDestination(unit.host(), unit.snapshots(), "image img");
+        RestoreDestination destination = RestoreDestination.of(unit, "image img");
         BackupEngine.restore(target, "img", null, destination, RestoreOptions.defaults().withThreads(1));
         destination.finish();
     }

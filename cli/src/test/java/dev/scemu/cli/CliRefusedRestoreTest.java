@@ -1,0 +1,85 @@
+package dev.scemu.cli;
+
+import static dev.scemu.cli.CliTestSupport.createSmallUnit;
+import static dev.scemu.cli.CliTestSupport.imageHashes;
+import static dev.scemu.cli.CliTestSupport.pattern;
+import static dev.scemu.cli.CliTestSupport.read;
+import static dev.scemu.cli.CliTestSupport.scemu;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.scemu.unit.StorageControlUnit;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code scemu backup restore} of an image it refuses (wrong password, a flipped byte in a chunk,
+ * a truncated image, an image that is not there) changes no byte of the unit's member images or
+ * NVRAM: the unit is opened read-write only when the restore writes its first block
+ * ({@link RestoreDestination}), and even a read-write open writes metadata (md superblock events,
+ * the bitmap, the snapshot store's checkpoint at close).
+ */
+class CliRefusedRestoreTest {
+
+    @Test
+    void aRefusedImageLeavesEveryImageFileByteIdenticalAndAGoodOneStillRestores(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("unit");
+        Path backups = tmp.resolve("backups");
+        Path forged = tmp.resolve("forged");
+        createSmallUnit(dir);
+        ByteBuffer imaged = pattern(21, 256);
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            unit.host().write(0, 256, imaged, 0);
+            unit.host().flush();
+        }
+        Path password = tmp.resolve("password");
+        Files.writeString(password, "correct horse\n");
+        Path wrong = tmp.resolve("wrong");
+        Files.writeString(wrong, "battery staple\n");
+        scemu("backup", "create", dir, "--target", backups, "--image-id", "full", "--password-file", password).ok();
+        ByteBuffer later = pattern(22, 256);
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            unit.host().write(0, 256, later, 0);
+            unit.host().flush();
+        }
+        Path image = backups.resolve("full.scb");
+        assertThat(image).exists();
+        byte[] bytes = Files.readAllBytes(image);
+        Files.createDirectories(forged);
+
+        Map<String, String> before = imageHashes(dir);
+        assertThat(before).containsKeys("disk0.img", "nvram.img");
+
+        scemu("backup", "restore", dir, "full", "--target", backups, "--password-file", wrong)
+                .failsWithOneLine("WRONG_PASSWORD");
+        assertThat(imageHashes(dir)).as("after a wrong password").isEqualTo(before);
+
+        byte[] flipped = bytes.clone();
+        flipped[bytes.length / 2] ^= 1;
+        Files.write(forged.resolve("full.scb"), flipped);
+        scemu("backup", "restore", dir, "full", "--target", forged, "--password-file", password)
+                .failsWithOneLine("CORRUPT_IMAGE");
+        assertThat(imageHashes(dir)).as("after a flipped byte in the middle of the image").isEqualTo(before);
+
+        Files.write(forged.resolve("full.scb"), Arrays.copyOf(bytes, bytes.length - 100));
+        scemu("backup", "restore", dir, "full", "--target", forged, "--password-file", password)
+                .failsWithOneLine("TRUNCATED_IMAGE");
+        assertThat(imageHashes(dir)).as("after a truncated image").isEqualTo(before);
+
+        scemu("backup", "restore", dir, "missing", "--target", backups, "--password-file", password)
+                .failsWithOneLine("IMAGE_NOT_FOUND");
+        assertThat(imageHashes(dir)).as("after an image that is not there").isEqualTo(before);
+
+        assertThat(scemu("backup", "restore", dir, "full", "--target", backups, "--password-file", password)
+                .ok().out()).contains("restored full");
+        assertThat(imageHashes(dir)).as("a restore that writes changes the files").isNotEqualTo(before);
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(read(unit.host(), 0, 256)).isEqualTo(imaged);
+            assertThat(unit.snapshots().restoreIncomplete()).isEmpty();
+        }
+    }
+}
