@@ -12,9 +12,9 @@ import java.util.List;
 /**
  * The allocation map of an array ({@link BlockDevice#mapAllocation}), computed from its members'
  * maps and the level's address mapping. Nothing is read; every member is asked once per batch of
- * stripe rows for the member data range those rows cover (a sparse member file answers with one
- * {@code SEEK_DATA}/{@code SEEK_HOLE} pair per data extent), and the array range is then walked
- * chunk by chunk against those maps.
+ * stripe rows for the member data range those rows cover, never past the row holding the query's
+ * last block (a sparse member file answers with one {@code SEEK_DATA}/{@code SEEK_HOLE} pair per
+ * data extent), and the array range is then walked chunk by chunk against those maps.
  *
  * <h2>Rules (all conservative: a block reported as a hole or zero reads as zeros)</h2>
  * <ul>
@@ -102,7 +102,9 @@ final class ArrayAllocation {
             long rowBlocks = zone.width() * chunkBlocks;
             long row = (pos - zone.arrayStart()) / rowBlocks;
             long zoneRows = (zone.arrayEnd() - zone.arrayStart()) / rowBlocks;
-            long endRow = Math.min(zoneRows, row + rowsPerBatch);
+            // never past the row holding the range's last block: a small query asks the members for little
+            long rangeRows = (end - zone.arrayStart() + rowBlocks - 1) / rowBlocks;
+            long endRow = Math.min(Math.min(zoneRows, rangeRows), row + rowsPerBatch);
             long batchEnd = Math.min(end, zone.arrayStart() + endRow * rowBlocks);
             long memberStart = zone.devStart() + row * chunkBlocks;
             long memberEnd = zone.devStart() + endRow * chunkBlocks;
@@ -125,7 +127,8 @@ final class ArrayAllocation {
         long pos = lba;
         while (pos < end && !out.stopped) {
             long row = pos / chunkBlocks / chunksPerRow;
-            long endRow = row + rowsPerBatch;
+            // never past the row holding the range's last block: a small query asks the members for little
+            long endRow = Math.min(row + rowsPerBatch, (end + chunkBlocks * chunksPerRow - 1) / (chunkBlocks * chunksPerRow));
             long batchEnd = Math.min(end, endRow * chunksPerRow * chunkBlocks);
             long memberStart = row * chunkBlocks;
             long memberEnd = Math.min(endRow * chunkBlocks, a.memberDataBlocks);
