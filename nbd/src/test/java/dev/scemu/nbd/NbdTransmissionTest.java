@@ -200,6 +200,69 @@ class NbdTransmissionTest extends NbdTestSupport {
         }
     }
 
+    /** Holds reads of blocks [0, 2) until the gate opens and records whether a reading thread was ever interrupted. */
+    private static final class InterruptProbeDevice extends dev.scemu.core.ForwardingBlockDevice {
+        final java.util.concurrent.CountDownLatch bothInside = new java.util.concurrent.CountDownLatch(2);
+        final java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.atomic.AtomicInteger finished = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
+
+        InterruptProbeDevice(BlockDevice inner) {
+            super(inner.name() + "-probe", inner, false);
+        }
+
+        @Override
+        protected void doRead(long lba, int blockCount, java.nio.ByteBuffer buffer, int bufferOffset) {
+            if (lba < 2) {
+                bothInside.countDown();
+                try {
+                    if (!gate.await(20, java.util.concurrent.TimeUnit.SECONDS)) {
+                        throw new IllegalStateException("gate never opened");
+                    }
+                } catch (InterruptedException e) {
+                    interrupted.set(true);
+                    Thread.currentThread().interrupt();
+                }
+                if (Thread.currentThread().isInterrupted()) {
+                    interrupted.set(true);
+                }
+            }
+            inner().read(lba, blockCount, buffer, bufferOffset);
+            if (lba < 2) {
+                finished.incrementAndGet();
+            }
+        }
+    }
+
+    /**
+     * Closing the server while two requests of a connection are inside the device (on two of the
+     * connection's threads) interrupts neither: an interrupt during device I/O would close the
+     * member files' NIO channels. The socket closes at once; the device calls run to their end.
+     */
+    @Test
+    void closingTheServerNeverInterruptsRequestsInTheDevice() throws Exception {
+        InterruptProbeDevice disk = track(new InterruptProbeDevice(memory("disk")));
+        NbdServer server = start(loopback().export("disk", disk));
+        NbdTestClient client = client(server, "disk");
+        client.send(NBD_CMD_READ, 0, 1, 0, BLOCK_BYTES, null);
+        client.send(NBD_CMD_READ, 0, 2, BLOCK_BYTES, BLOCK_BYTES, null);
+        client.flushOutput();
+        assertThat(disk.bothInside.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+        java.util.concurrent.ExecutorService closer = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<?> closing = closer.submit(server::close);
+            // close() closes the socket before it waits for the connection's threads: the client sees the end
+            org.assertj.core.api.Assertions.assertThatThrownBy(client::receive).isInstanceOf(java.io.IOException.class);
+            disk.gate.countDown();
+            closing.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        } finally {
+            closer.shutdownNow();
+        }
+        assertThat(disk.finished.get()).isEqualTo(2);
+        assertThat(disk.interrupted.get()).isFalse();
+    }
+
     @Test
     void manyPipelinedWritesAndReadsAreAllAnswered() throws Exception {
         BlockDevice disk = memory("disk");
