@@ -102,7 +102,8 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     /** The read role: held by the thread reading a request (and by one executing a lone request). */
     private final ReentrantLock readLock = new ReentrantLock();
     /**
-     * Requests read and not yet executed. A lone request is one that finds none: counted down
+     * Requests read whose execution has not ended (the one just read included). A lone request is
+     * one that finds no other: counted down
      * before the reply is sent, so a client at queue depth 1 that got its reply always finds its
      * previous request done (its slot, which returns only after the reply was written, may still
      * be out then).
