@@ -10,7 +10,6 @@ import dev.scemu.nbd.internal.ServerConfig;
 import dev.scemu.nbd.internal.ServerContext;
 import dev.scemu.nbd.internal.ServerCounters;
 import dev.scemu.nbd.internal.TlsCredentials;
-import dev.scemu.nbd.internal.WorkerPool;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -30,7 +29,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
@@ -53,13 +52,15 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <h2>Threads</h2>
- * One accept thread per listening socket, a reader and a reply-writer thread per connection, and a
- * pool of worker threads shared by all connections that execute requests. Several requests of a
- * connection are in flight at once and may complete out of order. The pool is sized by demand:
- * connections in transmission × {@link Builder#maxInFlightPerConnection}, at least the floor
- * ({@code max(4, 2 × cores)}) and at most {@link Builder#maxWorkerThreads} (default
- * {@value #DEFAULT_MAX_WORKER_THREADS}), so every request a client keeps in flight can be inside the
- * device at once ({@code WorkerPool}).
+ * One accept thread per listening socket, and per connection a set of its own request threads
+ * (nbdkit's "parallel" thread model): they take turns reading one request each from the socket,
+ * execute it and write its reply themselves, so no request is handed from thread to thread. A
+ * connection starts with one thread (the one that ran its handshake) and adds one whenever it reads
+ * a request while none of its threads is waiting to read the next, up to
+ * {@link Builder#threadsPerConnection} (default {@value #DEFAULT_THREADS_PER_CONNECTION}) and, over
+ * all connections, {@link Builder#maxRequestThreads} added threads (default
+ * {@value #DEFAULT_MAX_REQUEST_THREADS}); a thread idle for 30 s ends. Several requests of a
+ * connection are in flight at once and may complete out of order ({@code Connection}).
  *
  * <h2>Exports while serving</h2>
  * {@link #addExport} makes an export listable and openable at once. {@link #removeExport} makes
@@ -72,7 +73,7 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Closing</h2>
  * {@link #close()} is idempotent: it stops listening, closes every connection (requests in flight
- * are abandoned), stops the workers and removes the unix socket file. It does not close, flush or
+ * are abandoned) and removes the unix socket file. It does not close, flush or
  * otherwise touch the exports' devices: their owner does.
  */
 public final class NbdServer implements AutoCloseable {
@@ -89,16 +90,20 @@ public final class NbdServer implements AutoCloseable {
     public static final int DEFAULT_MAX_HANDSHAKES = 64;
     /** Longest time from accept to entering transmission, by default (qemu-nbd's default too). */
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
-    /** Most worker threads by default, whatever the number of connections and their queue depth. */
-    public static final int DEFAULT_MAX_WORKER_THREADS = 256;
+    /** Most request threads one connection runs at once, by default (nbdkit's default too). */
+    public static final int DEFAULT_THREADS_PER_CONNECTION = 16;
+    /**
+     * Most request threads all connections add to their first one, by default, whatever the number of
+     * connections and their queue depth.
+     */
+    public static final int DEFAULT_MAX_REQUEST_THREADS = 256;
     private static final long SHUTDOWN_TIMEOUT_MILLIS = 5_000;
 
     private final ExportRegistry exports;
     private final InetSocketAddress tcpAddress;
     private final Path unixPath;
     private final ServerConfig config;
-    private final int minWorkerThreads;
-    private final int maxWorkerThreads;
+    private final int maxRequestThreads;
     private final ServerCounters counters = new ServerCounters();
     private final ConnectionTable table;
     private final TlsCredentials tls;
@@ -106,7 +111,6 @@ public final class NbdServer implements AutoCloseable {
     private final List<Listener> listeners = new ArrayList<>();
     private final List<Thread> listenerThreads = new ArrayList<>();
     private final AtomicInteger connectionIds = new AtomicInteger();
-    private ExecutorService workers;
     private ScheduledExecutorService timer;
     private ServerContext context;
     private int boundPort = -1;
@@ -120,11 +124,11 @@ public final class NbdServer implements AutoCloseable {
         this.tcpAddress = builder.tcpAddress;
         this.unixPath = builder.unixPath;
         this.config = new ServerConfig(builder.maxRequestBytes, builder.maxInFlightPerConnection,
-                builder.maxConnections, builder.maxHandshakes, builder.handshakeTimeout.toMillis(), builder.tlsMode);
+                Math.min(builder.threadsPerConnection, builder.maxInFlightPerConnection), builder.maxConnections,
+                builder.maxHandshakes, builder.handshakeTimeout.toMillis(), builder.tlsMode);
         this.tls = builder.tlsCredentials;
         this.table = new ConnectionTable(config.maxHandshakes(), config.maxConnections());
-        this.minWorkerThreads = Math.min(builder.minWorkerThreads, builder.maxWorkerThreads);
-        this.maxWorkerThreads = builder.maxWorkerThreads;
+        this.maxRequestThreads = builder.maxRequestThreads;
     }
 
     public static Builder builder() {
@@ -137,12 +141,10 @@ public final class NbdServer implements AutoCloseable {
             throw new NbdException(NbdError.WRONG_STATE, "server is already " + (closed ? "closed" : "started"));
         }
         started = true;
-        workers = new WorkerPool(table::transmittingNow, config.maxInFlightPerConnection(), minWorkerThreads,
-                maxWorkerThreads, daemonThreads("nbd-worker-"));
         ScheduledThreadPoolExecutor timerPool = new ScheduledThreadPoolExecutor(1, daemonThreads("nbd-timer-"));
         timerPool.setRemoveOnCancelPolicy(true);
         timer = timerPool;
-        context = new ServerContext(exports, config, counters, workers, timer, table, tls);
+        context = new ServerContext(exports, config, counters, new Semaphore(maxRequestThreads), timer, table, tls);
         try {
             if (tcpAddress != null) {
                 ServerSocketChannel tcp = bind(ServerSocketChannel.open(), tcpAddress);
@@ -334,12 +336,6 @@ public final class NbdServer implements AutoCloseable {
             if (timer != null) {
                 timer.shutdownNow();
             }
-            if (workers != null) {
-                workers.shutdown();
-                if (!workers.awaitTermination(SHUTDOWN_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
-                    workers.shutdownNow();
-                }
-            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
@@ -385,8 +381,8 @@ public final class NbdServer implements AutoCloseable {
         private boolean tlsVerifyPeer;
         private boolean insecure;
         private TlsCredentials tlsCredentials;
-        private int minWorkerThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
-        private int maxWorkerThreads = DEFAULT_MAX_WORKER_THREADS;
+        private int threadsPerConnection = DEFAULT_THREADS_PER_CONNECTION;
+        private int maxRequestThreads = DEFAULT_MAX_REQUEST_THREADS;
 
         private Builder() {
         }
@@ -474,25 +470,28 @@ public final class NbdServer implements AutoCloseable {
             return this;
         }
 
-        /** A fixed pool of {@code threads} workers instead of one sized by connections × queue depth. */
-        public Builder workerThreads(int threads) {
+        /**
+         * Most request threads of one connection (default {@value NbdServer#DEFAULT_THREADS_PER_CONNECTION},
+         * never more than {@link #maxInFlightPerConnection}): the most requests of one client executing at once.
+         */
+        public Builder threadsPerConnection(int threads) {
             if (threads < 1) {
-                throw new NbdException(NbdError.INVALID_CONFIGURATION, "worker threads " + threads + " < 1");
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "threads per connection " + threads + " < 1");
             }
-            this.minWorkerThreads = threads;
-            this.maxWorkerThreads = threads;
+            this.threadsPerConnection = threads;
             return this;
         }
 
         /**
-         * Most worker threads of the pool sized by connections × {@link #maxInFlightPerConnection}
-         * (default {@value NbdServer#DEFAULT_MAX_WORKER_THREADS}); requests beyond it queue.
+         * Most request threads all connections together add to their first thread (default
+         * {@value NbdServer#DEFAULT_MAX_REQUEST_THREADS}); at the cap a connection shares the threads
+         * it has, and 0 leaves every connection one thread.
          */
-        public Builder maxWorkerThreads(int threads) {
-            if (threads < 1) {
-                throw new NbdException(NbdError.INVALID_CONFIGURATION, "max worker threads " + threads + " < 1");
+        public Builder maxRequestThreads(int threads) {
+            if (threads < 0) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "max request threads " + threads + " < 0");
             }
-            this.maxWorkerThreads = threads;
+            this.maxRequestThreads = threads;
             return this;
         }
 

@@ -148,9 +148,9 @@ class NbdLiveExportsTest extends NbdTestSupport {
         byte[] content = random(4, 8 * BLOCK_BYTES);
         writeDevice(inner, 0, content);
         GatedDevice snap = track(new GatedDevice(inner, 2));
-        // one worker: the second request cannot start before the first (gated) one finishes
+        // one thread: the second request cannot start before the first (gated) one finishes
         NbdServer server = start(loopback().export("volume", memory("volume")).export("snap-1", snap)
-                .workerThreads(1));
+                .threadsPerConnection(1));
         NbdTestClient client = structuredClient(server, "snap-1");
         client.send(NBD_CMD_READ, 0, 1, 2L * BLOCK_BYTES, BLOCK_BYTES, null);
         client.send(NBD_CMD_READ, 0, 2, 4L * BLOCK_BYTES, BLOCK_BYTES, null);
@@ -194,7 +194,7 @@ class NbdLiveExportsTest extends NbdTestSupport {
     @Test
     void removalUnderLoadNeverLetsARequestReachTheClosedDevice() throws Exception {
         BlockDevice volume = memory("volume");
-        NbdServer server = start(loopback().export("volume", volume).workerThreads(4));
+        NbdServer server = start(loopback().export("volume", volume));
         AtomicLong succeeded = new AtomicLong();
         List<Future<Integer>> clients = new ArrayList<>();
         for (int c = 0; c < 4; c++) {

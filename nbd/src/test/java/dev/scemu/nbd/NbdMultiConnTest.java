@@ -12,12 +12,13 @@ import dev.scemu.core.FaultInjectingDevice;
 import dev.scemu.core.Media;
 import dev.scemu.core.PowerCutMode;
 import dev.scemu.core.PowerDomain;
-import dev.scemu.nbd.internal.WorkerPool;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -29,9 +30,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Several connections writing at once ({@code NBD_FLAG_CAN_MULTI_CONN}) and the worker pool sized
- * by connections × queue depth: every request the clients keep in flight reaches the device at
- * once, a flush on one connection makes the writes every other connection had answered durable,
+ * Several connections writing at once ({@code NBD_FLAG_CAN_MULTI_CONN}) and each connection's own
+ * request threads, as many as its client keeps requests in flight within the per-connection and
+ * server-wide caps: every request the clients keep in flight reaches the device at once, a flush on one connection makes the writes every other connection had answered durable,
  * and a real client copying over several connections lands every byte.
  */
 @Timeout(120)
@@ -42,13 +43,49 @@ class NbdMultiConnTest extends NbdTestSupport {
     @TempDir
     Path tempDir;
 
+    /**
+     * A connection runs at most {@code threadsPerConnection} request threads: 16 pipelined writes
+     * with a cap of 4 have exactly 4 inside the device at once (the device holds the first 4 until
+     * they are all inside), on 4 threads of the connection's own.
+     */
     @Test
-    void poolTargetIsConnectionsTimesDepthWithinFloorAndCeiling() {
-        assertThat(WorkerPool.targetFor(0, 32, 4, 256)).isEqualTo(4);
-        assertThat(WorkerPool.targetFor(1, 32, 4, 256)).isEqualTo(32);
-        assertThat(WorkerPool.targetFor(4, 16, 4, 256)).isEqualTo(64);
-        assertThat(WorkerPool.targetFor(64, 32, 4, 256)).isEqualTo(256);
-        assertThat(WorkerPool.targetFor(Integer.MAX_VALUE, Integer.MAX_VALUE, 4, 256)).isEqualTo(256);
+    void aConnectionExecutesAtMostThreadsPerConnectionRequestsAtOnceOnItsOwnThreads() throws Exception {
+        RendezvousDevice device = track(new RendezvousDevice(memory("disk"), 4));
+        NbdServer server = start(loopback().export("disk", device).threadsPerConnection(4));
+        NbdTestClient client = client(server, "disk");
+        pipelineWrites(client, 16);
+        assertThat(device.maxInside.get()).isEqualTo(4);
+        assertThat(device.threads).hasSize(4);
+        String connection = device.threads.iterator().next().replaceFirst("^(nbd-\\d+).*", "$1");
+        assertThat(device.threads).allMatch(name -> name.equals(connection) || name.startsWith(connection + "-"));
+        for (long lba = 0; lba < 16; lba++) {
+            assertThat(deviceBytes(device, lba * BLOCK_BYTES, BLOCK_BYTES)).isEqualTo(random(lba, BLOCK_BYTES));
+        }
+    }
+
+    /** With no server-wide permits left every connection keeps its first thread and is still served in full. */
+    @Test
+    void atTheServerWideCapEveryConnectionIsServedByItsFirstThread() throws Exception {
+        RendezvousDevice device = track(new RendezvousDevice(memory("disk"), 1));
+        NbdServer server = start(loopback().export("disk", device).maxRequestThreads(0));
+        NbdTestClient first = client(server, "disk");
+        NbdTestClient second = client(server, "disk");
+        pipelineWrites(first, 8);
+        pipelineWrites(second, 8);
+        assertThat(device.maxInside.get()).isEqualTo(1);
+        assertThat(device.threads).hasSize(2);
+    }
+
+    private static void pipelineWrites(NbdTestClient client, int count) throws Exception {
+        for (int i = 0; i < count; i++) {
+            client.send(NBD_CMD_WRITE, 0, client.nextHandle(), (long) i * BLOCK_BYTES, BLOCK_BYTES,
+                    random(i, BLOCK_BYTES));
+        }
+        client.flushOutput();
+        for (int i = 0; i < count; i++) {
+            NbdTestClient.Reply reply = client.receive();
+            assertThat(reply.error()).as("write %d: %s", reply.handle(), reply.message()).isZero();
+        }
     }
 
     /**
@@ -61,7 +98,7 @@ class NbdMultiConnTest extends NbdTestSupport {
         int connections = 4;
         int depth = 4;
         RendezvousDevice device = track(new RendezvousDevice(memory("disk"), connections * depth));
-        NbdServer server = start(loopback().export("disk", device).maxInFlightPerConnection(depth).maxWorkerThreads(64));
+        NbdServer server = start(loopback().export("disk", device).maxInFlightPerConnection(depth));
         List<NbdTestClient> clients = new ArrayList<>();
         for (int c = 0; c < connections; c++) {
             clients.add(client(server, "disk"));
@@ -184,6 +221,8 @@ class NbdMultiConnTest extends NbdTestSupport {
         private final CountDownLatch all;
         private final AtomicInteger inside = new AtomicInteger();
         final AtomicInteger maxInside = new AtomicInteger();
+        /** Names of the threads that wrote. */
+        final Set<String> threads = ConcurrentHashMap.newKeySet();
 
         RendezvousDevice(BlockDevice inner, int parties) {
             super(inner.name() + "-rendezvous", inner, false);
@@ -192,6 +231,7 @@ class NbdMultiConnTest extends NbdTestSupport {
 
         @Override
         protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+            threads.add(Thread.currentThread().getName());
             int now = inside.incrementAndGet();
             maxInside.accumulateAndGet(now, Math::max);
             all.countDown();

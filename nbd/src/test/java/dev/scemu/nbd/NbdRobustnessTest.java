@@ -157,7 +157,7 @@ class NbdRobustnessTest extends NbdTestSupport {
 
     @Test
     void clientThatNeverReadsItsRepliesDoesNotStarveOtherConnections() throws Exception {
-        NbdServer small = start(loopback().export("disk", disk).workerThreads(2).maxInFlightPerConnection(8));
+        NbdServer small = start(loopback().export("disk", disk).maxInFlightPerConnection(8).maxRequestThreads(2));
         NbdTestClient stubborn = client(small, "disk");
         for (int i = 0; i < 64; i++) { // 64 MiB of replies it will never read: its socket buffers fill up
             stubborn.send(dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_READ, 0, i, 0, 1 << 20, null);

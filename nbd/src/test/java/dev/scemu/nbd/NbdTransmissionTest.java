@@ -129,7 +129,7 @@ class NbdTransmissionTest extends NbdTestSupport {
         byte[] second = random(7, BLOCK_BYTES);
         writeDevice(disk, 0, first);
         writeDevice(disk, 1, second);
-        NbdServer server = start(loopback().export("disk", disk).workerThreads(4));
+        NbdServer server = start(loopback().export("disk", disk));
         NbdTestClient client = client(server, "disk");
 
         client.send(NBD_CMD_READ, 0, 100, 0, BLOCK_BYTES, null);
@@ -160,8 +160,14 @@ class NbdTransmissionTest extends NbdTestSupport {
         }
     }
 
+    /**
+     * Every request is executed on a thread of its own connection (named after it: {@code nbd-N},
+     * {@code nbd-N-k}), never on a shared pool: a client at queue depth 1 settles on one thread
+     * that reads, executes and answers each request (it keeps the read role once its requests come
+     * alone), and a pipelined burst runs on several threads of the connection at once.
+     */
     @Test
-    void aClientAtQueueDepthOneIsServedByItsConnectionThreadAndAPipelinedOneByTheWorkers() throws Exception {
+    void requestsAreExecutedByTheirConnectionsOwnThreadsAndALoneClientByOne() throws Exception {
         ThreadRecordingDevice disk = track(new ThreadRecordingDevice(memory("disk")));
         NbdServer server = start(loopback().export("disk", disk));
         NbdTestClient client = client(server, "disk");
@@ -169,12 +175,11 @@ class NbdTransmissionTest extends NbdTestSupport {
         for (int i = 0; i < lone; i++) {
             assertThat(client.write((long) i * BLOCK_BYTES, random(10 + i, BLOCK_BYTES), 0)).isZero();
         }
-        // the first lone requests go to the workers (no streak yet); once the reader executes and
-        // answers them itself, every later one stays on it
-        int first = dev.scemu.nbd.internal.Connection.INLINE_AFTER_ALONE - 1;
-        assertThat(disk.writerThreads.subList(0, first)).allMatch(name -> name.startsWith("nbd-worker-"));
-        assertThat(disk.writerThreads.subList(lone - 10, lone)).allMatch(name -> name.startsWith("nbd-")
-                && !name.startsWith("nbd-worker-"));
+        String connection = disk.writerThreads.get(0).replaceFirst("^(nbd-\\d+).*", "$1");
+        assertThat(connection).matches("nbd-\\d+");
+        // from the streak on, one thread keeps the read role and serves every request
+        int settled = dev.scemu.nbd.internal.Connection.KEEP_READ_ROLE_AFTER_ALONE;
+        assertThat(java.util.Set.copyOf(disk.writerThreads.subList(settled, lone))).hasSize(1);
 
         disk.writerThreads.clear();
         int pipelined = 16;
@@ -185,13 +190,77 @@ class NbdTransmissionTest extends NbdTestSupport {
         for (int i = 0; i < pipelined; i++) {
             assertThat(client.receive().error()).isZero();
         }
-        assertThat(disk.writerThreads).hasSize(pipelined).anyMatch(name -> name.startsWith("nbd-worker-"));
+        assertThat(disk.writerThreads).hasSize(pipelined)
+                .allMatch(name -> name.equals(connection) || name.startsWith(connection + "-"));
         for (int i = 0; i < lone; i++) {
             assertThat(client.read((long) i * BLOCK_BYTES, BLOCK_BYTES)).isEqualTo(random(10 + i, BLOCK_BYTES));
         }
         for (int i = 0; i < pipelined; i++) {
             assertThat(client.read((long) (lone + i) * BLOCK_BYTES, BLOCK_BYTES)).isEqualTo(random(50 + i, BLOCK_BYTES));
         }
+    }
+
+    /** Holds reads of blocks [0, 2) until the gate opens and records whether a reading thread was ever interrupted. */
+    private static final class InterruptProbeDevice extends dev.scemu.core.ForwardingBlockDevice {
+        final java.util.concurrent.CountDownLatch bothInside = new java.util.concurrent.CountDownLatch(2);
+        final java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.atomic.AtomicInteger finished = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
+
+        InterruptProbeDevice(BlockDevice inner) {
+            super(inner.name() + "-probe", inner, false);
+        }
+
+        @Override
+        protected void doRead(long lba, int blockCount, java.nio.ByteBuffer buffer, int bufferOffset) {
+            if (lba < 2) {
+                bothInside.countDown();
+                try {
+                    if (!gate.await(20, java.util.concurrent.TimeUnit.SECONDS)) {
+                        throw new IllegalStateException("gate never opened");
+                    }
+                } catch (InterruptedException e) {
+                    interrupted.set(true);
+                    Thread.currentThread().interrupt();
+                }
+                if (Thread.currentThread().isInterrupted()) {
+                    interrupted.set(true);
+                }
+            }
+            inner().read(lba, blockCount, buffer, bufferOffset);
+            if (lba < 2) {
+                finished.incrementAndGet();
+            }
+        }
+    }
+
+    /**
+     * Closing the server while two requests of a connection are inside the device (on two of the
+     * connection's threads) interrupts neither: an interrupt during device I/O would close the
+     * member files' NIO channels. The socket closes at once; the device calls run to their end.
+     */
+    @Test
+    void closingTheServerNeverInterruptsRequestsInTheDevice() throws Exception {
+        InterruptProbeDevice disk = track(new InterruptProbeDevice(memory("disk")));
+        NbdServer server = start(loopback().export("disk", disk));
+        NbdTestClient client = client(server, "disk");
+        client.send(NBD_CMD_READ, 0, 1, 0, BLOCK_BYTES, null);
+        client.send(NBD_CMD_READ, 0, 2, BLOCK_BYTES, BLOCK_BYTES, null);
+        client.flushOutput();
+        assertThat(disk.bothInside.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+        java.util.concurrent.ExecutorService closer = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<?> closing = closer.submit(server::close);
+            // close() closes the socket before it waits for the connection's threads: the client sees the end
+            org.assertj.core.api.Assertions.assertThatThrownBy(client::receive).isInstanceOf(java.io.IOException.class);
+            disk.gate.countDown();
+            closing.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        } finally {
+            closer.shutdownNow();
+        }
+        assertThat(disk.finished.get()).isEqualTo(2);
+        assertThat(disk.interrupted.get()).isFalse();
     }
 
     @Test

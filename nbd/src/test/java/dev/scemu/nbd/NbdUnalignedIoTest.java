@@ -74,7 +74,7 @@ class NbdUnalignedIoTest extends NbdTestSupport {
         int sectorBytes = BLOCK_BYTES / writers; // each writer owns one 512-byte sector of every block
         int blocks = 64;
         BlockDevice disk = memory("disk");
-        NbdServer server = start(loopback().export("disk", disk).workerThreads(8));
+        NbdServer server = start(loopback().export("disk", disk));
         List<NbdTestClient> clients = new ArrayList<>();
         for (int w = 0; w < writers; w++) {
             clients.add(client(server, "disk"));

@@ -9,27 +9,50 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.StandardSocketOptions;
 import java.nio.channels.SocketChannel;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client connection. Its thread runs the handshake, then reads requests: each one takes a
- * free {@link RequestSlot} (so at most {@code maxInFlightPerConnection} are in flight; the
- * reader waits for a slot otherwise), its WRITE payload is read into the slot's buffer, and the
- * slot goes to the server's worker pool, which executes it and hands it to the connection's
- * {@link ReplyWriter} thread, which sends the reply and frees the slot. Replies may thus leave in
- * a different order than requests came in; each carries its request's handle.
+ * One client connection, served by its own request threads (nbdkit's "parallel" thread model; see
+ * {@code docs/nbd.md}, "Concurrency and the hot path"). The thread that accepted it runs the
+ * handshake, then it and the threads the connection adds take turns reading: the thread holding
+ * the read role ({@link #readLock}) reads one request into a free {@link RequestSlot} (so at most
+ * {@code maxInFlightPerConnection} are in flight; it waits for a slot otherwise), passes the role
+ * on, executes the request and writes its reply itself ({@link ReplyWriter#send}, under the
+ * connection's write lock). No request is handed from one thread to another. Replies may thus
+ * leave in a different order than requests came in; each carries its request's handle.
  *
+ * <h2>How many threads</h2>
+ * A thread that read a request hands the read role to a thread waiting for it; when none waits, it
+ * starts one (up to {@code threadsPerConnection}, and while the server-wide permits of
+ * {@link ServerContext#requestThreads} last), so a client gets as many threads as it keeps
+ * requests in flight. A client at queue depth 1 needs one: a READ or WRITE that arrives, like the
+ * {@link #KEEP_READ_ROLE_AFTER_ALONE} requests before it, with no other request of the connection
+ * executing and no further request bytes buffered, is executed by its reader <em>keeping</em> the
+ * read role, so nothing is woken at all; any other request (a FLUSH, a trim, one with company)
+ * passes the role on first, so a flush never holds up the requests behind it. A thread that waited
+ * {@link #IDLE_THREAD_SECONDS} for the role while another held it ends (never the first thread).
+ *
+ * <h2>Ending</h2>
  * <p>Errors of a request are answered with an NBD error and the connection goes on; only a stream
  * that cannot be parsed (bad magic, unknown client flags, truncated message) or a failed socket
- * ends it. On {@code NBD_CMD_DISC} or end of stream the connection waits for the requests in
- * flight to be answered, then closes.
+ * ends it. On {@code NBD_CMD_DISC}, end of stream or such an error the thread that read it stops
+ * the reading; every thread finishes the request it executes and answers it, then ends; the first
+ * thread waits for the requests in flight to be answered, then closes the connection. Nothing
+ * interrupts a request thread: an interrupt during device I/O would close the member files' NIO
+ * channels. Threads waiting for the read role or a slot are woken by the others finishing, threads
+ * blocked on the socket by closing it.
  *
  * <h2>Handshake deadline</h2>
  * {@link #startHandshakeTimer()} closes the connection if it has not entered transmission within
@@ -41,10 +64,10 @@ import org.slf4j.LoggerFactory;
  * When the connection's export is removed ({@link #exportRemoved}) or the connection is evicted to
  * make room for another ({@link #evictIdle}), requests not yet executing are answered
  * {@code ESHUTDOWN} (the protocol's "server shutting down": the client must then send
- * {@code NBD_CMD_DISC}); requests executing finish and are answered normally. The reader keeps
+ * {@code NBD_CMD_DISC}); requests executing finish and are answered normally. The connection keeps
  * answering new requests {@code ESHUTDOWN} for {@link #SHUTDOWN_GRACE_MILLIS}, so requests
- * already on the wire get their error, then the server shuts the socket's input down: the reader
- * sees end of stream, waits for the replies in flight, and closes the connection (a clean close,
+ * already on the wire get their error, then the server shuts the socket's input down: the thread
+ * that reads sees end of stream, the replies in flight are sent, and the connection closes (a clean close,
  * not counted as a protocol violation). A client that disconnects first ends it sooner.
  */
 public final class Connection implements Runnable, ExportHandle.User, ConnectionTable.Member {
@@ -53,8 +76,10 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     private static final int INPUT_BUFFER_BYTES = 128 << 10;
     private static final long DRAIN_TIMEOUT_SECONDS = 30;
     private static final long DRAIN_POLL_MILLIS = 100;
-    /** Consecutive lone requests after which the reader executes requests itself ({@link #runsInline}). */
-    public static final int INLINE_AFTER_ALONE = 8;
+    /** Consecutive lone requests after which a reader keeps the read role while it executes ({@link #keepsReadRole}). */
+    public static final int KEEP_READ_ROLE_AFTER_ALONE = 8;
+    /** How long a thread other than the first waits for the read role before it ends. */
+    static final long IDLE_THREAD_SECONDS = 30;
     /** How long a connection shut down while open keeps answering ESHUTDOWN before it closes. */
     static final long SHUTDOWN_GRACE_MILLIS = 1_000;
 
@@ -74,17 +99,31 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     private volatile ScheduledFuture<?> handshakeTimer;
     /** The export this connection is attached to (from admission to close); only the connection's thread writes it. */
     private ExportHandle attachedExport;
+    /** The read role: held by the thread reading a request (and by one executing a lone request). */
+    private final ReentrantLock readLock = new ReentrantLock();
     /**
-     * Requests dispatched to the workers and not yet executed. A lone request is one that finds
-     * none: counted down before the reply is handed to the writer, so a client at queue depth 1
-     * that got its reply always finds its previous request done (the slot, which returns only
-     * after the reply was written, can still be out then).
+     * Requests read whose execution has not ended (the one just read included). A lone request is
+     * one that finds no other: counted down
+     * before the reply is sent, so a client at queue depth 1 that got its reply always finds its
+     * previous request done (its slot, which returns only after the reply was written, may still
+     * be out then).
      */
-    private final java.util.concurrent.atomic.AtomicInteger executing = new java.util.concurrent.atomic.AtomicInteger();
-    /** Set while the reader executes a request itself ({@link #executeInline}). */
-    private volatile boolean executingInline;
-    /** Requests in a row that found no other request executing (reader thread only; {@link #runsInline}). */
+    private final AtomicInteger executing = new AtomicInteger();
+    /** Requests in a row that found no other request executing (under {@link #readLock}; {@link #keepsReadRole}). */
     private int aloneStreak;
+    /** Set once reading has ended (DISC, end of stream, failure): threads then finish their request and end. */
+    private volatile boolean stopReading;
+    /** What ended the reading if it was not DISC or a clean end of stream (the first one). */
+    private final AtomicReference<Exception> endCause = new AtomicReference<>();
+    /** The request threads the connection added to its first one (joined by {@link #shutdown}). */
+    private final Set<Thread> addedThreads = ConcurrentHashMap.newKeySet();
+    /** Added threads started and not yet waiting for the read role (under {@link #readLock} to count up). */
+    private final AtomicInteger startingThreads = new AtomicInteger();
+    private final AtomicInteger threadIds = new AtomicInteger();
+    // transmission state, set by the first thread before it starts others
+    private ChannelInput input;
+    private IoEngine engine;
+    private ReplyWriter replies;
     /** The connection's streams (plain or TLS); set by the connection's thread before the handshake. */
     private volatile Transport transport;
 
@@ -223,136 +262,188 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
 
     private void transmit(ChannelInput input, Handshake.Result result, ExportHandle export)
             throws IOException, InterruptedException {
-        IoEngine engine = new IoEngine(export, context.config().maxRequestBytes(), result.allocationContext(),
+        this.input = input;
+        this.engine = new IoEngine(export, context.config().maxRequestBytes(), result.allocationContext(),
                 () -> shutdownReason);
-        ReplyWriter writer = new ReplyWriter(transport.out(), result.structuredReplies(), peer, slots.length,
+        this.replies = new ReplyWriter(transport.out(), result.structuredReplies(), peer, slots.length,
                 this::release, this::close);
-        Thread writerThread = new Thread(writer, peer + "-writer");
-        writerThread.setDaemon(true);
-        writerThread.start();
         try {
-            readRequests(input, engine, writer);
+            serveRequests(true);
         } finally {
-            // every request read gets its reply before the writer stops (DISC, end of stream)
+            // every request read gets its reply before the connection closes (DISC, end of stream)
             awaitRequestsInFlight();
-            writer.stop();
+        }
+        Exception cause = endCause.get();
+        if (cause instanceof IOException e) {
+            throw e;
+        } else if (cause instanceof InterruptedException e) {
+            throw e;
+        } else if (cause instanceof RuntimeException e) {
+            throw e;
         }
     }
 
-    private void readRequests(ChannelInput input, IoEngine engine, ReplyWriter writer)
-            throws IOException, InterruptedException {
-        ServerCounters counters = context.counters();
-        while (!closed) {
-            if (!input.awaitData()) {
-                LOG.debug("{}: client closed the connection", peer);
-                return;
-            }
-            int magic = input.readInt();
-            if (magic != NBD_REQUEST_MAGIC) {
-                throw new ProtocolViolationException("request magic 0x" + Integer.toHexString(magic)
-                        + " is not NBD_REQUEST_MAGIC");
-            }
-            int flags = input.readUnsignedShort();
-            int type = input.readUnsignedShort();
-            long handle = input.readLong();
-            long offsetBytes = input.readLong();
-            long lengthBytes = input.readInt() & 0xffffffffL;
-            lastActivityNanos = System.nanoTime();
-            NbdCommand command = NbdCommand.of(type);
-            counters.request(command);
-            if (type == NBD_CMD_DISC) {
-                LOG.debug("{}: NBD_CMD_DISC", peer);
-                return;
-            }
-            RequestSlot slot = freeSlots.take();
-            try {
-                slot.begin(type, command, flags, handle, offsetBytes, lengthBytes);
-                engine.validate(slot);
-                if (type == NBD_CMD_WRITE) {
-                    if (slot.error == 0 && lengthBytes > 0) {
-                        input.readFully(slot.data(engine.spanBytes(offsetBytes, lengthBytes)),
-                                engine.headPaddingBytes(offsetBytes), (int) lengthBytes);
-                    } else {
-                        input.skip(lengthBytes);
+    /**
+     * The loop of every request thread: take the read role, read one request, pass the role on
+     * unless the request is lone ({@link #keepsReadRole}), execute it, send its reply; until the
+     * reading stops. The first thread ({@code first}) never ends while the connection reads; an
+     * added thread ends when it waited {@link #IDLE_THREAD_SECONDS} for the role (another thread
+     * holds it then, so the connection always has a reader).
+     */
+    private void serveRequests(boolean first) {
+        boolean reading = false;
+        RequestSlot slot = null;
+        try {
+            while (true) {
+                if (!reading) {
+                    if (first) {
+                        readLock.lock();
+                    } else if (!readLock.tryLock(IDLE_THREAD_SECONDS, TimeUnit.SECONDS)) {
+                        return;
                     }
+                    reading = true;
                 }
-            } catch (IOException | RuntimeException e) {
-                release(slot); // never dispatched: give it back so closing does not wait for it
-                throw e;
+                if (stopReading || closed) {
+                    return;
+                }
+                slot = readRequest();
+                if (slot == null) {
+                    return;
+                }
+                executing.incrementAndGet();
+                if (!keepsReadRole(slot)) {
+                    passReadRole();
+                    reading = false;
+                }
+                RequestSlot executed = slot;
+                slot = null;
+                execute(executed);
+                executing.decrementAndGet(); // before the reply leaves: a client that got it finds the request done
+                replies.send(executed);
             }
-            if (runsInline(slot, input)) {
-                executeInline(slot, engine, writer);
-            } else {
-                dispatch(slot, engine, writer);
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            if (slot != null) {
+                release(slot); // read but never executed: give it back so closing does not wait for it
+            }
+            endCause.compareAndSet(null, e);
+            stopReading = true;
+        } finally {
+            if (reading) {
+                readLock.unlock();
             }
         }
     }
 
     /**
-     * Whether the reader executes this request itself: a READ or WRITE that arrived, like the
-     * {@link #INLINE_AFTER_ALONE} requests before it, while no other request of the connection was
-     * executing ({@link #executing}) and no further request bytes were buffered (a client at queue
-     * depth 1; a deeper client, which leaves requests in flight most of the time, keeps every
-     * request on the workers: measured, executing its occasional lone request on the reader cost
-     * it 17 % of its 4 KiB random-read IOPS at QD16). A client at queue depth 1 then costs no
-     * thread hand-off at all (the reader executes and, with the writer idle,
-     * answers: {@link ReplyWriter#sendNow}), where a dispatched request crosses three threads.
-     * Anything else, or a request with company, goes to the workers, so requests of a deeper
-     * queue still run in parallel and a FLUSH or a trim never holds the reader. Blocking the
-     * reader blocks only this connection, as back-pressure already does.
+     * Reads one request (under {@link #readLock}) into a free slot, validated, with its WRITE
+     * payload; null (and the reading stops) on {@code NBD_CMD_DISC} or a clean end of stream.
      */
-    private boolean runsInline(RequestSlot slot, ChannelInput input) {
-        boolean alone = input.buffered() == 0 && executing.get() == 0;
-        aloneStreak = alone ? Math.min(aloneStreak + 1, INLINE_AFTER_ALONE) : 0;
-        return aloneStreak >= INLINE_AFTER_ALONE
+    private RequestSlot readRequest() throws IOException, InterruptedException {
+        if (!input.awaitData()) {
+            LOG.debug("{}: client closed the connection", peer);
+            stopReading = true;
+            return null;
+        }
+        int magic = input.readInt();
+        if (magic != NBD_REQUEST_MAGIC) {
+            throw new ProtocolViolationException("request magic 0x" + Integer.toHexString(magic)
+                    + " is not NBD_REQUEST_MAGIC");
+        }
+        int flags = input.readUnsignedShort();
+        int type = input.readUnsignedShort();
+        long handle = input.readLong();
+        long offsetBytes = input.readLong();
+        long lengthBytes = input.readInt() & 0xffffffffL;
+        lastActivityNanos = System.nanoTime();
+        NbdCommand command = NbdCommand.of(type);
+        context.counters().request(command);
+        if (type == NBD_CMD_DISC) {
+            LOG.debug("{}: NBD_CMD_DISC", peer);
+            stopReading = true;
+            return null;
+        }
+        RequestSlot slot = freeSlots.take();
+        try {
+            slot.begin(type, command, flags, handle, offsetBytes, lengthBytes);
+            engine.validate(slot);
+            if (type == NBD_CMD_WRITE) {
+                if (slot.error == 0 && lengthBytes > 0) {
+                    input.readFully(slot.data(engine.spanBytes(offsetBytes, lengthBytes)),
+                            engine.headPaddingBytes(offsetBytes), (int) lengthBytes);
+                } else {
+                    input.skip(lengthBytes);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            release(slot);
+            throw e;
+        }
+        return slot;
+    }
+
+    /**
+     * Whether the reader keeps the read role while it executes this request: a READ or WRITE that
+     * arrived, like the {@link #KEEP_READ_ROLE_AFTER_ALONE} requests before it, while no other
+     * request of the connection was executing ({@link #executing}) and no further request bytes
+     * were buffered: a client at queue depth 1, whose next request cannot come before this reply,
+     * so passing the role on would only wake a thread to wait in the socket. A deeper client, which
+     * leaves requests in flight most of the time, always gets the role passed on (measured on the
+     * old worker model: executing its occasional lone request without a reader cost it 17 % of its
+     * 4 KiB random-read IOPS at QD16), and so does a FLUSH or a trim, which must not hold up the
+     * requests behind it. Called under {@link #readLock}.
+     */
+    private boolean keepsReadRole(RequestSlot slot) {
+        boolean alone = input.buffered() == 0 && executing.get() == 1;
+        aloneStreak = alone ? Math.min(aloneStreak + 1, KEEP_READ_ROLE_AFTER_ALONE) : 0;
+        return aloneStreak >= KEEP_READ_ROLE_AFTER_ALONE
                 && (slot.type == NbdProtocol.NBD_CMD_READ || slot.type == NBD_CMD_WRITE);
     }
 
-    private void dispatch(RequestSlot slot, IoEngine engine, ReplyWriter writer) throws IOException {
-        executing.incrementAndGet();
-        try {
-            context.workers().execute(() -> process(slot, engine, writer));
-        } catch (RejectedExecutionException e) {
-            executing.decrementAndGet();
-            release(slot);
-            throw new IOException("server is shutting down", e);
-        }
-    }
-
-    /** Runs on a worker: executes the request and hands the reply to the writer (which releases the slot). */
-    private void process(RequestSlot slot, IoEngine engine, ReplyWriter writer) {
-        try {
-            execute(slot, engine);
-        } finally {
-            executing.decrementAndGet(); // before the reply leaves: a client that got it finds the request done
-            writer.submit(slot);
-        }
-    }
-
     /**
-     * Executes a request on the reader and answers it. {@link #shutdown} interrupts the reader to
-     * wake it from waits, but an interrupt during device I/O would close the member files' NIO
-     * channels (a flush under a snapshot commit is a {@code FileChannel.force}): so the reader
-     * announces the execution, then checks {@code closed}, while shutdown sets {@code closed},
-     * then interrupts only if no execution is announced (both volatile: one of the two sees the
-     * other). A request the reader finds closed is dropped, like the replies of a closed connection.
+     * Lets the read role go (under {@link #readLock}, which it releases): to the thread waiting
+     * longest for it, or, when none waits or is on its way, to a new thread, if this connection has
+     * fewer than {@code threadsPerConnection} and the server has a permit left. Otherwise the role
+     * stays free until a thread finishes its request.
      */
-    private void executeInline(RequestSlot slot, IoEngine engine, ReplyWriter writer) {
-        executingInline = true;
-        try {
-            if (closed) {
-                release(slot);
-                return;
-            }
-            execute(slot, engine);
-        } finally {
-            executingInline = false;
+    private void passReadRole() {
+        boolean start = !readLock.hasQueuedThreads() && startingThreads.get() == 0
+                && 1 + addedThreads.size() < context.config().threadsPerConnection()
+                && context.requestThreads().tryAcquire();
+        if (start) {
+            startingThreads.incrementAndGet();
         }
-        writer.sendNow(slot);
+        readLock.unlock();
+        if (start) {
+            startThread();
+        }
+    }
+
+    private void startThread() {
+        Thread added = new Thread(this::runAddedThread, peer + "-" + threadIds.incrementAndGet());
+        added.setDaemon(true);
+        addedThreads.add(added);
+        try {
+            added.start();
+        } catch (RuntimeException | OutOfMemoryError e) { // no native thread: go on with the threads there are
+            addedThreads.remove(added);
+            startingThreads.decrementAndGet();
+            context.requestThreads().release();
+            LOG.warn("{}: cannot start a request thread: {}", peer, e.toString());
+        }
+    }
+
+    private void runAddedThread() {
+        try {
+            startingThreads.decrementAndGet();
+            serveRequests(false);
+        } finally {
+            addedThreads.remove(Thread.currentThread());
+            context.requestThreads().release();
+        }
     }
 
     /** Executes a request (an unexpected failure becomes an EIO reply) and counts it. */
-    private void execute(RequestSlot slot, IoEngine engine) {
+    private void execute(RequestSlot slot) {
         try {
             if (slot.error == 0) {
                 engine.execute(slot);
@@ -429,7 +520,7 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
         guard.cancel(false);
     }
 
-    /** Shuts the socket's input down: the reader sees end of stream and the connection closes cleanly. */
+    /** Shuts the socket's input down: the reading thread sees end of stream and the connection closes cleanly. */
     private void endInput() {
         inputEnded = true;
         try {
@@ -439,7 +530,7 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
         }
     }
 
-    /** Closes the socket (idempotent): the reader ends, the writer drops the replies not yet sent. */
+    /** Closes the socket (idempotent): the reading thread ends, replies not yet sent are dropped. */
     public void close() {
         closed = true;
         ScheduledFuture<?> timer = handshakeTimer;
@@ -453,15 +544,25 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
         }
     }
 
-    /** Closes the connection and waits up to {@code timeoutMillis} for its thread to end. */
+    /**
+     * Closes the connection and waits up to {@code timeoutMillis} for its threads to end. Never
+     * interrupts them (one may be in device I/O, which an interrupt would break: the member files'
+     * NIO channels close on it); closing the socket wakes every thread blocked on it, and the
+     * others end after the request they execute.
+     */
     public void shutdown(long timeoutMillis) throws InterruptedException {
         close();
-        Thread t = thread;
-        if (t != null && t != Thread.currentThread()) {
-            if (!executingInline) { // see executeInline: never interrupt device I/O
-                t.interrupt();
-            }
-            t.join(timeoutMillis);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        join(thread, deadline);
+        for (Thread added : addedThreads) {
+            join(added, deadline);
+        }
+    }
+
+    private static void join(Thread t, long deadlineNanos) throws InterruptedException {
+        long left = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+        if (t != null && t != Thread.currentThread() && left > 0) {
+            t.join(left);
         }
     }
 }

@@ -47,8 +47,6 @@ public final class ConnectionTable {
     private final Set<Member> handshaking = new LinkedHashSet<>();
     private final Set<Member> transmitting = new LinkedHashSet<>();
     private boolean closed;
-    /** {@code transmitting.size()}, readable without the monitor (the worker pool reads it per request). */
-    private volatile int transmittingCount;
 
     public ConnectionTable(int maxHandshakes, int maxConnections) {
         this.maxHandshakes = maxHandshakes;
@@ -97,11 +95,9 @@ public final class ConnectionTable {
                         + " connections in transmission have requests in flight");
             }
             transmitting.remove(victim);
-            transmittingCount = transmitting.size();
         }
         handshaking.remove(connection);
         transmitting.add(connection);
-        transmittingCount = transmitting.size();
         return new Admission(true, victim, null);
     }
 
@@ -114,7 +110,6 @@ public final class ConnectionTable {
     public synchronized void remove(Member connection) {
         handshaking.remove(connection);
         transmitting.remove(connection);
-        transmittingCount = transmitting.size();
     }
 
     public synchronized int handshaking() {
@@ -123,11 +118,6 @@ public final class ConnectionTable {
 
     public synchronized int transmitting() {
         return transmitting.size();
-    }
-
-    /** Connections in transmission, read without the table's monitor (may lag a concurrent change). */
-    public int transmittingNow() {
-        return transmittingCount;
     }
 
     /** Refuses every later admission and returns every connection registered. */

@@ -15,21 +15,26 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The writer thread of one connection: workers {@link #submit} executed requests, the writer
- * encodes their replies and sends every reply that is waiting in one gathering write, then gives
- * the slots back. Only this thread and the connection's own reader ({@link #sendNow}, for a
- * request it executed itself while the writer was idle) write to the socket, one at a time under
- * one lock, so replies never interleave, and a client that stops reading blocks its own
- * connection's threads only, never the shared workers.
+ * Writes the replies of one connection, from the connection's own request threads: the thread
+ * that executed a request calls {@link #send}, which writes the reply at once under the
+ * connection's write lock when no other thread is writing. When one is, the reply is queued and the
+ * thread goes on without waiting: the writing thread sends every queued reply (with its own, in one
+ * gathering write) before it lets the lock go, and checks the queue again after letting it go, so
+ * no reply is left behind and no thread ever sleeps to hand a reply over (flat combining). Replies
+ * never interleave (a structured reply's chunk leaves whole, in one write under the lock), TLS
+ * records are made under the lock, and a client that stops reading blocks only the thread writing
+ * to it; the connection's other threads queue their replies, run out of request slots and stop
+ * reading: the client's own connection is held, never another.
  *
  * <p>Without structured replies every reply is a simple reply (read data follows a zero error).
  * With them, a successful READ is one {@code NBD_REPLY_TYPE_OFFSET_DATA} chunk flagged DONE
@@ -38,33 +43,32 @@ import org.slf4j.LoggerFactory;
  * {@code NBD_REPLY_TYPE_BLOCK_STATUS} chunk flagged DONE, and other successes are simple replies
  * (allowed for replies without payload). Each reply carries its request's handle.
  */
-final class ReplyWriter implements Runnable {
+final class ReplyWriter {
 
     private static final Logger LOG = LoggerFactory.getLogger(ReplyWriter.class);
 
     /** Longest error message sent in an error chunk. */
     static final int MAX_MESSAGE_BYTES = RequestSlot.HEADER_BYTES - STRUCTURED_REPLY_HEADER_BYTES - 6 - 32;
-    /** Queued by {@link #stop()}: ends the thread. */
-    private static final RequestSlot STOP = new RequestSlot();
 
     private final GatheringByteChannel channel;
     private final boolean structuredReplies;
     private final String peer;
     private final Consumer<RequestSlot> release;
     private final Runnable onFailure;
-    private final BlockingQueue<RequestSlot> queue = new LinkedBlockingQueue<>();
+    /** Replies waiting for the thread that holds {@link #writeLock}; at most the connection's slots. */
+    private final Queue<RequestSlot> queued = new ConcurrentLinkedQueue<>();
+    /** The connection's write lock: held while replies go to the socket. */
+    private final ReentrantLock writeLock = new ReentrantLock();
+    // used under writeLock only
     private final List<RequestSlot> batch = new ArrayList<>();
     private final ByteBuffer[] gather;
-    /** Held while replies go to the socket, by the writer thread or by {@link #sendNow}. */
-    private final ReentrantLock socketLock = new ReentrantLock();
-    /** The one reply {@link #sendNow} writes (used under {@link #socketLock} only). */
-    private final List<RequestSlot> single = new ArrayList<>(1);
+    private final int maxBatch;
     private volatile boolean failed;
 
     /**
      * @param maxBatch most replies written at once (the connection's slot count)
      * @param release gives a slot back once its reply is written (or dropped)
-     * @param onFailure called once if writing fails (the connection closes)
+     * @param onFailure called if writing fails (the connection closes)
      */
     ReplyWriter(GatheringByteChannel channel, boolean structuredReplies, String peer, int maxBatch,
                 Consumer<RequestSlot> release, Runnable onFailure) {
@@ -73,83 +77,38 @@ final class ReplyWriter implements Runnable {
         this.peer = peer;
         this.release = release;
         this.onFailure = onFailure;
+        this.maxBatch = maxBatch;
         this.gather = new ByteBuffer[2 * maxBatch];
     }
 
-    /** Queues the reply of an executed request; the slot comes back through {@code release}. */
-    void submit(RequestSlot slot) {
-        queue.add(slot);
-    }
-
     /**
-     * Sends this reply from the calling thread (the connection's reader, for a request it executed
-     * itself) when no reply is queued and the writer is not writing, else queues it
-     * ({@link #submit}). Either way the slot comes back through {@code release}. The caller is the
-     * connection's own thread, never a shared worker, so a client that stops reading blocks only
-     * its own connection, as with the writer thread.
+     * Sends the reply of an executed request: written by the calling thread unless another thread
+     * is writing, which then sends it (see the class comment). Either way the slot comes back
+     * through {@code release} once the reply was written or, after a failure, dropped.
      */
-    void sendNow(RequestSlot slot) {
-        if (!queue.isEmpty() || !socketLock.tryLock()) {
-            submit(slot);
-            return;
-        }
-        try {
-            single.add(slot);
-            writeAll(single);
-        } finally {
-            socketLock.unlock();
-        }
-    }
-
-    /** Ends the thread after the replies queued so far. */
-    void stop() {
-        queue.add(STOP);
-    }
-
-    @Override
-    public void run() {
-        try {
-            while (true) {
-                RequestSlot first = queue.take();
-                if (first == STOP) {
-                    return;
+    void send(RequestSlot slot) {
+        queued.add(slot);
+        // a thread that finds the lock taken leaves; the holder looks at the queue again after
+        // unlocking (the add precedes the failed tryLock, which precedes that unlock and that look)
+        while (!queued.isEmpty() && writeLock.tryLock()) {
+            try {
+                RequestSlot next;
+                while (batch.size() < maxBatch && (next = queued.poll()) != null) {
+                    batch.add(next);
                 }
-                batch.add(first);
-                queue.drainTo(batch, gather.length / 2 - 1);
-                boolean stop = batch.remove(STOP);
-                writeBatch();
-                if (stop) {
-                    return;
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            // never leave a slot behind: the connection waits for all of them when it closes
-            for (RequestSlot slot : batch) {
-                release.accept(slot);
-            }
-            batch.clear();
-            RequestSlot slot;
-            while ((slot = queue.poll()) != null) {
-                if (slot != STOP) {
-                    release.accept(slot);
-                }
+                writeAll(batch);
+            } finally {
+                writeLock.unlock();
             }
         }
-    }
-
-    private void writeBatch() {
-        writeAll(batch);
     }
 
     /**
-     * Sends the replies of {@code slots} in one gathering write under {@link #socketLock}, then
+     * Sends the replies of {@code slots} in one gathering write (under {@link #writeLock}), then
      * gives the slots back and clears the list (a failed write closes the connection: the slots
      * come back all the same).
      */
     private void writeAll(List<RequestSlot> slots) {
-        socketLock.lock();
         try {
             if (!failed) {
                 int count = 0;
@@ -166,14 +125,14 @@ final class ReplyWriter implements Runnable {
                 while (bytes > 0) {
                     bytes -= channel.write(gather, 0, count);
                 }
-                java.util.Arrays.fill(gather, 0, count, null);
+                Arrays.fill(gather, 0, count, null);
             }
         } catch (IOException | RuntimeException e) {
             failed = true;
+            Arrays.fill(gather, null);
             LOG.debug("{}: writing replies failed: {}", peer, e.toString());
             onFailure.run();
         } finally {
-            socketLock.unlock();
             for (RequestSlot slot : slots) {
                 release.accept(slot);
             }

@@ -5,7 +5,7 @@ import dev.scemu.nbd.NbdCommand;
 import java.nio.ByteBuffer;
 
 /**
- * One request of a connection on its way from the reader through a worker to the reply, with the
+ * One request of a connection, from the thread that reads it to its reply, with the
  * direct buffers it reuses: a data buffer (payload in, read data out; grown on demand, kept up to
  * {@link #RETAINED_DATA_BYTES}), a one-block scratch buffer for read-modify-write and a reply
  * header buffer. A connection owns a fixed set of slots; a free slot is the permission to have one
@@ -36,7 +36,7 @@ final class RequestSlot {
     int dataLength;
 
     final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_BYTES);
-    /** Set by the reply writer: the read data to send after the header, or null. */
+    /** Set when the reply is encoded: the read data to send after the header, or null. */
     ByteBuffer replyData;
     private ByteBuffer data;
     private ByteBuffer scratch;

@@ -6,13 +6,14 @@ import dev.scemu.nbd.NbdTlsMode;
  * Limits of a server.
  *
  * @param maxRequestBytes largest READ/WRITE payload accepted (advertised as maximum block size)
- * @param maxInFlightPerConnection requests of one connection executing or queued at once
+ * @param maxInFlightPerConnection requests of one connection read and not yet answered, at most
+ * @param threadsPerConnection request threads of one connection, at most (≤ {@code maxInFlightPerConnection})
  * @param maxConnections connections in transmission at once (see {@link ConnectionTable})
  * @param maxHandshakes connections in the handshake at once (see {@link ConnectionTable})
  * @param handshakeTimeoutMillis longest time from accept to entering transmission; the connection
  *                               is closed when it runs out
  * @param tlsMode whether TCP connections are offered or required to use TLS
  */
-public record ServerConfig(int maxRequestBytes, int maxInFlightPerConnection, int maxConnections,
-                           int maxHandshakes, long handshakeTimeoutMillis, NbdTlsMode tlsMode) {
+public record ServerConfig(int maxRequestBytes, int maxInFlightPerConnection, int threadsPerConnection,
+                           int maxConnections, int maxHandshakes, long handshakeTimeoutMillis, NbdTlsMode tlsMode) {
 }

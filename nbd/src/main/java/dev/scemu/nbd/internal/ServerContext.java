@@ -1,11 +1,14 @@
 package dev.scemu.nbd.internal;
 
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 
 /**
  * What every connection of one server shares.
  *
+ * @param requestThreads permits for the request threads connections add to their first one (the
+ *                       server-wide cap, {@code NbdServer.Builder.maxRequestThreads}); a thread
+ *                       holds its permit until it ends
  * @param table the connections by phase and the admission policy
  * @param timer one daemon thread for deadlines (handshake timeouts, closing a connection whose
  *              export was removed); its tasks only flag state and close or shut down sockets, they
@@ -13,6 +16,6 @@ import java.util.concurrent.ScheduledExecutorService;
  * @param tls X.509 credentials; null when TLS is off
  */
 public record ServerContext(ExportRegistry exports, ServerConfig config, ServerCounters counters,
-                            ExecutorService workers, ScheduledExecutorService timer, ConnectionTable table,
+                            Semaphore requestThreads, ScheduledExecutorService timer, ConnectionTable table,
                             TlsCredentials tls) {
 }

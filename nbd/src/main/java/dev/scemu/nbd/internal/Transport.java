@@ -12,9 +12,9 @@ import javax.net.ssl.SSLSocket;
 
 /**
  * The byte streams of one connection: the socket channel itself, or, after
- * {@code NBD_OPT_STARTTLS}, a TLS socket layered on it. The connection's reader uses {@link #in()},
- * its writer (the handshake, then the reply writer) {@link #out()}; {@code SSLSocket} allows one
- * reading and one writing thread at once. Shutting input down and hard closing always act on the
+ * {@code NBD_OPT_STARTTLS}, a TLS socket layered on it. The handshake, then the connection's request
+ * threads use {@link #in()} under the connection's read lock and {@link #out()} under its write lock
+ * ({@link ReplyWriter}); {@code SSLSocket} allows one reading and one writing thread at once. Shutting input down and hard closing always act on the
  * underlying channel, so they never wait for a TLS lock held by a blocked writer.
  */
 final class Transport {
@@ -78,7 +78,7 @@ final class Transport {
     /**
      * Ends the TLS session with close_notify (the spec: shut TLS down before closing); the caller
      * then closes the channel.
-     * Only for a connection whose writer has stopped; a peer that does not read could block the
+     * Only for a connection whose replies have all been written; a peer that does not read could block the
      * close_notify, so the caller bounds it (the server's timer closes the channel).
      */
     void closeTls() {
