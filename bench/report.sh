@@ -148,7 +148,7 @@ if [ "$have_fio" = 1 ]; then
   if [[ "$ready" == READY* ]]; then
     uri=$(echo "$ready" | cut -d' ' -f2)
     echo "scemu.ran=true" >> "$props"
-    echo "scemu.note=\`dev.scemu.benchmarks.nbd.NbdBenchServer\`: StorageControlUnit, RAID-5 of 4 x 384 MiB off-heap members, snapshot store 576 MiB, volume $(( $(echo "$ready" | cut -d' ' -f3) >> 20 )) MiB, first ${SIZE_MIB} MiB prefilled (seeded), one snapshot, the nbd module's NbdServer (default workers) on \`$uri\`." >> "$props"
+    echo "scemu.note=\`dev.scemu.benchmarks.nbd.NbdBenchServer\`: StorageControlUnit, RAID-5 of 4 x 384 MiB off-heap members, snapshot store 576 MiB, volume $(( $(echo "$ready" | cut -d' ' -f3) >> 20 )) MiB, first ${SIZE_MIB} MiB prefilled (seeded), one snapshot, the nbd module's NbdServer (default request threads per connection) on \`$uri\`." >> "$props"
     nbd_run_jobs scemu "$uri" "$out/nbd" "$fio_seconds" "$SIZE_MIB"
   else
     echo "scemu.note=the scemu server did not start (see nbd/scemu-server.log)" >> "$props"
