@@ -1,6 +1,8 @@
 package dev.scemu.cli;
 
 import dev.scemu.nbd.NbdServer;
+import dev.scemu.raid.MemberState;
+import dev.scemu.raid.RaidArray;
 import dev.scemu.nbd.NbdTlsMode;
 import dev.scemu.snapshot.SnapshotInfo;
 import dev.scemu.unit.RebuildSpeed;
@@ -155,6 +157,7 @@ final class ServeCommand implements Callable<Integer> {
         out.printf("%-40s %s%n", "control " + control.socketPath(), "live commands (docs/control.md)");
         unit.snapshots().restoreIncomplete().ifPresent(note -> out.printf("volume is marked restore incomplete (%s):"
                 + " exported read-only until 'scemu backup restore' finishes or 'scemu backup clear-incomplete'%n", note));
+        printDegraded(out, unit.array(), dir);
         Consumer<NbdServer> hook = testHook;
         if (hook != null) {
             try {
@@ -239,5 +242,21 @@ final class ServeCommand implements Callable<Integer> {
     private static String hostForUri(InetAddress address) {
         String host = address.getHostAddress();
         return host.contains(":") ? "[" + host + "]" : host;
+    }
+
+    /**
+     * A degraded array is served (reads are reconstructed), but the operator must hear it at once:
+     * one line per failed member, with its reason and the command that replaces it.
+     */
+    static void printDegraded(PrintWriter out, RaidArray array, Path dir) {
+        if (!array.isDegraded()) {
+            return;
+        }
+        for (int role = 0; role < array.raidDisks(); role++) {
+            if (array.memberState(role) == MemberState.FAILED) {
+                out.printf("array DEGRADED: disk %d failed (%s): 'scemu disk replace %s %d' rebuilds it%n", role,
+                        array.memberFault(role), dir, role);
+            }
+        }
     }
 }

@@ -71,6 +71,28 @@ class CliDegradedStartTest {
     }
 
     @Test
+    void serveOnADegradedArraySaysWhichDiskFailedAndHowToReplaceIt() throws IOException {
+        Path dir = tmp.resolve("served");
+        createSmallUnit(dir);
+        flipSuperblockByte(dir.resolve("disk3.img"));
+        ServeCommand.testHook = server -> { };
+        try {
+            String out = scemu("serve", dir, "--port", "0").ok().out();
+            assertThat(out).containsPattern("array DEGRADED: disk 3 failed \\(md superblock checksum mismatch.*\\): 'scemu disk"
+                    + " replace .* 3' rebuilds it").doesNotContain("disk 2 failed");
+        } finally {
+            ServeCommand.testHook = null;
+        }
+        scemu("disk", "replace", dir, 3).ok();
+        ServeCommand.testHook = server -> { };
+        try {
+            assertThat(scemu("serve", dir, "--port", "0").ok().out()).doesNotContain("DEGRADED");
+        } finally {
+            ServeCommand.testHook = null;
+        }
+    }
+
+    @Test
     void raid0RefusesDiskFailAndDoesNotStartWithoutAMemberSayingItHasNoRedundancy() throws IOException {
         Path dir = tmp.resolve("striped");
         scemu("create", dir, "--level", "0", "--disks", "3", "--disk-size", "16M", "--chunk", "64K").ok();
