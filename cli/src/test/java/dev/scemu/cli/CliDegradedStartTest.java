@@ -4,6 +4,7 @@ import static dev.scemu.cli.CliTestSupport.createSmallUnit;
 import static dev.scemu.cli.CliTestSupport.pattern;
 import static dev.scemu.cli.CliTestSupport.read;
 import static dev.scemu.cli.CliTestSupport.scemu;
+import static dev.scemu.cli.CliTestSupport.writeVolume;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.unit.StorageControlUnit;
@@ -42,10 +43,7 @@ class CliDegradedStartTest {
         Path dir = tmp.resolve("unit");
         createSmallUnit(dir);
         ByteBuffer data = pattern(21, 64);
-        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
-            unit.host().write(0, 64, data, 0);
-            unit.host().flush();
-        }
+        writeVolume(dir, 0, data);
         flipSuperblockByte(dir.resolve("disk2.img"));
 
         String status = scemu("status", dir).ok().out();

@@ -5,6 +5,7 @@ import static dev.scemu.cli.CliTestSupport.filled;
 import static dev.scemu.cli.CliTestSupport.pattern;
 import static dev.scemu.cli.CliTestSupport.read;
 import static dev.scemu.cli.CliTestSupport.scemu;
+import static dev.scemu.cli.CliTestSupport.writeVolume;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.unit.StorageControlUnit;
@@ -153,10 +154,7 @@ class CliEndToEndTest {
         Path backups = tmp.resolve("backups");
         createSmallUnit(dir);
         ByteBuffer data = pattern(11, 64);
-        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
-            unit.host().write(100, 64, data, 0);
-            unit.host().flush();
-        }
+        writeVolume(dir, 100, data);
         Path password = tmp.resolve("password");
         Files.writeString(password, "correct horse\n");
         Path wrong = tmp.resolve("wrong");
@@ -174,10 +172,7 @@ class CliEndToEndTest {
         scemu("backup", "verify", "--target", backups, "full", "--password-file", wrong)
                 .failsWithOneLine("WRONG_PASSWORD");
 
-        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
-            unit.host().write(100, 64, pattern(12, 64), 0);
-            unit.host().flush();
-        }
+        writeVolume(dir, 100, pattern(12, 64));
         scemu("backup", "restore", dir, "full", "--target", backups, "--password-file", wrong)
                 .failsWithOneLine("WRONG_PASSWORD");
         try (StorageControlUnit unit = StorageControlUnit.open(dir)) {

@@ -104,13 +104,6 @@ class CliKillTest {
     }
 
     /** Writes {@code data} at lba 0 and flushes. */
-    private static void writeVolume(Path dir, ByteBuffer data) {
-        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
-            unit.host().write(0, BLOCKS, data, 0);
-            unit.host().flush();
-        }
-    }
-
     private static ByteBuffer volume(Path dir) {
         try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
             return read(unit.host(), 0, BLOCKS);
@@ -125,9 +118,9 @@ class CliKillTest {
         for (long haltAt : new long[] {0, 30, 120}) {
             Path dir = temp.resolve("rollback-" + haltAt);
             createSmallUnit(dir);
-            writeVolume(dir, old);
+            CliTestSupport.writeVolume(dir, 0, old);
             scemu("snapshot", "create", dir, "s1").ok();
-            writeVolume(dir, now);
+            CliTestSupport.writeVolume(dir, 0, now);
 
             runAndKillAt(haltAt, "snapshot", "rollback", dir, "s1");
 
@@ -159,9 +152,9 @@ class CliKillTest {
         for (long haltAt : new long[] {0, 8, 17, 23}) {
             Path dir = temp.resolve("restore-" + haltAt);
             createSmallUnit(dir);
-            writeVolume(dir, backedUp);
+            CliTestSupport.writeVolume(dir, 0, backedUp);
             scemu("backup", "create", dir, "-t", target, "--image-id", "img" + haltAt).ok();
-            writeVolume(dir, later);
+            CliTestSupport.writeVolume(dir, 0, later);
 
             runAndKillAt(haltAt, "backup", "restore", dir, "img" + haltAt, "-t", target);
 
@@ -201,7 +194,7 @@ class CliKillTest {
         for (long haltAt : new long[] {1, 17, 21}) {
             Path dir = temp.resolve("backup-" + haltAt);
             createSmallUnit(dir);
-            writeVolume(dir, pattern(5, BLOCKS));
+            CliTestSupport.writeVolume(dir, 0, pattern(5, BLOCKS));
             scemu("snapshot", "create", dir, "mine").ok();
 
             runAndKillAt(haltAt, "backup", "create", dir, "-t", target, "--image-id", "b" + haltAt);

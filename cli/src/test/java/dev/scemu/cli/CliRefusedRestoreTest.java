@@ -5,6 +5,7 @@ import static dev.scemu.cli.CliTestSupport.imageHashes;
 import static dev.scemu.cli.CliTestSupport.pattern;
 import static dev.scemu.cli.CliTestSupport.read;
 import static dev.scemu.cli.CliTestSupport.scemu;
+import static dev.scemu.cli.CliTestSupport.writeVolume;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.unit.StorageControlUnit;
@@ -32,20 +33,14 @@ class CliRefusedRestoreTest {
         Path forged = tmp.resolve("forged");
         createSmallUnit(dir);
         ByteBuffer imaged = pattern(21, 256);
-        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
-            unit.host().write(0, 256, imaged, 0);
-            unit.host().flush();
-        }
+        writeVolume(dir, 0, imaged);
         Path password = tmp.resolve("password");
         Files.writeString(password, "correct horse\n");
         Path wrong = tmp.resolve("wrong");
         Files.writeString(wrong, "battery staple\n");
         scemu("backup", "create", dir, "--target", backups, "--image-id", "full", "--password-file", password).ok();
         ByteBuffer later = pattern(22, 256);
-        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
-            unit.host().write(0, 256, later, 0);
-            unit.host().flush();
-        }
+        writeVolume(dir, 0, later);
         Path image = backups.resolve("full.scb");
         assertThat(image).exists();
         byte[] bytes = Files.readAllBytes(image);

@@ -70,6 +70,14 @@ final class CliTestSupport {
         return buffer.clear();
     }
 
+    /** Opens the unit in {@code dir}, writes {@code data} (whole 4 KiB blocks) at {@code lba}, flushes and closes it. */
+    static void writeVolume(Path dir, long lba, ByteBuffer data) {
+        try (dev.scemu.unit.StorageControlUnit unit = dev.scemu.unit.StorageControlUnit.open(dir)) {
+            unit.host().write(lba, data.remaining() / 4096, data, data.position());
+            unit.host().flush();
+        }
+    }
+
     static ByteBuffer read(BlockDevice device, long lba, int blocks) {
         ByteBuffer buffer = ByteBuffer.allocateDirect(blocks * 4096);
         device.read(lba, blocks, buffer, 0);
