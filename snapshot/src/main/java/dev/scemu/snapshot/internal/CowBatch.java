@@ -170,7 +170,7 @@ final class CowBatch {
      */
     int pendingCopySlot(long lba, int entry) {
         int slot = slotOf(lba);
-        return slot >= copiedSlots && entries[slot] == entry ? slot : -1;
+        return slot >= 0 && slot >= copiedSlots && entries[slot] == entry ? slot : -1;
     }
 
     /** Drops every slot (the batch's data is on the data device, or the volume failed). */
