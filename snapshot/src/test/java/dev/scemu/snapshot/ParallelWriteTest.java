@@ -101,23 +101,33 @@ class ParallelWriteTest {
         assertThat(data.writeOvers.get()).as("in-place writes hand the old blocks down").isGreaterThanOrEqualTo(2);
     }
 
+    /**
+     * Copies are written by the committer at commit (#20), not by the runs: while a commit is held
+     * writing the first copy of its batch, a copy-on-write of another block goes into the filling
+     * batch, and the snapshot reads the held batch's block, whose copy is not written yet, from
+     * the data device (the new block still waits in its slot).
+     */
     @Test
-    void aCopyOnWriteCompletesWhileAnotherIsHeldCopyingItsOldBlock() throws Exception {
+    void aCopyOnWriteCompletesWhileACommitIsHeldWritingItsCopies() throws Exception {
         SnapshotInfo snapshot = volume.createSnapshot("s");
         byte[] a = VolumeTesting.filled(0xA1, BLOCK_SIZE);
         byte[] b = VolumeTesting.filled(0xB2, BLOCK_SIZE);
-        store.gateNextWrite(); // the first store write now is the copy of lba 0's old block
-        Future<?> held = write(0, a, false);
+        store.gateNextWrite(); // the first store write now is the commit's copy of lba 0's old block
+        Future<?> held = write(0, a, true);
         awaitEntered(store);
         completesWhileHeld(write(OTHER, b, false), "a copy-on-write of lba " + OTHER);
         assertThat(VolumeTesting.read(volume, OTHER, 1)).as("the new block, waiting in the batch").isEqualTo(b);
         assertThat(VolumeTesting.read(volume.snapshot(snapshot.id()), OTHER, 1)).isEqualTo(old(OTHER));
+        assertThat(VolumeTesting.read(volume, 0, 1)).as("the held batch's new block").isEqualTo(a);
+        assertThat(VolumeTesting.read(volume.snapshot(snapshot.id()), 0, 1)).as("a copy being written").isEqualTo(old(0));
+        assertThat(VolumeTesting.read(dataMedium, 0, 1)).as("not on the data device before its copy and sync").isEqualTo(old(0));
         assertThat(held.isDone()).isFalse();
         store.release.countDown();
         held.get(30, TimeUnit.SECONDS);
         volume.flush();
         assertThat(VolumeTesting.read(volume, 0, 1)).isEqualTo(a);
         assertThat(VolumeTesting.read(volume.snapshot(snapshot.id()), 0, 1)).isEqualTo(old(0));
+        assertThat(VolumeTesting.read(volume.snapshot(snapshot.id()), OTHER, 1)).isEqualTo(old(OTHER));
         assertThat(VolumeTesting.read(dataMedium, 0, 1)).as("committed batch data on the data device").isEqualTo(a);
         assertThat(VolumeTesting.read(dataMedium, OTHER, 1)).isEqualTo(b);
         assertThat(data.wrongOld.get()).isZero();

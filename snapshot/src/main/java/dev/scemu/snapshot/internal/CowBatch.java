@@ -6,8 +6,10 @@ import java.util.Arrays;
 /**
  * Copy-on-write entries gathered until one journal record + one log sync, the new data of their
  * blocks, which waits here (readable) until the record is durable, and the old data those blocks
- * replace (handed to the data device with {@code writeOver}, so a RAID-5 below does not read it
- * again). Off-heap data slots, preallocated; no allocation per block.
+ * replace: the source of the entries' copies, which the committer writes to the store at commit
+ * (contiguous pool blocks in one write, {@link #copiedSlots} marks how far), and handed to the
+ * data device with {@code writeOver}, so a RAID-5 below does not read it again. Off-heap data
+ * slots, preallocated; no allocation per block.
  *
  * <p>Pending lbas are indexed by a small open-addressing hash ({@code lba -> slot}, linear
  * probing, twice the capacity rounded up to a power of two), so a read or a write asks
@@ -38,6 +40,12 @@ final class CowBatch {
     int reserved;
     /** Runs that reserved slots here and have not finished (guarded by meta). */
     int inFlight;
+    /**
+     * Slots {@code [0, copiedSlots)} have their copies written to the store (guarded by meta).
+     * Slots are claimed in order and their copies are written in order (by the committer, or by a
+     * checkpoint while runs are paused), so one watermark says which copies are still pending.
+     */
+    int copiedSlots;
 
     CowBatch(int capacity, int blockSize) {
         this.capacity = capacity;
@@ -156,12 +164,22 @@ final class CowBatch {
         return slot * blockSize;
     }
 
+    /**
+     * The slot of {@code lba} if it holds {@code entry} and the entry's copy is not written to the
+     * store yet, else -1. O(1) (the lba index, never a scan). Caller holds meta.
+     */
+    int pendingCopySlot(long lba, int entry) {
+        int slot = slotOf(lba);
+        return slot >= 0 && slot >= copiedSlots && entries[slot] == entry ? slot : -1;
+    }
+
     /** Drops every slot (the batch's data is on the data device, or the volume failed). */
     void clear() {
         if (size > 0) {
             Arrays.fill(keys, 0);
         }
         size = 0;
+        copiedSlots = 0;
     }
 
     private static int hash(long lba) {

@@ -15,11 +15,16 @@ import java.nio.ByteBuffer;
  *       per block, the latest write that completed before it began or one concurrent with it
  *       (the proof is rule 3 of {@link WritePath}). Live reads take no volume-wide lock: snapshot
  *       create, delete and rollback do not stop them.</li>
- *   <li><b>View reads</b> also hold their stripes shared, so an entry and its copy appear
- *       together (rule 4 of {@link WritePath}); they look entries up under {@code meta}, 64
- *       blocks at a time, then read the data device and the pool outside it. The caller holds the
- *       volume's {@code viewGate} shared, which a deletion takes exclusively: a pool block freed
- *       by a deletion is never read through a stale entry.</li>
+ *   <li><b>View reads</b> also hold their stripes shared (rule 4 of {@link WritePath}); they
+ *       look entries up under {@code meta}, 64 blocks at a time, then read the data device and
+ *       the pool outside it. An entry whose copy is still pending in a batch (the committer
+ *       writes copies at commit, {@link WritePath#copyPending}, found through the batch's
+ *       {@code lba -> slot} index) is read from the data device: its slot is pending, so the
+ *       data device still holds the old block, and it keeps holding it while the read holds the
+ *       stripe shared (the committer writes a slot's new data only under the stripe's exclusive
+ *       lock, and only after the copy). A pool block is read only once its copy was written. The
+ *       caller holds the volume's {@code viewGate} shared, which a deletion takes exclusively: a
+ *       pool block freed by a deletion is never read through a stale entry.</li>
  * </ol>
  */
 final class ReadPath {
@@ -68,8 +73,16 @@ final class ReadPath {
             int chunk = Math.min(sources.length, blockCount - done);
             synchronized (s.meta) {
                 for (int i = 0; i < chunk; i++) {
-                    int entry = s.index.find(lba + done + i, epoch);
-                    sources[i] = entry == MappingIndex.NONE ? FROM_DATA : s.index.storeBlock(entry);
+                    long blockLba = lba + done + i;
+                    int entry = s.index.find(blockLba, epoch);
+                    if (entry == MappingIndex.NONE) {
+                        sources[i] = FROM_DATA;
+                    } else {
+                        long storeBlock = s.index.storeBlock(entry);
+                        // a copy not written yet: its old block is still on the data device (rule 4)
+                        sources[i] = storeBlock != MappingIndex.ZERO_BLOCK && writes.copyPending(blockLba, entry)
+                                ? FROM_DATA : storeBlock;
+                    }
                 }
             }
             readChunk(sources, chunk, lba + done, buffer, bufferOffset + done * blockSize);

@@ -26,17 +26,20 @@ import net.openhft.hashing.LongHashFunction;
  *   <li>per block: identical → skipped; pending in a batch → the slot's new data is replaced;
  *       no snapshot needs the old block → written in place with {@code writeOver} (the old data
  *       just read is handed down, so a RAID-5 below does not read it again); else COW: the old
- *       block goes to a free pool block (or becomes a zero-block entry), the entry is inserted,
- *       and the new data and the old data wait in the reserved slot;</li>
- *   <li>writes its copies to the store (consecutive pool blocks in one write), releases the
- *       stripe, then returns its unused slots ({@code exitRun}).</li>
+ *       block gets a free pool block (or becomes a zero-block entry), the entry is inserted,
+ *       and the new data and the old data wait in the reserved slot: the old data is the copy's
+ *       source, written to the pool at commit, not by the run;</li>
+ *   <li>releases the stripe, then returns its unused slots ({@code exitRun}).</li>
  * </ol>
  *
  * <h2>Group commit</h2>
  * Two {@link CowBatch}es alternate: one <em>fills</em>, at most one <em>commits</em>. When a run
  * finds no room, and no batch is committing, it <em>seals</em> the filling batch (it becomes the
  * committing one, the other, empty, starts filling: later runs proceed at once), waits until the
- * runs that reserved slots in it have finished, and commits it: the journal records of its
+ * runs that reserved slots in it have finished, and commits it: the copies of its entries,
+ * written from the slots' old data as few large writes as the pool blocks allow
+ * ({@link #writeCopies}: consecutive pool blocks in one write, so a RAID-5 store gets full-stripe
+ * writes instead of one 4 KiB read-modify-write per copy), then the journal records of its
  * entries and copy hashes (as many as the batch needs, {@code entriesPerRecord} each: 125 at
  * 4 KiB blocks), ONE journal sync (log blocks + store flush: the copies become durable),
  * then the new data goes to the data device, stripe by stripe under the stripe lock, each slot
@@ -54,9 +57,13 @@ import net.openhft.hashing.LongHashFunction;
  *       batch returned, or a checkpoint calls after its header is durable. Between the COW and
  *       that write no other path writes the block: every later run over the lba finds the slot
  *       pending (it holds the stripe lock, and a slot stops being pending only under that lock)
- *       and replaces the slot's data instead. The copy itself was written by its run before the
- *       run ended, and a batch is committed only after all its runs ended, so the sync makes
- *       the copy durable.</li>
+ *       and replaces the slot's data instead. The copy is written from the slot's old data by
+ *       the committer after all the batch's runs ended and before the batch's first journal
+ *       record ({@link #commit}), or by a checkpoint before its pages; the sync (or the
+ *       checkpoint's store flush) that follows makes it durable before any record or page that
+ *       references it can be, and before the new data is written. A cut anywhere before the sync
+ *       returned leaves every block of the batch old on the data device, so an entry whose copy
+ *       did not survive (recovery checks its hash) is dropped without loss.</li>
  *   <li><b>Only the last batch can be torn.</b> At most one batch commits at a time; the next
  *       seal waits until the previous commit returned, so batch k+1's sync starts after batch
  *       k's sync returned. Within the last batch any subset of its records may have survived a
@@ -68,18 +75,25 @@ import net.openhft.hashing.LongHashFunction;
  *       written by the committer) or in a pending slot; the reader reads the data device, then
  *       overlays every pending slot. The committer writes a slot's data and marks it written
  *       under the exclusive stripe lock, so the reader sees both steps or neither.</li>
- *   <li><b>Snapshot views stay frozen.</b> An entry is inserted and its copy written in the same
- *       run, under the exclusive stripe lock; a view reads its stripes shared, so it sees the entry
- *       with its copy, or neither (and then the data device still holds the old block, because
- *       the overwrite waits for the commit, rule 1).</li>
+ *   <li><b>Snapshot views stay frozen.</b> An entry is inserted under the exclusive stripe lock,
+ *       its slot's old data filled in the same run; its copy is written later, at commit. A view
+ *       reads its stripes shared and looks its entries up under {@code meta}: an entry whose copy
+ *       is still pending ({@link #copyPending}: the batch's {@code lba -> slot} index and the
+ *       batch's copied watermark, O(1), no scan) is read from the data device, which still holds
+ *       the old block: the slot is pending, and the committer writes it (after the copy, rule 1)
+ *       only under the stripe's exclusive lock, which the view's shared lock keeps out until the
+ *       read ends. An entry whose copy is written is read from the pool (the watermark moves
+ *       under {@code meta} after the store write returned). So no view reads a pool block before
+ *       its copy is there.</li>
  *   <li><b>Writes to one block stay ordered.</b> Runs over one lba hold the same stripe lock, so
  *       they are serialised in the order they take it; each completes its diff, COW and slot
  *       update before the next reads the block.</li>
  *   <li><b>Checkpoints see a quiet table.</b> A checkpoint pauses runs (new runs wait in
  *       {@code enterRun}, holding nothing) and waits until none is in flight: every entry in the
- *       index then has its copy written. The checkpoint's store flush makes those copies
- *       durable before its header; only then are the data of both batches written (the
- *       checkpoint covers their entries). The committer, which checkpoints when the journal is
+ *       index then has its slot's old data in place. It writes the pending copies of both
+ *       batches first ({@link #writeCopies}), so every entry its pages reference has its copy
+ *       written; its store flush makes those copies durable before its header; only then are
+ *       the data of both batches written (the checkpoint covers their entries). The committer, which checkpoints when the journal is
  *       half full or full, holds no stripe lock and no run while it waits, so the pause cannot
  *       deadlock.</li>
  *   <li><b>Space.</b> Pool blocks and mapping entries are reserved per host write (as many as it
@@ -88,7 +102,8 @@ import net.openhft.hashing.LongHashFunction;
  *       policy). So concurrent writers can never find the pool or the table empty half-way.</li>
  *   <li><b>Failures.</b> A run that throws marks the volume failed before it ends (before
  *       {@code exitRun}); a commit or checkpoint that waited for it checks the mark after the wait
- *       and journals nothing, so no entry whose copy may be missing is made durable.</li>
+ *       and journals nothing, so no entry whose slot may lack its old data is made durable. A
+ *       copy write that fails fails the commit (or checkpoint) before its first record (page).</li>
  * </ol>
  *
  * <p>Thread use: any number of writers holding the volume's {@code writeGate} shared; the
@@ -114,6 +129,14 @@ final class WritePath {
     private final CowBatch[] pair = new CowBatch[2];
     private final ByteBuffer zeros;
     private final ByteBuffer payload;
+    /**
+     * The pool block of every slot whose copy is being written, and the staging buffer that
+     * gathers copies whose pool blocks are consecutive but whose slots are not (zero-block
+     * entries between them): used only by the thread using the journal (committer or checkpoint).
+     */
+    private final long[] copyPoolBlocks;
+    private final ByteBuffer copyStaging;
+    static final int COPY_STAGING_BLOCKS = MAX_RUN_BLOCKS;
     /** COW entries one journal record holds; a batch's commit writes as many records as it needs. */
     private final int entriesPerRecord;
     /** Idle run contexts (claimed and returned by CAS, no lock). */
@@ -147,19 +170,18 @@ final class WritePath {
         pair[0] = new CowBatch(capacity, blockSize);
         pair[1] = new CowBatch(capacity, blockSize);
         filling = pair[0];
+        this.copyPoolBlocks = new long[capacity];
+        this.copyStaging = Buffers.allocateAligned(COPY_STAGING_BLOCKS * blockSize);
         this.zeros = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
         this.payload = ByteBuffer.allocateDirect(s.journal.maxPayloadBytes()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     }
 
-    /** Per-write scratch: the old blocks of a run, views for compares, queued copies, reservations. */
+    /** Per-write scratch: the old blocks of a run, views for compares, reservations. */
     private final class RunContext {
         final ByteBuffer scratch = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
         final ByteBuffer scratchView = scratch.duplicate();
         final ByteBuffer zerosView = zeros.duplicate();
         final ByteBuffer[] batchViews = {pair[0].data().duplicate(), pair[1].data().duplicate()};
-        long queuedCopyStoreBlock;
-        int queuedCopyScratchOffset;
-        int queuedCopyBlocks;
         long poolLeft;
         long entriesLeft;
         int slotsUsed;
@@ -177,7 +199,6 @@ final class WritePath {
     }
 
     private void releaseContext(RunContext ctx) {
-        ctx.queuedCopyBlocks = 0;
         int start = (int) (Thread.currentThread().getId() & (MAX_POOLED_CONTEXTS - 1));
         for (int i = 0; i < MAX_POOLED_CONTEXTS; i++) {
             if (contexts.compareAndSet((start + i) & (MAX_POOLED_CONTEXTS - 1), null, ctx)) {
@@ -257,11 +278,7 @@ final class WritePath {
         try {
             s.data.read(lba, blockCount, ctx.scratch, 0);
             s.meter.issuedRead(IoCause.HOST, (long) blockCount * blockSize);
-            try {
-                writeRunBlocks(ctx, batch, lba, blockCount, source, sourceOffset);
-            } finally {
-                writeQueuedCopies(ctx); // before the run ends: the batch's sync must find the copies written
-            }
+            writeRunBlocks(ctx, batch, lba, blockCount, source, sourceOffset);
         } catch (RuntimeException e) {
             // before the run ends: a commit waiting for it must not journal entries whose copies may be missing
             failed(e);
@@ -483,37 +500,7 @@ final class WritePath {
             ctx.slotsUsed++;
         }
         batch.putData(slot, source, sourceOffset);
-        batch.putOld(slot, ctx.scratch, oldOffset);
-        if (!zero) {
-            queueCopy(ctx, storeBlock, oldOffset);
-        }
-    }
-
-    /**
-     * Copies of one run waiting to be written to the store: old blocks at consecutive scratch
-     * offsets going to consecutive store blocks are written with one store write (a RAID-5 store
-     * then gets full-stripe writes instead of one read-modify-write per 4 KiB block).
-     */
-    private void queueCopy(RunContext ctx, long storeBlock, int scratchOffset) {
-        if (ctx.queuedCopyBlocks > 0 && storeBlock == ctx.queuedCopyStoreBlock + ctx.queuedCopyBlocks
-                && scratchOffset == ctx.queuedCopyScratchOffset + ctx.queuedCopyBlocks * blockSize) {
-            ctx.queuedCopyBlocks++;
-            return;
-        }
-        writeQueuedCopies(ctx);
-        ctx.queuedCopyStoreBlock = storeBlock;
-        ctx.queuedCopyScratchOffset = scratchOffset;
-        ctx.queuedCopyBlocks = 1;
-    }
-
-    private void writeQueuedCopies(RunContext ctx) {
-        int blocks = ctx.queuedCopyBlocks;
-        if (blocks == 0) {
-            return;
-        }
-        ctx.queuedCopyBlocks = 0;
-        s.store.write(s.layout.pool().lba() + ctx.queuedCopyStoreBlock, blocks, ctx.scratch, ctx.queuedCopyScratchOffset);
-        s.meter.issuedWrite(IoCause.COW_COPY, (long) blocks * blockSize);
+        batch.putOld(slot, ctx.scratch, oldOffset); // the copy's source: written to the pool at commit
     }
 
     // ------------------------------------------------------------------ commit
@@ -564,6 +551,7 @@ final class WritePath {
                     return;
                 }
             }
+            writeCopies(batch); // before any record of the batch: the sync below makes them durable
             int size = batch.size(); // sealed, no run in flight: stable until cleared below
             List<Long> began = new ArrayList<>((size + entriesPerRecord - 1) / entriesPerRecord);
             for (int first = 0; first < size; first += entriesPerRecord) {
@@ -604,6 +592,116 @@ final class WritePath {
                 s.meta.notifyAll();
             }
         }
+    }
+
+    /**
+     * Writes the copies of the batch's slots {@code [copiedSlots, size)} to the pool from the
+     * slots' old data, then marks them written ({@link CowBatch#copiedSlots}). Slots are claimed
+     * and their pool blocks allocated together under {@code meta} ({@link #copyOnWrite}), and
+     * {@link StoreFreeMap} allocates from a cursor that only moves forward (until it wraps), so
+     * the pool blocks of a batch ascend in slot order and are mostly consecutive: slot order is
+     * pool order, no sort is needed. Slots with consecutive pool blocks that are also consecutive
+     * slots (their old data is contiguous in memory) go to the store with ONE write straight from
+     * the batch's old-data buffer, no byte copied; pool blocks that continue across zero-block
+     * slots (no copy, no pool block) are gathered into {@link #copyStaging} (one memory copy per
+     * block) and written {@link #COPY_STAGING_BLOCKS} at a time. A RAID-5 store below then gets
+     * full-stripe writes (parity computed, no member read) instead of one 4 KiB read-modify-write
+     * per copy (2 reads + 2 writes on members), which the runs paid when they wrote each copy.
+     *
+     * <p>Caller: the committer, after every run of the batch ended (their old data is in the
+     * slots: visible through {@code meta}), before the batch's first journal record; or a
+     * checkpoint while runs are paused, before its pages. The old data of a slot is written once,
+     * by its run, and never changes until the batch is cleared, so no lock is held while it is
+     * read. Until the watermark moves a view read finds the copy pending ({@link #copyPending})
+     * and reads the data device instead, which still holds the old block.
+     */
+    private void writeCopies(CowBatch batch) {
+        int from;
+        int to;
+        synchronized (s.meta) {
+            from = batch.copiedSlots;
+            to = batch.size();
+            for (int k = from; k < to; k++) {
+                copyPoolBlocks[k] = s.index.storeBlock(batch.entry(k));
+            }
+        }
+        if (from == to) {
+            return;
+        }
+        ByteBuffer old = batch.old().duplicate();
+        long poolLba = s.layout.pool().lba();
+        long[] pool = copyPoolBlocks;
+        int k = from;
+        while (k < to) {
+            if (pool[k] == MappingIndex.ZERO_BLOCK) {
+                k++;
+                continue;
+            }
+            int end = k + 1;
+            while (end < to && pool[end] == pool[end - 1] + 1) {
+                end++;
+            }
+            int next = end;
+            while (next < to && pool[next] == MappingIndex.ZERO_BLOCK) {
+                next++;
+            }
+            if (next > end && next < to && pool[next] == pool[end - 1] + 1) {
+                k = writeGatheredCopies(batch, k, to, poolLba); // the pool run goes on past zero-block slots
+                continue;
+            }
+            int blocks = end - k;
+            s.store.write(poolLba + pool[k], blocks, old, batch.dataOffset(k));
+            s.meter.issuedWrite(IoCause.COW_COPY, (long) blocks * blockSize);
+            k = end;
+        }
+        synchronized (s.meta) {
+            batch.copiedSlots = to;
+        }
+    }
+
+    /**
+     * Gathers the copies of slots from {@code first} whose pool blocks continue one run (skipping
+     * zero-block slots) into {@link #copyStaging}, writing it whenever it is full and at the end
+     * of the run; returns the first slot after the run.
+     */
+    private int writeGatheredCopies(CowBatch batch, int first, int to, long poolLba) {
+        long[] pool = copyPoolBlocks;
+        ByteBuffer old = batch.old();
+        long start = pool[first];
+        int staged = 0;
+        int k = first;
+        for (; k < to; k++) {
+            long block = pool[k];
+            if (block == MappingIndex.ZERO_BLOCK) {
+                continue;
+            }
+            if (block != start + staged) {
+                break;
+            }
+            copyStaging.put(staged * blockSize, old, batch.dataOffset(k), blockSize);
+            if (++staged == COPY_STAGING_BLOCKS) {
+                s.store.write(poolLba + start, staged, copyStaging, 0);
+                s.meter.issuedWrite(IoCause.COW_COPY, (long) staged * blockSize);
+                start += staged;
+                staged = 0;
+            }
+        }
+        if (staged > 0) {
+            s.store.write(poolLba + start, staged, copyStaging, 0);
+            s.meter.issuedWrite(IoCause.COW_COPY, (long) staged * blockSize);
+        }
+        return k;
+    }
+
+    /**
+     * Whether {@code entry} (of {@code lba}) is in a batch whose copy is not written to the pool
+     * yet. O(1): each batch's {@code lba -> slot} index, never a scan. Such a slot is pending (its
+     * new data is not on the data device: {@link #writeBatchData} runs only after the copies),
+     * so the data device still holds the old block, the copy's contents. Caller holds meta.
+     */
+    boolean copyPending(long lba, int entry) {
+        return (committing != null && committing.pendingCopySlot(lba, entry) >= 0)
+                || filling.pendingCopySlot(lba, entry) >= 0;
     }
 
     /**
@@ -797,7 +895,19 @@ final class WritePath {
             }
         }
         try {
-            s.checkNotFailed(); // a run failed: an entry may lack its copy, checkpoint nothing
+            s.checkNotFailed(); // a run failed: its slot's old data may be missing, checkpoint nothing
+            CowBatch copyCommitting;
+            CowBatch copyFilling;
+            synchronized (s.meta) {
+                copyCommitting = committing;
+                copyFilling = filling;
+            }
+            // every entry the pages reference has its copy written first: Checkpoint.write flushes
+            // the store before the header, which makes the copies durable with the pages
+            if (copyCommitting != null) {
+                writeCopies(copyCommitting);
+            }
+            writeCopies(copyFilling);
             int region = 1 - s.activeRegion;
             long next = s.generation + 1;
             Checkpoint.write(s.store, s.layout, region, new Checkpoint.State(next, s.writeEpoch, s.nextSnapshotId,
