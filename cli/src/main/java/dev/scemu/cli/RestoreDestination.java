@@ -1,5 +1,6 @@
 package dev.scemu.cli;
 
+import dev.scemu.core.AllocationSink;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.IoMeter;
@@ -158,6 +159,16 @@ final class RestoreDestination implements BlockDevice {
     @Override
     public IoMeter meter() {
         return host().meter();
+    }
+
+    /**
+     * Where the volume may hold data, asked of the unit (which this opens): the restore trims an
+     * image's zero runs only there, so a volume that already reads zeros (a fresh unit, holes) is
+     * left alone.
+     */
+    @Override
+    public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
+        host().mapAllocation(lba, blockCount, sink);
     }
 
     /** Closes the unit if this destination opened it; idempotent. */

@@ -69,11 +69,14 @@ class CliRefusedRestoreTest {
                 .failsWithOneLine("IMAGE_NOT_FOUND");
         assertThat(imageHashes(dir)).as("after an image that is not there").isEqualTo(before);
 
+        writeVolume(dir, 1000, pattern(23, 64)); // zero in the image: the restore must trim it back to zeros
         assertThat(scemu("backup", "restore", dir, "full", "--target", backups, "--password-file", password)
                 .ok().out()).contains("restored full");
         assertThat(imageHashes(dir)).as("a restore that writes changes the files").isNotEqualTo(before);
         try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
             assertThat(read(unit.host(), 0, 256)).isEqualTo(imaged);
+            assertThat(read(unit.host(), 1000, 64)).as("a zero run of the image over data").isEqualTo(read(unit.host(), 2000, 64))
+                    .isEqualTo(ByteBuffer.allocateDirect(64 * 4096));
             assertThat(unit.snapshots().restoreIncomplete()).isEmpty();
         }
     }
