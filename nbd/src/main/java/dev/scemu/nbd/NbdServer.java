@@ -97,6 +97,13 @@ public final class NbdServer implements AutoCloseable {
      * connections and their queue depth.
      */
     public static final int DEFAULT_MAX_REQUEST_THREADS = 256;
+    /**
+     * READ/WRITE payload bytes one connection may hold in flight (read and not yet answered), by
+     * default: a client that pipelines 32 MiB reads and never reads the replies holds at most this.
+     */
+    public static final long DEFAULT_MAX_BUFFERED_BYTES_PER_CONNECTION = 64L << 20;
+    /** READ/WRITE payload bytes all connections together may hold in flight, by default. */
+    public static final long DEFAULT_MAX_BUFFERED_BYTES = 1L << 30;
     private static final long SHUTDOWN_TIMEOUT_MILLIS = 5_000;
 
     private final ExportRegistry exports;
@@ -104,6 +111,7 @@ public final class NbdServer implements AutoCloseable {
     private final Path unixPath;
     private final ServerConfig config;
     private final int maxRequestThreads;
+    private final long maxBufferedBytes;
     private final ServerCounters counters = new ServerCounters();
     private final ConnectionTable table;
     private final TlsCredentials tls;
@@ -125,10 +133,12 @@ public final class NbdServer implements AutoCloseable {
         this.unixPath = builder.unixPath;
         this.config = new ServerConfig(builder.maxRequestBytes, builder.maxInFlightPerConnection,
                 Math.min(builder.threadsPerConnection, builder.maxInFlightPerConnection), builder.maxConnections,
-                builder.maxHandshakes, builder.handshakeTimeout.toMillis(), builder.tlsMode);
+                builder.maxHandshakes, builder.handshakeTimeout.toMillis(), builder.tlsMode,
+                Math.max(builder.maxBufferedBytesPerConnection, builder.maxRequestBytes));
         this.tls = builder.tlsCredentials;
         this.table = new ConnectionTable(config.maxHandshakes(), config.maxConnections());
         this.maxRequestThreads = builder.maxRequestThreads;
+        this.maxBufferedBytes = Math.max(builder.maxBufferedBytes, builder.maxRequestBytes);
     }
 
     public static Builder builder() {
@@ -144,7 +154,8 @@ public final class NbdServer implements AutoCloseable {
         ScheduledThreadPoolExecutor timerPool = new ScheduledThreadPoolExecutor(1, daemonThreads("nbd-timer-"));
         timerPool.setRemoveOnCancelPolicy(true);
         timer = timerPool;
-        context = new ServerContext(exports, config, counters, new Semaphore(maxRequestThreads), timer, table, tls);
+        context = new ServerContext(exports, config, counters, new Semaphore(maxRequestThreads), timer, table, tls,
+                new Semaphore(Connection.kib(maxBufferedBytes), true));
         try {
             if (tcpAddress != null) {
                 ServerSocketChannel tcp = bind(ServerSocketChannel.open(), tcpAddress);
@@ -383,6 +394,8 @@ public final class NbdServer implements AutoCloseable {
         private TlsCredentials tlsCredentials;
         private int threadsPerConnection = DEFAULT_THREADS_PER_CONNECTION;
         private int maxRequestThreads = DEFAULT_MAX_REQUEST_THREADS;
+        private long maxBufferedBytesPerConnection = DEFAULT_MAX_BUFFERED_BYTES_PER_CONNECTION;
+        private long maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES;
 
         private Builder() {
         }
@@ -492,6 +505,35 @@ public final class NbdServer implements AutoCloseable {
                 throw new NbdException(NbdError.INVALID_CONFIGURATION, "max request threads " + threads + " < 0");
             }
             this.maxRequestThreads = threads;
+            return this;
+        }
+
+        /**
+         * READ/WRITE payload bytes one connection may hold in flight (default
+         * {@value NbdServer#DEFAULT_MAX_BUFFERED_BYTES_PER_CONNECTION}; never less than the largest
+         * request): a connection at its budget reads its next request once a reply has gone out,
+         * so a client that stops reading its replies holds no more than this.
+         */
+        public Builder maxBufferedBytesPerConnection(long bytes) {
+            if (bytes < 1 || bytes > Integer.MAX_VALUE * 1024L) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "max buffered bytes per connection " + bytes
+                        + " is out of range [1, 2 TiB]");
+            }
+            this.maxBufferedBytesPerConnection = bytes;
+            return this;
+        }
+
+        /**
+         * READ/WRITE payload bytes all connections together may hold in flight (default
+         * {@value NbdServer#DEFAULT_MAX_BUFFERED_BYTES}; never less than the largest request): the
+         * bound on the request buffers' memory, however many clients pipeline large requests.
+         */
+        public Builder maxBufferedBytes(long bytes) {
+            if (bytes < 1 || bytes > Integer.MAX_VALUE * 1024L) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "max buffered bytes " + bytes
+                        + " is out of range [1, 2 TiB]");
+            }
+            this.maxBufferedBytes = bytes;
             return this;
         }
 

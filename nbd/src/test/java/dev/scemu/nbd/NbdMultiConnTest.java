@@ -76,6 +76,95 @@ class NbdMultiConnTest extends NbdTestSupport {
         assertThat(device.threads).hasSize(2);
     }
 
+    /**
+     * A connection holds at most {@code maxBufferedBytesPerConnection} of READ/WRITE payload in
+     * flight: with a budget of 2 MiB, six pipelined 1 MiB writes have two inside the (held) device
+     * and the third is not even read off the socket until one of them was answered, whatever the
+     * connection's threads (8). Without a budget below the request size (the default was the
+     * largest request, 32 MiB, per request) a client that pipelines 32 MiB requests and never reads
+     * its replies made the server allocate 1 GiB per connection.
+     */
+    @Test
+    void aConnectionHoldsNoMorePayloadInFlightThanItsBudget() throws Exception {
+        HeldDevice held = new HeldDevice(track(Media.memory("disk", new BlockGeometry(BLOCK_BYTES, 8L * MIB / BLOCK_BYTES))));
+        NbdServer server = start(loopback().export("disk", track(held)).threadsPerConnection(8)
+                .maxRequestBytes(MIB).maxBufferedBytesPerConnection(2L * MIB));
+        NbdTestClient client = client(server, "disk");
+        held.expectAtMost(2, List.of(client), 6);
+    }
+
+    /** All connections together hold at most {@code maxBufferedBytes}: two clients, 2 MiB for the server. */
+    @Test
+    void allConnectionsTogetherHoldNoMorePayloadInFlightThanTheServersBudget() throws Exception {
+        HeldDevice held = new HeldDevice(track(Media.memory("disk", new BlockGeometry(BLOCK_BYTES, 8L * MIB / BLOCK_BYTES))));
+        NbdServer server = start(loopback().export("disk", track(held)).threadsPerConnection(8)
+                .maxRequestBytes(MIB).maxBufferedBytes(2L * MIB));
+        held.expectAtMost(2, List.of(client(server, "disk"), client(server, "disk")), 3);
+    }
+
+    /** Holds every write until two are inside and nothing more came in for 500 ms. */
+    static final class HeldDevice extends ForwardingBlockDevice {
+        private final CountDownLatch go = new CountDownLatch(1);
+        private final AtomicInteger inside = new AtomicInteger();
+        private final AtomicInteger maxInside = new AtomicInteger();
+
+        HeldDevice(BlockDevice inner) {
+            super("held", inner, false);
+        }
+
+        @Override
+        protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+            maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
+            try {
+                if (!go.await(20, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("never released");
+                }
+                inner().write(lba, blockCount, buffer, bufferOffset, fua);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            } finally {
+                inside.decrementAndGet();
+            }
+        }
+
+        /**
+         * Each client pipelines {@code perClient} 1 MiB writes; exactly {@code budgetWrites} get
+         * inside (a further one would be inside within microseconds on 8 threads: it gets 500 ms),
+         * then all are released, answered without error and stored.
+         */
+        void expectAtMost(int budgetWrites, List<NbdTestClient> clients, int perClient) throws Exception {
+            long offset = 0;
+            for (NbdTestClient client : clients) {
+                for (int i = 0; i < perClient; i++, offset += MIB) {
+                    client.send(NBD_CMD_WRITE, 0, client.nextHandle(), offset, MIB, random(offset, MIB));
+                }
+                client.flushOutput();
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (inside.get() < budgetWrites && System.nanoTime() < deadline) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+            }
+            assertThat(inside.get()).as("writes inside the device").isEqualTo(budgetWrites);
+            long window = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
+            while (System.nanoTime() < window && inside.get() <= budgetWrites) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+            }
+            assertThat(inside.get()).as("writes inside the device within the budget").isEqualTo(budgetWrites);
+            go.countDown();
+            for (NbdTestClient client : clients) {
+                for (int i = 0; i < perClient; i++) {
+                    NbdTestClient.Reply reply = client.receive();
+                    assertThat(reply.error()).as("write %d: %s", reply.handle(), reply.message()).isZero();
+                }
+            }
+            assertThat(maxInside.get()).isEqualTo(budgetWrites);
+            for (long at = 0; at < offset; at += MIB) {
+                assertThat(deviceBytes(this, at, MIB)).isEqualTo(random(at, MIB));
+            }
+        }
+    }
+
     private static void pipelineWrites(NbdTestClient client, int count) throws Exception {
         for (int i = 0; i < count; i++) {
             client.send(NBD_CMD_WRITE, 0, client.nextHandle(), (long) i * BLOCK_BYTES, BLOCK_BYTES,

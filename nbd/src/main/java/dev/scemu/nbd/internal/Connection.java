@@ -14,6 +14,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -76,6 +77,8 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     private static final int INPUT_BUFFER_BYTES = 128 << 10;
     private static final long DRAIN_TIMEOUT_SECONDS = 30;
     private static final long DRAIN_POLL_MILLIS = 100;
+    /** How often a reader waiting for payload budget looks whether the connection ended meanwhile. */
+    private static final long BUDGET_POLL_MILLIS = 100;
     /** Consecutive lone requests after which a reader keeps the read role while it executes ({@link #keepsReadRole}). */
     public static final int KEEP_READ_ROLE_AFTER_ALONE = 8;
     /** How long a thread other than the first waits for the read role before it ends. */
@@ -89,6 +92,8 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     private final Consumer<Connection> onClosed;
     private final RequestSlot[] slots;
     private final BlockingQueue<RequestSlot> freeSlots;
+    /** This connection's budget of READ/WRITE payload in flight, in KiB ({@link #reservePayload}). */
+    private final Semaphore bufferedKib;
     private volatile boolean closed;
     /** Set when the server shut the socket's input down on purpose (end of stream is then expected). */
     private volatile boolean inputEnded;
@@ -135,6 +140,7 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
         int slotCount = context.config().maxInFlightPerConnection();
         this.slots = new RequestSlot[slotCount];
         this.freeSlots = new ArrayBlockingQueue<>(slotCount);
+        this.bufferedKib = new Semaphore(kib(context.config().maxBufferedBytesPerConnection()));
         for (int i = 0; i < slotCount; i++) {
             slots[i] = new RequestSlot();
             freeSlots.add(slots[i]);
@@ -366,6 +372,9 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
         try {
             slot.begin(type, command, flags, handle, offsetBytes, lengthBytes);
             engine.validate(slot);
+            if ((type == NBD_CMD_WRITE || type == NbdProtocol.NBD_CMD_READ) && slot.error == 0 && lengthBytes > 0) {
+                reservePayload(slot);
+            }
             if (type == NBD_CMD_WRITE) {
                 if (slot.error == 0 && lengthBytes > 0) {
                     input.readFully(slot.data(engine.spanBytes(offsetBytes, lengthBytes)),
@@ -458,8 +467,49 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
 
     private void release(RequestSlot slot) {
         lastActivityNanos = System.nanoTime();
+        if (slot.budgetKib > 0) {
+            context.bufferedKib().release(slot.budgetKib);
+            bufferedKib.release(slot.budgetKib);
+            slot.budgetKib = 0;
+        }
         slot.finish();
         freeSlots.add(slot);
+    }
+
+    /** Permits of a byte budget: whole KiB, at most {@link Integer#MAX_VALUE}. */
+    public static int kib(long bytes) {
+        return (int) Math.min(Integer.MAX_VALUE, (bytes + 1023) >> 10);
+    }
+
+    /**
+     * Takes a validated READ or WRITE's payload out of the connection's budget, then the server's,
+     * before its buffer is allocated (the WRITE payload read): a client that pipelines large
+     * requests and never reads the replies holds at most {@code maxBufferedBytesPerConnection} of
+     * memory, and all clients together at most the server's budget. The reader waits holding the
+     * read role (back-pressure on this connection only, whose earlier replies free the budget as
+     * they leave); it looks every {@value #BUDGET_POLL_MILLIS} ms whether the connection ended, since
+     * nothing interrupts it. Returned by {@link #release}.
+     */
+    private void reservePayload(RequestSlot slot) throws IOException, InterruptedException {
+        int kib = kib(slot.lengthBytes);
+        while (!bufferedKib.tryAcquire(kib, BUDGET_POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+            checkStillServing();
+        }
+        try {
+            while (!context.bufferedKib().tryAcquire(kib, BUDGET_POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+                checkStillServing();
+            }
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            bufferedKib.release(kib);
+            throw e;
+        }
+        slot.budgetKib = kib;
+    }
+
+    private void checkStillServing() throws IOException {
+        if (closed || stopReading) {
+            throw new IOException("connection ended while a request waited for payload budget");
+        }
     }
 
     /**

@@ -30,6 +30,8 @@ final class RequestSlot {
 
     // the outcome
     int error;
+    /** KiB of the connection's and the server's payload budgets this request holds (0 if none); returned at release. */
+    int budgetKib;
     String errorMessage;
     /** For reads: where in {@link #data} the reply data starts, and how long it is. */
     int dataOffset;

@@ -13,7 +13,10 @@ import dev.scemu.nbd.NbdTlsMode;
  * @param handshakeTimeoutMillis longest time from accept to entering transmission; the connection
  *                               is closed when it runs out
  * @param tlsMode whether TCP connections are offered or required to use TLS
+ * @param maxBufferedBytesPerConnection READ/WRITE payload bytes of one connection's requests in
+ *                                      flight (read and not yet answered), at most (≥ {@code maxRequestBytes})
  */
 public record ServerConfig(int maxRequestBytes, int maxInFlightPerConnection, int threadsPerConnection,
-                           int maxConnections, int maxHandshakes, long handshakeTimeoutMillis, NbdTlsMode tlsMode) {
+                           int maxConnections, int maxHandshakes, long handshakeTimeoutMillis, NbdTlsMode tlsMode,
+                           long maxBufferedBytesPerConnection) {
 }

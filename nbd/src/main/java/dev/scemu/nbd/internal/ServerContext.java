@@ -14,8 +14,10 @@ import java.util.concurrent.Semaphore;
  *              export was removed); its tasks only flag state and close or shut down sockets, they
  *              never block
  * @param tls X.509 credentials; null when TLS is off
+ * @param bufferedKib the server-wide budget of READ/WRITE payload in flight, in KiB permits
+ *                    ({@code NbdServer.Builder.maxBufferedBytes}; fair, so a large request is not starved)
  */
 public record ServerContext(ExportRegistry exports, ServerConfig config, ServerCounters counters,
                             Semaphore requestThreads, ScheduledExecutorService timer, ConnectionTable table,
-                            TlsCredentials tls) {
+                            TlsCredentials tls, Semaphore bufferedKib) {
 }
