@@ -70,7 +70,7 @@ class CliJarIT {
 
     /**
      * The launcher in a copy of the repository's layout (no sources, so it builds nothing): the first
-     * run makes the command's class archive (JDK 17/18 and 24+: after a successful run; 19-23: the
+     * run makes the command's class archive (JDK 17/18 and 25+: after a successful run; 19-24: the
      * JVM at exit), a later run uses it, and every run prints what {@code java -jar} prints.
      */
     @Test
