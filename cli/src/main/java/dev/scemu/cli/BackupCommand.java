@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
  * directory. The password comes from {@code --password-file} or the environment variable
  * {@code SCEMU_BACKUP_PASSWORD}, never from the command line.
  */
-@Command(name = "backup", mixinStandardHelpOptions = true,
+@Command(name = "backup", mixinStandardHelpOptions = true, addMethodSubcommands = false, // CommandTree adds them
         description = "Back up the volume (from a fresh snapshot) into a directory; verify and restore images.")
 final class BackupCommand {
 

@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
  * without (image missing, unreadable, damaged or foreign superblock: see {@code scemu status}) is
  * failed already and is replaced the same way.
  */
-@Command(name = "disk", mixinStandardHelpOptions = true, description = "Fail or replace a member disk.")
+@Command(name = "disk", mixinStandardHelpOptions = true, addMethodSubcommands = false, // CommandTree adds them
+        description = "Fail or replace a member disk.")
 final class DiskCommand {
 
     @Spec

@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "firmware", mixinStandardHelpOptions = true,
         description = "Build, inspect and update firmware images; corrupt the flash to watch the boot recover it;"
                 + " manage the keys the unit trusts.",
-        subcommands = TrustCommand.class)
+        addMethodSubcommands = false) // CommandTree adds them, and 'trust' before them
 final class FirmwareCommand {
 
     /** Capabilities of the embedded default firmware (an update must not lose any). */

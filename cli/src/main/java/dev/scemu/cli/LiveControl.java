@@ -120,7 +120,8 @@ final class LiveControl {
     static List<String> commandWords(List<String> args) {
         List<String> words = new ArrayList<>();
         try {
-            ParseResult leaf = new CommandLine(new Main()).parseArgs(args.toArray(String[]::new));
+            String[] array = args.toArray(String[]::new);
+            ParseResult leaf = CommandTree.build(array).parseArgs(array);
             while (leaf.hasSubcommand()) {
                 leaf = leaf.subcommand();
                 words.add(leaf.commandSpec().name());
@@ -159,7 +160,7 @@ final class LiveControl {
         ParseResult leaf;
         List<String> words = new ArrayList<>();
         try {
-            ParseResult root = new CommandLine(new Main()).parseArgs(args);
+            ParseResult root = CommandTree.build(args).parseArgs(args);
             if (root.isUsageHelpRequested() || root.isVersionHelpRequested()) {
                 return null;
             }

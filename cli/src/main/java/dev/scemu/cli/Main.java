@@ -8,11 +8,8 @@ import picocli.CommandLine.Command;
 
 /** {@code scemu}: the command line of the storage control unit emulator. */
 @Command(name = "scemu", mixinStandardHelpOptions = true, version = "scemu 0.1.0-SNAPSHOT",
-        description = "Storage control unit emulator.",
-        subcommands = {CreateCommand.class, StatusCommand.class, SnapshotCommand.class, DiskCommand.class,
-                FirmwareCommand.class, BackupCommand.class, ScrubCommand.class, ServeCommand.class, DemoCommand.class,
-                MdCommand.class,
-                CommandLine.HelpCommand.class})
+        description = "Storage control unit emulator.")
+// the commands are not listed here: CommandTree builds the model of the ones a command line names
 public final class Main {
 
     /** Accepted by every command (inherited); read by {@link CliLogging} before parsing. */
@@ -24,6 +21,7 @@ public final class Main {
         // the -D half of the JVM flags (the jar's manifest carries the --add-* half): set before Chronicle loads
         System.setProperty("disable.perf.info", System.getProperty("disable.perf.info", "true"));
         System.setProperty("chronicle.analytics.disable", System.getProperty("chronicle.analytics.disable", "true"));
+        ColdStart.apply(); // library start-up work no command uses (jnr-ffi's libc stubs, JNA's ldconfig fork)
         CliLogging.configure(args); // library log lines: off, serve's to DIR/scemu.log, --verbose to stderr
         System.setProperty("scemu.owner", ownerLabel(args)); // names this process in a unit's lock file
         PrintWriter err = new PrintWriter(System.err, true);
@@ -69,7 +67,7 @@ public final class Main {
      * directory, for a live command the control server runs), or the process's if null.
      */
     static int execute(PrintWriter out, PrintWriter err, java.nio.file.Path cwd, String... args) {
-        CommandLine commandLine = new CommandLine(new Main());
+        CommandLine commandLine = CommandTree.build(args);
         if (cwd != null) {
             commandLine.registerConverter(java.nio.file.Path.class, cwd::resolve);
         }

@@ -11,7 +11,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code scemu snapshot create|list|delete|rollback DIR ...}. */
-@Command(name = "snapshot", mixinStandardHelpOptions = true,
+@Command(name = "snapshot", mixinStandardHelpOptions = true, addMethodSubcommands = false, // CommandTree adds them
         description = "Create, list, delete and roll back copy-on-write snapshots of the volume.")
 final class SnapshotCommand {
 

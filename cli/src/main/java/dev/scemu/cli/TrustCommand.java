@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
  * key is refused; removing the key that signed the running image is refused unless {@code --force}
  * (the next boot would find no trusted image).
  */
-@Command(name = "trust", mixinStandardHelpOptions = true,
+@Command(name = "trust", mixinStandardHelpOptions = true, addMethodSubcommands = false, // CommandTree adds them
         description = {"List, add and remove the keys whose firmware images the unit boots and installs.",
                 "Rotation: 'trust add' the new key, 'firmware update' to an image signed by it, 'trust remove' the old one."})
 final class TrustCommand {
