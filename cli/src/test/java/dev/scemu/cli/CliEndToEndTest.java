@@ -2,6 +2,7 @@ package dev.scemu.cli;
 
 import static dev.scemu.cli.CliTestSupport.createSmallUnit;
 import static dev.scemu.cli.CliTestSupport.filled;
+import static dev.scemu.cli.CliTestSupport.passwordFile;
 import static dev.scemu.cli.CliTestSupport.pattern;
 import static dev.scemu.cli.CliTestSupport.read;
 import static dev.scemu.cli.CliTestSupport.scemu;
@@ -155,10 +156,8 @@ class CliEndToEndTest {
         createSmallUnit(dir);
         ByteBuffer data = pattern(11, 64);
         writeVolume(dir, 100, data);
-        Path password = tmp.resolve("password");
-        Files.writeString(password, "correct horse\n");
-        Path wrong = tmp.resolve("wrong");
-        Files.writeString(wrong, "battery staple\n");
+        Path password = passwordFile(tmp, "correct horse");
+        Path wrong = passwordFile(tmp, "battery staple");
 
         CliTestSupport.Result created = scemu("backup", "create", dir, "--target", backups, "--image-id", "full",
                 "--password-file", password).ok();

@@ -2,6 +2,7 @@ package dev.scemu.cli;
 
 import static dev.scemu.cli.CliTestSupport.createSmallUnit;
 import static dev.scemu.cli.CliTestSupport.imageHashes;
+import static dev.scemu.cli.CliTestSupport.passwordFile;
 import static dev.scemu.cli.CliTestSupport.pattern;
 import static dev.scemu.cli.CliTestSupport.read;
 import static dev.scemu.cli.CliTestSupport.scemu;
@@ -34,10 +35,8 @@ class CliRefusedRestoreTest {
         createSmallUnit(dir);
         ByteBuffer imaged = pattern(21, 256);
         writeVolume(dir, 0, imaged);
-        Path password = tmp.resolve("password");
-        Files.writeString(password, "correct horse\n");
-        Path wrong = tmp.resolve("wrong");
-        Files.writeString(wrong, "battery staple\n");
+        Path password = passwordFile(tmp, "correct horse");
+        Path wrong = passwordFile(tmp, "battery staple");
         scemu("backup", "create", dir, "--target", backups, "--image-id", "full", "--password-file", password).ok();
         ByteBuffer later = pattern(22, 256);
         writeVolume(dir, 0, later);

@@ -70,6 +70,17 @@ final class CliTestSupport {
         return buffer.clear();
     }
 
+    /** A password file in {@code dir} holding {@code password} and a newline, named after it. */
+    static Path passwordFile(Path dir, String password) {
+        Path file = dir.resolve("password-" + password.replaceAll("[^A-Za-z0-9]", "_"));
+        try {
+            Files.writeString(file, password + "\n");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return file;
+    }
+
     /** Opens the unit in {@code dir}, writes {@code data} (whole 4 KiB blocks) at {@code lba}, flushes and closes it. */
     static void writeVolume(Path dir, long lba, ByteBuffer data) {
         try (dev.scemu.unit.StorageControlUnit unit = dev.scemu.unit.StorageControlUnit.open(dir)) {

@@ -103,28 +103,17 @@ class NbdMultiConnTest extends NbdTestSupport {
     }
 
     /** Holds every write until two are inside and nothing more came in for 500 ms. */
-    static final class HeldDevice extends ForwardingBlockDevice {
+    static final class HeldDevice extends CountingInsideDevice {
         private final CountDownLatch go = new CountDownLatch(1);
-        private final AtomicInteger inside = new AtomicInteger();
-        private final AtomicInteger maxInside = new AtomicInteger();
 
         HeldDevice(BlockDevice inner) {
-            super("held", inner, false);
+            super("held", inner);
         }
 
         @Override
-        protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
-            maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
-            try {
-                if (!go.await(20, TimeUnit.SECONDS)) {
-                    throw new IllegalStateException("never released");
-                }
-                inner().write(lba, blockCount, buffer, bufferOffset, fua);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            } finally {
-                inside.decrementAndGet();
+        void awaitTurn() throws InterruptedException {
+            if (!go.await(20, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("never released");
             }
         }
 
@@ -306,28 +295,45 @@ class NbdMultiConnTest extends NbdTestSupport {
     }
 
     /** A device whose writes wait until {@code parties} writes are inside it at once. */
-    static final class RendezvousDevice extends ForwardingBlockDevice {
+    static final class RendezvousDevice extends CountingInsideDevice {
         private final CountDownLatch all;
-        private final AtomicInteger inside = new AtomicInteger();
-        final AtomicInteger maxInside = new AtomicInteger();
-        /** Names of the threads that wrote. */
-        final Set<String> threads = ConcurrentHashMap.newKeySet();
 
         RendezvousDevice(BlockDevice inner, int parties) {
-            super(inner.name() + "-rendezvous", inner, false);
+            super(inner.name() + "-rendezvous", inner);
             this.all = new CountDownLatch(parties);
         }
 
         @Override
+        void awaitTurn() throws InterruptedException {
+            all.countDown();
+            if (!all.await(20, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("only " + maxInside.get() + " writes were ever inside the device at once");
+            }
+        }
+    }
+
+    /**
+     * Counts the writes inside it (now and at most at once) and the threads that wrote; each write
+     * waits for {@link #awaitTurn} before it reaches the inner device.
+     */
+    abstract static class CountingInsideDevice extends ForwardingBlockDevice {
+        final AtomicInteger inside = new AtomicInteger();
+        final AtomicInteger maxInside = new AtomicInteger();
+        /** Names of the threads that wrote. */
+        final Set<String> threads = ConcurrentHashMap.newKeySet();
+
+        CountingInsideDevice(String name, BlockDevice inner) {
+            super(name, inner, false);
+        }
+
+        abstract void awaitTurn() throws InterruptedException;
+
+        @Override
         protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
             threads.add(Thread.currentThread().getName());
-            int now = inside.incrementAndGet();
-            maxInside.accumulateAndGet(now, Math::max);
-            all.countDown();
+            maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
             try {
-                if (!all.await(20, TimeUnit.SECONDS)) {
-                    throw new IllegalStateException("only " + maxInside.get() + " writes were ever inside the device at once");
-                }
+                awaitTurn();
                 inner().write(lba, blockCount, buffer, bufferOffset, fua);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

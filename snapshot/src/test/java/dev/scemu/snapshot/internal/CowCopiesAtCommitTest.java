@@ -2,10 +2,10 @@ package dev.scemu.snapshot.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.scemu.core.AbstractBlockDevice;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.Extent;
+import dev.scemu.core.ForwardingBlockDevice;
 import dev.scemu.core.IoCause;
 import dev.scemu.core.Media;
 import dev.scemu.snapshot.SnapshotConfig;
@@ -45,8 +45,7 @@ class CowCopiesAtCommitTest {
     private byte[] initial;
 
     /** Counts writes into the copy pool, by size. */
-    private static final class CountingStore extends AbstractBlockDevice {
-        private final BlockDevice inner;
+    private static final class CountingStore extends ForwardingBlockDevice {
         private volatile Extent pool = new Extent(0, 0);
         final List<Integer> poolWrites = java.util.Collections.synchronizedList(new ArrayList<>());
         final CountDownLatch entered = new CountDownLatch(1);
@@ -69,13 +68,7 @@ class CowCopiesAtCommitTest {
         }
 
         CountingStore(BlockDevice inner) {
-            super("counting-store", inner.geometry());
-            this.inner = inner;
-        }
-
-        @Override
-        protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-            inner.read(lba, blockCount, buffer, bufferOffset);
+            super("counting-store", inner, false); // the test closes inner
         }
 
         @Override
@@ -87,7 +80,7 @@ class CowCopiesAtCommitTest {
             if (blockCount == 1 && (lba == checkpointHeaders[0] || lba == checkpointHeaders[1])) {
                 checkpointHeaderWrites.incrementAndGet();
             }
-            inner.write(lba, blockCount, buffer, bufferOffset, fua);
+            super.doWrite(lba, blockCount, buffer, bufferOffset, fua);
         }
 
         @Override
@@ -104,17 +97,7 @@ class CowCopiesAtCommitTest {
                     throw new IllegalStateException(e);
                 }
             }
-            inner.flush();
-        }
-
-        @Override
-        protected void doTrim(long lba, long blockCount) {
-            inner.trim(lba, blockCount);
-        }
-
-        @Override
-        protected void doClose() {
-            // the test closes inner
+            super.doFlush();
         }
     }
 
