@@ -104,6 +104,8 @@ public final class NbdServer implements AutoCloseable {
     public static final long DEFAULT_MAX_BUFFERED_BYTES_PER_CONNECTION = 64L << 20;
     /** READ/WRITE payload bytes all connections together may hold in flight, by default. */
     public static final long DEFAULT_MAX_BUFFERED_BYTES = 1L << 30;
+    /** Longest time a reply write may make no progress before its connection is closed, by default. */
+    public static final Duration DEFAULT_REPLY_STALL_TIMEOUT = Duration.ofSeconds(60);
     private static final long SHUTDOWN_TIMEOUT_MILLIS = 5_000;
 
     private final ExportRegistry exports;
@@ -134,7 +136,8 @@ public final class NbdServer implements AutoCloseable {
         this.config = new ServerConfig(builder.maxRequestBytes, builder.maxInFlightPerConnection,
                 Math.min(builder.threadsPerConnection, builder.maxInFlightPerConnection), builder.maxConnections,
                 builder.maxHandshakes, builder.handshakeTimeout.toMillis(), builder.tlsMode,
-                Math.max(builder.maxBufferedBytesPerConnection, builder.maxRequestBytes));
+                Math.max(builder.maxBufferedBytesPerConnection, builder.maxRequestBytes),
+                builder.replyStallTimeout.toMillis());
         this.tls = builder.tlsCredentials;
         this.table = new ConnectionTable(config.maxHandshakes(), config.maxConnections());
         this.maxRequestThreads = builder.maxRequestThreads;
@@ -143,6 +146,14 @@ public final class NbdServer implements AutoCloseable {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** Closes every connection whose reply write has made no progress for {@code limitNanos} (the timer's task). */
+    private void closeStalledConnections(long limitNanos) {
+        long now = System.nanoTime();
+        for (Connection connection : connections) {
+            connection.closeIfRepliesStalled(now, limitNanos);
+        }
     }
 
     /** Opens the listening sockets and starts accepting connections. */
@@ -156,6 +167,10 @@ public final class NbdServer implements AutoCloseable {
         timer = timerPool;
         context = new ServerContext(exports, config, counters, new Semaphore(maxRequestThreads), timer, table, tls,
                 new Semaphore(Connection.kib(maxBufferedBytes), true));
+        long stallMillis = config.replyStallTimeoutMillis();
+        long checkMillis = Math.max(10, Math.min(1_000, stallMillis / 4));
+        timer.scheduleWithFixedDelay(() -> closeStalledConnections(TimeUnit.MILLISECONDS.toNanos(stallMillis)),
+                checkMillis, checkMillis, TimeUnit.MILLISECONDS);
         try {
             if (tcpAddress != null) {
                 ServerSocketChannel tcp = bind(ServerSocketChannel.open(), tcpAddress);
@@ -396,6 +411,7 @@ public final class NbdServer implements AutoCloseable {
         private int maxRequestThreads = DEFAULT_MAX_REQUEST_THREADS;
         private long maxBufferedBytesPerConnection = DEFAULT_MAX_BUFFERED_BYTES_PER_CONNECTION;
         private long maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES;
+        private Duration replyStallTimeout = DEFAULT_REPLY_STALL_TIMEOUT;
 
         private Builder() {
         }
@@ -534,6 +550,21 @@ public final class NbdServer implements AutoCloseable {
                         + " is out of range [1, 2 TiB]");
             }
             this.maxBufferedBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Longest time a reply write may make no progress (default 60 s) before the connection is
+         * closed: a client that stops reading its replies would otherwise keep its threads and its
+         * payload budget, and enough such clients the server's budget, for as long as it stays
+         * connected. At least 1 ms.
+         */
+        public Builder replyStallTimeout(Duration timeout) {
+            if (timeout == null || timeout.toMillis() < 1) {
+                throw new NbdException(NbdError.INVALID_CONFIGURATION, "reply stall timeout " + timeout
+                        + " is shorter than 1 ms");
+            }
+            this.replyStallTimeout = timeout;
             return this;
         }
 

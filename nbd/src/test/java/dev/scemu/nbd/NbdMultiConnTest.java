@@ -1,6 +1,7 @@
 package dev.scemu.nbd;
 
 import static dev.scemu.nbd.Processes.assumeInstalled;
+import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_READ;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_CMD_WRITE;
 import static dev.scemu.nbd.internal.NbdProtocol.NBD_FLAG_CAN_MULTI_CONN;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -100,6 +101,36 @@ class NbdMultiConnTest extends NbdTestSupport {
         NbdServer server = start(loopback().export("disk", track(held)).threadsPerConnection(8)
                 .maxRequestBytes(MIB).maxBufferedBytes(2L * MIB));
         held.expectAtMost(2, List.of(client(server, "disk"), client(server, "disk")), 3);
+    }
+
+    /**
+     * A client that stops reading its replies is closed once a reply write has made no progress
+     * for {@code replyStallTimeout}, which gives back its payload budget: here it holds the whole
+     * server budget (eight 8 MiB reads, 64 MiB of replies; its socket buffers take a few MiB, the
+     * budget 32), so a second client's 1 MiB read is answered only after that close. Without the
+     * timeout the second client waited as long as the first stayed connected.
+     */
+    @Test
+    void aClientThatStopsReadingIsClosedAndGivesItsBudgetBack() throws Exception {
+        BlockDevice disk = track(Media.memory("disk", new BlockGeometry(BLOCK_BYTES, 32L * MIB / BLOCK_BYTES)));
+        NbdServer server = start(loopback().export("disk", disk).maxRequestBytes(8 * MIB)
+                .maxBufferedBytesPerConnection(32L * MIB).maxBufferedBytes(32L * MIB)
+                .replyStallTimeout(java.time.Duration.ofMillis(300)));
+        // a fixed 64 KiB receive buffer: the loopback's autotuning would otherwise take up to 32 MiB of replies
+        NbdTestClient stalled = track(NbdTestClient.open(server.port(), "disk", false, 64 << 10));
+        for (int i = 0; i < 8; i++) { // 64 MiB of replies: the socket buffers take a few MiB, the budget 32
+            stalled.send(NBD_CMD_READ, 0, stalled.nextHandle(), (long) (i % 4) * 8 * MIB, 8 * MIB, null);
+        }
+        stalled.flushOutput(); // and never reads a reply
+        // four reads hold the whole budget once a fifth has been read (it waits for budget)
+        awaitState(() -> server.stats().requests(NbdCommand.READ) >= 5, "the stalled client's fifth read", 20_000);
+        NbdTestClient patient = client(server, "disk");
+        patient.send(NBD_CMD_READ, 0, patient.nextHandle(), 0, MIB, null);
+        patient.flushOutput();
+        NbdTestClient.Reply reply = patient.receive(); // 20 s socket timeout: fails if the stalled client is never closed
+        assertThat(reply.error()).as(reply.message()).isZero();
+        assertThat(server.stats().connectionsEvicted()).isEqualTo(1);
+        assertThat(server.stats().requests(NbdCommand.READ)).isGreaterThanOrEqualTo(6);
     }
 
     /** Holds every write until two are inside and nothing more came in for 500 ms. */

@@ -85,7 +85,16 @@ final class NbdTestClient implements AutoCloseable {
     }
 
     static NbdTestClient tcp(int port) throws IOException {
-        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        return tcp(port, 0);
+    }
+
+    /** With {@code receiveBufferBytes} > 0 a fixed socket receive buffer (no autotuning: a client that reads slowly). */
+    static NbdTestClient tcp(int port, int receiveBufferBytes) throws IOException {
+        Socket socket = new Socket();
+        if (receiveBufferBytes > 0) {
+            socket.setReceiveBufferSize(receiveBufferBytes);
+        }
+        socket.connect(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port));
         socket.setSoTimeout(TIMEOUT_MILLIS);
         socket.setTcpNoDelay(true);
         return new NbdTestClient(socket, new DataInputStream(new BufferedInputStream(socket.getInputStream())),
@@ -101,7 +110,11 @@ final class NbdTestClient implements AutoCloseable {
 
     /** Connects over TCP, negotiates (optionally) structured replies and enters transmission with NBD_OPT_GO. */
     static NbdTestClient open(int port, String export, boolean structured) throws IOException {
-        NbdTestClient client = tcp(port);
+        return open(port, export, structured, 0);
+    }
+
+    static NbdTestClient open(int port, String export, boolean structured, int receiveBufferBytes) throws IOException {
+        NbdTestClient client = tcp(port, receiveBufferBytes);
         client.greet(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES);
         if (structured) {
             OptionReply reply = client.option(NBD_OPT_STRUCTURED_REPLY, new byte[0]);

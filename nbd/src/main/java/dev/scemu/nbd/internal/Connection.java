@@ -128,7 +128,7 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     // transmission state, set by the first thread before it starts others
     private ChannelInput input;
     private IoEngine engine;
-    private ReplyWriter replies;
+    private volatile ReplyWriter replies;
     /** The connection's streams (plain or TLS); set by the connection's thread before the handshake. */
     private volatile Transport transport;
 
@@ -581,6 +581,24 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     }
 
     /** Closes the socket (idempotent): the reading thread ends, replies not yet sent are dropped. */
+    /**
+     * Closes the connection if a reply write has made no progress for {@code limitNanos}: its client
+     * stopped reading while the server holds replies (and their payload budget) for it. Closing the
+     * socket ends the blocked write; the slots and their budget come back. Counted as an eviction
+     * ({@code NbdStats.connectionsEvicted}). True if it closed it.
+     */
+    public boolean closeIfRepliesStalled(long nowNanos, long limitNanos) {
+        ReplyWriter writer = replies;
+        if (closed || writer == null || writer.stalledNanos(nowNanos) <= limitNanos) {
+            return false;
+        }
+        LOG.info("{}: closing: the client has read none of its replies for {} ms", peer,
+                TimeUnit.NANOSECONDS.toMillis(writer.stalledNanos(nowNanos)));
+        context.counters().connectionEvicted();
+        close();
+        return true;
+    }
+
     public void close() {
         closed = true;
         ScheduledFuture<?> timer = handshakeTimer;

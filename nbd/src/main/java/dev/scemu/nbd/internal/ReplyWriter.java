@@ -64,6 +64,8 @@ final class ReplyWriter {
     private final ByteBuffer[] gather;
     private final int maxBatch;
     private volatile boolean failed;
+    /** When the reply write in progress last made progress (System.nanoTime); 0 while none is in progress. */
+    private volatile long writingSinceNanos;
 
     /**
      * @param maxBatch most replies written at once (the connection's slot count)
@@ -122,8 +124,13 @@ final class ReplyWriter {
                         bytes += slot.replyData.remaining();
                     }
                 }
+                writingSinceNanos = System.nanoTime();
                 while (bytes > 0) {
-                    bytes -= channel.write(gather, 0, count);
+                    long written = channel.write(gather, 0, count);
+                    bytes -= written;
+                    if (written > 0) {
+                        writingSinceNanos = System.nanoTime();
+                    }
                 }
                 Arrays.fill(gather, 0, count, null);
             }
@@ -133,11 +140,18 @@ final class ReplyWriter {
             LOG.debug("{}: writing replies failed: {}", peer, e.toString());
             onFailure.run();
         } finally {
+            writingSinceNanos = 0;
             for (RequestSlot slot : slots) {
                 release.accept(slot);
             }
             slots.clear();
         }
+    }
+
+    /** How long the reply write in progress has made no progress (the client reads nothing); 0 if none is in progress. */
+    long stalledNanos(long nowNanos) {
+        long since = writingSinceNanos;
+        return since == 0 ? 0 : Math.max(0, nowNanos - since);
     }
 
     /** Encodes the reply header into the slot's header buffer and points {@code replyData} at read data, if any. */

@@ -15,8 +15,10 @@ import dev.scemu.nbd.NbdTlsMode;
  * @param tlsMode whether TCP connections are offered or required to use TLS
  * @param maxBufferedBytesPerConnection READ/WRITE payload bytes of one connection's requests in
  *                                      flight (read and not yet answered), at most (≥ {@code maxRequestBytes})
+ * @param replyStallTimeoutMillis longest time a reply write may make no progress (the client reads
+ *                                nothing) before the connection is closed
  */
 public record ServerConfig(int maxRequestBytes, int maxInFlightPerConnection, int threadsPerConnection,
                            int maxConnections, int maxHandshakes, long handshakeTimeoutMillis, NbdTlsMode tlsMode,
-                           long maxBufferedBytesPerConnection) {
+                           long maxBufferedBytesPerConnection, long replyStallTimeoutMillis) {
 }
