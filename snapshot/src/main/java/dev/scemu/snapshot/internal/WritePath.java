@@ -649,9 +649,7 @@ final class WritePath {
                 k = writeGatheredCopies(batch, k, to, poolLba); // the pool run goes on past zero-block slots
                 continue;
             }
-            int blocks = end - k;
-            s.store.write(poolLba + pool[k], blocks, old, batch.dataOffset(k));
-            s.meter.issuedWrite(IoCause.COW_COPY, (long) blocks * blockSize);
+            writeCopyRun(poolLba + pool[k], end - k, old, batch.dataOffset(k));
             k = end;
         }
         synchronized (s.meta) {
@@ -680,17 +678,21 @@ final class WritePath {
             }
             copyStaging.put(staged * blockSize, old, batch.dataOffset(k), blockSize);
             if (++staged == COPY_STAGING_BLOCKS) {
-                s.store.write(poolLba + start, staged, copyStaging, 0);
-                s.meter.issuedWrite(IoCause.COW_COPY, (long) staged * blockSize);
+                writeCopyRun(poolLba + start, staged, copyStaging, 0);
                 start += staged;
                 staged = 0;
             }
         }
         if (staged > 0) {
-            s.store.write(poolLba + start, staged, copyStaging, 0);
-            s.meter.issuedWrite(IoCause.COW_COPY, (long) staged * blockSize);
+            writeCopyRun(poolLba + start, staged, copyStaging, 0);
         }
         return k;
+    }
+
+    /** One store write of {@code blocks} copies at store block {@code storeLba}, metered as COW_COPY. */
+    private void writeCopyRun(long storeLba, int blocks, ByteBuffer source, int sourceOffset) {
+        s.store.write(storeLba, blocks, source, sourceOffset);
+        s.meter.issuedWrite(IoCause.COW_COPY, (long) blocks * blockSize);
     }
 
     /**
