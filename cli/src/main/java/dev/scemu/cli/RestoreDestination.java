@@ -32,8 +32,8 @@ final class RestoreDestination implements BlockDevice {
     private final String where;
     private final Supplier<StorageControlUnit> opener;
     private final boolean ownsUnit;
+    /** The unit opened read-write at the first access; null until then. */
     private volatile StorageControlUnit unit;
-    private volatile BlockDevice host;
     private volatile boolean marked;
     private boolean closed;
 
@@ -73,12 +73,12 @@ final class RestoreDestination implements BlockDevice {
 
     /** The unit's host device, opened read-write at the first call. */
     private BlockDevice host() {
-        BlockDevice opened = host;
+        StorageControlUnit opened = unit;
         if (opened != null) {
-            return opened;
+            return opened.host();
         }
         synchronized (this) {
-            if (host == null) {
+            if (unit == null) {
                 if (closed) {
                     throw new CliException("restore destination " + where + " is closed");
                 }
@@ -92,9 +92,8 @@ final class RestoreDestination implements BlockDevice {
                             + name + " " + geometry + " became " + device.name() + " " + device.geometry());
                 }
                 unit = rw;
-                host = device;
             }
-            return host;
+            return unit.host();
         }
     }
 
@@ -115,7 +114,7 @@ final class RestoreDestination implements BlockDevice {
      * nothing leaves the files alone, unless an earlier interrupted restore left its mark.
      */
     void finish() {
-        if (host == null && !markedBefore) {
+        if (unit == null && !markedBefore) {
             return;
         }
         host().flush();
@@ -145,8 +144,9 @@ final class RestoreDestination implements BlockDevice {
 
     @Override
     public void flush() {
-        if (host != null) {
-            host.flush();
+        StorageControlUnit opened = unit;
+        if (opened != null) {
+            opened.host().flush();
         }
     }
 
