@@ -141,6 +141,14 @@ public interface BlockDevice extends AutoCloseable {
         }
     }
 
+    /**
+     * The writes this device takes best ({@link OptimalWrite}: a RAID-5 array's stripe rows), so
+     * that a layer above can cut its writes at unit boundaries. The default has no preference.
+     */
+    default OptimalWrite optimalWrite() {
+        return OptimalWrite.ANY;
+    }
+
     /** Whether writes and trims are refused with {@link CoreError#READ_ONLY}. */
     default boolean isReadOnly() {
         return false;

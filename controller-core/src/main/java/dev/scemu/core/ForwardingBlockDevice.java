@@ -38,6 +38,11 @@ public class ForwardingBlockDevice extends AbstractBlockDevice {
     }
 
     @Override
+    public OptimalWrite optimalWrite() {
+        return inner.optimalWrite();
+    }
+
+    @Override
     protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
         inner.read(lba, blockCount, buffer, bufferOffset);
     }

@@ -38,6 +38,12 @@ public final class SliceDevice extends AbstractBlockDevice {
         return new Extent(firstLba, blockCount());
     }
 
+    /** The parent's units, shifted by the slice's first block. */
+    @Override
+    public OptimalWrite optimalWrite() {
+        return parent.optimalWrite().seenFrom(firstLba);
+    }
+
     @Override
     public boolean isReadOnly() {
         return readOnly;

@@ -778,6 +778,17 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         return chunkBytes;
     }
 
+    /**
+     * RAID-5: a stripe row ({@code (raidDisks - 1) x chunk}, rows from lba 0): a write of whole
+     * rows is a reconstruct-write from the new data alone; a write that ends inside a row reads
+     * the row's old data or parity. RAID-0 and RAID-1 read nothing to write: no preference.
+     */
+    @Override
+    public dev.scemu.core.OptimalWrite optimalWrite() {
+        return level == RaidLevel.RAID5 ? dev.scemu.core.OptimalWrite.of((raidDisks - 1) * chunkBlocks)
+                : dev.scemu.core.OptimalWrite.ANY;
+    }
+
     @Override
     public Raid5Layout raid5Layout() {
         return layout;

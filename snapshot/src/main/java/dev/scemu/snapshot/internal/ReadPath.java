@@ -68,7 +68,7 @@ final class ReadPath {
      * writeGate exclusively (no run and no commit can change the range).
      */
     void readSnapshotUnlocked(long epoch, long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-        long[] sources = new long[Math.min(blockCount, WritePath.MAX_RUN_BLOCKS)];
+        long[] sources = new long[Math.min(blockCount, StripeLocks.DEFAULT_STRIPE_BLOCKS)];
         for (int done = 0; done < blockCount; done += sources.length) {
             int chunk = Math.min(sources.length, blockCount - done);
             synchronized (s.meta) {

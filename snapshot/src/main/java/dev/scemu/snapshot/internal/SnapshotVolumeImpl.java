@@ -91,7 +91,6 @@ import org.slf4j.LoggerFactory;
 public final class SnapshotVolumeImpl extends AbstractBlockDevice implements SnapshotVolume {
 
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotVolumeImpl.class);
-    private static final int MAX_RUN_BLOCKS = WritePath.MAX_RUN_BLOCKS;
 
     /** How the journal is made (tests may substitute one). */
     static volatile MappingJournal.Factory journalFactory = ExecutionLogJournal.FACTORY;
@@ -105,6 +104,8 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     /** Shared: snapshot view reads. Exclusive: deletion and close (they free what views read). */
     private final ReentrantReadWriteLock viewGate = new ReentrantReadWriteLock();
     private final Map<Long, SnapshotView> views = new ConcurrentHashMap<>();
+    /** Blocks of one stripe of the live volume ({@link StripeLocks}): the longest run of the buffers below. */
+    private final int runBlocks;
     /** Zeros for trims (read only). */
     private final ByteBuffer zeros;
     /** Rollback/restore and exact copy counting: used under writeGate exclusive only. */
@@ -131,8 +132,9 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             throw e;
         }
         this.reads = new ReadPath(s, writes);
-        this.zeros = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
-        this.copyBuffer = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
+        this.runBlocks = s.stripes.stripeBlocks();
+        this.zeros = Buffers.allocateAligned(runBlocks * blockSize);
+        this.copyBuffer = Buffers.allocateAligned(runBlocks * blockSize);
     }
 
     // ------------------------------------------------------------------ format / open
@@ -353,7 +355,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     protected void doTrim(long lba, long blockCount) {
         long done = 0;
         while (done < blockCount) {
-            int run = (int) Math.min(MAX_RUN_BLOCKS, blockCount - done);
+            int run = (int) Math.min(s.stripes.blocksToStripeEnd(lba + done), blockCount - done);
             hostWrite(lba + done, run, zeros.duplicate(), 0, false);
             done += run;
         }
@@ -405,8 +407,8 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             return 0;
         }
         long needed = 0;
-        for (int done = 0; done < blockCount; done += MAX_RUN_BLOCKS) {
-            int run = Math.min(MAX_RUN_BLOCKS, blockCount - done);
+        for (int done = 0; done < blockCount; done += runBlocks) {
+            int run = Math.min(runBlocks, blockCount - done);
             s.data.read(lba + done, run, copyBuffer, 0);
             meter().issuedRead(IoCause.HOST, (long) run * blockSize);
             ByteBuffer old = copyBuffer.duplicate();
@@ -777,7 +779,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         int i = 0;
         while (i < lbas.length) {
             int run = 1;
-            while (i + run < lbas.length && run < MAX_RUN_BLOCKS && lbas[i + run] == lbas[i] + run) {
+            while (i + run < lbas.length && run < runBlocks && lbas[i + run] == lbas[i] + run) {
                 run++;
             }
             reads.readSnapshotUnlocked(epoch, lbas[i], run, copyBuffer, 0);

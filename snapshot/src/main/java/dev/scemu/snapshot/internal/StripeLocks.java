@@ -1,11 +1,27 @@
 package dev.scemu.snapshot.internal;
 
+import dev.scemu.core.BlockDevice;
+import dev.scemu.core.OptimalWrite;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * Striped block-range locks of the live volume: the data device is cut into stripes of
- * {@value #STRIPE_BLOCKS} blocks (stripe {@code lba >>> 6}), and stripe {@code s} is guarded by
- * lock {@code s mod }{@value #LOCKS} (a {@link ReentrantReadWriteLock}).
+ * {@link #stripeBlocks} blocks (stripe {@code (lba + shiftBlocks) / stripeBlocks}), and stripe
+ * {@code s} is guarded by lock {@code s mod }{@value #LOCKS} (a {@link ReentrantReadWriteLock}).
+ *
+ * <h2>Stripes follow the data device's rows</h2>
+ * A write run covers at most one stripe ({@link WritePath}), and the data device receives it as
+ * one write. So the stripes are cut where the device below prefers its writes cut
+ * ({@link BlockDevice#optimalWrite}): on a RAID-5 array of 4 disks with 64 KiB chunks a row is 48
+ * blocks, and the data partition starts 128 KiB into a row. With stripes of 64 blocks from lba 0,
+ * a 1 MiB sequential write reached the array as 256 KiB pieces that each ended inside a row: two
+ * partial rows per piece, each a read-modify-write with its own parity write (write
+ * amplification 1.5 instead of md's 4/3, plus the parity reads). Stripes are therefore whole
+ * multiples of the device's unit, aligned to its boundaries: {@code k x unit} with {@code k} the
+ * largest that keeps a stripe at most {@value #DEFAULT_STRIPE_BLOCKS} blocks (at least one unit),
+ * when that is at most {@value #MAX_STRIPE_BLOCKS} blocks; else (no preference, or rows larger
+ * than that) {@value #DEFAULT_STRIPE_BLOCKS} blocks from lba 0. The stripes are a property of the
+ * open volume only: nothing on disk depends on them.
  *
  * <h2>What a stripe lock orders</h2>
  * <ul>
@@ -26,32 +42,74 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 final class StripeLocks {
 
-    static final int STRIPE_SHIFT = 6;
-    static final int STRIPE_BLOCKS = 1 << STRIPE_SHIFT;
     static final int LOCKS = 256;
+    /** Stripe blocks without a usable preference of the data device (and the target size of a stripe). */
+    static final int DEFAULT_STRIPE_BLOCKS = 64;
+    /** The largest stripe: a run's buffers are this large. */
+    static final int MAX_STRIPE_BLOCKS = 128;
 
     private final ReentrantReadWriteLock[] locks = new ReentrantReadWriteLock[LOCKS];
+    private final int stripeBlocks;
+    /** Added to an lba before dividing by {@link #stripeBlocks}: puts stripe boundaries on the device's unit boundaries. */
+    private final long shiftBlocks;
 
-    StripeLocks() {
+    private StripeLocks(int stripeBlocks, long shiftBlocks) {
+        this.stripeBlocks = stripeBlocks;
+        this.shiftBlocks = shiftBlocks;
         for (int i = 0; i < LOCKS; i++) {
             locks[i] = new ReentrantReadWriteLock();
         }
     }
 
+    /** Stripes of {@value #DEFAULT_STRIPE_BLOCKS} blocks from lba 0. */
+    static StripeLocks unaligned() {
+        return new StripeLocks(DEFAULT_STRIPE_BLOCKS, 0);
+    }
+
+    /** Stripes cut at the units of {@code preferred} (see the class doc). */
+    static StripeLocks following(OptimalWrite preferred) {
+        int unit = preferred.unitBlocks();
+        if (unit <= 1 || unit > MAX_STRIPE_BLOCKS) {
+            return unaligned();
+        }
+        int stripe = Math.max(1, DEFAULT_STRIPE_BLOCKS / unit) * unit;
+        return new StripeLocks(stripe, Math.floorMod(-preferred.boundaryLba(), (long) stripe));
+    }
+
+    /** Blocks of one stripe (a run's most). */
+    int stripeBlocks() {
+        return stripeBlocks;
+    }
+
+    /** The stripe holding {@code lba}. */
+    long stripeOf(long lba) {
+        return (lba + shiftBlocks) / stripeBlocks;
+    }
+
     /** Blocks from {@code lba} to the end of its stripe. */
-    static int blocksToStripeEnd(long lba) {
-        return STRIPE_BLOCKS - (int) (lba & (STRIPE_BLOCKS - 1));
+    int blocksToStripeEnd(long lba) {
+        return stripeBlocks - (int) ((lba + shiftBlocks) % stripeBlocks);
+    }
+
+    /** Blocks from {@code lba} to the end of its group of {@value #LOCKS} stripes (a window that takes every lock once). */
+    long blocksToWindowEnd(long lba) {
+        long window = (long) LOCKS * stripeBlocks;
+        return window - (lba + shiftBlocks) % window;
+    }
+
+    private int lockOf(long stripe) {
+        return (int) (stripe & (LOCKS - 1));
     }
 
     /** The exclusive lock of the stripe holding {@code lba}. */
     ReentrantReadWriteLock.WriteLock exclusive(long lba) {
-        return locks[(int) ((lba >>> STRIPE_SHIFT) & (LOCKS - 1))].writeLock();
+        return locks[lockOf(stripeOf(lba))].writeLock();
     }
 
     /** Takes the shared locks of every stripe {@code [lba, lba + blockCount)} touches, in ascending lock order. */
     void lockShared(long lba, long blockCount) {
-        int first = (int) ((lba >>> STRIPE_SHIFT) & (LOCKS - 1));
-        long stripes = ((lba + blockCount - 1) >>> STRIPE_SHIFT) - (lba >>> STRIPE_SHIFT) + 1;
+        int first = lockOf(stripeOf(lba));
+        long stripes = stripeOf(lba + blockCount - 1) - stripeOf(lba) + 1;
         if (stripes >= LOCKS) {
             for (int i = 0; i < LOCKS; i++) {
                 locks[i].readLock().lock();
@@ -75,8 +133,8 @@ final class StripeLocks {
 
     /** Releases what {@link #lockShared} took for the same range. */
     void unlockShared(long lba, long blockCount) {
-        int first = (int) ((lba >>> STRIPE_SHIFT) & (LOCKS - 1));
-        long stripes = ((lba + blockCount - 1) >>> STRIPE_SHIFT) - (lba >>> STRIPE_SHIFT) + 1;
+        int first = lockOf(stripeOf(lba));
+        long stripes = stripeOf(lba + blockCount - 1) - stripeOf(lba) + 1;
         if (stripes >= LOCKS) {
             for (int i = 0; i < LOCKS; i++) {
                 locks[i].readLock().unlock();
@@ -117,12 +175,12 @@ final class StripeLocks {
     }
 
     /** The lock indices of the stripes {@code [lba, lba + blockCount)} touches, ascending. */
-    private static int[] indices(long lba, long blockCount) {
-        long stripes = ((lba + blockCount - 1) >>> STRIPE_SHIFT) - (lba >>> STRIPE_SHIFT) + 1;
+    private int[] indices(long lba, long blockCount) {
+        long stripes = stripeOf(lba + blockCount - 1) - stripeOf(lba) + 1;
         if (stripes >= LOCKS) {
             return java.util.stream.IntStream.range(0, LOCKS).toArray();
         }
-        int first = (int) ((lba >>> STRIPE_SHIFT) & (LOCKS - 1));
+        int first = lockOf(stripeOf(lba));
         return java.util.stream.IntStream.range(first, first + (int) stripes).map(i -> i & (LOCKS - 1)).sorted()
                 .toArray();
     }

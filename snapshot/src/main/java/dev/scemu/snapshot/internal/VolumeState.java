@@ -31,7 +31,7 @@ final class VolumeState {
     final MappingJournal journal;
     final IoMeter meter;
     final int blockSize;
-    final StripeLocks stripes = new StripeLocks();
+    final StripeLocks stripes;
 
     /**
      * Guards {@link #index}, {@link #freeMap}, the batches' slot tables and the write path's run
@@ -77,6 +77,7 @@ final class VolumeState {
         this.journal = journal;
         this.meter = meter;
         this.blockSize = data.blockSize();
+        this.stripes = StripeLocks.following(data.optimalWrite());
         MappingIndex createdIndex = new MappingIndex(layout.maxMappingEntries());
         try {
             this.freeMap = new StoreFreeMap(layout.pool().blockCount());

@@ -112,17 +112,10 @@ import net.openhft.hashing.LongHashFunction;
  */
 final class WritePath {
 
-    static final int MAX_RUN_BLOCKS = StripeLocks.STRIPE_BLOCKS;
     private static final LongHashFunction XX3 = LongHashFunction.xx3();
     private static final int MAX_POOLED_CONTEXTS = 16;
     /** Runs of at least this many blocks are first compared whole (an identical rewrite costs one compare). */
     private static final int RUN_COMPARE_MIN_BLOCKS = 4;
-    /**
-     * A trim's second step works on aligned windows of this many blocks (every stripe lock): one
-     * trim call per free run of a window, so a RAID-5 below sees whole stripe rows, not pieces cut
-     * at the 64-block stripes (which would leave a partial row, written zeros, at each cut).
-     */
-    static final long TRIM_WINDOW_BLOCKS = (long) StripeLocks.LOCKS * StripeLocks.STRIPE_BLOCKS;
 
     private final VolumeState s;
     private final int blockSize;
@@ -136,7 +129,7 @@ final class WritePath {
      */
     private final long[] copyPoolBlocks;
     private final ByteBuffer copyStaging;
-    static final int COPY_STAGING_BLOCKS = MAX_RUN_BLOCKS;
+    static final int COPY_STAGING_BLOCKS = StripeLocks.DEFAULT_STRIPE_BLOCKS;
     /** COW entries one journal record holds; a batch's commit writes as many records as it needs. */
     private final int entriesPerRecord;
     /** Idle run contexts (claimed and returned by CAS, no lock). */
@@ -172,13 +165,13 @@ final class WritePath {
         filling = pair[0];
         this.copyPoolBlocks = new long[capacity];
         this.copyStaging = Buffers.allocateAligned(COPY_STAGING_BLOCKS * blockSize);
-        this.zeros = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
+        this.zeros = Buffers.allocateAligned(s.stripes.stripeBlocks() * blockSize);
         this.payload = ByteBuffer.allocateDirect(s.journal.maxPayloadBytes()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Per-write scratch: the old blocks of a run, views for compares, reservations. */
     private final class RunContext {
-        final ByteBuffer scratch = Buffers.allocateAligned(MAX_RUN_BLOCKS * blockSize);
+        final ByteBuffer scratch = Buffers.allocateAligned(s.stripes.stripeBlocks() * blockSize);
         final ByteBuffer scratchView = scratch.duplicate();
         final ByteBuffer zerosView = zeros.duplicate();
         final ByteBuffer[] batchViews = {pair[0].data().duplicate(), pair[1].data().duplicate()};
@@ -263,7 +256,7 @@ final class WritePath {
         int capacity = batchCapacity();
         while (done < blockCount) {
             long at = lba + done;
-            int run = Math.min(Math.min(blockCount - done, StripeLocks.blocksToStripeEnd(at)), capacity);
+            int run = Math.min(Math.min(blockCount - done, s.stripes.blocksToStripeEnd(at)), capacity);
             writeRun(ctx, at, run, source, sourceOffset + done * blockSize);
             done += run;
         }
@@ -740,7 +733,7 @@ final class WritePath {
             long start = batch.lba(slot);
             int run = 1;
             while (slot + run < size && batch.lba(slot + run) == start + run && !batch.isWritten(slot + run)
-                    && (start + run) >>> StripeLocks.STRIPE_SHIFT == start >>> StripeLocks.STRIPE_SHIFT) {
+                    && s.stripes.stripeOf(start + run) == s.stripes.stripeOf(start)) {
                 run++;
             }
             runSlot[runs] = slot;
@@ -782,7 +775,9 @@ final class WritePath {
      * {@code [lba, lba + blockCount)} through the diff path, passes a trim down to the data device
      * for the blocks that no existing snapshot sees ({@link VolumeState#needsCopy} false) and that
      * have no slot in a batch (committing or filling, written or not). Window by window
-     * ({@link #TRIM_WINDOW_BLOCKS}) under the exclusive locks of the window's stripes, taken in
+     * (a group of {@value StripeLocks#LOCKS} stripes, {@link StripeLocks#blocksToWindowEnd}: one
+     * trim call per free run of a window, so a RAID-5 below sees whole stripe rows, not pieces cut
+     * at each stripe, which would leave a partial row, written zeros, at each cut) under the exclusive locks of the window's stripes, taken in
      * ascending order like a reader's shared ones, so no run or committer works on those blocks meanwhile (a run reads
      * the old blocks and hands them to {@code writeOver}; a trim in between would make a RAID-5
      * below compute parity from stale old data). Caller holds {@code writeGate} shared, so no
@@ -798,10 +793,10 @@ final class WritePath {
      */
     void trimUnneeded(long lba, long blockCount) {
         long done = 0;
-        boolean[] free = new boolean[(int) Math.min(blockCount, TRIM_WINDOW_BLOCKS)];
+        boolean[] free = new boolean[(int) Math.min(blockCount, (long) StripeLocks.LOCKS * s.stripes.stripeBlocks())];
         while (done < blockCount) {
             long at = lba + done;
-            int window = (int) Math.min(blockCount - done, TRIM_WINDOW_BLOCKS - (at & (TRIM_WINDOW_BLOCKS - 1)));
+            int window = (int) Math.min(blockCount - done, s.stripes.blocksToWindowEnd(at));
             s.stripes.lockExclusive(at, window);
             try {
                 synchronized (s.meta) {
