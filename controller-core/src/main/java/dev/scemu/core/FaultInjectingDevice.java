@@ -51,7 +51,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <ol>
  *   <li>The <b>gate</b> ({@link ReentrantReadWriteLock}): reads, writes and trims hold it shared, so
  *       I/O to different blocks runs in parallel; {@link #flush()} with an emulated write cache,
- *       the power cut ({@code losePower}), {@link #cutPowerKeeping} and {@link #corruptBlock} hold
+ *       the power cut ({@code losePower}), {@link #cutPowerKeeping}, {@link #corruptBlock} and close hold
  *       it exclusively (a flush on a write-through domain holds it shared: see {@link #doFlush}).
  *       So a cut or a flush sees every I/O either completed (its undo record in the log) or not
  *       started (it will find the power off / its record made durable), exactly as under the one
@@ -418,6 +418,9 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     void losePower(PowerCutMode mode) {
         gate.writeLock().lock();
         try {
+            if (isClosed()) {
+                return; // closed while the domain was cutting: its inner device is gone, and close let go of its undo log
+            }
             for (Map.Entry<Long, Pending> entry : unflushed.entrySet()) {
                 Pending pending = entry.getValue();
                 if (mode != PowerCutMode.KEEP_RANDOM_SUBSET) {
@@ -441,10 +444,21 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         }
     }
 
+    /**
+     * Detaches from the domain and closes the inner device under the gate, so a power cut that
+     * another thread started before the detach (the domain iterates a snapshot of its devices)
+     * either finishes this device's {@link #losePower} first or finds it closed; it never writes
+     * its undo log into a closed inner device.
+     */
     @Override
     protected void doClose() {
-        domain.detach(this);
-        inner.close();
+        gate.writeLock().lock();
+        try {
+            domain.detach(this);
+            inner.close();
+        } finally {
+            gate.writeLock().unlock();
+        }
     }
 
     /**
