@@ -705,6 +705,10 @@ public final class StorageControlUnit implements AutoCloseable {
      * refuses is removed again (else the close would adopt it as {@code disk<i>.img}).
      */
     public CompletableFuture<RebuildProgress> replaceDisk(int role, RebuildListener listener) {
+        if (readOnly) {
+            throw new UnitException(UnitError.READ_ONLY, "unit in " + config.directory()
+                    + " is open read-only: cannot replace disk " + role);
+        }
         dev.scemu.raid.MemberState state = array.memberState(role); // refuses a role outside the array
         if (state != dev.scemu.raid.MemberState.FAILED) {
             throw new RaidException(RaidError.BAD_MEMBER, "member " + role + " is " + state
