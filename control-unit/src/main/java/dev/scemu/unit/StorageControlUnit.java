@@ -700,9 +700,10 @@ public final class StorageControlUnit implements AutoCloseable {
     /**
      * Replaces failed member {@code role} with a new blank disk and rebuilds onto it in the
      * background; the future completes when the member is in sync. A request the array refuses (no
-     * such member, a member that has not failed, a rebuild running) changes nothing: the checks run
-     * before the new image is created, and an image created for a replacement the array then
-     * refuses is removed again (else the close would adopt it as {@code disk<i>.img}).
+     * such member, a member that has not failed, a rebuild running, a device too small) changes
+     * nothing: the checks run before the new image is created, and an image created for a
+     * replacement the array then refuses ({@link RaidException}) is removed again (else the close
+     * would adopt it as {@code disk<i>.img}).
      */
     public CompletableFuture<RebuildProgress> replaceDisk(int role, RebuildListener listener) {
         if (readOnly) {
@@ -721,7 +722,8 @@ public final class StorageControlUnit implements AutoCloseable {
         CompletableFuture<RebuildProgress> rebuild;
         try {
             rebuild = array.replaceMember(role, SliceDevice.of(name, fresh, geometry.all()), listener);
-        } catch (RuntimeException e) {
+        } catch (RaidException e) { // refused before the array took the device (busy, too small): undo
+            // (an I/O error or power cut after it took the device keeps it: a reboot assembles what is on it)
             disks.set(role, old);
             fresh.close();
             if (config.directory() != null && !readOnly) {
