@@ -3,6 +3,8 @@ package dev.scemu.raid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;
+import dev.scemu.core.Extent;
+import dev.scemu.core.FaultInjectingDevice;
 import dev.scemu.core.ForwardingBlockDevice;
 import dev.scemu.raid.internal.MdSuperblock;
 import dev.scemu.raid.internal.MdSuperblockLayout;
@@ -18,7 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * md's read-auto ({@link AssembleOptions#readAuto}): a clean array assembles, serves reads, flushes,
  * scrubs and stops without writing a byte to its members; its first write makes it active in md's
- * order (every superblock dirty, events + 1, before the first data or parity reaches a member); an
+ * order (every superblock dirty, events + 1, before the first data or parity reaches a member); a
+ * read that repairs a latent sector error writes the superblocks (clean) before the repair; an
  * assembly that has something to record still writes it.
  */
 class ReadAutoTest {
@@ -126,6 +129,43 @@ class ReadAutoTest {
         array = RaidArray.assemble(members, readAuto());
         array.read(100, 1, read, 0);
         assertThat(read.limit(TestArrays.BLOCK)).isEqualTo(data.clear().limit(TestArrays.BLOCK));
+        array.close();
+    }
+
+    @Test
+    void aReadRepairLeavesReadAutoThroughACleanSuperblockUpdateFirst() {
+        List<Written> log = Collections.synchronizedList(new ArrayList<>());
+        List<FaultInjectingDevice> faulty = new ArrayList<>();
+        for (BlockDevice member : TestArrays.memoryMembers("r", 4, MEMBER_BYTES)) {
+            faulty.add(new FaultInjectingDevice(member, 1));
+        }
+        List<BlockDevice> members = recorded(List.copyOf(faulty), log);
+        RaidArray created = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK).assumeClean(true)
+                .build(), members);
+        ByteBuffer data = TestArrays.randomBuffer(new Random(5), 40);
+        created.write(0, 40, data, 0);
+        created.stop();
+        long events = superblock(members.get(0)).events;
+        log.clear();
+
+        RaidArray array = RaidArray.assemble(members, readAuto());
+        long dataOffsetBlocks = array.dataOffsetSectors() * 512 / TestArrays.BLOCK;
+        faulty.get(0).failReads(Extent.of(dataOffsetBlocks, 16)); // latent sector errors under member 0's first chunks
+        ByteBuffer read = ByteBuffer.allocateDirect(40 * TestArrays.BLOCK);
+        array.read(0, 40, read, 0);
+        assertThat(read).as("reconstructed").isEqualTo(data.clear());
+        synchronized (log) {
+            int repair = log.indexOf(log.stream().filter(w -> w.member().equals("r0") && w.lba() >= dataOffsetBlocks)
+                    .findFirst().orElseThrow(() -> new AssertionError("no repair write: " + log)));
+            for (BlockDevice member : members) {
+                assertThat(log.subList(0, repair)).as("%s: superblock before the repair: %s", member.name(), log)
+                        .contains(new Written(member.name(), SUPERBLOCK_LBA));
+            }
+        }
+        for (BlockDevice member : members) {
+            assertThat(superblock(member).events).isEqualTo(events + 1);
+            assertThat(superblock(member).isClean()).as("a repair does not make the array dirty").isTrue();
+        }
         array.close();
     }
 
