@@ -31,6 +31,8 @@ class CliStatusReadOnlyTest {
         Path dir = tmp.resolve("unit");
         createSmallUnit(dir);
         Process server = startScemu(tmp.resolve("serve.log"), "serving", "serve", dir, "--port", "0");
+        // a change through the serving process (its control socket): the array leaves read-auto and goes active
+        assertThat(scemu("snapshot", "create", dir, "live").ok().out()).contains("exported as");
         kill9(server); // its superblocks say "active": the next read-write open resyncs
         Map<String, String> dirty = imageHashes(dir);
         assertThat(scemu("status", dir).ok().out()).contains("optimal");

@@ -98,6 +98,18 @@ import java.util.concurrent.ScheduledExecutorService;
  * <p>Ordering: close stops the inspection schedule, flushes and checkpoints the snapshot volume, then stops the array (marks the
  * superblocks clean), then closes the media, then releases the directory lock. {@link #crashAndReboot} does none of that: it cuts
  * power, drops the running stack and boots a new one from what survived.
+ *
+ * <p>A read-write open writes nothing until the first change (md's read-auto, {@link AssembleOptions#readAuto}): a
+ * cleanly closed unit boots without a write (the array's superblocks and bitmap stay as found, the snapshot journal has
+ * nothing to redo, the firmware and its backup verify), and reads keep it so. The first change, whatever it is (a host
+ * write or trim, a snapshot created, deleted or rolled back, a firmware update, a disk replaced or failed, a scrub repair,
+ * a read repair), reaches the array as a write or a member change, and before its first byte reaches a member the array
+ * goes active as md's {@code md_write_start} makes it: bitmap header (events + 1), then every superblock dirty
+ * (resync_offset 0), flushed; then the bitmap bits of the write (FUA), then the data. Close then checkpoints the volume
+ * only if its state changed since the newest checkpoint, and stops the array (clean superblocks, bitmap cleared) only if
+ * it left read-auto: a unit opened and closed without a change is byte-identical. Recovery after an unclean stop (dirty
+ * array resync, parity journal or snapshot journal replay, interrupted rebuild, flash recovery) is a change and writes at
+ * open, as before.
  */
 public final class StorageControlUnit implements AutoCloseable {
 
@@ -429,9 +441,11 @@ public final class StorageControlUnit implements AutoCloseable {
         // a reboot assembles the array that ran (mdadm --uuid); an open the set unit.properties records,
         // so one foreign member of a two-way mirror is no tie; a unit without a record the set most members carry
         UUID setUuid = array != null ? array.setUuid() : recordedSetUuid;
+        // read-auto (md's auto-read-only): a clean array is assembled without a write and stays
+        // unwritten until the first change (see the class doc's Ordering)
+        AssembleOptions options = AssembleOptions.defaults().withReadAuto(true);
         try {
-            array = RaidArray.assemble(memberViews(), setUuid == null ? AssembleOptions.defaults()
-                    : AssembleOptions.defaults().withSetUuid(setUuid));
+            array = RaidArray.assemble(memberViews(), setUuid == null ? options : options.withSetUuid(setUuid));
         } catch (RaidException e) {
             if (e.code() == RaidError.FOREIGN_MEMBER && array == null && recordedSetUuid != null) {
                 throw new UnitException(UnitError.IDENTITY_MISMATCH, "no disk image in " + config.directory()
@@ -685,15 +699,42 @@ public final class StorageControlUnit implements AutoCloseable {
 
     /**
      * Replaces failed member {@code role} with a new blank disk and rebuilds onto it in the
-     * background; the future completes when the member is in sync.
+     * background; the future completes when the member is in sync. A request the array refuses (no
+     * such member, a member that has not failed, a rebuild running, a device too small) changes
+     * nothing: the checks run before the new image is created, and an image created for a
+     * replacement the array then refuses ({@link RaidException}) is removed again (else the close
+     * would adopt it as {@code disk<i>.img}).
      */
     public CompletableFuture<RebuildProgress> replaceDisk(int role, RebuildListener listener) {
+        if (readOnly) {
+            throw new UnitException(UnitError.READ_ONLY, "unit in " + config.directory()
+                    + " is open read-only: cannot replace disk " + role);
+        }
+        dev.scemu.raid.MemberState state = array.memberState(role); // refuses a role outside the array
+        if (state != dev.scemu.raid.MemberState.FAILED) {
+            throw new RaidException(RaidError.BAD_MEMBER, "member " + role + " is " + state
+                    + "; only a failed member can be replaced");
+        }
         BlockGeometry geometry = disks.get(role).geometry();
         String name = "disk" + role + "-r" + (++replacements);
         FaultInjectingDevice fresh = power.attach(openMedium(name, geometry, true));
         FaultInjectingDevice old = disks.set(role, fresh);
-        CompletableFuture<RebuildProgress> rebuild = array.replaceMember(role,
-                SliceDevice.of(name, fresh, geometry.all()), listener);
+        CompletableFuture<RebuildProgress> rebuild;
+        try {
+            rebuild = array.replaceMember(role, SliceDevice.of(name, fresh, geometry.all()), listener);
+        } catch (RaidException e) { // refused before the array took the device (busy, too small): undo
+            // (an I/O error or power cut after it took the device keeps it: a reboot assembles what is on it)
+            disks.set(role, old);
+            fresh.close();
+            if (config.directory() != null && !readOnly) {
+                try {
+                    Files.deleteIfExists(config.directory().resolve(name + ".img"));
+                } catch (IOException deleting) {
+                    e.addSuppressed(deleting);
+                }
+            }
+            throw e;
+        }
         unopenedDisks.remove(role); // the new image is the member now
         old.close();
         return rebuild;

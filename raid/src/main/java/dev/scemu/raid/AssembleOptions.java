@@ -18,47 +18,60 @@ package dev.scemu.raid;
  * @param degradedStart start with members missing when the level tolerates it (like
  *        {@code mdadm --run}, the default); false refuses a degraded set with
  *        {@link RaidError#NOT_ENOUGH_MEMBERS} naming the missing roles
+ * @param readAuto start a clean array "read-auto" (md's auto-read-only, {@code start_ro}): the
+ *        assembly writes nothing when it has nothing to record (clean, no resync, rebuild, spare
+ *        or newly missing member), and the array writes nothing until the first change: before
+ *        the first write, trim, announced write batch, repair or member change reaches a member,
+ *        the superblocks are updated as md's {@code md_write_start} does (events + 1, dirty for a
+ *        write), and a {@link RaidArray#stop()} with no change since the assembly writes nothing
+ *        either. Reads and scrubs without repair stay read-auto. An assembly that has something
+ *        to record writes as without this option
  */
 public record AssembleOptions(boolean force, long arrayBlockCount, long rebuildBytesPerSecond,
                               RebuildListener listener, boolean resyncInForeground, java.util.UUID setUuid,
-                              boolean readOnly, boolean degradedStart) {
+                              boolean readOnly, boolean degradedStart, boolean readAuto) {
 
     public static AssembleOptions defaults() {
-        return new AssembleOptions(false, 0, 0, null, true, null, false, true);
+        return new AssembleOptions(false, 0, 0, null, true, null, false, true, false);
     }
 
     public AssembleOptions withSetUuid(java.util.UUID value) {
         return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, value,
-                readOnly, degradedStart);
+                readOnly, degradedStart, readAuto);
     }
 
     public AssembleOptions withForce(boolean value) {
         return new AssembleOptions(value, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
-                readOnly, degradedStart);
+                readOnly, degradedStart, readAuto);
     }
 
     public AssembleOptions withArrayBlockCount(long value) {
         return new AssembleOptions(force, value, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
-                readOnly, degradedStart);
+                readOnly, degradedStart, readAuto);
     }
 
     public AssembleOptions withListener(RebuildListener value) {
         return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, value, resyncInForeground, setUuid,
-                readOnly, degradedStart);
+                readOnly, degradedStart, readAuto);
     }
 
     public AssembleOptions withRebuildBytesPerSecond(long value) {
         return new AssembleOptions(force, arrayBlockCount, value, listener, resyncInForeground, setUuid,
-                readOnly, degradedStart);
+                readOnly, degradedStart, readAuto);
     }
 
     public AssembleOptions withReadOnly(boolean value) {
         return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
-                value, degradedStart);
+                value, degradedStart, readAuto);
     }
 
     public AssembleOptions withDegradedStart(boolean value) {
         return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
-                readOnly, value);
+                readOnly, value, readAuto);
+    }
+
+    public AssembleOptions withReadAuto(boolean value) {
+        return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
+                readOnly, degradedStart, value);
     }
 }

@@ -19,7 +19,9 @@ import java.util.concurrent.CompletableFuture;
  * <ul>
  *   <li>Before the first write after a clean start, every member's superblock is marked dirty
  *       (resync_offset = 0, events + 1) and flushed; {@link #stop()} flushes the members and then
- *       marks them clean (resync_offset = MaxSector, events + 1) and flushes again.</li>
+ *       marks them clean (resync_offset = MaxSector, events + 1) and flushes again. Assembled
+ *       read-auto ({@link AssembleOptions#readAuto}), a clean array writes nothing until that
+ *       first write (or another change), and a stop before it writes nothing.</li>
  *   <li>With a bitmap, the bit of a region is set and the bitmap flushed on every member before
  *       any data or parity of that region is written; bits are cleared only after a member flush
  *       that followed the region's last completed write (on {@link #flush()}).</li>

@@ -309,6 +309,11 @@ final class MdArrayStartup {
             }
             array.metadata.active = true; // stays dirty until the resync is done and the array stops cleanly
         }
+        if (options.readAuto() && nothingToRecord(array, chosen, rebuilding)) {
+            // md's read-auto: the superblocks stay as found until the first change (MdMetadata.readAuto)
+            array.metadata.readAuto = true;
+            return array;
+        }
         array.metadata.writeSuperblocks();
         if (needsResync) {
             CompletableFuture<RebuildProgress> resync = array.startResync(options.listener());
@@ -336,6 +341,28 @@ final class MdArrayStartup {
             }
         }
         return array;
+    }
+
+    /**
+     * Whether an assembly would write the superblocks only to say what they already say: every
+     * present member clean with the freshest events (no cut in the middle of a superblock update
+     * to even out), no role newly recorded faulty, nothing to resync, rebuild or take a spare for.
+     * Then a read-auto start writes nothing.
+     */
+    private static boolean nothingToRecord(MdRaidArray array, MemberSelection chosen, int rebuilding) {
+        MdSuperblock ref = chosen.ref;
+        if (!ref.isClean() || rebuilding >= 0 || !java.util.Arrays.equals(array.metadata.devRoles, ref.devRoles)
+                || (!array.spares.isEmpty() && array.isDegraded())) {
+            return false;
+        }
+        for (int r = 0; r < ref.raidDisks; r++) {
+            MdSuperblock sb = chosen.sbByRole[r];
+            if (chosen.byRole[r] != null && (sb.events != ref.events || !sb.isClean()
+                    || !java.util.Arrays.equals(sb.devRoles, ref.devRoles))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -34,6 +34,17 @@ final class MdMetadata {
     private volatile long events;
     /** Superblocks say dirty (resync_offset 0): written before the first write after a clean state. */
     volatile boolean active;
+    /**
+     * md's read-auto ({@code MD_AUTO_READ}, {@link dev.scemu.raid.AssembleOptions#readAuto}): the
+     * array was assembled without writing and nothing has been written to a member since, so the
+     * superblocks and bitmaps on the members are exactly as the assembly found them (clean, one
+     * events value). Set only by the assembly; cleared by the first superblock write
+     * ({@link #writeSuperblocks}, under {@link #lock}), which every path that writes to a member
+     * goes through first: {@link #markActive} (host writes, trims, announced batches, scrub
+     * repair), {@link #leaveReadAuto} (read repairs), member failure, replacement, bad blocks.
+     * While it holds, {@link #writeClean} writes nothing.
+     */
+    volatile boolean readAuto;
     /** md's dev_roles: role of each device number (0xfffe faulty, 0xffff spare). Guarded by {@link #lock}. */
     int[] devRoles;
 
@@ -93,6 +104,7 @@ final class MdMetadata {
             return; // a read-only assembly writes nothing (md: read-only arrays keep their superblocks)
         }
         synchronized (lock) {
+            readAuto = false; // the superblocks change from here on: the stop must write them clean
             Slot[] slots = array.slots;
             for (int attempt = 0; attempt < array.raidDisks + 1; attempt++) {
                 events++;
@@ -248,11 +260,32 @@ final class MdMetadata {
     }
 
     /**
+     * Leaves read-auto before a write that does not make the array dirty (a read repair rewrites
+     * what redundancy says): the superblocks are written (events + 1, still clean), so the stop
+     * writes them clean again with what changed (the member's corrected-read count). No-op unless
+     * read-auto.
+     */
+    void leaveReadAuto() {
+        if (readAuto) {
+            synchronized (lock) {
+                if (readAuto) {
+                    writeSuperblocks();
+                }
+            }
+        }
+    }
+
+    /**
      * Clean stop, after the members were flushed: superblocks clean, then (with a bitmap whose
      * clear began before that flush) the bitmap cleared, so its events equal the superblock's.
+     * Still read-auto (nothing written since the assembly found every member clean): nothing to
+     * write, as md's stop of a read-auto array writes nothing.
      */
     void writeClean(boolean clearBitmap) {
         synchronized (lock) {
+            if (readAuto) {
+                return;
+            }
             active = false;
             writeSuperblocks();
             WriteIntentBitmap bitmap = array.bitmap;

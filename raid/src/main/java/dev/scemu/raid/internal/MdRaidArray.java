@@ -523,6 +523,9 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 BadBlockLog bblog = slot.bblog;
                 boolean listed = bblog != null && bblog.isBad((dataOffsetBlocks + memberLba + i) * sectorsPerBlock,
                         sectorsPerBlock);
+                if (status == IO_MEDIUM_ERROR && !listed) {
+                    metadata.leaveReadAuto(); // a repair is a change: the superblocks are written first
+                }
                 if (status == IO_MEDIUM_ERROR && !listed
                         && writeMember(role, memberLba + i, 1, good, goodOffset + i * blockSize, IoCause.REBUILD, false)) {
                     synchronized (slot) {
@@ -670,6 +673,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             }
         }
         int held = ranges;
+        beginWrite(); // md_write_start before md_bitmap_startwrite: dirty (and out of read-auto) before any bit
         bitmap.startWrites(first, end, held);
         java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
         return () -> {

@@ -72,7 +72,10 @@ import org.slf4j.LoggerFactory;
  *   <li>A checkpoint (delete, close, journal half full) writes the whole mapping state to the
  *       other checkpoint region, flushes, writes its header with FUA, and only then commits the
  *       journal transactions it covers. Journal records carry the checkpoint generation they were
- *       written after; recovery redoes only those of the loaded generation ({@link VolumeLoader}).</li>
+ *       written after; recovery redoes only those of the loaded generation ({@link VolumeLoader}).
+ *       Close writes its checkpoint only if the state changed since the newest one
+ *       ({@link WritePath#changedSinceCheckpoint}: an open transaction or a batch holding
+ *       anything): a volume opened and closed without a change writes nothing.</li>
  *   <li>Rollback (roll forward after a cut): room for the copies is reserved first (so nothing
  *       can refuse it half-way), then ONE rollback record naming the snapshot is journaled and
  *       synced, and only then is the first block written. While a rollback runs, every
@@ -377,7 +380,9 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         try {
             if (s.failure == null) {
                 try {
-                    writes.checkpoint();
+                    if (writes.changedSinceCheckpoint()) {
+                        writes.checkpoint(); // else the newest checkpoint is the state: an unchanged volume writes nothing
+                    }
                     s.data.flush();
                 } catch (RuntimeException e) {
                     LOG.warn("{}: final checkpoint failed; the journal will be redone at open: {}", name(), e.toString());

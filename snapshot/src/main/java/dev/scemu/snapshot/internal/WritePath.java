@@ -879,6 +879,21 @@ final class WritePath {
     // ------------------------------------------------------------------ checkpoint
 
     /**
+     * Whether a checkpoint now would hold anything the newest one does not: every change of the
+     * checkpointed state (mapping entries, snapshots, epochs, a running rollback) is either
+     * journaled (its transaction stays open until a checkpoint commits it) or checkpointed at once
+     * (deletion, rollback's end, a full journal), or still waits in a COW batch. So no open
+     * transaction and no batch holding anything means the newest checkpoint is the state, and
+     * {@link SnapshotVolumeImpl#close()} has nothing to write. Caller is the only thread using the
+     * journal (holds writeGate exclusively).
+     */
+    boolean changedSinceCheckpoint() {
+        synchronized (s.meta) {
+            return !s.openTransactions.isEmpty() || committing != null || !filling.isEmpty();
+        }
+    }
+
+    /**
      * Pauses runs, writes a checkpoint, resumes. Caller is the only thread using the journal (the
      * committer, or a holder of writeGate exclusively) and holds no stripe lock and no run.
      * Ordering: every page, flush, header with FUA (checkpoint durable) → commit the journal

@@ -1,0 +1,80 @@
+package dev.scemu.cli;
+
+import static dev.scemu.cli.CliTestSupport.createSmallUnit;
+import static dev.scemu.cli.CliTestSupport.imageHashes;
+import static dev.scemu.cli.CliTestSupport.pattern;
+import static dev.scemu.cli.CliTestSupport.read;
+import static dev.scemu.cli.CliTestSupport.scemu;
+import static dev.scemu.cli.CliTestSupport.writeVolume;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.scemu.unit.StorageControlUnit;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Commands that open a unit read-write and then refuse their arguments exit non-zero with one
+ * clear line and leave every member image and the NVRAM byte-identical: the unit's read-write open
+ * writes nothing until the first change (md's read-auto, docs/control.md). So do commands that
+ * open it read-write and only look (inspect, export a key, list keys, scrub without repair).
+ */
+class CliRefusedCommandsTest {
+
+    @Test
+    void everyRefusedCommandLeavesEveryImageFileByteIdentical(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        ByteBuffer data = pattern(31, 64);
+        writeVolume(dir, 0, data);
+        scemu("snapshot", "create", dir, "kept").ok();
+        writeVolume(dir, 8, pattern(32, 8)); // copied on write: the snapshot store holds entries
+        scemu("backup", "create", dir, "--target", tmp.resolve("backups"), "--image-id", "b1").ok();
+        Path garbage = tmp.resolve("garbage.img");
+        Files.write(garbage, new byte[4096]);
+        Path key = tmp.resolve("other-key");
+        scemu("firmware", "keygen", "-o", key).ok();
+        Path foreign = tmp.resolve("foreign.img");
+        Path body = tmp.resolve("body");
+        Files.write(body, new byte[8192]);
+        scemu("firmware", "build", "--body", body, "--image-version", "9.0.0", "--key", key, "-o", foreign).ok();
+
+        Map<String, String> before = imageHashes(dir);
+        assertThat(before).containsKeys("disk0.img", "disk1.img", "disk2.img", "disk3.img", "nvram.img");
+
+        refused(dir, before, "no snapshot named 'no-such-name'", "snapshot", "delete", dir, "no-such-name");
+        refused(dir, before, "no snapshot named 'no-such-name'", "snapshot", "rollback", dir, "no-such-name");
+        refused(dir, before, "DUPLICATE_NAME", "snapshot", "create", dir, "kept");
+        refused(dir, before, "outside 0..3", "disk", "replace", dir, 9);
+        refused(dir, before, "only a failed disk can be replaced", "disk", "replace", dir, 0);
+        refused(dir, before, "outside 0..3", "disk", "fail", dir, 9);
+        refused(dir, before, "BAD_MAGIC", "firmware", "update", dir, garbage);
+        refused(dir, before, "UNKNOWN_KEY", "firmware", "update", dir, foreign);
+        refused(dir, before, "outside the flash image", "firmware", "corrupt", dir, "--offset", "1G");
+        refused(dir, before, "already exists", "backup", "create", dir, "--target", tmp.resolve("backups"),
+                "--image-id", "b1");
+        refused(dir, before, "not marked restore incomplete", "backup", "clear-incomplete", dir);
+        refused(dir, before, "no trusted key has fingerprint", "firmware", "trust", "remove", dir, "0123456789abcdef");
+
+        scemu("firmware", "inspect", dir).ok();
+        scemu("firmware", "trust", "list", dir).ok();
+        scemu("firmware", "export-key", dir, "-o", tmp.resolve("exported")).ok();
+        scemu("scrub", dir).ok();
+        assertThat(imageHashes(dir)).as("after commands that only look").isEqualTo(before);
+
+        scemu("snapshot", "delete", dir, "kept").ok();
+        assertThat(imageHashes(dir)).as("a command that changes something writes").isNotEqualTo(before);
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(read(unit.host(), 0, 8)).isEqualTo(data.clear().limit(8 * 4096));
+            assertThat(unit.snapshots().listSnapshots()).isEmpty();
+        }
+    }
+
+    private static void refused(Path dir, Map<String, String> before, String expected, Object... args) {
+        scemu(args).failsWithOneLine(expected);
+        assertThat(imageHashes(dir)).as("after %s", java.util.Arrays.toString(args)).isEqualTo(before);
+    }
+}
