@@ -70,4 +70,87 @@ class DegradedWriteJournalCostTest {
         assertThat(read).as("every block, the failed member's reconstructed").isEqualTo(model);
         array.close();
     }
+
+    /**
+     * While member 3 is rebuilt (held after one unit by its progress listener, so the rows written
+     * are degraded), a journaled write writes log blocks to the three in-sync members only, not to
+     * the one being rebuilt (nothing reads its copy; it gets the whole region copied before it turns
+     * in sync). After the rebuild every block reads back, also after a stop and a new assembly.
+     */
+    @Test
+    void duringARebuildTheJournalIsWrittenToTheInSyncMembersOnly() throws Exception {
+        List<BlockDevice> members = TestArrays.memoryMembers("k", 4, 8L << 20);
+        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK)
+                .assumeClean(true).build(), members);
+        int blocks = (int) array.blockCount();
+        Random random = new Random(6);
+        ByteBuffer initial = TestArrays.randomBuffer(random, blocks);
+        array.write(0, blocks, initial, 0);
+        byte[] model = new byte[blocks * BLOCK];
+        initial.get(0, model);
+        array.failMember(3);
+        BlockDevice replacement = TestArrays.memoryMembers("k-new", 1, 8L << 20).get(0);
+        java.util.concurrent.CompletableFuture<Void> held = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<RebuildProgress> rebuild = array.replaceMember(3, replacement,
+                new RebuildListener() {
+                    @Override
+                    public void onProgress(RebuildProgress progress) {
+                        if (held.complete(null)) {
+                            try {
+                                resume.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        }
+                    }
+                });
+        held.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        ByteBuffer block = ByteBuffer.allocateDirect(BLOCK);
+        int journaled = 0;
+        long journalWriteOps = 0;
+        try {
+            for (int i = 0; i < 300; i++) {
+                // rows 16.. : past the first checkpoint the rebuild cannot have reached
+                int lba = 16 * 3 * (CHUNK / BLOCK) + random.nextInt(blocks - 16 * 3 * (CHUNK / BLOCK));
+                byte[] data = new byte[BLOCK];
+                random.nextBytes(data);
+                block.put(0, data);
+                long before = array.meter().snapshot().issuedWrite(IoCause.JOURNAL).operations();
+                array.write(lba, 1, block, 0);
+                long ops = array.meter().snapshot().issuedWrite(IoCause.JOURNAL).operations() - before;
+                System.arraycopy(data, 0, model, lba * BLOCK, BLOCK);
+                if (ops > 0) {
+                    journaled++;
+                    journalWriteOps += ops;
+                }
+            }
+        } finally {
+            resume.countDown();
+        }
+        rebuild.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(journaled).isGreaterThan(150);
+        double perWrite = (double) journalWriteOps / journaled;
+        System.out.printf("during a rebuild: %d journaled writes, %.3f journal member writes each%n", journaled, perWrite);
+        assertThat(perWrite).as("journal member writes per journaled write (3 in-sync members, 2 blocks each)")
+                .isLessThan(2.1 * 3);
+        assertThat(array.isDegraded()).isFalse();
+        ByteBuffer back = ByteBuffer.allocateDirect(blocks * BLOCK);
+        array.read(0, blocks, back, 0);
+        byte[] read = new byte[blocks * BLOCK];
+        back.get(0, read);
+        assertThat(read).isEqualTo(model);
+        array.stop();
+        List<BlockDevice> again = new ArrayList<>(members);
+        again.set(3, replacement);
+        RaidArray assembled = RaidArray.assemble(again);
+        assembled.failMember(0); // the rebuilt member now serves as the journal's and data's source
+        back.clear();
+        assembled.read(0, blocks, back, 0);
+        back.get(0, read);
+        assertThat(read).as("after reassembly, with member 0 failed").isEqualTo(model);
+        assembled.write(0, 1, block, 0); // a journaled write on the journal the rebuilt member holds
+        assembled.close();
+        members.get(3).close(); // the failed member, no longer part of the array
+    }
 }
