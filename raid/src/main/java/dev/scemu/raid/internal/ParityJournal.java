@@ -34,8 +34,10 @@ import org.slf4j.LoggerFactory;
  *   <li>Data and parity are written, then every member is flushed, then COMMIT is appended (made
  *       durable by the next sync: recovery is idempotent while the stripe is not written again
  *       without the journal).</li>
- *   <li>The log is synced when the array leaves degraded mode and at stop, so no stale unfinished
- *       transaction can be replayed over stripes written later without the journal.</li>
+ *   <li>The log is synced when the array leaves degraded mode, at stop, and at every rebuild
+ *       checkpoint before its recovery_offset is recorded (rows below it are then written without
+ *       the journal), so no stale unfinished transaction can be replayed over stripes written
+ *       later without the journal.</li>
  *   <li>Stripe lock, then journal lock, then metadata lock: never in another order.</li>
  * </ol>
  */
