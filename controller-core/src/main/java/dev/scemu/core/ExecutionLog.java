@@ -789,6 +789,20 @@ public final class ExecutionLog implements AutoCloseable {
         return blockSize - B_RECORDS - RECORD_HEADER_BYTES;
     }
 
+    /**
+     * The largest payload a record appended now fits into the current block without starting a new
+     * one (records are never split across blocks): 0 when no block is started or fewer than
+     * {@value #RECORD_HEADER_BYTES} + 1 bytes are left. A caller that splits a large payload over
+     * several STEPs can cut its first piece to this size, so its pieces fill blocks instead of
+     * leaving the rest of one unused and ending in a partial block. Reading it changes nothing.
+     */
+    public synchronized int payloadRoomInBlock() {
+        if (!blockStarted || blockRecordCount >= MAX_RECORDS_PER_BLOCK) {
+            return 0;
+        }
+        return Math.max(0, blockSize - blockUsedBytes - RECORD_HEADER_BYTES);
+    }
+
     /** Counters since format or open. */
     public synchronized LogStats stats() {
         return new LogStats(recordsAppended, recordBytes, blocksWritten, bytesWritten, syncs, reclaims);

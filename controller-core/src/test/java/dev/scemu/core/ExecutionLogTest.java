@@ -45,6 +45,33 @@ class ExecutionLogTest {
     }
 
     @Test
+    void payloadRoomInBlockIsWhatTheNextRecordCanCarryWithoutStartingABlock() {
+        long tx;
+        try (ExecutionLog log = ExecutionLog.format(device, REGION)) {
+            assertThat(log.payloadRoomInBlock()).as("no block started").isZero();
+            tx = log.begin(1, filled(20, 1));
+            // block header 40, BEGIN 16 + 20: the next record's header 16 leaves the rest for payload
+            assertThat(log.payloadRoomInBlock()).isEqualTo(BLOCK - 40 - 36 - 16);
+            int room = log.payloadRoomInBlock();
+            log.step(tx, 0, filled(room, 2));
+            assertThat(log.stats().blocksWritten()).as("a payload of exactly the room fits the block").isZero();
+            assertThat(log.payloadRoomInBlock()).as("the block is full").isZero();
+            log.step(tx, 1, filled(1, 3));
+            assertThat(log.stats().blocksWritten()).as("the next record starts a new block").isEqualTo(1);
+            assertThat(log.payloadRoomInBlock()).isEqualTo(BLOCK - 40 - 17 - 16);
+            log.sync();
+        }
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            assertThat(log.unfinished()).hasSize(1);
+            Transaction t = log.unfinished().get(0);
+            assertThat(t.txId()).isEqualTo(tx);
+            assertThat(t.steps()).hasSize(2);
+            assertThat(t.steps().get(0).payload()).isEqualTo(filled(BLOCK - 40 - 36 - 16, 2));
+            assertThat(t.steps().get(1).payload()).isEqualTo(filled(1, 3));
+        }
+    }
+
+    @Test
     void roundTripsBeginStepCommitAcrossReopen() {
         long committed;
         long pending;

@@ -265,7 +265,7 @@ final class MdArrayStartup {
             if (sbByRole[r].isRecovering()) {
                 slot.state = MemberState.REBUILDING;
                 long recovered = sbByRole[r].recoveryOffsetSectors / spb;
-                slot.recoveredBlocks = recovered / array.chunkBlocks * array.chunkBlocks;
+                slot.startRecoveryAt(recovered / array.chunkBlocks * array.chunkBlocks);
                 rebuilding = r;
             } else {
                 slot.state = MemberState.ACTIVE;

@@ -172,7 +172,7 @@ final class MdMetadata {
         sb.bitmapOffsetSectors = bitmap != null ? (int) ((bitmapStartBytes - SUPER_OFFSET_BYTES) / SECTOR_BYTES) : 0;
         sb.dataOffsetSectors = a.dataOffsetSectors;
         sb.dataSizeSectors = slot.dataSizeSectors > 0 ? slot.dataSizeSectors : a.dataSizeSectors;
-        sb.recoveryOffsetSectors = slot.state == MemberState.REBUILDING ? slot.recoveredBlocks * a.sectorsPerBlock : 0;
+        sb.recoveryOffsetSectors = slot.state == MemberState.REBUILDING ? slot.recordedRecoveryBlocks * a.sectorsPerBlock : 0;
         sb.devNumber = slot.devNumber;
         sb.correctedReads = slot.correctedReads;
         sb.deviceUuid = slot.deviceUuid;

@@ -543,6 +543,11 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         return slots[role].readable(memberEndBlock);
     }
 
+    /** {@link Slot#inSyncDurably}: whether a write there needs no parity journal for this member. */
+    boolean inSyncDurably(int role, long memberEndBlock) {
+        return slots[role].inSyncDurably(memberEndBlock);
+    }
+
     boolean writable(int role) {
         return slots[role].present();
     }
@@ -758,6 +763,13 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             }
             long[] snapshot = bitmap != null ? bitmap.beginClear() : null;
             flushMembers();
+            // the rebuild has ended and everything it wrote is flushed, the journal synced: a clean
+            // stop records where it got to, so the next start resumes there, not at the checkpoint
+            for (Slot slot : slots) {
+                if (slot.state == MemberState.REBUILDING) {
+                    slot.recordedRecoveryBlocks = slot.recoveredBlocks;
+                }
+            }
             // after the clean superblock, so the bitmap's events equal the superblock's
             metadata.writeClean(snapshot != null);
         } finally {
@@ -897,7 +909,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             // the failed member's log does not describe the new device; a spare's own does
             slot.bblog = spareSb != null ? BadBlockLog.read(device, spareSb) : null;
             slot.deviceUuid = spareSb != null ? spareSb.deviceUuid : UUID.randomUUID();
-            slot.recoveredBlocks = 0;
+            slot.startRecoveryAt(0);
             slot.correctedReads = 0;
             slot.fault = null;
             slot.state = MemberState.REBUILDING;
@@ -1081,9 +1093,17 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
     }
 
-    /** Rebuild checkpoint: flush the new member, then record recovery_offset in the superblocks. */
+    /**
+     * Rebuild checkpoint (on the rebuild's thread, between units): flush the new member, sync the
+     * parity journal (the COMMITs of journaled writes below the checkpoint durable: once it is
+     * recorded, writes there are no longer journaled, and a stale unfinished transaction replayed
+     * after a cut would rewrite their parity from an older L), record recovery_offset in the
+     * superblocks, and only once they are durable let writes below it skip the journal
+     * ({@link Slot#inSyncDurably}). md moves rdev->recovery_offset at its checkpoints in the same way.
+     */
     void rebuildCheckpoint(int role) {
         Slot slot = slots[role];
+        long recovered = slot.recoveredBlocks;
         try {
             slot.device.flush();
         } catch (CoreException e) {
@@ -1091,7 +1111,12 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             markFailed(slot, "flush at rebuild checkpoint: " + e.getMessage());
             return;
         }
+        if (journal != null) {
+            journal.sync();
+        }
+        slot.recordedRecoveryBlocks = recovered;
         writeSuperblocks();
+        slot.durableRecoveryBlocks = recovered;
     }
 
     /**

@@ -312,7 +312,7 @@ final class Raid5Engine implements LevelEngine {
         ReentrantLock lock = a.locks.lock(row);
         try {
             for (int m = 0; m < n; m++) {
-                if (!a.readable(m, memberLba + chunkBlocks)) {
+                if (!a.inSyncDurably(m, memberLba + chunkBlocks)) {
                     return false;
                 }
             }
@@ -474,13 +474,18 @@ final class Raid5Engine implements LevelEngine {
         }
     }
 
-    /** Whether a write to {@code row} goes through the parity journal: the stripe is degraded, parity present. */
+    /**
+     * Whether a write to {@code row} goes through the parity journal: the stripe is degraded, parity
+     * present. Degraded as a power cut would leave it ({@link MdRaidArray#inSyncDurably}): a row the
+     * rebuild has passed but not yet checkpointed is read from the new member, yet a restart would
+     * rebuild it again from the others, so a torn write there must be repairable like any degraded one.
+     */
     private boolean journaled(long row, long endBlock) {
         if (a.journal == null || !a.writable(geo.parityMember(row))) {
             return false;
         }
         for (int m = 0; m < n; m++) {
-            if (!a.readable(m, endBlock)) {
+            if (!a.inSyncDurably(m, endBlock)) {
                 return true;
             }
         }
