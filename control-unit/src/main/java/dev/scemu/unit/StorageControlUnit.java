@@ -8,6 +8,7 @@ import dev.scemu.core.IoMeter;
 import dev.scemu.core.Media;
 import dev.scemu.core.MediaKind;
 import dev.scemu.core.PowerCutMode;
+import dev.scemu.core.PhaseTrace;
 import dev.scemu.core.PowerDomain;
 import dev.scemu.core.SliceDevice;
 import dev.scemu.flash.BackupRegion;
@@ -361,8 +362,11 @@ public final class StorageControlUnit implements AutoCloseable {
         UnitConfig config = UnitConfig.fromProperties(directory, properties);
         UnitIdentity recorded = UnitIdentity.load(properties);
         UnitLock lock = UnitLock.acquire(directory);
-        StorageControlUnit unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustStore.load(directory),
-                null, false, power != null ? power : powerFor(config), readOnly));
+        StorageControlUnit unit;
+        try (PhaseTrace.Span span = PhaseTrace.begin("unit: lock, trust store, media" + (readOnly ? " (read-only)" : ""))) {
+            unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustStore.load(directory),
+                    null, false, power != null ? power : powerFor(config), readOnly));
+        }
         try {
             unit.recordedSetUuid = recorded == null ? null : recorded.arrayUuid();
             unit.boot();
@@ -429,7 +433,7 @@ public final class StorageControlUnit implements AutoCloseable {
         // a reboot assembles the array that ran (mdadm --uuid); an open the set unit.properties records,
         // so one foreign member of a two-way mirror is no tie; a unit without a record the set most members carry
         UUID setUuid = array != null ? array.setUuid() : recordedSetUuid;
-        try {
+        try (PhaseTrace.Span span = PhaseTrace.begin("unit: RAID assembly")) {
             array = RaidArray.assemble(memberViews(), setUuid == null ? AssembleOptions.defaults()
                     : AssembleOptions.defaults().withSetUuid(setUuid));
         } catch (RaidException e) {
@@ -445,8 +449,12 @@ public final class StorageControlUnit implements AutoCloseable {
             array.backgroundWork().handle((done, failed) -> null).join(); // a failed rebuild shows in the member states
         }
         partitions = GuidPartitionTable.read(array);
-        startFirmware();
-        volume = SnapshotVolume.open(partition("data"), partition("snapshot-store"));
+        try (PhaseTrace.Span span = PhaseTrace.begin("unit: firmware boot (inspection)")) {
+            startFirmware();
+        }
+        try (PhaseTrace.Span span = PhaseTrace.begin("unit: snapshot volume open")) {
+            volume = SnapshotVolume.open(partition("data"), partition("snapshot-store"));
+        }
         host = new GatedDevice("host", volume, firmware.hostIoGate());
     }
 
