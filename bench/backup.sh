@@ -2,10 +2,12 @@
 # The "backup" section of the report: scemu's backup and restore of the 1 GiB half-used test image
 # beside zstd -3 -T2 / zstd -d -T2 on the same bytes, in one run, as ratios.
 #
-# Usage: bench/backup.sh [--runs N] [--image FILE] [--no-build] [--no-engine]
+# Usage: bench/backup.sh [--runs N] [--image FILE] [--no-build] [--no-engine] [--against DIR]
 #   --image FILE  use this raw image instead of generating it (1 GiB, seed 42)
 #   --runs N      rounds (default 3); each round runs every command once, interleaved
 #   --no-engine   skip the in-JVM engine figures (BackupBenchmarkTest)
+#   --against DIR also run DIR/scemu (another checkout with its jar built, e.g. main's) in every
+#                 round, alternating which build goes first, on the same unit: an A/B in one run
 # Needs: zstd, nbdcopy (libnbd-bin), python3 (the generator); the image generator is
 # ../shared/bench/make-test-image.sh relative to the repository root (it lives in the shared folder
 # beside the repository, not in it: without it, pass --image). Work files go to a tmpfs directory
@@ -26,13 +28,15 @@ runs=3
 image=""
 build=1
 engine=1
+against=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift ;;
     --image) image=$2; shift ;;
     --no-build) build=0 ;;
     --no-engine) engine=0 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --against) against=$2; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -72,6 +76,11 @@ if [ "$build" = 1 ]; then
   ./mvnw -B -o -q -pl cli -am package -DskipTests
 fi
 SCEMU="$ROOT/scemu"
+if [ -n "$against" ]; then
+  against=$(cd "$against" && pwd)
+  [ -x "$against/scemu" ] && [ -f "$against/cli/target/scemu.jar" ] \
+    || { echo "bench/backup.sh: --against $against needs DIR/scemu and DIR/cli/target/scemu.jar" >&2; exit 1; }
+fi
 
 if [ -z "$image" ]; then
   image="$work/test-1g.img"
@@ -95,7 +104,25 @@ echo "bench password" > "$work/password"
 
 now() { date +%s.%N; }
 secs() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
-declare -a zc zd sc sr zsize ssize
+declare -a zc zd sc sr zsize ssize ac ar
+# one backup create + restore with launcher $1 into backup directory $2; appends the times to sc/sr or ac/ar ($3)
+scemu_round() {
+  local t0 t1
+  rm -rf "$2"
+  t0=$(now)
+  "$1" backup create "$work/unit" -t "$2" --password-file "$work/password" --image-id bench \
+    > "$work/create.log" 2> /dev/null
+  t1=$(now)
+  if [ "$3" = this ]; then sc+=("$(secs "$t0" "$t1")"); ssize+=("$(stat -c %s "$2/bench.scb")"); else ac+=("$(secs "$t0" "$t1")"); fi
+  t0=$(now)
+  "$1" backup restore "$work/unit" bench -t "$2" --password-file "$work/password" \
+    > "$work/restore.log" 2> /dev/null
+  t1=$(now)
+  if [ "$3" = this ]; then sr+=("$(secs "$t0" "$t1")"); else ar+=("$(secs "$t0" "$t1")"); fi
+}
+if [ -n "$against" ]; then # warm-up of the other build: its launcher makes its class archives
+  scemu_round "$against/scemu" "$work/backups-against" against; ac=(); ar=()
+fi
 for r in $(seq 1 "$runs"); do
   log "round $r/$runs (load $(cut -d' ' -f1 /proc/loadavg))"
   rm -f "$work/img.zst" "$work/img.out"
@@ -104,17 +131,9 @@ for r in $(seq 1 "$runs"); do
   t0=$(now); zstd -d -T2 -q -f "$work/img.zst" -o "$work/img.out"; t1=$(now)
   zd+=("$(secs "$t0" "$t1")")
   rm -f "$work/img.out"
-  rm -rf "$work/backups"
-  t0=$(now)
-  "$SCEMU" backup create "$work/unit" -t "$work/backups" --password-file "$work/password" --image-id bench \
-    > "$work/create.log" 2> /dev/null
-  t1=$(now)
-  sc+=("$(secs "$t0" "$t1")"); ssize+=("$(stat -c %s "$work/backups/bench.scb")")
-  t0=$(now)
-  "$SCEMU" backup restore "$work/unit" bench -t "$work/backups" --password-file "$work/password" \
-    > "$work/restore.log" 2> /dev/null
-  t1=$(now)
-  sr+=("$(secs "$t0" "$t1")")
+  if [ -n "$against" ] && [ $((r % 2)) = 0 ]; then scemu_round "$against/scemu" "$work/backups-against" against; fi
+  scemu_round "$SCEMU" "$work/backups" this
+  if [ -n "$against" ] && [ $((r % 2)) = 1 ]; then scemu_round "$against/scemu" "$work/backups-against" against; fi
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -133,12 +152,22 @@ fi
 
 python3 - "$out/backup.md" "$bytes" "$mzc" "$mzd" "$msc" "$msr" "$mzs" "$mss" "$runs" "$image_line" \
   "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(java -version 2>&1 | head -1)" "$engine_text" \
-  "${zc[*]}" "${sc[*]}" "${zd[*]}" "${sr[*]}" <<'PY'
+  "${zc[*]}" "${sc[*]}" "${zd[*]}" "${sr[*]}" "$against" "${ac[*]:-}" "${ar[*]:-}" <<'PY'
 import sys
 (out, size, zc, zd, sc, sr, zs, ss, runs, image, nproc, load, java, engine,
- zc_all, sc_all, zd_all, sr_all) = sys.argv[1:]
+ zc_all, sc_all, zd_all, sr_all, against, ac_all, ar_all) = sys.argv[1:]
+def median(text):
+    v = sorted(float(x) for x in text.split())
+    return v[(len(v) - 1) // 2]
 size, zc, zd, sc, sr, zs, ss = int(size), float(zc), float(zd), float(sc), float(sr), int(zs), int(ss)
 mb = lambda s: size / s / 1e6
+against_text = ""
+if against:
+    mac, mar = median(ac_all), median(ar_all)
+    against_text = (f"\nA/B in the same rounds (alternating which build goes first), `{against}/scemu`: backup create "
+                    f"{mac:.3f} s (rounds {ac_all}; speed {zc / mac:.2f}x zstd; this build / that build "
+                    f"{sc / mac:.2f}), restore {mar:.3f} s (rounds {ar_all}; speed {zd / mar:.2f}x zstd -d; this / that "
+                    f"{sr / mar:.2f}).\n")
 with open(out, 'w') as f:
     f.write(f"""# Backup beside zstd (bench/backup.sh)
 
@@ -154,10 +183,12 @@ Image: {image}. Machine: {nproc} CPUs, load {load}, {java}. Medians of {runs} in
 | `scemu backup restore UNIT ID -t DIR --password-file F` | {sr:.3f} | {mb(sr):.0f} | | speed {zd / sr:.2f}x |
 
 Rounds (s): zstd -3 {zc_all}; scemu backup create {sc_all}; zstd -d {zd_all}; scemu backup restore {sr_all}.
+{against_text}
 The scemu figures include the JVM start, opening the unit (RAID assembly, firmware inspection),
-Argon2id (19 MiB, 2 passes, once per command) and the snapshot; the restore checks every chunk
-against the authenticated index before its first write (integrity pass), then decodes each chunk
-once, and trims the image's zero runs on the unit (RAID-5 member trims).
+Argon2id (19 MiB, 2 passes, once per command, on a second thread beside the unit open) and the
+snapshot; the restore checks every chunk against the authenticated index before its first write
+(integrity pass, on a second thread beside its read-only look at the unit), then decodes each
+chunk once, and trims the image's zero runs on the unit (RAID-5 member trims).
 
 ## Engine (BackupBenchmarkTest, same image, warm JVM, zstd in the same run)
 

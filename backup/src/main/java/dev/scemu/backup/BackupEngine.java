@@ -24,6 +24,37 @@ public final class BackupEngine {
     }
 
     /**
+     * {@link #backup(BackupSource, BackupTarget, BackupOptions)} with the new image's key derived
+     * beforehand by {@link #deriveImageKey} from the same options' password and KDF parameters
+     * (checked: {@code INVALID_ARGUMENT} if the parameters differ, the options have no password, or
+     * the key was used or closed). The key is used once; the caller still closes it.
+     */
+    public static BackupResult backup(BackupSource source, BackupTarget target, BackupOptions options, ImageKey key) {
+        return BackupRun.backup(source, target, options, java.util.Objects.requireNonNull(key, "key"));
+    }
+
+    /**
+     * Derives the key of a new encrypted image from {@code options.password()} with
+     * {@code options.kdf()} and a fresh random salt: the one Argon2id run of a backup, taken out so
+     * that a caller can run it on another thread while it opens its source (the parameters are the
+     * security setting they always are; only the moment changes). {@code INVALID_ARGUMENT} without
+     * a password.
+     */
+    public static ImageKey deriveImageKey(BackupOptions options) {
+        return dev.scemu.backup.internal.NewImageKey.derive(options.password(), options.kdf());
+    }
+
+    /**
+     * Loads and self-tests the native libraries the engine uses (OpenSSL libcrypto's known-answer
+     * comparison, zstd-jni, libargon2's comparison with BouncyCastle), which the first backup or
+     * restore in a JVM otherwise does on its calling thread. Optional; idempotent; a caller with
+     * start-up work of its own runs it on another thread meanwhile.
+     */
+    public static void warmUp() {
+        dev.scemu.backup.internal.ChunkCodec.warmUp();
+    }
+
+    /**
      * Continues an interrupted backup of {@code imageId} from its last checkpoint. The source must
      * be the same snapshot (same token); the password (if any) must be given again in
      * {@code options}; chunk size and compression come from the interrupted image.
@@ -64,6 +95,42 @@ public final class BackupEngine {
     /** What the image's header and trailer say (metadata checked, chunks not read). */
     public static ImageInfo info(BackupTarget target, String imageId, char[] password) {
         return RestoreRun.info(target, imageId, password);
+    }
+
+    /**
+     * Opens and checks {@code imageId} and its bases for a restore, before any destination is
+     * involved: every record and key check, the header and image MACs, the whole-image hash and,
+     * with {@link RestoreOptions#verifyFirst()}, the integrity pass over every chunk (the work a
+     * restore does before its first write, apart from the destination's geometry). Reads only;
+     * close the result. A caller runs this on another thread while it opens the destination, then
+     * calls {@link #restore(CheckedImage, BlockDevice, RestoreOptions)}.
+     */
+    public static CheckedImage checkForRestore(BackupTarget target, String imageId, char[] password,
+                                               RestoreOptions options) {
+        return RestoreRun.check(target, imageId, password, options);
+    }
+
+    /**
+     * Restores a chain {@link #checkForRestore} checked to {@code destination}, with the guarantees
+     * of {@link #restore(BackupTarget, String, char[], BlockDevice, RestoreOptions)} (if the check
+     * ran without the integrity pass and {@code options} ask for it, it runs now, before the first
+     * write). The image stays open; the caller closes it.
+     */
+    public static RestoreResult restore(CheckedImage image, BlockDevice destination, RestoreOptions options) {
+        return RestoreRun.restore(checked(image), destination, options, false);
+    }
+
+    /** {@link #restore(CheckedImage, BlockDevice, RestoreOptions)} from the destination's last restore checkpoint. */
+    public static RestoreResult resumeRestore(CheckedImage image, BlockDevice destination, RestoreOptions options) {
+        return RestoreRun.restore(checked(image), destination, options, true);
+    }
+
+    private static dev.scemu.backup.internal.CheckedChain checked(CheckedImage image) {
+        if (image instanceof dev.scemu.backup.internal.CheckedChain chain) {
+            return chain;
+        }
+        throw new BackupException(BackupError.INVALID_ARGUMENT, "the checked image " + image
+                + " was not made by BackupEngine.checkForRestore");
     }
 
     /**

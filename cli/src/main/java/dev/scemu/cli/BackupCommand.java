@@ -6,10 +6,13 @@ import dev.scemu.backup.BackupProgress;
 import dev.scemu.backup.BackupResult;
 import dev.scemu.backup.BackupSource;
 import dev.scemu.backup.BackupTarget;
+import dev.scemu.backup.CheckedImage;
 import dev.scemu.backup.ImageInfo;
+import dev.scemu.backup.ImageKey;
 import dev.scemu.backup.ProgressListener;
 import dev.scemu.backup.RestoreOptions;
 import dev.scemu.backup.RestoreResult;
+import dev.scemu.core.PhaseTrace;
 import dev.scemu.snapshot.SnapshotInfo;
 import dev.scemu.unit.StorageControlUnit;
 import java.io.IOException;
@@ -38,6 +41,9 @@ final class BackupCommand {
 
     /** The environment (a seam for tests). */
     static Function<String, String> environment = System::getenv;
+
+    /** Derives a new image's key (a seam for tests: a derivation that fails). */
+    static Function<BackupOptions, ImageKey> keyDerivation = BackupEngine::deriveImageKey;
 
     @Spec
     CommandSpec spec;
@@ -100,21 +106,39 @@ final class BackupCommand {
         PrintWriter out = spec.commandLine().getOut();
         char[] password = targetOptions.password();
         String id = imageId != null ? imageId : defaultImageId();
-        try (UnitSession session = Units.session(dir); BackupTarget target = targetOptions.open(true)) {
+        BackupOptions options = BackupOptions.defaults().withImageId(id).withBase(base)
+                .withPassword(password).withUserLabel(label).withCompressionLevel(level);
+        // Ordering: the new image's key derivation (Argon2id, its parameters unchanged) and the engine's native
+        // libraries run on another thread while this one opens the unit; the key is awaited before the snapshot
+        // is taken, so a failed derivation leaves no snapshot. The key is wiped when the command ends.
+        try (Background<ImageKey> key = Background.start("scemu-backup-key", () -> {
+                 BackupEngine.warmUp();
+                 return options.password() == null ? null : keyDerivation.apply(options);
+             });
+             UnitSession session = Units.session(dir); BackupTarget target = targetOptions.open(true)) {
             StorageControlUnit unit = session.unit();
             String volumeId = unit.identity().volumeId().toString(); // random per unit: a base of another unit is BASE_MISMATCH
-            BackupOptions options = BackupOptions.defaults().withImageId(id).withBase(base)
-                    .withPassword(password).withUserLabel(label).withCompressionLevel(level);
             if (target.exists(id)) {
                 throw new CliException("an image " + id + " already exists in " + targetOptions.target);
             }
+            ImageKey imageKey;
+            try (PhaseTrace.Span span = PhaseTrace.begin("cli: wait for the key derivation")) {
+                imageKey = key.get();
+            }
             // temporary until the image is committed: an interrupted backup's snapshot is removed at the next open
-            SnapshotInfo snapshot = unit.snapshots().createTemporarySnapshot("backup " + id);
+            SnapshotInfo snapshot;
+            try (PhaseTrace.Span span = PhaseTrace.begin("cli: temporary snapshot")) {
+                snapshot = unit.snapshots().createTemporarySnapshot("backup " + id);
+            }
             BackupSource source = SnapshotBackupSource.of(unit.snapshots(), volumeId, snapshot, keep);
             BackupResult result;
             try (Progress progress = new Progress(spec.commandLine().getErr(), "backup",
                     unit.host().geometry().capacityBytes())) {
-                result = BackupEngine.backup(source, target, options.withProgress(listener(progress)));
+                try (PhaseTrace.Span span = PhaseTrace.begin("cli: backup engine")) {
+                    BackupOptions withProgress = options.withProgress(listener(progress));
+                    result = imageKey == null ? BackupEngine.backup(source, target, withProgress)
+                            : BackupEngine.backup(source, target, withProgress, imageKey);
+                }
             } finally {
                 clear(password);
             }
@@ -165,22 +189,34 @@ final class BackupCommand {
                 @Parameters(index = "1", paramLabel = "IMAGE_ID", description = "Image id.") String imageId,
                 @picocli.CommandLine.Mixin TargetOptions targetOptions) {
         char[] password = targetOptions.password();
-        // the unit is opened read-write only when the restore first writes: a refused image changes no byte (RestoreDestination)
+        PrintWriter err = spec.commandLine().getErr();
+        // Ordering: the image chain is opened and checked (key derivation, MACs, the integrity pass over every chunk)
+        // on another thread while this one takes a read-only look at the unit; the unit is opened read-write only
+        // when the restore first writes (RestoreDestination), after both, so a refused image changes no byte.
+        // The total comes with the first progress report: the restore opens (and derives the key of) each image once.
         try (BackupTarget target = targetOptions.open(false);
-             RestoreDestination destination = RestoreDestination.look(dir, "image " + imageId, imageId,
-                     spec.commandLine().getErr())) {
+             Progress progress = new Progress(err, "restore", 0)) {
+            RestoreOptions options = RestoreOptions.defaults().withProgress(listener(progress));
             RestoreResult result;
-            // the total comes with the first progress report: the restore opens (and derives the key of) each image once
-            try (Progress progress = new Progress(spec.commandLine().getErr(), "restore", 0)) {
+            try (Background<CheckedImage> checked = Background.start("scemu-restore-check",
+                         () -> BackupEngine.checkForRestore(target, imageId, password, options));
+                 RestoreDestination destination = RestoreDestination.look(dir, "image " + imageId, imageId, err)) {
+                CheckedImage image;
+                try (PhaseTrace.Span span = PhaseTrace.begin("cli: wait for the image check")) {
+                    image = checked.get();
+                }
                 // Ordering: the mark is durable before the first restored block; cleared after the final flush
-                result = BackupEngine.restore(target, imageId, password, destination,
-                        RestoreOptions.defaults().withProgress(listener(progress)));
-                destination.finish();
-            } finally {
-                clear(password);
+                try (PhaseTrace.Span span = PhaseTrace.begin("cli: restore engine")) {
+                    result = BackupEngine.restore(image, destination, options);
+                }
+                try (PhaseTrace.Span span = PhaseTrace.begin("cli: flush, clear the restore-incomplete mark")) {
+                    destination.finish();
+                }
             }
             spec.commandLine().getOut().printf("restored %s onto %s: %s of data, %d zero blocks%n", imageId, dir,
                     Sizes.format(result.dataBytes()), result.zeroBlocks());
+        } finally {
+            clear(password); // after the check's thread ended (Background.close waits for it)
         }
         return 0;
     }

@@ -18,6 +18,7 @@ public final class Main {
     boolean verbose;
 
     public static void main(String[] args) {
+        dev.scemu.core.PhaseTrace.mark("main");
         // the -D half of the JVM flags (the jar's manifest carries the --add-* half): set before Chronicle loads
         System.setProperty("disable.perf.info", System.getProperty("disable.perf.info", "true"));
         System.setProperty("chronicle.analytics.disable", System.getProperty("chronicle.analytics.disable", "true"));
@@ -28,7 +29,9 @@ public final class Main {
         // progress bars only on a terminal, and only on this process's own error stream (not a live
         // command's socket); elsewhere Progress writes a plain line every few seconds
         Progress.terminalErr = System.console() != null ? err : null;
-        System.exit(run(new PrintWriter(System.out, true), err, args));
+        int status = run(new PrintWriter(System.out, true), err, args);
+        dev.scemu.core.PhaseTrace.mark("command returned");
+        System.exit(status);
     }
 
     /** "scemu serve", "scemu snapshot create": the command words, for the lock file of a unit. */
@@ -67,7 +70,10 @@ public final class Main {
      * directory, for a live command the control server runs), or the process's if null.
      */
     static int execute(PrintWriter out, PrintWriter err, java.nio.file.Path cwd, String... args) {
-        CommandLine commandLine = CommandTree.build(args);
+        CommandLine commandLine;
+        try (dev.scemu.core.PhaseTrace.Span span = dev.scemu.core.PhaseTrace.begin("cli: command model (picocli)")) {
+            commandLine = CommandTree.build(args);
+        }
         if (cwd != null) {
             commandLine.registerConverter(java.nio.file.Path.class, cwd::resolve);
         }

@@ -4,6 +4,7 @@ import dev.scemu.core.AllocationSink;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.IoMeter;
+import dev.scemu.core.PhaseTrace;
 import dev.scemu.snapshot.SnapshotVolume;
 import dev.scemu.unit.StorageControlUnit;
 import java.io.PrintWriter;
@@ -62,7 +63,8 @@ final class RestoreDestination implements BlockDevice {
      */
     static RestoreDestination look(Path dir, String note, String imageId, PrintWriter err) {
         Units.checkUnitDirectory(dir);
-        try (StorageControlUnit look = StorageControlUnit.openReadOnly(dir)) {
+        try (PhaseTrace.Span span = PhaseTrace.begin("cli: read-only look at the unit (open, close)");
+             StorageControlUnit look = StorageControlUnit.openReadOnly(dir)) {
             Optional<String> incomplete = look.snapshots().restoreIncomplete();
             incomplete.ifPresent(mark -> err.printf("scemu: note: the volume is marked restore incomplete (%s); restoring %s"
                     + " from the start%n", mark, imageId));
@@ -178,7 +180,9 @@ final class RestoreDestination implements BlockDevice {
         StorageControlUnit opened = unit;
         unit = null;
         if (opened != null && ownsUnit) {
-            opened.close();
+            try (PhaseTrace.Span span = PhaseTrace.begin("cli: unit close")) {
+                opened.close();
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.scemu.cli;
 
+import dev.scemu.core.PhaseTrace;
 import dev.scemu.snapshot.SnapshotInfo;
 import dev.scemu.unit.StorageControlUnit;
 
@@ -62,7 +63,9 @@ final class UnitSession implements AutoCloseable {
     @Override
     public void close() {
         if (live == null) {
-            unit.close();
+            try (PhaseTrace.Span span = PhaseTrace.begin("cli: unit close")) {
+                unit.close();
+            }
         }
     }
 }

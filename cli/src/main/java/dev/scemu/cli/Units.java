@@ -1,5 +1,6 @@
 package dev.scemu.cli;
 
+import dev.scemu.core.PhaseTrace;
 import dev.scemu.core.PowerDomain;
 import dev.scemu.unit.StorageControlUnit;
 import java.security.SecureRandom;
@@ -19,7 +20,9 @@ final class Units {
     static StorageControlUnit open(Path dir) {
         checkUnitDirectory(dir);
         // a CLI process cannot cut its own power: its disks write through (PowerDomain.writeThrough)
-        return withNotices(StorageControlUnit.open(dir, PowerDomain.writeThrough(new SecureRandom().nextLong())));
+        try (PhaseTrace.Span span = PhaseTrace.begin("cli: unit open (read-write)")) {
+            return withNotices(StorageControlUnit.open(dir, PowerDomain.writeThrough(new SecureRandom().nextLong())));
+        }
     }
 
     /** Opens the unit to look at it: nothing reaches its files (see {@link StorageControlUnit#openReadOnly}). */

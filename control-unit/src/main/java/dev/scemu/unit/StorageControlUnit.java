@@ -8,6 +8,7 @@ import dev.scemu.core.IoMeter;
 import dev.scemu.core.Media;
 import dev.scemu.core.MediaKind;
 import dev.scemu.core.PowerCutMode;
+import dev.scemu.core.PhaseTrace;
 import dev.scemu.core.PowerDomain;
 import dev.scemu.core.SliceDevice;
 import dev.scemu.flash.BackupRegion;
@@ -373,8 +374,11 @@ public final class StorageControlUnit implements AutoCloseable {
         UnitConfig config = UnitConfig.fromProperties(directory, properties);
         UnitIdentity recorded = UnitIdentity.load(properties);
         UnitLock lock = UnitLock.acquire(directory);
-        StorageControlUnit unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustStore.load(directory),
-                null, false, power != null ? power : powerFor(config), readOnly));
+        StorageControlUnit unit;
+        try (PhaseTrace.Span span = PhaseTrace.begin("unit: lock, trust store, media" + (readOnly ? " (read-only)" : ""))) {
+            unit = constructLocked(lock, () -> new StorageControlUnit(config, TrustStore.load(directory),
+                    null, false, power != null ? power : powerFor(config), readOnly));
+        }
         try {
             unit.recordedSetUuid = recorded == null ? null : recorded.arrayUuid();
             unit.boot();
@@ -444,7 +448,7 @@ public final class StorageControlUnit implements AutoCloseable {
         // read-auto (md's auto-read-only): a clean array is assembled without a write and stays
         // unwritten until the first change (see the class doc's Ordering)
         AssembleOptions options = AssembleOptions.defaults().withReadAuto(true);
-        try {
+        try (PhaseTrace.Span span = PhaseTrace.begin("unit: RAID assembly")) {
             array = RaidArray.assemble(memberViews(), setUuid == null ? options : options.withSetUuid(setUuid));
         } catch (RaidException e) {
             if (e.code() == RaidError.FOREIGN_MEMBER && array == null && recordedSetUuid != null) {
@@ -459,8 +463,12 @@ public final class StorageControlUnit implements AutoCloseable {
             array.backgroundWork().handle((done, failed) -> null).join(); // a failed rebuild shows in the member states
         }
         partitions = GuidPartitionTable.read(array);
-        startFirmware();
-        volume = SnapshotVolume.open(partition("data"), partition("snapshot-store"));
+        try (PhaseTrace.Span span = PhaseTrace.begin("unit: firmware boot (inspection)")) {
+            startFirmware();
+        }
+        try (PhaseTrace.Span span = PhaseTrace.begin("unit: snapshot volume open")) {
+            volume = SnapshotVolume.open(partition("data"), partition("snapshot-store"));
+        }
         host = new GatedDevice("host", volume, firmware.hostIoGate());
     }
 

@@ -7,11 +7,13 @@ import dev.scemu.backup.BackupResult;
 import dev.scemu.backup.BackupSource;
 import dev.scemu.backup.BackupTarget;
 import dev.scemu.backup.ImageInfo;
+import dev.scemu.backup.ImageKey;
 import dev.scemu.backup.ImageWriter;
 import dev.scemu.backup.KdfParameters;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.CoreException;
 import dev.scemu.core.Extent;
+import dev.scemu.core.PhaseTrace;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
@@ -74,7 +76,21 @@ public final class BackupRun {
 
     /** A new full or incremental backup. Releases the source when it ends. */
     public static BackupResult backup(BackupSource source, BackupTarget target, BackupOptions options) {
+        return backup(source, target, options, null);
+    }
+
+    /**
+     * A new full or incremental backup, encrypted with {@code key} when it is not null (derived
+     * beforehand from the options' password and KDF parameters, see {@link NewImageKey}). Releases
+     * the source when it ends.
+     */
+    public static BackupResult backup(BackupSource source, BackupTarget target, BackupOptions options, ImageKey key) {
         try {
+            if (key != null && (options.password() == null || !(key instanceof NewImageKey))) {
+                throw new BackupException(BackupError.INVALID_ARGUMENT, options.password() == null
+                        ? "an image key was given without the password it was derived from (the options have none)"
+                        : "the image key " + key.getClass().getName() + " was not made by BackupEngine.deriveImageKey");
+            }
             BlockDevice device = source.device();
             int blockSize = device.blockSize();
             if (options.chunkSizeBytes() % blockSize != 0) {
@@ -108,14 +124,22 @@ public final class BackupRun {
                 List<Extent> used = source.usedExtents();
                 scan = used == null ? all : ExtentRuns.normalize(used, device.blockCount());
             }
-            List<Extent> data = SourceAllocation.dataExtents(device, scan, bridgeBlocks(blockSize));
+            List<Extent> data;
+            try (PhaseTrace.Span span = PhaseTrace.begin("backup: allocation map of the source")) {
+                data = SourceAllocation.dataExtents(device, scan, bridgeBlocks(blockSize));
+            }
             long skippedBytes = (ExtentRuns.blocks(scan) - ExtentRuns.blocks(data)) * blockSize;
             scan = data;
             byte[] salt = new byte[ArchiveLayout.SALT_BYTES];
             byte[] keyCheck = new byte[ArchiveLayout.KEY_CHECK_BYTES];
             ImageKeys keys = null;
             KdfParameters kdf = options.kdf();
-            if (options.password() != null) {
+            if (key != null) {
+                NewImageKey derived = (NewImageKey) key;
+                keys = derived.take(imageId, kdf); // its salt and master key: the same derivation, done earlier
+                salt = derived.salt();
+                keyCheck = keys.keyCheck();
+            } else if (options.password() != null) {
                 new SecureRandom().nextBytes(salt);
                 keys = ImageKeys.derive(options.password(), kdf, salt, imageId);
                 keyCheck = keys.keyCheck();
@@ -280,7 +304,8 @@ public final class BackupRun {
         int blockSize = header.blockSize();
         byte[] noncePrefix = ChunkCodec.newNoncePrefix();
         ChunkWindows windows = new ChunkWindows(scan, header.chunkBlocks(), startSequence);
-        try (Workers<EncodedChunk> workers = new Workers<>("backup", options.threads(), header.chunkSizeBytes(),
+        try (PhaseTrace.Span span = PhaseTrace.begin("backup: chunks (read, compress, encrypt, write)");
+             Workers<EncodedChunk> workers = new Workers<>("backup", options.threads(), header.chunkSizeBytes(),
                 () -> new ChunkCodec(blockSize, header.compressionLevel(), keys, header.imageId(), noncePrefix))) {
             ChunkWindows.Window window = windows.next();
             while (window != null || workers.hasInFlight()) {
@@ -371,6 +396,12 @@ public final class BackupRun {
     }
 
     private BackupResult finish() {
+        try (PhaseTrace.Span span = PhaseTrace.begin("backup: extent map, trailer, sync, commit")) {
+            return finishImage();
+        }
+    }
+
+    private BackupResult finishImage() {
         List<Extent> storedExtents = stored.build();
         List<Extent> zeros = ExtentRuns.subtract(covered, storedExtents);
         byte[] mapRecord = new ExtentMap(covered, zeros).toRecord();

@@ -7,6 +7,7 @@ import dev.scemu.backup.BackupError;
 import dev.scemu.backup.BackupException;
 import dev.scemu.core.Extent;
 import dev.scemu.core.NativeMemory;
+import dev.scemu.core.PhaseTrace;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -59,6 +60,16 @@ public final class ChunkCodec implements AutoCloseable {
     /** See {@link dev.scemu.backup.BackupEngine#cryptoImplementation()}. */
     public static String cryptoImplementation() {
         return ChunkCrypto.implementation();
+    }
+
+    /** See {@link dev.scemu.backup.BackupEngine#warmUp()}. */
+    public static void warmUp() {
+        try (PhaseTrace.Span span = PhaseTrace.begin("backup: native libraries (OpenSSL, zstd, libargon2)")) {
+            ChunkCrypto.implementation(); // libcrypto bound, known-answer comparison with the JDK
+            Argon2id.implementation(); // libargon2 bound, compared with BouncyCastle
+            new ZstdDecompressCtx().close(); // zstd-jni's library extracted and loaded
+            XXH3.hashLong(0);
+        }
     }
 
     /** See {@link dev.scemu.backup.BackupEngine#kdfImplementation()}. */

@@ -3,6 +3,7 @@ package dev.scemu.backup.internal;
 import dev.scemu.backup.BackupError;
 import dev.scemu.backup.BackupException;
 import dev.scemu.backup.KdfParameters;
+import dev.scemu.core.PhaseTrace;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -36,19 +37,31 @@ final class ImageKeys {
     }
 
     static ImageKeys derive(char[] password, KdfParameters kdf, byte[] salt, String imageId) {
-        byte[] master = Argon2id.derive(password, salt, kdf); // libargon2 or BouncyCastle: same bytes
+        byte[] master = master(password, kdf, salt);
         try {
-            byte[] aes = hmac(master, "scemu-backup aes-256-gcm".getBytes(StandardCharsets.US_ASCII));
-            byte[] mac = hmac(master, "scemu-backup image mac".getBytes(StandardCharsets.US_ASCII));
-            byte[] header = hmac(master, "scemu-backup header mac".getBytes(StandardCharsets.US_ASCII));
-            byte[] check = hmac(master, concat("scemu-backup key check".getBytes(StandardCharsets.US_ASCII),
-                    imageId.getBytes(StandardCharsets.UTF_8)));
-            ImageKeys keys = new ImageKeys(new SecretKeySpec(aes, "AES"), mac, header, check);
-            Arrays.fill(aes, (byte) 0);
-            return keys;
+            return fromMaster(master, imageId);
         } finally {
             Arrays.fill(master, (byte) 0);
         }
+    }
+
+    /** {@code Argon2id(password, salt, kdf)}: the 32-byte master key (the caller wipes it). */
+    static byte[] master(char[] password, KdfParameters kdf, byte[] salt) {
+        try (PhaseTrace.Span span = PhaseTrace.begin("backup: key derivation (Argon2id " + kdf + ")")) {
+            return Argon2id.derive(password, salt, kdf); // libargon2 or BouncyCastle: same bytes
+        }
+    }
+
+    /** The keys of image {@code imageId} from its master key (not wiped here). */
+    static ImageKeys fromMaster(byte[] master, String imageId) {
+        byte[] aes = hmac(master, "scemu-backup aes-256-gcm".getBytes(StandardCharsets.US_ASCII));
+        byte[] mac = hmac(master, "scemu-backup image mac".getBytes(StandardCharsets.US_ASCII));
+        byte[] header = hmac(master, "scemu-backup header mac".getBytes(StandardCharsets.US_ASCII));
+        byte[] check = hmac(master, concat("scemu-backup key check".getBytes(StandardCharsets.US_ASCII),
+                imageId.getBytes(StandardCharsets.UTF_8)));
+        ImageKeys keys = new ImageKeys(new SecretKeySpec(aes, "AES"), mac, header, check);
+        Arrays.fill(aes, (byte) 0);
+        return keys;
     }
 
     /** Derives the keys of an existing image and checks the password against its key check. */

@@ -11,6 +11,7 @@ import dev.scemu.core.Allocation;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.CoreException;
 import dev.scemu.core.Extent;
+import dev.scemu.core.PhaseTrace;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -88,25 +89,85 @@ public final class RestoreRun {
     public static RestoreResult restore(BackupTarget target, String imageId, char[] password, BlockDevice destination,
                                         RestoreOptions options, boolean resume) {
         long start = System.nanoTime();
-        if (destination.isReadOnly()) {
-            throw new BackupException(BackupError.DESTINATION_READ_ONLY, "destination " + destination.name() + " is read-only");
-        }
-        try (ImageChain chain = ImageChain.open(target, imageId, password)) {
+        checkWritable(destination);
+        try (ImageChain chain = openChain(target, imageId, password)) {
             RestoreRun run = new RestoreRun(chain, target, destination, options);
             run.checkDestination();
             RestoreCheckpoint from = resume ? run.loadCheckpoint() : null;
-            List<ImageScanner.Authenticated> authenticated = new ArrayList<>();
-            if (options.verifyFirst()) {
-                ProgressMeter progress = new ProgressMeter("verify", chain.storedBytes(0), 0, options.progress());
-                for (OpenedImage image : chain.images) {
-                    authenticated.add(ImageScanner.authenticate(image, options.threads(), progress));
-                }
+            List<ImageScanner.Authenticated> authenticated = options.verifyFirst() ? integrityPass(chain, options) : null;
+            return run.run(resume, from, authenticated, start);
+        }
+    }
+
+    /**
+     * Opens and checks the chain of {@code imageId} without a destination: metadata, key, MACs and,
+     * with {@link RestoreOptions#verifyFirst()}, the integrity pass (see {@link CheckedChain}).
+     */
+    public static CheckedChain check(BackupTarget target, String imageId, char[] password, RestoreOptions options) {
+        long start = System.nanoTime();
+        ImageChain chain = openChain(target, imageId, password);
+        try {
+            List<ImageScanner.Authenticated> authenticated = options.verifyFirst() ? integrityPass(chain, options) : null;
+            return new CheckedChain(target, chain, authenticated, System.nanoTime() - start);
+        } catch (RuntimeException | Error e) {
+            chain.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Restores a chain {@link #check} opened (running its integrity pass now if the check did not
+     * and {@code options} ask for it) to {@code destination}; with {@code resume}, from its checkpoint.
+     */
+    public static RestoreResult restore(CheckedChain checked, BlockDevice destination, RestoreOptions options,
+                                        boolean resume) {
+        long start = System.nanoTime() - checked.checkNanos();
+        checkWritable(destination);
+        ImageChain chain = checked.images();
+        RestoreRun run = new RestoreRun(chain, checked.target(), destination, options);
+        run.checkDestination();
+        RestoreCheckpoint from = resume ? run.loadCheckpoint() : null;
+        List<ImageScanner.Authenticated> authenticated = checked.authenticated();
+        if (authenticated == null && options.verifyFirst()) {
+            authenticated = integrityPass(chain, options);
+            checked.authenticated(authenticated);
+        }
+        return run.run(resume, from, authenticated, start);
+    }
+
+    private static void checkWritable(BlockDevice destination) {
+        if (destination.isReadOnly()) {
+            throw new BackupException(BackupError.DESTINATION_READ_ONLY, "destination " + destination.name() + " is read-only");
+        }
+    }
+
+    /** Every chunk of the chain against its authenticated index entry, before anything is written. */
+    private static List<ImageScanner.Authenticated> integrityPass(ImageChain chain, RestoreOptions options) {
+        List<ImageScanner.Authenticated> authenticated = new ArrayList<>();
+        ProgressMeter progress = new ProgressMeter("verify", chain.storedBytes(0), 0, options.progress());
+        try (PhaseTrace.Span span = PhaseTrace.begin("restore: integrity pass")) {
+            for (OpenedImage image : chain.images) {
+                authenticated.add(ImageScanner.authenticate(image, options.threads(), progress));
             }
-            if (!resume) {
-                target.deleteCheckpoint(run.checkpointName);
-            }
-            run.apply(from, authenticated.isEmpty() ? null : authenticated);
-            return new RestoreResult(chain.infos(), run.doneBytes, run.zeroBlocks, Duration.ofNanos(System.nanoTime() - start));
+        }
+        return List.copyOf(authenticated);
+    }
+
+    /** The writing part: from the checkpoint (resume) or the start, every image of the chain. */
+    private RestoreResult run(boolean resume, RestoreCheckpoint from, List<ImageScanner.Authenticated> authenticated,
+                              long startNanos) {
+        if (!resume) {
+            target.deleteCheckpoint(checkpointName);
+        }
+        try (PhaseTrace.Span span = PhaseTrace.begin("restore: decode and write, flush")) {
+            apply(from, authenticated);
+        }
+        return new RestoreResult(chain.infos(), doneBytes, zeroBlocks, Duration.ofNanos(System.nanoTime() - startNanos));
+    }
+
+    private static ImageChain openChain(BackupTarget target, String imageId, char[] password) {
+        try (PhaseTrace.Span span = PhaseTrace.begin("restore: open the image chain (metadata, key)")) {
+            return ImageChain.open(target, imageId, password);
         }
     }
 

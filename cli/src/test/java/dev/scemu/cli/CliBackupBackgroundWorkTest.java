@@ -1,0 +1,107 @@
+package dev.scemu.cli;
+
+import static dev.scemu.cli.CliTestSupport.createSmallUnit;
+import static dev.scemu.cli.CliTestSupport.imageHashes;
+import static dev.scemu.cli.CliTestSupport.passwordFile;
+import static dev.scemu.cli.CliTestSupport.pattern;
+import static dev.scemu.cli.CliTestSupport.read;
+import static dev.scemu.cli.CliTestSupport.scemu;
+import static dev.scemu.cli.CliTestSupport.writeVolume;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.scemu.backup.BackupEngine;
+import dev.scemu.unit.StorageControlUnit;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The work {@code backup create} and {@code backup restore} run on a second thread while the unit
+ * opens ({@link Background}): the new image's key derivation, and the restore's image check
+ * (key, MACs, integrity pass). When that work fails, or the main thread's part fails first, the
+ * command refuses with one clear line, no thread of it is left running, and nothing is left behind:
+ * no image, no partial image, no snapshot; the unit's files unchanged by a refused restore.
+ */
+class CliBackupBackgroundWorkTest {
+
+    @Test
+    void aFailedKeyDerivationLeavesNoImageNoSnapshotAndNoThread(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("unit");
+        Path backups = tmp.resolve("backups");
+        createSmallUnit(dir);
+        writeVolume(dir, 0, pattern(31, 64));
+        Path password = passwordFile(tmp, "correct horse");
+        var saved = BackupCommand.keyDerivation;
+        BackupCommand.keyDerivation = options -> {
+            throw new IllegalStateException("libargon2 argon2id_hash_raw failed with error -22 (test)");
+        };
+        try {
+            scemu("backup", "create", dir, "--target", backups, "--image-id", "full", "--password-file", password)
+                    .failsWithOneLine("argon2id_hash_raw failed with error -22 (test)");
+        } finally {
+            BackupCommand.keyDerivation = saved;
+        }
+        assertThat(backgroundThreads()).as("threads of the command still alive").isEmpty();
+        try (Stream<Path> files = Files.list(backups)) {
+            assertThat(files.map(p -> p.getFileName().toString()).toList()).as("files in the backup directory").isEmpty();
+        }
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(unit.snapshots().listSnapshots()).as("the backup's temporary snapshot was never taken").isEmpty();
+        }
+        // the same command with the real derivation works
+        scemu("backup", "create", dir, "--target", backups, "--image-id", "full", "--password-file", password).ok();
+        assertThat(BackupEngine.info(dev.scemu.backup.BackupTarget.directory(backups), "full",
+                "correct horse".toCharArray()).encrypted()).isTrue();
+    }
+
+    @Test
+    void aRestoreWhoseUnitCannotBeOpenedStopsTheImageCheckAndLeavesEverythingAsItWas(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("unit");
+        Path backups = tmp.resolve("backups");
+        Path notAUnit = Files.createDirectories(tmp.resolve("not-a-unit"));
+        createSmallUnit(dir);
+        ByteBuffer imaged = pattern(32, 256);
+        writeVolume(dir, 0, imaged);
+        Path password = passwordFile(tmp, "correct horse");
+        Path wrong = passwordFile(tmp, "battery staple");
+        scemu("backup", "create", dir, "--target", backups, "--image-id", "full", "--password-file", password).ok();
+        byte[] image = Files.readAllBytes(backups.resolve("full.scb"));
+
+        // the look fails at once while the check (key derivation, integrity pass) runs: the look's error is the one shown
+        scemu("backup", "restore", notAUnit, "full", "--target", backups, "--password-file", password)
+                .failsWithOneLine("no scemu unit in");
+        assertThat(backgroundThreads()).as("threads of the command still alive").isEmpty();
+        // both fail: still the look's error, and still nothing left running
+        scemu("backup", "restore", notAUnit, "full", "--target", backups, "--password-file", wrong)
+                .failsWithOneLine("no scemu unit in");
+        assertThat(backgroundThreads()).as("threads of the command still alive").isEmpty();
+        try (Stream<Path> files = Files.list(notAUnit)) {
+            assertThat(files.toList()).isEmpty();
+        }
+        assertThat(Files.readAllBytes(backups.resolve("full.scb"))).isEqualTo(image);
+
+        // the check fails while the look succeeds: the unit's files are unchanged (CliRefusedRestoreTest does every kind)
+        writeVolume(dir, 0, pattern(33, 256));
+        Map<String, String> before = imageHashes(dir);
+        scemu("backup", "restore", dir, "full", "--target", backups, "--password-file", wrong)
+                .failsWithOneLine("WRONG_PASSWORD");
+        assertThat(backgroundThreads()).as("threads of the command still alive").isEmpty();
+        assertThat(imageHashes(dir)).isEqualTo(before);
+
+        scemu("backup", "restore", dir, "full", "--target", backups, "--password-file", password).ok();
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(read(unit.host(), 0, 256)).isEqualTo(imaged);
+        }
+    }
+
+    /** Live threads of the backup commands' background work ({@link Background} joins them before it returns). */
+    private static List<String> backgroundThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
+                .filter(n -> n.startsWith("scemu-backup-key") || n.startsWith("scemu-restore-check")).toList();
+    }
+}
