@@ -191,8 +191,9 @@ final class BackupCommand {
         char[] password = targetOptions.password();
         PrintWriter err = spec.commandLine().getErr();
         // Ordering: the image chain is opened and checked (key derivation, MACs, the integrity pass over every chunk)
-        // on another thread while this one takes a read-only look at the unit; the unit is opened read-write only
-        // when the restore first writes (RestoreDestination), after both, so a refused image changes no byte.
+        // on another thread while this one opens the unit read-write, which writes nothing until the first change
+        // (read-auto); the restore's first write or trim comes after both (RestoreDestination), so a refused image
+        // changes no byte.
         // The total comes with the first progress report: the restore opens (and derives the key of) each image once.
         try (BackupTarget target = targetOptions.open(false);
              Progress progress = new Progress(err, "restore", 0)) {
@@ -200,7 +201,7 @@ final class BackupCommand {
             RestoreResult result;
             try (Background<CheckedImage> checked = Background.start("scemu-restore-check",
                          () -> BackupEngine.checkForRestore(target, imageId, password, options));
-                 RestoreDestination destination = RestoreDestination.look(dir, "image " + imageId, imageId, err)) {
+                 RestoreDestination destination = RestoreDestination.open(dir, "image " + imageId, imageId, err)) {
                 CheckedImage image;
                 try (PhaseTrace.Span span = PhaseTrace.begin("cli: wait for the image check")) {
                     image = checked.get();

@@ -11,91 +11,53 @@ import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Optional;
-import java.util.function.Supplier;
 
 /**
- * The destination of {@code backup restore}: the volume of the unit in a directory, opened
- * read-write only when the restore first writes, trims or asks it for its allocation, so an image
- * refused before that (wrong password, damaged or forged chunk, truncated image, too small a
- * volume) changes no byte of the unit's files: even opening a unit read-write writes metadata (md
- * superblock events, bitmap, the snapshot store's checkpoint at close). What the restore needs
- * before (name, geometry) comes from a read-only look ({@link StorageControlUnit#openReadOnly}),
- * and the read-write open must find the same. Before the first block is written or trimmed the
- * volume is durably marked "restore incomplete" ({@link SnapshotVolume#markRestoreIncomplete}); an
- * interrupted restore leaves the mark until {@link #finish()} (flush, then clear) runs.
+ * The destination of {@code backup restore}: the volume of a unit opened read-write. An image
+ * refused before the restore's first write or trim (wrong password, damaged or forged chunk,
+ * truncated image, too small a volume) changes no byte of the unit's files: a read-write open
+ * writes nothing until the first change (md's read-auto, docs/control.md "A read-write open writes
+ * nothing until the first change"), and this destination writes its first byte only when the restore first writes or
+ * trims. Before that first block is written or trimmed the volume is durably marked "restore
+ * incomplete" ({@link SnapshotVolume#markRestoreIncomplete}); an interrupted restore leaves the
+ * mark until {@link #finish()} (flush, then clear) runs.
  */
 final class RestoreDestination implements BlockDevice {
 
-    private final String name;
-    private final BlockGeometry geometry;
+    private final StorageControlUnit unit;
+    private final BlockDevice host;
     private final boolean markedBefore;
     private final String note;
-    private final String where;
-    private final Supplier<StorageControlUnit> opener;
     private final boolean ownsUnit;
-    /** The unit opened read-write at the first access; null until then. */
-    private volatile StorageControlUnit unit;
     private volatile boolean marked;
-    private boolean closed;
 
-    private RestoreDestination(String name, BlockGeometry geometry, boolean markedBefore, String note, String where,
-                               Supplier<StorageControlUnit> opener, boolean ownsUnit) {
-        this.name = name;
-        this.geometry = geometry;
+    private RestoreDestination(StorageControlUnit unit, boolean markedBefore, String note, boolean ownsUnit) {
+        this.unit = unit;
+        this.host = unit.host();
         this.markedBefore = markedBefore;
         this.note = note;
-        this.where = where;
-        this.opener = opener;
         this.ownsUnit = ownsUnit;
     }
 
     /** The volume of a unit already open (a library caller, a test): not closed by {@link #close()}. */
     static RestoreDestination of(StorageControlUnit unit, String note) {
-        RestoreDestination destination = new RestoreDestination(unit.host().name(), unit.host().geometry(), false, note,
-                unit.host().name(), () -> unit, false);
-        destination.host();
-        return destination;
+        return new RestoreDestination(unit, false, note, false);
     }
 
     /**
-     * Looks at the unit in {@code dir} read-only (nothing reaches its files) for the restore's
-     * checks; {@code err} gets a note if the volume is marked restore incomplete.
+     * Opens the unit in {@code dir} read-write (which writes nothing yet); {@code err} gets a note
+     * if the volume is marked restore incomplete.
      */
-    static RestoreDestination look(Path dir, String note, String imageId, PrintWriter err) {
-        Units.checkUnitDirectory(dir);
-        try (PhaseTrace.Span span = PhaseTrace.begin("cli: read-only look at the unit (open, close)");
-             StorageControlUnit look = StorageControlUnit.openReadOnly(dir)) {
-            Optional<String> incomplete = look.snapshots().restoreIncomplete();
+    static RestoreDestination open(Path dir, String note, String imageId, PrintWriter err) {
+        StorageControlUnit unit = Units.open(dir);
+        try {
+            Optional<String> incomplete = unit.snapshots().restoreIncomplete();
             incomplete.ifPresent(mark -> err.printf("scemu: note: the volume is marked restore incomplete (%s); restoring %s"
                     + " from the start%n", mark, imageId));
-            return new RestoreDestination(look.host().name(), look.host().geometry(), incomplete.isPresent(), note,
-                    dir.toString(), () -> Units.open(dir), true);
-        }
-    }
-
-    /** The unit's host device, opened read-write at the first call. */
-    private BlockDevice host() {
-        StorageControlUnit opened = unit;
-        if (opened != null) {
-            return opened.host();
-        }
-        synchronized (this) {
-            if (unit == null) {
-                if (closed) {
-                    throw new CliException("restore destination " + where + " is closed");
-                }
-                StorageControlUnit rw = opener.get();
-                BlockDevice device = rw.host();
-                if (!device.name().equals(name) || !device.geometry().equals(geometry)) {
-                    if (ownsUnit) {
-                        rw.close();
-                    }
-                    throw new CliException("the volume of " + where + " changed while the image was checked: "
-                            + name + " " + geometry + " became " + device.name() + " " + device.geometry());
-                }
-                unit = rw;
-            }
-            return unit.host();
+            return new RestoreDestination(unit, incomplete.isPresent(), note, true);
+        } catch (RuntimeException e) {
+            unit.close();
+            throw e;
         }
     }
 
@@ -103,7 +65,6 @@ final class RestoreDestination implements BlockDevice {
         if (!marked) {
             synchronized (this) {
                 if (!marked) {
-                    host();
                     unit.snapshots().markRestoreIncomplete(note);
                     marked = true;
                 }
@@ -116,72 +77,65 @@ final class RestoreDestination implements BlockDevice {
      * nothing leaves the files alone, unless an earlier interrupted restore left its mark.
      */
     void finish() {
-        if (unit == null && !markedBefore) {
+        if (!marked && !markedBefore) {
             return;
         }
-        host().flush();
+        host.flush();
         unit.snapshots().clearRestoreIncomplete();
     }
 
     @Override
     public String name() {
-        return name;
+        return host.name();
     }
 
     @Override
     public BlockGeometry geometry() {
-        return geometry;
+        return host.geometry();
     }
 
     @Override
     public void read(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-        host().read(lba, blockCount, buffer, bufferOffset);
+        host.read(lba, blockCount, buffer, bufferOffset);
     }
 
     @Override
     public void write(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
         markOnce();
-        host().write(lba, blockCount, buffer, bufferOffset, fua);
+        host.write(lba, blockCount, buffer, bufferOffset, fua);
     }
 
     @Override
     public void flush() {
-        StorageControlUnit opened = unit;
-        if (opened != null) {
-            opened.host().flush();
-        }
+        host.flush();
     }
 
     @Override
     public void trim(long lba, long blockCount) {
         markOnce();
-        host().trim(lba, blockCount);
+        host.trim(lba, blockCount);
     }
 
     @Override
     public IoMeter meter() {
-        return host().meter();
+        return host.meter();
     }
 
     /**
-     * Where the volume may hold data, asked of the unit (which this opens): the restore trims an
-     * image's zero runs only there, so a volume that already reads zeros (a fresh unit, holes) is
-     * left alone.
+     * Where the volume may hold data, asked of the unit: the restore trims an image's zero runs
+     * only there, so a volume that already reads zeros (a fresh unit, holes) is left alone.
      */
     @Override
     public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
-        host().mapAllocation(lba, blockCount, sink);
+        host.mapAllocation(lba, blockCount, sink);
     }
 
-    /** Closes the unit if this destination opened it; idempotent. */
+    /** Closes the unit if this destination opened it (idempotent: the unit's close is). */
     @Override
-    public synchronized void close() {
-        closed = true;
-        StorageControlUnit opened = unit;
-        unit = null;
-        if (opened != null && ownsUnit) {
+    public void close() {
+        if (ownsUnit) {
             try (PhaseTrace.Span span = PhaseTrace.begin("cli: unit close")) {
-                opened.close();
+                unit.close();
             }
         }
     }

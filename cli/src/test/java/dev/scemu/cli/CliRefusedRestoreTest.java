@@ -21,9 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code scemu backup restore} of an image it refuses (wrong password, a flipped byte in a chunk,
  * a truncated image, an image that is not there) changes no byte of the unit's member images or
- * NVRAM: the unit is opened read-write only when the restore writes its first block
- * ({@link RestoreDestination}), and even a read-write open writes metadata (md superblock events,
- * the bitmap, the snapshot store's checkpoint at close).
+ * NVRAM: the unit's read-write open writes nothing until the first change (md's read-auto), and
+ * the restore writes its first byte (the restore-incomplete mark, {@link RestoreDestination}) only
+ * after the image passed its check.
  */
 class CliRefusedRestoreTest {
 
