@@ -149,7 +149,9 @@ final class MdCommand {
             }
             RaidArray array;
             try {
-                array = RaidArray.assemble(devices, AssembleOptions.defaults().withReadOnly(readOnly));
+                // read-auto (md's start_ro): a clean set is assembled without a write and stays
+                // unwritten until a client writes, so serving it to readers changes no member byte
+                array = RaidArray.assemble(devices, AssembleOptions.defaults().withReadOnly(readOnly).withReadAuto(true));
             } catch (RaidException e) {
                 devices.forEach(BlockDevice::close);
                 throw translate(e);

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -153,6 +154,38 @@ class MdCommandTest {
         examine.addAll(members);
         assertThat(scemu(examine.toArray()).ok().out()).contains("role           spare (device number 2)")
                 .contains("set: assembles as raid1 of 2 members").contains("; 1 spare: sp2.img");
+    }
+
+    /**
+     * {@code md serve} assembles a clean mdadm set read-auto (md's {@code start_ro}): a client that
+     * only reads, and the stop, leave every member byte-identical; the first write makes the set
+     * active (events move, mdadm still reads it clean after the stop).
+     */
+    @Test
+    void mdServeToAReaderWritesNothingToTheMembers() throws Exception {
+        require("gcc");
+        require("mdadm");
+        require("qemu-io");
+        List<Path> members = mdadmRaid5("ra");
+        Map<String, String> before = CliTestSupport.imageHashes(tmp);
+        AtomicReference<CliTestSupport.ProcessResult> read = new AtomicReference<>();
+        MdCommand.testHook = server -> read.set(CliTestSupport.run(List.of("qemu-io", "-f", "raw", "-r",
+                "nbd://127.0.0.1:" + server.port() + "/md", "-c", "read 0 4M")));
+        List<Object> args = new ArrayList<>(List.of("md", "serve", "--port", "0"));
+        args.addAll(members);
+        assertThat(scemu(args.toArray()).ok().out()).containsPattern("nbd://127\\.0\\.0\\.1:\\d+/md +read-write");
+        assertThat(read.get().output()).as(read.get().output()).contains("read 4194304/4194304");
+        assertThat(CliTestSupport.imageHashes(tmp)).as("members after serving a reader").isEqualTo(before);
+
+        AtomicReference<CliTestSupport.ProcessResult> write = new AtomicReference<>();
+        MdCommand.testHook = server -> write.set(CliTestSupport.run(List.of("qemu-io", "-f", "raw",
+                "nbd://127.0.0.1:" + server.port() + "/md", "-c", "write -P 0x3c 0 64k")));
+        scemu(args.toArray()).ok();
+        assertThat(write.get().output()).as(write.get().output()).contains("wrote 65536/65536");
+        assertThat(CliTestSupport.imageHashes(tmp)).as("members after a write").isNotEqualTo(before);
+        for (Path m : members) {
+            assertThat(mdadm(List.of(m), "--examine", m.toString())).contains("State : clean");
+        }
     }
 
     @Test
