@@ -34,6 +34,24 @@ public final class BackupEngine {
     }
 
     /**
+     * The checks {@link #backup} makes of an incremental's base ({@link BackupOptions#baseImageId()}),
+     * made before the caller takes the snapshot it will back up, so that a refused base changes
+     * nothing on the volume: the base opens with the options' password (MACs checked) and is of
+     * the volume {@code volumeId} with {@code geometry} ({@code IMAGE_NOT_FOUND},
+     * {@code WRONG_PASSWORD}, {@code NOT_ENCRYPTED}, {@code BASE_MISMATCH}, ... otherwise, the
+     * errors {@code backup} would throw). Returns the base's info, whose
+     * {@link ImageInfo#snapshotToken()} the caller's source must know. {@code backup} checks it
+     * again.
+     */
+    public static ImageInfo checkBase(BackupTarget target, BackupOptions options, String volumeId,
+                                      dev.scemu.core.BlockGeometry geometry) {
+        if (options.baseImageId() == null) {
+            throw new BackupException(BackupError.INVALID_ARGUMENT, "the options name no base image");
+        }
+        return BackupRun.checkBase(target, options, volumeId, geometry);
+    }
+
+    /**
      * Derives the key of a new encrypted image from {@code options.password()} with
      * {@code options.kdf()} and a fresh random salt: the one Argon2id run of a backup, taken out so
      * that a caller can run it on another thread while it opens its source (the parameters are the

@@ -98,6 +98,33 @@ class BaseLineageTest {
         }
     }
 
+    /**
+     * {@link BackupEngine#checkBase} makes backup's base checks without a source, so a caller can
+     * refuse a base before it takes its snapshot: the base's info for the right volume, and the
+     * errors backup would throw otherwise (no such image, another volume, a wrong password).
+     */
+    @Test
+    void checkBaseAnswersBeforeASnapshotExistsWhatBackupWouldSayOfTheBase() {
+        try (TrackedVolume a = unit("unit-a", 12); BackupTarget target = BackupTarget.directory(dir)) {
+            BackupEngine.backup(a.snapshot("snapshot-1@1"), target, options().withImageId("full"));
+            BlockGeometry geometry = a.device.geometry();
+            ImageInfo base = BackupEngine.checkBase(target, options().withBase("full"), a.volumeId, geometry);
+            assertThat(base.imageId()).isEqualTo("full");
+            assertThat(base.snapshotToken()).isEqualTo("snapshot-1@1");
+            assertThat(catchThrowableOfType(BackupException.class, () -> BackupEngine.checkBase(target,
+                    options().withBase("missing"), a.volumeId, geometry)).code()).isEqualTo(BackupError.IMAGE_NOT_FOUND);
+            assertThat(catchThrowableOfType(BackupException.class, () -> BackupEngine.checkBase(target,
+                    options().withBase("full"), UUID.randomUUID().toString(), geometry)).code())
+                    .isEqualTo(BackupError.BASE_MISMATCH);
+            assertThat(catchThrowableOfType(BackupException.class, () -> BackupEngine.checkBase(target,
+                    options().withBase("full"), a.volumeId, new BlockGeometry(BLOCK_SIZE, BLOCKS + 1))).code())
+                    .isEqualTo(BackupError.BASE_MISMATCH);
+            assertThat(catchThrowableOfType(BackupException.class, () -> BackupEngine.checkBase(target,
+                    options().withBase("full").withPassword("wrong".toCharArray()), a.volumeId, geometry)).code())
+                    .isEqualTo(BackupError.WRONG_PASSWORD);
+        }
+    }
+
     @Test
     void aBaseReplacedByAnImageWithTheSameVolumeAndTokenIsCaughtByTheRecordedHash() throws IOException {
         Path first = dir.resolve("first");

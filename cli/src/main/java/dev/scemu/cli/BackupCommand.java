@@ -121,6 +121,14 @@ final class BackupCommand {
             if (target.exists(id)) {
                 throw new CliException("an image " + id + " already exists in " + targetOptions.target);
             }
+            if (base != null) { // refused before the snapshot is taken: a refused base changes nothing on the unit
+                ImageInfo baseInfo = BackupEngine.checkBase(target, options, volumeId, unit.host().geometry());
+                if (SnapshotBackupSource.snapshotOf(unit.snapshots(), baseInfo.snapshotToken()) == null) {
+                    throw new CliException("base image " + base + " was made from snapshot " + baseInfo.snapshotToken()
+                            + ", which the volume no longer has (keep the snapshot of a base with --keep-snapshot):"
+                            + " make a full backup instead");
+                }
+            }
             ImageKey imageKey;
             try (PhaseTrace.Span span = PhaseTrace.begin("cli: wait for the key derivation")) {
                 imageKey = key.get();

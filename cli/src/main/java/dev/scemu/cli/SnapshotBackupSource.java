@@ -36,20 +36,26 @@ final class SnapshotBackupSource {
 
     /** Blocks changed between the base snapshot and this one, or null if the base is gone or unknown. */
     static List<Extent> changedSince(SnapshotVolume volume, SnapshotInfo snapshot, String baseToken) {
-        if (baseToken == null || !baseToken.startsWith("snapshot-") || baseToken.indexOf('@') < 0) {
+        SnapshotInfo base = snapshotOf(volume, baseToken);
+        return base == null ? null : volume.changedBlocks(base.id(), snapshot.id());
+    }
+
+    /** The snapshot of {@code volume} that {@code token} names, or null if it is gone or the token is not one of {@link #token}'s. */
+    static SnapshotInfo snapshotOf(SnapshotVolume volume, String token) {
+        if (token == null || !token.startsWith("snapshot-") || token.indexOf('@') < 0) {
             return null;
         }
-        long baseId;
-        long baseEpoch;
+        long id;
+        long epoch;
         try {
-            baseId = Long.parseLong(baseToken.substring("snapshot-".length(), baseToken.indexOf('@')));
-            baseEpoch = Long.parseLong(baseToken.substring(baseToken.indexOf('@') + 1));
+            id = Long.parseLong(token.substring("snapshot-".length(), token.indexOf('@')));
+            epoch = Long.parseLong(token.substring(token.indexOf('@') + 1));
         } catch (NumberFormatException e) {
             return null;
         }
         for (SnapshotInfo info : volume.listSnapshots()) {
-            if (info.id() == baseId && info.epoch() == baseEpoch) {
-                return volume.changedBlocks(baseId, snapshot.id());
+            if (info.id() == id && info.epoch() == epoch) {
+                return info;
             }
         }
         return null;

@@ -56,6 +56,10 @@ class CliRefusedCommandsTest {
         refused(dir, before, "outside the flash image", "firmware", "corrupt", dir, "--offset", "1G");
         refused(dir, before, "already exists", "backup", "create", dir, "--target", tmp.resolve("backups"),
                 "--image-id", "b1");
+        refused(dir, before, "IMAGE_NOT_FOUND", "backup", "create", dir, "--target", tmp.resolve("backups"),
+                "--base", "no-such-image");
+        refused(dir, before, "which the volume no longer has", "backup", "create", dir, "--target",
+                tmp.resolve("backups"), "--base", "b1"); // b1's snapshot was deleted after it (no --keep-snapshot)
         refused(dir, before, "not marked restore incomplete", "backup", "clear-incomplete", dir);
         refused(dir, before, "no trusted key has fingerprint", "firmware", "trust", "remove", dir, "0123456789abcdef");
 

@@ -240,18 +240,31 @@ public final class BackupRun {
      * token ({@code CHANGED_BLOCKS_UNKNOWN} otherwise).
      */
     private static Base base(BackupTarget target, BackupOptions options, BackupSource source) {
+        return base(target, options, source.volumeId(), source.device().geometry());
+    }
+
+    /**
+     * {@link #base(BackupTarget, BackupOptions, BackupSource)} for a volume known by its id and
+     * geometry: what {@code BackupEngine.checkBase} runs before a caller takes its snapshot.
+     */
+    static Base base(BackupTarget target, BackupOptions options, String volumeId, dev.scemu.core.BlockGeometry geometry) {
         try (OpenedImage base = OpenedImage.open(target, options.baseImageId(), options.password())) {
             ImageInfo info = base.info();
-            BlockDevice device = source.device();
-            if (!info.sourceVolumeId().equals(source.volumeId()) || info.blockSize() != device.blockSize()
-                    || info.blockCount() != device.blockCount()) {
+            if (!info.sourceVolumeId().equals(volumeId) || info.blockSize() != geometry.blockSize()
+                    || info.blockCount() != geometry.blockCount()) {
                 throw new BackupException(BackupError.BASE_MISMATCH, "base image " + info.imageId() + " is of volume "
                         + info.sourceVolumeId() + " (" + info.blockCount() + " x " + info.blockSize() + " B), the source is "
-                        + source.volumeId() + " (" + device.geometry() + "): an incremental must be made on a base "
+                        + volumeId + " (" + geometry + "): an incremental must be made on a base "
                         + "of the same volume");
             }
             return new Base(info, base.trailer.imageSha256().clone());
         }
+    }
+
+    /** The base's info, once {@link #base(BackupTarget, BackupOptions, String, dev.scemu.core.BlockGeometry)} accepted it. */
+    public static ImageInfo checkBase(BackupTarget target, BackupOptions options, String volumeId,
+                               dev.scemu.core.BlockGeometry geometry) {
+        return base(target, options, volumeId, geometry).info();
     }
 
     /** A random (SecureRandom-backed) UUID, or a deterministic one from a simulation seed. */
