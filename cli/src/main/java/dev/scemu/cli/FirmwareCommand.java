@@ -1,5 +1,6 @@
 package dev.scemu.cli;
 
+import dev.scemu.flash.CompatibilityReport;
 import dev.scemu.flash.FirmwareImage;
 import dev.scemu.flash.FlashError;
 import dev.scemu.flash.FlashException;
@@ -131,11 +132,14 @@ final class FirmwareCommand {
                        description = "Accept an image lacking capabilities of the running one.") boolean allowMissing) {
         byte[] bytes = readFile(imageFile, "image");
         PrintWriter out = out();
+        UpdateOptions options = new UpdateOptions(allowDowngrade, allowMissing);
         try (UnitSession session = Units.session(dir)) {
             StorageControlUnit unit = session.unit();
-            FirmwareImage staged;
+            // Ordering: verified and compared with the running image before it is staged, so an image the update
+            // refuses (bad signature, downgrade, missing capabilities) or the running image itself is never written
+            FirmwareImage candidate;
             try {
-                staged = unit.firmware().stage(bytes);
+                candidate = unit.firmware().verify(bytes);
             } catch (FlashException e) {
                 if (e.code() == FlashError.UNKNOWN_KEY) {
                     throw new CliException("refused " + imageFile + ": " + e.getMessage()
@@ -143,8 +147,20 @@ final class FirmwareCommand {
                 }
                 throw e;
             }
+            FirmwareImage running = unit.firmware().running();
+            if (candidate.sameImageAs(running)) {
+                out.printf("update     ALREADY_RUNNING: %s -> %s%n", running.version(), candidate.version());
+                out.printf("running    %s%n", running.version());
+                return 0;
+            }
+            CompatibilityReport compatibility = unit.firmware().checkCompatibility(candidate, options);
+            if (!compatibility.isCompatible()) {
+                throw new CliException("firmware update " + compatibility.running() + " -> " + compatibility.candidate()
+                        + " refused, nothing staged: " + String.join("; ", compatibility.problems()));
+            }
+            FirmwareImage staged = unit.firmware().stage(bytes);
             out.printf("staged     %s (sha256 %s...)%n", staged.version(), staged.sha256Hex().substring(0, 16));
-            UpdateReport report = unit.firmware().update(new UpdateOptions(allowDowngrade, allowMissing));
+            UpdateReport report = unit.firmware().update(options);
             out.printf("update     %s: %s -> %s%n", report.outcome(), report.from(), report.to());
             if (!report.migrations().isEmpty()) {
                 out.printf("migrations %s%n", String.join(", ", report.migrations()));

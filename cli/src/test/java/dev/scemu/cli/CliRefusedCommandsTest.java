@@ -41,6 +41,13 @@ class CliRefusedCommandsTest {
         Path body = tmp.resolve("body");
         Files.write(body, new byte[8192]);
         scemu("firmware", "build", "--body", body, "--image-version", "9.0.0", "--key", key, "-o", foreign).ok();
+        Path unitKey = tmp.resolve("unit-key.pem");
+        scemu("firmware", "export-key", dir, "-o", unitKey).ok();
+        Path older = tmp.resolve("older.img");
+        scemu("firmware", "build", "--body", body, "--image-version", "0.9.0", "--key", unitKey, "-o", older).ok();
+        Path lacking = tmp.resolve("lacking.img");
+        scemu("firmware", "build", "--body", body, "--image-version", "2.0.0", "--key", unitKey, "--capability", "raid5",
+                "-o", lacking).ok();
 
         Map<String, String> before = imageHashes(dir);
         assertThat(before).containsKeys("disk0.img", "disk1.img", "disk2.img", "disk3.img", "nvram.img");
@@ -53,6 +60,8 @@ class CliRefusedCommandsTest {
         refused(dir, before, "outside 0..3", "disk", "fail", dir, 9);
         refused(dir, before, "BAD_MAGIC", "firmware", "update", dir, garbage);
         refused(dir, before, "UNKNOWN_KEY", "firmware", "update", dir, foreign);
+        refused(dir, before, "refused, nothing staged: downgrade", "firmware", "update", dir, older);
+        refused(dir, before, "lacks capabilities", "firmware", "update", dir, lacking);
         refused(dir, before, "outside the flash image", "firmware", "corrupt", dir, "--offset", "1G");
         refused(dir, before, "already exists", "backup", "create", dir, "--target", tmp.resolve("backups"),
                 "--image-id", "b1");

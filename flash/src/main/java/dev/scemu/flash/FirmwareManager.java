@@ -92,6 +92,14 @@ public interface FirmwareManager {
      */
     FirmwareImage stage(byte[] image);
 
+    /**
+     * Parses {@code image} and verifies it against the trusted keys exactly as {@link #stage} does
+     * (the same errors), without staging it: changes nothing. With {@link #checkCompatibility} and
+     * {@link FirmwareImage#sameImageAs} a caller learns what {@link #update} would decide before it
+     * writes the staging slot, so an image the update would refuse need never be staged.
+     */
+    FirmwareImage verify(byte[] image);
+
     /** Compares {@code candidate} with the running image: version, capabilities, data formats. */
     CompatibilityReport checkCompatibility(FirmwareImage candidate, UpdateOptions options);
 

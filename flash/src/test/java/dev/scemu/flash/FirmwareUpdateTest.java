@@ -107,6 +107,18 @@ class FirmwareUpdateTest {
         assertThat(rig.tableVersion()).isEqualTo(1);
     }
 
+    /** verify answers what stage would (and checkCompatibility what update would) without staging: nothing is written. */
+    @Test
+    void verifyChecksAnImageWithoutStagingIt() {
+        Rig rig = Rig.provisioned(2, v2(), 2);
+        rig.boot();
+        FirmwareImage older = rig.manager.verify(V1);
+        assertThat(older.version()).isEqualTo(ImageVersion.parse("1.0.0"));
+        assertThat(rig.manager.checkCompatibility(older, UpdateOptions.defaults()).isCompatible()).isFalse();
+        assertThat(rig.manager.checkSlot(BackupRegion.Slot.STAGING).isValid()).as("staging slot after verify").isFalse();
+        assertThat(rig.manager.running().version()).isEqualTo(ImageVersion.parse("1.1.0"));
+    }
+
     @Test
     void refusesAnImageMissingACapabilityAndListsIt() {
         Rig rig = booted();

@@ -291,12 +291,18 @@ public final class FirmwareManagerImpl implements FirmwareManager {
     // ================================================================== staging and compatibility
 
     @Override
-    public FirmwareImage stage(byte[] image) {
+    public FirmwareImage verify(byte[] image) {
         FirmwareImage parsed = FirmwareImage.parse(image, keys);
         if (image.length > store.capacityBytes()) {
             throw new FlashException(FlashError.IMAGE_TOO_LARGE, "image of " + image.length
                     + " bytes does not fit firmware store " + store.name() + " of " + store.capacityBytes() + " bytes");
         }
+        return parsed;
+    }
+
+    @Override
+    public FirmwareImage stage(byte[] image) {
+        FirmwareImage parsed = verify(image);
         lock.lock();
         try {
             backupRegion.write(BackupRegion.Slot.STAGING, image);
