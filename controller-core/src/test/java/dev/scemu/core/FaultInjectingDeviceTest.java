@@ -312,6 +312,22 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
     }
 
     @Test
+    void aWriteThatRemapsTheLastReadErrorLeavesTheWriteErrorsInForceAndNewErrorsTakeEffect() {
+        FaultInjectingDevice device = faulty(6);
+        device.failReads(Extent.of(7, 1));
+        device.failWrites(Extent.of(30, 1));
+        device.write(7, 1, filled(3, 1), 0); // clears the only read error (the lock-free check must not skip the rest)
+        assertThat(readBytes(device, 7, 1)).containsOnly(3);
+        assertThatThrownBy(() -> device.write(30, 1, filled(4, 1), 0))
+                .satisfies(e -> assertThat(codeOf(e)).isEqualTo(CoreError.MEDIUM_ERROR));
+        device.clearMediumErrors();
+        device.write(30, 1, filled(4, 1), 0);
+        device.failReads(Extent.of(30, 1)); // injected after a clear: reads see it at once
+        assertThatThrownBy(() -> device.read(30, 1, filled(0, 1), 0))
+                .satisfies(e -> assertThat(codeOf(e)).isEqualTo(CoreError.MEDIUM_ERROR));
+    }
+
+    @Test
     void bitRotFlipsExactlyOneBitSilentlyAndDurably() {
         FaultInjectingDevice device = faulty(8);
         ByteBuffer data = randomBlocks(new Random(8), 1);
@@ -422,6 +438,34 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
         device.restorePower();
         assertThat(readBytes(device, 0, 1)).containsOnly(0);
         assertThat(readBytes(device, REGION_FAR, 1)).containsOnly(0);
+    }
+
+    @Test
+    void writesWithinTheLockTablesWindowNeverShareARegionLock() throws Exception {
+        // 256 regions apart: the same lock in the 256-lock table this device had before
+        long formerlyShared = 256L * FaultInjectingDevice.REGION_BLOCKS;
+        long window = (long) FaultInjectingDevice.REGION_LOCKS * FaultInjectingDevice.REGION_BLOCKS;
+        StallingDevice stalling = new StallingDevice(Media.memory("disk", new BlockGeometry(BLOCK_SIZE, window)), 0);
+        FaultInjectingDevice device = (FaultInjectingDevice) track(PowerDomain.writeThrough(3).attach(stalling));
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<?> slow = pool.submit(() -> device.write(0, 1, filled(0x5A, 1), 0));
+            assertThat(stalling.stalled.await(10, TimeUnit.SECONDS)).isTrue();
+            Future<byte[]> other = pool.submit(() -> {
+                device.write(formerlyShared, 1, filled(0x6C, 1), 0);
+                device.write(window - 1, 1, filled(0x6D, 1), 0); // the last region of the window
+                return readBytes(device, formerlyShared, 1);
+            });
+            assertThat(other.get(10, TimeUnit.SECONDS)).containsOnly(0x6C);
+            assertThat(slow.isDone()).isFalse();
+            stalling.release.countDown();
+            slow.get(10, TimeUnit.SECONDS);
+        } finally {
+            stalling.release.countDown();
+            pool.shutdownNow();
+        }
+        assertThat(readBytes(device, 0, 1)).containsOnly(0x5A);
+        assertThat(readBytes(device, window - 1, 1)).containsOnly(0x6D);
     }
 
     /** An inner device whose flush waits until {@code release} opens. */

@@ -83,7 +83,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     final String arrayName;
     final long ctime;
     final Slot[] slots;
-    final StripeLocks locks = new StripeLocks(1024);
+    final StripeLocks locks = new StripeLocks(StripeLocks.DEFAULT_SIZE);
     final BufferPool pool;
     final WriteIntentBitmap bitmap;
     final LevelEngine engine;
