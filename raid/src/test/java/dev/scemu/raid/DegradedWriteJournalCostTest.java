@@ -23,16 +23,11 @@ class DegradedWriteJournalCostTest {
 
     @Test
     void aJournaledFourKibWriteWritesTwoLogBlocksPerPresentMemberAndReadsBack() {
-        List<BlockDevice> members = TestArrays.memoryMembers("j", 4, 8L << 20);
-        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK)
-                .assumeClean(true).build(), members);
+        Degraded degraded = Degraded.of("j", 5);
+        RaidArray array = degraded.array();
         int blocks = (int) array.blockCount();
-        Random random = new Random(5);
-        ByteBuffer initial = TestArrays.randomBuffer(random, blocks);
-        array.write(0, blocks, initial, 0);
-        byte[] model = new byte[blocks * BLOCK];
-        initial.get(0, model);
-        array.failMember(3);
+        Random random = degraded.random();
+        byte[] model = degraded.model();
 
         ByteBuffer block = ByteBuffer.allocateDirect(BLOCK);
         int writes = 600;
@@ -79,16 +74,12 @@ class DegradedWriteJournalCostTest {
      */
     @Test
     void duringARebuildTheJournalIsWrittenToTheInSyncMembersOnly() throws Exception {
-        List<BlockDevice> members = TestArrays.memoryMembers("k", 4, 8L << 20);
-        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK)
-                .assumeClean(true).build(), members);
+        Degraded degraded = Degraded.of("k", 6);
+        List<BlockDevice> members = degraded.members();
+        RaidArray array = degraded.array();
         int blocks = (int) array.blockCount();
-        Random random = new Random(6);
-        ByteBuffer initial = TestArrays.randomBuffer(random, blocks);
-        array.write(0, blocks, initial, 0);
-        byte[] model = new byte[blocks * BLOCK];
-        initial.get(0, model);
-        array.failMember(3);
+        Random random = degraded.random();
+        byte[] model = degraded.model();
         BlockDevice replacement = TestArrays.memoryMembers("k-new", 1, 8L << 20).get(0);
         java.util.concurrent.CompletableFuture<Void> held = new java.util.concurrent.CompletableFuture<>();
         java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
@@ -152,5 +143,25 @@ class DegradedWriteJournalCostTest {
         assembled.write(0, 1, block, 0); // a journaled write on the journal the rebuilt member holds
         assembled.close();
         members.get(3).close(); // the failed member, no longer part of the array
+    }
+
+    /**
+     * A RAID-5 of 4 memory members filled with random data (the model holds it), member 3 failed:
+     * every write to a row with a block on member 3 and parity elsewhere is journaled.
+     */
+    private record Degraded(List<BlockDevice> members, RaidArray array, Random random, byte[] model) {
+        static Degraded of(String name, long seed) {
+            List<BlockDevice> members = TestArrays.memoryMembers(name, 4, 8L << 20);
+            RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK)
+                    .assumeClean(true).build(), members);
+            int blocks = (int) array.blockCount();
+            Random random = new Random(seed);
+            ByteBuffer initial = TestArrays.randomBuffer(random, blocks);
+            array.write(0, blocks, initial, 0);
+            byte[] model = new byte[blocks * BLOCK];
+            initial.get(0, model);
+            array.failMember(3);
+            return new Degraded(members, array, random, model);
+        }
     }
 }
