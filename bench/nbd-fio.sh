@@ -40,7 +40,7 @@ if ! command -v fio >/dev/null || ! fio --enghelp=nbd >/dev/null 2>&1; then
 fi
 . bench/jvm-flags.sh
 . bench/nbd-jobs.sh
-JAR=cli/target/scemu.jar
+JAR=${SCEMU_JAR:-cli/target/scemu.jar} # SCEMU_JAR: another build, for A/B runs
 if [ "$build" = 1 ] && [[ ",$servers," == *,serve,* ]]; then
   log "build: ./mvnw -B -o -q -pl cli -am package -DskipTests"
   ./mvnw -B -o -q -pl cli -am package -DskipTests
