@@ -106,7 +106,7 @@ final class SnapshotCommand {
             throw new CliException(dev.scemu.core.ErrorCategory.NOT_FOUND, "no snapshot with id " + id);
         }
         throw new CliException(dev.scemu.core.ErrorCategory.NOT_FOUND, "no snapshot named '" + name + "'"
-                + (name.chars().allMatch(c -> c >= '0' && c <= '9') ? " (for the snapshot with id " + name
+                + (!name.isEmpty() && name.chars().allMatch(c -> c >= '0' && c <= '9') ? " (for the snapshot with id " + name
                         + " use --id " + name + ")" : ""));
     }
 }

@@ -55,6 +55,10 @@ class CliRefusedCommandsTest {
         refused(dir, before, "no snapshot named 'no-such-name'", "snapshot", "delete", dir, "no-such-name");
         refused(dir, before, "no snapshot named 'no-such-name'", "snapshot", "rollback", dir, "no-such-name");
         refused(dir, before, "DUPLICATE_NAME", "snapshot", "create", dir, "kept");
+        assertThat(scemu("snapshot", "rollback", dir, "").failsWithOneLine("no snapshot named ''").errorLines())
+                .as("an empty name is no id").doesNotContain("--id");
+        assertThat(scemu("snapshot", "rollback", dir, "7").failsWithOneLine("no snapshot named '7'").errorLines())
+                .contains("use --id 7");
         refused(dir, before, "outside 0..3", "disk", "replace", dir, 9);
         refused(dir, before, "only a failed disk can be replaced", "disk", "replace", dir, 0);
         refused(dir, before, "outside 0..3", "disk", "fail", dir, 9);
