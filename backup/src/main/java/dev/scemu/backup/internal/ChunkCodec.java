@@ -313,6 +313,11 @@ public final class ChunkCodec implements AutoCloseable {
         }
     }
 
+    /** Whether {@link #close()} ran (its native contexts are freed). */
+    boolean isClosed() {
+        return closed;
+    }
+
     @Override
     public void close() {
         if (closed) {

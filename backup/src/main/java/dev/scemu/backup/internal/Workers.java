@@ -19,8 +19,8 @@ import java.util.function.Supplier;
  * A small ordered pipeline: the coordinating thread submits chunk jobs to {@code threads}
  * workers, at most {@code depth} in flight (bounded memory: one {@link ChunkSlot} each), and takes
  * results back in submission order. Each worker thread has its own {@link ChunkCodec}.
- * Idempotent close: stops the workers, frees the codecs and (once the workers have ended) the
- * slots' direct buffers.
+ * Idempotent close: stops the workers, waits for them to end (also when interrupted), then frees
+ * the codecs (native contexts) and the slots' direct buffers.
  *
  * @param <R> job result
  */
@@ -116,24 +116,48 @@ final class Workers<R> implements AutoCloseable {
         }
         inFlight.clear();
         executor.shutdown();
-        boolean ended = false;
-        try {
-            ended = executor.awaitTermination(1, TimeUnit.MINUTES);
-            if (!ended) {
-                executor.shutdownNow();
+        if (awaitWorkers()) { // no worker can touch them any more
+            allSlots.forEach(ChunkSlot::free);
+            synchronized (codecs) {
+                codecs.forEach(ChunkCodec::close);
             }
-        } catch (InterruptedException e) {
-            executor.shutdownNow();
-            Thread.currentThread().interrupt();
-        }
-        if (ended) {
-            allSlots.forEach(ChunkSlot::free); // no worker can touch them any more
-        }
+        } // else a worker may still be inside native code with its codec and slot: they are left to the GC
         allSlots.clear();
         synchronized (codecs) {
-            codecs.forEach(ChunkCodec::close);
             codecs.clear();
         }
         freeSlots.clear();
+    }
+
+    /**
+     * Waits (up to a minute) until every worker has ended, also when the calling thread is
+     * interrupted: an interrupt only interrupts the workers too (their running chunk ends at its
+     * next blocking call or native return) and is restored afterwards. The codecs hold native
+     * OpenSSL contexts and the slots direct memory that a running worker uses, so they may be
+     * freed only once it ended: freeing them under a worker still in {@code EVP_DigestFinal_ex}
+     * crashed the JVM (SIGSEGV in libcrypto) when an interrupted restore check closed its workers.
+     */
+    private boolean awaitWorkers() {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    boolean ended = executor.awaitTermination(Math.max(0, deadline - System.nanoTime()),
+                            TimeUnit.NANOSECONDS);
+                    if (!ended) {
+                        executor.shutdownNow();
+                    }
+                    return ended;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    executor.shutdownNow();
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 }
