@@ -35,14 +35,7 @@ class DegradedWriteJournalCostTest {
         long journalWriteOps = 0;
         List<Integer> perWrite = new ArrayList<>();
         for (int i = 0; i < writes; i++) {
-            int lba = random.nextInt(blocks);
-            byte[] data = new byte[BLOCK];
-            random.nextBytes(data);
-            block.put(0, data);
-            long before = array.meter().snapshot().issuedWrite(IoCause.JOURNAL).operations();
-            array.write(lba, 1, block, 0);
-            long ops = array.meter().snapshot().issuedWrite(IoCause.JOURNAL).operations() - before;
-            System.arraycopy(data, 0, model, lba * BLOCK, BLOCK);
+            long ops = degraded.writeRandomBlock(random.nextInt(blocks), block);
             if (ops > 0) {
                 journaled++;
                 journalWriteOps += ops;
@@ -104,13 +97,7 @@ class DegradedWriteJournalCostTest {
             for (int i = 0; i < 300; i++) {
                 // rows 16.. : past the first checkpoint the rebuild cannot have reached
                 int lba = 16 * 3 * (CHUNK / BLOCK) + random.nextInt(blocks - 16 * 3 * (CHUNK / BLOCK));
-                byte[] data = new byte[BLOCK];
-                random.nextBytes(data);
-                block.put(0, data);
-                long before = array.meter().snapshot().issuedWrite(IoCause.JOURNAL).operations();
-                array.write(lba, 1, block, 0);
-                long ops = array.meter().snapshot().issuedWrite(IoCause.JOURNAL).operations() - before;
-                System.arraycopy(data, 0, model, lba * BLOCK, BLOCK);
+                long ops = degraded.writeRandomBlock(lba, block);
                 if (ops > 0) {
                     journaled++;
                     journalWriteOps += ops;
@@ -162,6 +149,18 @@ class DegradedWriteJournalCostTest {
             initial.get(0, model);
             array.failMember(3);
             return new Degraded(members, array, random, model);
+        }
+
+        /** Writes random data to block {@code lba} (and the model); returns the journal write operations it made. */
+        long writeRandomBlock(int lba, ByteBuffer block) {
+            byte[] data = new byte[BLOCK];
+            random.nextBytes(data);
+            block.put(0, data);
+            long before = array.meter().snapshot().issuedWrite(IoCause.JOURNAL).operations();
+            array.write(lba, 1, block, 0);
+            long ops = array.meter().snapshot().issuedWrite(IoCause.JOURNAL).operations() - before;
+            System.arraycopy(data, 0, model, lba * BLOCK, BLOCK);
+            return ops;
         }
     }
 }

@@ -908,18 +908,22 @@ final class WritePath {
         }
         try {
             s.checkNotFailed(); // a run failed: its slot's old data may be missing, checkpoint nothing
-            CowBatch copyCommitting;
-            CowBatch copyFilling;
+            // Stable until the end: no batch is sealed meanwhile. A seal needs committing == null and
+            // runs only in enterRun (which waits while pauseDepth > 0) or commitAll (a flush, holding
+            // writeGate shared): the committer calls this with its own batch committing, a holder of
+            // writeGate exclusively with no writer or flush in flight.
+            CowBatch batchCommitting;
+            CowBatch batchFilling;
             synchronized (s.meta) {
-                copyCommitting = committing;
-                copyFilling = filling;
+                batchCommitting = committing;
+                batchFilling = filling;
             }
             // every entry the pages reference has its copy written first: Checkpoint.write flushes
             // the store before the header, which makes the copies durable with the pages
-            if (copyCommitting != null) {
-                writeCopies(copyCommitting);
+            if (batchCommitting != null) {
+                writeCopies(batchCommitting);
             }
-            writeCopies(copyFilling);
+            writeCopies(batchFilling);
             int region = 1 - s.activeRegion;
             long next = s.generation + 1;
             Checkpoint.write(s.store, s.layout, region, new Checkpoint.State(next, s.writeEpoch, s.nextSnapshotId,
@@ -934,18 +938,12 @@ final class WritePath {
                 s.syncJournal();
             }
             s.journalRecordBytesAtCheckpoint = s.journal.recordBytes();
-            CowBatch wasCommitting;
-            CowBatch wasFilling;
-            synchronized (s.meta) {
-                wasCommitting = committing;
-                wasFilling = filling;
+            if (batchCommitting != null) {
+                writeBatchData(batchCommitting);
             }
-            if (wasCommitting != null) {
-                writeBatchData(wasCommitting);
-            }
-            writeBatchData(wasFilling);
+            writeBatchData(batchFilling);
             synchronized (s.meta) {
-                wasFilling.clear();
+                batchFilling.clear();
             }
         } finally {
             synchronized (s.meta) {
