@@ -212,4 +212,44 @@ class CliKillTest {
         }
         assertThat(removed).as("kills after the snapshot was created find it removed at the next open").isPositive();
     }
+
+    /**
+     * A unit killed while its array was active, whose snapshot store then lost its superblock on one
+     * member (bit rot under the store's first block): {@code serve} and {@code scrub} refuse it with
+     * a clear error, and their failed opens leave every image as the kill left it. Before, the open
+     * resynced the dirty array first: it wrote the superblocks and recomputed the row's parity from
+     * the damaged chunk, erasing the one copy of the old contents redundancy still held.
+     */
+    @Test
+    void aFailedOpenAfterAKillWritesNothing() throws Exception {
+        Path dir = temp.resolve("damaged");
+        createSmallUnit(dir);
+        CliTestSupport.writeVolume(dir, 0, pattern(3, BLOCKS));
+        runAndKillAt(12, "snapshot", "create", dir, "s1"); // the array went active at the command's first write
+
+        // the member block that holds the store's superblock: md's left-symmetric RAID-5 mapping
+        Path member;
+        long memberOffset;
+        try (StorageControlUnit unit = StorageControlUnit.openReadOnly(dir)) {
+            int disks = unit.array().raidDisks();
+            long chunk = unit.array().chunkBytes();
+            long arrayOffset = unit.partitions().find("snapshot-store").orElseThrow().offsetBytes();
+            long row = arrayOffset / (chunk * (disks - 1));
+            long k = arrayOffset % (chunk * (disks - 1)) / chunk;
+            long parity = disks - 1 - row % disks;
+            member = dir.resolve("disk" + (parity + 1 + k) % disks + ".img");
+            memberOffset = unit.array().dataOffsetSectors() * 512 + row * chunk + arrayOffset % chunk;
+        }
+        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(member,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            file.write(pattern(4, 1), memberOffset);
+        }
+        java.util.Map<String, String> before = CliTestSupport.imageHashes(dir);
+
+        scemu("serve", dir, "--port", "0").failsWithOneLine("has lost its superblock");
+        scemu("scrub", dir).failsWithOneLine("has lost its superblock");
+        scemu("snapshot", "list", dir).failsWithOneLine("a member disk or the store is damaged");
+        assertThat(CliTestSupport.imageHashes(dir)).as("every image as the kill left it").isEqualTo(before);
+    }
+
 }

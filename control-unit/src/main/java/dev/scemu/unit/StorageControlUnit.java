@@ -33,6 +33,8 @@ import dev.scemu.raid.ScrubListener;
 import dev.scemu.raid.ScrubMismatch;
 import dev.scemu.raid.ScrubResult;
 import dev.scemu.snapshot.SnapshotConfig;
+import dev.scemu.snapshot.SnapshotError;
+import dev.scemu.snapshot.SnapshotException;
 import dev.scemu.snapshot.SnapshotVolume;
 import dev.scemu.unit.internal.GatedDevice;
 import dev.scemu.unit.internal.ReadOnlyOverlayDevice;
@@ -108,9 +110,11 @@ import java.util.concurrent.ScheduledExecutorService;
  * goes active as md's {@code md_write_start} makes it: bitmap header (events + 1), then every superblock dirty
  * (resync_offset 0), flushed; then the bitmap bits of the write (FUA), then the data. Close then checkpoints the volume
  * only if its state changed since the newest checkpoint, and stops the array (clean superblocks, bitmap cleared) only if
- * it left read-auto: a unit opened and closed without a change is byte-identical. Recovery after an unclean stop (dirty
- * array resync, parity journal or snapshot journal replay, interrupted rebuild, flash recovery) is a change and writes at
- * open, as before.
+ * it left read-auto: a unit opened and closed without a change is byte-identical. An unclean stop's array resync waits
+ * for the first change too (md's {@code resync=PENDING}), so an open that fails above the array (a damaged snapshot store,
+ * say) or a unit only read leaves the members as the crash left them; the other recovery after an unclean stop (parity
+ * journal or snapshot journal replay, interrupted rebuild, flash recovery) is a change and writes at open, as before, and
+ * the first such write starts the resync.
  */
 public final class StorageControlUnit implements AutoCloseable {
 
@@ -446,8 +450,10 @@ public final class StorageControlUnit implements AutoCloseable {
         // so one foreign member of a two-way mirror is no tie; a unit without a record the set most members carry
         UUID setUuid = array != null ? array.setUuid() : recordedSetUuid;
         // read-auto (md's auto-read-only): a clean array is assembled without a write and stays
-        // unwritten until the first change (see the class doc's Ordering)
-        AssembleOptions options = AssembleOptions.defaults().withReadAuto(true);
+        // unwritten until the first change, and a dirty one's resync waits for that change too (see the
+        // class doc's Ordering). Not after a simulated crash: there the resync runs during the assembly,
+        // so that no background write races the boot's own and restarts replay exactly
+        AssembleOptions options = AssembleOptions.defaults().withReadAuto(!recoveryInForeground);
         try (PhaseTrace.Span span = PhaseTrace.begin("unit: RAID assembly")) {
             array = RaidArray.assemble(memberViews(), setUuid == null ? options : options.withSetUuid(setUuid));
         } catch (RaidException e) {
@@ -468,6 +474,15 @@ public final class StorageControlUnit implements AutoCloseable {
         }
         try (PhaseTrace.Span span = PhaseTrace.begin("unit: snapshot volume open")) {
             volume = SnapshotVolume.open(partition("data"), partition("snapshot-store"));
+        } catch (SnapshotException e) {
+            if (e.code() != SnapshotError.NOT_FORMATTED) {
+                throw e;
+            }
+            // a unit's store is formatted when the unit is created: no superblock at open is damage, not a blank store
+            throw new SnapshotException(SnapshotError.CORRUPT_METADATA, "the snapshot store of "
+                    + (config.directory() != null ? "the unit in " + config.directory() : "this unit")
+                    + " (formatted when the unit was created) has lost its superblock (" + e.getMessage()
+                    + "): a member disk or the store is damaged", e);
         }
         host = new GatedDevice("host", volume, firmware.hostIoGate());
     }

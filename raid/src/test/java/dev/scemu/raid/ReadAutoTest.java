@@ -6,6 +6,10 @@ import dev.scemu.core.BlockDevice;
 import dev.scemu.core.Extent;
 import dev.scemu.core.FaultInjectingDevice;
 import dev.scemu.core.ForwardingBlockDevice;
+import dev.scemu.core.Media;
+import dev.scemu.core.PowerCutMode;
+import dev.scemu.core.PowerDomain;
+import dev.scemu.core.BlockGeometry;
 import dev.scemu.raid.internal.MdSuperblock;
 import dev.scemu.raid.internal.MdSuperblockLayout;
 import java.nio.ByteBuffer;
@@ -13,8 +17,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -187,4 +193,102 @@ class ReadAutoTest {
         assertThat(log).isEmpty();
         members.forEach(BlockDevice::close);
     }
+
+    /**
+     * An unclean stop's resync waits for the first change (md: {@code resync=PENDING} on an
+     * auto-read-only array): a unit whose open fails above the array, or that is only read, leaves
+     * the members as the crash left them, the parity a torn write left wrong included, instead of
+     * recomputing it before anything asked to write. The first write then goes active first and
+     * starts the resync, which repairs the tear.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"RAID1", "RAID5"})
+    void aDirtyArrayDefersItsResyncToTheFirstWrite(String levelName) throws Exception {
+        RaidLevel level = RaidLevel.valueOf(levelName);
+        PowerDomain domain = new PowerDomain(23);
+        List<BlockDevice> faulty = new ArrayList<>();
+        for (int i = 0; i < TestArrays.membersFor(level); i++) {
+            faulty.add(domain.attach(Media.memory("p" + i, BlockGeometry.ofBytes(TestArrays.BLOCK, MEMBER_BYTES))));
+        }
+        RaidArray created = RaidArray.create(RaidConfig.builder(level).chunkBytes(CHUNK).assumeClean(true).build(), faulty);
+        ByteBuffer data = TestArrays.randomBuffer(new Random(7), 40);
+        created.write(0, 40, data, 0);
+        created.flush();
+        long dataOffsetBlocks = created.dataOffsetSectors() * 512 / TestArrays.BLOCK;
+        domain.cut(PowerCutMode.DROP_UNFLUSHED); // abandoned while active, like a crashed host's array
+        domain.restore();
+        // a write torn by the cut: member 1 took block 50 of its data area, its redundancy did not
+        faulty.get(1).write(dataOffsetBlocks + 50, 1, TestArrays.randomBuffer(new Random(8), 1), 0);
+        faulty.get(1).flush();
+        assertThat(superblock(faulty.get(0)).isClean()).as("dirty at the cut").isFalse();
+        long events = superblock(faulty.get(0)).events;
+
+        List<Written> log = Collections.synchronizedList(new ArrayList<>());
+        List<BlockDevice> members = recorded(faulty, log);
+        RaidArray array = RaidArray.assemble(members, readAuto());
+        assertThat(array.backgroundWork()).as("no resync before the first change").isDone();
+        ByteBuffer read = ByteBuffer.allocateDirect(40 * TestArrays.BLOCK);
+        array.read(0, 40, read, 0);
+        assertThat(read).isEqualTo(data.clear());
+        array.flush();
+        array.stop();
+        assertThat(log).as("assembly, reads, a flush and a stop of a dirty array write nothing").isEmpty();
+        assertThat(superblock(faulty.get(0)).isClean()).as("still dirty: the next assembly resyncs").isFalse();
+
+        array = RaidArray.assemble(members, readAuto());
+        assertThat(log).isEmpty();
+        array.write(100, 1, data, 0);
+        synchronized (log) {
+            int firstData = -1;
+            for (int i = 0; i < log.size() && firstData < 0; i++) {
+                firstData = log.get(i).lba() >= dataOffsetBlocks ? i : -1;
+            }
+            assertThat(firstData).as("the write reached a member's data area: %s", log).isPositive();
+            for (BlockDevice member : members) {
+                assertThat(log.subList(0, firstData)).as("%s: superblock before the first data: %s", member.name(), log)
+                        .contains(new Written(member.name(), SUPERBLOCK_LBA));
+            }
+        }
+        assertThat(superblock(faulty.get(0)).events).isEqualTo(events + 1);
+        assertThat(superblock(faulty.get(0)).isClean()).as("dirty until the resync is done").isFalse();
+        array.backgroundWork().get(60, TimeUnit.SECONDS);
+        assertThat(array.scrub(false).mismatchedStripes()).as("the resync the write started repaired the tear").isZero();
+        array.stop();
+        assertThat(superblock(faulty.get(0)).isClean()).isTrue();
+        array = RaidArray.assemble(members, readAuto());
+        assertThat(array.scrub(false).mismatchedStripes()).isZero();
+        array.close();
+    }
+
+    /**
+     * A scrub of a dirty array assembled read-auto runs the pending resync first, as md's
+     * {@code echo check > sync_action} on an auto-read-only array leaves read-auto and the pending
+     * resync runs before any check: so a check after an unclean stop reports what the resync could
+     * not make consistent, not the torn writes it repairs.
+     */
+    @Test
+    void aScrubOfADirtyArrayRunsThePendingResyncFirst() throws Exception {
+        PowerDomain domain = new PowerDomain(29);
+        List<BlockDevice> faulty = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            faulty.add(domain.attach(Media.memory("s" + i, BlockGeometry.ofBytes(TestArrays.BLOCK, MEMBER_BYTES))));
+        }
+        RaidArray created = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK).assumeClean(true)
+                .build(), faulty);
+        created.write(0, 40, TestArrays.randomBuffer(new Random(9), 40), 0);
+        created.flush();
+        long dataOffsetBlocks = created.dataOffsetSectors() * 512 / TestArrays.BLOCK;
+        domain.cut(PowerCutMode.DROP_UNFLUSHED);
+        domain.restore();
+        faulty.get(2).write(dataOffsetBlocks + 3, 1, TestArrays.randomBuffer(new Random(10), 1), 0);
+        faulty.get(2).flush();
+
+        RaidArray array = RaidArray.assemble(faulty, readAuto());
+        assertThat(array.backgroundWork()).isDone();
+        assertThat(array.scrub(false).mismatchedStripes()).as("checked after the resync").isZero();
+        assertThat(superblock(faulty.get(0)).isClean()).as("left read-auto: dirty until a clean stop").isFalse();
+        array.stop();
+        assertThat(superblock(faulty.get(0)).isClean()).isTrue();
+    }
+
 }

@@ -309,9 +309,15 @@ final class MdArrayStartup {
             }
             array.metadata.active = true; // stays dirty until the resync is done and the array stops cleanly
         }
-        if (options.readAuto() && nothingToRecord(array, chosen, rebuilding)) {
-            // md's read-auto: the superblocks stay as found until the first change (MdMetadata.readAuto)
-            array.metadata.readAuto = true;
+        if (options.readAuto() && nothingToRecord(array, chosen, rebuilding, needsResync || level == RaidLevel.RAID0)) {
+            // md's read-auto: the superblocks stay as found until the first change (MdMetadata.readAuto);
+            // an unclean stop's resync waits for it too (md: resync=PENDING), so a unit whose open fails
+            // above the array (or that is only read) writes nothing
+            if (needsResync) {
+                array.metadata.deferResync(options.listener());
+            } else {
+                array.metadata.readAuto = true;
+            }
             return array;
         }
         array.metadata.writeSuperblocks();
@@ -346,18 +352,20 @@ final class MdArrayStartup {
     /**
      * Whether an assembly would write the superblocks only to say what they already say: every
      * present member clean with the freshest events (no cut in the middle of a superblock update
-     * to even out), no role newly recorded faulty, nothing to resync, rebuild or take a spare for.
-     * Then a read-auto start writes nothing.
+     * to even out), no role newly recorded faulty, nothing to rebuild or take a spare for, and
+     * nothing to resync unless {@code resyncDeferrable} (a dirty array whose resync can wait for the
+     * first change, or a RAID-0, which has nothing to resync). Then a read-auto start writes nothing.
      */
-    private static boolean nothingToRecord(MdRaidArray array, MemberSelection chosen, int rebuilding) {
+    private static boolean nothingToRecord(MdRaidArray array, MemberSelection chosen, int rebuilding,
+                                           boolean resyncDeferrable) {
         MdSuperblock ref = chosen.ref;
-        if (!ref.isClean() || rebuilding >= 0 || !java.util.Arrays.equals(array.metadata.devRoles, ref.devRoles)
+        if ((!ref.isClean() && !resyncDeferrable) || rebuilding >= 0 || !java.util.Arrays.equals(array.metadata.devRoles, ref.devRoles)
                 || (!array.spares.isEmpty() && array.isDegraded())) {
             return false;
         }
         for (int r = 0; r < ref.raidDisks; r++) {
             MdSuperblock sb = chosen.sbByRole[r];
-            if (chosen.byRole[r] != null && (sb.events != ref.events || !sb.isClean()
+            if (chosen.byRole[r] != null && (sb.events != ref.events || (!sb.isClean() && !resyncDeferrable)
                     || !java.util.Arrays.equals(sb.devRoles, ref.devRoles))) {
                 return false;
             }

@@ -9,6 +9,7 @@ import dev.scemu.raid.MemberState;
 import dev.scemu.raid.RaidError;
 import dev.scemu.raid.RaidException;
 import dev.scemu.raid.RaidLevel;
+import dev.scemu.raid.RebuildListener;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -45,6 +46,9 @@ final class MdMetadata {
      * While it holds, {@link #writeClean} writes nothing.
      */
     volatile boolean readAuto;
+    /** See {@link #deferResync}; cleared by the superblock write that starts the resync. Guarded by {@link #lock}. */
+    private volatile boolean resyncPending;
+    private RebuildListener pendingResyncListener;
     /** md's dev_roles: role of each device number (0xfffe faulty, 0xffff spare). Guarded by {@link #lock}. */
     int[] devRoles;
 
@@ -98,13 +102,53 @@ final class MdMetadata {
         return events;
     }
 
-    /** Writes the superblock of every present member (events + 1) and flushes them. */
+    /**
+     * Writes the superblock of every present member (events + 1) and flushes them. The first such
+     * write after a read-auto assembly that {@linkplain #deferResync deferred a resync} writes them
+     * dirty and then starts that resync (md_write_start leaving {@code MD_AUTO_READ} wakes
+     * md_check_recovery, which starts the pending resync).
+     */
     void writeSuperblocks() {
         if (array.readOnly) {
             return; // a read-only assembly writes nothing (md: read-only arrays keep their superblocks)
         }
         synchronized (lock) {
             readAuto = false; // the superblocks change from here on: the stop must write them clean
+            boolean resync = resyncPending;
+            if (resync) {
+                resyncPending = false;
+                active = true; // not in sync until the resync is done: every superblock written from here says dirty
+            }
+            writeAndFlushSuperblocks();
+            if (resync && !array.stopping() && (array.level == RaidLevel.RAID1 || !array.isDegraded())) {
+                // lock order metadata.lock -> the array's monitor: startResync holds that monitor only to chain the job
+                array.startResync(pendingResyncListener);
+            }
+        }
+    }
+
+    /**
+     * Assembled read-auto from members an unclean stop left dirty: the resync waits for the first
+     * change, as md's auto-read-only array shows {@code resync=PENDING} in /proc/mdstat and starts it
+     * from md_write_start. Until then nothing is written: reads need no resync (every RAID-1 region
+     * reads the same mirror first, a RAID-5 that is not degraded reads data, never parity), and a stop
+     * leaves the superblocks dirty, so the next assembly resyncs. Caller: the assembly, before the
+     * array is shared.
+     */
+    void deferResync(RebuildListener listener) {
+        active = false;
+        pendingResyncListener = listener;
+        resyncPending = true;
+        readAuto = true;
+    }
+
+    /** Whether a resync waits for the first change ({@link #deferResync}). */
+    boolean resyncPending() {
+        return resyncPending;
+    }
+
+    private void writeAndFlushSuperblocks() {
+        {
             Slot[] slots = array.slots;
             for (int attempt = 0; attempt < array.raidDisks + 1; attempt++) {
                 events++;

@@ -941,6 +941,11 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         if (isDegraded()) {
             throw new RaidException(RaidError.BAD_MEMBER, "array " + name() + " is degraded: nothing to compare against");
         }
+        if (metadata.resyncPending()) {
+            // md's action_store on an auto-read-only array leaves it, and the pending resync runs before any check
+            metadata.leaveReadAuto();
+            background.handle((r, e) -> null).join();
+        }
         if (repair) {
             beginWrite();
         }
