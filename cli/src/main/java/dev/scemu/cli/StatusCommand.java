@@ -56,8 +56,11 @@ final class StatusCommand implements Callable<Integer> {
             out.printf("store      %d of %d blocks used, %d of %d mapping entries%n", usage.usedStoreBlocks(),
                     usage.storeBlocks(), usage.mappingEntries(), usage.maxMappingEntries());
             CompletableFuture<RebuildProgress> work = unit.array().backgroundWork();
-            out.printf("rebuild    %s%n", work.isDone() ? "none running" : session.isLive() ? "running"
-                    : "pending (resumes at the next read-write open)");
+            boolean rebuilding = java.util.stream.IntStream.range(0, unit.array().raidDisks())
+                    .anyMatch(role -> unit.array().memberState(role) == dev.scemu.raid.MemberState.REBUILDING);
+            out.printf("rebuild    %s%n", work.isDone() ? "none running" : session.isLive() ? (rebuilding ? "running"
+                    : "resync running (after an unclean stop)") : rebuilding ? "pending (resumes at the next read-write open)"
+                    : "resync pending (after an unclean stop: runs from the first change after the next read-write open)");
             out.printf("boot       %s%n", !unit.bootReport().foundProblems() ? "clean" : session.isLive()
                     ? "found problems and repaired them (when 'scemu serve' started)"
                     : "found problems; the next read-write open repairs them (this look repaired them in memory only)");

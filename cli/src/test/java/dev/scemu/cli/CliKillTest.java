@@ -252,4 +252,40 @@ class CliKillTest {
         assertThat(CliTestSupport.imageHashes(dir)).as("every image as the kill left it").isEqualTo(before);
     }
 
+
+    /**
+     * {@code kill -9} of an offline {@code disk replace}: before its first write (the new image
+     * exists, blank) the next open removes the image, which holds no member, and starts degraded as
+     * before the command; in the middle of the rebuild the next open assembles the member from the
+     * new image (its superblock holds the role and the recovery offset), resumes the rebuild there
+     * and adopts the image at its close. Before, the open looked only for {@code disk2.img} and
+     * threw the partly rebuilt image away.
+     */
+    @Test
+    void aKilledDiskReplaceResumesFromTheNewImageOrLeavesNoTrace() throws Exception {
+        for (long haltAt : new long[] {0, 60}) {
+            Path dir = temp.resolve("replace-" + haltAt);
+            createSmallUnit(dir);
+            ByteBuffer data = pattern(6, BLOCKS);
+            CliTestSupport.writeVolume(dir, 0, data);
+            scemu("disk", "fail", dir, "2").ok();
+
+            runAndKillAt(haltAt, "disk", "replace", dir, "2");
+            assertThat(dir.resolve("disk2-r1.img")).as("kill at write %d: the new image exists", haltAt).exists();
+
+            try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+                unit.array().backgroundWork().get(60, TimeUnit.SECONDS);
+                assertThat(unit.array().isDegraded()).as("kill at write %d: degraded", haltAt).isEqualTo(haltAt == 0);
+                assertThat(read(unit.host(), 0, BLOCKS)).as("kill at write %d", haltAt).isEqualTo(data);
+            }
+            assertThat(dir.resolve("disk2-r1.img")).as("kill at write %d: removed or adopted", haltAt).doesNotExist();
+            if (haltAt == 0) {
+                assertThat(scemu("status", dir).ok().out()).contains("DEGRADED");
+                scemu("disk", "replace", dir, "2").ok();
+            }
+            assertThat(scemu("status", dir).ok().out()).contains("optimal");
+            assertThat(scemu("scrub", dir).ok().out()).contains("0 mismatched");
+        }
+    }
+
 }

@@ -167,4 +167,43 @@ class CliLiveControlTest {
             assertThat(CliTestSupport.read(unit.host(), 0, 256)).isEqualTo(CliTestSupport.filled(0xbb, 256));
         }
     }
+
+    /**
+     * {@code kill -9} of {@code serve} after a live {@code disk replace} rebuilt disk 2 onto
+     * {@code disk2-r1.img} (renamed to {@code disk2.img} only by serve's clean stop) and after a host
+     * write made the array active: the next commands assemble the member from the replacement image,
+     * whose superblock holds the role, and the first read-write close adopts it. Before, the open
+     * looked only for {@code disk2.img}, the failed image, found the array dirty and degraded and
+     * refused to start it (DIRTY_DEGRADED), although every member was intact.
+     */
+    @Test
+    void aReplacementRebuiltLiveHoldsItsMemberAfterAKill9OfServe(@TempDir Path tmp) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(CliTestSupport.installed("qemu-io"), "qemu-io not installed");
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        CliTestSupport.writeVolume(dir, 0, CliTestSupport.pattern(5, 256));
+        Path log = tmp.resolve("serve.log");
+        Process server = startScemu(log, "serving", "serve", dir, "--port", "0");
+        try {
+            String base = "nbd://127.0.0.1:" + port(log) + "/";
+            assertThat(scemu("disk", "fail", dir, "2").ok().out()).contains("degraded");
+            assertThat(scemu("disk", "replace", dir, "2").ok().out()).contains("replaced and rebuilt");
+            assertQemuIoOk(qemuIo(base + "volume", "write -P 0xcc 1M 64k")); // the array is active at the kill
+        } finally {
+            CliTestSupport.kill9(server);
+        }
+        assertThat(dir.resolve("disk2-r1.img")).as("serve died before it adopted the rebuilt image").exists();
+
+        assertThat(scemu("status", dir).ok().out()).contains("optimal").contains("disk 2   ACTIVE");
+        assertThat(dir.resolve("disk2-r1.img")).as("a read-only look renames nothing").exists();
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(unit.array().isDegraded()).isFalse();
+            assertThat(CliTestSupport.read(unit.host(), 0, 256)).isEqualTo(CliTestSupport.pattern(5, 256));
+            assertThat(CliTestSupport.read(unit.host(), 256, 16)).isEqualTo(CliTestSupport.filled(0xcc, 16));
+        }
+        assertThat(dir.resolve("disk2-r1.img")).as("adopted by the close").doesNotExist();
+        assertThat(scemu("scrub", dir).ok().out()).contains("0 mismatched");
+        assertThat(scemu("status", dir).ok().out()).contains("optimal");
+    }
+
 }

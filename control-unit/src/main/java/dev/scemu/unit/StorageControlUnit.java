@@ -122,6 +122,7 @@ public final class StorageControlUnit implements AutoCloseable {
     static final int JOURNAL_BLOCKS = 16;
     private static final String PROPERTIES = "unit.properties";
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StorageControlUnit.class);
 
     private final UnitConfig config;
     /** md's speed limits applied to every array this unit creates or assembles; starts as the config's. */
@@ -454,16 +455,25 @@ public final class StorageControlUnit implements AutoCloseable {
         // class doc's Ordering). Not after a simulated crash: there the resync runs during the assembly,
         // so that no background write races the boot's own and restarts replay exactly
         AssembleOptions options = AssembleOptions.defaults().withReadAuto(!recoveryInForeground);
+        // the first boot of a directory unit also offers the images of replacements a killed process never adopted
+        List<FaultInjectingDevice> candidates = array == null ? openReplacementImages() : List.of();
         try (PhaseTrace.Span span = PhaseTrace.begin("unit: RAID assembly")) {
-            array = RaidArray.assemble(memberViews(), setUuid == null ? options : options.withSetUuid(setUuid));
+            List<BlockDevice> members = memberViews();
+            candidates.forEach(c -> members.add(SliceDevice.of(c.name(), c, c.geometry().all())));
+            array = RaidArray.assemble(members, setUuid == null ? options : options.withSetUuid(setUuid));
         } catch (RaidException e) {
+            candidates.forEach(BlockDevice::close);
             if (e.code() == RaidError.FOREIGN_MEMBER && array == null && recordedSetUuid != null) {
                 throw new UnitException(UnitError.IDENTITY_MISMATCH, "no disk image in " + config.directory()
                         + " carries the array unit.properties records (" + recordedSetUuid
                         + "): these are another unit's images (" + e.getMessage() + ")", e);
             }
             throw e;
+        } catch (RuntimeException e) {
+            candidates.forEach(BlockDevice::close);
+            throw e;
         }
+        adoptChosenReplacements(candidates);
         applyArraySettings();
         if (recoveryInForeground) {
             array.backgroundWork().handle((done, failed) -> null).join(); // a failed rebuild shows in the member states
@@ -873,10 +883,82 @@ public final class StorageControlUnit implements AutoCloseable {
     }
 
     /**
+     * The images {@code disk<i>-r<k>.img} of replacements that a process which died before its close
+     * never renamed to {@code disk<i>.img} ({@link #adoptReplacementImages}), opened like the disks.
+     * Which image holds a member is for the assembly to say, from the superblocks (md's events and
+     * roles), not from the file names: a replacement whose superblock was written holds its role
+     * (rebuilt, or with a recovery offset the rebuild resumes from) and the image it replaced is
+     * stale.
+     */
+    private List<FaultInjectingDevice> openReplacementImages() {
+        List<FaultInjectingDevice> found = new ArrayList<>();
+        if (config.directory() == null) {
+            return found;
+        }
+        java.util.regex.Pattern pattern = java.util.regex.Pattern.compile("(disk(\\d+)-r(\\d+))\\.img");
+        List<Path> files;
+        try (java.util.stream.Stream<Path> listing = Files.list(config.directory())) {
+            files = listing.sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + config.directory(), e);
+        }
+        BlockGeometry geometry = BlockGeometry.ofBytes(config.blockSize(), config.diskBytes());
+        try {
+            for (Path file : files) {
+                java.util.regex.Matcher m = pattern.matcher(file.getFileName().toString());
+                if (!m.matches() || Integer.parseInt(m.group(2)) >= config.diskCount()) {
+                    continue;
+                }
+                replacements = Math.max(replacements, Integer.parseInt(m.group(3)));
+                try {
+                    found.add(power.attach(openMedium(m.group(1), geometry, false)));
+                } catch (RuntimeException e) {
+                    LOG.warn("replacement image {} cannot be opened, left out: {}", file, e.getMessage());
+                }
+            }
+        } catch (RuntimeException e) {
+            found.forEach(BlockDevice::close);
+            throw e;
+        }
+        return found;
+    }
+
+    /**
+     * After the assembly: a replacement image the array took for its role becomes that disk (the
+     * image it replaced, stale, is closed; a read-write close renames the replacement over it, as after
+     * a live replacement); one the array did not take holds no member (a replacement cut before its
+     * superblock was written) and is closed, and removed unless the unit is open read-only.
+     */
+    private void adoptChosenReplacements(List<FaultInjectingDevice> candidates) {
+        for (FaultInjectingDevice candidate : candidates) {
+            int role = Integer.parseInt(candidate.name().substring(4, candidate.name().indexOf("-r")));
+            BlockDevice chosen = array.member(role);
+            if (chosen != null && chosen.name().equals(candidate.name())) {
+                FaultInjectingDevice replaced = disks.set(role, candidate);
+                replaced.close();
+                unopenedDisks.remove(role);
+                LOG.info("disk {}: the replacement image {}.img holds the member (a process that replaced it died"
+                        + " before its close renamed it)", role, candidate.name());
+            } else {
+                candidate.close();
+                if (!readOnly) {
+                    Path file = config.directory().resolve(candidate.name() + ".img");
+                    try {
+                        Files.deleteIfExists(file);
+                        LOG.warn("removed {}: an unfinished replacement of disk {} that holds no member", file, role);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("cannot remove " + file, e);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * A replaced disk was rebuilt onto {@code disk<i>-r<k>.img}; {@link #open} looks for
      * {@code disk<i>.img}, so after a clean close the rebuilt image takes that name (atomic rename
-     * over the old, failed image). If the process dies before, the next open finds the old image,
-     * which md's event counter marks stale: the array starts degraded, no data is lost.
+     * over the old, failed image). If the process dies before, the next open offers both images to
+     * the assembly ({@link #openReplacementImages}), which takes the member from the superblocks.
      */
     private void adoptReplacementImages() {
         if (config.directory() == null || readOnly || !power.isPowered()) {
