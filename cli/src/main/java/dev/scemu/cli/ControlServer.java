@@ -97,7 +97,7 @@ final class ControlServer implements AutoCloseable {
             }
             throw new CliException("cannot listen on control socket " + socket + ": " + e.getMessage());
         }
-        return new ControlServer(realDir, socket, channel, new Live(realDir, unit, nbd));
+        return new ControlServer(realDir, socket, channel, new Live(realDir, unit, nbd, new java.util.concurrent.CompletableFuture<>()));
     }
 
     Path socketPath() {
@@ -190,13 +190,17 @@ final class ControlServer implements AutoCloseable {
         out.flush();
     }
 
-    /** Stops accepting, waits for a running command (up to a minute), removes the socket. Idempotent. */
+    /**
+     * Stops accepting, tells a running command that serve stops ({@link LiveUnit#stopping}), waits
+     * for it (up to a minute), removes the socket. Idempotent.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
+        live.stopping().complete(null); // a live command waiting for background work returns now
         try {
             channel.close();
         } catch (IOException e) {
@@ -270,7 +274,8 @@ final class ControlServer implements AutoCloseable {
     }
 
     /** The served unit as live commands see it. */
-    private record Live(Path directory, StorageControlUnit unit, NbdServer nbd) implements LiveUnit {
+    private record Live(Path directory, StorageControlUnit unit, NbdServer nbd,
+                        java.util.concurrent.CompletableFuture<Void> stopping) implements LiveUnit {
 
         @Override
         public void exportSnapshot(SnapshotInfo info) {

@@ -63,7 +63,7 @@ final class DiskCommand {
             }
             try (Progress progress = new Progress(err, "rebuild disk " + index,
                     unit.array().memberDataBytes())) {
-                done = unit.replaceDisk(index, new RebuildListener() {
+                done = session.await(unit.replaceDisk(index, new RebuildListener() {
                     @Override
                     public void onProgress(RebuildProgress p) {
                         progress.update(p.doneBytes(), p.totalBytes());
@@ -73,7 +73,8 @@ final class DiskCommand {
                     public void onComplete(RebuildProgress p) {
                         progress.update(p.doneBytes(), p.totalBytes());
                     }
-                }).get();
+                }), () -> new CliException("'scemu serve' is stopping: the rebuild of disk " + index + " stops at its"
+                        + " last checkpoint and resumes when the unit is next opened"));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new CliException("interrupted while rebuilding disk " + index);

@@ -28,6 +28,13 @@ interface LiveUnit {
      */
     void whileVolumeUnused(Runnable action);
 
+    /**
+     * Completes when {@code serve} begins to stop (SIGTERM, Ctrl-C): a live command that waits for
+     * background work (a rebuild) stops waiting then, so that the stop does not wait for the work; the
+     * unit's close halts it at a checkpoint and the next open resumes it.
+     */
+    java.util.concurrent.CompletableFuture<Void> stopping();
+
     /** The live unit of the command running on this thread (set by the control server), or null. */
     static LiveUnit current() {
         return Holder.CURRENT.get();

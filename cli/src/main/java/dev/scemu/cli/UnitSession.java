@@ -59,6 +59,22 @@ final class UnitSession implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits for {@code work} (a rebuild): offline until it ends; live until it ends or {@code serve}
+     * begins to stop, when {@code stopped} is thrown and the work is left to the unit's close, which
+     * halts it at a checkpoint (the next open resumes it).
+     */
+    <T> T await(java.util.concurrent.CompletableFuture<T> work, java.util.function.Supplier<CliException> stopped)
+            throws InterruptedException, java.util.concurrent.ExecutionException {
+        if (live != null) {
+            java.util.concurrent.CompletableFuture.anyOf(work, live.stopping()).handle((r, e) -> null).get();
+            if (!work.isDone()) {
+                throw stopped.get();
+            }
+        }
+        return work.get();
+    }
+
     /** Offline: closes the unit (flush, clean stop). Live: nothing, the serving process owns it. */
     @Override
     public void close() {

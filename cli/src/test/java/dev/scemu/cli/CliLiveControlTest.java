@@ -206,4 +206,48 @@ class CliLiveControlTest {
         assertThat(scemu("status", dir).ok().out()).contains("optimal");
     }
 
+
+    /**
+     * SIGTERM of {@code serve} while a live {@code disk replace} waits for a throttled rebuild: serve
+     * stops without waiting for the rebuild (before, it waited a minute for the live command, which
+     * waited for the whole rebuild), the command says the rebuild resumes at the next open, and the
+     * next read-write open resumes it from its checkpoint to an optimal array.
+     */
+    @Test
+    void serveStopsWithoutWaitingForALiveRebuild(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        CliTestSupport.writeVolume(dir, 0, CliTestSupport.pattern(7, 256));
+        Path log = tmp.resolve("serve.log");
+        // md's speed limits at 300 KiB/s: the 16 MiB member would take about a minute to rebuild
+        Process server = startScemu(log, "serving", "serve", dir, "--port", "0", "--rebuild-speed", "300:300");
+        java.util.concurrent.ExecutorService client = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            assertThat(scemu("disk", "fail", dir, "2").ok().out()).contains("degraded");
+            java.util.concurrent.Future<CliTestSupport.Result> replace = client.submit(() -> scemu("disk", "replace", dir, "2"));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!Files.exists(dir.resolve("disk2-r1.img")) && System.nanoTime() < deadline) {
+                server.waitFor(20, TimeUnit.MILLISECONDS); // polls a file the serving process creates, with a deadline
+            }
+            assertThat(dir.resolve("disk2-r1.img")).as("the live replacement started").exists();
+            server.destroy(); // SIGTERM
+            assertThat(server.waitFor(30, TimeUnit.SECONDS)).as("serve stopped without waiting for the rebuild").isTrue();
+            CliTestSupport.Result result = replace.get(30, TimeUnit.SECONDS);
+            assertThat(result.status()).isNotZero();
+            assertThat(result.err()).contains("'scemu serve' is stopping").contains("resumes when the unit is next opened");
+        } finally {
+            client.shutdownNow();
+            if (server.isAlive()) {
+                CliTestSupport.kill9(server);
+            }
+        }
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            unit.setRebuildSpeed(dev.scemu.unit.RebuildSpeed.UNLIMITED);
+            unit.array().backgroundWork().get(60, TimeUnit.SECONDS);
+            assertThat(unit.array().isDegraded()).as("the rebuild resumed and finished").isFalse();
+            assertThat(CliTestSupport.read(unit.host(), 0, 256)).isEqualTo(CliTestSupport.pattern(7, 256));
+        }
+        assertThat(scemu("scrub", dir).ok().out()).contains("0 mismatched");
+    }
+
 }
