@@ -122,6 +122,7 @@ final class CreateCommand implements Callable<Integer> {
             builder.snapshotStoreBytes(snapshotStore);
         }
         UnitConfig config = builder.build();
+        long usableBytes = media == MediaKind.MEMORY ? Long.MAX_VALUE : usableSpace(dir);
         try (StorageControlUnit unit = vendorKey == null ? StorageControlUnit.create(config)
                 : StorageControlUnit.create(config, readImage(firmware), KeyFiles.readPublic(vendorKey))) {
             out.printf("created unit in %s: %s of %d x %s disks (%s), chunk %s, volume %s, firmware %s%n", dir,
@@ -133,7 +134,39 @@ final class CreateCommand implements Callable<Integer> {
                 out.printf("trust      %s%n", line);
             }
         }
+        String warning = spaceWarning((long) disks * diskSize, usableBytes, dir);
+        if (warning != null) {
+            out.println(warning);
+        }
         return 0;
+    }
+
+    /**
+     * The line {@code create} prints when the member images, sparse files that grow as blocks are
+     * first written, could outgrow the file system that holds them: then a write a member cannot
+     * take fails that member (as md fails a loop device whose file system is full), and the array
+     * degrades. Null when {@code provisionedBytes} fit in {@code usableBytes}.
+     */
+    static String spaceWarning(long provisionedBytes, long usableBytes, Path dir) {
+        if (provisionedBytes <= usableBytes) {
+            return null;
+        }
+        return "space      the disk images are sparse: " + Sizes.format(provisionedBytes) + " provisioned, "
+                + Sizes.format(usableBytes) + " free on the file system of " + dir + "; once it is full, a disk whose"
+                + " image cannot grow fails (as md fails a loop device on a full file system) and the array degrades";
+    }
+
+    /** Free bytes this user may use on the file system that holds {@code dir} (or its nearest existing parent). */
+    private static long usableSpace(Path dir) {
+        Path existing = dir.toAbsolutePath();
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        try {
+            return existing == null ? Long.MAX_VALUE : Files.getFileStore(existing).getUsableSpace();
+        } catch (IOException e) {
+            return Long.MAX_VALUE; // unknown: no warning rather than a wrong one
+        }
     }
 
     private static byte[] readImage(Path file) {

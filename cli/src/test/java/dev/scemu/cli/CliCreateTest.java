@@ -120,4 +120,20 @@ class CliCreateTest {
         assertThat(identities[1]).isNotEqualTo(identities[0]);
         assertThat(identities[2]).contains("simulation: derived from seed 11").isEqualTo(identities[3]);
     }
+
+    /**
+     * Sparse disk images that could outgrow their file system get a warning at create: a full file
+     * system fails the member a write cannot grow (seen: 4 x 64 MiB on a 120 MiB tmpfs, the third
+     * 32 MiB write failed disk 1 with ENOSPC and degraded the array).
+     */
+    @Test
+    void createWarnsWhenTheSparseDisksCouldOutgrowTheirFileSystem() {
+        String warning = CreateCommand.spaceWarning(256L << 20, 118L << 20, tmp);
+        assertThat(warning).startsWith("space      the disk images are sparse: 256 MiB provisioned, 118 MiB free on the file"
+                + " system of " + tmp).contains("fails").contains("degrades");
+        assertThat(CreateCommand.spaceWarning(256L << 20, 256L << 20, tmp)).as("they fit").isNull();
+        assertThat(CliTestSupport.createSmallUnit(tmp.resolve("small")).out()).as("4 x 16 MiB fit here")
+                .doesNotContain("space      ");
+    }
+
 }
