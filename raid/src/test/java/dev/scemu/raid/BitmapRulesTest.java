@@ -324,4 +324,44 @@ class BitmapRulesTest {
             array.flush();
         }
     }
+
+    /**
+     * A bitmap header damaged on one member (bit rot in the page md keeps a copy of on every
+     * member): md reads the first in-sync member's copy and refuses the array; scemu reads the next
+     * good copy, assembles read-auto without a write, and the first change writes the header to every
+     * member again. Only when no member holds a good header is the array refused.
+     */
+    @Test
+    void aBitmapHeaderDamagedOnOneMemberIsReadFromAnother() {
+        List<BlockDevice> members = TestArrays.memoryMembers("h", 4, 4L << 20);
+        RaidArray created = RaidArray.create(config(), members);
+        ByteBuffer data = TestArrays.randomBuffer(new Random(11), 24);
+        created.write(0, 24, data, 0);
+        created.stop();
+        long events = bitmapEvents(members.get(1));
+        ByteBuffer garbage = TestArrays.randomBuffer(new Random(12), 1);
+        members.get(0).write(BITMAP_BYTES / TestArrays.BLOCK, 1, garbage, 0);
+
+        RaidArray array = RaidArray.assemble(members, AssembleOptions.defaults().withReadAuto(true));
+        ByteBuffer read = ByteBuffer.allocateDirect(24 * TestArrays.BLOCK);
+        array.read(0, 24, read, 0);
+        assertThat(read).isEqualTo(data.clear());
+        assertThat(bytesAt(members.get(0), BITMAP_BYTES, 4096)).as("read-auto: the damaged copy stays until a change")
+                .isEqualTo(garbage.clear());
+        array.write(30, 1, data, 0);
+        assertThat(bitmapEvents(members.get(0))).as("the first change wrote the header to member 0 again")
+                .isEqualTo(bitmapEvents(members.get(1))).isGreaterThan(events);
+        array.stop();
+        array = RaidArray.assemble(members);
+        assertThat(array.scrub(false).mismatchedStripes()).isZero();
+        array.stop();
+
+        for (BlockDevice member : members) {
+            member.write(BITMAP_BYTES / TestArrays.BLOCK, 1, garbage, 0);
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> RaidArray.assemble(members))
+                .isInstanceOf(RaidException.class).hasMessageContaining("h0").hasMessageContaining("bitmap");
+        members.forEach(BlockDevice::close);
+    }
+
 }

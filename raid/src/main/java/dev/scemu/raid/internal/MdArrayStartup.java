@@ -240,7 +240,7 @@ final class MdArrayStartup {
         long exposed = exposedBlocks(options.arrayBlockCount(), fullBlocks);
         // like md's read_sb_page, the bitmap is read from an in-sync member: a member being rebuilt
         // may carry none yet (or one older than the array's)
-        BlockDevice bitmapSource = byRole[firstInSync(byRole, sbByRole)];
+        BlockDevice bitmapSource = byRole[bitmapSourceRole(level, ref, byRole, sbByRole)];
         MdRaidArray array = new MdRaidArray(ref.setName.isEmpty() ? "md" : ref.setName,
                 new BlockGeometry(blockSize, exposed), ref, byRole, bitmapSource, zones);
         array.spares.addAll(chosen.spares);
@@ -387,6 +387,45 @@ final class MdArrayStartup {
         int layout = (ref.featureMap & MdSuperblockLayout.FEATURE_RAID0_LAYOUT) != 0 ? ref.layout : -1;
         String name = MdSuperblock.mdadmUuid(ref.setUuid);
         return Raid0Zones.of(blocks, ref.chunkSectors / spb, layout, name);
+    }
+
+    /**
+     * The member the bitmap is read from: the first in-sync member whose bitmap header checks. md's
+     * read_sb_page takes the first in-sync member that reads without an I/O error and refuses to
+     * start the array when that copy's header is bad (md_bitmap_read_sb: "invalid bitmap magic"),
+     * although every in-sync member holds a copy of the same bitmap (md writes each page to all of
+     * them). scemu reads the next copy instead and names the damaged one; the damaged copy is
+     * written again with the next bitmap header update (the first change). Only when no in-sync
+     * member holds a good header is the array refused, with the first member's reason.
+     */
+    private static int bitmapSourceRole(RaidLevel level, MdSuperblock ref, BlockDevice[] byRole,
+                                        MdSuperblock[] sbByRole) {
+        int first = firstInSync(byRole, sbByRole);
+        if (!ref.hasBitmap() || level == RaidLevel.RAID0) {
+            return first;
+        }
+        long start = SUPER_OFFSET_BYTES + (long) ref.bitmapOffsetSectors * SECTOR_BYTES;
+        RaidException firstFailure = null;
+        for (int r = 0; r < byRole.length; r++) {
+            if (byRole[r] == null || sbByRole[r].isRecovering()) {
+                continue;
+            }
+            try {
+                MdBitmapLayout.decodeHeader(MetadataIo.read(byRole[r], start, MdBitmapLayout.HEADER_BYTES),
+                        byRole[r].name());
+                if (firstFailure != null) {
+                    org.slf4j.LoggerFactory.getLogger(MdArrayStartup.class).warn("{}; the bitmap is read from"
+                            + " member {} ({}), the damaged copy is written again at the first change",
+                            firstFailure.getMessage(), r, byRole[r].name());
+                }
+                return r;
+            } catch (RaidException e) {
+                if (firstFailure == null) {
+                    firstFailure = e;
+                }
+            }
+        }
+        throw firstFailure != null ? firstFailure : new RaidException(RaidError.NO_SUPERBLOCK, "no in-sync member");
     }
 
     private static int firstInSync(BlockDevice[] byRole, MdSuperblock[] sbByRole) {
