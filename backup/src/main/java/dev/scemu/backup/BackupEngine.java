@@ -83,6 +83,18 @@ public final class BackupEngine {
     }
 
     /**
+     * Drops what a failed or interrupted backup of {@code imageId} left on {@code target} for
+     * {@link #resumeBackup}: the partial image (an S3 multipart upload is aborted when its checkpoint
+     * names it) and its checkpoint. For a caller that will not resume, because the snapshot the backup
+     * read is gone (the CLI deletes its temporary snapshot when a backup fails): the partial image can
+     * then never be finished and would only hold the target's space. A committed image is left alone;
+     * nothing to drop is not an error.
+     */
+    public static void discardPartial(BackupTarget target, String imageId) {
+        dev.scemu.backup.internal.BackupRun.discardPartial(target, imageId);
+    }
+
+    /**
      * What computes AES-256-GCM and SHA-256 in this JVM: OpenSSL libcrypto when it loads and passes
      * its self test (the default), else the JDK's providers, with the reason; for reports.
      * {@code -Dscemu.backup.crypto=jdk} selects the JDK. Both write and read the same bytes.

@@ -62,6 +62,33 @@ class ResumeTest {
         }
     }
 
+    /**
+     * A caller that will not resume (its snapshot is gone, as in {@code scemu backup create}) drops
+     * the partial image and its checkpoint; a committed image and an absent one are left alone.
+     */
+    @Test
+    void discardPartialDropsWhatAFailedBackupLeftForAResume() throws Exception {
+        try (BlockDevice source = Volumes.create("src", 4096, BLOCKS, Volumes.Kind.INCOMPRESSIBLE, 33);
+             BackupTarget target = BackupTarget.directory(dir)) {
+            BackupSource snapshot = BackupSource.ofDevice(source, "v", "snap-9");
+            assertThatThrownBy(() -> BackupEngine.backup(snapshot, new FailingTarget(target, 5L << 20), options()))
+                    .extracting(e -> ((BackupException) e).code()).isEqualTo(BackupError.TARGET_IO);
+            assertThat(dir.resolve("img.scb.partial")).exists();
+            assertThat(target.readCheckpoint("img.backup")).isPresent();
+
+            BackupEngine.discardPartial(target, "img");
+            assertThat(dir.resolve("img.scb.partial")).doesNotExist();
+            assertThat(target.readCheckpoint("img.backup")).isEmpty();
+            assertThat(java.nio.file.Files.list(dir).toList()).as("nothing left on the target").isEmpty();
+            BackupEngine.discardPartial(target, "img"); // nothing to drop: no error
+
+            BackupEngine.backup(BackupSource.ofDevice(source, "v", "snap-10"), target, options());
+            BackupEngine.discardPartial(target, "img");
+            assertThat(target.exists("img")).as("a committed image is not a partial one").isTrue();
+            BackupEngine.verify(target, "img", PASSWORD);
+        }
+    }
+
     @Test
     void failsToResumeWithoutACheckpoint() {
         try (BlockDevice source = Volumes.create("src", 4096, 16, Volumes.Kind.DENSE, 32);

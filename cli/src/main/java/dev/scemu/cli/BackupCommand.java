@@ -42,6 +42,9 @@ final class BackupCommand {
     /** The environment (a seam for tests). */
     static Function<String, String> environment = System::getenv;
 
+    /** Wraps the backup directory's target (a seam for tests: a target whose writes fail). */
+    static java.util.function.UnaryOperator<BackupTarget> targetDecorator = target -> target;
+
     /** Derives a new image's key (a seam for tests: a derivation that fails). */
     static Function<BackupOptions, ImageKey> keyDerivation = BackupEngine::deriveImageKey;
 
@@ -87,7 +90,7 @@ final class BackupCommand {
                     throw new CliException("cannot create backup directory " + target + ": " + e.getMessage());
                 }
             }
-            return BackupTarget.directory(target);
+            return targetDecorator.apply(BackupTarget.directory(target));
         }
     }
 
@@ -146,6 +149,16 @@ final class BackupCommand {
                     BackupOptions withProgress = options.withProgress(listener(progress));
                     result = imageKey == null ? BackupEngine.backup(source, target, withProgress)
                             : BackupEngine.backup(source, target, withProgress, imageKey);
+                } catch (RuntimeException e) {
+                    // the engine keeps a failed backup's partial image for resumeBackup, which needs its
+                    // snapshot; this command deletes that temporary snapshot, so the partial image could never
+                    // be finished and would only hold the target's space (a full target, say)
+                    try {
+                        BackupEngine.discardPartial(target, id);
+                    } catch (RuntimeException discarding) {
+                        e.addSuppressed(discarding);
+                    }
+                    throw e;
                 }
             } finally {
                 clear(password);

@@ -104,4 +104,111 @@ class CliBackupBackgroundWorkTest {
         return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
                 .filter(n -> n.startsWith("scemu-backup-key") || n.startsWith("scemu-restore-check")).toList();
     }
+
+    /**
+     * A backup whose target fails in the middle (a full file system: ENOSPC) leaves nothing on the
+     * target: the engine keeps a partial image for a resume that needs the backup's snapshot, and
+     * the command, which deletes that temporary snapshot, drops the partial image and its checkpoint
+     * (before, an 8 MiB partial image stayed on the full 8 MiB target for good).
+     */
+    @Test
+    void aBackupWhoseTargetFailsMidwayLeavesNothingOnTheTarget(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("unit");
+        Path backups = tmp.resolve("backups");
+        createSmallUnit(dir);
+        java.util.Random random = new java.util.Random(35);
+        byte[] noise = new byte[4 << 20]; // incompressible, so the image passes the failure point
+        random.nextBytes(noise);
+        writeVolume(dir, 0, java.nio.ByteBuffer.wrap(noise));
+        Path password = passwordFile(tmp, "correct horse");
+        var saved = BackupCommand.targetDecorator;
+        BackupCommand.targetDecorator = target -> new FullAfter(target, 1L << 20);
+        try {
+            scemu("backup", "create", dir, "--target", backups, "--image-id", "full", "--password-file", password)
+                    .failsWithOneLine("No space left on device (test)");
+        } finally {
+            BackupCommand.targetDecorator = saved;
+        }
+        try (Stream<Path> files = Files.list(backups)) {
+            assertThat(files.map(p -> p.getFileName().toString()).toList()).as("files in the backup directory").isEmpty();
+        }
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(unit.snapshots().listSnapshots()).as("the temporary snapshot was deleted").isEmpty();
+        }
+        scemu("backup", "create", dir, "--target", backups, "--image-id", "full", "--password-file", password).ok();
+    }
+
+    /** A directory target whose image writers fail like a full file system after {@code bytes} bytes. */
+    private static final class FullAfter implements dev.scemu.backup.BackupTarget {
+        private final dev.scemu.backup.BackupTarget inner;
+        private final long bytes;
+
+        FullAfter(dev.scemu.backup.BackupTarget inner, long bytes) {
+            this.inner = inner;
+            this.bytes = bytes;
+        }
+
+        private dev.scemu.backup.ImageWriter failing(dev.scemu.backup.ImageWriter writer) {
+            return new dev.scemu.backup.ImageWriter() {
+                @Override
+                public long position() {
+                    return writer.position();
+                }
+
+                @Override
+                public void write(java.nio.ByteBuffer data) {
+                    if (writer.position() + data.remaining() > bytes) {
+                        throw new dev.scemu.backup.BackupException(dev.scemu.backup.BackupError.TARGET_IO,
+                                "could not write: No space left on device (test)");
+                    }
+                    writer.write(data);
+                }
+
+                @Override
+                public long durableLength() {
+                    return writer.durableLength();
+                }
+
+                @Override
+                public void sync() {
+                    writer.sync();
+                }
+
+                @Override
+                public void commit() {
+                    writer.commit();
+                }
+
+                @Override
+                public String resumeState() {
+                    return writer.resumeState();
+                }
+
+                @Override
+                public void abort() {
+                    writer.abort();
+                }
+
+                @Override
+                public void close() {
+                    writer.close();
+                }
+            };
+        }
+
+        @Override public String name() { return inner.name(); }
+        @Override public dev.scemu.backup.ImageWriter createImage(String id) { return failing(inner.createImage(id)); }
+        @Override public dev.scemu.backup.ImageWriter resumeImage(String id, long length, String state) {
+            return inner.resumeImage(id, length, state);
+        }
+        @Override public dev.scemu.backup.ImageReader openImage(String id) { return inner.openImage(id); }
+        @Override public boolean exists(String id) { return inner.exists(id); }
+        @Override public java.util.List<String> list() { return inner.list(); }
+        @Override public void delete(String id) { inner.delete(id); }
+        @Override public void writeCheckpoint(String name, byte[] blob) { inner.writeCheckpoint(name, blob); }
+        @Override public java.util.Optional<byte[]> readCheckpoint(String name) { return inner.readCheckpoint(name); }
+        @Override public void deleteCheckpoint(String name) { inner.deleteCheckpoint(name); }
+        @Override public void close() { inner.close(); }
+    }
+
 }

@@ -158,6 +158,32 @@ public final class BackupRun {
         }
     }
 
+    /** See {@link dev.scemu.backup.BackupEngine#discardPartial}. */
+    public static void discardPartial(BackupTarget target, String imageId) {
+        if (target.exists(imageId)) {
+            return; // committed: not a partial image
+        }
+        String checkpointName = BackupCheckpoint.blobName(imageId);
+        String writerState = "";
+        java.util.Optional<byte[]> blob = target.readCheckpoint(checkpointName);
+        if (blob.isPresent()) {
+            try {
+                writerState = BackupCheckpoint.fromBlob(blob.get(), "checkpoint of " + imageId).writerState();
+            } catch (BackupException e) {
+                // a damaged checkpoint names no upload; the file target needs none
+            }
+        }
+        try {
+            target.resumeImage(imageId, 0, writerState).abort();
+        } catch (BackupException e) {
+            if (e.code() != BackupError.NO_CHECKPOINT) {
+                throw e;
+            }
+            // no partial image (the backup failed before it created one)
+        }
+        target.deleteCheckpoint(checkpointName);
+    }
+
     /** Continues an interrupted backup from its checkpoint. Releases the source when it ends. */
     public static BackupResult resume(BackupSource source, BackupTarget target, String imageId, BackupOptions options) {
         try {
