@@ -214,44 +214,57 @@ class CliKillTest {
     }
 
     /**
-     * A unit killed while its array was active, whose snapshot store then lost its superblock on one
-     * member (bit rot under the store's first block): {@code serve} and {@code scrub} refuse it with
-     * a clear error, and their failed opens leave every image as the kill left it. Before, the open
-     * resynced the dirty array first: it wrote the superblocks and recomputed the row's parity from
-     * the damaged chunk, erasing the one copy of the old contents redundancy still held.
+     * A unit killed while its array was active, whose snapshot store superblock then rots on a
+     * member. On one member: the next read-write open reads the superblock rebuilt from the other
+     * members and rewrites the damaged block; that works only because the dirty array's resync
+     * waits for the first change (before, the open resynced first and recomputed the row's parity
+     * from the damaged block, and the unit would not open). On two members (data and parity, beyond
+     * RAID-5): {@code serve} and {@code scrub} refuse with a clear error, and their failed opens leave
+     * every image as the kill left it.
      */
     @Test
-    void aFailedOpenAfterAKillWritesNothing() throws Exception {
-        Path dir = temp.resolve("damaged");
-        createSmallUnit(dir);
-        CliTestSupport.writeVolume(dir, 0, pattern(3, BLOCKS));
-        runAndKillAt(12, "snapshot", "create", dir, "s1"); // the array went active at the command's first write
+    void aStoreSuperblockDamagedAfterAKillIsRebuiltOrRefusedWithoutAWrite() throws Exception {
+        for (int damagedMembers : new int[] {1, 2}) {
+            Path dir = temp.resolve("damaged-" + damagedMembers);
+            createSmallUnit(dir);
+            ByteBuffer data = pattern(3, BLOCKS);
+            CliTestSupport.writeVolume(dir, 0, data);
+            runAndKillAt(12, "snapshot", "create", dir, "s1"); // the array went active at the command's first write
 
-        // the member block that holds the store's superblock: md's left-symmetric RAID-5 mapping
-        Path member;
-        long memberOffset;
-        try (StorageControlUnit unit = StorageControlUnit.openReadOnly(dir)) {
-            int disks = unit.array().raidDisks();
-            long chunk = unit.array().chunkBytes();
-            long arrayOffset = unit.partitions().find("snapshot-store").orElseThrow().offsetBytes();
-            long row = arrayOffset / (chunk * (disks - 1));
-            long k = arrayOffset % (chunk * (disks - 1)) / chunk;
-            long parity = disks - 1 - row % disks;
-            member = dir.resolve("disk" + (parity + 1 + k) % disks + ".img");
-            memberOffset = unit.array().dataOffsetSectors() * 512 + row * chunk + arrayOffset % chunk;
+            // the member blocks that hold the store's superblock and its parity: md's left-symmetric RAID-5 mapping
+            List<Path> members = new ArrayList<>();
+            long memberOffset;
+            try (StorageControlUnit unit = StorageControlUnit.openReadOnly(dir)) {
+                int disks = unit.array().raidDisks();
+                long chunk = unit.array().chunkBytes();
+                long arrayOffset = unit.partitions().find("snapshot-store").orElseThrow().offsetBytes();
+                long row = arrayOffset / (chunk * (disks - 1));
+                long k = arrayOffset % (chunk * (disks - 1)) / chunk;
+                long parity = disks - 1 - row % disks;
+                members.add(dir.resolve("disk" + (parity + 1 + k) % disks + ".img"));
+                members.add(dir.resolve("disk" + parity + ".img"));
+                memberOffset = unit.array().dataOffsetSectors() * 512 + row * chunk + arrayOffset % chunk;
+            }
+            for (Path member : members.subList(0, damagedMembers)) {
+                try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(member,
+                        java.nio.file.StandardOpenOption.WRITE)) {
+                    file.write(pattern(4, 1), memberOffset);
+                }
+            }
+            java.util.Map<String, String> before = CliTestSupport.imageHashes(dir);
+            if (damagedMembers == 1) {
+                assertThat(scemu("scrub", dir).ok().out()).as("rebuilt, rewritten, resynced").contains("0 mismatched");
+                try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+                    assertThat(read(unit.host(), 0, BLOCKS)).isEqualTo(data);
+                }
+            } else {
+                scemu("serve", dir, "--port", "0").failsWithOneLine("has lost its superblock");
+                scemu("scrub", dir).failsWithOneLine("has lost its superblock");
+                scemu("snapshot", "list", dir).failsWithOneLine("a member disk or the store is damaged");
+                assertThat(CliTestSupport.imageHashes(dir)).as("every image as the kill left it").isEqualTo(before);
+            }
         }
-        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(member,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            file.write(pattern(4, 1), memberOffset);
-        }
-        java.util.Map<String, String> before = CliTestSupport.imageHashes(dir);
-
-        scemu("serve", dir, "--port", "0").failsWithOneLine("has lost its superblock");
-        scemu("scrub", dir).failsWithOneLine("has lost its superblock");
-        scemu("snapshot", "list", dir).failsWithOneLine("a member disk or the store is damaged");
-        assertThat(CliTestSupport.imageHashes(dir)).as("every image as the kill left it").isEqualTo(before);
     }
-
 
     /**
      * {@code kill -9} of an offline {@code disk replace}: before its first write (the new image

@@ -149,6 +149,38 @@ public interface BlockDevice extends AutoCloseable {
         return OptimalWrite.ANY;
     }
 
+    /**
+     * How many other copies of its blocks this device can read with {@link #readCopy}: a RAID-1 or
+     * RAID-5 array one per member (the blocks as read without that member), a device without
+     * redundancy none (the default).
+     */
+    default int redundantCopies() {
+        return 0;
+    }
+
+    /**
+     * Reads {@code [lba, +blockCount)} as redundancy copy {@code copy} (1..{@link #redundantCopies})
+     * holds it: on a RAID array the range as read without member {@code copy - 1} (a RAID-5 rebuilds
+     * what lies on that member from the others, a mirror reads another mirror). For a caller whose own
+     * checksum refused what a plain read returned, as ZFS and btrfs ask the RAID below them for
+     * another copy (Synology's "self-healing" over md does the same). Returns false, leaving the
+     * buffer undefined, when the copy cannot differ from a plain read (no block of the range lies on
+     * that member) or cannot be read; the default has no copies.
+     */
+    default boolean readCopy(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, int copy) {
+        return false;
+    }
+
+    /**
+     * Makes redundancy copy {@code copy} what every later read of {@code [lba, +blockCount)} returns:
+     * a RAID array rewrites the blocks of member {@code copy - 1} that the range covers from the other
+     * members (md writes a read error's blocks back the same way). For a caller that checked the copy
+     * ({@link #readCopy}). The default has no copies and refuses.
+     */
+    default void repairFromCopy(long lba, int blockCount, int copy) {
+        throw new CoreException(CoreError.INVALID_ARGUMENT, name() + " has no redundant copies to repair from");
+    }
+
     /** Whether writes and trims are refused with {@link CoreError#READ_ONLY}. */
     default boolean isReadOnly() {
         return false;

@@ -69,6 +69,23 @@ public class ForwardingBlockDevice extends AbstractBlockDevice {
     }
 
     @Override
+    public int redundantCopies() {
+        return inner.redundantCopies();
+    }
+
+    @Override
+    public boolean readCopy(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, int copy) {
+        checkOpen();
+        return inner.readCopy(lba, blockCount, buffer, bufferOffset, copy);
+    }
+
+    @Override
+    public void repairFromCopy(long lba, int blockCount, int copy) {
+        checkOpen();
+        inner.repairFromCopy(lba, blockCount, copy);
+    }
+
+    @Override
     public AnnouncedWrites announceWrites(long[] lbas, int[] counts, int n) {
         checkOpen();
         return inner.announceWrites(lbas, counts, n);

@@ -81,6 +81,28 @@ public final class SliceDevice extends AbstractBlockDevice {
     }
 
     @Override
+    public int redundantCopies() {
+        return parent.redundantCopies();
+    }
+
+    @Override
+    public boolean readCopy(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, int copy) {
+        geometry().checkRange(lba, blockCount);
+        checkOpen();
+        return parent.readCopy(firstLba + lba, blockCount, buffer, bufferOffset, copy);
+    }
+
+    @Override
+    public void repairFromCopy(long lba, int blockCount, int copy) {
+        geometry().checkRange(lba, blockCount);
+        checkOpen();
+        if (readOnly) {
+            throw new CoreException(CoreError.READ_ONLY, name() + " is read-only: cannot repair");
+        }
+        parent.repairFromCopy(firstLba + lba, blockCount, copy);
+    }
+
+    @Override
     public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
         geometry().checkRange(lba, blockCount);
         checkOpen();

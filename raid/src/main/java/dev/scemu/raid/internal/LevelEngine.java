@@ -55,4 +55,22 @@ interface LevelEngine {
 
     /** Reconstructs unit {@code unit} of member {@code role} from the others and writes it there. */
     void rebuildUnit(long unit, int role);
+
+    /**
+     * Reads the range as it reads without member {@code excluded} ({@code BlockDevice.readCopy}):
+     * false when no block of the range lies where a plain read takes it from that member, or when
+     * the other members cannot supply it. Default: no copies.
+     */
+    default boolean readWithout(int excluded, long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        return false;
+    }
+
+    /**
+     * Rewrites what member {@code excluded} holds of the range from the other members
+     * ({@code BlockDevice.repairFromCopy}); only blocks a plain read takes from that member change.
+     */
+    default void repairWithout(int excluded, long lba, int blockCount) {
+        throw new dev.scemu.raid.RaidException(dev.scemu.raid.RaidError.UNSUPPORTED_FEATURE,
+                "this level keeps no redundant copy to repair from");
+    }
 }

@@ -506,6 +506,23 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     }
 
     /**
+     * Writes {@code blockCount} blocks rebuilt from redundancy to member {@code role} at member block
+     * {@code memberLba} ({@link #repairFromCopy}: a caller's checksum found the member's copy damaged),
+     * FUA; the superblocks are written first if the array is still read-auto (a repair is a change, as
+     * for {@link #repairMediumErrors}). Nothing on a read-only assembly. Caller holds the row or region lock.
+     */
+    void rewriteFromRedundancy(int role, long memberLba, int blockCount, ByteBuffer good, int goodOffset) {
+        if (readOnly) {
+            return;
+        }
+        metadata.leaveReadAuto();
+        if (writeMember(role, memberLba, blockCount, good, goodOffset, IoCause.REBUILD, true)) {
+            LOG.warn("array {}: rewrote {} block(s) of member {} at member lba {} from redundancy: the copy there failed"
+                    + " its reader's check", name(), blockCount, role, memberLba);
+        }
+    }
+
+    /**
      * Repairs latent sector errors of {@code role} in member blocks {@code [memberLba, +blockCount)}
      * whose good contents are in {@code good}: like md's fix_read_error, the range is re-read block
      * by block and only blocks that fail with a medium error are rewritten (a drive remaps a
@@ -686,6 +703,34 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 bitmap.endWrites(first, end, held);
             }
         };
+    }
+
+    /** One copy per member: the blocks as read without it ({@link LevelEngine#readWithout}); none on RAID-0. */
+    @Override
+    public int redundantCopies() {
+        return level == RaidLevel.RAID0 ? 0 : raidDisks;
+    }
+
+    @Override
+    public boolean readCopy(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, int copy) {
+        geometry().checkRange(lba, blockCount);
+        checkOpen();
+        return copy >= 1 && copy <= redundantCopies()
+                && engine.readWithout(copy - 1, lba, blockCount, buffer, bufferOffset);
+    }
+
+    @Override
+    public void repairFromCopy(long lba, int blockCount, int copy) {
+        geometry().checkRange(lba, blockCount);
+        checkOpen();
+        if (copy < 1 || copy > redundantCopies()) {
+            throw new RaidException(RaidError.BAD_MEMBER, "array " + name() + " has no copy " + copy + " (copies 1.."
+                    + redundantCopies() + ")");
+        }
+        if (stopped) {
+            throw new RaidException(RaidError.STOPPED, "array " + name() + " is stopped");
+        }
+        engine.repairWithout(copy - 1, lba, blockCount);
     }
 
     /** From the members' maps and the level's mapping: {@link ArrayAllocation}. */

@@ -111,6 +111,62 @@ final class Raid1Engine implements LevelEngine {
         }
     }
 
+    /** Each piece from the first readable mirror other than {@code excluded}, in the plain read's order. */
+    @Override
+    public boolean readWithout(int excluded, long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        boolean differs = false;
+        long pos = lba;
+        int remaining = blockCount;
+        int off = bufferOffset;
+        while (remaining > 0) {
+            long region = pos / regionBlocks;
+            int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
+            int plain = -1;
+            int other = -1;
+            for (int i = 0; i < n; i++) {
+                int m = (int) ((region + i) % n);
+                if (a.readable(m, pos + k)) {
+                    plain = plain < 0 ? m : plain;
+                    other = other < 0 && m != excluded ? m : other;
+                }
+            }
+            if (other < 0 || a.readMember(other, pos, k, buffer, off, IoCause.HOST) != IO_OK) {
+                return false;
+            }
+            differs |= plain == excluded;
+            pos += k;
+            remaining -= k;
+            off += k * blockSize;
+        }
+        return differs;
+    }
+
+    /** Each piece copied from another mirror to {@code excluded} under the region lock. */
+    @Override
+    public void repairWithout(int excluded, long lba, int blockCount) {
+        java.nio.ByteBuffer good = a.pool.acquire();
+        try {
+            long pos = lba;
+            int remaining = blockCount;
+            while (remaining > 0) {
+                long region = pos / regionBlocks;
+                int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
+                ReentrantLock lock = a.locks.lock(region);
+                try {
+                    if (readWithout(excluded, pos, k, good, 0)) {
+                        a.rewriteFromRedundancy(excluded, pos, k, good, 0);
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                pos += k;
+                remaining -= k;
+            }
+        } finally {
+            a.pool.release(good);
+        }
+    }
+
     /**
      * Every present mirror is trimmed, region by region under the region lock with the bitmap bit
      * set first, exactly like a write: a crash between two mirrors leaves them differing only in

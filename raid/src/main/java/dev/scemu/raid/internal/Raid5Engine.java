@@ -176,6 +176,79 @@ final class Raid5Engine implements LevelEngine {
         }
     }
 
+    // ------------------------------------------------------------------ copies (BlockDevice.readCopy)
+
+    @Override
+    public boolean readWithout(int excluded, long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        return forEachPieceWithout(excluded, lba, blockCount, buffer, bufferOffset, false);
+    }
+
+    @Override
+    public void repairWithout(int excluded, long lba, int blockCount) {
+        ByteBuffer rebuilt = a.pool.acquire();
+        try {
+            long pos = lba;
+            int remaining = blockCount;
+            while (remaining > 0) {
+                int k = Math.min(remaining, chunkBlocks - (int) (pos % chunkBlocks));
+                forEachPieceWithout(excluded, pos, k, rebuilt, 0, true);
+                pos += k;
+                remaining -= k;
+            }
+        } finally {
+            a.pool.release(rebuilt);
+        }
+    }
+
+    /**
+     * Reads {@code [lba, +blockCount)} with member {@code excluded}'s pieces rebuilt from the other
+     * members under their row lock (the row's data and parity cannot change meanwhile); with
+     * {@code repair}, writes each rebuilt piece back to {@code excluded} under the same lock. Whether
+     * any piece lay on {@code excluded} and the others could rebuild every such piece.
+     */
+    private boolean forEachPieceWithout(int excluded, long lba, int blockCount, ByteBuffer buffer, int bufferOffset,
+                                        boolean repair) {
+        boolean differs = false;
+        long pos = lba;
+        int remaining = blockCount;
+        int off = bufferOffset;
+        while (remaining > 0) {
+            long chunk = pos / chunkBlocks;
+            int inChunk = (int) (pos % chunkBlocks);
+            int k = Math.min(remaining, chunkBlocks - inChunk);
+            long row = geo.stripeOf(chunk);
+            int member = geo.memberOf(chunk);
+            long memberLba = row * chunkBlocks + inChunk;
+            if (member != excluded) {
+                if (!repair) {
+                    readPiece(pos, row, member, memberLba, k, buffer, off);
+                }
+            } else {
+                ReentrantLock lock = a.locks.lock(row);
+                try {
+                    for (int m = 0; m < n; m++) {
+                        if (m != excluded && !a.readable(m, memberLba + k)) {
+                            return false; // a second member missing: no other copy of this piece
+                        }
+                    }
+                    reconstruct(row, excluded, memberLba, k, buffer, off, pos, IoCause.PARITY);
+                    if (repair) {
+                        a.rewriteFromRedundancy(excluded, memberLba, k, buffer, off);
+                    }
+                } catch (dev.scemu.raid.RaidException e) {
+                    return false;
+                } finally {
+                    lock.unlock();
+                }
+                differs = true;
+            }
+            pos += k;
+            remaining -= k;
+            off += k * blockSize;
+        }
+        return differs;
+    }
+
     // ------------------------------------------------------------------ write
 
     @Override

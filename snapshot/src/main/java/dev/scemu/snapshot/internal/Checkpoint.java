@@ -164,22 +164,25 @@ final class Checkpoint {
     }
 
     /** Generation of region {@code region}'s header; throws CORRUPT_METADATA if it does not verify. */
-    static long headerGeneration(BlockDevice store, StoreLayout layout, int region, ByteBuffer target) {
-        store.read(layout.checkpointLba(region), 1, target, 0);
-        ByteBuffer page = target.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        PageSeal.verify(page, 0, HEADER_MAGIC, VERSION, layout.blockSize(), "checkpoint " + (char) ('A' + region) + " header");
-        if (page.getLong(80) != layout.volumeIdHigh() || page.getLong(88) != layout.volumeIdLow()) {
-            throw PageSeal.corrupt("checkpoint " + (char) ('A' + region) + " header belongs to another volume");
-        }
-        return page.getLong(16);
+    static long headerGeneration(BlockDevice store, StoreLayout layout, int region, ByteBuffer target,
+                                 RedundantReads reads) {
+        reads.read(layout.checkpointLba(region), target, block -> {
+            ByteBuffer page = block.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            PageSeal.verify(page, 0, HEADER_MAGIC, VERSION, layout.blockSize(), "checkpoint " + (char) ('A' + region)
+                    + " header");
+            if (page.getLong(80) != layout.volumeIdHigh() || page.getLong(88) != layout.volumeIdLow()) {
+                throw PageSeal.corrupt("checkpoint " + (char) ('A' + region) + " header belongs to another volume");
+            }
+        });
+        return target.duplicate().order(ByteOrder.LITTLE_ENDIAN).getLong(16);
     }
 
     /** Loads region {@code region} into {@code index} and {@code freeMap} (both empty); checks every page. */
     static State read(BlockDevice store, StoreLayout layout, int region, MappingIndex index, StoreFreeMap freeMap,
-                      IoMeter meter) {
+                      IoMeter meter, RedundantReads reads) {
         int bs = layout.blockSize();
         ByteBuffer header = ByteBuffer.allocateDirect(bs).order(ByteOrder.LITTLE_ENDIAN);
-        long generation = headerGeneration(store, layout, region, header);
+        long generation = headerGeneration(store, layout, region, header, reads);
         header = header.order(ByteOrder.LITTLE_ENDIAN);
         String what = "checkpoint " + (char) ('A' + region) + " generation " + generation;
         long writeEpoch = header.getLong(32);
@@ -204,7 +207,7 @@ final class Checkpoint {
             throw PageSeal.corrupt(what + ": header counts are inconsistent (snapshots " + snapshotCount + "/" + snapshotPages
                     + " pages, entries " + entryCount + "/" + entryPages + " pages, free map " + freeMapPages + " pages)");
         }
-        PageReader pages = new PageReader(store, layout.checkpointLba(region) + 1, bs, meter, generation, what);
+        PageReader pages = new PageReader(store, layout.checkpointLba(region) + 1, bs, meter, generation, what, reads);
         List<SnapshotInfo> snapshots = new ArrayList<>();
         for (int p = 0; p < snapshotPages; p++) {
             ByteBuffer page = pages.next(SNAPSHOT_MAGIC, StoreLayout.SNAPSHOT_RECORD_BYTES);
@@ -331,12 +334,15 @@ final class Checkpoint {
         private final long generation;
         private final String what;
         private final ByteBuffer buffer;
+        private final RedundantReads reads;
         private long nextLba;
         private int pageIndex = 1;
         private int available;
         private int consumed;
 
-        PageReader(BlockDevice store, long firstLba, int blockSize, IoMeter meter, long generation, String what) {
+        PageReader(BlockDevice store, long firstLba, int blockSize, IoMeter meter, long generation, String what,
+                   RedundantReads reads) {
+            this.reads = reads;
             this.store = store;
             this.blockSize = blockSize;
             this.meter = meter;
@@ -355,16 +361,19 @@ final class Checkpoint {
                 available = blocks;
                 consumed = 0;
             }
+            long pageLba = nextLba - available + consumed;
             ByteBuffer page = buffer.slice(consumed++ * blockSize, blockSize).order(ByteOrder.LITTLE_ENDIAN);
             String pageWhat = what + " page " + pageIndex;
-            PageSeal.verify(page, 0, magic, VERSION, blockSize, pageWhat);
-            if (page.getLong(16) != generation || page.getInt(24) != pageIndex) {
-                throw PageSeal.corrupt(pageWhat + ": carries generation " + page.getLong(16) + " page " + page.getInt(24));
-            }
-            int count = page.getInt(28);
-            if (count < 0 || StoreLayout.PAGE_HEADER_BYTES + (long) count * itemBytes > blockSize) {
-                throw PageSeal.corrupt(pageWhat + ": " + count + " items do not fit a block of " + blockSize + " bytes");
-            }
+            reads.check(pageLba, page, p -> {
+                PageSeal.verify(p, 0, magic, VERSION, blockSize, pageWhat);
+                if (p.getLong(16) != generation || p.getInt(24) != pageIndex) {
+                    throw PageSeal.corrupt(pageWhat + ": carries generation " + p.getLong(16) + " page " + p.getInt(24));
+                }
+                int count = p.getInt(28);
+                if (count < 0 || StoreLayout.PAGE_HEADER_BYTES + (long) count * itemBytes > blockSize) {
+                    throw PageSeal.corrupt(pageWhat + ": " + count + " items do not fit a block of " + blockSize + " bytes");
+                }
+            });
             pageIndex++;
             return page;
         }

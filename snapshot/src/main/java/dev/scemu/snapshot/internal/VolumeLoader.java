@@ -74,7 +74,8 @@ final class VolumeLoader {
     static SnapshotVolumeImpl open(BlockDevice data, BlockDevice store) {
         checkDevices(data, store);
         ByteBuffer block = ByteBuffer.allocateDirect(store.blockSize());
-        store.read(0, 1, block, 0);
+        RedundantReads reads = new RedundantReads(store);
+        reads.read(0, block, b -> StoreLayout.decode(b, store.blockSize(), store.blockCount()));
         StoreLayout layout = StoreLayout.decode(block, store.blockSize(), store.blockCount());
         VolumeIntents intents = VolumeIntents.decode(block);
         if (layout.dataBlockCount() != data.blockCount()) {
@@ -82,8 +83,8 @@ final class VolumeLoader {
                     + layout.dataBlockCount() + " blocks, this one has " + data.blockCount());
         }
         // Read-only until every check passed: headers, pages, journal records.
-        long generationA = Checkpoint.headerGeneration(store, layout, 0, block);
-        long generationB = Checkpoint.headerGeneration(store, layout, 1, block);
+        long generationA = Checkpoint.headerGeneration(store, layout, 0, block, reads);
+        long generationB = Checkpoint.headerGeneration(store, layout, 1, block, reads);
         int region = generationA >= generationB ? 0 : 1;
         MappingJournal journal;
         try {
@@ -100,7 +101,8 @@ final class VolumeLoader {
         SnapshotVolumeImpl volume = new SnapshotVolumeImpl(data, store, layout, journal);
         volume.setIntents(intents);
         try {
-            load(volume, region);
+            load(volume, region, reads);
+            reads.repair(); // every check passed: blocks a redundant copy supplied are rewritten
             volume.finishInterruptedWork();
             return volume;
         } catch (RuntimeException e) {
@@ -120,10 +122,10 @@ final class VolumeLoader {
     }
 
     /** Loads checkpoint {@code region}, then redoes the journal transactions written after it. */
-    private static void load(SnapshotVolumeImpl volume, int region) {
+    private static void load(SnapshotVolumeImpl volume, int region, RedundantReads reads) {
         VolumeState s = volume.state();
         StoreLayout layout = s.layout;
-        Checkpoint.State state = Checkpoint.read(s.store, layout, region, s.index, s.freeMap, s.meter);
+        Checkpoint.State state = Checkpoint.read(s.store, layout, region, s.index, s.freeMap, s.meter, reads);
         s.generation = state.generation();
         s.activeRegion = region;
         s.writeEpoch = state.writeEpoch();

@@ -55,8 +55,8 @@ class CorruptMetadataTest {
 
     private int activeRegion() {
         ByteBuffer page = ByteBuffer.allocateDirect(BLOCK_SIZE);
-        long a = Checkpoint.headerGeneration(store, layout, 0, page);
-        long b = Checkpoint.headerGeneration(store, layout, 1, page);
+        long a = Checkpoint.headerGeneration(store, layout, 0, page, new RedundantReads(store));
+        long b = Checkpoint.headerGeneration(store, layout, 1, page, new RedundantReads(store));
         return a >= b ? 0 : 1;
     }
 
