@@ -5,7 +5,6 @@ import static dev.scemu.raid.internal.MdRaidArray.IO_OK;
 
 import dev.scemu.core.IoCause;
 import java.nio.ByteBuffer;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * RAID-1 (n-way mirror) data path: array lba = member data lba on every member. Writes go to every
@@ -88,7 +87,7 @@ final class Raid1Engine implements LevelEngine {
     }
 
     private void repair(long region, long lba, int k, ByteBuffer buffer, int off, int mediumMask) {
-        ReentrantLock lock = a.locks.lock(region);
+        a.locks.lockRow(region);
         try {
             // re-read under the lock so a concurrent writer's data is what gets copied
             int source = -1;
@@ -107,7 +106,7 @@ final class Raid1Engine implements LevelEngine {
                 }
             }
         } finally {
-            lock.unlock();
+            a.locks.unlockRow(region);
         }
     }
 
@@ -145,7 +144,7 @@ final class Raid1Engine implements LevelEngine {
             long region = pos / regionBlocks;
             int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
             a.bitmapStart(pos, k);
-            ReentrantLock lock = a.locks.lock(region);
+            a.locks.lockRow(region);
             try {
                 int ok = 0;
                 for (int m = 0; m < n; m++) {
@@ -157,7 +156,7 @@ final class Raid1Engine implements LevelEngine {
                     throw a.arrayFailed(what, pos, -1);
                 }
             } finally {
-                lock.unlock();
+                a.locks.unlockRow(region);
                 a.bitmapEnd(pos, k);
             }
             pos += k;
@@ -172,7 +171,7 @@ final class Raid1Engine implements LevelEngine {
         if (repair) {
             a.bitmapStart(lba, k);
         }
-        ReentrantLock lock = a.locks.lock(unit);
+        a.locks.lockRow(unit);
         ByteBuffer good = a.pool.acquire();
         ByteBuffer other = a.pool.acquire();
         try {
@@ -204,7 +203,7 @@ final class Raid1Engine implements LevelEngine {
         } finally {
             a.pool.release(other);
             a.pool.release(good);
-            lock.unlock();
+            a.locks.unlockRow(unit);
             if (repair) {
                 a.bitmapEnd(lba, k);
             }
@@ -215,7 +214,7 @@ final class Raid1Engine implements LevelEngine {
     public void rebuildUnit(long unit, int role) {
         long lba = unit * regionBlocks;
         int k = unitBlocks(unit);
-        ReentrantLock lock = a.locks.lock(unit);
+        a.locks.lockRow(unit);
         ByteBuffer data = a.pool.acquire();
         try {
             int source = -1;
@@ -231,7 +230,7 @@ final class Raid1Engine implements LevelEngine {
             a.slots[role].recoveredBlocks = lba + k;
         } finally {
             a.pool.release(data);
-            lock.unlock();
+            a.locks.unlockRow(unit);
         }
     }
 }
