@@ -553,11 +553,13 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     private static final class RegionLock extends java.util.concurrent.locks.AbstractQueuedLongSynchronizer {
         private static final long serialVersionUID = 1L;
         static final long ALL = (1L << REGION_BLOCKS) - 1;
-        final java.util.concurrent.atomic.AtomicInteger wholeWaiters = new java.util.concurrent.atomic.AtomicInteger();
+        volatile int wholeWaiters;
+        static final java.util.concurrent.atomic.AtomicIntegerFieldUpdater<RegionLock> WHOLE_WAITERS =
+                java.util.concurrent.atomic.AtomicIntegerFieldUpdater.newUpdater(RegionLock.class, "wholeWaiters");
 
         @Override
         protected long tryAcquireShared(long mask) {
-            if (mask != ALL && wholeWaiters.get() > 0 && !isQueued(Thread.currentThread())) {
+            if (mask != ALL && wholeWaiters > 0 && !isQueued(Thread.currentThread())) {
                 return -1;
             }
             for (;;) {
@@ -589,11 +591,11 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
                 acquireShared(mask);
                 return;
             }
-            wholeWaiters.incrementAndGet();
+            WHOLE_WAITERS.incrementAndGet(this);
             try {
                 acquireShared(mask);
             } finally {
-                wholeWaiters.decrementAndGet();
+                WHOLE_WAITERS.decrementAndGet(this);
             }
         }
     }

@@ -1,6 +1,6 @@
 package dev.scemu.raid.internal;
 
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.locks.AbstractQueuedLongSynchronizer;
 
 /**
@@ -77,7 +77,9 @@ public final class StripeLocks {
         /** Every column: the whole row. */
         private final long all;
         /** Threads waiting for the whole row (Ordering 3: new column holders queue behind them). */
-        final AtomicInteger rowWaiters = new AtomicInteger();
+        volatile int rowWaiters;
+        static final AtomicIntegerFieldUpdater<RowLock> ROW_WAITERS =
+                AtomicIntegerFieldUpdater.newUpdater(RowLock.class, "rowWaiters");
 
         RowLock(long all) {
             this.all = all;
@@ -85,7 +87,7 @@ public final class StripeLocks {
 
         @Override
         protected long tryAcquireShared(long mask) {
-            if (mask != all && rowWaiters.get() > 0 && !isQueued(Thread.currentThread())) {
+            if (mask != all && rowWaiters > 0 && !isQueued(Thread.currentThread())) {
                 return -1; // a whole-row operation waits: queue behind it rather than overlap the holders
             }
             for (;;) {
@@ -200,12 +202,12 @@ public final class StripeLocks {
         if (lock.tryAcquireShared(all) >= 0) {
             return;
         }
-        lock.rowWaiters.incrementAndGet();
+        RowLock.ROW_WAITERS.incrementAndGet(lock);
         try {
             waiting(row, all);
             lock.acquireShared(all);
         } finally {
-            lock.rowWaiters.decrementAndGet();
+            RowLock.ROW_WAITERS.decrementAndGet(lock);
         }
     }
 
@@ -235,7 +237,7 @@ public final class StripeLocks {
 
     /** Threads waiting for the whole of {@code row}'s row lock, for tests. */
     int rowWaiters(long row) {
-        return locks[(int) (row & tableMask)].rowWaiters.get();
+        return locks[(int) (row & tableMask)].rowWaiters;
     }
 
     /** Threads queued on {@code row}'s row lock (waiting for columns or the whole row), for tests. */
