@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -58,13 +57,21 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       monitor this class had before: the crash tests run unchanged.</li>
  *   <li><b>Region locks</b> (a fixed table, {@value #REGION_BLOCKS}-block regions mapped onto
  *       {@value #REGION_LOCKS} locks by region number modulo the table, taken in ascending table
- *       order, so they cannot deadlock): an I/O holds the locks of every region it touches while
- *       it saves what it replaces and reaches the inner device, so two writes of a block keep
- *       their undo versions in the order of their inner writes, and a read never sees a block
- *       half-written. I/O within any 256 MiB (4 KiB blocks) window never shares a lock falsely:
+ *       order, so they cannot deadlock): an I/O holds, in every region it touches, the
+ *       <b>blocks</b> it touches (a mask of the region's {@value #REGION_BLOCKS} blocks, taken at
+ *       once per region: {@link RegionLock}) while it saves what it replaces and reaches the inner
+ *       device, so two writes of a block keep their undo versions in the order of their inner
+ *       writes, and a read never sees a block half-written; I/O to other blocks of the region runs
+ *       beside it. I/O within any 256 MiB (4 KiB blocks) window never shares a lock falsely:
  *       with 256 locks, 4 writers of distinct RAID-5 rows on 2 CPUs parked here 357 times in a
  *       second of writing, 4 ms each (the holder descheduled while holding it), in the fifth
- *       session's JFR. Locks are created on first use.</li>
+ *       session's JFR; and with whole-region locks, RAID-5 writers of different columns of one row
+ *       (which share the parity member's region) parked here once the row lock let them run
+ *       together (seventh session). Locks are created on first use. Why ascending order cannot
+ *       deadlock with masks: a thread waiting at table index {@code i} waits for holders of
+ *       {@code i}, or for threads queued ahead of it at {@code i} (which wait for those holders),
+ *       and a holder of {@code i} waits, if at all, at an index above {@code i}; so every chain of
+ *       waits climbs the table and ends.</li>
  *   <li>The <b>undo lock</b> guards the log ({@code unflushed}, {@code cachedVersions}) for the
  *       moment of an update; no inner I/O runs under it. Medium-error extents have their own lock,
  *       which I/O takes only while some are injected (a volatile flag says so).</li>
@@ -99,7 +106,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     /** Shared by I/O, exclusive for flush, power cut and bit rot; see Locking. */
     private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
     /** Created on first use (a device that sees little I/O keeps a 16 KiB table and few locks). */
-    private final java.util.concurrent.atomic.AtomicReferenceArray<ReentrantLock> regionLocks =
+    private final java.util.concurrent.atomic.AtomicReferenceArray<RegionLock> regionLocks =
             new java.util.concurrent.atomic.AtomicReferenceArray<>(REGION_LOCKS);
     private final Object undoLock = new Object();
     private final Object errorLock = new Object();
@@ -537,41 +544,108 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     }
 
     /**
-     * Locks the region locks of {@code [lba, lba + blockCount)} in ascending table order (a range
-     * of more regions than the table takes every lock); returns them for {@link #unlockRegions}.
+     * One region lock: its state is the mask of the region's blocks held ({@value #REGION_BLOCKS}
+     * bits; shared mode of the synchronizer, so holders of disjoint blocks hold it together). A
+     * thread waiting for the whole region is not overtaken by new holders of single blocks (they
+     * queue behind it), so a stream of small I/O to a region cannot starve a large one; threads
+     * already queued are not held back.
+     */
+    private static final class RegionLock extends java.util.concurrent.locks.AbstractQueuedLongSynchronizer {
+        private static final long serialVersionUID = 1L;
+        static final long ALL = (1L << REGION_BLOCKS) - 1;
+        volatile int wholeWaiters;
+        static final java.util.concurrent.atomic.AtomicIntegerFieldUpdater<RegionLock> WHOLE_WAITERS =
+                java.util.concurrent.atomic.AtomicIntegerFieldUpdater.newUpdater(RegionLock.class, "wholeWaiters");
+
+        @Override
+        protected long tryAcquireShared(long mask) {
+            if (mask != ALL && wholeWaiters > 0 && !isQueued(Thread.currentThread())) {
+                return -1;
+            }
+            for (;;) {
+                long held = getState();
+                if ((held & mask) != 0) {
+                    return -1;
+                }
+                if (compareAndSetState(held, held | mask)) {
+                    return 1;
+                }
+            }
+        }
+
+        @Override
+        protected boolean tryReleaseShared(long mask) {
+            for (;;) {
+                long held = getState();
+                if (compareAndSetState(held, held & ~mask)) {
+                    return true;
+                }
+            }
+        }
+
+        void lock(long mask) {
+            if (tryAcquireShared(mask) >= 0) {
+                return;
+            }
+            if (mask != ALL) {
+                acquireShared(mask);
+                return;
+            }
+            WHOLE_WAITERS.incrementAndGet(this);
+            try {
+                acquireShared(mask);
+            } finally {
+                WHOLE_WAITERS.decrementAndGet(this);
+            }
+        }
+    }
+
+    /**
+     * Locks the blocks of {@code [lba, lba + blockCount)} region by region, in ascending table order
+     * (a range of as many regions as the table takes every lock whole); returns what it holds for
+     * {@link #unlockRegions}, each entry {@code tableIndex << 16 | blockMask}.
      */
     private int[] lockRegions(long lba, long blockCount) {
+        long end = lba + Math.max(blockCount, 1);
         long first = lba / REGION_BLOCKS;
-        long last = (lba + Math.max(blockCount, 1) - 1) / REGION_BLOCKS;
+        long last = (end - 1) / REGION_BLOCKS;
         int[] held;
         if (last - first + 1 >= REGION_LOCKS) {
             held = new int[REGION_LOCKS];
             for (int i = 0; i < REGION_LOCKS; i++) {
-                held[i] = i;
+                held[i] = i << 16 | (int) RegionLock.ALL;
             }
         } else {
-            held = new int[(int) (last - first + 1)];
-            for (int i = 0; i < held.length; i++) {
-                held[i] = (int) ((first + i) % REGION_LOCKS);
+            int count = (int) (last - first + 1);
+            int start = (int) (first % REGION_LOCKS);
+            held = new int[count];
+            // ascending table index: consecutive regions wrap around the table at most once
+            int wrapped = Math.max(0, start + count - REGION_LOCKS);
+            for (int i = 0; i < count; i++) {
+                long region = i < wrapped ? first + (REGION_LOCKS - start) + i : first + (i - wrapped);
+                int index = (int) (region % REGION_LOCKS);
+                long from = Math.max(lba, region * REGION_BLOCKS) - region * REGION_BLOCKS;
+                long to = Math.min(end, (region + 1) * REGION_BLOCKS) - region * REGION_BLOCKS;
+                long mask = (RegionLock.ALL >>> (REGION_BLOCKS - (to - from))) << from;
+                held[i] = index << 16 | (int) mask;
             }
-            java.util.Arrays.sort(held); // consecutive regions wrap around the table at most once
         }
-        for (int index : held) {
-            regionLock(index).lock();
+        for (int entry : held) {
+            regionLock(entry >>> 16).lock(entry & 0xFFFF);
         }
         return held;
     }
 
     private void unlockRegions(int[] held) {
         for (int i = held.length - 1; i >= 0; i--) {
-            regionLocks.get(held[i]).unlock();
+            regionLocks.get(held[i] >>> 16).releaseShared(held[i] & 0xFFFF);
         }
     }
 
-    private ReentrantLock regionLock(int index) {
-        ReentrantLock lock = regionLocks.get(index);
+    private RegionLock regionLock(int index) {
+        RegionLock lock = regionLocks.get(index);
         if (lock == null) {
-            ReentrantLock created = new ReentrantLock();
+            RegionLock created = new RegionLock();
             lock = regionLocks.compareAndExchange(index, null, created);
             if (lock == null) {
                 lock = created;

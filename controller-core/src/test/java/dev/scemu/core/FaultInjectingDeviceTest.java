@@ -440,6 +440,46 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
         assertThat(readBytes(device, REGION_FAR, 1)).containsOnly(0);
     }
 
+    /**
+     * Region locks hold blocks, not whole regions: while a write of block 3 is stalled inside its
+     * region, writes and reads of other blocks of that region (and a write spanning into it from
+     * the region before, around block 3) complete; with whole-region locks they waited for it.
+     */
+    @Test
+    void otherBlocksOfAStalledWritesRegionProceed() throws Exception {
+        long region = 5L * FaultInjectingDevice.REGION_BLOCKS;
+        StallingDevice stalling = new StallingDevice(Media.memory("disk", new BlockGeometry(BLOCK_SIZE, BLOCK_COUNT)),
+                region + 3);
+        FaultInjectingDevice device = (FaultInjectingDevice) track(new FaultInjectingDevice(stalling, 13));
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<?> slow = pool.submit(() -> device.write(region + 3, 1, filled(0x5A, 1), 0));
+            assertThat(stalling.stalled.await(10, TimeUnit.SECONDS)).isTrue();
+            Future<byte[]> other = pool.submit(() -> {
+                device.write(region + 4, 1, filled(0x6C, 1), 0);
+                device.write(region - 2, 5, filled(0x6D, 5), 0); // blocks 14, 15 of the region before, 0..2 of this one
+                device.write(region + FaultInjectingDevice.REGION_BLOCKS - 1, 1, filled(0x6E, 1), 0);
+                return readBytes(device, region + 4, 1);
+            });
+            assertThat(other.get(10, TimeUnit.SECONDS)).containsOnly(0x6C);
+            assertThat(slow.isDone()).isFalse();
+            stalling.release.countDown();
+            slow.get(10, TimeUnit.SECONDS);
+        } finally {
+            stalling.release.countDown();
+            pool.shutdownNow();
+        }
+        assertThat(readBytes(device, region - 2, 5)).containsOnly(0x6D);
+        assertThat(readBytes(device, region + 3, 1)).containsOnly(0x5A);
+        assertThat(readBytes(device, region + FaultInjectingDevice.REGION_BLOCKS - 1, 1)).containsOnly(0x6E);
+        long tail = region + FaultInjectingDevice.REGION_BLOCKS - 1;
+        assertThat(device.unflushedBlocks()).containsExactlyInAnyOrder(region - 2, region - 1, region, region + 1,
+                region + 2, region + 3, region + 4, tail);
+        device.cutPower(PowerCutMode.DROP_UNFLUSHED);
+        device.restorePower();
+        assertThat(readBytes(device, region - 2, FaultInjectingDevice.REGION_BLOCKS + 2)).containsOnly(0);
+    }
+
     @Test
     void writesWithinTheLockTablesWindowNeverShareARegionLock() throws Exception {
         // 256 regions apart: the same lock in the 256-lock table this device had before

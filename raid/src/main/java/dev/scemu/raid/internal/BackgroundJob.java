@@ -14,8 +14,9 @@ import java.util.concurrent.CompletableFuture;
  * to a byte rate, reporting progress (fraction, rate, ETA) to a listener, stopping when the array
  * stops.
  *
- * <p>Ordering (rebuild): each unit is reconstructed and written under its stripe lock, and the
- * member's recovered offset moves past it inside that lock; every {@value MdRaidArray#CHECKPOINT_UNITS}
+ * <p>Ordering (rebuild): each unit is reconstructed and written holding its whole row lock (every
+ * column, {@link StripeLocks#lockRow}), and the member's recovered offset moves past it inside that
+ * lock; every {@value MdRaidArray#CHECKPOINT_UNITS}
  * units the new member is flushed and then recovery_offset is written to the superblocks, so a
  * restart resumes at a checkpoint whose data is durable. Ordering (resync): with a bitmap, a
  * region's needs-sync mark is dropped only after the members were flushed behind its units.

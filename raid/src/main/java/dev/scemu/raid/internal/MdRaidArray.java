@@ -83,7 +83,11 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     final String arrayName;
     final long ctime;
     final Slot[] slots;
-    final StripeLocks locks = new StripeLocks(StripeLocks.DEFAULT_SIZE);
+    /**
+     * Row locks (RAID-5: rows of columns, one per block offset in the chunk; RAID-1: regions, whole
+     * only); see {@link StripeLocks} and {@link Raid5Engine}'s Locking for who takes what.
+     */
+    final StripeLocks locks;
     final BufferPool pool;
     final WriteIntentBitmap bitmap;
     final LevelEngine engine;
@@ -142,6 +146,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         for (int i = 0; i < raidDisks; i++) {
             slots[i] = new Slot(i);
         }
+        this.locks = new StripeLocks(StripeLocks.DEFAULT_SIZE, level == RaidLevel.RAID5 ? chunkBlocks : 1);
         this.pool = new BufferPool(chunkBytes);
         this.metadata = new MdMetadata(this, reference);
         this.bitmap = MdMetadata.openBitmap(this, reference, bitmapSource);

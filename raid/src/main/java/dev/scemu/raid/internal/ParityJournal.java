@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  *       checkpoint before its recovery_offset is recorded (rows below it are then written without
  *       the journal), so no stale unfinished transaction can be replayed over stripes written
  *       later without the journal.</li>
- *   <li>Stripe lock, then journal lock, then metadata lock: never in another order.</li>
+ *   <li>Row lock (a degraded write holds the whole row; a write already holding its columns when
+ *       a member failed, only those: see {@link Raid5Engine} Locking 4), then journal lock, then
+ *       metadata lock: never in another order.</li>
  * </ol>
  */
 final class ParityJournal {

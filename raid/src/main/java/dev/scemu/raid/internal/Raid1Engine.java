@@ -5,7 +5,6 @@ import static dev.scemu.raid.internal.MdRaidArray.IO_OK;
 
 import dev.scemu.core.IoCause;
 import java.nio.ByteBuffer;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * RAID-1 (n-way mirror) data path: array lba = member data lba on every member. Writes go to every
@@ -88,7 +87,7 @@ final class Raid1Engine implements LevelEngine {
     }
 
     private void repair(long region, long lba, int k, ByteBuffer buffer, int off, int mediumMask) {
-        ReentrantLock lock = a.locks.lock(region);
+        a.locks.lockRow(region);
         try {
             // re-read under the lock so a concurrent writer's data is what gets copied
             int source = -1;
@@ -107,7 +106,7 @@ final class Raid1Engine implements LevelEngine {
                 }
             }
         } finally {
-            lock.unlock();
+            a.locks.unlockRow(region);
         }
     }
 
@@ -151,13 +150,13 @@ final class Raid1Engine implements LevelEngine {
             while (remaining > 0) {
                 long region = pos / regionBlocks;
                 int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
-                ReentrantLock lock = a.locks.lock(region);
+                a.locks.lockRow(region);
                 try {
                     if (readWithout(excluded, pos, k, good, 0)) {
                         a.rewriteFromRedundancy(excluded, pos, k, good, 0);
                     }
                 } finally {
-                    lock.unlock();
+                    a.locks.unlockRow(region);
                 }
                 pos += k;
                 remaining -= k;
@@ -201,7 +200,7 @@ final class Raid1Engine implements LevelEngine {
             long region = pos / regionBlocks;
             int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
             a.bitmapStart(pos, k);
-            ReentrantLock lock = a.locks.lock(region);
+            a.locks.lockRow(region);
             try {
                 int ok = 0;
                 for (int m = 0; m < n; m++) {
@@ -213,7 +212,7 @@ final class Raid1Engine implements LevelEngine {
                     throw a.arrayFailed(what, pos, -1);
                 }
             } finally {
-                lock.unlock();
+                a.locks.unlockRow(region);
                 a.bitmapEnd(pos, k);
             }
             pos += k;
@@ -228,7 +227,7 @@ final class Raid1Engine implements LevelEngine {
         if (repair) {
             a.bitmapStart(lba, k);
         }
-        ReentrantLock lock = a.locks.lock(unit);
+        a.locks.lockRow(unit);
         ByteBuffer good = a.pool.acquire();
         ByteBuffer other = a.pool.acquire();
         try {
@@ -260,7 +259,7 @@ final class Raid1Engine implements LevelEngine {
         } finally {
             a.pool.release(other);
             a.pool.release(good);
-            lock.unlock();
+            a.locks.unlockRow(unit);
             if (repair) {
                 a.bitmapEnd(lba, k);
             }
@@ -271,7 +270,7 @@ final class Raid1Engine implements LevelEngine {
     public void rebuildUnit(long unit, int role) {
         long lba = unit * regionBlocks;
         int k = unitBlocks(unit);
-        ReentrantLock lock = a.locks.lock(unit);
+        a.locks.lockRow(unit);
         ByteBuffer data = a.pool.acquire();
         try {
             int source = -1;
@@ -287,7 +286,7 @@ final class Raid1Engine implements LevelEngine {
             a.slots[role].recoveredBlocks = lba + k;
         } finally {
             a.pool.release(data);
-            lock.unlock();
+            a.locks.unlockRow(unit);
         }
     }
 }

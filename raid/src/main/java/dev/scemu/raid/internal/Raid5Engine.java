@@ -7,7 +7,6 @@ import dev.scemu.core.BlockFill;
 import dev.scemu.core.IoCause;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * RAID-5 data path with md's placement ({@link Raid5Geometry}).
@@ -25,9 +24,57 @@ import java.util.concurrent.locks.ReentrantLock;
  * single faults (only two in the same block are a double fault).
  *
  * <h2>Ordering</h2>
- * The row's bitmap bit is durable before the row lock is taken; under the row lock the old data
+ * The row's bitmap bit is durable before the row's columns are locked; under the lock the old data
  * and parity are read, then new data and new parity are written (with the caller's FUA), then the
- * lock is released. Readers of healthy members take no lock; reconstruction takes the row lock.
+ * lock is released. Readers of healthy members take no lock.
+ *
+ * <h2>Locking: columns, not rows (md's {@code stripe_head})</h2>
+ * A <b>column</b> {@code c} of row {@code r} is member block {@code r * chunkBlocks + c} of every
+ * member: the data blocks at chunk offset {@code c} and the parity block that is their XOR. Parity
+ * is per column, so a column's consistency involves that column's blocks only. The row locks
+ * ({@link StripeLocks}) are sets of column locks; the rules, and why they keep parity the XOR of
+ * the data:
+ * <ol>
+ *   <li><b>Every member I/O stays in its columns.</b> {@link #writeRow} splits the written row
+ *       blocks into segments {@code [segStart, segStart + h)} of chunk offsets, each inside the
+ *       written range {@code [start[j], end[j])} of some data index {@code j}. Every member read
+ *       or write of a segment, whatever the strategy, is at member blocks
+ *       {@code r * chunkBlocks + [segStart, segStart + h)}: the written data
+ *       ({@link #writeData}), the old data and old parity a read-modify-write reads
+ *       ({@link #readModifyWrite}: the parity range is the segment's, no wider), the unwritten data
+ *       a reconstruct-write reads ({@link #reconstructWrite}), the parity written
+ *       ({@link #writeFullSegment} and {@link #writeSegment}); so are the block-by-block retry and
+ *       the journal's pieces (sub-ranges of the segment), and a journal transaction records exactly
+ *       the segment. The union of the segments is the set of columns
+ *       {@code (rowOffset + i) % chunkBlocks} of the written blocks ({@link #columnsOf}).</li>
+ *   <li><b>A write of a row in sync takes exactly those columns</b> ({@link #lockForWrite}), all
+ *       at once. Two writes of disjoint columns of one row therefore read and write disjoint member
+ *       blocks, and each one's parity update ({@code p' = p ^ old ^ new}, or the XOR of the column's
+ *       data) reads only blocks the other never writes: they commute, and the result is what either
+ *       order under a row lock would give. Writes with a common column still serialize, as whole
+ *       rows did. A write that covers a chunk's worth of blocks or more (a whole row among them)
+ *       takes every column.</li>
+ *   <li><b>Whole-row operations take every column</b> ({@link StripeLocks#lockRow}): reconstruction
+ *       of unreadable blocks and their repair ({@link #readPiece}), a row's member trims
+ *       ({@link #trimRow}), resync and scrub ({@link #syncUnit}), rebuild ({@link #rebuildUnit},
+ *       which also moves the member's recovered offset past the row). They run with no column
+ *       holder in the row, and a column writer never sees a row half rebuilt, half trimmed or half
+ *       resynced, nor the recovered offset move past its row while it holds columns.</li>
+ *   <li><b>Degraded rows are written whole.</b> A write to a row some member is not in sync with
+ *       (as a power cut would leave it: failed, missing, or rebuilding above its durable
+ *       recovery_offset; such writes may go through the parity journal) takes every column;
+ *       {@link #lockForWrite} checks again once it holds its columns and trades them for the whole
+ *       row if a member left meanwhile, before anything is read or written. A member that fails
+ *       while column holders are inside the row is the one case where degraded writes run beside
+ *       each other: each stays in its columns (rule 1), their journal transactions are serialized
+ *       by the journal's own lock and each records and recovers only its own columns, and the
+ *       write-hole rule is per column (a torn column is repaired from its own journal record), so
+ *       this is still safe; the next writes of the row take it whole.</li>
+ *   <li><b>Lock order.</b> Bitmap bits, then one row's columns (a multi-row write releases each row
+ *       before the next), then the parity journal's lock, then the metadata lock; never the other
+ *       way round ({@link StripeLocks} Ordering). Readers of healthy members take no lock: a
+ *       member block write is atomic, so they see a column's old or new data, as before.</li>
+ * </ol>
  */
 final class Raid5Engine implements LevelEngine {
 
@@ -103,6 +150,21 @@ final class Raid5Engine implements LevelEngine {
 
     @Override
     public void read(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        forEachPiece(lba, blockCount, bufferOffset, (pos, row, member, memberLba, k, off) -> {
+            readPiece(pos, row, member, memberLba, k, buffer, off);
+            return true;
+        });
+    }
+
+    /** One piece of a range: its blocks within one chunk, on one member. */
+    @FunctionalInterface
+    private interface Piece {
+        /** Whether to go on with the next piece. */
+        boolean visit(long lba, long row, int member, long memberLba, int blockCount, int bufferOffset);
+    }
+
+    /** Splits {@code [lba, +blockCount)} at chunk boundaries; false if a visit stopped it. */
+    private boolean forEachPiece(long lba, int blockCount, int bufferOffset, Piece piece) {
         long pos = lba;
         int remaining = blockCount;
         int off = bufferOffset;
@@ -111,12 +173,14 @@ final class Raid5Engine implements LevelEngine {
             int inChunk = (int) (pos % chunkBlocks);
             int k = Math.min(remaining, chunkBlocks - inChunk);
             long row = geo.stripeOf(chunk);
-            int member = geo.memberOf(chunk);
-            readPiece(pos, row, member, row * chunkBlocks + inChunk, k, buffer, off);
+            if (!piece.visit(pos, row, geo.memberOf(chunk), row * chunkBlocks + inChunk, k, off)) {
+                return false;
+            }
             pos += k;
             remaining -= k;
             off += k * blockSize;
         }
+        return true;
     }
 
     private void readPiece(long lba, long row, int member, long memberLba, int k, ByteBuffer buffer, int off) {
@@ -134,7 +198,7 @@ final class Raid5Engine implements LevelEngine {
                 return;
             }
         }
-        ReentrantLock lock = a.locks.lock(row);
+        a.locks.lockRow(row); // reconstruction: the whole row (Locking 3)
         try {
             if (status != IO_MEDIUM_ERROR && a.readable(member, memberLba + k)
                     && a.readMember(member, memberLba, k, buffer, off, IoCause.HOST) == IO_OK) {
@@ -145,7 +209,7 @@ final class Raid5Engine implements LevelEngine {
                 a.repairMediumErrors(member, memberLba, k, buffer, off);
             }
         } finally {
-            lock.unlock();
+            a.locks.unlockRow(row);
         }
     }
 
@@ -208,45 +272,34 @@ final class Raid5Engine implements LevelEngine {
      */
     private boolean forEachPieceWithout(int excluded, long lba, int blockCount, ByteBuffer buffer, int bufferOffset,
                                         boolean repair) {
-        boolean differs = false;
-        long pos = lba;
-        int remaining = blockCount;
-        int off = bufferOffset;
-        while (remaining > 0) {
-            long chunk = pos / chunkBlocks;
-            int inChunk = (int) (pos % chunkBlocks);
-            int k = Math.min(remaining, chunkBlocks - inChunk);
-            long row = geo.stripeOf(chunk);
-            int member = geo.memberOf(chunk);
-            long memberLba = row * chunkBlocks + inChunk;
+        boolean[] differs = {false};
+        boolean complete = forEachPiece(lba, blockCount, bufferOffset, (pos, row, member, memberLba, k, off) -> {
             if (member != excluded) {
                 if (!repair) {
                     readPiece(pos, row, member, memberLba, k, buffer, off);
                 }
-            } else {
-                ReentrantLock lock = a.locks.lock(row);
-                try {
-                    for (int m = 0; m < n; m++) {
-                        if (m != excluded && !a.readable(m, memberLba + k)) {
-                            return false; // a second member missing: no other copy of this piece
-                        }
-                    }
-                    reconstruct(row, excluded, memberLba, k, buffer, off, pos, IoCause.PARITY);
-                    if (repair) {
-                        a.rewriteFromRedundancy(excluded, memberLba, k, buffer, off);
-                    }
-                } catch (dev.scemu.raid.RaidException e) {
-                    return false;
-                } finally {
-                    lock.unlock();
-                }
-                differs = true;
+                return true;
             }
-            pos += k;
-            remaining -= k;
-            off += k * blockSize;
-        }
-        return differs;
+            a.locks.lockRow(row); // reconstruction: the whole row (Locking 3)
+            try {
+                for (int m = 0; m < n; m++) {
+                    if (m != excluded && !a.readable(m, memberLba + k)) {
+                        return false; // a second member missing: no other copy of this piece
+                    }
+                }
+                reconstruct(row, excluded, memberLba, k, buffer, off, pos, IoCause.PARITY);
+                if (repair) {
+                    a.rewriteFromRedundancy(excluded, memberLba, k, buffer, off);
+                }
+            } catch (dev.scemu.raid.RaidException e) {
+                return false;
+            } finally {
+                a.locks.unlockRow(row);
+            }
+            differs[0] = true;
+            return true;
+        });
+        return complete && differs[0];
     }
 
     // ------------------------------------------------------------------ write
@@ -293,7 +346,7 @@ final class Raid5Engine implements LevelEngine {
                           boolean fua) {
         long rowMemberLba = row * chunkBlocks;
         a.bitmapStart(rowMemberLba, chunkBlocks);
-        ReentrantLock lock = a.locks.lock(row);
+        long columns = lockForWrite(row, rowOffset, k);
         try {
             // written chunk-offset range [start[j], end[j]) of each data index j (per-thread scratch)
             Scratch scratch = scratch();
@@ -336,9 +389,62 @@ final class Raid5Engine implements LevelEngine {
                 }
             }
         } finally {
-            lock.unlock();
+            a.locks.unlock(row, columns);
             a.bitmapEnd(rowMemberLba, chunkBlocks);
         }
+    }
+
+    /**
+     * Takes the row lock a write of row blocks {@code [rowOffset, rowOffset + k)} needs (Locking 2
+     * and 4) and returns the columns held: the columns it touches, or the whole row when the row is
+     * degraded. A member that leaves the row's sync between the check and the lock (it failed) is
+     * seen by the second check, and the write trades its columns for the whole row before it has
+     * read or written anything.
+     */
+    private long lockForWrite(long row, int rowOffset, int k) {
+        long all = a.locks.all();
+        long columns = degradedRow(row) ? all : columnsOf(rowOffset, k);
+        a.locks.lock(row, columns);
+        if (columns != all && degradedRow(row)) {
+            a.locks.unlock(row, columns);
+            a.locks.lockRow(row);
+            columns = all;
+        }
+        return columns;
+    }
+
+    /**
+     * The column mask of row blocks {@code [rowOffset, rowOffset + k)}: the chunk offsets
+     * {@code (rowOffset + i) % chunkBlocks}, which are the member blocks every segment of
+     * {@link #writeRow} reads and writes on every member, parity included; every column when the
+     * write covers a chunk's worth of blocks or more.
+     */
+    long columnsOf(int rowOffset, int k) {
+        if (k >= chunkBlocks) {
+            return a.locks.all();
+        }
+        int s = rowOffset % chunkBlocks;
+        int e = s + k;
+        if (e <= chunkBlocks) {
+            return a.locks.mask(s, e);
+        }
+        return a.locks.mask(s, chunkBlocks) | a.locks.mask(0, e - chunkBlocks); // ends in the next chunk
+    }
+
+    /**
+     * Whether a write to {@code row} is degraded: some member is not in sync there as a power cut
+     * would leave it ({@link MdRaidArray#inSyncDurably}; failed, missing, or rebuilding above its
+     * durable recovery_offset). Such a write may go through the parity journal, and takes the whole
+     * row (Locking 4).
+     */
+    private boolean degradedRow(long row) {
+        long end = (row + 1) * chunkBlocks;
+        for (int m = 0; m < n; m++) {
+            if (!a.inSyncDurably(m, end)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -382,7 +488,7 @@ final class Raid5Engine implements LevelEngine {
     private boolean trimRow(long row) {
         long memberLba = row * chunkBlocks;
         a.bitmapStart(memberLba, chunkBlocks);
-        ReentrantLock lock = a.locks.lock(row);
+        a.locks.lockRow(row);
         try {
             for (int m = 0; m < n; m++) {
                 if (!a.inSyncDurably(m, memberLba + chunkBlocks)) {
@@ -400,7 +506,7 @@ final class Raid5Engine implements LevelEngine {
             }
             return true;
         } finally {
-            lock.unlock();
+            a.locks.unlockRow(row);
             a.bitmapEnd(memberLba, chunkBlocks);
         }
     }
@@ -690,7 +796,7 @@ final class Raid5Engine implements LevelEngine {
         if (repair) {
             a.bitmapStart(memberLba, chunkBlocks);
         }
-        ReentrantLock lock = a.locks.lock(row);
+        a.locks.lockRow(row);
         ByteBuffer p = a.pool.acquire();
         ByteBuffer tmp = a.pool.acquire();
         try {
@@ -734,7 +840,7 @@ final class Raid5Engine implements LevelEngine {
         } finally {
             a.pool.release(tmp);
             a.pool.release(p);
-            lock.unlock();
+            a.locks.unlockRow(row);
             if (repair) {
                 a.bitmapEnd(memberLba, chunkBlocks);
             }
@@ -803,7 +909,7 @@ final class Raid5Engine implements LevelEngine {
     @Override
     public void rebuildUnit(long row, int role) {
         long memberLba = row * chunkBlocks;
-        ReentrantLock lock = a.locks.lock(row);
+        a.locks.lockRow(row);
         ByteBuffer acc = a.pool.acquire();
         try {
             reconstruct(row, role, memberLba, chunkBlocks, acc, 0, row * chunkBlocks * (long) dataDisks,
@@ -812,7 +918,7 @@ final class Raid5Engine implements LevelEngine {
             a.slots[role].recoveredBlocks = memberLba + chunkBlocks;
         } finally {
             a.pool.release(acc);
-            lock.unlock();
+            a.locks.unlockRow(row);
         }
     }
 }
