@@ -59,7 +59,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       {@value #REGION_LOCKS} locks by region number modulo the table, taken in ascending table
  *       order, so they cannot deadlock): an I/O holds, in every region it touches, the
  *       <b>blocks</b> it touches (a mask of the region's {@value #REGION_BLOCKS} blocks, taken at
- *       once per region: {@link RegionLock}) while it saves what it replaces and reaches the inner
+ *       once per region: {@link MaskLock}) while it saves what it replaces and reaches the inner
  *       device, so two writes of a block keep their undo versions in the order of their inner
  *       writes, and a read never sees a block half-written; I/O to other blocks of the region runs
  *       beside it. I/O within any 256 MiB (4 KiB blocks) window never shares a lock falsely:
@@ -106,7 +106,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     /** Shared by I/O, exclusive for flush, power cut and bit rot; see Locking. */
     private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
     /** Created on first use (a device that sees little I/O keeps a 16 KiB table and few locks). */
-    private final java.util.concurrent.atomic.AtomicReferenceArray<RegionLock> regionLocks =
+    private final java.util.concurrent.atomic.AtomicReferenceArray<MaskLock> regionLocks =
             new java.util.concurrent.atomic.AtomicReferenceArray<>(REGION_LOCKS);
     private final Object undoLock = new Object();
     private final Object errorLock = new Object();
@@ -543,62 +543,8 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         return buffer;
     }
 
-    /**
-     * One region lock: its state is the mask of the region's blocks held ({@value #REGION_BLOCKS}
-     * bits; shared mode of the synchronizer, so holders of disjoint blocks hold it together). A
-     * thread waiting for the whole region is not overtaken by new holders of single blocks (they
-     * queue behind it), so a stream of small I/O to a region cannot starve a large one; threads
-     * already queued are not held back.
-     */
-    private static final class RegionLock extends java.util.concurrent.locks.AbstractQueuedLongSynchronizer {
-        private static final long serialVersionUID = 1L;
-        static final long ALL = (1L << REGION_BLOCKS) - 1;
-        volatile int wholeWaiters;
-        static final java.util.concurrent.atomic.AtomicIntegerFieldUpdater<RegionLock> WHOLE_WAITERS =
-                java.util.concurrent.atomic.AtomicIntegerFieldUpdater.newUpdater(RegionLock.class, "wholeWaiters");
-
-        @Override
-        protected long tryAcquireShared(long mask) {
-            if (mask != ALL && wholeWaiters > 0 && !isQueued(Thread.currentThread())) {
-                return -1;
-            }
-            for (;;) {
-                long held = getState();
-                if ((held & mask) != 0) {
-                    return -1;
-                }
-                if (compareAndSetState(held, held | mask)) {
-                    return 1;
-                }
-            }
-        }
-
-        @Override
-        protected boolean tryReleaseShared(long mask) {
-            for (;;) {
-                long held = getState();
-                if (compareAndSetState(held, held & ~mask)) {
-                    return true;
-                }
-            }
-        }
-
-        void lock(long mask) {
-            if (tryAcquireShared(mask) >= 0) {
-                return;
-            }
-            if (mask != ALL) {
-                acquireShared(mask);
-                return;
-            }
-            WHOLE_WAITERS.incrementAndGet(this);
-            try {
-                acquireShared(mask);
-            } finally {
-                WHOLE_WAITERS.decrementAndGet(this);
-            }
-        }
-    }
+    /** Every block of a region: a region lock's whole mask ({@link MaskLock} over {@value #REGION_BLOCKS} blocks). */
+    private static final long REGION_ALL = (1L << REGION_BLOCKS) - 1;
 
     /**
      * Locks the blocks of {@code [lba, lba + blockCount)} region by region, in ascending table order
@@ -613,7 +559,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         if (last - first + 1 >= REGION_LOCKS) {
             held = new int[REGION_LOCKS];
             for (int i = 0; i < REGION_LOCKS; i++) {
-                held[i] = i << 16 | (int) RegionLock.ALL;
+                held[i] = i << 16 | (int) REGION_ALL;
             }
         } else {
             int count = (int) (last - first + 1);
@@ -626,7 +572,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
                 int index = (int) (region % REGION_LOCKS);
                 long from = Math.max(lba, region * REGION_BLOCKS) - region * REGION_BLOCKS;
                 long to = Math.min(end, (region + 1) * REGION_BLOCKS) - region * REGION_BLOCKS;
-                long mask = (RegionLock.ALL >>> (REGION_BLOCKS - (to - from))) << from;
+                long mask = (REGION_ALL >>> (REGION_BLOCKS - (to - from))) << from;
                 held[i] = index << 16 | (int) mask;
             }
         }
@@ -638,14 +584,14 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
 
     private void unlockRegions(int[] held) {
         for (int i = held.length - 1; i >= 0; i--) {
-            regionLocks.get(held[i] >>> 16).releaseShared(held[i] & 0xFFFF);
+            regionLocks.get(held[i] >>> 16).unlock(held[i] & 0xFFFF);
         }
     }
 
-    private RegionLock regionLock(int index) {
-        RegionLock lock = regionLocks.get(index);
+    private MaskLock regionLock(int index) {
+        MaskLock lock = regionLocks.get(index);
         if (lock == null) {
-            RegionLock created = new RegionLock();
+            MaskLock created = new MaskLock(REGION_ALL);
             lock = regionLocks.compareAndExchange(index, null, created);
             if (lock == null) {
                 lock = created;

@@ -1,7 +1,7 @@
 package dev.scemu.raid.internal;
 
-import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
-import java.util.concurrent.locks.AbstractQueuedLongSynchronizer;
+import dev.scemu.core.MaskLock;
+
 
 /**
  * Per-row, per-column mutual exclusion: a fixed table of row locks indexed by the row number
@@ -41,7 +41,7 @@ import java.util.concurrent.locks.AbstractQueuedLongSynchronizer;
  *       one of those).</li>
  * </ol>
  * Waiting: a holder that releases wakes the first waiter of its row lock, which wakes the next one
- * once it has its columns (AQS shared mode); a waiter whose columns are still held parks again,
+ * once it has its columns ({@link dev.scemu.core.MaskLock}); a waiter whose columns are still held parks again,
  * and waiters behind it wait for it (first come, first served per row lock; a new arrival whose
  * columns are free takes them at once, as the non-fair {@code ReentrantLock} did). One exception
  * keeps whole-row operations from starving: while a thread waits for a whole row, a new column
@@ -67,60 +67,7 @@ public final class StripeLocks {
     /** The largest number of column bits a row lock has. */
     static final int MAX_BITS = Long.SIZE;
 
-    /**
-     * One row lock: its state is the mask of the columns held (shared mode of the synchronizer:
-     * holders with disjoint masks hold it together).
-     */
-    private static final class RowLock extends AbstractQueuedLongSynchronizer {
-        private static final long serialVersionUID = 1L;
-
-        /** Every column: the whole row. */
-        private final long all;
-        /** Threads waiting for the whole row (Ordering 3: new column holders queue behind them). */
-        volatile int rowWaiters;
-        static final AtomicIntegerFieldUpdater<RowLock> ROW_WAITERS =
-                AtomicIntegerFieldUpdater.newUpdater(RowLock.class, "rowWaiters");
-
-        RowLock(long all) {
-            this.all = all;
-        }
-
-        @Override
-        protected long tryAcquireShared(long mask) {
-            if (mask != all && rowWaiters > 0 && !isQueued(Thread.currentThread())) {
-                return -1; // a whole-row operation waits: queue behind it rather than overlap the holders
-            }
-            for (;;) {
-                long held = getState();
-                if ((held & mask) != 0) {
-                    return -1;
-                }
-                if (compareAndSetState(held, held | mask)) {
-                    return 1;
-                }
-            }
-        }
-
-        @Override
-        protected boolean tryReleaseShared(long mask) {
-            for (;;) {
-                long held = getState();
-                if ((held & mask) != mask) {
-                    throw new IllegalMonitorStateException("columns " + Long.toHexString(mask)
-                            + " released but the row lock holds " + Long.toHexString(held));
-                }
-                if (compareAndSetState(held, held & ~mask)) {
-                    return true;
-                }
-            }
-        }
-
-        long held() {
-            return getState();
-        }
-    }
-
-    private final RowLock[] locks;
+    private final MaskLock[] locks;
     private final int tableMask;
     private final int columns;
     private final int columnsPerBit;
@@ -137,9 +84,9 @@ public final class StripeLocks {
         int bits = (columns + columnsPerBit - 1) / columnsPerBit;
         this.all = bits == MAX_BITS ? -1L : (1L << bits) - 1;
         int n = Integer.highestOneBit(Math.max(1, size - 1)) << 1;
-        locks = new RowLock[n];
+        locks = new MaskLock[n];
         for (int i = 0; i < n; i++) {
-            locks[i] = new RowLock(all);
+            locks[i] = new MaskLock(all);
         }
         tableMask = n - 1;
     }
@@ -178,36 +125,30 @@ public final class StripeLocks {
             lockRow(row);
             return;
         }
-        RowLock lock = locks[(int) (row & tableMask)];
-        if (lock.tryAcquireShared(mask) < 0) {
+        MaskLock lock = locks[(int) (row & tableMask)];
+        if (!lock.tryLock(mask)) {
             waiting(row, mask);
-            lock.acquireShared(mask);
+            lock.lock(mask);
         }
     }
 
     /** Takes columns {@code mask} of {@code row} if none of them is held; whether it did. */
     public boolean tryLock(long row, long mask) {
         checkMask(mask);
-        return locks[(int) (row & tableMask)].tryAcquireShared(mask) >= 0;
+        return locks[(int) (row & tableMask)].tryLock(mask);
     }
 
     /** Releases columns {@code mask} of {@code row}, which the caller holds. */
     public void unlock(long row, long mask) {
-        locks[(int) (row & tableMask)].releaseShared(mask);
+        locks[(int) (row & tableMask)].unlock(mask);
     }
 
     /** Takes every column of {@code row} (Ordering 3). */
     public void lockRow(long row) {
-        RowLock lock = locks[(int) (row & tableMask)];
-        if (lock.tryAcquireShared(all) >= 0) {
-            return;
-        }
-        RowLock.ROW_WAITERS.incrementAndGet(lock);
-        try {
+        MaskLock lock = locks[(int) (row & tableMask)];
+        if (!lock.tryLock(all)) {
             waiting(row, all);
-            lock.acquireShared(all);
-        } finally {
-            RowLock.ROW_WAITERS.decrementAndGet(lock);
+            lock.lock(all); // a whole waiter: new column holders queue behind it (Ordering 3)
         }
     }
 
@@ -237,12 +178,12 @@ public final class StripeLocks {
 
     /** Threads waiting for the whole of {@code row}'s row lock, for tests. */
     int rowWaiters(long row) {
-        return locks[(int) (row & tableMask)].rowWaiters;
+        return locks[(int) (row & tableMask)].wholeWaiters();
     }
 
     /** Threads queued on {@code row}'s row lock (waiting for columns or the whole row), for tests. */
     int queued(long row) {
-        return locks[(int) (row & tableMask)].getQueueLength();
+        return locks[(int) (row & tableMask)].queued();
     }
 
     private void checkMask(long mask) {
