@@ -16,7 +16,9 @@
 # each a time-based fio slice of
 #   spread:   --rw=randwrite --bs=4k --iodepth=16 over the whole export, --norandommap
 #             --random_generator=tausworthe64, a new --randseed every round (no round rewrites
-#             another's blocks), at most --number_ios=CAP writes (the free-space budget below);
+#             another's blocks; fio 3.33 ignores --randseed unless --randrepeat=0, which every slice
+#             passes: with its default randrepeat=1 each round repeated the first one's offsets),
+#             at most --number_ios=CAP writes (the free-space budget below);
 #   confined: the same with --size=100m (the first 100 MiB, fio's random map: every block once per pass);
 #   fresh (snapshot stack only, a diagnostic the report shows beside the judged ratio): the same in a
 #             100 MiB region never written before, a new one every round (at (round + 1) x 16 GiB), so
@@ -81,7 +83,7 @@ while [ $# -gt 0 ]; do
     --no-touch) touch=0; shift ;;
     --stop-term) stop_signal=TERM; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,51p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,53p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -129,6 +131,7 @@ SERVE=(java $SCEMU_JVM_FLAGS -Dorg.slf4j.simpleLogger.defaultLogLevel=warn ${SCE
 
 rm -rf "$out"
 mkdir -p "$out"
+out_abs=$(cd "$out" && pwd)
 work=$(mktemp -d "$bench_dir/scemu-nbd-scale.XXXXXX")
 serve_pid=""
 cleanup() {
@@ -179,19 +182,21 @@ fio_slice() { # name uri file seed extra-args...: one time-based 4 KiB randwrite
   local name=$1 uri=$2 file=$3 seed=$4
   shift 4
   fio --name="$name" --ioengine=nbd --uri="$uri" --rw=randwrite --bs=4k --iodepth=16 \
-    --time_based --runtime="$seconds" --randseed="$seed" "$@" \
+    --time_based --runtime="$seconds" --randrepeat=0 --randseed="$seed" "$@" \
     --output-format=json --output="$file" > "${file%.json}.log" 2>&1 \
     || log "fio $name failed (see ${file%.json}.log)"
 }
 
 jfr_start() { # name
   [ "$jfr" = 1 ] || return 0
-  jcmd "$serve_pid" JFR.start name="$1" settings=profile filename="$(pwd)/$out/$1.jfr" > /dev/null 2>&1 \
-    || log "jcmd JFR.start $1 failed"
+  # jcmd reports a failed command on stdout with exit status 0: the log keeps its output
+  jcmd "$serve_pid" JFR.start name="$1" settings=profile filename="$out_abs/$1.jfr" >> "$out/jcmd.log" 2>&1 \
+    || log "jcmd JFR.start $1 failed (see jcmd.log)"
 }
 jfr_stop() { # name
   [ "$jfr" = 1 ] || return 0
-  jcmd "$serve_pid" JFR.stop name="$1" > /dev/null 2>&1 || log "jcmd JFR.stop $1 failed"
+  jcmd "$serve_pid" JFR.stop name="$1" >> "$out/jcmd.log" 2>&1 || log "jcmd JFR.stop $1 failed (see jcmd.log)"
+  [ -s "$out/$1.jfr" ] || log "no JFR recording $out/$1.jfr (see jcmd.log)"
 }
 
 out_of_space=""
@@ -299,6 +304,8 @@ for stack in ${stacks//,/ }; do
     done
   fi
   echo "allocatedBytesAfter=$(allocated_bytes "$unit")" >> "$props"
+  # the unit's I/O meters since serve started (host and member writes: what the rounds asked of the members)
+  echo "meters=$("${SCEMU[@]}" status "$unit" 2>/dev/null | grep '^meters' | head -1)" >> "$props"
   echo "freeBytesMin=$free_min" >> "$props"
   # SIGTERM runs serve's shutdown hook (SIGINT is ignored by a script's background jobs): it closes the
   # unit, which flushes the members' dirty pages (the scattered blocks the spread writes left); SIGKILL

@@ -19,7 +19,8 @@ import java.util.Properties;
  *       seconds per slice, free-space margin, load averages, free space at start and end);</li>
  *   <li>per stack {@code STACK.properties}: its create command, volume size, member files' allocated
  *       bytes (du) before and after the rounds and after the server stopped, free space, the load
- *       average before each round, server stop and unit delete times, and {@code stopped} when the
+ *       average before each round, the unit's I/O meters ({@code scemu status}) after the rounds,
+ *       server stop and unit delete times, and {@code stopped} when the
  *       stack ended early (free space under the margin, a command that failed);</li>
  *   <li>per stack and round {@code STACK-rN-spread.json}, {@code STACK-rN-confined.json} and, on the
  *       snapshot stack, {@code STACK-rN-fresh.json}: fio's JSON output of each slice.</li>
@@ -89,6 +90,7 @@ public final class NbdScaleCollector {
         }
         out.put("stopped", p.getProperty("stopped"));
         out.put("stopNote", p.getProperty("stopNote"));
+        out.put("meters", p.getProperty("meters"));
         boolean snapshot = Boolean.parseBoolean(p.getProperty("snapshot"));
         List<Object> roundList = new ArrayList<>();
         List<Object> invalid = new ArrayList<>();
