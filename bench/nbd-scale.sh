@@ -45,8 +45,9 @@
 #   --out        per-round fio JSON, properties and logs (default bench/results/nbd-scale)
 #   --json       the result the report reads (default OUT/nbd-scale.json)
 #   --min-free   free space to leave on --bench-dir's file system (default 10G; K, M, G suffixes)
-#   --jfr        record the server with JFR (jcmd, settings=profile) during the last round's spread and
-#                confined slices: OUT/STACK-spread.jfr, OUT/STACK-confined.jfr
+#   --jfr        after the rounds, one more round (not counted) with the server recorded by JFR (jcmd,
+#                settings=profile) during its spread and its confined slice: OUT/STACK-spread.jfr,
+#                OUT/STACK-confined.jfr
 # env SCEMU_JAR: another CLI build for A/B runs (default cli/target/scemu.jar); SCEMU_JAVA_OPTS: JVM
 # flags added to `scemu serve` only (e.g. -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints).
 # Needs fio with the nbd engine (exit 3 without it); the JSON is assembled by
@@ -83,7 +84,7 @@ while [ $# -gt 0 ]; do
     --no-touch) touch=0; shift ;;
     --stop-term) stop_signal=TERM; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,53p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,54p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -278,13 +279,9 @@ for stack in ${stacks//,/ }; do
       fi
       echo "round.$r.load=$(load)" >> "$props"
       echo "round.$r.spreadIosCap=$cap" >> "$props"
-      [ "$r" = "$rounds" ] && jfr_start "$stack-spread"
       fio_slice spread "$uri" "$out/$stack-r$r-spread.json" $(( 1000 + r )) \
         --norandommap --random_generator=tausworthe64 --number_ios="$cap"
-      [ "$r" = "$rounds" ] && jfr_stop "$stack-spread"
-      [ "$r" = "$rounds" ] && jfr_start "$stack-confined"
       fio_slice confined "$uri" "$out/$stack-r$r-confined.json" $(( 2000 + r )) --size=100m
-      [ "$r" = "$rounds" ] && jfr_stop "$stack-confined"
       extra=""
       if [ "$snapshot" = true ]; then
         fio_slice fresh "$uri" "$out/$stack-r$r-fresh.json" $(( 3000 + r )) --offset=$(( (r + 1) * 16 ))g --size=100m \
@@ -302,6 +299,22 @@ for stack in ${stacks//,/ }; do
         break
       fi
     done
+  fi
+  if [ "$jfr" = 1 ] && ! grep -q '^stopped=' "$props"; then
+    # one more round, not counted (JFR's start costs the server CPU for a second or two): spread then
+    # confined, each recorded on its own
+    free=$(free_bytes)
+    cap=$(( (free - min_free_bytes) / 16384 ))
+    if [ "$cap" -ge 1000 ]; then
+      jfr_start "$stack-spread"
+      fio_slice spread "$uri" "$out/$stack-jfr-spread.json" 1999 --norandommap --random_generator=tausworthe64 \
+        --number_ios="$cap"
+      jfr_stop "$stack-spread"
+      jfr_start "$stack-confined"
+      fio_slice confined "$uri" "$out/$stack-jfr-confined.json" 2999 --size=100m
+      jfr_stop "$stack-confined"
+      log "$stack JFR round (not counted): spread $(iops_of "$out/$stack-jfr-spread.json"), confined $(iops_of "$out/$stack-jfr-confined.json") IOPS"
+    fi
   fi
   echo "allocatedBytesAfter=$(allocated_bytes "$unit")" >> "$props"
   # the unit's I/O meters since serve started (host and member writes: what the rounds asked of the members)

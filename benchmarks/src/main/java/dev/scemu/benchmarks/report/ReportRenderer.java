@@ -692,10 +692,11 @@ public final class ReportRenderer {
                 f(Json.num(json, "seconds"), 0), Json.str(json, "fio"), f(Json.num(json, "iodepth"), 0));
         line("--random_generator=tausworthe64`, a new seed each round) then one confined to its first %s MiB. The ratio is",
                 f(Json.num(json, "confinedBytes") / (1 << 20), 0));
-        line("the median over rounds of the two slices' IOPS in the same round. After the first round the confined writes");
-        line("rewrite written blocks (with a snapshot: blocks already copied), while every spread write lands on a block");
-        line("never written (a hole in the member files; with a snapshot, a first write since it). %s, units in `%s` (%s),",
-                Json.str(json, "scemu"), Json.str(json, "directory"), Json.str(json, "fileSystem"));
+        line("the median over rounds of the two slices' IOPS in the same round. The confined writes rewrite written blocks");
+        line("(with a snapshot, the first pass over the 100 MiB copies them, later ones rewrite copied blocks), while every");
+        line("spread write lands on a block never written (a hole in the member files; with a snapshot, a first write since");
+        line("it). %s, units in `%s` (%s),", Json.str(json, "scemu"), Json.str(json, "directory"),
+                Json.str(json, "fileSystem"));
         line("deleted after each stack (serve stopped with SIG%s); free space kept above %s GiB. Load average %s at the",
                 Json.str(json, "stopSignal"), f(Json.num(json, "minFreeBytes") / (1L << 30), 0), Json.str(json, "loadStart"));
         line("start, %s at the end.", Json.str(json, "loadEnd"));
