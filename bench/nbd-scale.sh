@@ -28,7 +28,8 @@
 # The figure is the median over rounds of spread IOPS / confined IOPS of the same round (target:
 # scale.nbd.spreadVsConfined.min of bench/targets.properties). Then the server is killed (SIGKILL: the
 # unit is deleted next, so its dirty pages need no writeback; --stop-term stops it with SIGTERM instead,
-# whose shutdown flushes the members, and records how long that takes) and the unit deleted.
+# whose shutdown flushes the members, and records how long that takes), the unit deleted and the file
+# system synced (`sync -f`: the freed extents' journal commits and discards end before the next stack).
 #
 # Free space: spread writes land in holes of the member files, and each allocates file-system blocks
 # (data, RAID-5 parity, snapshot metadata). Before every spread slice the budget is
@@ -84,7 +85,7 @@ while [ $# -gt 0 ]; do
     --no-touch) touch=0; shift ;;
     --stop-term) stop_signal=TERM; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,54p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,55p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -99,7 +100,7 @@ to_bytes() { # 10G -> bytes
     *) echo "--min-free: not a size: $1 (e.g. 10G)" >&2; exit 2 ;;
   esac
 }
-min_free_bytes=$(to_bytes "$min_free")
+min_free_bytes=$(to_bytes "$min_free") || exit 2
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds must be a positive integer: $rounds" >&2; exit 2; }
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "--seconds must be a positive integer: $seconds" >&2; exit 2; }
 for s in ${stacks//,/ }; do
@@ -130,6 +131,11 @@ fi
 SCEMU=(java $SCEMU_JVM_FLAGS -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR")
 SERVE=(java $SCEMU_JVM_FLAGS -Dorg.slf4j.simpleLogger.defaultLogLevel=warn ${SCEMU_JAVA_OPTS:-} -jar "$JAR")
 
+# --out is emptied first: only a directory of an earlier run (or an empty or new one), never any other
+if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -f "$out/run.properties" ]; then
+  echo "--out $out holds files of something else than an earlier bench/nbd-scale.sh run: not emptying it" >&2
+  exit 2
+fi
 rm -rf "$out"
 mkdir -p "$out"
 out_abs=$(cd "$out" && pwd)
@@ -337,6 +343,11 @@ for stack in ${stacks//,/ }; do
   t0=$(now)
   rm -rf "$unit"
   echo "deleteSeconds=$(secs "$t0" "$(now)")" >> "$props"
+  # syncfs: the freed extents' journal commits (and, on a file system mounted with discard, their
+  # discards) finish here and not in the next stack's slices, where a member fdatasync would wait for them
+  t0=$(now)
+  sync -f "$work" 2>/dev/null || sync
+  echo "settleSeconds=$(secs "$t0" "$(now)")" >> "$props"
   echo "freeBytesAfter=$(free_bytes)" >> "$props"
   log "$stack: stopped and deleted"
 done

@@ -85,7 +85,7 @@ public final class NbdScaleCollector {
         out.put("create", p.getProperty("create"));
         for (String key : new String[] {"volumeBytes", "createSeconds", "touchSeconds", "allocatedBytesBefore", "allocatedBytesAfter",
                 "allocatedBytesAfterStop", "freeBytesBefore", "freeBytesMin", "freeBytesAfter", "stopSeconds",
-                "deleteSeconds"}) {
+                "deleteSeconds", "settleSeconds"}) {
             out.put(key, number(p, key));
         }
         out.put("stopped", p.getProperty("stopped"));
