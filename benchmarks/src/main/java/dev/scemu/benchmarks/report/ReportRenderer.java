@@ -42,6 +42,8 @@ import org.jfree.data.category.DefaultCategoryDataset;
  *       threads against 1, same-run ratio);</li>
  *   <li>{@code scale.json}: {@code dev.scemu.benchmarks.raid.ScaleRatio} (writes spread over 4 sparse
  *       256 GiB members against writes confined to 100 MiB, same-run ratio per stack);</li>
+ *   <li>{@code nbd-scale.json}: {@code bench/nbd-scale.sh} through {@link NbdScaleCollector} (the same
+ *       target as {@code scale.json}, as issue #20 words it: fio over NBD against {@code scemu serve});</li>
  *   <li>{@code nbd/SERVER-JOB.json}: fio's JSON output per server and job, and
  *       {@code nbd/servers.properties} (which servers ran, which were skipped and why).</li>
  * </ul>
@@ -105,6 +107,7 @@ public final class ReportRenderer {
         latency();
         concurrency();
         scale();
+        nbdScale();
         nbd();
         summary();
         Files.writeString(dir.resolve("REPORT.md"), md.toString());
@@ -663,6 +666,102 @@ public final class ReportRenderer {
         line("Target \"writes spread over the volume ≥ %s× the same writes confined to 100 MiB\": %s.", min,
                 String.join("; ", verdicts));
         line("");
+    }
+
+    private void nbdScale() throws IOException {
+        line("## 5b. Cost of a write against the volume's size over NBD (`bench/nbd-scale.sh`, same-run ratios)");
+        line("");
+        String key = "scale.nbd.spreadVsConfined.min";
+        String min = goals.text(key);
+        Object json = readJson("nbd-scale.json");
+        if (json == null) {
+            line("_No `nbd-scale.json`._");
+            line("");
+            for (String[] stack : SCALE_STACKS) {
+                notMeasured(nbdScaleTarget(stack[1], min), "no nbd-scale.json");
+            }
+            return;
+        }
+        line("Issue #20's wording of section 5's target: per stack `scemu create DIR --level L --disks 4 --disk-size 256G`");
+        line("(4 sparse 256 GiB mapped-file members, default snapshot store), `scemu serve DIR`, the first 100 MiB written");
+        line("once (untimed), %sfor the snapshot stack then `scemu snapshot create DIR base` while served; then %s rounds, each",
+                Boolean.TRUE.equals(((Map<?, ?>) json).get("touch")) ? "one 4 KiB write in every 64 MiB of the export"
+                        + " (the touch: it sets the RAID-5 write-intent bitmap's bits, as on a volume in use), " : "",
+                f(Json.num(json, "rounds"), 0));
+        line("a %s s slice of `%s --ioengine=nbd` 4 KiB random writes at QD%s spread over the whole export (`--norandommap",
+                f(Json.num(json, "seconds"), 0), Json.str(json, "fio"), f(Json.num(json, "iodepth"), 0));
+        line("--random_generator=tausworthe64`, a new seed each round) then one confined to its first %s MiB. The ratio is",
+                f(Json.num(json, "confinedBytes") / (1 << 20), 0));
+        line("the median over rounds of the two slices' IOPS in the same round. The confined writes rewrite written blocks");
+        line("(with a snapshot, the first pass over the 100 MiB copies them, later ones rewrite copied blocks), while every");
+        line("spread write lands on a block never written (a hole in the member files; with a snapshot, a first write since");
+        line("it). %s, units in `%s` (%s),", Json.str(json, "scemu"), Json.str(json, "directory"),
+                Json.str(json, "fileSystem"));
+        line("deleted after each stack (serve stopped with SIG%s); free space kept above %s GiB. Load average %s at the",
+                Json.str(json, "stopSignal"), f(Json.num(json, "minFreeBytes") / (1L << 30), 0), Json.str(json, "loadStart"));
+        line("start, %s at the end.", Json.str(json, "loadEnd"));
+        line("");
+        line("| stack | volume | touch, s | spread, IOPS (median) | confined, IOPS (median) | spread / confined, median of rounds (min..max) | member files allocated, MiB before → after | stop serve + delete the files, s |");
+        line("|---|---|---|---|---|---|---|---|");
+        Map<String, Object> byStack = new LinkedHashMap<>();
+        for (Object st : Json.list(json, "stacks")) {
+            byStack.put(Json.str(st, "stack"), st);
+        }
+        List<String> verdicts = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        for (String[] stack : SCALE_STACKS) {
+            String what = nbdScaleTarget(stack[1], min);
+            Object st = byStack.get(stack[0]);
+            if (st != null && Json.str(st, "stopped") != null) {
+                notes.add(stack[1] + " stopped early: " + Json.str(st, "stopped"));
+            }
+            if (st != null) {
+                for (Object why : Json.list(st, "invalidRounds")) {
+                    notes.add(stack[1] + ", not counted: " + why);
+                }
+            }
+            if (st == null || !(Json.num(st, "roundsMeasured") > 0)) {
+                line("| %s | _not measured (see nbd-scale.log)_ | | | | | | |", stack[1]);
+                notMeasured(what, st == null ? "not in nbd-scale.json" : "no valid round in nbd-scale.json");
+                verdicts.add(stack[1] + ": not measured");
+                continue;
+            }
+            double ratio = Json.num(st, "medianRatio");
+            line("| %s | %s GiB | %s | %s | %s | **%s** (%s..%s) | %s → %s | %s + %s |", stack[1],
+                    f(Json.num(st, "volumeBytes") / (1L << 30), 0), f(Json.num(st, "touchSeconds"), 1),
+                    f(Json.num(st, "numeratorMedian"), 0),
+                    f(Json.num(st, "denominatorMedian"), 0), r(ratio), r(Json.num(st, "minRatio")),
+                    r(Json.num(st, "maxRatio")), f(Json.num(st, "allocatedBytesBefore") / (1 << 20), 0),
+                    f(Json.num(st, "allocatedBytesAfter") / (1 << 20), 0), f(Json.num(st, "stopSeconds"), 1),
+                    f(Json.num(st, "deleteSeconds"), 1));
+            verdicts.add(String.format(Locale.ROOT, "%s **%s** (%s)", stack[1], r(ratio),
+                    target(what, r(ratio) + "×", ratio >= goals.value(key))));
+            gaps.put("scale over NBD, " + stack[1] + ": spread / confined (target " + min + ")", ratio);
+            Map<String, Object> fresh = Json.obj(st, "fresh");
+            if (fresh != null) {
+                notes.add(String.format(Locale.ROOT, "%s, diagnostic (not judged): confined instead to a fresh 100 MiB"
+                                + " each round, never written before, so that its writes are first writes since the"
+                                + " snapshot to never-written blocks as the spread ones are (at most one write per block):"
+                                + " %s IOPS (median); spread / fresh **%s** (%s..%s)", stack[1],
+                        f(Json.num(fresh, "denominatorMedian"), 0), r(Json.num(fresh, "medianRatio")),
+                        r(Json.num(fresh, "minRatio")), r(Json.num(fresh, "maxRatio"))));
+            }
+        }
+        line("");
+        for (String note : notes) {
+            line("- %s.", note);
+        }
+        if (!notes.isEmpty()) {
+            line("");
+        }
+        line("Target \"fio over NBD: writes spread over the volume ≥ %s× the same writes confined to 100 MiB\": %s.", min,
+                String.join("; ", verdicts));
+        line("");
+    }
+
+    private static String nbdScaleTarget(String stack, String min) {
+        return "scale over NBD (fio QD16, `scemu serve`), " + stack
+                + ": 4 KiB random writes spread over 4 sparse 256 GiB members ≥ " + min + "× confined to 100 MiB";
     }
 
     private static String scaleTarget(String stack, String min) {

@@ -17,7 +17,7 @@ class TargetsTest {
                 "firmware.switchPauseP99Millis.max", "nbd.randwrite4kQd16.vsNbdkitMemory.min",
                 "nbd.randread4kQd16.vsNbdkitMemory.min", "nbd.randwrite4kQd16.vsQemuNbdQcow2Snapshot.min",
                 "raid5.randwrite4k.threads4VsThreads1.min", "rebuild.hostWriteP99VsBaseline.max",
-                "scale.spreadVsConfined.min"}) {
+                "scale.spreadVsConfined.min", "scale.nbd.spreadVsConfined.min"}) {
             assertThat(targets.value(key)).as(key).isPositive();
         }
         assertThat(targets.text("wa.rewriteIdentical.max")).isEqualTo("0.01");
