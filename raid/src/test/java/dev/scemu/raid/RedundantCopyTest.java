@@ -59,6 +59,14 @@ class RedundantCopyTest {
         assertThat(plain).as("plain reads return the repaired block").isEqualTo(expected);
         assertThat(array.scrub(false).mismatchedStripes()).isZero();
 
+        array.stop();
+        ByteBuffer sb = ByteBuffer.allocateDirect(TestArrays.BLOCK);
+        members.get(damaged).read(dev.scemu.raid.internal.MdSuperblockLayout.SUPER_OFFSET_BYTES / TestArrays.BLOCK, 1, sb, 0);
+        byte[] bytes = new byte[dev.scemu.raid.internal.MdSuperblockLayout.SUPERBLOCK_BYTES];
+        sb.get(0, bytes);
+        assertThat(dev.scemu.raid.internal.MdSuperblock.decode(bytes, "member").correctedReads)
+                .as("md's cnt_corrected_read of the repaired member").isEqualTo(1);
+        array = RaidArray.assemble(members);
         if (level == RaidLevel.RAID5) {
             array.failMember((damaged + 1) % members.size());
             assertThat(array.readCopy(lba, 1, copy, 0, damaged + 1)).as("needs the failed member").isFalse();

@@ -522,6 +522,10 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         }
         metadata.leaveReadAuto();
         if (writeMember(role, memberLba, blockCount, good, goodOffset, IoCause.REBUILD, true)) {
+            Slot slot = slots[role];
+            synchronized (slot) {
+                slot.correctedReads++; // md's cnt_corrected_read, as for a read error fixed from redundancy
+            }
             LOG.warn("array {}: rewrote {} block(s) of member {} at member lba {} from redundancy: the copy there failed"
                     + " its reader's check", name(), blockCount, role, memberLba);
         }
