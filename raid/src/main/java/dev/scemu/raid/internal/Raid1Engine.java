@@ -51,17 +51,35 @@ final class Raid1Engine implements LevelEngine {
 
     @Override
     public void read(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+        forEachPiece(lba, blockCount, bufferOffset, (region, pos, k, off) -> {
+            readPiece(region, pos, k, buffer, off);
+            return true;
+        });
+    }
+
+    /** One piece of a range: its blocks within one region. */
+    @FunctionalInterface
+    private interface Piece {
+        /** Whether to go on with the next piece. */
+        boolean visit(long region, long lba, int blockCount, int bufferOffset);
+    }
+
+    /** Splits {@code [lba, +blockCount)} at region boundaries; false if a visit stopped it. */
+    private boolean forEachPiece(long lba, long blockCount, int bufferOffset, Piece piece) {
         long pos = lba;
-        int remaining = blockCount;
+        long remaining = blockCount;
         int off = bufferOffset;
         while (remaining > 0) {
             long region = pos / regionBlocks;
             int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
-            readPiece(region, pos, k, buffer, off);
+            if (!piece.visit(region, pos, k, off)) {
+                return false;
+            }
             pos += k;
             remaining -= k;
             off += k * blockSize;
         }
+        return true;
     }
 
     private void readPiece(long region, long lba, int k, ByteBuffer buffer, int off) {
@@ -113,13 +131,8 @@ final class Raid1Engine implements LevelEngine {
     /** Each piece from the first readable mirror other than {@code excluded}, in the plain read's order. */
     @Override
     public boolean readWithout(int excluded, long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-        boolean differs = false;
-        long pos = lba;
-        int remaining = blockCount;
-        int off = bufferOffset;
-        while (remaining > 0) {
-            long region = pos / regionBlocks;
-            int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
+        boolean[] differs = {false};
+        boolean complete = forEachPiece(lba, blockCount, bufferOffset, (region, pos, k, off) -> {
             int plain = -1;
             int other = -1;
             for (int i = 0; i < n; i++) {
@@ -132,24 +145,18 @@ final class Raid1Engine implements LevelEngine {
             if (other < 0 || a.readMember(other, pos, k, buffer, off, IoCause.HOST) != IO_OK) {
                 return false;
             }
-            differs |= plain == excluded;
-            pos += k;
-            remaining -= k;
-            off += k * blockSize;
-        }
-        return differs;
+            differs[0] |= plain == excluded;
+            return true;
+        });
+        return complete && differs[0];
     }
 
     /** Each piece copied from another mirror to {@code excluded} under the region lock. */
     @Override
     public void repairWithout(int excluded, long lba, int blockCount) {
-        java.nio.ByteBuffer good = a.pool.acquire();
+        ByteBuffer good = a.pool.acquire();
         try {
-            long pos = lba;
-            int remaining = blockCount;
-            while (remaining > 0) {
-                long region = pos / regionBlocks;
-                int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
+            forEachPiece(lba, blockCount, 0, (region, pos, k, off) -> {
                 a.locks.lockRow(region);
                 try {
                     if (readWithout(excluded, pos, k, good, 0)) {
@@ -158,9 +165,8 @@ final class Raid1Engine implements LevelEngine {
                 } finally {
                     a.locks.unlockRow(region);
                 }
-                pos += k;
-                remaining -= k;
-            }
+                return true;
+            });
         } finally {
             a.pool.release(good);
         }
@@ -194,11 +200,7 @@ final class Raid1Engine implements LevelEngine {
      * first and its lock held across all mirrors; the request fails only if no mirror took a region.
      */
     private void forEachRegion(String what, long lba, long blockCount, MirrorOp op) {
-        long pos = lba;
-        long remaining = blockCount;
-        while (remaining > 0) {
-            long region = pos / regionBlocks;
-            int k = (int) Math.min(remaining, (region + 1) * regionBlocks - pos);
+        forEachPiece(lba, blockCount, 0, (region, pos, k, off) -> {
             a.bitmapStart(pos, k);
             a.locks.lockRow(region);
             try {
@@ -215,9 +217,8 @@ final class Raid1Engine implements LevelEngine {
                 a.locks.unlockRow(region);
                 a.bitmapEnd(pos, k);
             }
-            pos += k;
-            remaining -= k;
-        }
+            return true;
+        });
     }
 
     @Override
