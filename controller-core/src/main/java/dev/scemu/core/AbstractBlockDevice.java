@@ -89,6 +89,15 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     }
 
     @Override
+    public final void flushRange(long lba, long blockCount) {
+        checkOpen();
+        geometry.checkRange(lba, blockCount);
+        if (!isReadOnly() && blockCount > 0) {
+            doFlushRange(lba, blockCount);
+        }
+    }
+
+    @Override
     public final void trim(long lba, long blockCount) {
         checkOpen();
         geometry.checkRange(lba, blockCount);
@@ -132,6 +141,14 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     }
 
     protected abstract void doFlush();
+
+    /**
+     * A ranged flush (see {@link BlockDevice#flushRange}), request checked and not empty; the
+     * default flushes the whole device, which is always correct.
+     */
+    protected void doFlushRange(long lba, long blockCount) {
+        doFlush();
+    }
 
     protected abstract void doTrim(long lba, long blockCount);
 

@@ -15,8 +15,10 @@ import java.nio.ByteBuffer;
  * <h2>Durability</h2>
  * A completed write is visible to every later read. It survives a power cut only once
  * {@link #flush()} has returned after it, or if it was written with {@code fua} (force unit
- * access), in which case it is durable when the call returns. Every layer honours this, and the
- * crash tests check it. A block write is atomic: after a power cut a block holds either its old
+ * access), in which case it is durable when the call returns. A ranged flush,
+ * {@link #flushRange}, makes durable only what was written to its range (a layer that shares one
+ * medium among several partitions flushes one partition without writing back the others' pages).
+ * Every layer honours this, and the crash tests check it. A block write is atomic: after a power cut a block holds either its old
  * or its new contents, never a mix (the model of a sector-atomic disk).
  *
  * <h2>Trim</h2>
@@ -118,6 +120,23 @@ public interface BlockDevice extends AutoCloseable {
 
     /** Makes every write and trim completed before this call durable. */
     void flush();
+
+    /**
+     * Makes every write and trim of blocks in {@code [lba, lba + blockCount)} completed before
+     * this call durable; writes outside the range need not be (they may be: a flush of the whole
+     * device is a correct ranged flush, and it is the default). Layers pass the range down mapped
+     * onto their members (a partition onto its array, an array onto the rows' member ranges), so
+     * that on file media a ranged flush writes back only the range's dirty pages: a snapshot
+     * store's commit then does not pay for the data partition's writes. Called with the same
+     * ordering guarantees as {@link #flush()}: a write that completed before the call and lies in
+     * the range survives a power cut after it returns.
+     *
+     * @throws CoreException {@link CoreError#OUT_OF_RANGE} if the range is outside the device
+     */
+    default void flushRange(long lba, long blockCount) {
+        geometry().checkRange(lba, blockCount);
+        flush();
+    }
 
     /** Discards {@code blockCount} blocks from {@code lba}: they read as zeros afterwards. */
     void trim(long lba, long blockCount);

@@ -5,8 +5,9 @@ import java.nio.ByteBuffer;
 /**
  * A window onto a contiguous extent of a parent device (a partition, a metadata region): block
  * {@code 0} of the slice is block {@code extent.lba()} of the parent. The slice does not own the
- * parent: closing the slice leaves the parent open, and flush flushes the parent (which flushes
- * more than the slice — a flush cannot be narrower than the device below it).
+ * parent: closing the slice leaves the parent open. A flush of the slice is a ranged flush of its
+ * extent of the parent ({@link BlockDevice#flushRange}): a partition's flush makes its own writes
+ * durable, not its neighbours' (a parent that cannot flush a range flushes everything).
  *
  * <p>Ordering: exactly the parent's.
  */
@@ -112,7 +113,12 @@ public final class SliceDevice extends AbstractBlockDevice {
 
     @Override
     protected void doFlush() {
-        parent.flush();
+        parent.flushRange(firstLba, blockCount());
+    }
+
+    @Override
+    protected void doFlushRange(long lba, long blockCount) {
+        parent.flushRange(firstLba + lba, blockCount);
     }
 
     @Override

@@ -56,6 +56,30 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
         assertThat(device.unflushedBlockCount()).isZero();
     }
 
+    /** A partition's flush is a ranged flush of the parent: it makes the partition's writes durable, not its neighbour's. */
+    @Test
+    void aRangedFlushMakesOnlyItsRangeDurable() {
+        FaultInjectingDevice device = faulty(1);
+        SliceDevice low = SliceDevice.of("low", device, Extent.of(0, 8));
+        SliceDevice high = SliceDevice.of("high", device, Extent.of(8, 8));
+        low.write(1, 1, filled(0xA1, 1), 0);
+        high.write(2, 1, filled(0xB2, 1), 0);
+        device.write(20, 1, filled(0xC3, 1), 0);
+
+        low.flush();
+        assertThat(device.unflushedBlocks()).containsExactlyInAnyOrder(10L, 20L);
+        device.flushRange(16, 8);
+        assertThat(device.unflushedBlocks()).containsExactly(10L);
+        device.cutPower(PowerCutMode.DROP_UNFLUSHED);
+        device.restorePower();
+
+        assertThat(readBytes(device, 1, 1)).containsOnly(0xA1 - 256);
+        assertThat(readBytes(device, 10, 1)).as("written to the other partition, never flushed").containsOnly(0);
+        assertThat(readBytes(device, 20, 1)).containsOnly(0xC3 - 256);
+        assertThatThrownBy(() -> device.flushRange(BLOCK_COUNT - 1, 2))
+                .satisfies(e -> assertThat(codeOf(e)).isEqualTo(CoreError.OUT_OF_RANGE));
+    }
+
     /** A computed write is a write: the fill writes the scratch, a power cut loses it unless flushed or FUA. */
     @Test
     void computedWritesFollowTheSamePowerCutRules() {

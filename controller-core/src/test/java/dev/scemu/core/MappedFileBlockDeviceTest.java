@@ -48,6 +48,32 @@ class MappedFileBlockDeviceTest extends FileMediumContractTest {
         assertThat(device.mappedChunkCount()).isEqualTo(2);
     }
 
+    /**
+     * A ranged flush syncs the dirty chunks' parts inside its range: a chunk it covers whole is
+     * clean after it, one it covers in part stays dirty for the next full flush, and chunks outside
+     * are not touched.
+     */
+    @Test
+    void aRangedFlushSyncsOnlyItsRangeAndKeepsAPartlyCoveredChunkDirty() {
+        MappedFileBlockDevice device = (MappedFileBlockDevice) device();
+        int blocksPerChunk = CHUNK_BYTES / BLOCK_SIZE;
+        ByteBuffer data = randomBlocks(new Random(32), 1);
+        for (int chunk = 0; chunk < 3; chunk++) {
+            device.write(chunk * (long) blocksPerChunk + 1, 1, data, 0);
+        }
+        assertThat(device.dirtyChunkCount()).isEqualTo(3);
+
+        device.flushRange(blocksPerChunk, blocksPerChunk);
+        assertThat(device.dirtyChunkCount()).as("chunk 1, covered whole, is clean").isEqualTo(2);
+        device.flushRange(0, 4);
+        assertThat(device.dirtyChunkCount()).as("chunk 0, covered in part, keeps its flag").isEqualTo(2);
+        device.flushRange(0, BLOCK_COUNT);
+        assertThat(device.dirtyChunkCount()).as("the whole device: the full flush").isZero();
+        for (int chunk = 0; chunk < 3; chunk++) {
+            assertThat(readBytes(device, chunk * (long) blocksPerChunk + 1, 1)).isEqualTo(bytesOf(data));
+        }
+    }
+
     @Test
     void aLongUnalignedWriteGoesDownInAlignedPiecesAndReadsBackWhole() {
         assumeTrue(LibC.isAvailable(), "pread/pwrite path needs 64-bit Linux");

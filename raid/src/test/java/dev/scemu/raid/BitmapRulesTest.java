@@ -94,6 +94,33 @@ class BitmapRulesTest {
         array.close();
     }
 
+    /** A ranged flush (a partition's) clears only bits whose whole region it flushed: it made no other region durable. */
+    @Test
+    void aRangedFlushClearsOnlyTheBitsOfRegionsItFlushed() {
+        List<BlockDevice> members = TestArrays.memoryMembers("r", 4, 8L << 20);
+        MdRaidArray array = (MdRaidArray) RaidArray.create(config(), members);
+        array.setBitmapClock(flushesSixSecondsApart());
+        int rowBlocks = 3 * CHUNK / 4096;
+        ByteBuffer data = TestArrays.randomBuffer(new Random(3), 2);
+        array.write(0, 2, data, 0);                  // bit 0 (rows 0-3)
+        array.write(40L * rowBlocks, 2, data, 0);    // bit 10 (rows 40-43)
+        array.write(5L * rowBlocks, 2, data, 0);     // bit 1, which the first range covers only in part
+        assertThat(array.bitmapDirtyBits()).isEqualTo(3);
+
+        for (int i = 0; i < 2; i++) { // rows 0-5: bit 0 whole, bit 1 in part
+            array.flushRange(0, 6L * rowBlocks);
+        }
+        assertThat(array.bitmapDirtyBits()).isEqualTo(2);
+        assertThat(bitOnDisk(members.get(0), 0)).isFalse();
+        assertThat(bitOnDisk(members.get(0), 1)).isTrue();
+        assertThat(bitOnDisk(members.get(0), 10)).isTrue();
+
+        array.flush();
+        array.flush();
+        assertThat(array.bitmapDirtyBits()).isZero();
+        array.close();
+    }
+
     @Test
     void writesWhileDegradedKeepTheirBitsAndEventsClearedUntilARebuild() {
         List<BlockDevice> members = TestArrays.memoryMembers("d", 4, 8L << 20);

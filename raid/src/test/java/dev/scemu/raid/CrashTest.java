@@ -28,7 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Power cut at every write index of a small scenario (partial-stripe, full-stripe, FUA, boundary
- * spanning writes, trims of partial and of whole rows (passed down as member trims), flushes): after restoring power the members are assembled (which
+ * spanning writes, trims of partial and of whole rows (passed down as member trims), flushes and
+ * ranged flushes): after restoring power the members are assembled (which
  * resyncs the dirty bitmap regions), every block holds a value it may legally hold (everything
  * flushed or written with FUA reads back; unflushed blocks hold the old or the new contents), a
  * scrub finds zero mismatched stripes, and every superblock still decodes (and mdadm reads one).
@@ -104,6 +105,13 @@ class CrashTest {
         ops.add(write(random, 'w', 4, 2));
         ops.add(write(random, 'u', rowBlocks * 40 + 5, 1));
         ops.add(write(random, 'w', 0, 1));
+        // a ranged flush (a partition's flush) of rows 40-41 with writes inside and outside it: the
+        // ones inside survive, the others may not, and the bitmap keeps the regions it did not flush
+        ops.add(write(random, 'w', rowBlocks * 41 + 2, 3));
+        ops.add(write(random, 'w', 9, 2));
+        ops.add(new Op('r', rowBlocks * 40, (int) (2 * rowBlocks), null));
+        ops.add(write(random, 'w', rowBlocks * 40 + 1, 1));
+        ops.add(new Op('r', rowBlocks * 40 + 1, 1, null));       // one block: the row around it is flushed
         ops.add(new Op('t', rowBlocks * 2, (int) rowBlocks, new byte[(int) rowBlocks * TestArrays.BLOCK])); // unflushed whole row
         return ops;
     }
@@ -119,6 +127,10 @@ class CrashTest {
             case 'f' -> {
                 array.flush();
                 model.flushed();
+            }
+            case 'r' -> {
+                array.flushRange(op.lba(), op.blocks());
+                model.durable(op.lba(), op.blocks());
             }
             case 't' -> {
                 model.written(op.lba(), op.data(), op.blocks());

@@ -106,6 +106,8 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
     private static final int MAX_CHUNK_BYTES = 1 << 30;
     /** Page size for hole punching: whole pages are punched, partial ones zeroed through the mapping. */
     private static final long PAGE_BYTES = 4096;
+    /** A ranged flush over more dirty chunks than this syncs the whole file (see {@link #doFlushRange}). */
+    static final int MAX_RANGED_CHUNKS = 8;
 
     private final Path path;
     private final RandomAccessFile file;
@@ -217,6 +219,11 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
     /** Bytes per mapped chunk. */
     public int chunkBytes() {
         return (int) (chunkMask + 1);
+    }
+
+    /** Chunks written or trimmed since they were last synced (observability, tests). */
+    public int dirtyChunkCount() {
+        return dirtyCount(0, dirtyChunks.length() - 1);
     }
 
     /** Number of chunks mapped so far. */
@@ -347,6 +354,67 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
         } finally {
             inFlight.exit();
         }
+    }
+
+    /**
+     * Syncs only the dirty chunks' parts inside the range, each with one {@code msync(MS_SYNC)}
+     * ({@code vfs_fsync_range}: writes back that byte range's dirty pages, commits the file
+     * system's journal if the file's block map changed, and flushes the disk's cache). The other
+     * dirty pages of the file stay in the page cache: a snapshot store's commit on one partition
+     * of a member file no longer writes back the data partition's scattered pages (an
+     * {@code fdatasync} of a sparse member written all over took 0.2 to 0.5 s). A chunk the range
+     * covers whole loses its dirty flag (taken before the sync, as {@link #doFlush} does); a
+     * chunk it covers in part keeps it, so the next full flush syncs the rest. Falls back to the
+     * full flush when the range is the whole file, after a hole was punched (an extent change the
+     * full flush's {@code fdatasync} commits), or when more than {@link #MAX_RANGED_CHUNKS} chunks
+     * of the range are dirty (one {@code fdatasync} then costs less than one sync per chunk).
+     */
+    @Override
+    protected void doFlushRange(long lba, long blockCount) {
+        long offset = geometry().offsetOf(lba);
+        long end = offset + geometry().lengthOf(blockCount);
+        int first = (int) (offset >>> chunkShift);
+        int last = (int) ((end - 1) >>> chunkShift);
+        if (punchedSinceFlush || (offset == 0 && end == geometry().capacityBytes())
+                || dirtyCount(first, last) > MAX_RANGED_CHUNKS) {
+            doFlush();
+            return;
+        }
+        inFlight.enter();
+        try {
+            checkOpen();
+            for (int chunk = first; chunk <= last; chunk++) {
+                if (dirtyChunks.get(chunk) == 0) {
+                    continue;
+                }
+                long chunkStart = (long) chunk << chunkShift;
+                long from = Math.max(offset, chunkStart);
+                long to = Math.min(end, chunkStart + chunkMask + 1);
+                boolean whole = from == chunkStart && (to == chunkStart + chunkMask + 1 || to == geometry().capacityBytes());
+                if (whole && dirtyChunks.getAndSet(chunk, 0) == 0) {
+                    continue; // a concurrent flush took it
+                }
+                try {
+                    chunkAddress(chunk); // written by pwrite, maybe not mapped yet
+                    sync(chunk, (int) (from - chunkStart), (int) (to - from), from);
+                } catch (CoreException e) {
+                    if (whole) {
+                        dirtyChunks.set(chunk, 1);
+                    }
+                    throw e;
+                }
+            }
+        } finally {
+            inFlight.exit();
+        }
+    }
+
+    private int dirtyCount(int first, int last) {
+        int count = 0;
+        for (int chunk = first; chunk <= last; chunk++) {
+            count += dirtyChunks.get(chunk);
+        }
+        return count;
     }
 
     @Override

@@ -648,18 +648,74 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     }
 
     /**
+     * Flushes the members' blocks that hold array blocks {@code [lba, lba + blockCount)}: the same
+     * member data range on every working member (the rows the range touches, data and parity),
+     * each with a ranged member flush, all at once. A write completed before the call and inside
+     * the range changed only member blocks of those rows, so it is durable when this returns; writes
+     * elsewhere on the members are not made durable (a snapshot store's commit does not write back
+     * the data partition's pages). Bitmap bits are cleared as a full flush clears them, but only
+     * those whose whole region lies inside the flushed member range, the only regions this flush
+     * made durable. RAID-0 over zones of unequal members flushes everything.
+     */
+    @Override
+    protected void doFlushRange(long lba, long blockCount) {
+        if (stopped) {
+            throw new RaidException(RaidError.STOPPED, "array " + name() + " is stopped");
+        }
+        if (readOnly) {
+            return;
+        }
+        long end = lba + blockCount;
+        long memberStart;
+        long memberEnd;
+        switch (level) {
+            case RAID1 -> {
+                memberStart = lba;
+                memberEnd = end;
+            }
+            case RAID5 -> {
+                long rowBlocks = (long) chunkBlocks * (raidDisks - 1);
+                memberStart = lba / rowBlocks * chunkBlocks;
+                memberEnd = Math.min((end + rowBlocks - 1) / rowBlocks * chunkBlocks, memberDataBlocks);
+            }
+            default -> {
+                Raid0Zones zones = ((Raid0Engine) engine).zones();
+                Raid0Zones.Zone zone = zones.zoneOf(lba);
+                if (zone != zones.zoneOf(end - 1)) {
+                    doFlush();
+                    return;
+                }
+                long rowBlocks = (long) chunkBlocks * zone.roles().length;
+                memberStart = zone.devStart() + (lba - zone.arrayStart()) / rowBlocks * chunkBlocks;
+                memberEnd = zone.devStart() + (end - zone.arrayStart() + rowBlocks - 1) / rowBlocks * chunkBlocks;
+            }
+        }
+        long[] snapshot = bitmap != null ? bitmap.beginClear(memberStart * sectorsPerBlock, memberEnd * sectorsPerBlock) : null;
+        flushMembers(dataOffsetBlocks + memberStart, memberEnd - memberStart);
+        if (snapshot != null) {
+            bitmap.finishClear(snapshot);
+        }
+    }
+
+    /**
      * Flushes every working member, all at once ({@link MemberFlushes}): a flush costs the slowest
      * member's, not their sum. A member whose flush fails is failed; a power cut or a closed member
      * is rethrown once every flush has returned.
      */
     void flushMembers() {
+        flushMembers(0, -1);
+    }
+
+    /** {@link #flushMembers()} of member blocks {@code [memberLba, memberLba + blockCount)}; a count of -1: whole members. */
+    private void flushMembers(long memberLba, long blockCount) {
         List<Slot> working = new ArrayList<>(slots.length);
         for (Slot slot : slots) {
             if (slot.device != null && slot.state != MemberState.FAILED) {
                 working.add(slot);
             }
         }
-        CoreException[] errors = MemberFlushes.flushAll(working.stream().map(slot -> slot.device).toList());
+        CoreException[] errors = MemberFlushes.flushAll(working.stream().map(slot -> slot.device).toList(),
+                memberLba, blockCount);
         CoreException fatal = null;
         for (int i = 0; i < errors.length; i++) {
             CoreException e = errors[i];

@@ -43,6 +43,14 @@ final class MemberFlushes {
      * after every flush has returned.
      */
     static CoreException[] flushAll(List<BlockDevice> members) {
+        return flushAll(members, 0, -1);
+    }
+
+    /**
+     * {@link #flushAll(List)} of member blocks {@code [memberLba, memberLba + blockCount)} of each
+     * member ({@link BlockDevice#flushRange}); a count of -1 flushes the whole members.
+     */
+    static CoreException[] flushAll(List<BlockDevice> members, long memberLba, long blockCount) {
         CoreException[] errors = new CoreException[members.size()];
         if (members.isEmpty()) {
             return errors;
@@ -51,9 +59,10 @@ final class MemberFlushes {
         CompletableFuture<?>[] others = new CompletableFuture<?>[members.size() - 1];
         for (int i = 1; i < members.size(); i++) {
             int index = i;
-            others[i - 1] = CompletableFuture.runAsync(() -> flushOne(members, index, errors, unexpected), POOL);
+            others[i - 1] = CompletableFuture.runAsync(
+                    () -> flushOne(members, index, memberLba, blockCount, errors, unexpected), POOL);
         }
-        flushOne(members, 0, errors, unexpected);
+        flushOne(members, 0, memberLba, blockCount, errors, unexpected);
         boolean interrupted = false;
         for (CompletableFuture<?> other : others) {
             while (true) {
@@ -78,9 +87,14 @@ final class MemberFlushes {
         return errors;
     }
 
-    private static void flushOne(List<BlockDevice> members, int index, CoreException[] errors, RuntimeException[] unexpected) {
+    private static void flushOne(List<BlockDevice> members, int index, long memberLba, long blockCount,
+                                 CoreException[] errors, RuntimeException[] unexpected) {
         try {
-            members.get(index).flush();
+            if (blockCount < 0) {
+                members.get(index).flush();
+            } else {
+                members.get(index).flushRange(memberLba, blockCount);
+            }
         } catch (CoreException e) {
             errors[index] = e;
         } catch (RuntimeException e) {

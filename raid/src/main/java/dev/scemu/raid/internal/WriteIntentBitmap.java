@@ -60,6 +60,8 @@ public final class WriteIntentBitmap {
 
     /** Bytes per bitmap page written at a time (md's PAGE_SIZE). */
     public static final int PAGE_BYTES = 4096;
+    /** In a {@link #beginClear(long, long)} snapshot: the bit's region was not flushed. */
+    private static final long NOT_FLUSHED = -2;
 
     /** Where bitmap pages go: every present member. */
     public interface Store {
@@ -357,6 +359,23 @@ public final class WriteIntentBitmap {
         return snapshot;
     }
 
+    /**
+     * Before a ranged member flush of member data sectors {@code [firstSector, endSector)}: as
+     * {@link #beginClear()} for the bits whose whole region lies inside, {@link #NOT_FLUSHED} for
+     * every other bit, which {@link #finishClear} then leaves exactly as it was (this flush made
+     * none of its region's writes durable).
+     */
+    public synchronized long[] beginClear(long firstSector, long endSector) {
+        long[] snapshot = new long[(int) bitCount];
+        java.util.Arrays.fill(snapshot, NOT_FLUSHED);
+        long fromBit = (firstSector + chunkSectors - 1) / chunkSectors;
+        long toBit = Math.min(bitCount, endSector / chunkSectors);
+        for (long k = fromBit; k < toBit; k++) {
+            snapshot[(int) k] = test(bits, k) && inflight[(int) k] == 0 ? writeSeq[(int) k] : -1;
+        }
+        return snapshot;
+    }
+
     /** After the member flush: clears bits idle across two flushes; see Ordering 2 and 4. */
     public void finishClear(long[] snapshot) {
         boolean isDegraded = degraded.getAsBoolean();
@@ -367,6 +386,9 @@ public final class WriteIntentBitmap {
         synchronized (this) {
             for (int k = 0; k < bitCount; k++) {
                 long seq = snapshot[k];
+                if (seq == NOT_FLUSHED) {
+                    continue;
+                }
                 boolean idle = seq >= 0 && inflight[k] == 0 && writeSeq[k] == seq;
                 if (idle && idleSeqAtLastFlush[k] != seq) {
                     idleSinceNanos[k] = now; // first flush to see the region idle since its last write
