@@ -64,6 +64,10 @@ final class StatusCommand implements Callable<Integer> {
             out.printf("boot       %s%n", !unit.bootReport().foundProblems() ? "clean" : session.isLive()
                     ? "found problems and repaired them (when 'scemu serve' started)"
                     : "found problems; the next read-write open repairs them (this look repaired them in memory only)");
+            if (!session.isLive() && !Files.exists(dir.resolve("nvram.img"))) {
+                out.printf("nvram      nvram.img is missing: this look booted from a blank flash; the next read-write open"
+                        + " creates it and restores the firmware from the backup partition%n");
+            }
             for (String notice : unit.snapshots().recoveredAtOpen().notices()) {
                 out.printf("recovered  %s%n", notice);
             }

@@ -51,4 +51,23 @@ class CliStatusReadOnlyTest {
                 .isNotEqualTo(corrupt.get("nvram.img"));
         assertThat(scemu("status", dir).ok().out()).contains("boot       clean");
     }
+
+    /** A lost nvram.img is a blank flash chip: status reports it and creates nothing; a read-write open restores it. */
+    @Test
+    void statusOfAUnitWithoutItsNvramImageReportsItAndCreatesNothing(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        java.nio.file.Files.delete(dir.resolve("nvram.img"));
+        Map<String, String> before = imageHashes(dir);
+
+        String out = scemu("status", dir).ok().out();
+        assertThat(out).contains("nvram.img is missing").contains("found problems; the next read-write open repairs them")
+                .contains("optimal");
+        assertThat(dir.resolve("nvram.img")).doesNotExist();
+        assertThat(imageHashes(dir)).isEqualTo(before);
+
+        assertThat(scemu("firmware", "inspect", dir).ok().out()).as("a read-write open").contains("FLASH: VALID");
+        assertThat(dir.resolve("nvram.img")).exists();
+        assertThat(scemu("status", dir).ok().out()).contains("boot       clean").doesNotContain("nvram.img is missing");
+    }
 }

@@ -175,9 +175,16 @@ public final class StorageControlUnit implements AutoCloseable {
             }
             FlashDevice.Builder flashBuilder = FlashDevice.builder().name("nvram").geometry(config.flash())
                     .seed(power.seed()).powerDomain(power);
-            if (readOnly) {
-                flashBuilder.backing(ReadOnlyOverlayDevice.open("nvram", config.directory().resolve("nvram.img"),
+            Path nvram = config.directory() != null ? config.directory().resolve("nvram.img") : null;
+            if (readOnly && nvram != null && Files.exists(nvram)) {
+                flashBuilder.backing(ReadOnlyOverlayDevice.open("nvram", nvram,
                         FlashDevice.backingGeometry(config.flash())), true);
+            } else if (readOnly && nvram != null) {
+                // a lost NVRAM image is a blank flash chip: a read-only look boots from blank flash in
+                // memory (the inspection finds no image and restores the backup's, in memory only),
+                // as the next read-write open does into a new nvram.img
+                LOG.warn("unit {}: {} is missing; this read-only open uses a blank flash, the next read-write"
+                        + " open creates it and restores the firmware from the backup", config.directory(), nvram.getFileName());
             } else if (config.directory() != null) {
                 flashBuilder.mappedFile(config.directory().resolve("nvram.img"));
             }
