@@ -19,8 +19,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       after a later {@link #flush()}; FUA writes are durable when they return. This is what makes a
  *       power cut honest. Implementation (an undo log, not a redo cache): writes go through to the
  *       inner device at once, and the first write of a block since the last flush saves the block's
- *       durable content (and each rewrite the version it replaces); a flush forgets them, a power cut
- *       puts them back. So reads and flushes cost nothing extra, and a host that reads what it wrote
+ *       durable content (and each rewrite the version it replaces) off the Java heap
+ *       ({@link UndoVersions}); a flush forgets them, a power cut puts them back. So reads and flushes cost nothing extra, and a host that reads what it wrote
  *       reads the inner device. Like a real disk's cache it is bounded ({@link #setWriteCacheBlocks},
  *       default {@link #DEFAULT_WRITE_CACHE_BYTES}, counted in block versions held): past the bound the
  *       blocks held become durable early, which the contract allows (only a flush or FUA promises
@@ -111,15 +111,28 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     private final Object undoLock = new Object();
     private final Object errorLock = new Object();
 
-    /** Undo record of one unflushed block. */
+    /** The saved block versions the undo records point at (slots), off-heap; guarded by {@link #undoLock}. */
+    private final UndoVersions versions;
+
+    /** Undo record of one unflushed block: slots of {@link #versions}. */
     private static final class Pending {
         /** The durable content. */
-        byte[] durable;
-        /** Versions written after {@code durable} and before the latest, oldest first; null while none. */
-        List<byte[]> earlier;
+        int durable;
+        /** Versions written after {@code durable} and before the latest, oldest first ({@code earlierCount} of them). */
+        int[] earlier;
+        int earlierCount;
 
         int versions() {
-            return 1 + (earlier == null ? 0 : earlier.size());
+            return 1 + earlierCount;
+        }
+
+        void addEarlier(int slot) {
+            if (earlier == null) {
+                earlier = new int[2];
+            } else if (earlierCount == earlier.length) {
+                earlier = java.util.Arrays.copyOf(earlier, 2 * earlierCount);
+            }
+            earlier[earlierCount++] = slot;
         }
     }
     private long writeCacheBlocks;
@@ -146,6 +159,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     FaultInjectingDevice(BlockDevice inner, PowerDomain domain, long seed) {
         super(inner.name(), inner.geometry());
         this.inner = inner;
+        this.versions = new UndoVersions(inner.blockSize());
         this.writeCacheBlocks = Math.max(1, DEFAULT_WRITE_CACHE_BYTES / inner.blockSize());
         this.random = new Random(PowerDomain.mix(seed));
         if (domain == null) {
@@ -237,9 +251,11 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             inner.write(lba, 1, block, 0, true);
             Pending pending = unflushed.get(lba);
             if (pending != null) {
-                flip(pending.durable, bit);
-                if (pending.earlier != null) {
-                    pending.earlier.forEach(version -> flip(version, bit));
+                synchronized (undoLock) {
+                    versions.flipBit(pending.durable, bit);
+                    for (int i = 0; i < pending.earlierCount; i++) {
+                        versions.flipBit(pending.earlier[i], bit);
+                    }
                 }
             }
             return bit;
@@ -478,7 +494,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
                 if (choice == 0) {
                     restore(entry.getKey(), pending.durable);
                 } else if (choice < versions) {
-                    restore(entry.getKey(), pending.earlier.get(choice - 1));
+                    restore(entry.getKey(), pending.earlier[choice - 1]);
                 } // else the latest, already in the inner device
             }
             if (!unflushed.isEmpty()) {
@@ -502,6 +518,11 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         try {
             domain.detach(this);
             inner.close();
+            synchronized (undoLock) {
+                unflushed.clear();
+                cachedVersions = 0;
+                versions.close(); // the off-heap versions are freed now, not at a GC
+            }
         } finally {
             gate.writeLock().unlock();
         }
@@ -525,33 +546,25 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             int run = (int) Math.min(SAVE_RUN_BLOCKS, blockCount - done);
             ByteBuffer current = scratch(run * blockSize);
             inner.read(lba + done, run, current, 0);
-            for (int i = 0; i < run; i++) {
-                byte[] copy = new byte[blockSize];
-                current.get(i * blockSize, copy);
-                saveReplaced(lba + done + i, copy);
+            long address = NativeMemory.address(current);
+            synchronized (undoLock) {
+                for (int i = 0; i < run; i++) {
+                    saveReplacedLocked(lba + done + i, versions.save(address + (long) i * blockSize));
+                }
             }
             done += run;
         }
     }
 
-    /** Records that block {@code lba}, which held {@code previous}, is being overwritten without a flush. */
-    private void saveReplaced(long lba, byte[] previous) {
-        synchronized (undoLock) {
-            saveReplacedLocked(lba, previous);
-        }
-    }
-
-    private void saveReplacedLocked(long lba, byte[] previous) {
+    /** Records that block {@code lba}, whose previous content is in {@code slot}, is being overwritten without a flush. */
+    private void saveReplacedLocked(long lba, int slot) {
         Pending pending = unflushed.get(lba);
         if (pending == null) {
             pending = new Pending();
-            pending.durable = previous;
+            pending.durable = slot;
             unflushed.put(lba, pending);
         } else {
-            if (pending.earlier == null) {
-                pending.earlier = new ArrayList<>(2);
-            }
-            pending.earlier.add(previous);
+            pending.addEarlier(slot);
         }
         cachedVersions++;
     }
@@ -623,11 +636,9 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         return lock;
     }
 
-    /** Puts {@code content} back into block {@code lba} of the inner device (the power cut's undo). */
-    private void restore(long lba, byte[] content) {
-        ByteBuffer buffer = scratch(content.length);
-        buffer.put(0, content);
-        inner.write(lba, 1, buffer, 0);
+    /** Puts the version in {@code slot} back into block {@code lba} of the inner device (the power cut's undo). */
+    private void restore(long lba, int slot) {
+        inner.write(lba, 1, versions.chunkOf(slot), versions.offsetOf(slot));
     }
 
     /** Past the bound, every block held becomes durable (early, as a disk may) before {@code blocks} more. */
@@ -645,6 +656,10 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             var range = unflushed.subMap(lba, lba + blockCount);
             for (Pending pending : range.values()) {
                 cachedVersions -= pending.versions();
+                versions.release(pending.durable);
+                for (int i = 0; i < pending.earlierCount; i++) {
+                    versions.release(pending.earlier[i]);
+                }
             }
             range.clear();
         }
@@ -654,11 +669,8 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         synchronized (undoLock) {
             unflushed.clear();
             cachedVersions = 0;
+            versions.releaseAll();
         }
-    }
-
-    private static void flip(byte[] content, int bit) {
-        content[bit >>> 3] ^= (byte) (1 << (bit & 7));
     }
 
     private void checkUsable() {
