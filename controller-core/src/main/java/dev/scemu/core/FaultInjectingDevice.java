@@ -89,10 +89,10 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     private final Random random;
     /**
      * Blocks written or trimmed since the last flush: what each held when it was last durable, and the
-     * versions written since then except the latest (which the inner device holds). Sorted, so a torn
-     * cut walks them in one seeded order.
+     * versions written since then except the latest (which the inner device holds). A torn cut walks
+     * them in ascending block order ({@link LongMap#sortedKeys}), so a seed gives one outcome.
      */
-    private final TreeMap<Long, Pending> unflushed = new TreeMap<>();
+    private final LongMap<Pending> unflushed = new LongMap<>();
     /** Versions written since the last flush, all blocks together (each pending block: earlier + 1). */
     private long cachedVersions;
     /** Blocks read at a time when saving what a long write or trim replaces. */
@@ -294,7 +294,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     /** The blocks written or trimmed since the last flush. */
     public java.util.Set<Long> unflushedBlocks() {
         synchronized (undoLock) {
-            return java.util.Set.copyOf(unflushed.keySet());
+            return java.util.Arrays.stream(unflushed.sortedKeys()).boxed().collect(java.util.stream.Collectors.toUnmodifiableSet());
         }
     }
 
@@ -457,9 +457,9 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
         gate.writeLock().lock();
         try {
             checkUsable();
-            for (Map.Entry<Long, Pending> entry : unflushed.entrySet()) {
-                if (!survivingLbas.contains(entry.getKey())) {
-                    restore(entry.getKey(), entry.getValue().durable);
+            for (long lba : unflushed.sortedKeys()) {
+                if (!survivingLbas.contains(lba)) {
+                    restore(lba, unflushed.get(lba).durable);
                 }
             }
             inner.flush();
@@ -483,18 +483,18 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
             if (isClosed()) {
                 return; // closed while the domain was cutting: its inner device is gone, and close let go of its undo log
             }
-            for (Map.Entry<Long, Pending> entry : unflushed.entrySet()) {
-                Pending pending = entry.getValue();
+            for (long lba : unflushed.sortedKeys()) {
+                Pending pending = unflushed.get(lba);
                 if (mode != PowerCutMode.KEEP_RANDOM_SUBSET) {
-                    restore(entry.getKey(), pending.durable);
+                    restore(lba, pending.durable);
                     continue;
                 }
                 int versions = pending.versions();
                 int choice = random.nextInt(versions + 1); // 0: durable, 1..versions: the versions in order
                 if (choice == 0) {
-                    restore(entry.getKey(), pending.durable);
+                    restore(lba, pending.durable);
                 } else if (choice < versions) {
-                    restore(entry.getKey(), pending.earlier[choice - 1]);
+                    restore(lba, pending.earlier[choice - 1]);
                 } // else the latest, already in the inner device
             }
             if (!unflushed.isEmpty()) {
@@ -653,15 +653,32 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
     /** Blocks {@code [lba, lba + blockCount)} are durable now (a FUA write replaced them). */
     private void forget(long lba, long blockCount) {
         synchronized (undoLock) {
-            var range = unflushed.subMap(lba, lba + blockCount);
-            for (Pending pending : range.values()) {
-                cachedVersions -= pending.versions();
-                versions.release(pending.durable);
-                for (int i = 0; i < pending.earlierCount; i++) {
-                    versions.release(pending.earlier[i]);
+            if (unflushed.isEmpty()) {
+                return;
+            }
+            if (blockCount <= unflushed.size()) {
+                for (long at = lba; at < lba + blockCount; at++) {
+                    release(unflushed.remove(at));
+                }
+            } else { // a range wider than the log (a ranged flush of a partition): walk the log instead
+                for (long at : unflushed.sortedKeys()) {
+                    if (at >= lba && at < lba + blockCount) {
+                        release(unflushed.remove(at));
+                    }
                 }
             }
-            range.clear();
+        }
+    }
+
+    /** Gives the versions of a forgotten record back (null: the block had none). Under the undo lock. */
+    private void release(Pending pending) {
+        if (pending == null) {
+            return;
+        }
+        cachedVersions -= pending.versions();
+        versions.release(pending.durable);
+        for (int i = 0; i < pending.earlierCount; i++) {
+            versions.release(pending.earlier[i]);
         }
     }
 
