@@ -195,6 +195,27 @@ class Raid0ZonesTest {
         }
     }
 
+    /**
+     * A ranged flush (a partition's) in each zone flushes without failing a member: zone 2 lies
+     * beyond the smaller members' ends, so it may not be passed to them as a member range.
+     */
+    @Test
+    void rangedFlushesOfEveryZoneFailNoMember() throws Exception {
+        List<Path> members = MdadmFixture.create(dir, "f", SIZES, "--level=0", "--chunk=64", "--layout=alternate");
+        try (RaidArray array = RaidArray.assemble(MdadmMembersTest.open(members))) {
+            ByteBuffer data = TestArrays.randomBuffer(new Random(2), 1);
+            long[] lbas = {0, array.blockCount() / 2, array.blockCount() - 1};
+            for (long lba : lbas) {
+                array.write(lba, 1, data, 0);
+                array.flushRange(lba, 1);
+                array.flushRange(Math.max(0, lba - 40), Math.min(80, array.blockCount() - Math.max(0, lba - 40)));
+            }
+            for (int role = 0; role < 3; role++) {
+                assertThat(array.memberState(role)).as("member %d", role).isEqualTo(MemberState.ACTIVE);
+            }
+        }
+    }
+
     /** Without feature bit RAID0_LAYOUT md cannot tell the layout of zone 1 and refuses; so does scemu, by name. */
     @Test
     void multiZoneRaid0WithoutAValidLayoutIsRefusedByName() throws Exception {

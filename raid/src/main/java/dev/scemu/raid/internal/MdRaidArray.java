@@ -655,7 +655,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
      * elsewhere on the members are not made durable (a snapshot store's commit does not write back
      * the data partition's pages). Bitmap bits are cleared as a full flush clears them, but only
      * those whose whole region lies inside the flushed member range, the only regions this flush
-     * made durable. RAID-0 over zones of unequal members flushes everything.
+     * made durable. A RAID-0 range that spans zones of unequal members, or lies in a zone the
+     * smaller members do not reach, flushes everything.
      */
     @Override
     protected void doFlushRange(long lba, long blockCount) {
@@ -681,8 +682,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             default -> {
                 Raid0Zones zones = ((Raid0Engine) engine).zones();
                 Raid0Zones.Zone zone = zones.zoneOf(lba);
-                if (zone != zones.zoneOf(end - 1)) {
-                    doFlush();
+                if (zone != zones.zoneOf(end - 1) || zone.roles().length != raidDisks) {
+                    doFlush(); // across zones, or in a zone of the larger members only: the smaller ones end before it
                     return;
                 }
                 long rowBlocks = (long) chunkBlocks * zone.roles().length;
