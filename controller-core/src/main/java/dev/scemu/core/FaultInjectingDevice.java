@@ -4,9 +4,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -20,8 +18,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       power cut honest. Implementation (an undo log, not a redo cache): writes go through to the
  *       inner device at once, and the first write of a block since the last flush saves the block's
  *       durable content (and each rewrite the version it replaces) off the Java heap
- *       ({@link UndoVersions}); a flush forgets them, a power cut puts them back. So reads and flushes cost nothing extra, and a host that reads what it wrote
- *       reads the inner device. Like a real disk's cache it is bounded ({@link #setWriteCacheBlocks},
+ *       ({@link UndoVersions}); a flush forgets them, a power cut puts them back. So reads and
+ *       flushes cost nothing extra, and a host that reads what it wrote reads the inner device. Like a real disk's cache it is bounded ({@link #setWriteCacheBlocks},
  *       default {@link #DEFAULT_WRITE_CACHE_BYTES}, counted in block versions held): past the bound the
  *       blocks held become durable early, which the contract allows (only a flush or FUA promises
  *       durability; nothing promises loss). Without that bound a host that never flushes (an NBD
@@ -411,18 +409,7 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
      */
     @Override
     protected void doFlush() {
-        boolean undoLog = domain.emulatesWriteCache();
-        java.util.concurrent.locks.Lock lock = undoLog ? gate.writeLock() : gate.readLock();
-        lock.lock();
-        try {
-            checkUsable();
-            inner.flush();
-            if (undoLog) {
-                forgetAll();
-            }
-        } finally {
-            lock.unlock();
-        }
+        flushUnderGate(0, -1);
     }
 
     /**
@@ -434,14 +421,26 @@ public final class FaultInjectingDevice extends AbstractBlockDevice {
      */
     @Override
     protected void doFlushRange(long lba, long blockCount) {
+        flushUnderGate(lba, blockCount);
+    }
+
+    /** Flushes the inner device ({@code blockCount} -1: whole) and forgets what it made durable, under the gate. */
+    private void flushUnderGate(long lba, long blockCount) {
         boolean undoLog = domain.emulatesWriteCache();
         java.util.concurrent.locks.Lock lock = undoLog ? gate.writeLock() : gate.readLock();
         lock.lock();
         try {
             checkUsable();
-            inner.flushRange(lba, blockCount);
-            if (undoLog) {
-                forget(lba, blockCount);
+            if (blockCount < 0) {
+                inner.flush();
+                if (undoLog) {
+                    forgetAll();
+                }
+            } else {
+                inner.flushRange(lba, blockCount);
+                if (undoLog) {
+                    forget(lba, blockCount);
+                }
             }
         } finally {
             lock.unlock();

@@ -634,14 +634,26 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
 
     @Override
     protected void doFlush() {
+        if (flushable()) {
+            flushClearingIdleBits(bitmap != null ? bitmap.beginClear() : null, 0, -1);
+        }
+    }
+
+    /** False while read-auto (nothing was written); a stopped array refuses. */
+    private boolean flushable() {
         if (stopped) {
             throw new RaidException(RaidError.STOPPED, "array " + name() + " is stopped");
         }
-        if (readOnly) {
-            return;
-        }
-        long[] snapshot = bitmap != null ? bitmap.beginClear() : null;
-        flushMembers();
+        return !readOnly;
+    }
+
+    /**
+     * Flushes member blocks {@code [memberLba, memberLba + blockCount)} ({@code -1}: whole members),
+     * then clears the bitmap bits that {@code snapshot} (taken before the flush by
+     * {@link WriteIntentBitmap#beginClear}, null without a bitmap) found idle.
+     */
+    private void flushClearingIdleBits(long[] snapshot, long memberLba, long blockCount) {
+        flushMembers(memberLba, blockCount);
         if (snapshot != null) {
             bitmap.finishClear(snapshot);
         }
@@ -660,10 +672,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
      */
     @Override
     protected void doFlushRange(long lba, long blockCount) {
-        if (stopped) {
-            throw new RaidException(RaidError.STOPPED, "array " + name() + " is stopped");
-        }
-        if (readOnly) {
+        if (!flushable()) {
             return;
         }
         long end = lba + blockCount;
@@ -691,11 +700,8 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 memberEnd = zone.devStart() + (end - zone.arrayStart() + rowBlocks - 1) / rowBlocks * chunkBlocks;
             }
         }
-        long[] snapshot = bitmap != null ? bitmap.beginClear(memberStart * sectorsPerBlock, memberEnd * sectorsPerBlock) : null;
-        flushMembers(dataOffsetBlocks + memberStart, memberEnd - memberStart);
-        if (snapshot != null) {
-            bitmap.finishClear(snapshot);
-        }
+        flushClearingIdleBits(bitmap != null ? bitmap.beginClear(memberStart * sectorsPerBlock, memberEnd * sectorsPerBlock) : null,
+                dataOffsetBlocks + memberStart, memberEnd - memberStart);
     }
 
     /**
