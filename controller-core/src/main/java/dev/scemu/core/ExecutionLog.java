@@ -158,7 +158,9 @@ import java.util.Map;
  *
  * <p>Appends never do I/O except when a block fills (write of the full block, and every N blocks a
  * flush and a header write). The hot path allocates nothing beyond copying the payload into the
- * block buffer. Thread-safe: every method is synchronized. {@link #close()} syncs pending records
+ * block buffer. Thread-safe: every method is synchronized, except that {@link #sync()} runs its
+ * device flushes outside the monitor (appends, even block writes, go on meanwhile; a block written
+ * during a flush computes its flushMark from the flush before, which stays true). {@link #close()} syncs pending records
  * and does not close the device. After an I/O error the log should be reopened.
  */
 public final class ExecutionLog implements AutoCloseable {
@@ -578,23 +580,43 @@ public final class ExecutionLog implements AutoCloseable {
 
     /**
      * Makes every record appended before this call durable: writes the current partial block and
-     * flushes the device.
+     * flushes the device. The flushes run outside the log's monitor, so other threads append
+     * (and fill blocks) while one syncs: the next sync's group grows meanwhile instead of queueing
+     * behind this one's flush (see Ordering 1).
      */
-    public synchronized void sync() {
-        checkOpen();
-        if (blockStarted && blockDirty) {
-            if (blockOrdinal - flushedOrdinal >= 2) {
-                // full blocks of this group commit are unflushed: make them durable before the
-                // last block, whose flushMark then witnesses them (Ordering 2)
-                device.flush();
-                flushedOrdinal = blockOrdinal - 1;
+    public void sync() {
+        long fullBlocksEnd;
+        synchronized (this) {
+            checkOpen();
+            // full blocks of this group commit are unflushed: make them durable before the last
+            // block, whose flushMark then witnesses them (Ordering 2)
+            fullBlocksEnd = blockStarted && blockDirty && blockOrdinal - flushedOrdinal >= 2 ? blockOrdinal - 1 : -2;
+        }
+        if (fullBlocksEnd != -2) {
+            device.flush();
+            synchronized (this) {
+                flushedOrdinal = Math.max(flushedOrdinal, fullBlocksEnd);
             }
-            writeBlock();
+        }
+        long written;
+        long appendedBefore;
+        synchronized (this) {
+            checkOpen();
+            if (blockStarted && blockDirty) {
+                writeBlock();
+            }
+            written = blockStarted ? blockOrdinal : nextOrdinal - 1;
+            appendedBefore = recordsAppended;
         }
         device.flush();
-        markFlushed();
-        unflushed = false;
-        syncs++;
+        synchronized (this) {
+            // every block up to the one just written is durable, that one in some version
+            flushedOrdinal = Math.max(flushedOrdinal, written);
+            if (recordsAppended == appendedBefore && !blockDirty) {
+                unflushed = false;
+            }
+            syncs++;
+        }
     }
 
     private void append(int type, int code, long txId, ByteBuffer payload) {

@@ -71,6 +71,82 @@ class ExecutionLogTest {
         }
     }
 
+    /**
+     * {@link ExecutionLog#sync()} flushes outside the log's monitor: while one thread's sync waits
+     * for the device flush, another appends (here: BEGIN, STEP and a COMMIT, filling and writing a
+     * block) without waiting; the next sync makes those records durable too. With the flush inside
+     * the monitor, the append blocks until the flush ends and the test times out.
+     */
+    @Test
+    void appendsGoOnWhileASyncWaitsForTheDeviceFlush() throws Exception {
+        java.util.concurrent.CountDownLatch flushEntered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch releaseFlush = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean holdFlushes = new java.util.concurrent.atomic.AtomicBoolean();
+        BlockDevice held = new AbstractBlockDevice("held", device.geometry()) {
+            @Override
+            protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
+                device.read(lba, blockCount, buffer, bufferOffset);
+            }
+
+            @Override
+            protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+                device.write(lba, blockCount, buffer, bufferOffset, fua);
+            }
+
+            @Override
+            protected void doFlush() {
+                if (holdFlushes.get()) {
+                    flushEntered.countDown();
+                    try {
+                        releaseFlush.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                device.flush();
+            }
+
+            @Override
+            protected void doTrim(long lba, long blockCount) {
+                device.trim(lba, blockCount);
+            }
+
+            @Override
+            protected void doClose() {
+            }
+        };
+        long first;
+        long second;
+        try (ExecutionLog log = ExecutionLog.format(held, REGION)) {
+            first = log.begin(1, text("first"));
+            holdFlushes.set(true);
+            java.util.concurrent.CompletableFuture<Void> sync = java.util.concurrent.CompletableFuture.runAsync(log::sync);
+            assertThat(flushEntered.await(30, java.util.concurrent.TimeUnit.SECONDS)).as("the sync reached the flush").isTrue();
+            java.util.concurrent.CompletableFuture<Long> append = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                long tx = log.begin(2, text("second"));
+                log.step(tx, 0, filled(BLOCK - 100, 7)); // fills the block: the full block is written
+                log.commit(first);
+                return tx;
+            });
+            try {
+                second = append.get(30, java.util.concurrent.TimeUnit.SECONDS); // does not wait for the flush
+                assertThat(sync).as("the first sync still waits for its flush").isNotDone();
+                assertThat(log.stats().blocksWritten()).as("the append wrote the full block meanwhile")
+                        .isGreaterThanOrEqualTo(2);
+            } finally {
+                holdFlushes.set(false);
+                releaseFlush.countDown();
+            }
+            sync.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            log.sync();
+        }
+        try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
+            assertThat(log.unfinished()).as("first committed, second unfinished with its step")
+                    .extracting(Transaction::txId).containsExactly(second);
+            assertThat(log.unfinished().get(0).steps()).hasSize(1);
+        }
+    }
+
     @Test
     void roundTripsBeginStepCommitAcrossReopen() {
         long committed;

@@ -19,8 +19,9 @@ import java.nio.ByteBuffer;
  * open at assembly take ACTIVE members only, and it is not ACTIVE after a restart either), and it
  * receives the whole region, copied from an in-sync member under the journal lock, just before it
  * turns ACTIVE ({@code MdRaidArray.rebuildDone}). During a rebuild that is one journal block write
- * in four fewer per degraded write. It is still flushed with the others: the journaled write's data
- * may have gone to it, and the flush before COMMIT must cover that.
+ * in four fewer per degraded write. It is still flushed with the others: a flush of the region
+ * flushes every working member whole, which is what makes the data of the journal's earlier
+ * transactions durable ({@code ParityJournal} Ordering 1 and 2).
  */
 final class MirroredRegion extends AbstractBlockDevice {
 
@@ -78,19 +79,10 @@ final class MirroredRegion extends AbstractBlockDevice {
         }
     }
 
+    /** Flushes every present member that has not failed, all at once ({@link MdRaidArray#flushMembers()}). */
     @Override
     protected void doFlush() {
-        for (Slot slot : array.slots) {
-            BlockDevice d = slot.device;
-            if (d != null && slot.state != MemberState.FAILED) {
-                try {
-                    d.flush();
-                } catch (CoreException e) {
-                    MdRaidArray.rethrowIfFatal(e);
-                    array.markFailed(slot, "journal flush: " + e.getMessage());
-                }
-            }
-        }
+        array.flushMembers();
     }
 
     @Override

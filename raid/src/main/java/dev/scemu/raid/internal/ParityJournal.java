@@ -1,6 +1,7 @@
 package dev.scemu.raid.internal;
 
 import dev.scemu.core.BlockDevice;
+import dev.scemu.core.CoreError;
 import dev.scemu.core.CoreException;
 import dev.scemu.core.ExecutionLog;
 import dev.scemu.core.Extent;
@@ -8,7 +9,12 @@ import dev.scemu.core.IoCause;
 import dev.scemu.core.Transaction;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.Condition;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,20 +33,45 @@ import org.slf4j.LoggerFactory;
  * the missing member's blocks, never written, reconstruct correctly.
  *
  * <h2>Ordering</h2>
+ * md's PPL order (drivers/md/raid5-ppl.c: the log entry is durable before the stripe is written; the
+ * data disks are flushed before the entry's space is reused), with one flush of the members per
+ * group of concurrent degraded writes instead of two per write:
  * <ol>
- *   <li>BEGIN (row, segment, written-member mask) and STEP records carrying L are appended and the
- *       log is synced (written and flushed on every member) before any data or parity of the
- *       segment is written.</li>
- *   <li>Data and parity are written, then every member is flushed, then COMMIT is appended (made
- *       durable by the next sync: recovery is idempotent while the stripe is not written again
- *       without the journal).</li>
- *   <li>The log is synced when the array leaves degraded mode, at stop, and at every rebuild
- *       checkpoint before its recovery_offset is recorded (rows below it are then written without
- *       the journal), so no stale unfinished transaction can be replayed over stripes written
- *       later without the journal.</li>
+ *   <li>BEGIN (row, segment, written-member mask) and STEP records carrying L are appended, and the
+ *       writer waits for a log sync that started after its append (written, then every member
+ *       flushed) before any data or parity of the segment is written. Syncs are group commits: one
+ *       writer syncs for every transaction appended meanwhile, the others wait for it
+ *       ({@link #awaitDurable}).</li>
+ *   <li>Data and parity are written; no flush follows. The transaction is then <i>done</i> and
+ *       waits for its COMMIT: COMMIT is appended only after a member flush that <i>started after</i>
+ *       its writes returned has completed (the next transaction's log sync, usually), so its data is
+ *       durable before its COMMIT can be (ExecutionLog Ordering 3). A transaction whose COMMIT is not
+ *       durable is replayed after a cut; replay is idempotent and in begin order.</li>
+ *   <li>L assumes the data every other member holds in the segment's columns, and a replay after
+ *       a cut uses it whenever the transaction's records survived, even if its own sync never
+ *       completed. So that data must be durable <i>before</i> any of the transaction's records can
+ *       reach a member: before its BEGIN, a journaled write waits for a sync that started after the
+ *       last write of its row ended ({@link #rowWritten}, called by the engine for every write and
+ *       trim of a row, journaled or not, before it releases the row). Rows are hashed into
+ *       {@value #ROW_BUCKETS} buckets (a shared bucket costs a sync, never a miss); at start every
+ *       bucket counts as written, so the first journaled write flushes first. Random writes rarely
+ *       wait; a run of small writes to one row syncs once more per write (two syncs, as every
+ *       journaled write did before group commit). (Found by
+ *       {@code DegradedConcurrentCrashTest}: without it, a cut during the next transaction's sync
+ *       kept its records but lost the previous transaction's data on another member, and the
+ *       replay rebuilt the failed member's block from the wrong data.)</li>
+ *   <li>{@link #sync()} drains: it waits for every transaction in flight (none begins meanwhile),
+ *       flushes, commits every done transaction and syncs the COMMITs. It runs when the array leaves
+ *       degraded mode, at stop, and at every rebuild checkpoint before its recovery_offset is
+ *       recorded (rows below it are then written without the journal), so no stale unfinished
+ *       transaction can be replayed over stripes written later without the journal.</li>
+ *   <li>A writer that fails between its log sync and the end of its writes leaves its transaction
+ *       unfinished (replayed at the next assembly, as before): it is never committed, and if it
+ *       pins the ring, later BEGINs fail with LOG_FULL rather than wait for it.</li>
  *   <li>Row lock (a degraded write holds the whole row; a write already holding its columns when
- *       a member failed, only those: see {@link Raid5Engine} Locking 4), then journal lock, then
- *       metadata lock: never in another order.</li>
+ *       a member failed, only those: see {@link Raid5Engine} Locking 4), then the drain lock (shared
+ *       by writers from BEGIN to done, exclusive for {@link #sync()}), then the append lock, then
+ *       the sync lock, then the metadata lock: never in another order.</li>
  * </ol>
  */
 final class ParityJournal {
@@ -56,15 +87,43 @@ final class ParityJournal {
     private final MirroredRegion region;
     private final ExecutionLog log;
     private final int maxSegmentBlocks;
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Shared by a writer from its BEGIN until its writes are done; exclusive for a drain. */
+    private final ReentrantReadWriteLock drain = new ReentrantReadWriteLock(true);
+    /** Appends (a transaction's records are appended together) and the done queue. */
+    private final ReentrantLock append = new ReentrantLock();
     private final ByteBuffer header = ByteBuffer.allocate(20).order(ByteOrder.LITTLE_ENDIAN);
+    /** Done transactions waiting for their COMMIT, oldest first: {txId, sync epoch when done}. */
+    private final ArrayDeque<long[]> done = new ArrayDeque<>();
+    /** Transactions appended, under {@link #append}; a writer's ticket is the value after its append. */
+    private volatile long appended;
+    /** Group-commit state, under {@link #syncLock}. */
+    private final ReentrantLock syncLock = new ReentrantLock();
+    private final Condition syncEnded = syncLock.newCondition();
+    private boolean syncing;
+    /** Highest ticket a completed sync covered. */
+    private long durableTicket;
+    /** Syncs started; the one numbered e covers every member write that returned before it started. */
+    private volatile long syncsStarted;
+    /** Number of the newest completed sync (syncs run one at a time, so they complete in order). */
+    private long syncsCompleted;
+    /** Transactions between their append and done (waiters for ring space wait for these). */
+    private int inFlight;
+    /**
+     * Per hashed row ({@value #ROW_BUCKETS} buckets): {@link #syncsStarted} when a write of a row
+     * of that bucket last ended ({@link #rowWritten}). Written before the writer releases the row,
+     * read by the next writer of that row after it takes it; rows sharing a bucket only cost an
+     * extra sync (Ordering 3).
+     */
+    private final AtomicLongArray rowWrittenAt = new AtomicLongArray(ROW_BUCKETS);
+    static final int ROW_BUCKETS = 1 << 16;
 
     private ParityJournal(MdRaidArray array, MirroredRegion region, ExecutionLog log) {
         this.array = array;
         this.region = region;
         this.log = log;
         long ringBlocks = region.blockCount() - ExecutionLog.HEADER_SLOTS;
-        // one transaction at a time; keep half the ring free for the reopen spare and finishes
+        // a transaction alone in the ring always fits (appendTransaction waits for the others when
+        // it does not); keep half the ring free for the reopen spare and finishes
         long payloadBlocks = Math.max(1, ringBlocks / 2 - 2);
         long bytes = payloadBlocks * (log.maxPayloadBytes() / 2);
         this.maxSegmentBlocks = (int) Math.max(1, Math.min(array.chunkBlocks, bytes / array.blockSize));
@@ -175,26 +234,216 @@ final class ParityJournal {
 
     /**
      * Logs {@code l} ({@code h} blocks) for member rows {@code [memberLba, +h)} of stripe {@code row}
-     * whose present written members are {@code writtenMask}, runs {@code writes}, flushes the
-     * members and commits. See Ordering.
+     * whose present written members are {@code writtenMask}, waits until that is durable and runs
+     * {@code writes}; the COMMIT follows after a later flush. See Ordering.
      */
     void protectedWrite(long row, long memberLba, int h, int writtenMask, ByteBuffer l, Runnable writes) {
-        lock.lock();
+        drain.readLock().lock();
         try {
-            header.clear();
-            header.putLong(0, row).putLong(8, memberLba).putInt(16, h);
-            header.limit(20);
-            long tx = log.begin(OP_STRIPE_SEGMENT, header);
-            header.clear().limit(4);
-            header.putInt(0, writtenMask);
-            log.step(tx, 0, header);
-            appendPieces(tx, l, h * array.blockSize);
-            log.sync();
-            writes.run();
-            region.flush();
-            log.commit(tx);
+            Appended tx = appendTransaction(row, memberLba, h, writtenMask, l);
+            boolean finished = false;
+            try {
+                awaitDurable(tx.ticket());
+                writes.run();
+                finished = true;
+            } finally {
+                writesEnded(finished ? tx.txId() : -1);
+            }
         } finally {
-            lock.unlock();
+            drain.readLock().unlock();
+        }
+    }
+
+    /**
+     * A write of stripe {@code row} ended (journaled or not, trims included; the engine calls this
+     * before it releases the row): until a sync started after now completes, a journaled write of
+     * the row waits for one before its BEGIN (Ordering 3).
+     */
+    void rowWritten(long row) {
+        rowWrittenAt.set(bucketOf(row), syncsStarted);
+    }
+
+    private static int bucketOf(long row) {
+        return (int) ((row * 0x9E3779B97F4A7C15L) >>> (64 - 16));
+    }
+
+    /**
+     * Ordering 3: returns once every write of {@code row} that ended before this call is durable
+     * (a sync that started after it has completed), so that an L computed from that data can be
+     * logged; at once when the row's bucket was last written before the newest completed sync began.
+     */
+    private void awaitRowDurable(long row) {
+        long writtenAt = rowWrittenAt.get(bucketOf(row));
+        syncUntil(() -> syncsCompleted > writtenAt);
+    }
+
+    /** A transaction appended: its id, and its ticket (the value of {@link #appended} after its append). */
+    private record Appended(long txId, long ticket) {
+    }
+
+    /**
+     * Appends the transaction's records (after the COMMITs now due) and returns its ticket. When
+     * the ring has no room, the records appended so far are aborted and the writer waits for the
+     * transactions in flight to finish, syncs so that the done ones can commit, and tries again;
+     * with none in flight or done, the LOG_FULL stands (an unfinished transaction of a failed
+     * write pins the ring).
+     */
+    private Appended appendTransaction(long row, long memberLba, int h, int writtenMask, ByteBuffer l) {
+        awaitRowDurable(row);
+        while (true) {
+            append.lock();
+            long tx = -1;
+            try {
+                appendDueCommits();
+                header.clear();
+                header.putLong(0, row).putLong(8, memberLba).putInt(16, h);
+                header.limit(20);
+                tx = log.begin(OP_STRIPE_SEGMENT, header);
+                header.clear().limit(4);
+                header.putInt(0, writtenMask);
+                log.step(tx, 0, header);
+                appendPieces(tx, l, h * array.blockSize);
+                long ticket = appended + 1;
+                appended = ticket;
+                syncLock.lock();
+                try {
+                    inFlight++;
+                } finally {
+                    syncLock.unlock();
+                }
+                return new Appended(tx, ticket);
+            } catch (CoreException e) {
+                if (e.code() != CoreError.LOG_FULL) {
+                    throw e;
+                }
+                if (tx >= 0) {
+                    log.abort(tx);
+                }
+                if (!waitForRoom()) {
+                    throw e;
+                }
+            } finally {
+                append.unlock();
+            }
+        }
+    }
+
+    /**
+     * Called holding {@link #append} after a LOG_FULL: releases it while the writers in flight
+     * finish, then syncs so that every done transaction can commit. False when nothing is in flight
+     * or done, i.e. waiting cannot make room.
+     */
+    private boolean waitForRoom() {
+        boolean doneBefore = !done.isEmpty();
+        append.unlock();
+        try {
+            syncLock.lock();
+            try {
+                if (inFlight == 0 && !doneBefore) {
+                    return false;
+                }
+                while (inFlight > 0) {
+                    syncEnded.awaitUninterruptibly();
+                }
+            } finally {
+                syncLock.unlock();
+            }
+            awaitSyncStartedAfterNow(); // every done writer has returned: its writes are then durable
+            return true;
+        } finally {
+            append.lock();
+        }
+    }
+
+    /**
+     * Returns once a log sync that started after ticket {@code ticket} was appended has completed:
+     * runs that sync itself when none is running (group commit: it covers every transaction appended
+     * before it starts), else waits for the running one and checks again.
+     */
+    private void awaitDurable(long ticket) {
+        syncUntil(() -> durableTicket >= ticket);
+    }
+
+    /** Returns once a log sync (a flush of every member) that started after this call has completed. */
+    private void awaitSyncStartedAfterNow() {
+        long needed = syncsStarted + 1;
+        syncUntil(() -> syncsCompleted >= needed);
+    }
+
+    /** Runs or waits for syncs ({@link #syncOrWait}) until {@code reached}, read under {@link #syncLock}, holds. */
+    private void syncUntil(BooleanSupplier reached) {
+        syncLock.lock();
+        try {
+            while (!reached.getAsBoolean()) {
+                syncOrWait();
+            }
+        } finally {
+            syncLock.unlock();
+        }
+    }
+
+    /**
+     * Holding {@link #syncLock}: runs one log sync when none is running (releasing the lock for its
+     * I/O), else waits for the running one to end. Either way the caller checks its condition again.
+     */
+    private void syncOrWait() {
+        if (syncing) {
+            syncEnded.awaitUninterruptibly();
+            return;
+        }
+        syncing = true;
+        long covers = appended;
+        long epoch = ++syncsStarted;
+        boolean ok = false;
+        syncLock.unlock();
+        try {
+            log.sync();
+            ok = true;
+        } finally {
+            syncLock.lock();
+            syncing = false;
+            if (ok) {
+                durableTicket = Math.max(durableTicket, covers);
+                syncsCompleted = epoch;
+            }
+            syncEnded.signalAll();
+        }
+    }
+
+    /**
+     * A writer's data and parity writes returned ({@code tx} done) or failed ({@code tx} = -1). Both
+     * counts change together under {@link #append}, so {@link #waitForRoom} never sees a writer
+     * neither in flight nor done.
+     */
+    private void writesEnded(long tx) {
+        append.lock();
+        try {
+            syncLock.lock();
+            try {
+                if (tx >= 0) {
+                    done.addLast(new long[] {tx, syncsStarted});
+                }
+                inFlight--;
+                syncEnded.signalAll();
+            } finally {
+                syncLock.unlock();
+            }
+        } finally {
+            append.unlock();
+        }
+    }
+
+    /** Appends COMMIT for every done transaction whose writes a completed sync flushed (holding {@link #append}). */
+    private void appendDueCommits() {
+        long completed;
+        syncLock.lock();
+        try {
+            completed = syncsCompleted;
+        } finally {
+            syncLock.unlock();
+        }
+        while (!done.isEmpty() && done.peekFirst()[1] < completed) {
+            log.commit(done.pollFirst()[0]);
         }
     }
 
@@ -228,29 +477,39 @@ final class ParityJournal {
         }
     }
 
-    /** Runs {@code action} holding the journal lock (no journaled write runs meanwhile). */
+    /** Runs {@code action} holding the drain lock exclusively (no journaled write runs meanwhile). */
     void withLock(Runnable action) {
-        lock.lock();
+        drain.writeLock().lock();
         try {
             action.run();
         } finally {
-            lock.unlock();
+            drain.writeLock().unlock();
         }
     }
 
-    /** {@link #sync()} for a caller that holds the lock. */
+    /** {@link #sync()} for a caller of {@link #withLock}. */
     void syncLocked() {
-        log.sync();
-    }
-
-    /** Makes every appended record durable (commits included). */
-    void sync() {
-        lock.lock();
+        if (!drain.isWriteLockedByCurrentThread()) {
+            throw new IllegalStateException("syncLocked without the drain lock");
+        }
+        log.sync(); // flushes the members: every done transaction's writes are durable
+        append.lock();
         try {
+            while (!done.isEmpty()) {
+                log.commit(done.pollFirst()[0]);
+            }
             log.sync();
         } finally {
-            lock.unlock();
+            append.unlock();
         }
+    }
+
+    /**
+     * Drains: waits for the journaled writes in flight (none begins meanwhile), then makes every
+     * transaction's COMMIT durable (a flush, the COMMITs, a log sync). See Ordering 4.
+     */
+    void sync() {
+        withLock(this::syncLocked);
     }
 
     /**

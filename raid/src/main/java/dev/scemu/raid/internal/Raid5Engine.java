@@ -66,12 +66,13 @@ import java.util.Arrays;
  *       {@link #lockForWrite} checks again once it holds its columns and trades them for the whole
  *       row if a member left meanwhile, before anything is read or written. A member that fails
  *       while column holders are inside the row is the one case where degraded writes run beside
- *       each other: each stays in its columns (rule 1), their journal transactions are serialized
- *       by the journal's own lock and each records and recovers only its own columns, and the
+ *       each other: each stays in its columns (rule 1), each journal transaction records and
+ *       recovers only its own columns (transactions of any rows share the journal's group
+ *       commits, {@link ParityJournal} Ordering), and the
  *       write-hole rule is per column (a torn column is repaired from its own journal record), so
  *       this is still safe; the next writes of the row take it whole.</li>
  *   <li><b>Lock order.</b> Bitmap bits, then one row's columns (a multi-row write releases each row
- *       before the next), then the parity journal's lock, then the metadata lock; never the other
+ *       before the next), then the parity journal's locks, then the metadata lock; never the other
  *       way round ({@link StripeLocks} Ordering). Readers of healthy members take no lock: a
  *       member block write is atomic, so they see a column's old or new data, as before.</li>
  * </ol>
@@ -389,6 +390,9 @@ final class Raid5Engine implements LevelEngine {
                 }
             }
         } finally {
+            if (a.journal != null) {
+                a.journal.rowWritten(row); // before the row is released (ParityJournal Ordering 3)
+            }
             a.locks.unlock(row, columns);
             a.bitmapEnd(rowMemberLba, chunkBlocks);
         }
@@ -506,6 +510,9 @@ final class Raid5Engine implements LevelEngine {
             }
             return true;
         } finally {
+            if (a.journal != null) {
+                a.journal.rowWritten(row); // before the row is released (ParityJournal Ordering 3)
+            }
             a.locks.unlockRow(row);
             a.bitmapEnd(memberLba, chunkBlocks);
         }
