@@ -53,12 +53,17 @@ class CliServeKillTest {
         return buffer;
     }
 
+    /** Creates the small RAID-5 unit at {@code dir} and starts {@code scemu serve} on it (any port, output in {@code log}). */
+    private static Process serveSmallUnit(Path dir, Path log) {
+        createSmallUnit(dir);
+        return startScemu(log, "serving", "serve", dir, "--port", "0");
+    }
+
     @Test
     void writesAFlushCoveredSurviveAKill9OfServeWithASnapshot(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("unit");
-        createSmallUnit(dir);
         Path log = tmp.resolve("serve.log");
-        Process server = startScemu(log, "serving", "serve", dir, "--port", "0");
+        Process server = serveSmallUnit(dir, log);
         Map<Long, Long> flushed = new HashMap<>(); // lba -> seed of its block since the snapshot, flushed
         java.util.Set<Long> unflushed = new java.util.HashSet<>(); // written after the last flush: either outcome
         long blocks;
@@ -110,9 +115,8 @@ class CliServeKillTest {
     @Test
     void degradedWritesAFlushCoveredSurviveAKill9OfServe(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("unit");
-        createSmallUnit(dir);
         Path log = tmp.resolve("serve.log");
-        Process server = startScemu(log, "serving", "serve", dir, "--port", "0");
+        Process server = serveSmallUnit(dir, log);
         int connections = 4;
         long blocks;
         InetSocketAddress address = new InetSocketAddress("127.0.0.1", port(log));

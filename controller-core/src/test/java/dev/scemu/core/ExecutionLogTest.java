@@ -82,17 +82,7 @@ class ExecutionLogTest {
         java.util.concurrent.CountDownLatch flushEntered = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch releaseFlush = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicBoolean holdFlushes = new java.util.concurrent.atomic.AtomicBoolean();
-        BlockDevice held = new AbstractBlockDevice("held", device.geometry()) {
-            @Override
-            protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-                device.read(lba, blockCount, buffer, bufferOffset);
-            }
-
-            @Override
-            protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
-                device.write(lba, blockCount, buffer, bufferOffset, fua);
-            }
-
+        BlockDevice held = new ForwardingBlockDevice("held", device, false) {
             @Override
             protected void doFlush() {
                 if (holdFlushes.get()) {
@@ -103,16 +93,7 @@ class ExecutionLogTest {
                         Thread.currentThread().interrupt();
                     }
                 }
-                device.flush();
-            }
-
-            @Override
-            protected void doTrim(long lba, long blockCount) {
-                device.trim(lba, blockCount);
-            }
-
-            @Override
-            protected void doClose() {
+                super.doFlush();
             }
         };
         long first;
