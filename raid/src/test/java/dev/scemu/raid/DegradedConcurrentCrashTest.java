@@ -38,8 +38,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * replays the cut point, not the exact interleaving. Mutations it fails (each checked): a log sync
  * that flushes the log region only; data written before the log sync; COMMIT appended as soon as
  * the writes return; no wait for the row's earlier writes before a BEGIN (Ordering 3: failed in 5
- * of 8 runs of 40 rounds, passed 8 runs of 60 with it). More rounds:
- * {@code -Dscemu.test.degradedConcurrentRounds=N}.
+ * of 8 runs of 40 rounds, passed 8 runs of 60 with it). More rounds: {@code -Psoak} (4,000 per
+ * mode) or {@code -Dscemu.test.degradedConcurrentRounds=N}.
  */
 class DegradedConcurrentCrashTest {
 
@@ -50,7 +50,9 @@ class DegradedConcurrentCrashTest {
     /** Blocks the writers share: 10 rows of 3 data chunks of 2 blocks. */
     private static final int HOT_BLOCKS = 60;
     private static final int OPS_PER_THREAD = 250;
-    private static final int ROUNDS = Integer.getInteger("scemu.test.degradedConcurrentRounds", 40);
+    /** Rounds per cut mode: 40 times {@code -Dscemu.crash.scale} (100 with {@code -Psoak}), or {@code -Dscemu.test.degradedConcurrentRounds}. */
+    private static final int ROUNDS = Integer.getInteger("scemu.test.degradedConcurrentRounds",
+            40 * Integer.getInteger("scemu.crash.scale", 1));
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(PowerCutMode.class)
