@@ -132,6 +132,8 @@ class CliServeKillTest {
         List<Map<Long, Long>> flushed = new ArrayList<>();
         List<Map<Long, List<Long>>> unflushed = new ArrayList<>();
         List<java.util.concurrent.CompletableFuture<Void>> writers = new ArrayList<>();
+        // own threads: the common pool may have one worker (2 CPUs), which would run the connections in turn
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(connections);
         for (int c = 0; c < connections; c++) {
             int connection = c;
             Map<Long, Long> done = new HashMap<>();
@@ -158,10 +160,14 @@ class CliServeKillTest {
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
-            }));
+            }, threads));
         }
-        for (java.util.concurrent.CompletableFuture<Void> writer : writers) {
-            writer.get(120, java.util.concurrent.TimeUnit.SECONDS);
+        try {
+            for (java.util.concurrent.CompletableFuture<Void> writer : writers) {
+                writer.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            threads.shutdownNow();
         }
         kill9(server);
 

@@ -98,17 +98,19 @@ class ExecutionLogTest {
         };
         long first;
         long second;
+        // own threads: the common pool may have one worker (2 CPUs), which the held sync would occupy
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
         try (ExecutionLog log = ExecutionLog.format(held, REGION)) {
             first = log.begin(1, text("first"));
             holdFlushes.set(true);
-            java.util.concurrent.CompletableFuture<Void> sync = java.util.concurrent.CompletableFuture.runAsync(log::sync);
+            java.util.concurrent.CompletableFuture<Void> sync = java.util.concurrent.CompletableFuture.runAsync(log::sync, threads);
             assertThat(flushEntered.await(30, java.util.concurrent.TimeUnit.SECONDS)).as("the sync reached the flush").isTrue();
             java.util.concurrent.CompletableFuture<Long> append = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                 long tx = log.begin(2, text("second"));
                 log.step(tx, 0, filled(BLOCK - 100, 7)); // fills the block: the full block is written
                 log.commit(first);
                 return tx;
-            });
+            }, threads);
             try {
                 second = append.get(30, java.util.concurrent.TimeUnit.SECONDS); // does not wait for the flush
                 assertThat(sync).as("the first sync still waits for its flush").isNotDone();
@@ -120,6 +122,8 @@ class ExecutionLogTest {
             }
             sync.get(30, java.util.concurrent.TimeUnit.SECONDS);
             log.sync();
+        } finally {
+            threads.shutdownNow();
         }
         try (ExecutionLog log = ExecutionLog.open(device, REGION)) {
             assertThat(log.unfinished()).as("first committed, second unfinished with its step")

@@ -19,6 +19,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -99,14 +101,21 @@ class DegradedConcurrentCrashTest {
         domain.armCutAtWrite(base + 1 + random.nextInt(THREADS * OPS_PER_THREAD * 6), mode);
         CyclicBarrier start = new CyclicBarrier(THREADS);
         List<CompletableFuture<Boolean>> writers = new ArrayList<>();
-        for (int t = 0; t < THREADS; t++) {
-            int thread = t;
-            long threadSeed = random.nextLong();
-            writers.add(CompletableFuture.supplyAsync(() -> write(array, legal.get(thread), threadSeed, start)));
-        }
+        // own threads: the common pool may have fewer workers than THREADS (one on 2 CPUs)
+        ExecutorService threads = Executors.newFixedThreadPool(THREADS);
         boolean cutWhileRunning = false;
-        for (CompletableFuture<Boolean> writer : writers) {
-            cutWhileRunning |= writer.get(120, TimeUnit.SECONDS);
+        try {
+            for (int t = 0; t < THREADS; t++) {
+                int thread = t;
+                long threadSeed = random.nextLong();
+                writers.add(CompletableFuture.supplyAsync(() -> write(array, legal.get(thread), threadSeed, start),
+                        threads));
+            }
+            for (CompletableFuture<Boolean> writer : writers) {
+                cutWhileRunning |= writer.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            threads.shutdownNow();
         }
         if (!cutWhileRunning) {
             domain.cut(mode);
