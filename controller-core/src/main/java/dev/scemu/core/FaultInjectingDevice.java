@@ -19,8 +19,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       inner device at once, and the first write of a block since the last flush saves the block's
  *       durable content (and each rewrite the version it replaces) off the Java heap
  *       ({@link UndoVersions}); a flush forgets them, a power cut puts them back. So reads and
- *       flushes cost nothing extra, and a host that reads what it wrote reads the inner device. Like a real disk's cache it is bounded ({@link #setWriteCacheBlocks},
- *       default {@link #DEFAULT_WRITE_CACHE_BYTES}, counted in block versions held): past the bound the
+ *       flushes cost nothing extra, and a host that reads what it wrote reads the inner device.
+ *       Like a real disk's cache it is bounded ({@link #setWriteCacheBlocks}, default
+ *       {@link #DEFAULT_WRITE_CACHE_BYTES}, counted in block versions held): past the bound the
  *       blocks held become durable early, which the contract allows (only a flush or FUA promises
  *       durability; nothing promises loss). Without that bound a host that never flushes (an NBD
  *       client) would grow it without limit. A device on a {@linkplain PowerDomain#writeThrough

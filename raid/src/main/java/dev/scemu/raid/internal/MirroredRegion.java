@@ -17,7 +17,7 @@ import java.nio.ByteBuffer;
  *
  * <p>A member being rebuilt gets no journal writes: nothing reads its copy (reads and the journal's
  * open at assembly take ACTIVE members only, and it is not ACTIVE after a restart either), and it
- * receives the whole region, copied from an in-sync member under the journal lock, just before it
+ * receives the whole region, copied from an in-sync member under the journal's drain lock, just before it
  * turns ACTIVE ({@code MdRaidArray.rebuildDone}). During a rebuild that is one journal block write
  * in four fewer per degraded write. It is still flushed with the others: a flush of the region
  * flushes every working member whole, which is what makes the data of the journal's earlier
