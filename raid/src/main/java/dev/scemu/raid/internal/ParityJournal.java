@@ -47,19 +47,23 @@ import org.slf4j.LoggerFactory;
  *       its writes returned has completed (the next transaction's log sync, usually), so its data is
  *       durable before its COMMIT can be (ExecutionLog Ordering 3). A transaction whose COMMIT is not
  *       durable is replayed after a cut; replay is idempotent and in begin order.</li>
- *   <li>L assumes the data every other member holds in the segment's columns, and a replay after
- *       a cut uses it whenever the transaction's records survived, even if its own sync never
- *       completed. So that data must be durable <i>before</i> any of the transaction's records can
- *       reach a member: before its BEGIN, a journaled write waits for a sync that started after the
- *       last write of its row ended ({@link #rowWritten}, called by the engine for every write and
- *       trim of a row, journaled or not, before it releases the row). Rows are hashed into
- *       {@value #ROW_BUCKETS} buckets (a shared bucket costs a sync, never a miss); at start every
- *       bucket counts as written, so the first journaled write flushes first. Random writes rarely
- *       wait; a run of small writes to one row syncs once more per write (two syncs, as every
- *       journaled write did before group commit). (Found by
- *       {@code DegradedConcurrentCrashTest}: without it, a cut during the next transaction's sync
- *       kept its records but lost the previous transaction's data on another member, and the
- *       replay rebuilt the failed member's block from the wrong data.)</li>
+ *   <li>L assumes the data every other member holds in the segment's columns (member lbas), and
+ *       a replay after a cut uses it whenever the transaction's records survived, even if its own
+ *       sync never completed. So that data must be durable <i>before</i> any of the transaction's
+ *       records can reach a member: before its BEGIN, a journaled write waits for a sync that
+ *       started after the last write of any of its columns ended ({@link #columnsWritten}, called
+ *       by the engine for every write and trim of a row, journaled or not, with the member lbas
+ *       it wrote, before it releases the row). Only the same columns matter: L covers member lbas
+ *       {@code [memberLba, +h)} of each member (md's stripe is one block per member at one
+ *       offset), and a replay reads nothing outside them. Member lbas are hashed into
+ *       {@value #COLUMN_BUCKETS} buckets (a shared bucket costs a sync, never a miss); at start
+ *       every bucket counts as written, so the first journaled write flushes first. A run of
+ *       small writes through one chunk (a sequential stream) writes new columns each time and
+ *       does not wait; rewrites of the same blocks sync once more per write. (Keyed by row until
+ *       the tenth session: every degraded 4 KiB write of a sequential stream then synced twice.
+ *       Found by {@code DegradedConcurrentCrashTest}: without the rule, a cut during the next
+ *       transaction's sync kept its records but lost the previous transaction's data on another
+ *       member, and the replay rebuilt the failed member's block from the wrong data.)</li>
  *   <li>{@link #sync()} drains: it waits for every transaction in flight (none begins meanwhile),
  *       flushes, commits every done transaction and syncs the COMMITs. It runs when the array leaves
  *       degraded mode, at stop, and at every rebuild checkpoint before its recovery_offset is
@@ -111,13 +115,13 @@ final class ParityJournal {
     /** Transactions between their append and done (waiters for ring space wait for these). */
     private int inFlight;
     /**
-     * Per hashed row ({@value #ROW_BUCKETS} buckets): {@link #syncsStarted} when a write of a row
-     * of that bucket last ended ({@link #rowWritten}). Written before the writer releases the row,
-     * read by the next writer of that row after it takes it; rows sharing a bucket only cost an
-     * extra sync (Ordering 3).
+     * Per hashed member lba ({@value #COLUMN_BUCKETS} buckets): {@link #syncsStarted} when a write
+     * of a member block of that bucket last ended ({@link #columnsWritten}). Written before the
+     * writer releases the row, read by the next writer of those columns after it takes the row;
+     * columns sharing a bucket only cost an extra sync (Ordering 3).
      */
-    private final AtomicLongArray rowWrittenAt = new AtomicLongArray(ROW_BUCKETS);
-    static final int ROW_BUCKETS = 1 << 16;
+    private final AtomicLongArray columnWrittenAt = new AtomicLongArray(COLUMN_BUCKETS);
+    static final int COLUMN_BUCKETS = 1 << 16;
 
     private ParityJournal(MdRaidArray array, MirroredRegion region, ExecutionLog log) {
         this.array = array;
@@ -257,26 +261,36 @@ final class ParityJournal {
     }
 
     /**
-     * A write of stripe {@code row} ended (journaled or not, trims included; the engine calls this
-     * before it releases the row): until a sync started after now completes, a journaled write of
-     * the row waits for one before its BEGIN (Ordering 3).
+     * A write of member lbas {@code [memberLba, +blockCount)} ended (journaled or not, trims
+     * included; the engine calls this before it releases the row): until a sync started after now
+     * completes, a journaled write of any of those columns waits for one before its BEGIN
+     * (Ordering 3).
      */
-    void rowWritten(long row) {
-        rowWrittenAt.set(bucketOf(row), syncsStarted);
+    void columnsWritten(long memberLba, long blockCount) {
+        long stamp = syncsStarted;
+        for (long lba = memberLba; lba < memberLba + blockCount; lba++) {
+            // max: a writer of another row whose columns share the bucket may stamp an older count late
+            columnWrittenAt.accumulateAndGet(bucketOf(lba), stamp, Math::max);
+        }
     }
 
-    private static int bucketOf(long row) {
-        return (int) ((row * 0x9E3779B97F4A7C15L) >>> (64 - 16));
+    private static int bucketOf(long memberLba) {
+        return (int) ((memberLba * 0x9E3779B97F4A7C15L) >>> (64 - 16));
     }
 
     /**
-     * Ordering 3: returns once every write of {@code row} that ended before this call is durable
-     * (a sync that started after it has completed), so that an L computed from that data can be
-     * logged; at once when the row's bucket was last written before the newest completed sync began.
+     * Ordering 3: returns once every write of member lbas {@code [memberLba, +blockCount)} that
+     * ended before this call is durable (a sync that started after it has completed), so that an
+     * L computed from that data can be logged; at once when those columns were last written before
+     * the newest completed sync began.
      */
-    private void awaitRowDurable(long row) {
-        long writtenAt = rowWrittenAt.get(bucketOf(row));
-        syncUntil(() -> syncsCompleted > writtenAt);
+    private void awaitColumnsDurable(long memberLba, long blockCount) {
+        long writtenAt = 0;
+        for (long lba = memberLba; lba < memberLba + blockCount; lba++) {
+            writtenAt = Math.max(writtenAt, columnWrittenAt.get(bucketOf(lba)));
+        }
+        long last = writtenAt;
+        syncUntil(() -> syncsCompleted > last);
     }
 
     /** A transaction appended: its id, and its ticket (the value of {@link #appended} after its append). */
@@ -291,7 +305,7 @@ final class ParityJournal {
      * write pins the ring).
      */
     private Appended appendTransaction(long row, long memberLba, int h, int writtenMask, ByteBuffer l) {
-        awaitRowDurable(row);
+        awaitColumnsDurable(memberLba, h);
         while (true) {
             append.lock();
             long tx = -1;

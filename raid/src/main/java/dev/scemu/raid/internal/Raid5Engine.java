@@ -343,6 +343,27 @@ final class Raid5Engine implements LevelEngine {
         return new long[] {lba / rowBlocks * chunkBlocks, ((lba + blockCount - 1) / rowBlocks + 1) * chunkBlocks};
     }
 
+    /**
+     * Tells the journal which columns (member lbas) a write of blocks {@code [rowOffset, +k)} of
+     * {@code row} wrote: from the first chunk offset any data member's part starts at to the last
+     * it ends at (parity covers the same offsets).
+     */
+    private void columnsWritten(long row, int rowOffset, int k) {
+        int first = chunkBlocks;
+        int end = 0;
+        for (int j = 0; j < dataDisks; j++) {
+            int s = Math.max(rowOffset, j * chunkBlocks);
+            int e = Math.min(rowOffset + k, (j + 1) * chunkBlocks);
+            if (e > s) {
+                first = Math.min(first, s - j * chunkBlocks);
+                end = Math.max(end, e - j * chunkBlocks);
+            }
+        }
+        if (end > first) {
+            a.journal.columnsWritten(row * chunkBlocks + first, end - first);
+        }
+    }
+
     private void writeRow(long row, int rowOffset, int k, ByteBuffer buffer, int off, ByteBuffer old, int oldOff,
                           boolean fua) {
         long rowMemberLba = row * chunkBlocks;
@@ -391,7 +412,7 @@ final class Raid5Engine implements LevelEngine {
             }
         } finally {
             if (a.journal != null) {
-                a.journal.rowWritten(row); // before the row is released (ParityJournal Ordering 3)
+                columnsWritten(row, rowOffset, k); // before the row is released (ParityJournal Ordering 3)
             }
             a.locks.unlock(row, columns);
             a.bitmapEnd(rowMemberLba, chunkBlocks);
@@ -511,7 +532,7 @@ final class Raid5Engine implements LevelEngine {
             return true;
         } finally {
             if (a.journal != null) {
-                a.journal.rowWritten(row); // before the row is released (ParityJournal Ordering 3)
+                a.journal.columnsWritten(memberLba, chunkBlocks); // before the row is released (ParityJournal Ordering 3)
             }
             a.locks.unlockRow(row);
             a.bitmapEnd(memberLba, chunkBlocks);
