@@ -74,8 +74,7 @@ import org.slf4j.LoggerFactory;
  *       the ring, a later BEGIN that finds no room syncs first, so that it fails with what failed
  *       the writer when that still holds (POWER_LOST after a cut, DEVICE_FAILED), and with
  *       LOG_FULL only when the members answer.</li>
- *   <li>Row lock (a degraded write holds the whole row; a write already holding its columns when
- *       a member failed, only those: see {@link Raid5Engine} Locking 4), then the drain lock (shared
+ *   <li>The written columns of the row ({@link Raid5Engine} Locking 4), then the drain lock (shared
  *       by writers from BEGIN to done, exclusive for {@link #sync()}), then the append lock, then
  *       the sync lock, then the metadata lock: never in another order.</li>
  * </ol>

@@ -60,17 +60,19 @@ import java.util.Arrays;
  *       which also moves the member's recovered offset past the row). They run with no column
  *       holder in the row, and a column writer never sees a row half rebuilt, half trimmed or half
  *       resynced, nor the recovered offset move past its row while it holds columns.</li>
- *   <li><b>Degraded rows are written whole.</b> A write to a row some member is not in sync with
- *       (as a power cut would leave it: failed, missing, or rebuilding above its durable
- *       recovery_offset; such writes may go through the parity journal) takes every column;
- *       {@link #lockForWrite} checks again once it holds its columns and trades them for the whole
- *       row if a member left meanwhile, before anything is read or written. A member that fails
- *       while column holders are inside the row is the one case where degraded writes run beside
- *       each other: each stays in its columns (rule 1), each journal transaction records and
- *       recovers only its own columns (transactions of any rows share the journal's group
- *       commits, {@link ParityJournal} Ordering), and the
- *       write-hole rule is per column (a torn column is repaired from its own journal record), so
- *       this is still safe; the next writes of the row take it whole.</li>
+ *   <li><b>Degraded rows are written by column too.</b> A write to a row some member is not in
+ *       sync with (as a power cut would leave it: failed, missing, or rebuilding above its durable
+ *       recovery_offset) may go through the parity journal; it takes its columns like any other.
+ *       It stays in them (rule 1: a read-modify-write reads the written members' old data and the
+ *       parity of its columns; a reconstruct-write, possible only when the missing member's
+ *       blocks are written, reads the other present members' data of its columns), each journal
+ *       transaction records and recovers only its own columns, and the journal's ordering rule
+ *       is per column ({@link ParityJournal} Ordering 3: a transaction's L assumes only the other
+ *       members' data of its columns, which no writer of other columns touches). Reconstruction
+ *       of the missing member's blocks on a read takes the whole row (rule 3), so it never sees a
+ *       column half written. Until the tenth session degraded writes took the whole row: a
+ *       sequential stream of 4 KiB writes (the next columns of one row) then ran one at a time,
+ *       each with its own journal sync, instead of sharing group commits.</li>
  *   <li><b>Lock order.</b> Bitmap bits, then one row's columns (a multi-row write releases each row
  *       before the next), then the parity journal's locks, then the metadata lock; never the other
  *       way round ({@link StripeLocks} Ordering). Readers of healthy members take no lock: a
@@ -427,14 +429,8 @@ final class Raid5Engine implements LevelEngine {
      * read or written anything.
      */
     private long lockForWrite(long row, int rowOffset, int k) {
-        long all = a.locks.all();
-        long columns = degradedRow(row) ? all : columnsOf(rowOffset, k);
+        long columns = columnsOf(rowOffset, k);
         a.locks.lock(row, columns);
-        if (columns != all && degradedRow(row)) {
-            a.locks.unlock(row, columns);
-            a.locks.lockRow(row);
-            columns = all;
-        }
         return columns;
     }
 
@@ -454,22 +450,6 @@ final class Raid5Engine implements LevelEngine {
             return a.locks.mask(s, e);
         }
         return a.locks.mask(s, chunkBlocks) | a.locks.mask(0, e - chunkBlocks); // ends in the next chunk
-    }
-
-    /**
-     * Whether a write to {@code row} is degraded: some member is not in sync there as a power cut
-     * would leave it ({@link MdRaidArray#inSyncDurably}; failed, missing, or rebuilding above its
-     * durable recovery_offset). Such a write may go through the parity journal, and takes the whole
-     * row (Locking 4).
-     */
-    private boolean degradedRow(long row) {
-        long end = (row + 1) * chunkBlocks;
-        for (int m = 0; m < n; m++) {
-            if (!a.inSyncDurably(m, end)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**

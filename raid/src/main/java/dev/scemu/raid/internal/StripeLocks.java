@@ -10,7 +10,7 @@ import dev.scemu.core.MaskLock;
  * {@code row * chunkBlocks + c} on every member, data and parity alike (md's {@code stripe_head}:
  * one {@code STRIPE_SIZE} block per member at the same offset). Writers of different columns of
  * one row proceed in parallel; an operation on the whole row (reconstruction, rebuild, resync,
- * scrub, a degraded write, a member trim of the row) takes every column ({@link #lockRow}).
+ * scrub, a member trim of the row) takes every column ({@link #lockRow}).
  *
  * <p>Columns are counted in {@code columns} (the engine's chunk, in blocks; 1 for the levels that
  * lock whole units); a lock holds a set of them as a mask of at most 64 bits, one bit per
