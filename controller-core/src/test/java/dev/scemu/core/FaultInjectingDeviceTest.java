@@ -532,6 +532,45 @@ class FaultInjectingDeviceTest extends BlockDeviceContractTest {
         assertThat(readBytes(device, window - 1, 1)).containsOnly(0x6D);
     }
 
+    /**
+     * I/O over several regions takes and gives back every lock it touched: a range whose regions
+     * wrap around the lock table (its last region and the next, table index 0), and ranges of the
+     * whole table and more, leave every block free for the next writer (a lock left held would
+     * stall it: the futures time out).
+     */
+    @Test
+    void rangesOverSeveralRegionsReleaseEveryRegionLock() throws Exception {
+        long window = (long) FaultInjectingDevice.REGION_LOCKS * FaultInjectingDevice.REGION_BLOCKS;
+        long blocks = window + 4L * FaultInjectingDevice.REGION_BLOCKS;
+        // not tracked: with a lock leaked, close would wait for the stalled write's gate forever
+        FaultInjectingDevice device = PowerDomain.writeThrough(9)
+                .attach(Media.memory("disk", new BlockGeometry(BLOCK_SIZE, blocks)));
+        // a daemon thread: a write stalled on a leaked lock must not keep the test JVM alive
+        ExecutorService pool = Executors.newSingleThreadExecutor(r -> {
+            Thread thread = new Thread(r, "region-locks");
+            thread.setDaemon(true);
+            return thread;
+        });
+        try {
+            pool.submit(() -> device.write(window - 2, 4, filled(0x21, 4), 0)).get(10, TimeUnit.SECONDS);
+            pool.submit(() -> device.trim(1, window)).get(10, TimeUnit.SECONDS); // the whole table, and one region twice
+            pool.submit(() -> device.write(window - 1, 1, filled(0x22, 1), 0)).get(10, TimeUnit.SECONDS);
+            pool.submit(() -> device.write(window, 1, filled(0x23, 1), 0)).get(10, TimeUnit.SECONDS);
+            pool.submit(() -> device.write(0, 1, filled(0x24, 1), 0)).get(10, TimeUnit.SECONDS);
+            Future<byte[]> read = pool.submit(() -> readBytes(device, window - 2, 4));
+            // window - 2 trimmed (zeros), then 0x22 at window - 1, 0x23 at window, 0x21 at window + 1 (not trimmed)
+            byte[] expected = new byte[4 * BLOCK_SIZE];
+            java.util.Arrays.fill(expected, BLOCK_SIZE, 2 * BLOCK_SIZE, (byte) 0x22);
+            java.util.Arrays.fill(expected, 2 * BLOCK_SIZE, 3 * BLOCK_SIZE, (byte) 0x23);
+            java.util.Arrays.fill(expected, 3 * BLOCK_SIZE, 4 * BLOCK_SIZE, (byte) 0x21);
+            assertThat(read.get(10, TimeUnit.SECONDS)).isEqualTo(expected);
+            assertThat(readBytes(device, 0, 1)).containsOnly(0x24);
+            device.close();
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     /** An inner device whose flush waits until {@code release} opens. */
     private static final class StallingFlushDevice extends ForwardingBlockDevice {
         final CountDownLatch flushing = new CountDownLatch(1);
