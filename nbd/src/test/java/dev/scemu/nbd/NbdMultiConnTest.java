@@ -154,13 +154,26 @@ class NbdMultiConnTest extends NbdTestSupport {
          * then all are released, answered without error and stored.
          */
         void expectAtMost(int budgetWrites, List<NbdTestClient> clients, int perClient) throws Exception {
-            long offset = 0;
-            for (NbdTestClient client : clients) {
-                for (int i = 0; i < perClient; i++, offset += MIB) {
-                    client.send(NBD_CMD_WRITE, 0, client.nextHandle(), offset, MIB, random(offset, MIB));
+            // sent from another thread: what the server does not read stays in the socket buffers,
+            // and where those are smaller than the writes beyond the budget (seen in CI under load),
+            // a send on this thread blocked until the held writes timed out
+            ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
+                Thread thread = new Thread(r, "pipelined-writes");
+                thread.setDaemon(true);
+                return thread;
+            });
+            long offset = (long) clients.size() * perClient * MIB;
+            Future<?> sent = sender.submit(() -> {
+                long at = 0;
+                for (NbdTestClient client : clients) {
+                    for (int i = 0; i < perClient; i++, at += MIB) {
+                        client.send(NBD_CMD_WRITE, 0, client.nextHandle(), at, MIB, random(at, MIB));
+                    }
+                    client.flushOutput();
                 }
-                client.flushOutput();
-            }
+                return null;
+            });
+            sender.shutdown();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             while (inside.get() < budgetWrites && System.nanoTime() < deadline) {
                 java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
@@ -172,6 +185,7 @@ class NbdMultiConnTest extends NbdTestSupport {
             }
             assertThat(inside.get()).as("writes inside the device within the budget").isEqualTo(budgetWrites);
             go.countDown();
+            sent.get(20, TimeUnit.SECONDS);
             for (NbdTestClient client : clients) {
                 for (int i = 0; i < perClient; i++) {
                     NbdTestClient.Reply reply = client.receive();
