@@ -345,32 +345,15 @@ final class Raid5Engine implements LevelEngine {
         return new long[] {lba / rowBlocks * chunkBlocks, ((lba + blockCount - 1) / rowBlocks + 1) * chunkBlocks};
     }
 
-    /**
-     * Tells the journal which columns (member lbas) a write of blocks {@code [rowOffset, +k)} of
-     * {@code row} wrote: from the first chunk offset any data member's part starts at to the last
-     * it ends at (parity covers the same offsets).
-     */
-    private void columnsWritten(long row, int rowOffset, int k) {
-        int first = chunkBlocks;
-        int end = 0;
-        for (int j = 0; j < dataDisks; j++) {
-            int s = Math.max(rowOffset, j * chunkBlocks);
-            int e = Math.min(rowOffset + k, (j + 1) * chunkBlocks);
-            if (e > s) {
-                first = Math.min(first, s - j * chunkBlocks);
-                end = Math.max(end, e - j * chunkBlocks);
-            }
-        }
-        if (end > first) {
-            a.journal.columnsWritten(row * chunkBlocks + first, end - first);
-        }
-    }
-
     private void writeRow(long row, int rowOffset, int k, ByteBuffer buffer, int off, ByteBuffer old, int oldOff,
                           boolean fua) {
         long rowMemberLba = row * chunkBlocks;
         a.bitmapStart(rowMemberLba, chunkBlocks);
         long columns = lockForWrite(row, rowOffset, k);
+        // the chunk offsets from the first any data member's part starts at to the last it ends at:
+        // the columns (member lbas) written, parity included, for the journal's ordering rule
+        int firstColumn = 0;
+        int endColumn = 0;
         try {
             // written chunk-offset range [start[j], end[j]) of each data index j (per-thread scratch)
             Scratch scratch = scratch();
@@ -392,6 +375,8 @@ final class Raid5Engine implements LevelEngine {
                 }
             }
             Arrays.sort(bounds, 0, nb);
+            firstColumn = bounds[0];
+            endColumn = bounds[nb - 1];
             for (int i = 0; i + 1 < nb; i++) {
                 int segStart = bounds[i];
                 int segEnd = bounds[i + 1];
@@ -413,8 +398,9 @@ final class Raid5Engine implements LevelEngine {
                 }
             }
         } finally {
-            if (a.journal != null) {
-                columnsWritten(row, rowOffset, k); // before the row is released (ParityJournal Ordering 3)
+            if (a.journal != null && endColumn > firstColumn) {
+                // before the columns are released (ParityJournal Ordering 3)
+                a.journal.columnsWritten(rowMemberLba + firstColumn, endColumn - firstColumn);
             }
             a.locks.unlock(row, columns);
             a.bitmapEnd(rowMemberLba, chunkBlocks);
