@@ -1,5 +1,6 @@
 package dev.scemu.benchmarks.raid;
 
+import dev.scemu.benchmarks.report.SameRunRatios;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.Media;
@@ -7,14 +8,12 @@ import dev.scemu.core.PowerDomain;
 import dev.scemu.raid.RaidArray;
 import dev.scemu.raid.RaidConfig;
 import dev.scemu.raid.RaidLevel;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -56,26 +55,13 @@ public final class DegradedStreamHarness {
             array.failMember(1);
             AtomicLong cursor = new AtomicLong();
             for (int round = 0; round < rounds; round++) {
-                long end = System.nanoTime() + sliceNanos;
-                List<Future<Long>> writers = new ArrayList<>();
-                for (int t = 0; t < threads; t++) {
-                    writers.add(pool.submit(() -> {
-                        ByteBuffer block = ByteBuffer.allocateDirect(BLOCK);
-                        long n = 0;
-                        while (System.nanoTime() < end) {
-                            block.putLong(0, n);
-                            array.write(cursor.getAndIncrement() % array.blockCount(), 1, block, 0);
-                            n++;
-                        }
-                        return n;
-                    }));
-                }
-                long writes = 0;
-                for (Future<Long> writer : writers) {
-                    writes += writer.get();
-                }
-                System.out.printf("round %d: %,.0f IOPS (%d threads, %s members)%n", round,
-                        writes * 1e9 / sliceNanos, threads, mapped ? "mapped-file" : "memory");
+                double iops = SameRunRatios.writesPerSecond(pool, threads, sliceNanos, round, BLOCK, (random, block) -> {
+                    block.putLong(0, random.nextLong());
+                    array.write(cursor.getAndIncrement() % array.blockCount(), 1, block, 0);
+                    return true;
+                });
+                System.out.printf("round %d: %,.0f IOPS (%d threads, %s members)%n", round, iops, threads,
+                        mapped ? "mapped-file" : "memory");
             }
         } finally {
             pool.shutdownNow();
