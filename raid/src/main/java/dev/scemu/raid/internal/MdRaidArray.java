@@ -1162,10 +1162,17 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             return;
         }
         if (journal != null) {
-            // leaving degraded mode: commits durable, and the new member gets the journal's bytes
+            // leaving degraded mode: commits durable, then the home member's journal is copied to
+            // the rebuilt member and to the other members, whose copies went stale while only the
+            // home held it (MirroredRegion, home mode), before the superblocks make every role ACTIVE
             journal.withLock(() -> {
                 journal.syncLocked();
-                copyJournalRegionTo(slot);
+                Slot home = journal.region().home();
+                for (Slot other : slots) {
+                    if (other != home && (other == slot || other.state == MemberState.ACTIVE)) {
+                        copyJournalRegionTo(other);
+                    }
+                }
                 activate(slot);
             });
         } else {
