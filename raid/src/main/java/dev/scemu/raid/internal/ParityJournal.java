@@ -295,15 +295,21 @@ final class ParityJournal {
 
     /**
      * A write of member lbas {@code [memberLba, +blockCount)} ended (journaled or not, trims
-     * included; the engine calls this before it releases the row): until a sync started after now
-     * completes, a journaled write of any of those columns waits for one before its BEGIN
-     * (Ordering 3).
+     * included; the engine calls this before it releases the row): until a whole-member flush
+     * started after now completes, a journaled write of any of those columns waits for one before
+     * its BEGIN (Ordering 3). A bucket already stamped this high is only read: stamps only grow, and
+     * while the array is whole no flush of the journal's starts, so every write after a bucket's
+     * first leaves its cache line clean (the store of every write was 6 % of the samples of four
+     * healthy RAID-5 writers, JFR, eleventh session).
      */
     void columnsWritten(long memberLba, long blockCount) {
         long stamp = dataFlushesStarted;
         for (long lba = memberLba; lba < memberLba + blockCount; lba++) {
-            // max: a writer of another row whose columns share the bucket may stamp an older count late
-            columnWrittenAt.accumulateAndGet(bucketOf(lba), stamp, Math::max);
+            int bucket = bucketOf(lba);
+            if (columnWrittenAt.get(bucket) < stamp) {
+                // max: a writer of another row whose columns share the bucket may stamp an older count late
+                columnWrittenAt.accumulateAndGet(bucket, stamp, Math::max);
+            }
         }
     }
 
