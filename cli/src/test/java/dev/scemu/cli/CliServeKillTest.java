@@ -23,6 +23,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code kill -9} of {@code scemu serve} while a snapshot exists: every write a flush covered
@@ -105,15 +107,17 @@ class CliServeKillTest {
         }
     }
     /**
-     * {@code kill -9} of {@code scemu serve} while a degraded RAID-5 (member 2 failed with
+     * {@code kill -9} of {@code scemu serve} while a degraded RAID-5 (a member failed with
      * {@code scemu disk fail}) takes writes from four NBD connections at once: the parity journal's
      * group commits run with several writers per sync. After the kill, the next open replays the
      * journal; every block, those of the failed member included (rebuilt from parity), reads its
      * flushed content, or for a block written after the last flush, that content or one written
-     * since.
+     * since. The journal lives on the lowest in-sync member while the array is degraded: member 0
+     * with member 2 failed, member 1 with member 0 failed (the next open must find it there).
      */
-    @Test
-    void degradedWritesAFlushCoveredSurviveAKill9OfServe(@TempDir Path tmp) throws Exception {
+    @ParameterizedTest(name = "member {0} failed")
+    @ValueSource(ints = {2, 0})
+    void degradedWritesAFlushCoveredSurviveAKill9OfServe(int failedMember, @TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("unit");
         Path log = tmp.resolve("serve.log");
         Process server = serveSmallUnit(dir, log);
@@ -127,7 +131,8 @@ class CliServeKillTest {
             }
             client.flush();
         }
-        assertThat(scemu("disk", "fail", dir, "2").ok().out()).contains("2");
+        assertThat(scemu("disk", "fail", dir, Integer.toString(failedMember)).ok().out())
+                .contains(Integer.toString(failedMember));
         // per connection: lba -> seed flushed; lba -> seeds written after its last flush
         List<Map<Long, Long>> flushed = new ArrayList<>();
         List<Map<Long, List<Long>>> unflushed = new ArrayList<>();
