@@ -31,7 +31,7 @@ class MappedFileBlockDeviceTest extends FileMediumContractTest {
     }
 
     @Test
-    void directBuffersMoveByPreadPwriteAndMapOnlyWhatAnMsyncOrACopyNeeds() {
+    void buffersMoveByPreadPwriteAndMapOnlyWhatAnMsyncNeeds() {
         assumeTrue(LibC.isAvailable(), "pread/pwrite path needs 64-bit Linux");
         MappedFileBlockDevice device = (MappedFileBlockDevice) device();
         assertThat(device.mappedChunkCount()).isZero();
@@ -39,13 +39,38 @@ class MappedFileBlockDeviceTest extends FileMediumContractTest {
         device.write(BLOCK_COUNT - 1, 1, data, 0); // partial last chunk, by pwrite: no page mapped
         assertThat(readBytes(device, BLOCK_COUNT - 1, 1)).isEqualTo(bytesOf(data));
         assertThat(device.mappedChunkCount()).isZero();
-        // a heap buffer copies through the mapping, and sees what pwrite put in the page cache
+        // a heap buffer goes by pread/pwrite too (through a direct buffer), so it maps nothing either:
+        // through the mapping, each page of a sparse file it touched first was a page fault
         ByteBuffer heap = ByteBuffer.allocate(BLOCK_SIZE);
         device.read(BLOCK_COUNT - 1, 1, heap, 0);
         assertThat(heap.array()).isEqualTo(bytesOf(data));
-        assertThat(device.mappedChunkCount()).isEqualTo(1);
+        byte[] other = bytesOf(randomBlocks(new Random(31), 1));
+        device.write(1, 1, ByteBuffer.wrap(other), 0);
+        assertThat(readBytes(device, 1, 1)).isEqualTo(other);
+        assertThat(device.mappedChunkCount()).isZero();
         device.write(0, 1, data, 0, true); // fua: msync of the range needs its chunk mapped
-        assertThat(device.mappedChunkCount()).isEqualTo(2);
+        assertThat(device.mappedChunkCount()).isEqualTo(1);
+    }
+
+    /**
+     * Heap buffers larger than a pwrite piece (64 KiB), at offsets inside the heap array and
+     * across the device's 1 MiB chunks, read back what they wrote, through heap and direct buffers.
+     */
+    @Test
+    void heapBuffersOfSeveralPiecesAtAnyOffsetReadBackThroughEitherKindOfBuffer() {
+        BlockDevice device = device();
+        Random random = new Random(33);
+        int blocks = 3 * 64 * 1024 / BLOCK_SIZE + 5; // three pieces and a part of a fourth
+        long lba = CHUNK_BYTES / BLOCK_SIZE - 7; // starts 7 blocks before a chunk boundary
+        byte[] heapArray = new byte[(blocks + 2) * BLOCK_SIZE];
+        random.nextBytes(heapArray);
+        device.write(lba, blocks, ByteBuffer.wrap(heapArray), BLOCK_SIZE);
+        byte[] expected = java.util.Arrays.copyOfRange(heapArray, BLOCK_SIZE, (blocks + 1) * BLOCK_SIZE);
+        assertThat(readBytes(device, lba, blocks)).as("read into a direct buffer").isEqualTo(expected);
+        byte[] back = new byte[(blocks + 1) * BLOCK_SIZE];
+        device.read(lba, blocks, ByteBuffer.wrap(back), BLOCK_SIZE);
+        assertThat(java.util.Arrays.copyOfRange(back, BLOCK_SIZE, back.length)).as("read into a heap buffer")
+                .isEqualTo(expected);
     }
 
     /**
