@@ -255,7 +255,7 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
                 return;
             }
             if (fd >= 0) {
-                preadIntoHeap(buffer, bufferOffset, totalLength, offset);
+                heapInPieces(buffer, bufferOffset, totalLength, offset, false);
                 meter().issuedRead(IoCause.HOST, totalLength);
                 return;
             }
@@ -305,28 +305,24 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
     private static final ThreadLocal<ByteBuffer> BOUNCE =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(WRITE_PIECE_BYTES));
 
-    /** {@link #pwriteInPieces} of a heap buffer's bytes, each piece copied into {@link #BOUNCE} first. */
-    private void pwriteHeapInPieces(ByteBuffer buffer, int bufferOffset, int totalLength, long offset) {
+    /**
+     * Moves a heap buffer's bytes by {@code pwrite} ({@code write}) or {@code pread} through
+     * {@link #BOUNCE}, a piece at a time, in the pieces {@link #pwriteInPieces} writes.
+     */
+    private void heapInPieces(ByteBuffer buffer, int bufferOffset, int totalLength, long offset, boolean write) {
         ByteBuffer bounce = BOUNCE.get();
+        long address = NativeMemory.address(bounce);
         int done = 0;
         while (done < totalLength) {
             long position = offset + done;
             int length = pieceLength(totalLength - done, position);
-            bounce.put(0, buffer, bufferOffset + done, length);
-            LibC.pwriteFully(fd, NativeMemory.address(bounce), length, position, path.toString());
-            done += length;
-        }
-    }
-
-    /** Reads into a heap buffer by {@code pread} into {@link #BOUNCE}, a piece at a time. */
-    private void preadIntoHeap(ByteBuffer buffer, int bufferOffset, int totalLength, long offset) {
-        ByteBuffer bounce = BOUNCE.get();
-        int done = 0;
-        while (done < totalLength) {
-            long position = offset + done;
-            int length = pieceLength(totalLength - done, position);
-            LibC.preadFully(fd, NativeMemory.address(bounce), length, position, path.toString());
-            buffer.put(bufferOffset + done, bounce, 0, length);
+            if (write) {
+                bounce.put(0, buffer, bufferOffset + done, length);
+                LibC.pwriteFully(fd, address, length, position, path.toString());
+            } else {
+                LibC.preadFully(fd, address, length, position, path.toString());
+                buffer.put(bufferOffset + done, bounce, 0, length);
+            }
             done += length;
         }
     }
@@ -343,7 +339,7 @@ public final class MappedFileBlockDevice extends AbstractBlockDevice {
                 pwriteInPieces(NativeMemory.address(buffer) + bufferOffset, totalLength, offset);
                 written = true;
             } else if (fd >= 0) {
-                pwriteHeapInPieces(buffer, bufferOffset, totalLength, offset);
+                heapInPieces(buffer, bufferOffset, totalLength, offset, true);
                 written = true;
             }
             int done = 0;
