@@ -139,22 +139,21 @@ final class MirroredRegion extends AbstractBlockDevice {
     }
 
     /**
-     * Flushes every working member whole, all at once ({@link MdRaidArray#flushMembers()}): every
-     * write any of them completed before the call is durable when this returns (the data and parity
-     * of the journal's done transactions, the columns an L assumes). At once rather than one after
-     * the other: these flushes write back the degraded writes' data pages, which overlap
-     * (`scemu serve`, degraded 4 KiB random writes at QD16: 3,255-3,730 IOPS one after the other,
-     * 4,360-4,384 at once, in the first run after the failure; eleventh session).
+     * Flushes every working member whole: every write any of them completed before the call is
+     * durable when this returns (the data and parity of the journal's done transactions, the columns
+     * an L assumes).
      */
     void flushMembersWhole() {
-        array.flushMembers();
+        for (Slot slot : array.slots) {
+            flushMember(slot, 0, -1);
+        }
     }
 
     /**
-     * Flushes member blocks {@code [memberLba, +blockCount)} of a present member that has not
-     * failed, on the calling thread: a journal sync on memory members is a few microseconds, which
-     * handing flushes to other threads ({@link MemberFlushes}) would multiply; on file members it
-     * measured the same (tenth and eleventh sessions), and in home mode there is one member.
+     * Flushes member blocks {@code [memberLba, +blockCount)} ({@code -1}: whole) of a present
+     * member that has not failed, on the calling thread: a journal sync on memory members is a few
+     * microseconds, which handing flushes to other threads ({@link MemberFlushes}) would multiply;
+     * on file members it measured the same (tenth and eleventh sessions).
      */
     private void flushMember(Slot slot, long memberLba, long blockCount) {
         BlockDevice d = slot.device;
@@ -162,7 +161,11 @@ final class MirroredRegion extends AbstractBlockDevice {
             return;
         }
         try {
-            d.flushRange(memberLba, blockCount);
+            if (blockCount < 0) {
+                d.flush();
+            } else {
+                d.flushRange(memberLba, blockCount);
+            }
         } catch (CoreException e) {
             MdRaidArray.rethrowIfFatal(e);
             array.markFailed(slot, "journal flush: " + e.getMessage());
