@@ -39,8 +39,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * only as parity), holds its content before the run or a content written to it, and a block whose
  * write was acknowledged with FUA or before its writer's acknowledged flush holds that content or a
  * later one. Thread interleaving is not seeded: a failing seed prints its replay command, which
- * replays the cut point, not the exact interleaving. Mutations it fails (each checked): a log sync
- * that flushes the log region only; data written before the log sync; COMMIT appended as soon as
+ * replays the cut point, not the exact interleaving. Mutations it fails (each checked): COMMITs
+ * after a flush of the log region only (until the eleventh session every log sync flushed the
+ * members whole; now a separate whole-member flush precedes COMMITs); data written before the log sync; COMMIT appended as soon as
  * the writes return; no wait for the row's earlier writes before a BEGIN (Ordering 3: failed in 5
  * of 8 runs of 40 rounds, passed 8 runs of 60 with it). More rounds: {@code -Psoak} (4,000 per
  * mode) or {@code -Dscemu.test.degradedConcurrentRounds=N}.

@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>BEGIN (row, segment, written-member mask) and STEP records carrying L are appended, and the
  *       writer waits for a log sync that started after its append (the journal's blocks written,
- *       then flushed on every member: a ranged flush of the region, {@link MirroredRegion#flush})
+ *       then flushed where the journal lives: a ranged flush of the region, on its home member
+ *       alone while the array is degraded, {@link MirroredRegion#flush})
  *       before any data or parity of the segment is written. Syncs are group commits: one writer
  *       syncs for every transaction appended meanwhile, the others wait for it
  *       ({@link #awaitDurable}).</li>
@@ -129,10 +130,6 @@ final class ParityJournal {
     private boolean syncing;
     /** Highest ticket a completed sync covered. */
     private long durableTicket;
-    /** Syncs started; the one numbered e covers every member write that returned before it started. */
-    private volatile long syncsStarted;
-    /** Number of the newest completed sync (syncs run one at a time, so they complete in order). */
-    private long syncsCompleted;
     /** Transactions between their append and done (waiters for ring space wait for these). */
     private int inFlight;
     /**
@@ -482,7 +479,6 @@ final class ParityJournal {
         }
         syncing = true;
         long covers = appended;
-        long epoch = ++syncsStarted;
         boolean wholeMembers = dataFlushWanted || doneBlocks >= commitThresholdBlocks;
         long dataEpoch = wholeMembers ? ++dataFlushesStarted : 0;
         if (wholeMembers) {
@@ -501,7 +497,6 @@ final class ParityJournal {
             syncing = false;
             if (ok) {
                 durableTicket = Math.max(durableTicket, covers);
-                syncsCompleted = epoch;
                 if (wholeMembers) {
                     dataFlushesCompleted = dataEpoch;
                 }
