@@ -3,11 +3,9 @@ package dev.scemu.raid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;
-import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.CrashPointExplorer;
 import dev.scemu.core.Extent;
 import dev.scemu.core.FaultInjectingDevice;
-import dev.scemu.core.Media;
 import dev.scemu.core.PowerCutMode;
 import dev.scemu.core.PowerDomain;
 import dev.scemu.raid.internal.MdSuperblock;
@@ -42,10 +40,7 @@ class BadBlockCrashTest {
     }
 
     private static World world(PowerDomain domain) {
-        List<FaultInjectingDevice> members = new ArrayList<>();
-        for (int i = 0; i < 2; i++) {
-            members.add(domain.attach(Media.memory("bb" + i, BlockGeometry.ofBytes(BLOCK, MEMBER_BYTES))));
-        }
+        List<FaultInjectingDevice> members = TestArrays.domainMembers(domain, "bb", 2, MEMBER_BYTES);
         RaidArray created = RaidArray.create(RaidConfig.builder(RaidLevel.RAID1).bitmapChunkBytes(64 * 1024)
                 .assumeClean(true).build(), members);
         ByteBuffer old = ByteBuffer.wrap(pattern(1));

@@ -3,11 +3,9 @@ package dev.scemu.raid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;
-import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.CoreError;
 import dev.scemu.core.CoreException;
 import dev.scemu.core.FaultInjectingDevice;
-import dev.scemu.core.Media;
 import dev.scemu.core.PowerCutMode;
 import dev.scemu.core.PowerDomain;
 import java.nio.ByteBuffer;
@@ -77,10 +75,7 @@ class DegradedConcurrentCrashTest {
         String replay = "seed " + seed + " mode " + mode + " (replay: this test with -Dtest=DegradedConcurrentCrashTest,"
                 + " the cut point is seeded, the interleaving is not)";
         PowerDomain domain = new PowerDomain(seed);
-        List<FaultInjectingDevice> members = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            members.add(domain.attach(Media.memory("dc" + i, BlockGeometry.ofBytes(BLOCK, MEMBER_BYTES))));
-        }
+        List<FaultInjectingDevice> members = TestArrays.domainMembers(domain, "dc", 4, MEMBER_BYTES);
         RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK)
                 .bitmapChunkBytes(64 * 1024).assumeClean(true).build(), members);
         Random random = new Random(seed);

@@ -3,11 +3,9 @@ package dev.scemu.raid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;
-import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.CoreError;
 import dev.scemu.core.CoreException;
 import dev.scemu.core.FaultInjectingDevice;
-import dev.scemu.core.Media;
 import dev.scemu.core.PowerCutMode;
 import dev.scemu.core.PowerDomain;
 import java.nio.ByteBuffer;
@@ -61,10 +59,7 @@ class JournalColumnRuleCrashTest {
         String what = "seed " + seed + ", cut at T2's member write " + at
                 + (otherColumnBetween ? ", another column written between T1 and T2" : "");
         PowerDomain domain = new PowerDomain(seed);
-        List<FaultInjectingDevice> members = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            members.add(domain.attach(Media.memory("cr" + i, BlockGeometry.ofBytes(BLOCK, 2L << 20))));
-        }
+        List<FaultInjectingDevice> members = TestArrays.domainMembers(domain, "cr", 4, 2L << 20);
         RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK)
                 .bitmapChunkBytes(64 * 1024).assumeClean(true).build(), members);
         Random random = new Random(seed);

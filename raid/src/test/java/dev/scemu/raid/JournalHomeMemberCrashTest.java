@@ -3,7 +3,6 @@ package dev.scemu.raid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;
-import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.CoreError;
 import dev.scemu.core.CoreException;
 import dev.scemu.core.FaultInjectingDevice;
@@ -81,10 +80,7 @@ class JournalHomeMemberCrashTest {
     private static boolean runCase(long seed, int at) throws Exception {
         String what = "seed " + seed + ", cut at T's member write " + at;
         PowerDomain domain = new PowerDomain(seed);
-        List<FaultInjectingDevice> members = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            members.add(domain.attach(Media.memory("hm" + i, BlockGeometry.ofBytes(BLOCK, 2L << 20))));
-        }
+        List<FaultInjectingDevice> members = TestArrays.domainMembers(domain, "hm", 4, 2L << 20);
         RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK)
                 .bitmapChunkBytes(64 * 1024).assumeClean(true).build(), members);
         Random random = new Random(seed);

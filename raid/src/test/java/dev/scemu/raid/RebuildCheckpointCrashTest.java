@@ -54,10 +54,7 @@ class RebuildCheckpointCrashTest {
         List<byte[]> contents = new ArrayList<>();
         for (long k = 0; total < 0 || k <= total; k++) {
             PowerDomain domain = new PowerDomain(4000 + k);
-            List<FaultInjectingDevice> members = new ArrayList<>();
-            for (int i = 0; i < 4; i++) {
-                members.add(domain.attach(Media.memory("r" + i, BlockGeometry.ofBytes(TestArrays.BLOCK, MEMBER_BYTES))));
-            }
+            List<FaultInjectingDevice> members = TestArrays.domainMembers(domain, "r", 4, MEMBER_BYTES);
             RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK)
                     .bitmapChunkBytes(64 * 1024).assumeClean(true).build(), members);
             if (initial == null) {

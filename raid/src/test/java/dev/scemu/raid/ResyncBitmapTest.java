@@ -3,7 +3,6 @@ package dev.scemu.raid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;
-import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.FaultInjectingDevice;
 import dev.scemu.core.Media;
 import dev.scemu.core.MediaKind;
@@ -117,10 +116,7 @@ class ResyncBitmapTest {
     @Test
     void raid1ResyncAfterAPowerCutClearsEveryNeededBitAndAStopIsClean() throws Exception {
         PowerDomain domain = new PowerDomain(17);
-        List<FaultInjectingDevice> members = new ArrayList<>();
-        for (int i = 0; i < 2; i++) {
-            members.add(domain.attach(Media.memory("m" + i, BlockGeometry.ofBytes(BLOCK, 4L << 20))));
-        }
+        List<FaultInjectingDevice> members = TestArrays.domainMembers(domain, "m", 2, 4L << 20);
         RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID1).chunkBytes(8 * 1024)
                 .bitmapChunkBytes(BITMAP_CHUNK).assumeClean(true).build(), members);
         array.flush();

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.FaultInjectingDevice;
 import dev.scemu.core.Media;
+import dev.scemu.core.PowerDomain;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +24,15 @@ final class TestArrays {
         List<BlockDevice> members = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             members.add(Media.memory(prefix + i, BlockGeometry.ofBytes(BLOCK, bytes)));
+        }
+        return members;
+    }
+
+    /** {@code count} memory members of {@code bytes} each, attached to {@code domain} (named prefix0, prefix1, ...). */
+    static List<FaultInjectingDevice> domainMembers(PowerDomain domain, String prefix, int count, long bytes) {
+        List<FaultInjectingDevice> members = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            members.add(domain.attach(Media.memory(prefix + i, BlockGeometry.ofBytes(BLOCK, bytes))));
         }
         return members;
     }
