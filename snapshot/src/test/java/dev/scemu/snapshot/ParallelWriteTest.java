@@ -102,6 +102,62 @@ class ParallelWriteTest {
     }
 
     /**
+     * Runs over disjoint blocks of one stripe proceed side by side (a stream of sequential 4 KiB
+     * writes lands in one stripe): while a write of lba 0 is held in the data device, a write of
+     * lba 1 completes, and a read of the stripe waits until both ended, then sees both.
+     */
+    @Test
+    void aWriteToOtherBlocksOfTheSameStripeCompletesWhileOneIsHeld() throws Exception {
+        byte[] a = VolumeTesting.filled(0xA1, BLOCK_SIZE);
+        byte[] b = VolumeTesting.filled(0xB2, 2 * BLOCK_SIZE);
+        data.gateWriteAt(0);
+        Future<?> held = write(0, a, false);
+        awaitEntered(data);
+        completesWhileHeld(write(1, b, false), "a write to lbas 1-2 of the held write's stripe");
+        AtomicReference<Thread> readerThread = new AtomicReference<>();
+        Future<byte[]> read = pool.submit(() -> {
+            readerThread.set(Thread.currentThread());
+            return VolumeTesting.read(volume, 0, 3);
+        });
+        awaitParked(readerThread);
+        assertThat(read.isDone()).as("a read of a stripe with a write in progress waits for it").isFalse();
+        assertThat(held.isDone()).isFalse();
+        data.release.countDown();
+        held.get(30, TimeUnit.SECONDS);
+        byte[] both = new byte[3 * BLOCK_SIZE];
+        System.arraycopy(a, 0, both, 0, BLOCK_SIZE);
+        System.arraycopy(b, 0, both, BLOCK_SIZE, 2 * BLOCK_SIZE);
+        assertThat(read.get(30, TimeUnit.SECONDS)).isEqualTo(both);
+        assertThat(data.wrongOld.get()).as("writeOver calls with wrong old contents").isZero();
+    }
+
+    /**
+     * The committer holds only the blocks of the batch data it writes: while its write of lba 0's
+     * new data is held in the data device, a copy-on-write of lba 1 (same stripe) completes into
+     * the filling batch, and the snapshot still reads both old blocks.
+     */
+    @Test
+    void aCopyOnWriteInTheStripeTheCommitterWritesCompletesWhileItIsHeld() throws Exception {
+        SnapshotInfo snapshot = volume.createSnapshot("s");
+        byte[] a = VolumeTesting.filled(0xA1, BLOCK_SIZE);
+        byte[] b = VolumeTesting.filled(0xB2, BLOCK_SIZE);
+        data.gateWriteAt(0); // the FUA write's commit writing lba 0's new data after its sync
+        Future<?> held = write(0, a, true);
+        awaitEntered(data);
+        completesWhileHeld(write(1, b, false), "a copy-on-write of lba 1 while the committer writes lba 0");
+        assertThat(held.isDone()).isFalse();
+        data.release.countDown();
+        held.get(30, TimeUnit.SECONDS);
+        volume.flush();
+        assertThat(VolumeTesting.read(volume, 0, 1)).isEqualTo(a);
+        assertThat(VolumeTesting.read(volume, 1, 1)).isEqualTo(b);
+        assertThat(VolumeTesting.read(volume.snapshot(snapshot.id()), 0, 2)).isEqualTo(
+                java.util.Arrays.copyOfRange(initial, 0, 2 * BLOCK_SIZE));
+        assertThat(VolumeTesting.read(dataMedium, 1, 1)).isEqualTo(b);
+        assertThat(data.wrongOld.get()).isZero();
+    }
+
+    /**
      * Copies are written by the committer at commit (#20), not by the runs: while a commit is held
      * writing the first copy of its batch, a copy-on-write of another block goes into the filling
      * batch, and the snapshot reads the held batch's block, whose copy is not written yet, from
@@ -180,7 +236,7 @@ class ParallelWriteTest {
         assertThat(VolumeTesting.read(dataMedium, 0, 1)).isEqualTo(b);
     }
 
-    /** Polls (deadline 30 s) until the thread is parked: waiting for the held write's stripe. */
+    /** Polls (deadline 30 s) until the thread is parked: waiting for the held write's blocks or stripe. */
     private static void awaitParked(AtomicReference<Thread> thread) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {

@@ -9,7 +9,8 @@ import java.nio.ByteBuffer;
  * <h2>Ordering rules</h2>
  * <ol>
  *   <li><b>Live reads</b> hold the shared locks of every stripe they touch ({@link StripeLocks},
- *       ascending lock order), read the data device, then copy every pending batch slot of the
+ *       ascending lock order; a shared lock is granted only while no block of its stripe is
+ *       held by a run or the committer), read the data device, then copy every pending batch slot of the
  *       range over it (O(1) lookups in each batch's index, see {@link CowBatch#slotOf}). Under
  *       those locks no run and no committer step of the range is half done, so the read returns,
  *       per block, the latest write that completed before it began or one concurrent with it
@@ -21,8 +22,8 @@ import java.nio.ByteBuffer;
  *       writes copies at commit, {@link WritePath#copyPending}, found through the batch's
  *       {@code lba -> slot} index) is read from the data device: its slot is pending, so the
  *       data device still holds the old block, and it keeps holding it while the read holds the
- *       stripe shared (the committer writes a slot's new data only under the stripe's exclusive
- *       lock, and only after the copy). A pool block is read only once its copy was written. The
+ *       stripe shared (the committer writes a slot's new data only holding the slot's block,
+ *       and only after the copy). A pool block is read only once its copy was written. The
  *       caller holds the volume's {@code viewGate} shared, which a deletion takes exclusively: a
  *       pool block freed by a deletion is never read through a stale entry.</li>
  * </ol>

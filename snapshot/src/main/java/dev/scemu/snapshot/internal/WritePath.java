@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import net.openhft.hashing.LongHashFunction;
 
 /**
@@ -22,14 +21,16 @@ import net.openhft.hashing.LongHashFunction;
  *   <li>reserves as many batch slots as it has blocks (if any snapshot exists) in the batch being
  *       filled ({@code enterRun}; it waits here, holding nothing, if the batch is full and the
  *       previous batch is still committing, or while runs are paused for a checkpoint);</li>
- *   <li>takes its stripe's lock exclusively and reads the old blocks once;</li>
+ *   <li>holds its blocks in its stripe's lock ({@link StripeLocks#lockBlocks}: runs over
+ *       disjoint blocks of one stripe proceed side by side, readers of the stripe wait) and reads
+ *       the old blocks once;</li>
  *   <li>per block: identical → skipped; pending in a batch → the slot's new data is replaced;
  *       no snapshot needs the old block → written in place with {@code writeOver} (the old data
  *       just read is handed down, so a RAID-5 below does not read it again); else COW: the old
  *       block gets a free pool block (or becomes a zero-block entry), the entry is inserted,
  *       and the new data and the old data wait in the reserved slot: the old data is the copy's
  *       source, written to the pool at commit, not by the run;</li>
- *   <li>releases the stripe, then returns its unused slots ({@code exitRun}).</li>
+ *   <li>releases its blocks, then returns its unused slots ({@code exitRun}).</li>
  * </ol>
  *
  * <h2>Group commit</h2>
@@ -42,7 +43,7 @@ import net.openhft.hashing.LongHashFunction;
  * writes instead of one 4 KiB read-modify-write per copy), then the journal records of its
  * entries and copy hashes (as many as the batch needs, {@code entriesPerRecord} each: 125 at
  * 4 KiB blocks), ONE journal sync (log blocks + store flush: the copies become durable),
- * then the new data goes to the data device, stripe by stripe under the stripe lock, each slot
+ * then the new data goes to the data device, run by run holding the run's blocks, each slot
  * marked written as its data lands. Those writes are announced to the data device first
  * ({@link dev.scemu.core.BlockDevice#announceWrites}, md's plug: a RAID array below sets all
  * their write-intent bits with one bitmap page write instead of one per block whose region was
@@ -56,7 +57,8 @@ import net.openhft.hashing.LongHashFunction;
  *       {@link #writeBatchData}, which the committer calls after the journal sync of the slot's
  *       batch returned, or a checkpoint calls after its header is durable. Between the COW and
  *       that write no other path writes the block: every later run over the lba finds the slot
- *       pending (it holds the stripe lock, and a slot stops being pending only under that lock)
+ *       pending (it holds the lba's block, and a slot stops being pending only while the
+ *       committer holds that block)
  *       and replaces the slot's data instead. The copy is written from the slot's old data by
  *       the committer after all the batch's runs ended and before the batch's first journal
  *       record ({@link #commit}), or by a checkpoint before its pages; the sync (or the
@@ -71,23 +73,29 @@ import net.openhft.hashing.LongHashFunction;
  *       recovery), and no block of the batch was overwritten before the sync returned (rule 1),
  *       so a lost record only loses entries whose old blocks are still on the data device.</li>
  *   <li><b>Reads see the latest completed write.</b> A read holds the shared locks of its
- *       stripes. A completed run left each of its blocks either on the data device (in place, or
- *       written by the committer) or in a pending slot; the reader reads the data device, then
- *       overlays every pending slot. The committer writes a slot's data and marks it written
- *       under the exclusive stripe lock, so the reader sees both steps or neither.</li>
- *   <li><b>Snapshot views stay frozen.</b> An entry is inserted under the exclusive stripe lock,
+ *       stripes, which it gets only while no block of them is held. A completed run left each of
+ *       its blocks either on the data device (in place, or written by the committer) or in a
+ *       pending slot; the reader reads the data device, then overlays every pending slot. The
+ *       committer writes a slot's data and marks it written holding the slot's block, so the
+ *       reader sees both steps or neither.</li>
+ *   <li><b>Snapshot views stay frozen.</b> An entry is inserted by a run holding its block,
  *       its slot's old data filled in the same run; its copy is written later, at commit. A view
  *       reads its stripes shared and looks its entries up under {@code meta}: an entry whose copy
  *       is still pending ({@link #copyPending}: the batch's {@code lba -> slot} index and the
  *       batch's copied watermark, O(1), no scan) is read from the data device, which still holds
  *       the old block: the slot is pending, and the committer writes it (after the copy, rule 1)
- *       only under the stripe's exclusive lock, which the view's shared lock keeps out until the
+ *       only holding the block, which the view's shared lock keeps out until the
  *       read ends. An entry whose copy is written is read from the pool (the watermark moves
  *       under {@code meta} after the store write returned). So no view reads a pool block before
  *       its copy is there.</li>
- *   <li><b>Writes to one block stay ordered.</b> Runs over one lba hold the same stripe lock, so
- *       they are serialised in the order they take it; each completes its diff, COW and slot
- *       update before the next reads the block.</li>
+ *   <li><b>Writes to one block stay ordered.</b> Runs over one lba hold the same block of the
+ *       same stripe lock, so they are serialised in the order they take it; each completes its
+ *       diff, COW and slot update before the next reads the block. Runs over disjoint blocks of
+ *       one stripe share nothing this path orders: each reads, compares and writes only its own
+ *       blocks (its {@code writeOver} hands down old data no one else can change meanwhile, the
+ *       contract of {@link dev.scemu.core.BlockDevice#writeOver}), claims its own slots under
+ *       {@code meta}, and the device below orders its own concurrent writes to one row (a RAID-5
+ *       by column, {@code Raid5Engine} Locking).</li>
  *   <li><b>Checkpoints see a quiet table.</b> A checkpoint pauses runs (new runs wait in
  *       {@code enterRun}, holding nothing) and waits until none is in flight: every entry in the
  *       index then has its slot's old data in place. It writes the pending copies of both
@@ -266,8 +274,7 @@ final class WritePath {
         int need = s.liveEpochs.length == 0 ? 0 : blockCount;
         CowBatch batch = enterRun(need);
         ctx.slotsUsed = 0;
-        ReentrantReadWriteLock.WriteLock stripe = s.stripes.exclusive(lba);
-        stripe.lock();
+        s.stripes.lockBlocks(lba, blockCount);
         try {
             s.data.read(lba, blockCount, ctx.scratch, 0);
             s.meter.issuedRead(IoCause.HOST, (long) blockCount * blockSize);
@@ -277,7 +284,7 @@ final class WritePath {
             failed(e);
             throw e;
         } finally {
-            stripe.unlock();
+            s.stripes.unlockBlocks(lba, blockCount);
             exitRun(batch, need - ctx.slotsUsed);
         }
     }
@@ -460,7 +467,7 @@ final class WritePath {
         return true;
     }
 
-    /** Blocks no snapshot needs and no batch holds: the data device holds exactly scratch there (read under this stripe lock). */
+    /** Blocks no snapshot needs and no batch holds: the data device holds exactly scratch there (read while the run holds them). */
     private void writeInPlace(RunContext ctx, long lba, int blockCount, int runIndex, ByteBuffer source, int sourceOffset) {
         source.clear();
         s.data.writeOver(lba, blockCount, source, sourceOffset, ctx.scratch, runIndex * blockSize, false);
@@ -701,8 +708,8 @@ final class WritePath {
 
     /**
      * Writes a batch's new data, one {@code writeOver} per run of consecutive lbas within one
-     * stripe (slots of consecutive lbas are contiguous in the buffers), each under the stripe's
-     * exclusive lock, marking the slots written before the lock is released. The batch is either
+     * stripe (slots of consecutive lbas are contiguous in the buffers), each holding its blocks
+     * in the stripe's lock, marking the slots written before they are released. The batch is either
      * committing with no run in flight, or filling while runs are paused.
      *
      * <p>The runs are announced to the data device first ({@link dev.scemu.core.BlockDevice#announceWrites},
@@ -752,8 +759,7 @@ final class WritePath {
                 int first = runSlot[r];
                 long start = runLba[r];
                 int run = runBlocks[r];
-                ReentrantReadWriteLock.WriteLock stripe = s.stripes.exclusive(start);
-                stripe.lock();
+                s.stripes.lockBlocks(start, run);
                 try {
                     s.data.writeOver(start, run, pending, batch.dataOffset(first), old, batch.dataOffset(first), false);
                     synchronized (s.meta) {
@@ -762,7 +768,7 @@ final class WritePath {
                         }
                     }
                 } finally {
-                    stripe.unlock();
+                    s.stripes.unlockBlocks(start, run);
                 }
                 written += run;
             }
@@ -777,7 +783,7 @@ final class WritePath {
      * have no slot in a batch (committing or filling, written or not). Window by window
      * (a group of {@value StripeLocks#LOCKS} stripes, {@link StripeLocks#blocksToWindowEnd}: one
      * trim call per free run of a window, so a RAID-5 below sees whole stripe rows, not pieces cut
-     * at each stripe, which would leave a partial row, written zeros, at each cut) under the exclusive locks of the window's stripes, taken in
+     * at each stripe, which would leave a partial row, written zeros, at each cut) holding every block of the window's stripes, taken in
      * ascending order like a reader's shared ones, so no run or committer works on those blocks meanwhile (a run reads
      * the old blocks and hands them to {@code writeOver}; a trim in between would make a RAID-5
      * below compute parity from stale old data). Caller holds {@code writeGate} shared, so no
