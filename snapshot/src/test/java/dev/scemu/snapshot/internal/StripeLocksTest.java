@@ -51,58 +51,24 @@ class StripeLocksTest {
         StripeLocks locks = StripeLocks.following(new OptimalWrite(48, 32));
         long lba = 128; // stripe 3 starts here: stripes of 48 blocks on boundaries 32 + 48k
         locks.lockBlocks(lba + 10, 5);
-        AtomicBoolean entered = new AtomicBoolean();
-        Thread other = start(() -> {
-            locks.lockBlocks(lba + 14, 20);
-            entered.set(true);
-            locks.unlockBlocks(lba + 14, 20);
-        });
-        awaitWaiting(other);
-        assertFalse(entered.get());
-        locks.unlockBlocks(lba + 10, 5);
-        other.join(TimeUnit.NANOSECONDS.toMillis(DEADLINE_NANOS));
-        assertTrue(entered.get());
+        assertHolderWaitsUntil(locks, lba + 14, 20, () -> locks.unlockBlocks(lba + 10, 5));
     }
 
     @Test
     void aReaderWaitsForAnyHolderOfItsStripeAndAHolderForReaders() throws Exception {
         StripeLocks locks = StripeLocks.unaligned();
         locks.lockBlocks(70, 1); // stripe 1, block 6
-        AtomicBoolean read = new AtomicBoolean();
-        Thread reader = start(() -> {
-            locks.lockShared(0, 65); // stripes 0 and 1
-            read.set(true);
-            locks.unlockShared(0, 65);
-        });
-        awaitWaiting(reader);
-        assertFalse(read.get(), "a reader of the stripe entered while a block of it was held");
+        Waiter reader = Waiter.start(() -> locks.lockShared(0, 65), () -> locks.unlockShared(0, 65)); // stripes 0 and 1
         locks.unlockBlocks(70, 1);
-        reader.join(TimeUnit.NANOSECONDS.toMillis(DEADLINE_NANOS));
-        assertTrue(read.get());
+        reader.finish();
 
         locks.lockShared(64, 1);
-        AtomicBoolean wrote = new AtomicBoolean();
-        Thread writer = start(() -> {
-            locks.lockBlocks(100, 2);
-            wrote.set(true);
-            locks.unlockBlocks(100, 2);
-        });
-        awaitWaiting(writer);
-        assertFalse(wrote.get(), "a holder entered a stripe being read");
+        Waiter writer = Waiter.start(() -> locks.lockBlocks(100, 2), () -> locks.unlockBlocks(100, 2));
         // a second reader queues behind the waiting holder instead of starving it
-        AtomicBoolean secondRead = new AtomicBoolean();
-        Thread second = start(() -> {
-            locks.lockShared(64, 1);
-            secondRead.set(true);
-            locks.unlockShared(64, 1);
-        });
-        awaitWaiting(second);
-        assertFalse(secondRead.get());
+        Waiter second = Waiter.start(() -> locks.lockShared(64, 1), () -> locks.unlockShared(64, 1));
         locks.unlockShared(64, 1);
-        writer.join(TimeUnit.NANOSECONDS.toMillis(DEADLINE_NANOS));
-        second.join(TimeUnit.NANOSECONDS.toMillis(DEADLINE_NANOS));
-        assertTrue(wrote.get());
-        assertTrue(secondRead.get());
+        writer.finish();
+        second.finish();
     }
 
     @Test
@@ -110,17 +76,7 @@ class StripeLocksTest {
         StripeLocks locks = StripeLocks.unaligned();
         long window = (long) StripeLocks.LOCKS * 64;
         locks.lockExclusive(window - 64, 128); // the last stripe of one window and the first of the next: wraps
-        AtomicBoolean entered = new AtomicBoolean();
-        Thread other = start(() -> {
-            locks.lockBlocks(window + 63, 1);
-            entered.set(true);
-            locks.unlockBlocks(window + 63, 1);
-        });
-        awaitWaiting(other);
-        assertFalse(entered.get());
-        locks.unlockExclusive(window - 64, 128);
-        other.join(TimeUnit.NANOSECONDS.toMillis(DEADLINE_NANOS));
-        assertTrue(entered.get());
+        assertHolderWaitsUntil(locks, window + 63, 1, () -> locks.unlockExclusive(window - 64, 128));
         locks.lockExclusive(0, window * 3); // every lock, once
         locks.unlockExclusive(0, window * 3);
         locks.lockBlocks(5, 1);
@@ -155,6 +111,33 @@ class StripeLocksTest {
         assertThrows(IllegalArgumentException.class, () -> locks.lockBlocks(0, 0));
         assertThrows(IllegalMonitorStateException.class, () -> locks.unlockBlocks(0, 1));
         assertThrows(IllegalMonitorStateException.class, () -> locks.unlockShared(0, 1));
+    }
+
+    /** Another thread asks for blocks {@code [lba, +count)}: it must wait until {@code release} ran, then get them. */
+    private static void assertHolderWaitsUntil(StripeLocks locks, long lba, int count, Runnable release) throws Exception {
+        Waiter holder = Waiter.start(() -> locks.lockBlocks(lba, count), () -> locks.unlockBlocks(lba, count));
+        release.run();
+        holder.finish();
+    }
+
+    /** A thread that takes a lock, notes it, and gives it back; started only once it waits for the lock. */
+    private record Waiter(Thread thread, AtomicBoolean entered) {
+        static Waiter start(Runnable take, Runnable give) {
+            AtomicBoolean entered = new AtomicBoolean();
+            Thread thread = StripeLocksTest.start(() -> {
+                take.run();
+                entered.set(true);
+                give.run();
+            });
+            awaitWaiting(thread);
+            assertFalse(entered.get(), "the lock was granted while a conflicting holder held it");
+            return new Waiter(thread, entered);
+        }
+
+        void finish() throws InterruptedException {
+            thread.join(TimeUnit.NANOSECONDS.toMillis(DEADLINE_NANOS));
+            assertTrue(entered.get(), "the lock was not granted once the conflicting holder left");
+        }
     }
 
     private static Thread start(Runnable body) {
