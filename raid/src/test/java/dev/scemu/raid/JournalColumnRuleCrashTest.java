@@ -85,12 +85,9 @@ class JournalColumnRuleCrashTest {
         domain.restore();
         RaidArray again = RaidArray.assemble(new ArrayList<BlockDevice>(members));
         try {
-            ByteBuffer block = ByteBuffer.allocateDirect(BLOCK);
-            again.read(FAILED_LBA, 1, block, 0);
-            byte[] actual = new byte[BLOCK];
-            block.get(0, actual);
-            assertThat(actual).as("%s: the failed member's block of the column both writes share", what)
-                    .isEqualTo(Arrays.copyOfRange(initial, (int) FAILED_LBA * BLOCK, (int) (FAILED_LBA + 1) * BLOCK));
+            assertThat(TestArrays.readBlock(again, FAILED_LBA))
+                    .as("%s: the failed member's block of the column both writes share", what)
+                    .isEqualTo(TestArrays.blockOf(initial, FAILED_LBA));
         } finally {
             again.close();
         }

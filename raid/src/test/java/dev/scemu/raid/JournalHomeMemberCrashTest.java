@@ -116,12 +116,8 @@ class JournalHomeMemberCrashTest {
         RaidArray again = RaidArray.assemble(new ArrayList<BlockDevice>(members));
         try {
             assertThat(again.memberState(0)).as(what).isEqualTo(MemberState.FAILED);
-            ByteBuffer block = ByteBuffer.allocateDirect(BLOCK);
-            again.read(LOST_LBA, 1, block, 0);
-            byte[] actual = new byte[BLOCK];
-            block.get(0, actual);
-            assertThat(actual).as("%s: member 0's block of the column T wrote", what)
-                    .isEqualTo(Arrays.copyOfRange(initial, (int) LOST_LBA * BLOCK, (int) (LOST_LBA + 1) * BLOCK));
+            assertThat(TestArrays.readBlock(again, LOST_LBA)).as("%s: member 0's block of the column T wrote", what)
+                    .isEqualTo(TestArrays.blockOf(initial, LOST_LBA));
         } finally {
             again.close();
         }

@@ -51,6 +51,20 @@ final class TestArrays {
         return ByteBuffer.allocateDirect(bytes.length).put(bytes).clear();
     }
 
+    /** Block {@code lba} of {@code device}, read into a direct buffer and copied out. */
+    static byte[] readBlock(BlockDevice device, long lba) {
+        ByteBuffer block = ByteBuffer.allocateDirect(BLOCK);
+        device.read(lba, 1, block, 0);
+        byte[] bytes = new byte[BLOCK];
+        block.get(0, bytes);
+        return bytes;
+    }
+
+    /** Block {@code lba} of an image held in {@code bytes}. */
+    static byte[] blockOf(byte[] bytes, long lba) {
+        return java.util.Arrays.copyOfRange(bytes, (int) lba * BLOCK, (int) (lba + 1) * BLOCK);
+    }
+
     /** Reads both devices in 256-block pieces and reports the first differing block. */
     static void assertSameContents(BlockDevice actual, BlockDevice expected, String what) {
         assertThat(actual.blockCount()).isEqualTo(expected.blockCount());
