@@ -30,7 +30,21 @@ public final class BackupEngine {
      * the key was used or closed). The key is used once; the caller still closes it.
      */
     public static BackupResult backup(BackupSource source, BackupTarget target, BackupOptions options, ImageKey key) {
-        return BackupRun.backup(source, target, options, java.util.Objects.requireNonNull(key, "key"));
+        return BackupRun.backup(source, target, options, java.util.Objects.requireNonNull(key, "key"), null);
+    }
+
+    /**
+     * {@link #backup(BackupSource, BackupTarget, BackupOptions)} with what a caller prepared while it
+     * opened its source: the new image's {@code key} from {@link #deriveImageKey} (null without a
+     * password; checked as in {@link #backup(BackupSource, BackupTarget, BackupOptions, ImageKey)}) and,
+     * for an incremental, its base from {@link #checkBase(BackupTarget, BackupOptions)} made with the same
+     * options (null: the base is opened here). The base is not opened again: its volume is checked
+     * against the source ({@code BASE_MISMATCH}); {@code INVALID_ARGUMENT} if it names another image than
+     * {@link BackupOptions#baseImageId()}, was opened with another password, or the options name no base.
+     */
+    public static BackupResult backup(BackupSource source, BackupTarget target, BackupOptions options, ImageKey key,
+                                      CheckedBase base) {
+        return BackupRun.backup(source, target, options, key, base);
     }
 
     /**
@@ -41,14 +55,26 @@ public final class BackupEngine {
      * {@code WRONG_PASSWORD}, {@code NOT_ENCRYPTED}, {@code BASE_MISMATCH}, ... otherwise, the
      * errors {@code backup} would throw). Returns the base's info, whose
      * {@link ImageInfo#snapshotToken()} the caller's source must know. {@code backup} checks it
-     * again.
+     * again (opening the base once more); {@link #checkBase(BackupTarget, BackupOptions)} returns a
+     * result that {@code backup} takes instead.
      */
     public static ImageInfo checkBase(BackupTarget target, BackupOptions options, String volumeId,
                                       dev.scemu.core.BlockGeometry geometry) {
-        if (options.baseImageId() == null) {
-            throw new BackupException(BackupError.INVALID_ARGUMENT, "the options name no base image");
-        }
-        return BackupRun.checkBase(target, options, volumeId, geometry);
+        CheckedBase base = checkBase(target, options);
+        base.checkVolume(volumeId, geometry);
+        return base.info();
+    }
+
+    /**
+     * Opens and checks the base of an incremental ({@link BackupOptions#baseImageId()}) with the
+     * options' password, without a volume: header and image MACs, whole-image hash
+     * ({@code IMAGE_NOT_FOUND}, {@code WRONG_PASSWORD}, {@code NOT_ENCRYPTED}, {@code CORRUPT_IMAGE},
+     * {@code AUTHENTICATION_FAILED}, ...; {@code INVALID_ARGUMENT} if the options name no base). Needs
+     * no volume, so a caller runs it while it opens one; then {@link CheckedBase#checkVolume} and
+     * {@link #backup(BackupSource, BackupTarget, BackupOptions, ImageKey, CheckedBase)}.
+     */
+    public static CheckedBase checkBase(BackupTarget target, BackupOptions options) {
+        return BackupRun.openBase(target, options);
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.scemu.backup.BackupProgress;
 import dev.scemu.backup.BackupResult;
 import dev.scemu.backup.BackupSource;
 import dev.scemu.backup.BackupTarget;
+import dev.scemu.backup.CheckedBase;
 import dev.scemu.backup.CheckedImage;
 import dev.scemu.backup.ImageInfo;
 import dev.scemu.backup.ImageKey;
@@ -111,30 +112,29 @@ final class BackupCommand {
         String id = imageId != null ? imageId : defaultImageId();
         BackupOptions options = BackupOptions.defaults().withImageId(id).withBase(base)
                 .withPassword(password).withUserLabel(label).withCompressionLevel(level);
-        // Ordering: the new image's key derivation (Argon2id, its parameters unchanged) and the engine's native
-        // libraries run on another thread while this one opens the unit; the key is awaited before the snapshot
-        // is taken, so a failed derivation leaves no snapshot. The key is wiped when the command ends.
-        try (Background<ImageKey> key = Background.start("scemu-backup-key", () -> {
-                 BackupEngine.warmUp();
-                 return options.password() == null ? null : keyDerivation.apply(options);
-             });
+        // Ordering: the new image's key derivation (Argon2id, its parameters unchanged), the engine's native libraries
+        // and, for an incremental, the base's open and check (its own Argon2id, MACs; on a target of its own) run on
+        // another thread while this one opens the unit; they are awaited before the snapshot is taken, so a failed
+        // derivation or a refused base leaves no snapshot. The key is wiped when the command ends.
+        try (Background<Prepared> prepared = Background.start("scemu-backup-key", () -> prepare(targetOptions, options));
              UnitSession session = Units.session(dir); BackupTarget target = targetOptions.open(true)) {
             StorageControlUnit unit = session.unit();
             String volumeId = unit.identity().volumeId().toString(); // random per unit: a base of another unit is BASE_MISMATCH
             if (target.exists(id)) {
                 throw new CliException("an image " + id + " already exists in " + targetOptions.target);
             }
+            Prepared ready;
+            try (PhaseTrace.Span span = PhaseTrace.begin("cli: wait for the key derivation and the base check")) {
+                ready = prepared.get();
+            }
             if (base != null) { // refused before the snapshot is taken: a refused base changes nothing on the unit
-                ImageInfo baseInfo = BackupEngine.checkBase(target, options, volumeId, unit.host().geometry());
+                ready.base().checkVolume(volumeId, unit.host().geometry());
+                ImageInfo baseInfo = ready.base().info();
                 if (SnapshotBackupSource.snapshotOf(unit.snapshots(), baseInfo.snapshotToken()) == null) {
                     throw new CliException("base image " + base + " was made from snapshot " + baseInfo.snapshotToken()
                             + ", which the volume no longer has (keep the snapshot of a base with --keep-snapshot):"
                             + " make a full backup instead");
                 }
-            }
-            ImageKey imageKey;
-            try (PhaseTrace.Span span = PhaseTrace.begin("cli: wait for the key derivation")) {
-                imageKey = key.get();
             }
             // temporary until the image is committed: an interrupted backup's snapshot is removed at the next open
             SnapshotInfo snapshot;
@@ -147,8 +147,7 @@ final class BackupCommand {
                     unit.host().geometry().capacityBytes())) {
                 try (PhaseTrace.Span span = PhaseTrace.begin("cli: backup engine")) {
                     BackupOptions withProgress = options.withProgress(listener(progress));
-                    result = imageKey == null ? BackupEngine.backup(source, target, withProgress)
-                            : BackupEngine.backup(source, target, withProgress, imageKey);
+                    result = BackupEngine.backup(source, target, withProgress, ready.key(), ready.base());
                 } catch (RuntimeException e) {
                     // the engine keeps a failed backup's partial image for resumeBackup, which needs its
                     // snapshot; this command deletes that temporary snapshot, so the partial image could never
@@ -176,6 +175,39 @@ final class BackupCommand {
                     snapshot.id(), keep ? "kept" : "deleted");
         }
         return 0;
+    }
+
+    /**
+     * What {@code backup create} prepares beside the unit open: the new image's key (null without a
+     * password) and, for an incremental, its checked base (null for a full backup). Closing wipes the key.
+     */
+    record Prepared(ImageKey key, CheckedBase base) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (key != null) {
+                key.close();
+            }
+        }
+    }
+
+    /**
+     * The engine's native libraries, the new image's key, then the base's check on a target of its own
+     * (the base must already be there: the directory is not created), the key wiped if the check fails.
+     */
+    private static Prepared prepare(TargetOptions targetOptions, BackupOptions options) {
+        BackupEngine.warmUp();
+        ImageKey key = options.password() == null ? null : keyDerivation.apply(options);
+        if (options.baseImageId() == null) {
+            return new Prepared(key, null);
+        }
+        try (BackupTarget target = targetOptions.open(false)) {
+            return new Prepared(key, BackupEngine.checkBase(target, options));
+        } catch (RuntimeException | Error e) {
+            if (key != null) {
+                key.close();
+            }
+            throw e;
+        }
     }
 
     /** A readable default image id that two backups never share: the time and 32 random bits. */

@@ -99,6 +99,90 @@ class CliBackupBackgroundWorkTest {
         }
     }
 
+    /**
+     * An incremental's base is opened and checked once, on the background thread beside the unit
+     * open (its Argon2id off the main thread, not run again by the backup); a base refused there (a
+     * wrong password) fails the command before the snapshot is taken, with the new image's key wiped.
+     */
+    @Test
+    void anIncrementalOpensItsBaseOnceAndARefusedBaseLeavesNothingBehind(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("unit");
+        Path backups = tmp.resolve("backups");
+        createSmallUnit(dir);
+        writeVolume(dir, 0, pattern(36, 64));
+        Path password = passwordFile(tmp, "correct horse");
+        Path wrong = passwordFile(tmp, "battery staple");
+        scemu("backup", "create", dir, "--target", backups, "--image-id", "full", "--password-file", password,
+                "--keep-snapshot").ok();
+        writeVolume(dir, 8, pattern(37, 4));
+
+        java.util.concurrent.ConcurrentHashMap<String, Integer> opens = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.List<dev.scemu.backup.ImageKey> keys = new java.util.concurrent.CopyOnWriteArrayList<>();
+        var savedTarget = BackupCommand.targetDecorator;
+        var savedKey = BackupCommand.keyDerivation;
+        BackupCommand.targetDecorator = target -> countingOpens(target, opens);
+        try {
+            BackupCommand.keyDerivation = options -> {
+                dev.scemu.backup.ImageKey key = BackupEngine.deriveImageKey(options);
+                keys.add(key);
+                return key;
+            };
+            scemu("backup", "create", dir, "--target", backups, "--image-id", "refused", "--base", "full",
+                    "--password-file", wrong).failsWithOneLine("WRONG_PASSWORD");
+            assertThat(backgroundThreads()).as("threads of the command still alive").isEmpty();
+            assertThat(keys).hasSize(1);
+            assertThat(catchKeyUse(keys.get(0))).as("the new image's key was wiped").endsWith("the image key was closed");
+            try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+                assertThat(unit.snapshots().listSnapshots()).as("only the base's kept snapshot").hasSize(1);
+            }
+            BackupCommand.keyDerivation = savedKey;
+
+            opens.clear();
+            scemu("backup", "create", dir, "--target", backups, "--image-id", "inc", "--base", "full",
+                    "--password-file", password).ok();
+            assertThat(opens).as("images opened for reading by the incremental").containsExactly(Map.entry("full", 1));
+        } finally {
+            BackupCommand.targetDecorator = savedTarget;
+            BackupCommand.keyDerivation = savedKey;
+        }
+        try (var target = dev.scemu.backup.BackupTarget.directory(backups)) {
+            assertThat(target.list()).containsExactlyInAnyOrder("full", "inc");
+            assertThat(BackupEngine.verify(target, "inc", "correct horse".toCharArray()).chain()).hasSize(2);
+        }
+    }
+
+    /** A backup with a key that was closed fails; the message says why. */
+    private static String catchKeyUse(dev.scemu.backup.ImageKey key) {
+        try (var device = dev.scemu.core.Media.memory("probe", new dev.scemu.core.BlockGeometry(4096, 16));
+             var target = dev.scemu.backup.BackupTarget.directory(java.nio.file.Files.createTempDirectory("probe"))) {
+            BackupEngine.backup(dev.scemu.backup.BackupSource.ofDevice(device, "v", "s"), target,
+                    dev.scemu.backup.BackupOptions.defaults().withPassword("correct horse".toCharArray())
+                            .withKdf(key.kdf()).withImageId("probe"), key);
+            return "used";
+        } catch (dev.scemu.backup.BackupException e) {
+            return e.getMessage();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** {@code target} counting each image it opens for reading. */
+    private static dev.scemu.backup.BackupTarget countingOpens(dev.scemu.backup.BackupTarget target,
+                                                               Map<String, Integer> opens) {
+        return (dev.scemu.backup.BackupTarget) java.lang.reflect.Proxy.newProxyInstance(
+                dev.scemu.backup.BackupTarget.class.getClassLoader(), new Class<?>[] {dev.scemu.backup.BackupTarget.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("openImage")) {
+                        opens.merge((String) args[0], 1, Integer::sum);
+                    }
+                    try {
+                        return method.invoke(target, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
     /** Live threads of the backup commands' background work ({@link Background} joins them before it returns). */
     private static List<String> backgroundThreads() {
         return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)

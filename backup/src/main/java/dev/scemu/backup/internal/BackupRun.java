@@ -6,6 +6,7 @@ import dev.scemu.backup.BackupOptions;
 import dev.scemu.backup.BackupResult;
 import dev.scemu.backup.BackupSource;
 import dev.scemu.backup.BackupTarget;
+import dev.scemu.backup.CheckedBase;
 import dev.scemu.backup.ImageInfo;
 import dev.scemu.backup.ImageKey;
 import dev.scemu.backup.ImageWriter;
@@ -76,16 +77,22 @@ public final class BackupRun {
 
     /** A new full or incremental backup. Releases the source when it ends. */
     public static BackupResult backup(BackupSource source, BackupTarget target, BackupOptions options) {
-        return backup(source, target, options, null);
+        return backup(source, target, options, null, null);
     }
 
     /**
      * A new full or incremental backup, encrypted with {@code key} when it is not null (derived
-     * beforehand from the options' password and KDF parameters, see {@link NewImageKey}). Releases
-     * the source when it ends.
+     * beforehand from the options' password and KDF parameters, see {@link NewImageKey}), on the
+     * base {@code checkedBase} when it is not null (opened beforehand by {@link #openBase} with the
+     * same options; else an incremental opens its base here). Releases the source when it ends.
      */
-    public static BackupResult backup(BackupSource source, BackupTarget target, BackupOptions options, ImageKey key) {
+    public static BackupResult backup(BackupSource source, BackupTarget target, BackupOptions options, ImageKey key,
+                                      CheckedBase checkedBase) {
         try {
+            if (checkedBase != null && options.baseImageId() == null) {
+                throw new BackupException(BackupError.INVALID_ARGUMENT, "a checked base was given, but the options name"
+                        + " no base image");
+            }
             if (key != null && (options.password() == null || !(key instanceof NewImageKey))) {
                 throw new BackupException(BackupError.INVALID_ARGUMENT, options.password() == null
                         ? "an image key was given without the password it was derived from (the options have none)"
@@ -109,7 +116,7 @@ public final class BackupRun {
             String baseToken = "";
             byte[] baseSha = new byte[ArchiveLayout.SHA256_BYTES];
             if (options.baseImageId() != null) {
-                Base base = base(target, options, source);
+                AcceptedBase base = base(target, options, source, checkedBase);
                 baseId = base.info().imageId();
                 baseToken = base.info().snapshotToken();
                 baseSha = base.imageSha256();
@@ -254,43 +261,48 @@ public final class BackupRun {
         return Math.max(1, SourceAllocation.BRIDGE_BYTES / blockSize);
     }
 
-    /** The base of an incremental as the new image records it: its info and whole-image hash. */
-    private record Base(ImageInfo info, byte[] imageSha256) {
-    }
-
     /**
-     * Opens and checks the base of an incremental (with the backup's password: an unencrypted base
-     * is {@code NOT_ENCRYPTED} when one is given) and checks that it is of the same volume (id and
-     * geometry) as the source: {@code BASE_MISMATCH} otherwise, before anything is written. The
-     * source's snapshot lineage is checked by the source itself: it must know the base's snapshot
-     * token ({@code CHANGED_BLOCKS_UNKNOWN} otherwise).
+     * Opens and checks the base of an incremental, {@link BackupOptions#baseImageId()}, with the
+     * backup's password (an unencrypted base is {@code NOT_ENCRYPTED} when one is given): header and
+     * image MACs, whole-image hash (what {@code BackupEngine.checkBase} runs, before a caller has a
+     * volume). The volume is checked by {@link AcceptedBase#checkVolume}; the source's snapshot
+     * lineage by the source itself (it must know the base's snapshot token,
+     * {@code CHANGED_BLOCKS_UNKNOWN} otherwise).
      */
-    private static Base base(BackupTarget target, BackupOptions options, BackupSource source) {
-        return base(target, options, source.volumeId(), source.device().geometry());
-    }
-
-    /**
-     * {@link #base(BackupTarget, BackupOptions, BackupSource)} for a volume known by its id and
-     * geometry: what {@code BackupEngine.checkBase} runs before a caller takes its snapshot.
-     */
-    static Base base(BackupTarget target, BackupOptions options, String volumeId, dev.scemu.core.BlockGeometry geometry) {
+    public static AcceptedBase openBase(BackupTarget target, BackupOptions options) {
+        if (options.baseImageId() == null) {
+            throw new BackupException(BackupError.INVALID_ARGUMENT, "the options name no base image");
+        }
         try (OpenedImage base = OpenedImage.open(target, options.baseImageId(), options.password())) {
-            ImageInfo info = base.info();
-            if (!info.sourceVolumeId().equals(volumeId) || info.blockSize() != geometry.blockSize()
-                    || info.blockCount() != geometry.blockCount()) {
-                throw new BackupException(BackupError.BASE_MISMATCH, "base image " + info.imageId() + " is of volume "
-                        + info.sourceVolumeId() + " (" + info.blockCount() + " x " + info.blockSize() + " B), the source is "
-                        + volumeId + " (" + geometry + "): an incremental must be made on a base "
-                        + "of the same volume");
-            }
-            return new Base(info, base.trailer.imageSha256().clone());
+            return new AcceptedBase(base.info(), base.trailer.imageSha256(), options.password());
         }
     }
 
-    /** The base's info, once {@link #base(BackupTarget, BackupOptions, String, dev.scemu.core.BlockGeometry)} accepted it. */
-    public static ImageInfo checkBase(BackupTarget target, BackupOptions options, String volumeId,
-                               dev.scemu.core.BlockGeometry geometry) {
-        return base(target, options, volumeId, geometry).info();
+    /**
+     * The base a backup records: {@code checked} (from {@link #openBase} with these options) if given,
+     * else opened now; in both cases checked against the source's volume before anything is written.
+     */
+    private static AcceptedBase base(BackupTarget target, BackupOptions options, BackupSource source, CheckedBase checked) {
+        AcceptedBase base;
+        if (checked == null) {
+            base = openBase(target, options);
+        } else {
+            if (!(checked instanceof AcceptedBase accepted)) {
+                throw new BackupException(BackupError.INVALID_ARGUMENT, "the checked base " + checked.getClass().getName()
+                        + " was not made by BackupEngine.checkBase");
+            }
+            if (!accepted.info().imageId().equals(options.baseImageId())) {
+                throw new BackupException(BackupError.INVALID_ARGUMENT, "the checked base is image "
+                        + accepted.info().imageId() + ", the options name base " + options.baseImageId());
+            }
+            if (!accepted.openedWith(options.password())) {
+                throw new BackupException(BackupError.INVALID_ARGUMENT, "the checked base " + accepted.info().imageId()
+                        + " was opened with another password than the options': a chain is restored with one password");
+            }
+            base = accepted;
+        }
+        base.checkVolume(source.volumeId(), source.device().geometry());
+        return base;
     }
 
     /** A random (SecureRandom-backed) UUID, or a deterministic one from a simulation seed. */
