@@ -2,6 +2,7 @@ package dev.scemu.backup.internal;
 
 import com.github.luben.zstd.Zstd;
 import dev.scemu.core.Extent;
+import dev.scemu.core.LargeBuffers;
 import java.nio.ByteBuffer;
 import java.util.List;
 
@@ -33,17 +34,17 @@ final class ChunkSlot {
     ChunkSlot(int chunkSizeBytes) {
         int capacity = (int) Math.min(Integer.MAX_VALUE - 64, Zstd.compressBound(chunkSizeBytes) + 64);
         this.capacity = capacity;
-        this.input = ByteBuffer.allocateDirect(capacity);
+        this.input = LargeBuffers.allocate(capacity);
     }
 
     /**
      * The second buffer, allocated when first asked for: a restore's integrity pass over an encrypted
-     * image never needs it, nor the third, and each is {@code compressBound(chunk)} bytes that the JVM
-     * zeroes when it allocates them (3 x 8 MiB per slot at the default chunk size).
+     * image never needs it, nor the third, and each is {@code compressBound(chunk)} bytes of fresh
+     * memory (3 x 8 MiB per slot at the default chunk size; see {@link LargeBuffers} for their cost).
      */
     ByteBuffer work() {
         if (work == null) {
-            work = ByteBuffer.allocateDirect(capacity);
+            work = LargeBuffers.allocate(capacity);
         }
         return work;
     }
@@ -51,7 +52,7 @@ final class ChunkSlot {
     /** The third buffer, allocated when first asked for (see {@link #work()}). */
     ByteBuffer output() {
         if (output == null) {
-            output = ByteBuffer.allocateDirect(capacity);
+            output = LargeBuffers.allocate(capacity);
         }
         return output;
     }
@@ -61,51 +62,17 @@ final class ChunkSlot {
     }
 
     /**
-     * Frees the three buffers now rather than at a later GC (3 x 8 MiB per slot at the default chunk
-     * size); only once no thread can touch them again ({@link Workers#close()} after its workers
-     * ended). Without access to {@code sun.misc.Unsafe.invokeCleaner} the GC frees them.
+     * Frees the three buffers now (3 x 8 MiB per slot at the default chunk size; {@link LargeBuffers}:
+     * mapped, so nothing but this frees them); only once no thread can touch them again
+     * ({@link Workers#close()} after its workers ended).
      */
     void free() {
-        Cleaner.free(input);
+        LargeBuffers.free(input);
         if (work != null) {
-            Cleaner.free(work);
+            LargeBuffers.free(work);
         }
         if (output != null) {
-            Cleaner.free(output);
-        }
-    }
-
-    /** {@code sun.misc.Unsafe.invokeCleaner}, looked up reflectively (jdk.unsupported); null if unavailable. */
-    private static final class Cleaner {
-        private static final Object UNSAFE;
-        private static final java.lang.reflect.Method INVOKE_CLEANER;
-
-        static {
-            Object unsafe = null;
-            java.lang.reflect.Method method = null;
-            try {
-                Class<?> type = Class.forName("sun.misc.Unsafe");
-                java.lang.reflect.Field field = type.getDeclaredField("theUnsafe");
-                field.setAccessible(true);
-                unsafe = field.get(null);
-                method = type.getMethod("invokeCleaner", ByteBuffer.class);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                unsafe = null;
-                method = null;
-            }
-            UNSAFE = unsafe;
-            INVOKE_CLEANER = method;
-        }
-
-        static void free(ByteBuffer buffer) {
-            if (INVOKE_CLEANER == null) {
-                return;
-            }
-            try {
-                INVOKE_CLEANER.invoke(UNSAFE, buffer);
-            } catch (ReflectiveOperationException e) {
-                // left to the GC
-            }
+            LargeBuffers.free(output);
         }
     }
 }

@@ -121,7 +121,8 @@ final class Workers<R> implements AutoCloseable {
             synchronized (codecs) {
                 codecs.forEach(ChunkCodec::close);
             }
-        } // else a worker may still be inside native code with its codec and slot: they are left to the GC
+        } // else a worker may still be inside native code with its codec and slot: they are left (the GC frees the
+          // codecs; the slots' mapped buffers stay mapped until the JVM exits: a leak, not a crash)
         allSlots.clear();
         synchronized (codecs) {
             codecs.clear();

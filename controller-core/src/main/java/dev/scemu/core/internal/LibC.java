@@ -125,6 +125,23 @@ public final class LibC {
     /** Advises the kernel about {@code [address, address + length)} of a mapping; {@code address} page-aligned. */
     public static native int madvise(long address, long length, int advice);
 
+    /**
+     * {@code mmap(2)}: returns the mapping's address, or -1 ({@code MAP_FAILED}) with {@link #errno()}
+     * set. {@code fd} -1 and {@code offset} 0 with {@link #MAP_ANONYMOUS}.
+     */
+    public static native long mmap(long address, long length, int protection, int flags, int fd, long offset);
+
+    /** {@code munmap(2)}: unmaps {@code [address, address + length)}; 0, or -1 with {@link #errno()} set. */
+    public static native int munmap(long address, long length);
+
+    public static final int PROT_READ = 0x1;
+    public static final int PROT_WRITE = 0x2;
+    public static final int MAP_PRIVATE = 0x02;
+    /** Not backed by a file; the kernel gives zeroed pages (same value on x86-64 and AArch64). */
+    public static final int MAP_ANONYMOUS = 0x20;
+    /** {@code madvise} advice: back the range with transparent huge pages where the kernel can. */
+    public static final int MADV_HUGEPAGE = 14;
+
     /** {@code posix_fadvise(2)}: advice for an open file (returns 0 or the error number itself, not -1). */
     public static native int posix_fadvise(int fd, long offset, long length, int advice);
 
