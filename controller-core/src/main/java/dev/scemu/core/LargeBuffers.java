@@ -13,9 +13,9 @@ import net.openhft.chronicle.core.UnsafeMemory;
  *
  * <p>A fresh page of memory costs a page fault when it is first written; {@link ByteBuffer#allocateDirect}
  * writes every page at once (it zeroes the buffer), one fault per 4 KiB. On the 2-vCPU VM of
- * docs/benchmarks.md a fault of a fresh anonymous page costs ~12 µs ({@code bench/c}'s first-touch
- * test: 96 MiB first written at 0.35 GB/s, then rewritten in 5 ms), so the ~100-150 MiB of chunk
- * buffers of a restore were ~37,000 faults, the largest single item of its page faults. Here, on
+ * docs/benchmarks.md a fault of a fresh anonymous page costs ~12 µs ({@code bench/c/first-touch.c}:
+ * 96 MiB first written in 290 ms, rewritten in 5 ms; with huge pages first written in 8-126 ms), so
+ * the ~100-150 MiB of chunk buffers of a restore were ~37,000 faults, most of its page faults. Here, on
  * 64-bit Linux, a buffer of at least {@value #HUGE_PAGE_BYTES} bytes is an anonymous private mapping
  * of a whole number of 2 MiB pages, advised {@code MADV_HUGEPAGE}: the kernel then backs it with
  * transparent huge pages where it has them (one fault per 2 MiB) and gives zeroed memory without the
