@@ -59,7 +59,7 @@ final class ChainKeys implements AutoCloseable {
     private final List<FutureTask<ImageKeys>> derivations; // by chain index; null: derived by keys() itself
     private final List<FutureTask<ImageKeys>> queue; // the non-null derivations, in chain order
     private final AtomicInteger nextInQueue = new AtomicInteger();
-    private final List<Thread> threads = new ArrayList<>();
+    private final List<Thread> derivationThreads = new ArrayList<>();
     private volatile boolean stopped;
     private boolean closed;
 
@@ -93,7 +93,7 @@ final class ChainKeys implements AutoCloseable {
             for (int t = 0; t < threads && t < keys.queue.size(); t++) {
                 Thread thread = new Thread(keys::work, THREAD_NAME_PREFIX + THREAD_NUMBER.incrementAndGet());
                 thread.setDaemon(true);
-                keys.threads.add(thread);
+                keys.derivationThreads.add(thread);
                 thread.start();
             }
         } catch (RuntimeException | Error e) {
@@ -130,11 +130,6 @@ final class ChainKeys implements AutoCloseable {
         while (!stopped && (next = nextInQueue.getAndIncrement()) < queue.size()) {
             queue.get(next).run(); // a cancelled task does not run
         }
-    }
-
-    /** Number of derivation threads started (0 when the calling thread derives). */
-    int threadCount() {
-        return threads.size();
     }
 
     /**
@@ -179,7 +174,7 @@ final class ChainKeys implements AutoCloseable {
         stopped = true;
         queue.forEach(d -> d.cancel(true));
         boolean interrupted = false;
-        for (Thread thread : threads) {
+        for (Thread thread : derivationThreads) {
             while (true) {
                 try {
                     thread.join();
