@@ -17,6 +17,11 @@ import java.util.List;
  * and the header MAC; then the extent map, chunk index layout, whole-image hash over the recorded
  * digests and, when encrypted, the image MAC. What is left to check is each chunk's
  * bytes, which {@link ImageScanner} does while streaming. Idempotent close.
+ *
+ * <p>Opening runs in two phases: {@link UnkeyedImage#read} (everything that needs no key), then,
+ * with the image's keys ({@link ImageKeys#open}: the one Argon2id derivation), {@link #check}.
+ * {@link #open} runs both in a row; {@link ImageChain#open} runs the first phase of every image of a
+ * chain, derives their keys concurrently ({@link ChainKeys}), then the second phase in chain order.
  */
 final class OpenedImage implements AutoCloseable {
 
@@ -53,44 +58,27 @@ final class OpenedImage implements AutoCloseable {
     }
 
     private static OpenedImage open(String imageId, ImageReader reader, char[] password) {
-        String what = "image " + imageId;
-        long size = reader.size();
-        if (size < RecordHeader.BYTES * 4L + Locator.RECORD_BYTES) {
-            throw new BackupException(BackupError.TRUNCATED_IMAGE, what + " has only " + size + " bytes");
+        UnkeyedImage image = UnkeyedImage.read(imageId, reader, password != null);
+        return check(image, image.header.encrypted() ? ImageKeys.open(password, image.header) : null);
+    }
+
+    /**
+     * The second phase of opening an image, after {@link UnkeyedImage#read} and, when it is
+     * encrypted, {@link ImageKeys#open} (which checked the password): the header MAC, the trailer's
+     * version, the extent map, the chunk index, the whole-image hash and the image MAC, in this
+     * order. {@code keys} is null for an unencrypted image. The reader is not closed on failure.
+     */
+    static OpenedImage check(UnkeyedImage image, ImageKeys keys) {
+        String what = "image " + image.imageId;
+        ImageHeader header = image.header;
+        Trailer trailer = image.trailer;
+        Locator locator = image.locator;
+        RecordIo.Read trailerRecord = image.trailerRecord;
+        RecordIo.Read headerRecord = image.headerRecord;
+        if (header.encrypted() != (keys != null)) {
+            throw new IllegalArgumentException(what + (keys == null ? " is encrypted: keys are required" : " has no keys"));
         }
-        Locator locator;
-        try {
-            locator = Locator.fromPayload(RecordIo.read(reader, size - Locator.RECORD_BYTES, ArchiveLayout.LOCATOR_MAGIC,
-                    Locator.PAYLOAD_BYTES, what + " locator").payload());
-        } catch (BackupException e) {
-            throw new BackupException(BackupError.TRUNCATED_IMAGE, what + " has no valid locator in its last "
-                    + Locator.RECORD_BYTES + " bytes (truncated or corrupt): " + e.getMessage(), e);
-        }
-        long trailerEnd = size - Locator.RECORD_BYTES;
-        if (locator.trailerOffset() < 0 || locator.trailerLength() < RecordHeader.BYTES
-                || locator.trailerOffset() + locator.trailerLength() != trailerEnd) {
-            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": locator points at trailer " + locator.trailerOffset()
-                    + "+" + locator.trailerLength() + " but the trailer must end at " + trailerEnd);
-        }
-        RecordIo.Read trailerRecord = RecordIo.read(reader, locator.trailerOffset(), ArchiveLayout.TRAILER_MAGIC,
-                locator.trailerLength() - RecordHeader.BYTES, what + " trailer");
-        if (trailerRecord.bytes().length != locator.trailerLength()) {
-            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": trailer is " + trailerRecord.bytes().length
-                    + " bytes, locator says " + locator.trailerLength());
-        }
-        Trailer trailer = Trailer.fromPayload(trailerRecord.payload());
-        RecordIo.Read headerRecord = RecordIo.read(reader, 0, ArchiveLayout.HEADER_MAGIC, 1 << 20, what + " header");
-        ImageHeader header = ImageHeader.fromPayload(headerRecord.header(), headerRecord.payload());
-        if (!header.imageId().equals(imageId)) {
-            throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": header names image " + header.imageId());
-        }
-        if (password != null && !header.encrypted()) {
-            throw new BackupException(BackupError.NOT_ENCRYPTED, what + " is not encrypted, but a password was given: "
-                    + "refused, an unencrypted image must not stand in for an encrypted one (forged or swapped image?)");
-        }
-        ImageKeys keys = null;
-        if (header.encrypted()) {
-            keys = ImageKeys.open(password, header); // PASSWORD_REQUIRED, WRONG_PASSWORD
+        if (keys != null) {
             header.authenticate(headerRecord.bytes(), keys); // AUTHENTICATION_FAILED if a header field changed
         }
         if (trailerRecord.header().version() != header.version()) {
@@ -101,7 +89,7 @@ final class OpenedImage implements AutoCloseable {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": extent map " + trailer.extentMapOffset() + "+"
                     + trailer.extentMapLength() + " does not end where the trailer starts (" + locator.trailerOffset() + ")");
         }
-        RecordIo.Read mapRecord = RecordIo.read(reader, trailer.extentMapOffset(), ArchiveLayout.EXTENT_MAP_MAGIC,
+        RecordIo.Read mapRecord = RecordIo.read(image.reader, trailer.extentMapOffset(), ArchiveLayout.EXTENT_MAP_MAGIC,
                 trailer.extentMapLength() - RecordHeader.BYTES, what + " extent map");
         if (mapRecord.bytes().length != trailer.extentMapLength()) {
             throw new BackupException(BackupError.CORRUPT_IMAGE, what + ": extent map length differs from the trailer's");
@@ -124,7 +112,8 @@ final class OpenedImage implements AutoCloseable {
                         + "(header, index or extent map were changed)");
             }
         }
-        return new OpenedImage(imageId, reader, header, headerSha, headerRecord.bytes().length, trailer, map, keys);
+        return new OpenedImage(image.imageId, image.reader, header, headerSha, headerRecord.bytes().length, trailer, map,
+                keys);
     }
 
     private static void checkIndex(String what, ImageHeader header, Trailer trailer, long headerLength) {
