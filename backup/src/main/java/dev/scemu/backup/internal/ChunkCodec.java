@@ -104,7 +104,7 @@ public final class ChunkCodec implements AutoCloseable {
         long runBlocks = 0;
         for (Extent piece : slot.pieces) {
             for (long b = 0; b < piece.blockCount(); b++, readOffset += blockSize) {
-                if (isZero(in, readOffset, blockSize)) {
+                if (NativeMemory.isZero(in, readOffset, blockSize)) {
                     continue;
                 }
                 if (plain != readOffset) {
@@ -167,19 +167,6 @@ public final class ChunkCodec implements AutoCloseable {
         } catch (ZstdException e) {
             return -1; // store raw
         }
-    }
-
-    /** Whether {@code length} bytes at {@code offset} are all zero. */
-    static boolean isZero(ByteBuffer buffer, int offset, int length) {
-        int end = offset + length;
-        for (int i = offset; i < end; i += 64) {
-            long or = buffer.getLong(i) | buffer.getLong(i + 8) | buffer.getLong(i + 16) | buffer.getLong(i + 24)
-                    | buffer.getLong(i + 32) | buffer.getLong(i + 40) | buffer.getLong(i + 48) | buffer.getLong(i + 56);
-            if (or != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     // ---------------------------------------------------------------- restore / verify

@@ -5,6 +5,7 @@ import static dev.scemu.raid.internal.MdRaidArray.IO_OK;
 
 import dev.scemu.core.BlockFill;
 import dev.scemu.core.IoCause;
+import dev.scemu.core.NativeMemory;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
@@ -876,7 +877,7 @@ final class Raid5Engine implements LevelEngine {
                 a.repairMediumErrors(unreadable, memberLba + i, 1, acc, 0); // acc is the missing block
                 continue;
             }
-            if (!isZero(acc, blockSize)) {
+            if (!NativeMemory.isZero(acc, 0, blockSize)) {
                 result = 1;
                 if (repair) {
                     // new parity = old parity XOR (the nonzero syndrome)
@@ -889,15 +890,6 @@ final class Raid5Engine implements LevelEngine {
             }
         }
         return result;
-    }
-
-    private static boolean isZero(ByteBuffer buffer, int length) {
-        for (int i = 0; i < length; i += Long.BYTES) {
-            if (buffer.getLong(i) != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override
