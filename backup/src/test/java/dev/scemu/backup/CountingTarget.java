@@ -1,80 +1,66 @@
 package dev.scemu.backup;
 
-import java.util.List;
+import java.nio.ByteBuffer;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A target that counts how often each image is opened for reading; everything else is the delegate's. */
-final class CountingTarget implements BackupTarget {
+/**
+ * A target that counts the image readers it opened (in all and per image) and closed (each reader's
+ * close counted once); everything else, its name too, is the delegate's.
+ */
+public final class CountingTarget extends ForwardingTarget {
 
-    private final BackupTarget delegate;
-    private final Map<String, AtomicInteger> opens = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> opensById = new ConcurrentHashMap<>();
+    private final AtomicInteger opened = new AtomicInteger();
+    private final AtomicInteger closed = new AtomicInteger();
 
-    CountingTarget(BackupTarget delegate) {
-        this.delegate = delegate;
+    public CountingTarget(BackupTarget delegate) {
+        super(delegate);
+    }
+
+    /** Readers opened so far, of any image. */
+    public int opened() {
+        return opened.get();
     }
 
     /** How often {@code imageId} was opened for reading so far. */
-    int opens(String imageId) {
-        AtomicInteger count = opens.get(imageId);
+    public int opens(String imageId) {
+        AtomicInteger count = opensById.get(imageId);
         return count == null ? 0 : count.get();
     }
 
-    @Override
-    public String name() {
-        return "counting(" + delegate.name() + ")";
-    }
-
-    @Override
-    public ImageWriter createImage(String imageId) {
-        return delegate.createImage(imageId);
-    }
-
-    @Override
-    public ImageWriter resumeImage(String imageId, long durableLength, String resumeState) {
-        return delegate.resumeImage(imageId, durableLength, resumeState);
+    /** Readers opened and not closed. */
+    public int open() {
+        return opened.get() - closed.get();
     }
 
     @Override
     public ImageReader openImage(String imageId) {
-        opens.computeIfAbsent(imageId, id -> new AtomicInteger()).incrementAndGet();
-        return delegate.openImage(imageId);
-    }
+        ImageReader inner = delegate.openImage(imageId);
+        opened.incrementAndGet();
+        opensById.computeIfAbsent(imageId, id -> new AtomicInteger()).incrementAndGet();
+        return new ImageReader() {
+            private boolean done;
 
-    @Override
-    public boolean exists(String imageId) {
-        return delegate.exists(imageId);
-    }
+            @Override
+            public long size() {
+                return inner.size();
+            }
 
-    @Override
-    public List<String> list() {
-        return delegate.list();
-    }
+            @Override
+            public void read(long offset, ByteBuffer dst) {
+                inner.read(offset, dst);
+            }
 
-    @Override
-    public void delete(String imageId) {
-        delegate.delete(imageId);
-    }
-
-    @Override
-    public void writeCheckpoint(String name, byte[] bytes) {
-        delegate.writeCheckpoint(name, bytes);
-    }
-
-    @Override
-    public Optional<byte[]> readCheckpoint(String name) {
-        return delegate.readCheckpoint(name);
-    }
-
-    @Override
-    public void deleteCheckpoint(String name) {
-        delegate.deleteCheckpoint(name);
-    }
-
-    @Override
-    public void close() {
-        delegate.close();
+            @Override
+            public synchronized void close() {
+                if (!done) {
+                    done = true;
+                    closed.incrementAndGet();
+                    inner.close();
+                }
+            }
+        };
     }
 }

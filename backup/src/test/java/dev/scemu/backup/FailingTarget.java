@@ -1,17 +1,14 @@
 package dev.scemu.backup;
 
 import java.nio.ByteBuffer;
-import java.util.List;
-import java.util.Optional;
 
 /** Delegates to a target, but its image writers fail once {@code failAfterBytes} bytes were appended. */
-final class FailingTarget implements BackupTarget {
+final class FailingTarget extends ForwardingTarget {
 
-    private final BackupTarget delegate;
     private final long failAfterBytes;
 
     FailingTarget(BackupTarget delegate, long failAfterBytes) {
-        this.delegate = delegate;
+        super(delegate);
         this.failAfterBytes = failAfterBytes;
     }
 
@@ -28,46 +25,6 @@ final class FailingTarget implements BackupTarget {
     @Override
     public ImageWriter resumeImage(String imageId, long durableLength, String resumeState) {
         return new Failing(delegate.resumeImage(imageId, durableLength, resumeState));
-    }
-
-    @Override
-    public ImageReader openImage(String imageId) {
-        return delegate.openImage(imageId);
-    }
-
-    @Override
-    public boolean exists(String imageId) {
-        return delegate.exists(imageId);
-    }
-
-    @Override
-    public List<String> list() {
-        return delegate.list();
-    }
-
-    @Override
-    public void delete(String imageId) {
-        delegate.delete(imageId);
-    }
-
-    @Override
-    public void writeCheckpoint(String name, byte[] bytes) {
-        delegate.writeCheckpoint(name, bytes);
-    }
-
-    @Override
-    public Optional<byte[]> readCheckpoint(String name) {
-        return delegate.readCheckpoint(name);
-    }
-
-    @Override
-    public void deleteCheckpoint(String name) {
-        delegate.deleteCheckpoint(name);
-    }
-
-    @Override
-    public void close() {
-        delegate.close();
     }
 
     private final class Failing implements ImageWriter {

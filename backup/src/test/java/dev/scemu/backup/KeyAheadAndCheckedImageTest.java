@@ -8,8 +8,6 @@ import dev.scemu.core.BlockDevice;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -179,15 +177,14 @@ class KeyAheadAndCheckedImageTest {
     }
 
     /** A target whose image readers hold the first read of chunk data (over 64 KiB) until released; counts opens and closes. */
-    private static final class GatedTarget implements BackupTarget {
-        private final BackupTarget delegate;
+    private static final class GatedTarget extends ForwardingTarget {
         private final CountDownLatch reached;
         private final CountDownLatch release;
         final AtomicInteger opened = new AtomicInteger();
         final AtomicInteger closed = new AtomicInteger();
 
         GatedTarget(BackupTarget delegate, CountDownLatch reached, CountDownLatch release) {
-            this.delegate = delegate;
+            super(delegate);
             this.reached = reached;
             this.release = release;
         }
@@ -232,51 +229,6 @@ class KeyAheadAndCheckedImageTest {
                     }
                 }
             };
-        }
-
-        @Override
-        public ImageWriter createImage(String imageId) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public ImageWriter resumeImage(String imageId, long durableLength, String resumeState) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public boolean exists(String imageId) {
-            return delegate.exists(imageId);
-        }
-
-        @Override
-        public List<String> list() {
-            return delegate.list();
-        }
-
-        @Override
-        public void delete(String imageId) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void writeCheckpoint(String name, byte[] bytes) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Optional<byte[]> readCheckpoint(String name) {
-            return delegate.readCheckpoint(name);
-        }
-
-        @Override
-        public void deleteCheckpoint(String name) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
         }
     }
 }

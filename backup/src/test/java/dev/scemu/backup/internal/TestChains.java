@@ -5,8 +5,6 @@ import dev.scemu.backup.BackupException;
 import dev.scemu.backup.BackupOptions;
 import dev.scemu.backup.BackupSource;
 import dev.scemu.backup.BackupTarget;
-import dev.scemu.backup.ImageReader;
-import dev.scemu.backup.ImageWriter;
 import dev.scemu.backup.KdfParameters;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
@@ -26,11 +24,9 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 
@@ -221,99 +217,6 @@ final class TestChains {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** Delegates to a target and counts the image readers it opened and closed (each close once). */
-    static final class CountingTarget implements BackupTarget {
-        private final BackupTarget delegate;
-        final AtomicInteger opened = new AtomicInteger();
-        final AtomicInteger closed = new AtomicInteger();
-
-        CountingTarget(BackupTarget delegate) {
-            this.delegate = delegate;
-        }
-
-        int open() {
-            return opened.get() - closed.get();
-        }
-
-        @Override
-        public String name() {
-            return delegate.name();
-        }
-
-        @Override
-        public ImageReader openImage(String imageId) {
-            ImageReader inner = delegate.openImage(imageId);
-            opened.incrementAndGet();
-            return new ImageReader() {
-                private boolean done;
-
-                @Override
-                public long size() {
-                    return inner.size();
-                }
-
-                @Override
-                public void read(long offset, ByteBuffer dst) {
-                    inner.read(offset, dst);
-                }
-
-                @Override
-                public synchronized void close() {
-                    if (!done) {
-                        done = true;
-                        closed.incrementAndGet();
-                        inner.close();
-                    }
-                }
-            };
-        }
-
-        @Override
-        public ImageWriter createImage(String imageId) {
-            return delegate.createImage(imageId);
-        }
-
-        @Override
-        public ImageWriter resumeImage(String imageId, long durableLength, String resumeState) {
-            return delegate.resumeImage(imageId, durableLength, resumeState);
-        }
-
-        @Override
-        public boolean exists(String imageId) {
-            return delegate.exists(imageId);
-        }
-
-        @Override
-        public List<String> list() {
-            return delegate.list();
-        }
-
-        @Override
-        public void delete(String imageId) {
-            delegate.delete(imageId);
-        }
-
-        @Override
-        public void writeCheckpoint(String name, byte[] bytes) {
-            delegate.writeCheckpoint(name, bytes);
-        }
-
-        @Override
-        public Optional<byte[]> readCheckpoint(String name) {
-            return delegate.readCheckpoint(name);
-        }
-
-        @Override
-        public void deleteCheckpoint(String name) {
-            delegate.deleteCheckpoint(name);
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
         }
     }
 }
