@@ -8,12 +8,9 @@ import dev.scemu.core.BlockGeometry;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * A base {@link BackupRun#openBase} opened with a password and checked: what an incremental records
@@ -71,11 +68,7 @@ final class AcceptedBase implements CheckedBase {
         byte[] bytes = new byte[utf8.remaining()];
         utf8.get(bytes);
         try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            return mac.doFinal(bytes);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is missing from the JDK", e);
+            return ImageKeys.hmac(key, bytes);
         } finally {
             Arrays.fill(bytes, (byte) 0);
             if (utf8.hasArray()) {

@@ -1,11 +1,8 @@
 package dev.scemu.backup.internal;
 
-import dev.scemu.backup.BackupError;
-import dev.scemu.backup.BackupException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -146,22 +143,7 @@ final class ChainKeys implements AutoCloseable {
         if (derivation == null) {
             return ImageKeys.open(password, header);
         }
-        try {
-            return derivation.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new BackupException(BackupError.INTERRUPTED, "interrupted while deriving the key of image "
-                    + header.imageId(), e);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException re) {
-                throw re;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(cause);
-        }
+        return Results.await(derivation, "deriving the key of image " + header.imageId());
     }
 
     /** Cancels what has not started, and returns only once every derivation thread has ended. */

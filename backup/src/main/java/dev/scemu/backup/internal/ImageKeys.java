@@ -102,7 +102,8 @@ final class ImageKeys {
         return hmac(macKey, new Bin.Writer(40).bytes(imageSha256).u64(chunkCount).toArray());
     }
 
-    private static byte[] hmac(byte[] key, byte[] data) {
+    /** HMAC-SHA256(key, data). */
+    static byte[] hmac(byte[] key, byte[] data) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(key, "HmacSHA256"));

@@ -1,12 +1,9 @@
 package dev.scemu.backup.internal;
 
-import dev.scemu.backup.BackupError;
-import dev.scemu.backup.BackupException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -87,22 +84,7 @@ final class Workers<R> implements AutoCloseable {
 
     /** The oldest job's result; rethrows its failure. */
     R next() {
-        Future<R> future = inFlight.poll();
-        try {
-            return future.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new BackupException(BackupError.INTERRUPTED, "interrupted while waiting for a chunk", e);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException re) {
-                throw re;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(cause);
-        }
+        return Results.await(inFlight.poll(), "waiting for a chunk");
     }
 
     @Override
