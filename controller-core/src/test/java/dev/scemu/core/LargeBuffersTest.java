@@ -62,4 +62,27 @@ class LargeBuffersTest {
         LargeBuffers.free(second);
         assertThat(LargeBuffers.mappedBytes()).isEqualTo(mapped - (LibC.isAvailable() ? 2L << 20 : 0));
     }
+
+    @Test
+    void hugePagesAreAlignedZeroedAndWritableUntilUnmapped() {
+        assertThatThrownBy(() -> LargeBuffers.mapHugePages(4096)).isInstanceOf(CoreException.class);
+        assertThatThrownBy(() -> LargeBuffers.mapHugePages(0)).isInstanceOf(CoreException.class);
+        long bytes = 2 * LargeBuffers.HUGE_PAGE_BYTES;
+        long address = LargeBuffers.mapHugePages(bytes);
+        if (!LibC.isAvailable()) {
+            assertThat(address).isZero();
+            return;
+        }
+        try {
+            assertThat(address % LargeBuffers.HUGE_PAGE_BYTES).isZero();
+            assertThat(NativeMemory.isZero(address, bytes)).isTrue();
+            ByteBuffer view = ByteBuffer.allocateDirect(8);
+            view.putLong(0, 0x1122334455667788L);
+            NativeMemory.copyFromBuffer(view, 0, address + bytes - 8, 8);
+            assertThat(NativeMemory.isZero(address, bytes - 8)).isTrue();
+            assertThat(NativeMemory.isZero(address + bytes - 8, 8)).isFalse();
+        } finally {
+            LargeBuffers.unmapHugePages(address, bytes);
+        }
+    }
 }

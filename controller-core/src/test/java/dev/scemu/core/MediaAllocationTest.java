@@ -169,11 +169,12 @@ class MediaAllocationTest {
 
     @Test
     void faultInjectionDelegatesReportsReadErrorsAsDataAndRefusesWhenFailed() {
+        int chunkBlocks = MemoryBlockDevice.CHUNK_BYTES / BLOCK;
         try (FaultInjectingDevice device = new FaultInjectingDevice(
                 Media.memory("inner", new BlockGeometry(BLOCK, 1024)), 1)) {
             device.write(0, 1, ones(1), 0, false);
-            assertThat(map(device, 0, 1024)).containsExactly(new Run(0, 256, Allocation.DATA),
-                    new Run(256, 768, Allocation.HOLE));
+            assertThat(map(device, 0, 1024)).containsExactly(new Run(0, chunkBlocks, Allocation.DATA),
+                    new Run(chunkBlocks, 1024 - chunkBlocks, Allocation.HOLE));
             device.failReads(new Extent(600, 1));
             assertThat(map(device, 0, 1024)).containsExactly(new Run(0, 1024, Allocation.DATA));
             device.failDevice();

@@ -23,12 +23,13 @@ class MemoryBlockDeviceTest extends BlockDeviceContractTest {
     }
 
     /**
-     * Inside a 1 MiB chunk the fill writes the device's memory itself (page-aligned blocks, the
+     * Inside a chunk the fill writes the device's memory itself (page-aligned blocks, the
      * scratch untouched); across a chunk boundary it writes the scratch, which is then copied.
      */
     @Test
     void computedWritesFillTheChunkInPlaceAndTheScratchAcrossChunks() {
-        try (MemoryBlockDevice device = new MemoryBlockDevice("inplace", new BlockGeometry(4096, 1024))) {
+        int chunkBlocks = MemoryBlockDevice.CHUNK_BYTES / 4096;
+        try (MemoryBlockDevice device = new MemoryBlockDevice("inplace", new BlockGeometry(4096, 2L * chunkBlocks))) {
             ByteBuffer scratch = ByteBuffer.allocateDirect(8 * 4096);
             long scratchAddress = NativeMemory.address(scratch);
             long[] seen = new long[1];
@@ -39,19 +40,19 @@ class MemoryBlockDeviceTest extends BlockDeviceContractTest {
                 seen[0] = address;
                 NativeMemory.copy(NativeMemory.address(source), address, length);
             };
-            for (long lba : new long[] {0, 7, 100, 256 - 8, 300}) {
+            for (long lba : new long[] {0, 7, 100, chunkBlocks - 8, chunkBlocks + 44}) {
                 NativeMemory.zero(scratch, 0, scratch.capacity());
                 device.writeComputed(lba, 8, fill, scratch, false);
                 assertThat(seen[0]).as("fill address of lba %d", lba).isNotEqualTo(scratchAddress);
                 assertThat(seen[0] % 4096).as("blocks start on a page").isZero();
                 assertThat(readBytes(scratch)).as("scratch untouched").containsOnly(0);
             }
-            device.writeComputed(256 - 4, 8, fill, scratch, false);
-            assertThat(seen[0]).as("across the 1 MiB chunk boundary").isEqualTo(scratchAddress);
+            device.writeComputed(chunkBlocks - 4, 8, fill, scratch, false);
+            assertThat(seen[0]).as("across the chunk boundary").isEqualTo(scratchAddress);
             ByteBuffer back = ByteBuffer.allocateDirect(8 * 4096);
-            device.read(256 - 4, 8, back, 0);
+            device.read(chunkBlocks - 4, 8, back, 0);
             assertThat(readBytes(back)).isEqualTo(random);
-            device.read(300, 8, back, 0);
+            device.read(chunkBlocks + 44, 8, back, 0);
             assertThat(readBytes(back)).as("written in place").isEqualTo(random);
             assertThat(device.meter().snapshot().issuedWriteTotal().bytes()).isEqualTo(6L * 8 * 4096);
         }

@@ -165,7 +165,7 @@ class SnapshotAllocationTest {
              SnapshotVolume volume = SnapshotVolume.format(data, store, SnapshotConfig.defaults())) {
             SnapshotInfo snap = volume.createSnapshot("s");
             volume.write(100_000, 1, filled(1, 1), 0, true);
-            int chunkBlocks = (1 << 20) / BLOCK; // memory media report whole 1 MiB chunks
+            int chunkBlocks = dev.scemu.core.internal.MemoryBlockDevice.CHUNK_BYTES / BLOCK; // memory media report whole chunks
             Map<Long, Allocation> live = notHoles(volume);
             assertThat(live).hasSize(chunkBlocks).containsEntry(100_000L, Allocation.DATA);
             Map<Long, Allocation> seen = notHoles(volume.snapshot(snap.id()));

@@ -6,6 +6,7 @@ import dev.scemu.core.AllocationSink;
 import dev.scemu.core.BlockFill;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.IoCause;
+import dev.scemu.core.LargeBuffers;
 import dev.scemu.core.NativeMemory;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -13,8 +14,11 @@ import net.openhft.chronicle.bytes.BytesStore;
 
 /**
  * Off-heap memory medium. Storage is split into chunks of {@link #CHUNK_BYTES} allocated lazily
- * as Chronicle native stores on first write, so an unwritten device costs no memory (sparse);
- * unallocated chunks read as zeros. Trim zeroes the blocks (memory is kept until close).
+ * on first write, so an unwritten device costs no memory (sparse); unallocated chunks read as zeros.
+ * A chunk is one transparent huge page where the kernel has them ({@link LargeBuffers#mapHugePages}:
+ * an anonymous mapping the kernel zeroes, one page fault per chunk; a fresh 4 KiB page costs a
+ * ~12 µs fault on the VMs of docs/benchmarks.md, and the chunks were 256 such faults per MiB, most of
+ * the page faults of {@code scemu demo}); elsewhere a Chronicle native store, zeroed here. Trim zeroes the blocks (memory is kept until close).
  * {@link #mapAllocation} reports blocks of unallocated chunks as {@link Allocation#HOLE} and every
  * other block (trimmed ones included) as {@link Allocation#DATA}.
  *
@@ -23,8 +27,8 @@ import net.openhft.chronicle.bytes.BytesStore;
  */
 public final class MemoryBlockDevice extends AbstractBlockDevice {
 
-    /** Bytes per lazily allocated chunk (or the block size, if larger). */
-    public static final int CHUNK_BYTES = 1 << 20;
+    /** Bytes per lazily allocated chunk (or the block size, if larger): one huge page. */
+    public static final int CHUNK_BYTES = (int) LargeBuffers.HUGE_PAGE_BYTES;
 
     /**
      * Alignment of every chunk's first byte. malloc hands out a 1 MiB chunk 16 bytes past a page
@@ -37,7 +41,7 @@ public final class MemoryBlockDevice extends AbstractBlockDevice {
     private final int chunkShift;
     private final long chunkMask;
     private final AtomicLongArray chunkAddresses;
-    private final BytesStore<?, ?>[] chunkStores;
+    private final BytesStore<?, ?>[] chunkStores; // the chunks that are not mappings (null for a mapped chunk)
     private final Object allocationLock = new Object();
 
     public MemoryBlockDevice(String name, BlockGeometry geometry) {
@@ -180,10 +184,14 @@ public final class MemoryBlockDevice extends AbstractBlockDevice {
             checkOpen();
             address = chunkAddresses.get(chunk);
             if (address == 0) {
-                BytesStore<?, ?> store = BytesStore.nativeStoreWithFixedCapacity(chunkMask + 1 + CHUNK_ALIGNMENT);
-                address = (store.addressForWrite(0) + CHUNK_ALIGNMENT - 1) & -CHUNK_ALIGNMENT;
-                NativeMemory.zero(address, chunkMask + 1);
-                chunkStores[chunk] = store;
+                long chunkBytes = chunkMask + 1;
+                address = chunkBytes % LargeBuffers.HUGE_PAGE_BYTES == 0 ? LargeBuffers.mapHugePages(chunkBytes) : 0;
+                if (address == 0) { // not 64-bit Linux (or no address space left): a native store
+                    BytesStore<?, ?> store = BytesStore.nativeStoreWithFixedCapacity(chunkBytes + CHUNK_ALIGNMENT);
+                    address = (store.addressForWrite(0) + CHUNK_ALIGNMENT - 1) & -CHUNK_ALIGNMENT;
+                    NativeMemory.zero(address, chunkBytes);
+                    chunkStores[chunk] = store;
+                }
                 chunkAddresses.set(chunk, address);
             }
             return address;
@@ -194,10 +202,12 @@ public final class MemoryBlockDevice extends AbstractBlockDevice {
     protected void doClose() {
         synchronized (allocationLock) {
             for (int i = 0; i < chunkStores.length; i++) {
-                chunkAddresses.set(i, 0);
+                long address = chunkAddresses.getAndSet(i, 0);
                 if (chunkStores[i] != null) {
                     chunkStores[i].releaseLast();
                     chunkStores[i] = null;
+                } else if (address != 0) {
+                    LargeBuffers.unmapHugePages(address, chunkMask + 1);
                 }
             }
         }
