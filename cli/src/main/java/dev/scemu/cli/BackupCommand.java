@@ -192,7 +192,8 @@ final class BackupCommand {
 
     /**
      * The engine's native libraries, the new image's key, then the base's check on a target of its own
-     * (the base must already be there: the directory is not created), the key wiped if the check fails.
+     * (opened as the command's own target is, creating the directory, so that a missing directory gives
+     * the same IMAGE_NOT_FOUND whichever thread gets there first), the key wiped if the check fails.
      */
     private static Prepared prepare(TargetOptions targetOptions, BackupOptions options) {
         BackupEngine.warmUp();
@@ -200,7 +201,7 @@ final class BackupCommand {
         if (options.baseImageId() == null) {
             return new Prepared(key, null);
         }
-        try (BackupTarget target = targetOptions.open(false)) {
+        try (BackupTarget target = targetOptions.open(true)) {
             return new Prepared(key, BackupEngine.checkBase(target, options));
         } catch (RuntimeException | Error e) {
             if (key != null) {

@@ -71,6 +71,8 @@ class CliRefusedCommandsTest {
                 "--image-id", "b1");
         refused(dir, before, "IMAGE_NOT_FOUND", "backup", "create", dir, "--target", tmp.resolve("backups"),
                 "--base", "no-such-image");
+        refused(dir, before, "IMAGE_NOT_FOUND", "backup", "create", dir, "--target", tmp.resolve("no-backups-yet"),
+                "--base", "b1"); // the base is checked beside the unit open, on a target of its own
         refused(dir, before, "which the volume no longer has", "backup", "create", dir, "--target",
                 tmp.resolve("backups"), "--base", "b1"); // b1's snapshot was deleted after it (no --keep-snapshot)
         refused(dir, before, "not marked restore incomplete", "backup", "clear-incomplete", dir);
