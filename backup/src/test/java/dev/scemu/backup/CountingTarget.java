@@ -7,9 +7,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A target that counts the image readers it opened (in all and per image) and closed (each reader's
- * close counted once); everything else, its name too, is the delegate's.
+ * close counted once); everything else, its name too, is the delegate's. A subclass may act before
+ * each read ({@link #beforeRead}).
  */
-public final class CountingTarget extends ForwardingTarget {
+public class CountingTarget extends ForwardingTarget {
 
     private final Map<String, AtomicInteger> opensById = new ConcurrentHashMap<>();
     private final AtomicInteger opened = new AtomicInteger();
@@ -35,6 +36,10 @@ public final class CountingTarget extends ForwardingTarget {
         return opened.get() - closed.get();
     }
 
+    /** Runs on the reading thread before each read of an image reader this target opened; nothing here. */
+    protected void beforeRead(long offset, ByteBuffer dst) {
+    }
+
     @Override
     public ImageReader openImage(String imageId) {
         ImageReader inner = delegate.openImage(imageId);
@@ -50,6 +55,7 @@ public final class CountingTarget extends ForwardingTarget {
 
             @Override
             public void read(long offset, ByteBuffer dst) {
+                beforeRead(offset, dst);
                 inner.read(offset, dst);
             }
 
