@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.scemu.core.ForwardingBlockDevice;
 import dev.scemu.core.BlockDevice;
+import dev.scemu.core.CoreError;
+import dev.scemu.core.CoreException;
 import dev.scemu.core.IoCause;
 import dev.scemu.core.Media;
 import java.nio.ByteBuffer;
@@ -65,6 +67,69 @@ class RebuildTest {
         TestArrays.assertSameContents(array, reference, "after rebuild");
         assertThat(array.scrub(false).mismatchedStripes()).isZero();
         array.close();
+    }
+
+    /**
+     * md fails an rdev, not a role: a host write that began on member 1 before it was failed and
+     * replaced, and whose error comes back only after the replacement started rebuilding, must not
+     * fail the replacement (it did: "member 1 left rebuild at unit 0: state FAILED" in the unit's
+     * concurrency stress test). The write itself completes, degraded, and its data reads back.
+     */
+    @Test
+    void anErrorFromTheReplacedDeviceDoesNotFailItsReplacement() throws Exception {
+        List<BlockDevice> members = new ArrayList<>(TestArrays.memoryMembers("r", 4, 8L << 20));
+        StallingWrites dying = new StallingWrites(members.get(1));
+        members.set(1, dying);
+        RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID5).chunkBytes(CHUNK).assumeClean(true)
+                .build(), members);
+        int stripeBlocks = 3 * CHUNK / 4096;
+        ByteBuffer data = TestArrays.randomBuffer(new Random(7), stripeBlocks);
+        ExecutorService host = Executors.newSingleThreadExecutor();
+        try {
+            dying.dataOffsetBlocks = array.dataOffsetSectors() / 8;
+            Future<?> write = host.submit(() -> array.write(0, stripeBlocks, data, 0));
+            assertThat(dying.stalled.await(30, TimeUnit.SECONDS)).as("the host write reached member 1").isTrue();
+            array.failMember(1);
+            var rebuild = array.replaceMember(1, Media.memory("r1-new", members.get(0).geometry()), null);
+            dying.release.countDown(); // the old device now fails the write it held
+            write.get(60, TimeUnit.SECONDS);
+            rebuild.get(60, TimeUnit.SECONDS);
+            assertThat(array.memberState(1)).isEqualTo(MemberState.ACTIVE);
+            assertThat(array.isDegraded()).isFalse();
+            ByteBuffer back = ByteBuffer.allocateDirect(stripeBlocks * 4096);
+            array.read(0, stripeBlocks, back, 0);
+            assertThat(back.rewind()).isEqualTo(data.rewind());
+            assertThat(array.scrub(false).mismatchedStripes()).isZero();
+        } finally {
+            dying.release.countDown();
+            host.shutdownNow();
+            array.close();
+        }
+    }
+
+    /** A member whose first data write waits until {@code release} opens, then fails as a dead disk does. */
+    private static final class StallingWrites extends ForwardingBlockDevice {
+        volatile long dataOffsetBlocks = Long.MAX_VALUE;
+        final CountDownLatch stalled = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+
+        StallingWrites(BlockDevice inner) {
+            super(inner.name(), inner, true);
+        }
+
+        @Override
+        protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
+            if (lba >= dataOffsetBlocks && stalled.getCount() > 0) {
+                stalled.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new CoreException(CoreError.IO_ERROR, name() + ": device gone");
+            }
+            inner().write(lba, blockCount, buffer, bufferOffset, fua);
+        }
     }
 
     /** A member whose reads from one chosen thread wait until {@code release} opens. */

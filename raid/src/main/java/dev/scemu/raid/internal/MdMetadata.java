@@ -186,7 +186,7 @@ final class MdMetadata {
                     return;
                 }
                 for (int role : failed) {
-                    array.markFailed(slots[role], "superblock write failed");
+                    array.markFailed(slots[role], "superblock write failed"); // under the lock replace holds: same device
                 }
             }
         }
@@ -240,7 +240,7 @@ final class MdMetadata {
         if (array.readOnly) {
             return;
         }
-        List<Slot> failed = new ArrayList<>();
+        List<FailedWrite> failed = new ArrayList<>();
         for (Slot slot : array.slots) {
             BlockDevice d = slot.device;
             if (d == null || slot.state == MemberState.FAILED) {
@@ -254,12 +254,10 @@ final class MdMetadata {
                 }
             } catch (CoreException e) {
                 MdRaidArray.rethrowIfFatal(e);
-                failed.add(slot);
+                failed.add(new FailedWrite(slot, d));
             }
         }
-        for (Slot slot : failed) {
-            array.markFailed(slot, "bitmap write failed");
-        }
+        failed.forEach(f -> array.markFailed(f.slot(), f.device(), "bitmap write failed"));
     }
 
     /**
@@ -271,7 +269,7 @@ final class MdMetadata {
         if (array.readOnly) {
             return null;
         }
-        List<Slot> failed = new ArrayList<>();
+        List<FailedWrite> failed = new ArrayList<>();
         for (Slot slot : array.slots) {
             BlockDevice d = slot.device;
             if (d == null || slot.state == MemberState.FAILED) {
@@ -282,13 +280,13 @@ final class MdMetadata {
                 array.meter().issuedWrite(IoCause.METADATA, written);
             } catch (CoreException e) {
                 MdRaidArray.rethrowIfFatal(e);
-                failed.add(slot);
+                failed.add(new FailedWrite(slot, d));
             }
         }
         if (failed.isEmpty()) {
             return null;
         }
-        return () -> failed.forEach(slot -> array.markFailed(slot, "bitmap write failed"));
+        return () -> failed.forEach(f -> array.markFailed(f.slot(), f.device(), "bitmap write failed"));
     }
 
     /** Before the first write after a clean state: superblocks say "active" (resync_offset 0), flushed. */
@@ -430,5 +428,9 @@ final class MdMetadata {
         int written = MetadataIo.write(device, SUPER_OFFSET_BYTES, sb.encode());
         array.meter().issuedWrite(IoCause.METADATA, written);
         device.flush();
+    }
+
+    /** A metadata write that failed on {@code device}, then in {@code slot}: failed after the loop ({@link MdRaidArray#markFailed(Slot, BlockDevice, String)}). */
+    private record FailedWrite(Slot slot, BlockDevice device) {
     }
 }

@@ -192,9 +192,25 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         metadata.markActive();
     }
 
+    /** Fails whatever device the slot holds now (a request, not an I/O error): {@link #markFailed(Slot, BlockDevice, String)}. */
     void markFailed(Slot slot, String reason) {
+        markFailed(slot, null, reason);
+    }
+
+    /**
+     * Fails the member in {@code slot} because {@code device} (null: whichever it holds) failed. md
+     * fails an rdev, not a role: an error from a device the slot no longer holds (an I/O that began
+     * before the failed device was replaced and ended after) fails nothing, or it would fail the
+     * replacement mid-rebuild. {@link #replace} installs a device under the same lock.
+     */
+    void markFailed(Slot slot, BlockDevice device, String reason) {
         synchronized (metadata.lock) {
             if (slot.state == MemberState.FAILED) {
+                return;
+            }
+            if (device != null && slot.device != device) {
+                LOG.debug("array {}: error from {}, no longer member {}, ignored: {}", name(), device.name(), slot.role,
+                        reason);
                 return;
             }
             LOG.warn("array {}: member {} ({}) failed: {}", name(), slot.role,
@@ -366,7 +382,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                         blockCount);
                 return IO_MEDIUM_ERROR;
             }
-            markFailed(slot, "read of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
+            markFailed(slot, d, "read of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
             return IO_UNAVAILABLE;
         }
     }
@@ -406,7 +422,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             return true;
         } catch (CoreException e) {
             rethrowIfFatal(e);
-            markFailed(slot, "trim of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
+            markFailed(slot, d, "trim of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
             return false;
         }
     }
@@ -430,10 +446,10 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             return true;
         } catch (CoreException e) {
             rethrowIfFatal(e);
-            if (bblog != null && narrowWriteError(slot, memberLba, blockCount, buffer, bufferOffset, cause, fua)) {
+            if (bblog != null && narrowWriteError(slot, d, memberLba, blockCount, buffer, bufferOffset, cause, fua)) {
                 return true;
             }
-            markFailed(slot, "write of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
+            markFailed(slot, d, "write of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
             return false;
         }
     }
@@ -461,7 +477,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             return true;
         } catch (CoreException e) {
             rethrowIfFatal(e);
-            markFailed(slot, "write of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
+            markFailed(slot, d, "write of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
             return false;
         }
     }
@@ -492,12 +508,12 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
      * blocks that still fail are recorded in the member's bad-block log (log, then superblock);
      * false when the log cannot take them (full), and the member must fail.
      */
-    private boolean narrowWriteError(Slot slot, long memberLba, int blockCount, ByteBuffer buffer, int bufferOffset,
-                                     IoCause cause, boolean fua) {
+    private boolean narrowWriteError(Slot slot, BlockDevice d, long memberLba, int blockCount, ByteBuffer buffer,
+                                     int bufferOffset, IoCause cause, boolean fua) {
         List<Long> bad = new java.util.ArrayList<>();
         for (int i = 0; i < blockCount; i++) {
             try {
-                slot.device.write(dataOffsetBlocks + memberLba + i, 1, buffer, bufferOffset + i * blockSize, fua);
+                d.write(dataOffsetBlocks + memberLba + i, 1, buffer, bufferOffset + i * blockSize, fua);
                 meter().issuedWrite(cause, blockSize);
             } catch (CoreException e) {
                 rethrowIfFatal(e);
@@ -716,20 +732,22 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     /** {@link #flushMembers()} of member blocks {@code [memberLba, memberLba + blockCount)}; a count of -1: whole members. */
     private void flushMembers(long memberLba, long blockCount) {
         List<Slot> working = new ArrayList<>(slots.length);
+        List<BlockDevice> devices = new ArrayList<>(slots.length);
         for (Slot slot : slots) {
-            if (slot.device != null && slot.state != MemberState.FAILED) {
+            BlockDevice d = slot.device;
+            if (d != null && slot.state != MemberState.FAILED) {
                 working.add(slot);
+                devices.add(d);
             }
         }
-        CoreException[] errors = MemberFlushes.flushAll(working.stream().map(slot -> slot.device).toList(),
-                memberLba, blockCount);
+        CoreException[] errors = MemberFlushes.flushAll(devices, memberLba, blockCount);
         CoreException fatal = null;
         for (int i = 0; i < errors.length; i++) {
             CoreException e = errors[i];
             if (e != null && isFatal(e)) {
                 fatal = fatal == null ? e : fatal;
             } else if (e != null) {
-                markFailed(working.get(i), "flush: " + e.getMessage());
+                markFailed(working.get(i), devices.get(i), "flush: " + e.getMessage());
             }
         }
         if (fatal != null) {
@@ -1154,11 +1172,12 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     /** Rebuild finished: the member is in sync. */
     void rebuildDone(int role) {
         Slot slot = slots[role];
+        BlockDevice d = slot.device;
         try {
-            slot.device.flush();
+            d.flush();
         } catch (CoreException e) {
             rethrowIfFatal(e);
-            markFailed(slot, "flush after rebuild: " + e.getMessage());
+            markFailed(slot, d, "flush after rebuild: " + e.getMessage());
             return;
         }
         if (journal != null) {
@@ -1205,18 +1224,19 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     private void copyJournalRegionTo(Slot target) {
         MirroredRegion region = journal.region();
         ByteBuffer buffer = pool.acquire();
+        BlockDevice d = target.device;
         try {
             int piece = Math.max(1, buffer.capacity() / blockSize);
             for (long lba = 0; lba < region.blockCount(); lba += piece) {
                 int n = (int) Math.min(piece, region.blockCount() - lba);
                 region.read(lba, n, buffer, 0);
-                target.device.write(region.startLba() + lba, n, buffer, 0);
+                d.write(region.startLba() + lba, n, buffer, 0);
                 meter().issuedWrite(IoCause.JOURNAL, (long) n * blockSize);
             }
-            target.device.flush();
+            d.flush();
         } catch (CoreException e) {
             rethrowIfFatal(e);
-            markFailed(target, "journal copy: " + e.getMessage());
+            markFailed(target, d, "journal copy: " + e.getMessage());
         } finally {
             pool.release(buffer);
         }
@@ -1233,11 +1253,12 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
     void rebuildCheckpoint(int role) {
         Slot slot = slots[role];
         long recovered = slot.recoveredBlocks;
+        BlockDevice d = slot.device;
         try {
-            slot.device.flush();
+            d.flush();
         } catch (CoreException e) {
             rethrowIfFatal(e);
-            markFailed(slot, "flush at rebuild checkpoint: " + e.getMessage());
+            markFailed(slot, d, "flush at rebuild checkpoint: " + e.getMessage());
             return;
         }
         if (journal != null) {

@@ -118,7 +118,7 @@ final class MirroredRegion extends AbstractBlockDevice {
                 written++;
             } catch (CoreException e) {
                 MdRaidArray.rethrowIfFatal(e);
-                array.markFailed(slot, "journal write: " + e.getMessage());
+                array.markFailed(slot, d, "journal write: " + e.getMessage());
             }
         }
         if (written == 0) {
@@ -168,7 +168,7 @@ final class MirroredRegion extends AbstractBlockDevice {
             }
         } catch (CoreException e) {
             MdRaidArray.rethrowIfFatal(e);
-            array.markFailed(slot, "journal flush: " + e.getMessage());
+            array.markFailed(slot, d, "journal flush: " + e.getMessage());
         }
     }
 
