@@ -154,7 +154,9 @@ public final class ChunkCodec implements AutoCloseable {
             stored = slot.output();
             storedLength = crypto.seal(payload, payloadLength, stored, nonce, forAad.additionalData(imageIdUtf8));
         }
-        long xxh3 = XXH3.hashBytes(stored, 0, storedLength);
+        // an encrypted chunk's xxHash3 is never checked (the index's SHA-256 and the GCM tag cover its
+        // stored bytes, docs/backup-format.md): it is recorded as 0, not computed
+        long xxh3 = keys != null ? 0 : XXH3.hashBytes(stored, 0, storedLength);
         ChunkHeader header = new ChunkHeader(slot.sequence, flags, plain, storedLength, nonce, xxh3, extents);
         byte[] record = header.toRecord();
         return new EncodedChunk(slot, slot.sequence, record, stored, storedLength, crypto.sha256(record, stored, storedLength),

@@ -15,7 +15,7 @@ import java.util.List;
  * u32    plainLength    bytes of block data (sum of extents × blockSize)
  * u32    storedLength   bytes that follow the record (compressed and/or encrypted, + GCM tag)
  * u8[12] nonce          AES-GCM nonce (zeros when not encrypted)
- * u64    storedXxh3     xxHash3-64 (seed 0) of the stored bytes
+ * u64    storedXxh3     xxHash3-64 (seed 0) of the stored bytes; 0 when encrypted (never checked there)
  * u32    extentCount
  * extentCount × (u64 lba, u32 blockCount)   the non-zero block runs, increasing, disjoint
  * </pre>

@@ -107,6 +107,14 @@ class ChunkCodecFuzzTest {
         assertThat(report.decodedCleanly()).isPositive();
     }
 
+    /** The record's xxHash3: of the stored bytes where it is the only check (unencrypted), 0 where it never is (encrypted). */
+    @Test
+    void recordsCarryTheXxHash3OnlyOfUnencryptedChunks() {
+        assertThat(zstd.header().storedXxh3()).isEqualTo(LongHashFunction.xx3().hashBytes(zstd.stored()));
+        assertThat(raw.header().storedXxh3()).isEqualTo(LongHashFunction.xx3().hashBytes(raw.stored()));
+        assertThat(encrypted.header().storedXxh3()).isZero();
+    }
+
     /** Encrypted chunks: any change to the ciphertext or tag must fail the GCM check, whatever the hashes say. */
     @Test
     void mutatedEncryptedChunksFailAuthentication() {
