@@ -417,6 +417,12 @@ public final class BackupRun {
     }
 
     private void checkpoint() {
+        try (PhaseTrace.Span span = PhaseTrace.begin("backup: checkpoint (image fsync, checkpoint record)")) {
+            writeCheckpoint();
+        }
+    }
+
+    private void writeCheckpoint() {
         writer.sync();
         long durable = writer.durableLength();
         if (durable < headerRecord.length) {
