@@ -178,11 +178,15 @@ public final class NbdServer implements AutoCloseable {
                 startListener(tcp, "tcp " + tcpAddress.getAddress().getHostAddress() + ":" + boundPort);
             }
             if (unixPath != null) {
+                removeStaleUnixSocket(unixPath);
                 ServerSocketChannel unix = bind(ServerSocketChannel.open(StandardProtocolFamily.UNIX),
                         UnixDomainSocketAddress.of(unixPath));
                 unixSocketCreated = true;
                 startListener(unix, "unix " + unixPath);
             }
+        } catch (NbdException e) {
+            close();
+            throw e;
         } catch (IOException | RuntimeException e) {
             close();
             throw new NbdException(NbdError.BIND_FAILED, "cannot listen on "
@@ -193,6 +197,41 @@ public final class NbdServer implements AutoCloseable {
                 exports().stream().map(NbdExport::name).toList(),
                 tls == null ? "off" : config.tlsMode() + " (" + tls.description() + ")");
         return this;
+    }
+
+    /** {@code S_IFMT} and {@code S_IFSOCK} of {@code st_mode}. */
+    private static final int FILE_TYPE_MASK = 0170000;
+    private static final int SOCKET_FILE_TYPE = 0140000;
+
+    /**
+     * Removes the socket file a dead server left at {@code path} ({@code kill -9} skips {@link #close},
+     * so nothing removed it), as qemu-nbd does: a socket no process listens on refuses a connection.
+     * Anything else at the path is left alone and {@code bind} fails on it: a file that is not a
+     * socket, or a socket a live server accepts on.
+     *
+     * @throws NbdException {@link NbdError#BIND_FAILED} if a server listens on {@code path}, or the
+     *     path exists and is not a socket
+     */
+    private static void removeStaleUnixSocket(Path path) throws IOException {
+        int mode;
+        try {
+            mode = (Integer) Files.getAttribute(path, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return;
+        } catch (UnsupportedOperationException e) {
+            return; // no unix attributes: leave it to bind
+        }
+        if ((mode & FILE_TYPE_MASK) != SOCKET_FILE_TYPE) {
+            throw new NbdException(NbdError.BIND_FAILED, "cannot listen on " + path
+                    + ": it exists and is not a socket (not replacing it)");
+        }
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+            throw new NbdException(NbdError.BIND_FAILED, "cannot listen on " + path
+                    + ": another server is listening on it");
+        } catch (java.net.ConnectException refused) {
+            LOG.info("removing the stale unix socket {} (no server listens on it)", path);
+            Files.deleteIfExists(path);
+        }
     }
 
     private static ServerSocketChannel bind(ServerSocketChannel channel, SocketAddress address) throws IOException {

@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.scemu.core.BlockDevice;
 import java.net.InetAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -58,6 +62,38 @@ class NbdServerConfigTest extends NbdTestSupport {
                 .satisfies(e -> assertThat(((NbdException) e).code()).isEqualTo(NbdError.BIND_FAILED))
                 .hasMessageContaining(taken.toString());
         assertThat(taken).exists();
+    }
+
+    @Test
+    void replacesTheSocketFileADeadServerLeftButNotALiveOne() throws Exception {
+        // what kill -9 of a server leaves: a socket file nobody listens on (closing a channel does not unlink it)
+        Path stale = tempDir.resolve("stale.sock");
+        try (ServerSocketChannel dead = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            dead.bind(UnixDomainSocketAddress.of(stale));
+        }
+        assertThat(stale).exists();
+        NbdServer server = track(NbdServer.builder().export("disk", memory("disk")).bindUnix(stale).build()).start();
+        try (SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(stale))) {
+            assertThat(client.isConnected()).isTrue();
+        }
+        NbdServer.Builder second = NbdServer.builder().export("disk", memory("disk2")).bindUnix(stale);
+        assertThatThrownBy(second::start)
+                .satisfies(e -> assertThat(((NbdException) e).code()).isEqualTo(NbdError.BIND_FAILED))
+                .hasMessageContaining("another server is listening");
+        try (SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(stale))) {
+            assertThat(client.isConnected()).as("the live server keeps its socket").isTrue();
+        }
+        server.close();
+        assertThat(stale).doesNotExist();
+    }
+
+    @Test
+    void refusesToBindOverADirectoryNamingWhy() throws Exception {
+        Path directory = Files.createDirectory(tempDir.resolve("dir"));
+        assertThatThrownBy(NbdServer.builder().export("disk", memory("disk")).bindUnix(directory)::start)
+                .satisfies(e -> assertThat(((NbdException) e).code()).isEqualTo(NbdError.BIND_FAILED))
+                .hasMessageContaining("exists and is not a socket");
+        assertThat(directory).isDirectory();
     }
 
     @Test
