@@ -137,6 +137,9 @@ class StripeLocksTest {
                 return null;
             });
             assertThat(rowWaits.await(10, TimeUnit.SECONDS)).isTrue();
+            // the observer runs when the first attempt failed, before the thread counts as a whole
+            // waiter and queues: a column arrival before that takes its free column, as it should
+            awaitQueued(locks, row, 1);
             Future<Boolean> column = pool.submit(() -> {
                 locks.lock(row, locks.mask(1, 2)); // free, but the whole-row waiter came first
                 boolean afterRow = rowHeld.getCount() == 0;
@@ -156,6 +159,15 @@ class StripeLocksTest {
         } finally {
             releaseRow.countDown();
             pool.shutdownNow();
+        }
+    }
+
+    /** Spins (deadline 10 s) until {@code count} threads are queued on {@code row}'s row lock. */
+    private static void awaitQueued(StripeLocks locks, long row, int count) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (locks.queued(row) < count) {
+            assertThat(System.nanoTime() - deadline).as("%d thread(s) queued on row %d", count, row).isNegative();
+            Thread.onSpinWait();
         }
     }
 }
