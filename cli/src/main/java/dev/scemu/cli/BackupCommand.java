@@ -68,7 +68,7 @@ final class BackupCommand {
                 try {
                     text = Files.readString(passwordFile);
                 } catch (IOException e) {
-                    throw new CliException("cannot read password file " + passwordFile + ": " + e.getMessage());
+                    throw new CliException("cannot read password file " + passwordFile + ": " + CliException.reason(e));
                 }
                 String line = text.lines().findFirst().orElse("");
                 if (line.isEmpty()) {
@@ -88,7 +88,7 @@ final class BackupCommand {
                 try {
                     Files.createDirectories(target);
                 } catch (IOException e) {
-                    throw new CliException("cannot create backup directory " + target + ": " + e.getMessage());
+                    throw new CliException("cannot create backup directory " + target + ": " + CliException.reason(e));
                 }
             }
             return targetDecorator.apply(BackupTarget.directory(target));

@@ -26,6 +26,26 @@ final class CliException extends RuntimeException {
         this.category = null;
     }
 
+    /**
+     * Why a file operation failed, in words: the JDK's {@code NoSuchFileException} and its kin carry
+     * only the path as their message, which made "cannot read password file pw: pw".
+     */
+    static String reason(java.io.IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file or directory";
+        }
+        if (e instanceof java.nio.file.FileAlreadyExistsException) {
+            return "a file that is not a directory is in the way";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null) {
+            return fs.getReason();
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
     /** The category whose exit status this error takes, or null (status 1). */
     ErrorCategory category() {
         return category;

@@ -173,7 +173,7 @@ final class CreateCommand implements Callable<Integer> {
         try {
             return Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new CliException("cannot read firmware image " + file + ": " + e.getMessage());
+            throw new CliException("cannot read firmware image " + file + ": " + CliException.reason(e));
         }
     }
 }

@@ -236,7 +236,7 @@ final class FirmwareCommand {
         try {
             return Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new CliException("cannot read " + what + " file " + file + ": " + e.getMessage());
+            throw new CliException("cannot read " + what + " file " + file + ": " + CliException.reason(e));
         }
     }
 

@@ -68,7 +68,7 @@ final class KeyFiles {
         try {
             text = Files.readString(file);
         } catch (IOException e) {
-            throw new CliException("cannot read key file " + file + ": " + e.getMessage());
+            throw new CliException("cannot read key file " + file + ": " + CliException.reason(e));
         }
         String body = text.replaceAll("-----(BEGIN|END) [A-Z ]+-----", "").replaceAll("\\s", "");
         if (!text.contains("BEGIN " + type) && text.contains("-----BEGIN")) {
