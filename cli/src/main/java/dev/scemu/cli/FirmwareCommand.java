@@ -143,7 +143,7 @@ final class FirmwareCommand {
             } catch (FlashException e) {
                 if (e.code() == FlashError.UNKNOWN_KEY) {
                     throw new CliException("refused " + imageFile + ": " + e.getMessage()
-                            + "; to trust its key: 'scemu firmware trust add " + dir + " KEY.pub'");
+                            + "; to trust its key: 'scemu firmware trust add " + dir + " KEY.pub'", e); // UNTRUSTED's status
                 }
                 throw e;
             }

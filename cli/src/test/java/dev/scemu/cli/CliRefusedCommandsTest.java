@@ -63,7 +63,9 @@ class CliRefusedCommandsTest {
         refused(dir, before, "only a failed disk can be replaced", "disk", "replace", dir, 0);
         refused(dir, before, "outside 0..3", "disk", "fail", dir, 9);
         refused(dir, before, "BAD_MAGIC", "firmware", "update", dir, garbage);
-        refused(dir, before, "UNKNOWN_KEY", "firmware", "update", dir, foreign);
+        assertThat(refused(dir, before, "UNKNOWN_KEY", "firmware", "update", dir, foreign).status())
+                .as("an image of an untrusted key exits with UNTRUSTED's status, as a bad signature does")
+                .isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.UNTRUSTED));
         refused(dir, before, "refused, nothing staged: downgrade", "firmware", "update", dir, older);
         refused(dir, before, "lacks capabilities", "firmware", "update", dir, lacking);
         refused(dir, before, "outside the flash image", "firmware", "corrupt", dir, "--offset", "1G");
@@ -92,8 +94,9 @@ class CliRefusedCommandsTest {
         }
     }
 
-    private static void refused(Path dir, Map<String, String> before, String expected, Object... args) {
-        scemu(args).failsWithOneLine(expected);
+    private static CliTestSupport.Result refused(Path dir, Map<String, String> before, String expected, Object... args) {
+        CliTestSupport.Result result = scemu(args).failsWithOneLine(expected);
         assertThat(imageHashes(dir)).as("after %s", java.util.Arrays.toString(args)).isEqualTo(before);
+        return result;
     }
 }
