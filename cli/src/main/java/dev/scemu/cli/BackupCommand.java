@@ -119,6 +119,15 @@ final class BackupCommand {
         try (Background<Prepared> prepared = Background.start("scemu-backup-key", () -> prepare(targetOptions, options));
              UnitSession session = Units.session(dir); BackupTarget target = targetOptions.open(true)) {
             StorageControlUnit unit = session.unit();
+            // a half-restored volume is part old, part restored: an image of it would carry no trace of that (a
+            // restore of it leaves no mark), so it is refused before the snapshot is taken, like a refused base
+            java.util.Optional<String> incomplete = unit.snapshots().restoreIncomplete();
+            if (incomplete.isPresent()) {
+                throw new CliException(dev.scemu.core.ErrorCategory.INVALID_STATE, "the volume of " + dir
+                        + " is marked restore incomplete (" + incomplete.get() + "): it reads part old, part restored;"
+                        + " finish the restore ('scemu backup restore') or keep it as it is ('scemu backup"
+                        + " clear-incomplete') before backing it up");
+            }
             String volumeId = unit.identity().volumeId().toString(); // random per unit: a base of another unit is BASE_MISMATCH
             if (target.exists(id)) {
                 throw new CliException("an image " + id + " already exists in " + targetOptions.target);

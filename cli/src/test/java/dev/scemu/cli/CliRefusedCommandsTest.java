@@ -94,6 +94,27 @@ class CliRefusedCommandsTest {
         }
     }
 
+    /** A backup of a half-restored volume would lose the mark: its restore would leave a volume that looks whole. */
+    @Test
+    void aBackupOfAVolumeMarkedRestoreIncompleteIsRefused(@TempDir Path tmp) {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        writeVolume(dir, 0, pattern(33, 16));
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            unit.snapshots().markRestoreIncomplete("image b0"); // what a restore killed after its first write leaves
+        }
+        Map<String, String> before = imageHashes(dir);
+        Path backups = tmp.resolve("backups");
+        assertThat(refused(dir, before, "is marked restore incomplete (image b0)", "backup", "create", dir,
+                "--target", backups, "--image-id", "half").status())
+                .isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.INVALID_STATE));
+        assertThat(backups.resolve("half.scb")).doesNotExist();
+        assertThat(scemu("snapshot", "list", dir).ok().out()).doesNotContain("backup half");
+
+        scemu("backup", "clear-incomplete", dir).ok();
+        scemu("backup", "create", dir, "--target", backups, "--image-id", "whole").ok();
+    }
+
     private static CliTestSupport.Result refused(Path dir, Map<String, String> before, String expected, Object... args) {
         CliTestSupport.Result result = scemu(args).failsWithOneLine(expected);
         assertThat(imageHashes(dir)).as("after %s", java.util.Arrays.toString(args)).isEqualTo(before);
