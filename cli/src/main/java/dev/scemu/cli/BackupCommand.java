@@ -272,6 +272,18 @@ final class BackupCommand {
                 // Ordering: the mark is durable before the first restored block; cleared after the final flush
                 try (PhaseTrace.Span span = PhaseTrace.begin("cli: restore engine")) {
                     result = BackupEngine.restore(image, destination, options);
+                } catch (dev.scemu.core.ScemuException e) {
+                    if (!destination.isMarked()) {
+                        throw e; // refused before its first write: nothing changed
+                    }
+                    // the error is about one write ("nothing was written" of a full store); the restore wrote others
+                    throw new CliException("restore of " + imageId + " onto " + dir + " stopped after it began writing: "
+                            + e.getMessage() + "; the volume stays marked restore incomplete (part old, part restored,"
+                            + " exported read-only by 'scemu serve'): "
+                            + (e.category() == dev.scemu.core.ErrorCategory.NO_SPACE
+                            ? "free the snapshot store ('scemu snapshot delete') and " : "")
+                            + "run 'scemu backup restore' again, or keep it as it is with 'scemu backup clear-incomplete'",
+                            e);
                 }
                 try (PhaseTrace.Span span = PhaseTrace.begin("cli: flush, clear the restore-incomplete mark")) {
                     destination.finish();

@@ -72,6 +72,11 @@ final class RestoreDestination implements BlockDevice {
         }
     }
 
+    /** Whether the volume is marked restore incomplete now: this restore wrote or trimmed, or an earlier one did. */
+    boolean isMarked() {
+        return marked || markedBefore;
+    }
+
     /**
      * After the restore returned: every block durable, then the mark cleared. A restore that wrote
      * nothing leaves the files alone, unless an earlier interrupted restore left its mark.

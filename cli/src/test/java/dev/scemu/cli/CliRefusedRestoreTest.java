@@ -79,4 +79,34 @@ class CliRefusedRestoreTest {
             assertThat(unit.snapshots().restoreIncomplete()).isEmpty();
         }
     }
+
+    /**
+     * A restore that fails after its first write (a snapshot store too small for the copies its
+     * overwrites need) says so: the store's own message ends "nothing was written", true of that
+     * one write, while the restore left the volume half restored and marked.
+     */
+    @Test
+    void aRestoreStoppedByAFullSnapshotStoreSaysTheVolumeIsLeftMarked(@TempDir Path tmp) {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir); // 12 MiB snapshot store
+        writeVolume(dir, 0, pattern(41, 4096));
+        Path backups = tmp.resolve("backups");
+        scemu("backup", "create", dir, "--target", backups, "--image-id", "full").ok();
+        writeVolume(dir, 0, pattern(42, 4096));
+        scemu("snapshot", "create", dir, "keep").ok(); // every restored block is copied for it: 16 MiB > 12 MiB
+
+        CliTestSupport.Result stopped = scemu("backup", "restore", dir, "full", "--target", backups)
+                .failsWithOneLine("restore of full onto " + dir + " stopped after it began writing: ");
+        assertThat(stopped.errorLines()).contains("STORE_FULL").contains("stays marked restore incomplete")
+                .contains("'scemu snapshot delete'");
+        assertThat(stopped.status()).isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.NO_SPACE));
+        assertThat(scemu("status", dir).ok().out()).contains("restore    INCOMPLETE (image full)");
+
+        scemu("snapshot", "delete", dir, "keep").ok();
+        scemu("backup", "restore", dir, "full", "--target", backups).ok();
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(read(unit.host(), 0, 4096)).isEqualTo(pattern(41, 4096));
+            assertThat(unit.snapshots().restoreIncomplete()).isEmpty();
+        }
+    }
 }
