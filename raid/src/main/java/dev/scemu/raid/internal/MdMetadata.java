@@ -253,7 +253,7 @@ final class MdMetadata {
                     d.flush();
                 }
             } catch (CoreException e) {
-                MdRaidArray.rethrowIfFatal(e);
+                MdRaidArray.rethrowIfFatal(e, slot, d);
                 failed.add(new FailedWrite(slot, d));
             }
         }
@@ -279,7 +279,7 @@ final class MdMetadata {
                 int written = MetadataIo.write(d, bitmapStartBytes + offset, bytes, fua);
                 array.meter().issuedWrite(IoCause.METADATA, written);
             } catch (CoreException e) {
-                MdRaidArray.rethrowIfFatal(e);
+                MdRaidArray.rethrowIfFatal(e, slot, d);
                 failed.add(new FailedWrite(slot, d));
             }
         }

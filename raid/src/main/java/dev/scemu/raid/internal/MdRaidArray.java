@@ -349,6 +349,25 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         return e.code() == CoreError.POWER_LOST || e.code() == CoreError.CLOSED;
     }
 
+    /** {@link #rethrowIfFatal(CoreException)} of an error {@code device} returned as the device of {@code slot}: {@link #isFatal(CoreException, Slot, BlockDevice)}. */
+    static void rethrowIfFatal(CoreException e, Slot slot, BlockDevice device) {
+        if (isFatal(e, slot, device)) {
+            throw e;
+        }
+    }
+
+    /**
+     * {@link #isFatal(CoreException)} of an error {@code device} returned as the device of
+     * {@code slot}, except that CLOSED from a device the slot no longer holds is not fatal: the
+     * owner of a failed device may close it as soon as the array took its replacement
+     * ({@code StorageControlUnit.replaceDisk} does), while an I/O the array began on it before it
+     * failed is still under way. Such an I/O failed on a device that has left the array, as with
+     * any other error from it ({@link #markFailed(Slot, BlockDevice, String)} fails nothing then).
+     */
+    static boolean isFatal(CoreException e, Slot slot, BlockDevice device) {
+        return e.code() == CoreError.POWER_LOST || (e.code() == CoreError.CLOSED && slot.device == device);
+    }
+
     // ------------------------------------------------------------------ member I/O
 
     static final int IO_OK = 0;
@@ -376,7 +395,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             meter().issuedRead(cause, (long) blockCount * blockSize);
             return IO_OK;
         } catch (CoreException e) {
-            rethrowIfFatal(e);
+            rethrowIfFatal(e, slot, d);
             if (e.code() == CoreError.MEDIUM_ERROR) {
                 LOG.debug("array {}: member {} medium error reading member lba {} +{}", name(), role, memberLba,
                         blockCount);
@@ -421,7 +440,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             d.trim(dataOffsetBlocks + memberLba, blockCount);
             return true;
         } catch (CoreException e) {
-            rethrowIfFatal(e);
+            rethrowIfFatal(e, slot, d);
             markFailed(slot, d, "trim of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
             return false;
         }
@@ -445,7 +464,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             meter().issuedWrite(cause, (long) blockCount * blockSize);
             return true;
         } catch (CoreException e) {
-            rethrowIfFatal(e);
+            rethrowIfFatal(e, slot, d);
             if (bblog != null && narrowWriteError(slot, d, memberLba, blockCount, buffer, bufferOffset, cause, fua)) {
                 return true;
             }
@@ -476,7 +495,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             meter().issuedWrite(cause, (long) blockCount * blockSize);
             return true;
         } catch (CoreException e) {
-            rethrowIfFatal(e);
+            rethrowIfFatal(e, slot, d);
             markFailed(slot, d, "write of member lba " + memberLba + " +" + blockCount + ": " + e.getMessage());
             return false;
         }
@@ -516,7 +535,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
                 d.write(dataOffsetBlocks + memberLba + i, 1, buffer, bufferOffset + i * blockSize, fua);
                 meter().issuedWrite(cause, blockSize);
             } catch (CoreException e) {
-                rethrowIfFatal(e);
+                rethrowIfFatal(e, slot, d);
                 if (e.code() != CoreError.MEDIUM_ERROR && e.code() != CoreError.IO_ERROR) {
                     return false; // the device is gone, not a bad sector
                 }
@@ -744,7 +763,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         CoreException fatal = null;
         for (int i = 0; i < errors.length; i++) {
             CoreException e = errors[i];
-            if (e != null && isFatal(e)) {
+            if (e != null && isFatal(e, working.get(i), devices.get(i))) {
                 fatal = fatal == null ? e : fatal;
             } else if (e != null) {
                 markFailed(working.get(i), devices.get(i), "flush: " + e.getMessage());
@@ -1176,7 +1195,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         try {
             d.flush();
         } catch (CoreException e) {
-            rethrowIfFatal(e);
+            rethrowIfFatal(e, slot, d);
             markFailed(slot, d, "flush after rebuild: " + e.getMessage());
             return;
         }
@@ -1235,7 +1254,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
             }
             d.flush();
         } catch (CoreException e) {
-            rethrowIfFatal(e);
+            rethrowIfFatal(e, target, d);
             markFailed(target, d, "journal copy: " + e.getMessage());
         } finally {
             pool.release(buffer);
@@ -1257,7 +1276,7 @@ public final class MdRaidArray extends AbstractBlockDevice implements RaidArray 
         try {
             d.flush();
         } catch (CoreException e) {
-            rethrowIfFatal(e);
+            rethrowIfFatal(e, slot, d);
             markFailed(slot, d, "flush at rebuild checkpoint: " + e.getMessage());
             return;
         }

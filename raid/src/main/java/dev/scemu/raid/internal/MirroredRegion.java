@@ -95,7 +95,7 @@ final class MirroredRegion extends AbstractBlockDevice {
                 array.meter().issuedRead(IoCause.JOURNAL, geometry().lengthOf(blockCount));
                 return;
             } catch (CoreException e) {
-                MdRaidArray.rethrowIfFatal(e);
+                MdRaidArray.rethrowIfFatal(e, slot, d);
             }
         }
         throw new CoreException(CoreError.IO_ERROR, "journal blocks [" + lba + ", +" + blockCount
@@ -117,7 +117,7 @@ final class MirroredRegion extends AbstractBlockDevice {
                 array.meter().issuedWrite(IoCause.JOURNAL, geometry().lengthOf(blockCount));
                 written++;
             } catch (CoreException e) {
-                MdRaidArray.rethrowIfFatal(e);
+                MdRaidArray.rethrowIfFatal(e, slot, d);
                 array.markFailed(slot, d, "journal write: " + e.getMessage());
             }
         }
@@ -167,7 +167,7 @@ final class MirroredRegion extends AbstractBlockDevice {
                 d.flushRange(memberLba, blockCount);
             }
         } catch (CoreException e) {
-            MdRaidArray.rethrowIfFatal(e);
+            MdRaidArray.rethrowIfFatal(e, slot, d);
             array.markFailed(slot, d, "journal flush: " + e.getMessage());
         }
     }
