@@ -5,7 +5,7 @@ import dev.scemu.backup.BackupException;
 import dev.scemu.backup.BackupTarget;
 import dev.scemu.backup.ImageReader;
 import dev.scemu.backup.ImageWriter;
-import dev.scemu.core.internal.LibC;
+import dev.scemu.core.FileWriteback;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -222,8 +222,7 @@ public final class DirectoryBackupTarget implements BackupTarget {
         private final String imageId;
         private final Path partial;
         private final FileChannel channel;
-        /** The partial file opened once more through libc, for {@code sync_file_range} only; -1 without libc. */
-        private final int writebackFd;
+        private final FileWriteback writeback;
         private long position;
         private long durable;
         /** End of the range whose writeback was started ({@link #startWriteback}). */
@@ -238,7 +237,7 @@ public final class DirectoryBackupTarget implements BackupTarget {
             this.durable = position;
             this.writebackStarted = position;
             channel.position(position);
-            this.writebackFd = LibC.isAvailable() ? LibC.open(partial.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC, 0) : -1;
+            this.writeback = FileWriteback.open(partial);
         }
 
         @Override
@@ -263,10 +262,7 @@ public final class DirectoryBackupTarget implements BackupTarget {
          * the rest. Advisory: an error here is left to the fsync to report.
          */
         private void startWriteback() {
-            if (writebackFd >= 0) {
-                LibC.sync_file_range(writebackFd, writebackStarted, position - writebackStarted,
-                        LibC.SYNC_FILE_RANGE_WRITE);
-            }
+            writeback.start(writebackStarted, position - writebackStarted);
             writebackStarted = position;
         }
 
@@ -324,9 +320,7 @@ public final class DirectoryBackupTarget implements BackupTarget {
                 return;
             }
             closed = true;
-            if (writebackFd >= 0) {
-                LibC.close(writebackFd);
-            }
+            writeback.close();
             try {
                 channel.close();
             } catch (IOException e) {
