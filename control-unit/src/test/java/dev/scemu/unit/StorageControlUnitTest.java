@@ -213,6 +213,7 @@ class StorageControlUnitTest {
         try (StorageControlUnit unit = StorageControlUnit.create(small().build())) {
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLong writes = new AtomicLong();
+            java.util.concurrent.CountDownLatch writing = new java.util.concurrent.CountDownLatch(1);
             java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
             java.util.concurrent.Future<?> writer = pool.submit(() -> {
                 ByteBuffer block = pattern(8, 1);
@@ -220,9 +221,13 @@ class StorageControlUnitTest {
                 while (!stop.get()) {
                     unit.host().write(random.nextInt(1000), 1, block, 0);
                     writes.incrementAndGet();
+                    writing.countDown();
                 }
             });
             try {
+                // the update starts once host writes run (else, on a loaded machine, it could be over
+                // before the writer thread's first write, leaving 'writes' at 0)
+                assertThat(writing.await(60, java.util.concurrent.TimeUnit.SECONDS)).as("host writes running").isTrue();
                 unit.firmware().stage(DefaultFirmware.image("1.1.0", 7));
                 UpdateReport report = unit.firmware().update();
                 assertThat(report.outcome()).isEqualTo(UpdateReport.Outcome.UPDATED);
