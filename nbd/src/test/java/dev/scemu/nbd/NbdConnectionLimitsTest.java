@@ -46,6 +46,9 @@ class NbdConnectionLimitsTest extends NbdTestSupport {
         assertThat(served.write(0, random(1, BLOCK_BYTES), 0)).isZero();
         assertThat(served.read(0, BLOCK_BYTES)).isEqualTo(random(1, BLOCK_BYTES));
         awaitState(() -> server.stats().handshakeTimeouts() == 3, "three handshake timeouts counted", 10_000);
+        // a closed connection counts as active ("closing") until its thread has left: after the client saw
+        // the close, not necessarily before
+        awaitState(() -> server.stats().connectionsActive() == 1, "the three timed-out connections gone", 10_000);
         NbdStats stats = server.stats();
         assertThat(stats.connectionsInHandshake()).isZero();
         assertThat(stats.connectionsActive()).isEqualTo(1);

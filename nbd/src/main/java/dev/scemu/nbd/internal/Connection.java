@@ -114,6 +114,13 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
      * be out then).
      */
     private final AtomicInteger executing = new AtomicInteger();
+    /**
+     * Requests read and not yet answered ({@link #requestsInFlight}): counted when a slot is taken
+     * and uncounted before the reply is handed to the writer ({@link #answered}), not when the slot
+     * returns after the write, so that a client that got its reply finds the request answered (the
+     * connection idle for the transmission table) as it finds it in the stats.
+     */
+    private final AtomicInteger unanswered = new AtomicInteger();
     /** Requests in a row that found no other request executing (under {@link #readLock}; {@link #keepsReadRole}). */
     private int aloneStreak;
     /** Set once reading has ended (DISC, end of stream, failure): threads then finish their request and end. */
@@ -153,7 +160,15 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
 
     @Override
     public int requestsInFlight() {
-        return slots.length - freeSlots.size();
+        return unanswered.get();
+    }
+
+    /** The request of {@code slot} no longer counts in {@link #unanswered} (once per request). */
+    private void answered(RequestSlot slot) {
+        if (!slot.answered) {
+            slot.answered = true;
+            unanswered.decrementAndGet();
+        }
     }
 
     @Override
@@ -325,6 +340,7 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
                 slot = null;
                 execute(executed);
                 executing.decrementAndGet(); // before the reply leaves: a client that got it finds the request done
+                answered(executed); // likewise
                 replies.send(executed);
             }
         } catch (IOException | InterruptedException | RuntimeException e) {
@@ -369,6 +385,8 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
             return null;
         }
         RequestSlot slot = freeSlots.take();
+        slot.answered = false;
+        unanswered.incrementAndGet();
         try {
             slot.begin(type, command, flags, handle, offsetBytes, lengthBytes);
             engine.validate(slot);
@@ -466,6 +484,7 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     }
 
     private void release(RequestSlot slot) {
+        answered(slot); // a request dropped unanswered (its connection failed) is not in flight either
         lastActivityNanos = System.nanoTime();
         if (slot.budgetKib > 0) {
             context.bufferedKib().release(slot.budgetKib);

@@ -32,6 +32,8 @@ final class RequestSlot {
     int error;
     /** KiB of the connection's and the server's payload budgets this request holds (0 if none); returned at release. */
     int budgetKib;
+    /** Whether the request no longer counts as in flight: its reply went to the writer, or it was dropped (Connection). */
+    boolean answered = true;
     String errorMessage;
     /** For reads: where in {@link #data} the reply data starts, and how long it is. */
     int dataOffset;
