@@ -28,7 +28,7 @@ final class DiskCommand {
 
     @Command(name = "fail", mixinStandardHelpOptions = true,
             description = "Mark member disk N failed (md --fail); the array runs degraded. Refused on RAID-0,"
-                    + " which has no redundancy.")
+                    + " which has no redundancy, and, as mdadm refuses it, when the array cannot run without the disk.")
     int fail(@Parameters(paramLabel = "DIR", description = "Directory of the unit.") Path dir,
              @Parameters(paramLabel = "N", description = "Member disk index.") int index) {
         try (UnitSession session = Units.session(dir)) {
@@ -37,11 +37,47 @@ final class DiskCommand {
             if (unit.array().memberState(index) == MemberState.FAILED) {
                 throw new CliException("disk " + index + " has already failed");
             }
+            refuseFailingTheArray(unit, index, dir);
             unit.array().failMember(index);
             spec.commandLine().getOut().printf("disk %d failed; array %s%n", index,
                     unit.array().isDegraded() ? "degraded" : "optimal");
         }
         return 0;
+    }
+
+    /**
+     * Refuses to fail a member the array cannot run without, as mdadm does ("Cannot remove ... array
+     * will be failed"): a RAID-5 needs all but one member in sync, a RAID-1 one. A member being rebuilt
+     * is not in sync. (RAID-0 is refused by the array itself.) Before, a second 'disk fail' on a
+     * degraded RAID-5 said "array degraded" and failed the array: every read and write failed, and the
+     * unit no longer assembled (NOT_ENOUGH_MEMBERS) though no byte of the data was lost.
+     */
+    private static void refuseFailingTheArray(StorageControlUnit unit, int index, Path dir) {
+        dev.scemu.raid.RaidArray array = unit.array();
+        int needed = switch (array.level()) {
+            case RAID0 -> 0; // the array's own refusal names RAID-0
+            case RAID1 -> 1;
+            case RAID5 -> array.raidDisks() - 1;
+        };
+        java.util.List<String> others = new java.util.ArrayList<>();
+        int inSync = 0;
+        for (int role = 0; role < array.raidDisks(); role++) {
+            if (role == index) {
+                continue;
+            }
+            MemberState state = array.memberState(role);
+            if (state == MemberState.ACTIVE) {
+                inSync++;
+            } else {
+                others.add("disk " + role + " " + state);
+            }
+        }
+        if (inSync < needed) {
+            throw new CliException(dev.scemu.core.ErrorCategory.INVALID_STATE, "failing disk " + index + " would fail"
+                    + " the array (mdadm refuses too): " + array.level() + " of " + array.raidDisks() + " disks needs "
+                    + needed + " in sync and " + String.join(", ", others) + "; replace it first ('scemu disk replace "
+                    + dir + " N') or let its rebuild finish");
+        }
     }
 
     @Command(name = "replace", mixinStandardHelpOptions = true,

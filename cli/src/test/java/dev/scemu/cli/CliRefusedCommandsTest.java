@@ -115,6 +115,35 @@ class CliRefusedCommandsTest {
         scemu("backup", "create", dir, "--target", backups, "--image-id", "whole").ok();
     }
 
+    /**
+     * A second 'disk fail' on a degraded RAID-5 (or the last in-sync mirror) is refused as mdadm
+     * refuses it: it said "array degraded", failed every read and write, and the unit no longer
+     * assembled (NOT_ENOUGH_MEMBERS), though no byte of the data was lost.
+     */
+    @Test
+    void failingADiskTheArrayCannotRunWithoutIsRefused(@TempDir Path tmp) {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        ByteBuffer data = pattern(34, 64);
+        writeVolume(dir, 0, data);
+        assertThat(scemu("disk", "fail", dir, 0).ok().out()).contains("disk 0 failed; array degraded");
+        Map<String, String> before = imageHashes(dir);
+        assertThat(refused(dir, before, "failing disk 1 would fail the array", "disk", "fail", dir, 1).errorLines())
+                .contains("RAID5 of 4 disks needs 3 in sync and disk 0 FAILED")
+                .contains("'scemu disk replace " + dir + " N'");
+        assertThat(scemu("disk", "fail", dir, 3).status()).isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.INVALID_STATE));
+        assertThat(scemu("status", dir).ok().out()).contains("DEGRADED").contains("disk 1   ACTIVE");
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(read(unit.host(), 0, 64)).isEqualTo(data.clear());
+        }
+
+        Path mirror = tmp.resolve("mirror");
+        scemu("create", mirror, "--level", "1", "--disks", "2", "--disk-size", "16M").ok();
+        scemu("disk", "fail", mirror, 1).ok();
+        refused(mirror, imageHashes(mirror), "RAID1 of 2 disks needs 1 in sync and disk 1 FAILED", "disk", "fail",
+                mirror, 0);
+    }
+
     private static CliTestSupport.Result refused(Path dir, Map<String, String> before, String expected, Object... args) {
         CliTestSupport.Result result = scemu(args).failsWithOneLine(expected);
         assertThat(imageHashes(dir)).as("after %s", java.util.Arrays.toString(args)).isEqualTo(before);
