@@ -34,6 +34,8 @@ import picocli.CommandLine.Spec;
         description = "Serve the volume and its snapshots as NBD exports until interrupted (Ctrl-C).")
 final class ServeCommand implements Callable<Integer> {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ServeCommand.class);
+
     /**
      * Test hook: when set, called with the running server instead of waiting for an interrupt;
      * the command shuts down when it returns.
@@ -144,9 +146,19 @@ final class ServeCommand implements Callable<Integer> {
             throw e;
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        PrintWriter err = spec.commandLine().getErr();
         Thread shutdown = new Thread(() -> {
-            stop(control, server, unit);
-            stopped.countDown();
+            try {
+                stop(control, server, unit);
+            } catch (RuntimeException e) {
+                // an array or volume that failed while serving cannot flush: one line, as every command's error, not
+                // the stack trace of an uncaught exception in a shutdown hook (the unit is closed all the same)
+                err.println("scemu: while stopping: " + Main.describe(e));
+                err.flush();
+                LOG.error("while stopping", e);
+            } finally {
+                stopped.countDown();
+            }
         }, "scemu-serve-shutdown");
         for (var export : server.exports()) {
             String uri = socket != null ? "nbd+unix:///" + export.name() + "?socket=" + socket.toAbsolutePath()
