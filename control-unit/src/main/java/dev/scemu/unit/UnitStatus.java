@@ -41,8 +41,12 @@ public record UnitStatus(String raidLevel, int chunkBytes, boolean degraded, Lis
     /** A human-readable multi-line report. */
     public String describe() {
         StringBuilder out = new StringBuilder();
+        long inSync = members.stream().filter(state -> state == MemberState.ACTIVE).count();
+        int needed = "RAID1".equals(raidLevel) ? 1 : members.size() - 1; // RAID-5 (RAID-0 below)
         String health = degraded
-                ? ("RAID0".equals(raidLevel) ? "FAILED (RAID-0 has no redundancy)" : "DEGRADED")
+                ? ("RAID0".equals(raidLevel) ? "FAILED (RAID-0 has no redundancy)"
+                : inSync < needed ? "FAILED (" + inSync + " of " + members.size() + " disks in sync, " + raidLevel
+                + " needs " + needed + ": reads and writes fail)" : "DEGRADED")
                 : lastScrub != null && lastScrub.leftMismatches()
                 ? "INCONSISTENT (" + (lastScrub.mismatchedStripes() - lastScrub.repairedStripes())
                 + " stripes failed the last scrub; scemu scrub --repair)" : "optimal";

@@ -208,6 +208,21 @@ class StorageControlUnitTest {
         }
     }
 
+    /** Two dead disks of a RAID-5: the array fails every I/O, and status must not call it "DEGRADED" (still running). */
+    @Test
+    void aRaid5UnitThatLostTwoDisksIsReportedFailedNotDegraded() {
+        try (StorageControlUnit unit = StorageControlUnit.create(small().build())) {
+            unit.host().write(0, 64, pattern(13, 64), 0);
+            unit.host().flush();
+            unit.disk(0).failDevice();
+            unit.disk(1).failDevice();
+            assertThatThrownBy(() -> read(unit.host(), 0, 64)).hasMessageContaining("no redundancy left");
+            assertThat(unit.status().describe())
+                    .contains("FAILED (2 of 4 disks in sync, RAID5 needs 3: reads and writes fail)")
+                    .doesNotContain("DEGRADED");
+        }
+    }
+
     @Test
     void firmwareUpdatesWhileHostIoRunsAndPausesOnlyForTheSwitch() throws Exception {
         try (StorageControlUnit unit = StorageControlUnit.create(small().build())) {
