@@ -77,6 +77,23 @@ class RestoreIntegrityPassTest {
         }
     }
 
+    /** A chunk record that fails its CRC is named with its image offset, once ("at image offset N at image offset N" before). */
+    @Test
+    void aDamagedChunkRecordIsNamedWithItsOffsetOnce() throws Exception {
+        DirectoryBackupTarget target = new DirectoryBackupTarget(dir);
+        ImageInfo info = backup(target, false, 1 << 20);
+        Path file = target.imagePath("img");
+        byte[] image = Files.readAllBytes(file);
+        Chunk chunk = Chunk.of(image, (int) info.chunkCount() / 2);
+        image[chunk.recordOffset() + chunk.recordLength() - 1] ^= 0x01; // last byte of the record payload
+        Files.write(file, image);
+        assertThatThrownBy(() -> BackupEngine.verify(target, "img", null))
+                .isInstanceOf(BackupException.class)
+                .satisfies(e -> assertThat(e.getMessage().split("at image offset", -1))
+                        .as("'at image offset' once in: %s", e.getMessage()).hasSize(2))
+                .hasMessageContaining("chunk " + chunk.sequence() + " at image offset " + chunk.recordOffset());
+    }
+
     @Test
     void forgedUnencryptedChunkWithEveryHashRecomputedIsRefusedBeforeTheFirstWrite() throws Exception {
         DirectoryBackupTarget target = new DirectoryBackupTarget(dir);

@@ -154,9 +154,10 @@ final class ImageScanner {
 
     private static void readChunk(OpenedImage image, ChunkIndexEntry entry, ChunkSlot slot, long chunkBlocks) {
         ImageHeader h = image.header;
-        String what = "image " + image.imageId + " chunk " + entry.sequence() + " at image offset " + entry.offset();
+        String chunk = "image " + image.imageId + " chunk " + entry.sequence();
+        String what = chunk + " at image offset " + entry.offset();
         RecordIo.Read record = RecordIo.read(image.reader, entry.offset(), ArchiveLayout.CHUNK_MAGIC,
-                ChunkHeader.FIXED_BYTES + ChunkHeader.EXTENT_BYTES * chunkBlocks, what);
+                ChunkHeader.FIXED_BYTES + ChunkHeader.EXTENT_BYTES * chunkBlocks, chunk); // RecordIo adds the offset
         ChunkHeader ch = ChunkHeader.fromPayload(record.header(), record.payload(), entry.offset());
         long windowStart = ch.sequence() * chunkBlocks;
         long windowEnd = Math.min(windowStart + chunkBlocks, h.blockCount());
