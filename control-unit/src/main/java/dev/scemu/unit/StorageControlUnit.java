@@ -461,7 +461,10 @@ public final class StorageControlUnit implements AutoCloseable {
         // unwritten until the first change, and a dirty one's resync waits for that change too (see the
         // class doc's Ordering). Not after a simulated crash: there the resync runs during the assembly,
         // so that no background write races the boot's own and restarts replay exactly
-        AssembleOptions options = AssembleOptions.defaults().withReadAuto(!recoveryInForeground);
+        // the array has the members the unit records (an edited diskCount would otherwise start it degraded
+        // and record the member not offered as faulty, or leave an extra one out): refused before any write
+        AssembleOptions options = AssembleOptions.defaults().withReadAuto(!recoveryInForeground)
+                .withExpectedRaidDisks(config.diskCount());
         // the first boot of a directory unit also offers the images of replacements a killed process never adopted
         List<FaultInjectingDevice> candidates = array == null ? openReplacementImages() : List.of();
         try (PhaseTrace.Span span = PhaseTrace.begin("unit: RAID assembly")) {
@@ -470,6 +473,11 @@ public final class StorageControlUnit implements AutoCloseable {
             array = RaidArray.assemble(members, setUuid == null ? options : options.withSetUuid(setUuid));
         } catch (RaidException e) {
             candidates.forEach(BlockDevice::close);
+            if (e.code() == RaidError.INVALID_CONFIG && array == null) {
+                throw new UnitException(UnitError.IDENTITY_MISMATCH, "the disk images in " + config.directory()
+                        + " do not make the array unit.properties describes (" + config.diskCount() + " disks, "
+                        + config.level() + "): " + e.getMessage(), e);
+            }
             if (e.code() == RaidError.FOREIGN_MEMBER && array == null && recordedSetUuid != null) {
                 throw new UnitException(UnitError.IDENTITY_MISMATCH, "no disk image in " + config.directory()
                         + " carries the array unit.properties records (" + recordedSetUuid

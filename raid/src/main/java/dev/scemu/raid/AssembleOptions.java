@@ -26,52 +26,70 @@ package dev.scemu.raid;
  *        write), and a {@link RaidArray#stop()} with no change since the assembly writes nothing
  *        either. Reads and scrubs without repair stay read-auto. An assembly that has something
  *        to record writes as without this option
+ * @param expectedRaidDisks the number of members the caller's own record of the array says it has
+ *        (a unit's {@code diskCount}); 0 = whatever the superblocks say. An assembly whose freshest
+ *        superblock records another {@code raid_disks} is refused with {@link RaidError#INVALID_CONFIG}
+ *        before anything is written: with fewer members offered than the array has, it would start
+ *        degraded and record the rest as faulty; with more, it would leave the extra ones out silently
  */
 public record AssembleOptions(boolean force, long arrayBlockCount, long rebuildBytesPerSecond,
                               RebuildListener listener, boolean resyncInForeground, java.util.UUID setUuid,
-                              boolean readOnly, boolean degradedStart, boolean readAuto) {
+                              boolean readOnly, boolean degradedStart, boolean readAuto, int expectedRaidDisks) {
+
+    /** The options without {@link #expectedRaidDisks} (any count), as before that option existed. */
+    public AssembleOptions(boolean force, long arrayBlockCount, long rebuildBytesPerSecond, RebuildListener listener,
+                           boolean resyncInForeground, java.util.UUID setUuid, boolean readOnly, boolean degradedStart,
+                           boolean readAuto) {
+        this(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid, readOnly,
+                degradedStart, readAuto, 0);
+    }
 
     public static AssembleOptions defaults() {
-        return new AssembleOptions(false, 0, 0, null, true, null, false, true, false);
+        return new AssembleOptions(false, 0, 0, null, true, null, false, true, false, 0);
+    }
+
+    public AssembleOptions withExpectedRaidDisks(int value) {
+        return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
+                readOnly, degradedStart, readAuto, value);
     }
 
     public AssembleOptions withSetUuid(java.util.UUID value) {
         return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, value,
-                readOnly, degradedStart, readAuto);
+                readOnly, degradedStart, readAuto, expectedRaidDisks);
     }
 
     public AssembleOptions withForce(boolean value) {
         return new AssembleOptions(value, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
-                readOnly, degradedStart, readAuto);
+                readOnly, degradedStart, readAuto, expectedRaidDisks);
     }
 
     public AssembleOptions withArrayBlockCount(long value) {
         return new AssembleOptions(force, value, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
-                readOnly, degradedStart, readAuto);
+                readOnly, degradedStart, readAuto, expectedRaidDisks);
     }
 
     public AssembleOptions withListener(RebuildListener value) {
         return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, value, resyncInForeground, setUuid,
-                readOnly, degradedStart, readAuto);
+                readOnly, degradedStart, readAuto, expectedRaidDisks);
     }
 
     public AssembleOptions withRebuildBytesPerSecond(long value) {
         return new AssembleOptions(force, arrayBlockCount, value, listener, resyncInForeground, setUuid,
-                readOnly, degradedStart, readAuto);
+                readOnly, degradedStart, readAuto, expectedRaidDisks);
     }
 
     public AssembleOptions withReadOnly(boolean value) {
         return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
-                value, degradedStart, readAuto);
+                value, degradedStart, readAuto, expectedRaidDisks);
     }
 
     public AssembleOptions withDegradedStart(boolean value) {
         return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
-                readOnly, value, readAuto);
+                readOnly, value, readAuto, expectedRaidDisks);
     }
 
     public AssembleOptions withReadAuto(boolean value) {
         return new AssembleOptions(force, arrayBlockCount, rebuildBytesPerSecond, listener, resyncInForeground, setUuid,
-                readOnly, degradedStart, value);
+                readOnly, degradedStart, value, expectedRaidDisks);
     }
 }

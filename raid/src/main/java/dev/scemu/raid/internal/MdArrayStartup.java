@@ -193,6 +193,12 @@ final class MdArrayStartup {
     static MdRaidArray assemble(List<? extends BlockDevice> candidates, AssembleOptions options) {
         MemberSelection chosen = MemberSelection.select(candidates, options);
         MdSuperblock ref = chosen.ref;
+        if (options.expectedRaidDisks() > 0 && ref.raidDisks != options.expectedRaidDisks()) {
+            // before any write: the caller's record of the array disagrees with the array itself
+            throw new RaidException(RaidError.INVALID_CONFIG, "array " + MdSuperblock.mdadmUuid(ref.setUuid) + " has "
+                    + ref.raidDisks + " members (raid_disks of its freshest superblock), the caller expects "
+                    + options.expectedRaidDisks() + "; nothing was written");
+        }
         BlockDevice[] byRole = chosen.byRole;
         MdSuperblock[] sbByRole = chosen.sbByRole;
         String[] faults = chosen.faults;
