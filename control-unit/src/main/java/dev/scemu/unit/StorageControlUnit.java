@@ -176,22 +176,53 @@ public final class StorageControlUnit implements AutoCloseable {
             FlashDevice.Builder flashBuilder = FlashDevice.builder().name("nvram").geometry(config.flash())
                     .seed(power.seed()).powerDomain(power);
             Path nvram = config.directory() != null ? config.directory().resolve("nvram.img") : null;
-            if (readOnly && nvram != null && Files.exists(nvram)) {
+            String nvramFault = nvram != null ? nvramFault(nvram, FlashDevice.backingGeometry(config.flash())) : null;
+            if (readOnly && nvram != null && nvramFault == null) {
                 flashBuilder.backing(ReadOnlyOverlayDevice.open("nvram", nvram,
                         FlashDevice.backingGeometry(config.flash())), true);
             } else if (readOnly && nvram != null) {
-                // a lost NVRAM image is a blank flash chip: a read-only look boots from blank flash in
-                // memory (the inspection finds no image and restores the backup's, in memory only),
-                // as the next read-write open does into a new nvram.img
-                LOG.warn("unit {}: {} is missing; this read-only open uses a blank flash, the next read-write"
-                        + " open creates it and restores the firmware from the backup", config.directory(), nvram.getFileName());
+                // a lost or wrong-sized NVRAM image is a blank (or dead) flash chip: a read-only look boots
+                // from blank flash in memory (the inspection finds no image and restores the backup's, in
+                // memory only), as the next read-write open does into a new nvram.img
+                LOG.warn("unit {}: {} {}; this read-only open uses a blank flash, the next read-write open makes a"
+                        + " new one and restores the firmware from the backup", config.directory(), nvram.getFileName(),
+                        nvramFault);
             } else if (config.directory() != null) {
+                if (nvramFault != null && Files.exists(nvram)) {
+                    // a wrong-sized image cannot be the flash chip's contents: kept aside for inspection, and
+                    // the unit boots from a blank flash, which the inspection restores from the backup
+                    Path aside = nvram.resolveSibling("nvram.img.wrong-size-" + System.currentTimeMillis());
+                    try {
+                        Files.move(nvram, aside);
+                    } catch (java.io.IOException e) {
+                        throw new UnitException(UnitError.INVALID_LAYOUT, nvram + " " + nvramFault
+                                + " and could not be moved aside: " + e.getMessage(), e);
+                    }
+                    LOG.warn("unit {}: {} {}: moved to {}; the unit boots from a blank flash and restores the firmware"
+                            + " from the backup", config.directory(), nvram.getFileName(), nvramFault, aside.getFileName());
+                }
                 flashBuilder.mappedFile(config.directory().resolve("nvram.img"));
             }
             this.flash = flashBuilder.build();
         } catch (RuntimeException e) {
             disks.forEach(BlockDevice::close);
             throw e;
+        }
+    }
+
+    /**
+     * Why {@code nvram} cannot be the flash chip's image (missing, or not exactly the flash's backing
+     * size: truncated or extended), or null if it can (or its size cannot be read: opening it says why).
+     */
+    private static String nvramFault(Path nvram, BlockGeometry backing) {
+        try {
+            long size = Files.size(nvram);
+            return size == backing.capacityBytes() ? null
+                    : "has " + size + " bytes, not the flash's " + backing.capacityBytes();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return "is missing";
+        } catch (java.io.IOException e) {
+            return null; // opening it reports why
         }
     }
 
