@@ -58,16 +58,21 @@ class FirmwareUpdateTest {
                 .build();
         rig.manager = manager;
         manager.boot();
+        java.util.concurrent.CountDownLatch hostRunning = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
         java.util.concurrent.Future<?> host = pool.submit(() -> {
             while (!done.get()) {
                 try (HostIoGate.Permit permit = manager.hostIoGate().enter()) {
                     hostRequests.incrementAndGet();
                 }
+                hostRunning.countDown();
             }
         });
         UpdateReport report;
         try {
+            // the update starts once host requests run: else it can be over before the host thread's
+            // first request (in a warm JVM it often was) and hostRequests stays 0
+            assertThat(hostRunning.await(60, java.util.concurrent.TimeUnit.SECONDS)).as("host requests running").isTrue();
             manager.stage(v2());
             report = manager.update();
         } finally {

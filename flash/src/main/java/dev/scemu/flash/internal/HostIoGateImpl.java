@@ -162,6 +162,8 @@ final class HostIoGateImpl implements HostIoGate {
             }
             action.run();
         } finally {
+            released = System.nanoTime();
+            record(released - held); // before the resume: a request admitted after it finds the pause counted
             resumeLock.lock();
             try {
                 current = new Epoch();
@@ -169,8 +171,6 @@ final class HostIoGateImpl implements HostIoGate {
             } finally {
                 resumeLock.unlock();
             }
-            released = System.nanoTime();
-            record(released - held);
         }
         if (!drainFirst) {
             previous.retireAndAwaitDrain();
