@@ -265,6 +265,10 @@ public final class NbdServer implements AutoCloseable {
             evicted = table.admit(connection);
             connections.add(connection);
             counters.connectionAccepted();
+            if (evicted != null) {
+                // counted before the newcomer's thread starts, so a client served on it finds the eviction counted
+                counters.connectionEvicted();
+            }
             connection.startHandshakeTimer();
             Thread thread = new Thread(connection, peer);
             thread.setDaemon(true);

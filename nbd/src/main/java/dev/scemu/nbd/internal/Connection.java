@@ -195,9 +195,8 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
         }
     }
 
-    /** Closed to make room for a newer connection while still in the handshake. */
+    /** Closed to make room for a newer connection while still in the handshake (the server counted the eviction). */
     public void evictFromHandshake() {
-        context.counters().connectionEvicted();
         LOG.info("{}: closing: every handshake slot is taken and this is the oldest handshake", peer);
         close();
     }

@@ -61,7 +61,7 @@ public final class ServerCounters {
         handshakeTimeouts.increment();
     }
 
-    void connectionEvicted() {
+    public void connectionEvicted() {
         connectionsEvicted.increment();
     }
 
