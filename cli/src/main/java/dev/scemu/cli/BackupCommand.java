@@ -130,7 +130,9 @@ final class BackupCommand {
             }
             String volumeId = unit.identity().volumeId().toString(); // random per unit: a base of another unit is BASE_MISMATCH
             if (target.exists(id)) {
-                throw new CliException("an image " + id + " already exists in " + targetOptions.target);
+                // the library's IMAGE_EXISTS category: a script sees one status whichever side finds it
+                throw new CliException(dev.scemu.core.ErrorCategory.INVALID_ARGUMENT, "an image " + id
+                        + " already exists in " + targetOptions.target);
             }
             Prepared ready;
             try (PhaseTrace.Span span = PhaseTrace.begin("cli: wait for the key derivation and the base check")) {
@@ -140,7 +142,8 @@ final class BackupCommand {
                 ready.base().checkVolume(volumeId, unit.host().geometry());
                 ImageInfo baseInfo = ready.base().info();
                 if (SnapshotBackupSource.snapshotOf(unit.snapshots(), baseInfo.snapshotToken()) == null) {
-                    throw new CliException("base image " + base + " was made from snapshot " + baseInfo.snapshotToken()
+                    throw new CliException(dev.scemu.core.ErrorCategory.INVALID_ARGUMENT, // as the library's BASE_MISMATCH
+                            "base image " + base + " was made from snapshot " + baseInfo.snapshotToken()
                             + ", which the volume no longer has (keep the snapshot of a base with --keep-snapshot):"
                             + " make a full backup instead");
                 }
@@ -239,8 +242,11 @@ final class BackupCommand {
             } finally {
                 clear(password);
             }
+            // the image's own zero blocks, as 'backup info' counts them (a verify handles no zero run: its
+            // result's zeroBlocks is 0)
+            ImageInfo top = result.chain().get(result.chain().size() - 1);
             spec.commandLine().getOut().printf("image %s is intact: %d image(s) in the chain, %s of data, %d zero blocks%n",
-                    imageId, result.chain().size(), Sizes.format(result.dataBytes()), result.zeroBlocks());
+                    imageId, result.chain().size(), Sizes.format(result.dataBytes()), top.zeroBlockCount());
         }
         return 0;
     }

@@ -292,7 +292,8 @@ final class ControlServer implements AutoCloseable {
         public void whileVolumeUnused(Runnable action) {
             int open = nbd.openConnections(ServeCommand.VOLUME_EXPORT);
             if (open > 0) {
-                throw new CliException("refused while serving: " + open + " client(s) have the volume export open;"
+                throw new CliException(dev.scemu.core.ErrorCategory.BUSY, // retry later: a status scripts can act on
+                        "refused while serving: " + open + " client(s) have the volume export open;"
                         + " disconnect them (or stop 'scemu serve') and retry");
             }
             action.run();

@@ -112,8 +112,10 @@ class CliLiveControlTest {
                 for (String line; (line = fromHolder.readLine()) != null && !line.contains("read 4096/4096"); ) {
                     // wait until the client is in transmission
                 }
-                scemu("snapshot", "rollback", dir, "s1").failsWithOneLine(
-                        "refused while serving: 1 client(s) have the volume export open");
+                assertThat(scemu("snapshot", "rollback", dir, "s1").failsWithOneLine(
+                        "refused while serving: 1 client(s) have the volume export open").status())
+                        .as("BUSY: retry once the clients are gone")
+                        .isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.BUSY));
                 toHolder.write("quit\n".getBytes(StandardCharsets.US_ASCII));
                 toHolder.flush();
                 assertThat(holder.waitFor(30, TimeUnit.SECONDS)).isTrue();

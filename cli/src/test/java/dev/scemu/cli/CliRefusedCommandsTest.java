@@ -69,14 +69,16 @@ class CliRefusedCommandsTest {
         refused(dir, before, "refused, nothing staged: downgrade", "firmware", "update", dir, older);
         refused(dir, before, "lacks capabilities", "firmware", "update", dir, lacking);
         refused(dir, before, "outside the flash image", "firmware", "corrupt", dir, "--offset", "1G");
-        refused(dir, before, "already exists", "backup", "create", dir, "--target", tmp.resolve("backups"),
-                "--image-id", "b1");
+        assertThat(refused(dir, before, "already exists", "backup", "create", dir, "--target", tmp.resolve("backups"),
+                "--image-id", "b1").status()).as("the library's IMAGE_EXISTS status")
+                .isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.INVALID_ARGUMENT));
         refused(dir, before, "IMAGE_NOT_FOUND", "backup", "create", dir, "--target", tmp.resolve("backups"),
                 "--base", "no-such-image");
         refused(dir, before, "IMAGE_NOT_FOUND", "backup", "create", dir, "--target", tmp.resolve("no-backups-yet"),
                 "--base", "b1"); // the base is checked beside the unit open, on a target of its own
-        refused(dir, before, "which the volume no longer has", "backup", "create", dir, "--target",
-                tmp.resolve("backups"), "--base", "b1"); // b1's snapshot was deleted after it (no --keep-snapshot)
+        assertThat(refused(dir, before, "which the volume no longer has", "backup", "create", dir, "--target",
+                tmp.resolve("backups"), "--base", "b1").status()) // b1's snapshot was deleted after it (no --keep-snapshot)
+                .as("the library's BASE_MISMATCH status").isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.INVALID_ARGUMENT));
         refused(dir, before, "not marked restore incomplete", "backup", "clear-incomplete", dir);
         refused(dir, before, "no trusted key has fingerprint", "firmware", "trust", "remove", dir, "0123456789abcdef");
 
