@@ -345,8 +345,10 @@ class RebuildTest {
     @Test
     void rebuildInterruptedByStopResumesOnAssembly() throws Exception {
         List<BlockDevice> members = TestArrays.memoryMembers("i", 3, 4L << 20);
+        // 512 KiB/s: the 4 MiB rebuild takes ~8 s, so stop() lands well before its end even on a loaded
+        // machine (at 2 MiB/s the margin was ~1.8 s)
         RaidArray array = RaidArray.create(RaidConfig.builder(RaidLevel.RAID1).chunkBytes(CHUNK).assumeClean(true)
-                .rebuildBytesPerSecond(2L << 20).build(), members);
+                .rebuildBytesPerSecond(512L << 10).build(), members);
         BlockDevice reference = Media.memory("ref", array.geometry());
         ByteBuffer data = TestArrays.randomBuffer(new Random(3), 900);
         array.write(0, 900, data, 0);
