@@ -94,12 +94,7 @@ class RebuildTest {
             dying.release.countDown(); // the old device now fails the write it held
             write.get(60, TimeUnit.SECONDS);
             rebuild.get(60, TimeUnit.SECONDS);
-            assertThat(array.memberState(1)).isEqualTo(MemberState.ACTIVE);
-            assertThat(array.isDegraded()).isFalse();
-            ByteBuffer back = ByteBuffer.allocateDirect(stripeBlocks * 4096);
-            array.read(0, stripeBlocks, back, 0);
-            assertThat(back.rewind()).isEqualTo(data.rewind());
-            assertThat(array.scrub(false).mismatchedStripes()).isZero();
+            assertRebuiltHolding(array, 1, data, stripeBlocks);
         } finally {
             dying.release.countDown();
             host.shutdownNow();
@@ -149,17 +144,22 @@ class RebuildTest {
             dying.release.countDown(); // the held I/O now reaches the closed device
             pending.get(60, TimeUnit.SECONDS);
             rebuild.get(60, TimeUnit.SECONDS);
-            assertThat(array.memberState(1)).isEqualTo(MemberState.ACTIVE);
-            assertThat(array.isDegraded()).isFalse();
-            ByteBuffer back = ByteBuffer.allocateDirect(stripeBlocks * 4096);
-            array.read(0, stripeBlocks, back, 0);
-            assertThat(back.rewind()).isEqualTo(data.rewind());
-            assertThat(array.scrub(false).mismatchedStripes()).isZero();
+            assertRebuiltHolding(array, 1, data, stripeBlocks);
         } finally {
             dying.release.countDown();
             host.shutdownNow();
             array.close();
         }
+    }
+
+    /** Member {@code role} is in sync again, the array whole, its first {@code blocks} hold {@code data}, parity agrees. */
+    private static void assertRebuiltHolding(RaidArray array, int role, ByteBuffer data, int blocks) {
+        assertThat(array.memberState(role)).isEqualTo(MemberState.ACTIVE);
+        assertThat(array.isDegraded()).isFalse();
+        ByteBuffer back = ByteBuffer.allocateDirect(blocks * 4096);
+        array.read(0, blocks, back, 0);
+        assertThat(back.rewind()).isEqualTo(data.rewind());
+        assertThat(array.scrub(false).mismatchedStripes()).isZero();
     }
 
     /**
