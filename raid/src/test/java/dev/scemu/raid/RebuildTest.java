@@ -167,15 +167,13 @@ class RebuildTest {
      * {@code release} opens, then fails as a dead disk does, or with {@code forwardAfterRelease}
      * goes on to the inner device.
      */
-    private static final class StallingWrites extends ForwardingBlockDevice {
+    private static final class StallingWrites extends StallingMember {
         volatile long dataOffsetBlocks = Long.MAX_VALUE;
         volatile boolean stallFlush;
         volatile boolean forwardAfterRelease;
-        final CountDownLatch stalled = new CountDownLatch(1);
-        final CountDownLatch release = new CountDownLatch(1);
 
         StallingWrites(BlockDevice inner) {
-            super(inner.name(), inner, true);
+            super(inner);
         }
 
         @Override
@@ -195,38 +193,47 @@ class RebuildTest {
         }
 
         private void stall() {
-            stalled.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            hold();
             if (!forwardAfterRelease) {
                 throw new CoreException(CoreError.IO_ERROR, name() + ": device gone");
             }
         }
     }
 
-    /** A member whose reads from one chosen thread wait until {@code release} opens. */
-    private static final class StallingReads extends ForwardingBlockDevice {
-        volatile Thread stalledThread;
+    /** A member that holds an I/O until {@code release} opens; {@code stalled} opens when it holds one. */
+    private abstract static class StallingMember extends ForwardingBlockDevice {
         final CountDownLatch stalled = new CountDownLatch(1);
         final CountDownLatch release = new CountDownLatch(1);
 
-        StallingReads(BlockDevice inner) {
+        StallingMember(BlockDevice inner) {
             super(inner.name(), inner, true);
+        }
+
+        /** Holds the calling I/O until {@code release} opens; false if the wait was interrupted (flag set again). */
+        final boolean hold() {
+            stalled.countDown();
+            try {
+                release.await();
+                return true;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+    }
+
+    /** A member whose reads from one chosen thread wait until {@code release} opens. */
+    private static final class StallingReads extends StallingMember {
+        volatile Thread stalledThread;
+
+        StallingReads(BlockDevice inner) {
+            super(inner);
         }
 
         @Override
         protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-            if (Thread.currentThread() == stalledThread) {
-                stalled.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException(e);
-                }
+            if (Thread.currentThread() == stalledThread && !hold()) {
+                throw new IllegalStateException("interrupted while held");
             }
             inner().read(lba, blockCount, buffer, bufferOffset);
         }
