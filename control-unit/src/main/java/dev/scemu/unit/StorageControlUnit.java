@@ -176,10 +176,10 @@ public final class StorageControlUnit implements AutoCloseable {
             FlashDevice.Builder flashBuilder = FlashDevice.builder().name("nvram").geometry(config.flash())
                     .seed(power.seed()).powerDomain(power);
             Path nvram = config.directory() != null ? config.directory().resolve("nvram.img") : null;
-            String nvramFault = nvram != null ? nvramFault(nvram, FlashDevice.backingGeometry(config.flash())) : null;
+            BlockGeometry nvramGeometry = FlashDevice.backingGeometry(config.flash());
+            String nvramFault = nvram != null ? nvramFault(nvram, nvramGeometry) : null;
             if (readOnly && nvram != null && nvramFault == null) {
-                flashBuilder.backing(ReadOnlyOverlayDevice.open("nvram", nvram,
-                        FlashDevice.backingGeometry(config.flash())), true);
+                flashBuilder.backing(ReadOnlyOverlayDevice.open("nvram", nvram, nvramGeometry), true);
             } else if (readOnly && nvram != null) {
                 // a lost or wrong-sized NVRAM image is a blank (or dead) flash chip: a read-only look boots
                 // from blank flash in memory (the inspection finds no image and restores the backup's, in
