@@ -209,7 +209,7 @@ class NbdStreamFuzzTest {
         int unexpectedBefore = unexpectedErrors();
         long violationsBefore = server.stats().protocolViolations();
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
-            socket.setSoTimeout(4000);
+            socket.setSoTimeout(NbdFuzzConnections.DEADLINE_MILLIS);
             DataInputStream in = new DataInputStream(socket.getInputStream());
             in.readFully(new byte[18]); // greeting
             try {
@@ -224,28 +224,19 @@ class NbdStreamFuzzTest {
                     // replies: protocol errors, data, or nothing
                 }
             } catch (SocketTimeoutException e) {
-                throw new AssertionError("the server neither answered nor closed the connection within 4 s", e);
+                throw new AssertionError("the server neither answered nor closed the connection within "
+                    + NbdFuzzConnections.DEADLINE_MILLIS / 1000 + " s", e);
             } catch (IOException reset) {
                 // a reset is a close too
             }
         }
-        awaitConnectionsClosed();
+        NbdFuzzConnections.awaitNoneActive(server);
         if (unexpectedErrors() != unexpectedBefore) {
             throw new AssertionError("the server closed a connection after an unexpected error:\n" + lastLog());
         }
         long violations = server.stats().protocolViolations() - violationsBefore;
         if (violations > 0) {
             throw new ProtocolRejection(violations);
-        }
-    }
-
-    private static void awaitConnectionsClosed() {
-        long deadline = System.nanoTime() + 4_000_000_000L;
-        while (server.stats().connectionsActive() > 0) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("a connection is still active 4 s after its client left");
-            }
-            Thread.onSpinWait();
         }
     }
 
@@ -271,7 +262,7 @@ class NbdStreamFuzzTest {
     /** A fresh client still gets a full read of the read-only export. */
     private static void assertServerServes() throws IOException {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
-            socket.setSoTimeout(4000);
+            socket.setSoTimeout(NbdFuzzConnections.DEADLINE_MILLIS);
             DataInputStream in = new DataInputStream(socket.getInputStream());
             in.readFully(new byte[18]);
             socket.getOutputStream().write(concat(clientFlags(), option(NBD_OPT_GO, goData("ro"))));
