@@ -53,6 +53,32 @@ class MappedFileBlockDeviceTest extends FileMediumContractTest {
     }
 
     /**
+     * Another process shrinks the member file under the device: reads beyond the new end fail with
+     * an I/O error ({@code pread}'s short read), reads of what is left still work, and the process
+     * goes on. (Reads stay off the mapping for this too: a load from a mapped page beyond the end
+     * is a SIGBUS, which the JVM raises as an {@link InternalError} at some later instruction of
+     * compiled code, where no caller can tell it from any other failure.)
+     */
+    @Test
+    void aFileShrunkUnderTheDeviceFailsItsReadsWithAnIoError() throws Exception {
+        assumeTrue(LibC.isAvailable(), "pread/pwrite path needs 64-bit Linux");
+        MappedFileBlockDevice device = (MappedFileBlockDevice) device();
+        ByteBuffer data = randomBlocks(new Random(34), 2);
+        device.write(BLOCK_COUNT - 2, 2, data, 0);
+        assertThat(readBytes(device, BLOCK_COUNT - 2, 2)).isEqualTo(bytesOf(data));
+        try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(device.path().toFile(), "rw")) {
+            file.setLength(BLOCK_SIZE * (BLOCK_COUNT / 2));
+        }
+        for (int round = 0; round < 2; round++) {
+            for (long lba : new long[] {BLOCK_COUNT - 2, BLOCK_COUNT - 1}) {
+                assertThatThrownBy(() -> readBytes(device, lba, 1)).isInstanceOf(CoreException.class)
+                        .satisfies(e -> assertThat(((CoreException) e).code()).isEqualTo(CoreError.IO_ERROR));
+            }
+        }
+        assertThat(readBytes(device, 0, 1)).isEqualTo(new byte[BLOCK_SIZE]);
+    }
+
+    /**
      * Heap buffers larger than a pwrite piece (64 KiB), at offsets inside the heap array and
      * across the device's 1 MiB chunks, read back what they wrote, through heap and direct buffers.
      */
