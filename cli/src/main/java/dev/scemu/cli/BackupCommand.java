@@ -1,6 +1,8 @@
 package dev.scemu.cli;
 
 import dev.scemu.backup.BackupEngine;
+import dev.scemu.backup.BackupError;
+import dev.scemu.backup.BackupException;
 import dev.scemu.backup.BackupOptions;
 import dev.scemu.backup.BackupProgress;
 import dev.scemu.backup.BackupResult;
@@ -130,9 +132,9 @@ final class BackupCommand {
             }
             String volumeId = unit.identity().volumeId().toString(); // random per unit: a base of another unit is BASE_MISMATCH
             if (target.exists(id)) {
-                // the library's IMAGE_EXISTS category: a script sees one status whichever side finds it
-                throw new CliException(dev.scemu.core.ErrorCategory.INVALID_ARGUMENT, "an image " + id
-                        + " already exists in " + targetOptions.target);
+                // the library's IMAGE_EXISTS: a script sees one line and status whichever side finds it
+                throw new BackupException(BackupError.IMAGE_EXISTS, "an image " + id + " already exists in "
+                        + targetOptions.target);
             }
             Prepared ready;
             try (PhaseTrace.Span span = PhaseTrace.begin("cli: wait for the key derivation and the base check")) {
@@ -142,7 +144,7 @@ final class BackupCommand {
                 ready.base().checkVolume(volumeId, unit.host().geometry());
                 ImageInfo baseInfo = ready.base().info();
                 if (SnapshotBackupSource.snapshotOf(unit.snapshots(), baseInfo.snapshotToken()) == null) {
-                    throw new CliException(dev.scemu.core.ErrorCategory.INVALID_ARGUMENT, // as the library's BASE_MISMATCH
+                    throw new BackupException(BackupError.BASE_MISMATCH, // as the library finds a base of another volume
                             "base image " + base + " was made from snapshot " + baseInfo.snapshotToken()
                             + ", which the volume no longer has (keep the snapshot of a base with --keep-snapshot):"
                             + " make a full backup instead");

@@ -1,5 +1,7 @@
 package dev.scemu.cli;
 
+import dev.scemu.snapshot.SnapshotError;
+import dev.scemu.snapshot.SnapshotException;
 import dev.scemu.snapshot.SnapshotInfo;
 import dev.scemu.unit.StorageControlUnit;
 import java.io.PrintWriter;
@@ -102,10 +104,11 @@ final class SnapshotCommand {
                 return info;
             }
         }
+        // the library's code, so the line reads "UNKNOWN_SNAPSHOT: ..." as when the snapshot layer finds it
         if (id != null) {
-            throw new CliException(dev.scemu.core.ErrorCategory.NOT_FOUND, "no snapshot with id " + id);
+            throw new SnapshotException(SnapshotError.UNKNOWN_SNAPSHOT, "no snapshot with id " + id);
         }
-        throw new CliException(dev.scemu.core.ErrorCategory.NOT_FOUND, "no snapshot named '" + name + "'"
+        throw new SnapshotException(SnapshotError.UNKNOWN_SNAPSHOT, "no snapshot named '" + name + "'"
                 + (!name.isEmpty() && name.chars().allMatch(c -> c >= '0' && c <= '9') ? " (for the snapshot with id " + name
                         + " use --id " + name + ")" : ""));
     }

@@ -52,8 +52,12 @@ class CliRefusedCommandsTest {
         Map<String, String> before = imageHashes(dir);
         assertThat(before).containsKeys("disk0.img", "disk1.img", "disk2.img", "disk3.img", "nvram.img");
 
-        refused(dir, before, "no snapshot named 'no-such-name'", "snapshot", "delete", dir, "no-such-name");
-        refused(dir, before, "no snapshot named 'no-such-name'", "snapshot", "rollback", dir, "no-such-name");
+        assertThat(refused(dir, before, "scemu: UNKNOWN_SNAPSHOT: no snapshot named 'no-such-name'", "snapshot", "delete",
+                dir, "no-such-name").status()).as("as the snapshot layer's UNKNOWN_SNAPSHOT")
+                .isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.NOT_FOUND));
+        refused(dir, before, "scemu: UNKNOWN_SNAPSHOT: no snapshot named 'no-such-name'", "snapshot", "rollback", dir,
+                "no-such-name");
+        refused(dir, before, "scemu: UNKNOWN_SNAPSHOT: no snapshot with id 7", "snapshot", "rollback", dir, "--id", "7");
         refused(dir, before, "DUPLICATE_NAME", "snapshot", "create", dir, "kept");
         assertThat(scemu("snapshot", "rollback", dir, "").failsWithOneLine("no snapshot named ''").errorLines())
                 .as("an empty name is no id").doesNotContain("--id");
@@ -69,14 +73,14 @@ class CliRefusedCommandsTest {
         refused(dir, before, "refused, nothing staged: downgrade", "firmware", "update", dir, older);
         refused(dir, before, "lacks capabilities", "firmware", "update", dir, lacking);
         refused(dir, before, "outside the flash image", "firmware", "corrupt", dir, "--offset", "1G");
-        assertThat(refused(dir, before, "already exists", "backup", "create", dir, "--target", tmp.resolve("backups"),
-                "--image-id", "b1").status()).as("the library's IMAGE_EXISTS status")
+        assertThat(refused(dir, before, "scemu: IMAGE_EXISTS: an image b1 already exists", "backup", "create", dir,
+                "--target", tmp.resolve("backups"), "--image-id", "b1").status()).as("the library's IMAGE_EXISTS status")
                 .isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.INVALID_ARGUMENT));
         refused(dir, before, "IMAGE_NOT_FOUND", "backup", "create", dir, "--target", tmp.resolve("backups"),
                 "--base", "no-such-image");
         refused(dir, before, "IMAGE_NOT_FOUND", "backup", "create", dir, "--target", tmp.resolve("no-backups-yet"),
                 "--base", "b1"); // the base is checked beside the unit open, on a target of its own
-        assertThat(refused(dir, before, "which the volume no longer has", "backup", "create", dir, "--target",
+        assertThat(refused(dir, before, "BASE_MISMATCH: base image b1", "backup", "create", dir, "--target",
                 tmp.resolve("backups"), "--base", "b1").status()) // b1's snapshot was deleted after it (no --keep-snapshot)
                 .as("the library's BASE_MISMATCH status").isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.INVALID_ARGUMENT));
         refused(dir, before, "not marked restore incomplete", "backup", "clear-incomplete", dir);

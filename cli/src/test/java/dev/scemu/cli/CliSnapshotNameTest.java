@@ -20,10 +20,12 @@ class CliSnapshotNameTest {
         scemu("snapshot", "create", dir, "1").failsWithOneLine("snapshot name '1' is purely numeric");
         assertThat(scemu("snapshot", "create", dir, "weekly").ok().out()).startsWith("snapshot 2 'weekly'");
 
-        scemu("snapshot", "delete", dir, "1").failsWithOneLine("no snapshot named '1' (for the snapshot with id 1 use --id 1)");
+        assertThat(scemu("snapshot", "delete", dir, "1")
+                .failsWithOneLine("scemu: UNKNOWN_SNAPSHOT: no snapshot named '1' (for the snapshot with id 1 use --id 1)")
+                .status()).isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.NOT_FOUND));
         scemu("snapshot", "delete", dir, "daily", "--id", "1").failsWithOneLine("exactly one of them");
         scemu("snapshot", "delete", dir).failsWithOneLine("exactly one of them");
-        scemu("snapshot", "delete", dir, "--id", "7").failsWithOneLine("no snapshot with id 7");
+        scemu("snapshot", "delete", dir, "--id", "7").failsWithOneLine("scemu: UNKNOWN_SNAPSHOT: no snapshot with id 7");
         assertThat(scemu("snapshot", "list", dir).ok().out()).contains("daily", "weekly");
 
         assertThat(scemu("snapshot", "delete", dir, "--id", "1").ok().out()).contains("snapshot 1 'daily' deleted");

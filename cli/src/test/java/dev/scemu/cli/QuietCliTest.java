@@ -48,10 +48,10 @@ class QuietCliTest {
         CliTestSupport.ProcessResult quiet = scemuProcess("snapshot", "delete", dir.toString(), "--id", "99");
         assertThat(quiet.exitCode()).isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.NOT_FOUND));
         assertThat(quiet.output()).doesNotContain("WARN").doesNotContain("\tat ");
-        assertThat(quiet.output().strip().lines().reduce((a, b) -> b).orElse("")).isEqualTo("scemu: no snapshot with id 99");
+        assertThat(quiet.output().strip().lines().reduce((a, b) -> b).orElse("")).isEqualTo("scemu: UNKNOWN_SNAPSHOT: no snapshot with id 99");
 
         CliTestSupport.ProcessResult verbose = scemuProcess("snapshot", "delete", dir.toString(), "--id", "99", "--verbose");
-        assertThat(verbose.output()).contains("WARN").contains("scemu: no snapshot with id 99");
+        assertThat(verbose.output()).contains("WARN").contains("scemu: UNKNOWN_SNAPSHOT: no snapshot with id 99");
         assertThat(dir.resolve("scemu.log")).doesNotExist();
     }
 
