@@ -16,6 +16,8 @@ import dev.scemu.backup.ProgressListener;
 import dev.scemu.backup.RestoreOptions;
 import dev.scemu.backup.RestoreResult;
 import dev.scemu.core.PhaseTrace;
+import dev.scemu.snapshot.SnapshotError;
+import dev.scemu.snapshot.SnapshotException;
 import dev.scemu.snapshot.SnapshotInfo;
 import dev.scemu.unit.StorageControlUnit;
 import java.io.IOException;
@@ -136,6 +138,7 @@ final class BackupCommand {
                 throw new BackupException(BackupError.IMAGE_EXISTS, "an image " + id + " already exists in "
                         + targetOptions.target);
             }
+            checkSnapshotNameFree(unit, dir, id);
             Prepared ready;
             try (PhaseTrace.Span span = PhaseTrace.begin("cli: wait for the key derivation and the base check")) {
                 ready = prepared.get();
@@ -153,7 +156,7 @@ final class BackupCommand {
             // temporary until the image is committed: an interrupted backup's snapshot is removed at the next open
             SnapshotInfo snapshot;
             try (PhaseTrace.Span span = PhaseTrace.begin("cli: temporary snapshot")) {
-                snapshot = unit.snapshots().createTemporarySnapshot("backup " + id);
+                snapshot = unit.snapshots().createTemporarySnapshot(snapshotName(id));
             }
             BackupSource source = SnapshotBackupSource.of(unit.snapshots(), volumeId, snapshot, keep);
             BackupResult result;
@@ -189,6 +192,33 @@ final class BackupCommand {
                     snapshot.id(), keep ? "kept" : "deleted");
         }
         return 0;
+    }
+
+    /**
+     * The backup's snapshot is named {@code backup <id>} ({@link #snapshotName}); a snapshot of that
+     * name (an earlier backup under the same id kept it with {@code --keep-snapshot}, into another
+     * backup directory, or a user named one so) would make the snapshot layer refuse it with a
+     * message about snapshot names only. Refused here, before the snapshot is taken, saying what
+     * conflicts and the two ways out; the snapshot layer's code and status ({@code DUPLICATE_NAME},
+     * {@code INVALID_ARGUMENT}: 10, as an image id that exists).
+     */
+    private static void checkSnapshotNameFree(StorageControlUnit unit, Path dir, String id) {
+        String name = snapshotName(id);
+        for (SnapshotInfo info : unit.snapshots().listSnapshots()) {
+            if (info.name().equals(name)) {
+                throw new SnapshotException(SnapshotError.DUPLICATE_NAME, "image id " + id + " conflicts with snapshot "
+                        + info.id() + " '" + name + "' (created " + info.createdAt() + "): a backup names its snapshot"
+                        + " 'backup <image id>', and that name is taken (an earlier backup " + id + " kept its snapshot"
+                        + " with --keep-snapshot, or it was named so by hand); choose another --image-id, or delete"
+                        + " snapshot " + info.id() + " ('scemu snapshot delete " + dir + " --id " + info.id() + "') if no"
+                        + " incremental backup needs it as its base");
+            }
+        }
+    }
+
+    /** The name of the snapshot a backup of image {@code id} reads (kept under it with {@code --keep-snapshot}). */
+    static String snapshotName(String id) {
+        return "backup " + id;
     }
 
     /**

@@ -122,6 +122,33 @@ class CliRefusedCommandsTest {
     }
 
     /**
+     * A backup names its snapshot 'backup <image id>'; when an earlier backup under that id kept its
+     * snapshot (into another backup directory), the new one is refused before its snapshot is taken,
+     * with a line that names the image id, the snapshot in the way and both ways out, not only "a
+     * snapshot named 'backup k1' already exists".
+     */
+    @Test
+    void anImageIdWhoseSnapshotNameIsTakenIsRefusedNamingTheConflict(@TempDir Path tmp) {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        writeVolume(dir, 0, pattern(35, 16));
+        assertThat(scemu("backup", "create", dir, "--target", tmp.resolve("first"), "--image-id", "k1", "--keep-snapshot")
+                .ok().out()).contains("snapshot 1 kept");
+        Map<String, String> before = imageHashes(dir);
+        Path second = tmp.resolve("second");
+        CliTestSupport.Result conflict = refused(dir, before, "scemu: DUPLICATE_NAME: image id k1 conflicts with snapshot 1"
+                + " 'backup k1'", "backup", "create", dir, "--target", second, "--image-id", "k1");
+        assertThat(conflict.errorLines()).contains("an earlier backup k1 kept its snapshot with --keep-snapshot")
+                .contains("choose another --image-id").contains("'scemu snapshot delete " + dir + " --id 1'");
+        assertThat(conflict.status()).as("DUPLICATE_NAME's category, as an image id that exists")
+                .isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.INVALID_ARGUMENT));
+        assertThat(second.resolve("k1.scb")).doesNotExist();
+        assertThat(scemu("snapshot", "list", dir).ok().out()).containsOnlyOnce("backup k1");
+
+        scemu("backup", "create", dir, "--target", second, "--image-id", "k2").ok();
+    }
+
+    /**
      * A second 'disk fail' on a degraded RAID-5 (or the last in-sync mirror) is refused as mdadm
      * refuses it: it said "array degraded", failed every read and write, and the unit no longer
      * assembled (NOT_ENOUGH_MEMBERS), though no byte of the data was lost.
