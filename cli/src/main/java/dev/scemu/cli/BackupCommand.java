@@ -112,6 +112,7 @@ final class BackupCommand {
                @Option(names = "--zstd-level", paramLabel = "N", defaultValue = "3",
                        description = "zstd level 0..22 (default: ${DEFAULT-VALUE}).") int level) {
         PrintWriter out = spec.commandLine().getOut();
+        UsageException.checkRange("--zstd-level", level, 0, 22);
         char[] password = targetOptions.password();
         String id = imageId != null ? imageId : defaultImageId();
         BackupOptions options = BackupOptions.defaults().withImageId(id).withBase(base)

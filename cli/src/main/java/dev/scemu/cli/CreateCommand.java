@@ -39,7 +39,7 @@ final class CreateCommand implements Callable<Integer> {
     @Option(names = "--level", description = "RAID level: 0, 1 or 5 (default: ${DEFAULT-VALUE}).")
     int level = 5;
 
-    @Option(names = "--disks", description = "Number of member disks (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--disks", description = "Number of member disks, 1..64 (default: ${DEFAULT-VALUE}).")
     int disks = 4;
 
     @Option(names = "--disk-size", converter = Sizes.class, paramLabel = "SIZE",
@@ -82,23 +82,21 @@ final class CreateCommand implements Callable<Integer> {
             case 0 -> RaidLevel.RAID0;
             case 1 -> RaidLevel.RAID1;
             case 5 -> RaidLevel.RAID5;
-            default -> throw new CliException("RAID level " + level + " is not supported (use 0, 1 or 5)");
+            default -> throw new UsageException("RAID level " + level + " is not supported (use 0, 1 or 5)");
         };
         MediaKind media = switch (backend.toLowerCase(Locale.ROOT)) {
             case "mapped" -> MediaKind.MAPPED;
             case "file" -> MediaKind.FILE;
-            case "memory" -> throw new CliException("the memory backend keeps nothing on disk, so " + dir
+            case "memory" -> throw new UsageException("the memory backend keeps nothing on disk, so " + dir
                     + " could not be reopened; use --backend mapped or file");
-            default -> throw new CliException("unknown backend '" + backend + "' (use mapped or file)");
+            default -> throw new UsageException("unknown backend '" + backend + "' (use mapped or file)");
         };
-        if (disks < 1 || disks > 64) {
-            throw new CliException("--disks " + disks + " is not in 1..64");
-        }
+        UsageException.checkRange("--disks", disks, 1, 64);
         if (chunk > Integer.MAX_VALUE || Long.bitCount(chunk) != 1 || chunk < 4096) {
-            throw new CliException("chunk size " + chunk + " bytes must be a power of two of at least 4K");
+            throw new UsageException("chunk size " + chunk + " bytes must be a power of two of at least 4K");
         }
         if (diskSize % 4096 != 0) {
-            throw new CliException("disk size " + diskSize + " bytes is not a multiple of 4096");
+            throw new UsageException("disk size " + diskSize + " bytes is not a multiple of 4096");
         }
         if (Files.exists(dir.resolve("unit.properties"))) {
             throw new CliException("a unit already exists in " + dir);
@@ -107,10 +105,10 @@ final class CreateCommand implements Callable<Integer> {
             throw new CliException(dir + " exists and is not a directory");
         }
         if (vendorKey == null && firmware != null) {
-            throw new CliException("--firmware needs --vendor-key: the public key the image is signed with");
+            throw new UsageException("--firmware needs --vendor-key: the public key the image is signed with");
         }
         if (vendorKey != null && firmware == null) {
-            throw new CliException("--vendor-key needs --firmware: an initial image signed by that key (the built-in"
+            throw new UsageException("--vendor-key needs --firmware: an initial image signed by that key (the built-in"
                     + " firmware is signed by a test key; build one with 'scemu firmware build --key VENDOR.pem')");
         }
         UnitConfig.Builder builder = UnitConfig.builder().directory(dir).media(media).level(raidLevel)

@@ -67,7 +67,7 @@ final class DemoCommand implements Callable<Integer> {
             + " identity and signing key are random.")
     long seed = 2026;
 
-    @Option(names = "--disk-size-mib", description = "Size of each of the 4 disks in MiB (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--disk-size-mib", description = "Size of each of the 4 disks in MiB, 1..1048576 (default: ${DEFAULT-VALUE}).")
     int diskSizeMib = 64;
 
     @Option(names = "--memory", description = "Keep the disks in off-heap memory instead of memory-mapped files.")
@@ -78,6 +78,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         out = spec.commandLine().getOut();
+        UsageException.checkRange("--disk-size-mib", diskSizeMib, 1, 1 << 20);
         long started = System.nanoTime();
         boolean temporary = directory == null && !memory;
         Path dir = memory ? null : temporary ? Files.createTempDirectory("scemu-demo") : directory;

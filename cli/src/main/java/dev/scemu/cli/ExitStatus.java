@@ -46,8 +46,14 @@ final class ExitStatus {
         return BY_CATEGORY.get(category);
     }
 
-    /** The status of a failed command: the category of the outermost scemu exception in the cause chain, else 1. */
+    /**
+     * The status of a failed command: 2 for a {@link UsageException}, else the category of the
+     * outermost scemu exception in the cause chain, else 1.
+     */
     static int of(Throwable failure) {
+        if (failure instanceof UsageException) {
+            return USAGE;
+        }
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof ScemuException scemu) {
                 return of(scemu.category());

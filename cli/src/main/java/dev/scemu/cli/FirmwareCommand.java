@@ -57,7 +57,7 @@ final class FirmwareCommand {
         byte[] bodyBytes = readFile(body, "body");
         PrivateKey privateKey = KeyFiles.readPrivate(key);
         FirmwareImage.Builder builder = FirmwareImage.builder().version(version).body(bodyBytes)
-                .loadAddress((int) parseLong(loadAddress));
+                .loadAddress((int) parseLong("--load-address", loadAddress, 0xFFFF_FFFFL));
         builder.capabilities(capabilities == null || capabilities.isEmpty() ? DEFAULT_CAPABILITIES
                 : capabilities.toArray(String[]::new));
         List<String> formats = dataFormats == null || dataFormats.isEmpty()
@@ -65,9 +65,10 @@ final class FirmwareCommand {
         for (String format : formats) {
             int eq = format.indexOf('=');
             if (eq <= 0) {
-                throw new CliException("--data-format '" + format + "' is not NAME=VERSION");
+                throw new UsageException("--data-format '" + format + "' is not NAME=VERSION");
             }
-            builder.dataFormat(format.substring(0, eq), (int) parseLong(format.substring(eq + 1)));
+            builder.dataFormat(format.substring(0, eq), (int) parseLong("--data-format " + format, format.substring(eq + 1),
+                    0xFFFF));
         }
         byte[] image = builder.sign(privateKey).build();
         try {
@@ -191,9 +192,9 @@ final class FirmwareCommand {
                         description = "Bytes to clear (default: ${DEFAULT-VALUE}).") long length) {
         try (StorageControlUnit unit = Units.open(dir)) {
             long imageLength = unit.firmware().running().length();
-            if (offset + length > imageLength) {
-                throw new CliException("range [" + offset + ", " + (offset + length) + ") is outside the flash image of "
-                        + imageLength + " bytes");
+            if (offset > imageLength || length > imageLength - offset) { // (no overflow of offset + length)
+                throw new UsageException("--offset " + offset + " --length " + length + ": the range is outside the flash"
+                        + " image of " + imageLength + " bytes");
             }
             unit.flash().program(offset, new byte[(int) length]);
             out().printf("cleared %d bytes of the flash image at offset %d: %s%n", length, offset,
@@ -240,12 +241,18 @@ final class FirmwareCommand {
         }
     }
 
-    private static long parseLong(String text) {
+    /** {@code text} (decimal or 0x hex) as a number in {@code 0..max}, else a usage error naming {@code option}. */
+    private static long parseLong(String option, String text, long max) {
+        long value;
         try {
-            String t = text.trim().toLowerCase();
-            return t.startsWith("0x") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
+            String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+            value = t.startsWith("0x") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
         } catch (NumberFormatException e) {
-            throw new CliException("'" + text + "' is not a number");
+            throw new UsageException(option + ": '" + text + "' is not a number");
         }
+        if (value < 0 || value > max) {
+            throw new UsageException(option + ": " + text + " is not in 0.." + (max >= 0x10000 ? "0x" + Long.toHexString(max) : max));
+        }
+        return value;
     }
 }

@@ -80,14 +80,12 @@ public final class Main {
         commandLine.setOut(out);
         commandLine.setErr(err);
         Units.notices = err;
-        commandLine.setParameterExceptionHandler((exception, arguments) -> {
-            CommandLine cmd = exception.getCommandLine();
-            cmd.getErr().println("scemu: " + oneLine(exception.getMessage()) + " (see '"
-                    + cmd.getCommandSpec().qualifiedName() + " --help')");
-            cmd.getErr().flush();
-            return ExitStatus.USAGE;
-        });
+        commandLine.setParameterExceptionHandler((exception, arguments) ->
+                usageError(exception.getCommandLine(), exception.getMessage()));
         commandLine.setExecutionExceptionHandler((exception, cmd, parseResult) -> {
+            if (exception instanceof UsageException usage) { // a value the command refused: as picocli's own
+                return usageError(cmd, usage.getMessage());
+            }
             cmd.getErr().println("scemu: " + describe(exception));
             cmd.getErr().flush();
             return ExitStatus.of(exception); // one status per error category (ExitStatus)
@@ -96,6 +94,13 @@ public final class Main {
         out.flush();
         err.flush();
         return status;
+    }
+
+    /** A usage error of {@code cmd}: one line naming its help, status 2. */
+    private static int usageError(CommandLine cmd, String message) {
+        cmd.getErr().println("scemu: " + oneLine(message) + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+        cmd.getErr().flush();
+        return ExitStatus.USAGE;
     }
 
     /** The message of the root cause worth showing, on one line. */

@@ -119,7 +119,7 @@ final class MdCommand {
         Listen listen;
 
         static final class Listen {
-            @Option(names = "--port", paramLabel = "PORT", description = "TCP port on 127.0.0.1 (default: 10809).")
+            @Option(names = "--port", paramLabel = "PORT", description = "TCP port on 127.0.0.1, 0..65535 (0: any free port; default: 10809).")
             Integer port;
 
             @Option(names = "--socket", paramLabel = "PATH", description = "Listen on a unix socket instead of TCP.")
@@ -135,8 +135,8 @@ final class MdCommand {
             PrintWriter out = spec.commandLine().getOut();
             Path socket = listen == null ? null : listen.socket;
             int port = listen == null || listen.port == null ? 10809 : listen.port;
-            if (socket == null && (port < 0 || port > 65535)) {
-                throw new CliException("port " + port + " is not in 0..65535");
+            if (socket == null) {
+                UsageException.checkRange("--port", port, 0, 65535);
             }
             List<BlockDevice> devices;
             try {

@@ -55,7 +55,7 @@ final class ServeCommand implements Callable<Integer> {
     Listen listen;
 
     static final class Listen {
-        @Option(names = "--port", paramLabel = "PORT", description = "TCP port (default: 10809).")
+        @Option(names = "--port", paramLabel = "PORT", description = "TCP port, 0..65535 (0: any free port; default: 10809).")
         Integer port;
 
         @Option(names = "--socket", paramLabel = "PATH", description = "Listen on a unix socket instead of TCP.")
@@ -67,8 +67,8 @@ final class ServeCommand implements Callable<Integer> {
     String bind;
 
     @Option(names = "--handshake-timeout", paramLabel = "SECONDS", defaultValue = "10",
-            description = "Close a connection that has not finished the NBD handshake after this many seconds "
-                    + "(default: ${DEFAULT-VALUE}).")
+            description = "Close a connection that has not finished the NBD handshake after this many seconds, "
+                    + "0.001..86400 (default: ${DEFAULT-VALUE}).")
     double handshakeTimeoutSeconds;
 
     @Option(names = "--tls", paramLabel = "off|on|require",
@@ -100,11 +100,11 @@ final class ServeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Integer port = listen == null || listen.socket == null ? (listen == null || listen.port == null ? 10809 : listen.port) : null;
         Path socket = listen == null ? null : listen.socket;
-        if (port != null && (port < 0 || port > 65535)) {
-            throw new CliException("port " + port + " is not in 0..65535");
+        if (port != null) {
+            UsageException.checkRange("--port", port, 0, 65535);
         }
         if (!(handshakeTimeoutSeconds >= 0.001 && handshakeTimeoutSeconds <= 86_400)) {
-            throw new CliException("handshake timeout " + handshakeTimeoutSeconds + " s is not in 0.001..86400");
+            throw new UsageException("--handshake-timeout " + handshakeTimeoutSeconds + " is not in 0.001..86400 seconds");
         }
         Duration handshakeTimeout = Duration.ofNanos(Math.round(handshakeTimeoutSeconds * 1e9));
         InetAddress address;
@@ -114,17 +114,17 @@ final class ServeCommand implements Callable<Integer> {
             throw new CliException("unknown bind address " + bind);
         }
         NbdTlsMode tlsMode = tlsMode();
-        if (socket == null && !address.isLoopbackAddress() && tlsMode != NbdTlsMode.REQUIRE && !insecure) {
-            throw new CliException("refusing to serve on " + bind + " without --tls=require: every host that reaches"
-                    + " it could read and write the volume (add --insecure to allow it)");
-        }
         RebuildSpeed speed = null;
         if (rebuildSpeed != null) {
             try {
                 speed = RebuildSpeed.parseKibPerSecond(rebuildSpeed);
             } catch (UnitException e) {
-                throw new CliException("--rebuild-speed: " + e.getMessage());
+                throw UsageException.of("--rebuild-speed", e);
             }
+        }
+        if (socket == null && !address.isLoopbackAddress() && tlsMode != NbdTlsMode.REQUIRE && !insecure) {
+            throw new CliException("refusing to serve on " + bind + " without --tls=require: every host that reaches"
+                    + " it could read and write the volume (add --insecure to allow it)");
         }
         StorageControlUnit unit = Units.open(dir);
         if (speed != null) {
@@ -195,13 +195,13 @@ final class ServeCommand implements Callable<Integer> {
             case "off" -> NbdTlsMode.OFF;
             case "on" -> NbdTlsMode.ON;
             case "require" -> NbdTlsMode.REQUIRE;
-            default -> throw new CliException("--tls=" + tls + " is not one of off, on, require");
+            default -> throw new UsageException("--tls=" + tls + " is not one of off, on, require");
         };
         if (mode != NbdTlsMode.OFF && tlsCertificates == null) {
-            throw new CliException("--tls=" + tls + " needs --tls-certificates DIR");
+            throw new UsageException("--tls=" + tls + " needs --tls-certificates DIR");
         }
         if (mode == NbdTlsMode.OFF && (tlsCertificates != null || tlsVerifyPeer)) {
-            throw new CliException("--tls=off contradicts --tls-certificates/--tls-verify-peer");
+            throw new UsageException("--tls=off contradicts --tls-certificates/--tls-verify-peer");
         }
         return mode;
     }

@@ -29,7 +29,7 @@ final class SnapshotCommand {
                @Parameters(paramLabel = "NAME",
                        description = "Snapshot name (1..64 bytes, unique in the unit, not purely numeric).") String name) {
         if (!name.isEmpty() && name.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            throw new CliException("snapshot name '" + name + "' is purely numeric; names must not look like ids"
+            throw new UsageException("snapshot name '" + name + "' is purely numeric; names must not look like ids"
                     + " (commands take a name, or --id N)");
         }
         try (UnitSession session = Units.session(dir)) {
@@ -93,7 +93,7 @@ final class SnapshotCommand {
 
     static void checkOneOf(String name, Long id) {
         if ((name == null) == (id == null)) {
-            throw new CliException("name the snapshot by NAME or by --id N (exactly one of them)");
+            throw new UsageException("name the snapshot by NAME or by --id N (exactly one of them)");
         }
     }
 

@@ -115,7 +115,7 @@ final class Units {
     static void checkDiskIndex(StorageControlUnit unit, int index) {
         int count = unit.array().raidDisks();
         if (index < 0 || index >= count) {
-            throw new CliException("disk index " + index + " is outside 0.." + (count - 1));
+            throw new UsageException("disk index " + index + " is outside 0.." + (count - 1));
         }
     }
 }

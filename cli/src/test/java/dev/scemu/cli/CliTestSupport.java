@@ -186,6 +186,24 @@ final class CliTestSupport {
         return hashes;
     }
 
+    /** {@code scemu ARGS} in a child JVM (this test's class path), run to its end: its exit status and output. */
+    static ProcessResult scemuProcess(Object... args) {
+        List<String> command = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
+        for (String jvmArg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (jvmArg.startsWith("--add-") || jvmArg.startsWith("--enable-native-access")
+                    || jvmArg.startsWith("--sun-misc-unsafe-memory-access")
+                    || jvmArg.startsWith("-Ddisable.perf") || jvmArg.startsWith("-Dchronicle")) {
+                command.add(jvmArg); // what the off-heap media need (surefire's argLine)
+            }
+        }
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        for (Object arg : args) {
+            command.add(String.valueOf(arg));
+        }
+        return run(command);
+    }
+
     static ProcessResult run(List<String> command) {
         try {
             Process process = new ProcessBuilder(command).redirectErrorStream(true).start();

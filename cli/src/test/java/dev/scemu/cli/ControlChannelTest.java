@@ -118,7 +118,7 @@ class ControlChannelTest {
             assertThat(raw(socket, List.of("status", "unit"))).as("relative to the client's directory")
                     .contains("live: meters").endsWith("exit 0\n");
             assertThat(raw(socket, List.of("snapshot", "create", "unit", "7"))).contains("purely numeric")
-                    .endsWith("exit 1\n");
+                    .endsWith("exit 2\n"); // a usage error, relayed with its status
             try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                 channel.connect(UnixDomainSocketAddress.of(socket));
                 Channels.newOutputStream(channel).write("HELLO\n".getBytes(StandardCharsets.US_ASCII));

@@ -35,6 +35,7 @@ class ExitStatusTest {
         assertThat(ExitStatus.of(new UnitException(UnitError.READ_ONLY, "read-only", full))).isEqualTo(13);
         assertThat(ExitStatus.of(new CoreException(CoreError.DEVICE_FAILED, "disk0"))).isEqualTo(16);
         assertThat(ExitStatus.of(new IllegalStateException("x"))).isEqualTo(1);
+        assertThat(ExitStatus.of(new UsageException("--port 99999 is not in 0..65535"))).isEqualTo(ExitStatus.USAGE);
     }
 
     @Test

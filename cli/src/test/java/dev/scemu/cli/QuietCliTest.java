@@ -8,7 +8,6 @@ import java.io.RandomAccessFile;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -45,12 +44,12 @@ class QuietCliTest {
             image.seek(4096 + 100);
             image.write(b ^ 0x10);
         }
-        CliTestSupport.ProcessResult quiet = scemuProcess("snapshot", "delete", dir.toString(), "--id", "99");
+        CliTestSupport.ProcessResult quiet = CliTestSupport.scemuProcess("snapshot", "delete", dir.toString(), "--id", "99");
         assertThat(quiet.exitCode()).isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.NOT_FOUND));
         assertThat(quiet.output()).doesNotContain("WARN").doesNotContain("\tat ");
         assertThat(quiet.output().strip().lines().reduce((a, b) -> b).orElse("")).isEqualTo("scemu: UNKNOWN_SNAPSHOT: no snapshot with id 99");
 
-        CliTestSupport.ProcessResult verbose = scemuProcess("snapshot", "delete", dir.toString(), "--id", "99", "--verbose");
+        CliTestSupport.ProcessResult verbose = CliTestSupport.scemuProcess("snapshot", "delete", dir.toString(), "--id", "99", "--verbose");
         assertThat(verbose.output()).contains("WARN").contains("scemu: UNKNOWN_SNAPSHOT: no snapshot with id 99");
         assertThat(dir.resolve("scemu.log")).doesNotExist();
     }
@@ -80,20 +79,5 @@ class QuietCliTest {
             progress.update(10L << 20, 10L << 20);
         }
         assertThat(text.toString()).isEmpty();
-    }
-
-    private static CliTestSupport.ProcessResult scemuProcess(String... args) {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
-        for (String jvmArg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (jvmArg.startsWith("--add-") || jvmArg.startsWith("--enable-native-access")
-                    || jvmArg.startsWith("--sun-misc-unsafe-memory-access")
-                    || jvmArg.startsWith("-Ddisable.perf") || jvmArg.startsWith("-Dchronicle")) {
-                command.add(jvmArg);
-            }
-        }
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        command.addAll(List.of(args));
-        return CliTestSupport.run(command);
     }
 }
