@@ -22,6 +22,16 @@ public interface CheckedImage extends AutoCloseable {
     /** True if the integrity pass ran over every chunk of the chain. */
     boolean verified();
 
+    /**
+     * The blocks a restore of this chain with {@code zeroPolicy} may write or trim, from the
+     * images' extent maps (no chunk read): every image's covered extents (its stored extents and
+     * its zero runs), or with {@link ZeroPolicy#SKIP} the stored extents only; increasing,
+     * disjoint, not clipped to a destination. An upper bound: zero runs are applied only where the
+     * destination may hold data. For a destination that weighs a restore before its first write
+     * (a snapshot volume's store: {@code SnapshotVolume.requireRoomToOverwrite}).
+     */
+    List<dev.scemu.core.Extent> restoreExtents(ZeroPolicy zeroPolicy);
+
     @Override
     void close();
 }

@@ -308,6 +308,8 @@ final class BackupCommand {
                 try (PhaseTrace.Span span = PhaseTrace.begin("cli: wait for the image check")) {
                     image = checked.get();
                 }
+                // refused before the first write when the snapshot store cannot hold the copies the overwrites need
+                destination.requireRoomFor(image, options.zeroPolicy(), "restore of image " + imageId + " onto " + dir);
                 // Ordering: the mark is durable before the first restored block; cleared after the final flush
                 try (PhaseTrace.Span span = PhaseTrace.begin("cli: restore engine")) {
                     result = BackupEngine.restore(image, destination, options);

@@ -1,8 +1,11 @@
 package dev.scemu.cli;
 
+import dev.scemu.backup.CheckedImage;
+import dev.scemu.backup.ZeroPolicy;
 import dev.scemu.core.AllocationSink;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
+import dev.scemu.core.Extent;
 import dev.scemu.core.IoMeter;
 import dev.scemu.core.PhaseTrace;
 import dev.scemu.snapshot.SnapshotVolume;
@@ -10,6 +13,8 @@ import dev.scemu.unit.StorageControlUnit;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -59,6 +64,29 @@ final class RestoreDestination implements BlockDevice {
             unit.close();
             throw e;
         }
+    }
+
+    /**
+     * Refuses, before the restore's first write, a restore of {@code image} whose overwrites the
+     * unit's snapshot store cannot hold while snapshots need the old contents
+     * ({@link SnapshotVolume#requireRoomToOverwrite}: {@code STORE_FULL} with the figures, nothing
+     * written, no mark), where it used to stop once the store ran out, half restored. The blocks are
+     * the image's extent maps clipped to the volume; an image of another block size is left to the
+     * engine's own refusal ({@code GEOMETRY_MISMATCH}).
+     */
+    void requireRoomFor(CheckedImage image, ZeroPolicy zeroPolicy, String what) {
+        BlockGeometry geometry = host.geometry();
+        if (image.chain().get(image.chain().size() - 1).blockSize() != geometry.blockSize()) {
+            return;
+        }
+        List<Extent> clipped = new ArrayList<>();
+        for (Extent e : image.restoreExtents(zeroPolicy)) {
+            Extent inside = e.intersection(new Extent(0, geometry.blockCount()));
+            if (!inside.isEmpty()) {
+                clipped.add(inside);
+            }
+        }
+        unit.snapshots().requireRoomToOverwrite(clipped, what);
     }
 
     private void markOnce() {

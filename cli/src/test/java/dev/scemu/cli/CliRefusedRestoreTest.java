@@ -9,11 +9,14 @@ import static dev.scemu.cli.CliTestSupport.scemu;
 import static dev.scemu.cli.CliTestSupport.writeVolume;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.scemu.core.Extent;
+import dev.scemu.snapshot.SnapshotVolume;
 import dev.scemu.unit.StorageControlUnit;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -81,32 +84,67 @@ class CliRefusedRestoreTest {
     }
 
     /**
-     * A restore that fails after its first write (a snapshot store too small for the copies its
-     * overwrites need) says so: the store's own message ends "nothing was written", true of that
-     * one write, while the restore left the volume half restored and marked.
+     * A restore whose overwrites the snapshot store cannot hold while a snapshot needs the old
+     * contents is refused before its first write, in its own process (status 12, NO_SPACE), with
+     * the figures: the blocks it writes, those a snapshot still needs, the store blocks their copies
+     * may take and the free ones. It used to be refused only when the store ran out, half-way, and
+     * left the volume half restored and marked restore incomplete.
      */
     @Test
-    void aRestoreStoppedByAFullSnapshotStoreSaysTheVolumeIsLeftMarked(@TempDir Path tmp) {
+    void aRestoreTheSnapshotStoreCannotHoldIsRefusedBeforeItsFirstWrite(@TempDir Path tmp) {
         Path dir = tmp.resolve("unit");
         createSmallUnit(dir); // 12 MiB snapshot store
         writeVolume(dir, 0, pattern(41, 4096));
         Path backups = tmp.resolve("backups");
         scemu("backup", "create", dir, "--target", backups, "--image-id", "full").ok();
         writeVolume(dir, 0, pattern(42, 4096));
-        scemu("snapshot", "create", dir, "keep").ok(); // every restored block is copied for it: 16 MiB > 12 MiB
+        scemu("snapshot", "create", dir, "keep").ok(); // every restored block needs a copy for it: 16 MiB > 12 MiB
+        Map<String, String> before = imageHashes(dir);
 
-        CliTestSupport.Result stopped = scemu("backup", "restore", dir, "full", "--target", backups)
-                .failsWithOneLine("restore of full onto " + dir + " stopped after it began writing: ");
-        assertThat(stopped.errorLines()).contains("STORE_FULL").contains("stays marked restore incomplete")
-                .contains("'scemu snapshot delete'");
-        assertThat(stopped.status()).isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.NO_SPACE));
-        assertThat(scemu("status", dir).ok().out()).contains("restore    INCOMPLETE (image full)");
+        CliTestSupport.ProcessResult refused = CliTestSupport.scemuProcess("backup", "restore", dir, "full",
+                "--target", backups);
+        assertThat(refused.exitCode()).as(refused.output()).isEqualTo(ExitStatus.of(dev.scemu.core.ErrorCategory.NO_SPACE))
+                .isEqualTo(12);
+        assertThat(imageHashes(dir)).as("refused before the first write: no byte changed, no mark").isEqualTo(before);
+        SnapshotVolume.OverwriteCost cost;
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            long blocks = unit.host().blockCount(); // a full image covers the volume
+            cost = unit.snapshots().overwriteCost(List.of(Extent.of(0, blocks)));
+            assertThat(cost.storeBlocksNeeded()).isGreaterThanOrEqualTo(4096).isGreaterThan(cost.freeStoreBlocks());
+            assertThat(unit.snapshots().restoreIncomplete()).isEmpty();
+        }
+        assertThat(refused.output().strip().lines().reduce((first, last) -> last).orElse("")).isEqualTo("scemu: STORE_FULL:"
+                + " restore of image full onto " + dir + " writes " + cost.blocks() + " blocks, "
+                + cost.mappingEntriesNeeded() + " of them with old contents 1 snapshot(s) still need: up to "
+                + cost.storeBlocksNeeded() + " snapshot store blocks for their copies, but " + cost.freeStoreBlocks()
+                + " of " + cost.storeBlocks() + " are free (policy REFUSE_WRITE); refused before the first write,"
+                + " nothing was written: delete snapshots to free the store");
+        assertThat(scemu("status", dir).ok().out()).doesNotContain("INCOMPLETE");
 
         scemu("snapshot", "delete", dir, "keep").ok();
         scemu("backup", "restore", dir, "full", "--target", backups).ok();
         try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
             assertThat(read(unit.host(), 0, 4096)).isEqualTo(pattern(41, 4096));
             assertThat(unit.snapshots().restoreIncomplete()).isEmpty();
+        }
+    }
+
+    /** A restore whose copies the store holds runs with the snapshot in place, which keeps its view. */
+    @Test
+    void aRestoreTheSnapshotStoreCanHoldRunsAndTheSnapshotKeepsItsView(@TempDir Path tmp) {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        writeVolume(dir, 0, pattern(43, 512));
+        Path backups = tmp.resolve("backups");
+        scemu("backup", "create", dir, "--target", backups, "--image-id", "small").ok();
+        writeVolume(dir, 0, pattern(44, 512));
+        scemu("snapshot", "create", dir, "keep").ok();
+        scemu("backup", "restore", dir, "small", "--target", backups).ok();
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(read(unit.host(), 0, 512)).isEqualTo(pattern(43, 512));
+            long keep = unit.snapshots().listSnapshots().get(0).id();
+            assertThat(read(unit.snapshots().snapshot(keep), 0, 512)).isEqualTo(pattern(44, 512));
+            assertThat(unit.snapshots().storeUsage().usedStoreBlocks()).isGreaterThanOrEqualTo(512);
         }
     }
 }

@@ -51,6 +51,36 @@ public record Extent(long lba, long blockCount) implements Comparable<Extent> {
         return end > start ? new Extent(start, end - start) : new Extent(start, 0);
     }
 
+    /**
+     * The blocks any of {@code extents} covers, as increasing, disjoint extents with a gap between
+     * each two (overlapping and adjacent extents merged; empty ones dropped).
+     */
+    public static java.util.List<Extent> union(java.util.Collection<Extent> extents) {
+        Extent[] sorted = extents.toArray(Extent[]::new);
+        java.util.Arrays.sort(sorted);
+        java.util.List<Extent> union = new java.util.ArrayList<>();
+        long start = -1;
+        long end = -1;
+        for (Extent e : sorted) {
+            if (e.isEmpty()) {
+                continue;
+            }
+            if (start >= 0 && e.lba <= end) {
+                end = Math.max(end, e.endLba());
+                continue;
+            }
+            if (start >= 0) {
+                union.add(new Extent(start, end - start));
+            }
+            start = e.lba;
+            end = e.endLba();
+        }
+        if (start >= 0) {
+            union.add(new Extent(start, end - start));
+        }
+        return union;
+    }
+
     @Override
     public int compareTo(Extent o) {
         int c = Long.compare(lba, o.lba);

@@ -129,6 +129,32 @@ public interface SnapshotVolume extends BlockDevice {
     StoreUsage storeUsage();
 
     /**
+     * The most that overwriting every block of {@code extents} (any order, overlaps counted once)
+     * can take from the snapshot store, counted without reading a block: for a bulk writer such as
+     * a restore to ask before its first write. A block costs a mapping entry only if an existing
+     * snapshot still reads it from the data device (written before the newest snapshot and not
+     * since: {@code birth <= newest snapshot epoch}), and a store block for its copy only if the
+     * data device may also hold data there (its {@link #mapAllocation} says {@code DATA}; an old
+     * block of zeros becomes an entry without a copy). Rewriting identical contents costs nothing,
+     * so the figures are upper bounds; they are exact for an overwrite with other, non-zero data.
+     * The cost is that of the volume now: blocks a snapshot created later needs are not counted.
+     */
+    OverwriteCost overwriteCost(java.util.Collection<Extent> extents);
+
+    /**
+     * {@link #overwriteCost} of {@code extents}, refused up front when the store cannot hold it:
+     * under {@link StoreFullPolicy#REFUSE_WRITE}, {@link SnapshotError#STORE_FULL} naming
+     * {@code what}, the blocks it may need and the free ones, where the writes would otherwise
+     * fail one by one once the store ran out, after the first ones changed the volume. Under
+     * {@link StoreFullPolicy#INVALIDATE_OLDEST} nothing is refused: the writes delete the oldest
+     * snapshots as they need room, as any host write does, and always complete (a volume without
+     * snapshots needs no copies). Writes nothing.
+     *
+     * @return the cost, for a caller that reports it
+     */
+    OverwriteCost requireRoomToOverwrite(java.util.Collection<Extent> extents, String what);
+
+    /**
      * Store figures.
      *
      * @param storeBlocks blocks in the pool of preserved copies
@@ -139,5 +165,28 @@ public interface SnapshotVolume extends BlockDevice {
      */
     record StoreUsage(long storeBlocks, long usedStoreBlocks, long mappingEntries, long maxMappingEntries,
                       long checkpointGeneration) {
+    }
+
+    /**
+     * What an overwrite may take from the snapshot store ({@link #overwriteCost}).
+     *
+     * @param blocks blocks the overwrite writes
+     * @param mappingEntriesNeeded of those, blocks an existing snapshot still reads from the data device: each
+     *        takes a mapping entry when overwritten with other contents
+     * @param storeBlocksNeeded of those, blocks where the data device may hold data: each also takes a store
+     *        block for its copy
+     * @param freeMappingEntries mapping entries free now
+     * @param freeStoreBlocks store blocks free now
+     * @param storeBlocks blocks in the pool of preserved copies
+     * @param snapshots snapshots that exist now
+     * @param policy what a write does when the store is full
+     */
+    record OverwriteCost(long blocks, long mappingEntriesNeeded, long storeBlocksNeeded, long freeMappingEntries,
+                         long freeStoreBlocks, long storeBlocks, int snapshots, StoreFullPolicy policy) {
+
+        /** Whether the store holds the worst case now, without deleting a snapshot. */
+        public boolean fits() {
+            return storeBlocksNeeded <= freeStoreBlocks && mappingEntriesNeeded <= freeMappingEntries;
+        }
     }
 }

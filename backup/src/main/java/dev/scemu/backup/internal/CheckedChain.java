@@ -5,6 +5,9 @@ import dev.scemu.backup.BackupException;
 import dev.scemu.backup.BackupTarget;
 import dev.scemu.backup.CheckedImage;
 import dev.scemu.backup.ImageInfo;
+import dev.scemu.backup.ZeroPolicy;
+import dev.scemu.core.Extent;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -35,6 +38,17 @@ public final class CheckedChain implements CheckedImage {
     @Override
     public boolean verified() {
         return authenticated != null;
+    }
+
+    @Override
+    public List<Extent> restoreExtents(ZeroPolicy zeroPolicy) {
+        java.util.Objects.requireNonNull(zeroPolicy, "zeroPolicy");
+        List<Extent> touched = new ArrayList<>();
+        for (OpenedImage image : images().images) {
+            ExtentMap map = image.extentMap;
+            touched.addAll(zeroPolicy == ZeroPolicy.SKIP ? ExtentRuns.subtract(map.covered(), map.zeros()) : map.covered());
+        }
+        return Extent.union(touched);
     }
 
     BackupTarget target() {

@@ -849,6 +849,113 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
         }
     }
 
+    // ------------------------------------------------------------------ overwrite cost
+
+    @Override
+    public OverwriteCost overwriteCost(java.util.Collection<Extent> extents) {
+        List<Extent> blocks = Extent.union(extents);
+        for (Extent e : blocks) {
+            geometry().checkRange(e.lba(), e.blockCount());
+        }
+        writeGate.writeLock().lock(); // no run, snapshot change or deletion while counting (as the store-full slow path)
+        try {
+            checkUsable();
+            return costLocked(blocks);
+        } catch (RuntimeException e) {
+            throw noteFailure(e);
+        } finally {
+            writeGate.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public OverwriteCost requireRoomToOverwrite(java.util.Collection<Extent> extents, String what) {
+        OverwriteCost cost = overwriteCost(extents);
+        if (cost.fits() || cost.policy() != StoreFullPolicy.REFUSE_WRITE) {
+            return cost;
+        }
+        boolean entries = cost.mappingEntriesNeeded() > cost.freeMappingEntries();
+        throw new SnapshotException(SnapshotError.STORE_FULL, what + " writes " + cost.blocks() + " blocks, "
+                + cost.mappingEntriesNeeded() + " of them with old contents " + cost.snapshots() + " snapshot(s) still"
+                + " need: up to " + cost.storeBlocksNeeded() + " snapshot store blocks for their copies, but "
+                + cost.freeStoreBlocks() + " of " + cost.storeBlocks() + " are free"
+                + (entries ? " (and " + cost.mappingEntriesNeeded() + " mapping entries, " + cost.freeMappingEntries()
+                + " free)" : "") + " (policy " + cost.policy() + "); refused before the first write, nothing was"
+                + " written: delete snapshots to free the store");
+    }
+
+    /** Caller holds writeGate exclusively: the index, the snapshot set and the free counts hold still. */
+    private OverwriteCost costLocked(List<Extent> blocks) {
+        long total = 0;
+        for (Extent e : blocks) {
+            total += e.blockCount();
+        }
+        long entries = 0;
+        long copies = 0;
+        if (s.liveEpochs.length > 0 && total > 0) {
+            List<Extent> mayHoldData = new ArrayList<>(); // the data device's map, asked outside meta (it may seek)
+            for (Extent e : blocks) {
+                s.data.mapAllocation(e.lba(), e.blockCount(), (lba, count, allocation) -> {
+                    if (allocation == dev.scemu.core.Allocation.DATA) {
+                        Extent d = new Extent(lba, count).intersection(e);
+                        if (!d.isEmpty()) {
+                            mayHoldData.add(d);
+                        }
+                    }
+                    return true;
+                });
+            }
+            synchronized (s.meta) {
+                entries = seenBySnapshots(blocks, total);
+                copies = seenBySnapshots(Extent.union(mayHoldData), -1);
+            }
+        }
+        synchronized (s.meta) {
+            return new OverwriteCost(total, entries, copies, s.index.freeEntries(), s.freeMap.freeCount(),
+                    s.freeMap.blockCount(), s.snapshots.size(), s.layout.storeFullPolicy());
+        }
+    }
+
+    /**
+     * Blocks of {@code extents} (union, increasing) an existing snapshot reads from the data device
+     * ({@link VolumeState#needsCopy}): all of them but those born after the newest snapshot, which
+     * have a mapping entry. Looks up each block, or walks the table's lbas once when it has fewer
+     * than a quarter as many (the choice {@link #lbasWithEntryAt} makes). Caller holds meta.
+     */
+    private long seenBySnapshots(List<Extent> extents, long total) {
+        if (total < 0) {
+            total = 0;
+            for (Extent e : extents) {
+                total += e.blockCount();
+            }
+        }
+        MappingIndex index = s.index;
+        if (total < index.entryCount() * 4) {
+            long seen = 0;
+            for (Extent e : extents) {
+                for (long lba = e.lba(); lba < e.endLba(); lba++) {
+                    if (s.needsCopy(lba)) {
+                        seen++;
+                    }
+                }
+            }
+            return seen;
+        }
+        long[] starts = new long[extents.size()];
+        for (int i = 0; i < starts.length; i++) {
+            starts[i] = extents.get(i).lba();
+        }
+        long[] bornSince = new long[1];
+        index.forEachLba(lba -> {
+            int at = Arrays.binarySearch(starts, lba);
+            int i = at >= 0 ? at : -at - 2; // the last extent starting at or before lba
+            if (i >= 0 && extents.get(i).contains(lba) && !s.needsCopy(lba)) {
+                bornSince[0]++;
+            }
+        });
+        return total - bornSince[0];
+    }
+
     // ------------------------------------------------------------------ failures
 
     private void checkUsable() {
