@@ -130,14 +130,16 @@ public interface SnapshotVolume extends BlockDevice {
 
     /**
      * The most that overwriting every block of {@code extents} (any order, overlaps counted once)
-     * can take from the snapshot store, counted without reading a block: for a bulk writer such as
-     * a restore to ask before its first write. A block costs a mapping entry only if an existing
-     * snapshot still reads it from the data device (written before the newest snapshot and not
-     * since: {@code birth <= newest snapshot epoch}), and a store block for its copy only if the
-     * data device may also hold data there (its {@link #mapAllocation} says {@code DATA}; an old
-     * block of zeros becomes an entry without a copy). Rewriting identical contents costs nothing,
-     * so the figures are upper bounds; they are exact for an overwrite with other, non-zero data.
-     * The cost is that of the volume now: blocks a snapshot created later needs are not counted.
+     * can take from the snapshot store: for a bulk writer such as a restore to ask before its first
+     * write. A block costs a mapping entry only if an existing snapshot still reads it from the data
+     * device (written before the newest snapshot and not since: {@code birth <= newest snapshot
+     * epoch}), and a store block for its copy only if the old block is not all zeros (an old block
+     * of zeros becomes an entry without a copy). That is counted from the data device's
+     * {@link #mapAllocation} ({@code DATA}) without reading a block, and only when that bound
+     * exceeds the free store blocks are the candidate blocks read (a rebuilt member makes every
+     * block data). Rewriting identical contents costs nothing, so the figures are upper bounds;
+     * they are exact for an overwrite with other, non-zero data. The cost is that of the volume
+     * now: blocks a snapshot created later needs are not counted.
      */
     OverwriteCost overwriteCost(java.util.Collection<Extent> extents);
 
@@ -173,8 +175,8 @@ public interface SnapshotVolume extends BlockDevice {
      * @param blocks blocks the overwrite writes
      * @param mappingEntriesNeeded of those, blocks an existing snapshot still reads from the data device: each
      *        takes a mapping entry when overwritten with other contents
-     * @param storeBlocksNeeded of those, blocks where the data device may hold data: each also takes a store
-     *        block for its copy
+     * @param storeBlocksNeeded of those, blocks where the data device may hold data (read to tell when that
+     *        does not fit: blocks that are not all zeros): each also takes a store block for its copy
      * @param freeMappingEntries mapping entries free now
      * @param freeStoreBlocks store blocks free now
      * @param storeBlocks blocks in the pool of preserved copies

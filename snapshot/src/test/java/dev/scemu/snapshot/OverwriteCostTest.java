@@ -66,6 +66,30 @@ class OverwriteCostTest {
         }
     }
 
+    /**
+     * A data device that reports data everywhere (here zeros written over the whole medium; on a
+     * unit, a rebuilt RAID member) gives a bound of the whole volume; when that does not fit, the
+     * candidate blocks are read and only those that are not all zeros count (a restore onto a
+     * mostly empty volume with a snapshot was refused after a 'disk replace').
+     */
+    @Test
+    void whenTheAllocationBoundDoesNotFitOnlyTheBlocksThatAreNotZerosCount() {
+        Random random = new Random(7);
+        try (BlockDevice data = Media.memory("data", new BlockGeometry(BLOCK_SIZE, BLOCKS));
+             BlockDevice store = Media.memory("store", new BlockGeometry(BLOCK_SIZE, 512))) {
+            VolumeTesting.write(data, 0, new byte[BLOCKS * BLOCK_SIZE], false); // every chunk allocated: data
+            SnapshotVolume volume = SnapshotVolume.format(data, store, SnapshotConfig.defaults());
+            VolumeTesting.write(volume, 3000, VolumeTesting.randomBytes(random, 100 * BLOCK_SIZE), true);
+            volume.createSnapshot("keep");
+            assertThat(volume.storeUsage().storeBlocks()).isLessThan(BLOCKS);
+            SnapshotVolume.OverwriteCost cost = volume.requireRoomToOverwrite(List.of(Extent.of(0, BLOCKS)), "a restore");
+            assertThat(cost.mappingEntriesNeeded()).isEqualTo(BLOCKS);
+            assertThat(cost.storeBlocksNeeded()).as("the blocks that are not zeros").isEqualTo(100);
+            assertThat(cost.fits()).isTrue();
+            volume.close();
+        }
+    }
+
     @Test
     void anOverwriteTheStoreCannotHoldIsRefusedBeforeItsFirstWriteUnlessThePolicyDeletesSnapshots() {
         for (StoreFullPolicy policy : StoreFullPolicy.values()) {

@@ -905,15 +905,55 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
                     return true;
                 });
             }
+            List<Extent> dataBlocks = Extent.union(mayHoldData);
             synchronized (s.meta) {
                 entries = seenBySnapshots(blocks, total);
-                copies = seenBySnapshots(Extent.union(mayHoldData), -1);
+                copies = seenBySnapshots(dataBlocks, -1);
+            }
+            if (copies > s.freeMap.freeCount()) {
+                copies = notZeroSeenBySnapshots(dataBlocks); // a rebuilt or scrubbed member reports data everywhere
             }
         }
         synchronized (s.meta) {
             return new OverwriteCost(total, entries, copies, s.index.freeEntries(), s.freeMap.freeCount(),
                     s.freeMap.blockCount(), s.snapshots.size(), s.layout.storeFullPolicy());
         }
+    }
+
+    /**
+     * Blocks of {@code extents} an existing snapshot reads from the data device that do not hold
+     * zeros there (an old block of zeros is preserved as a zero-block entry, without a copy): the
+     * candidates are read, a stripe at a time. Only when the allocation map's bound does not fit:
+     * a data device whose members were rebuilt or resynced reports data everywhere, zeros included,
+     * which refused a restore onto a mostly empty volume. Caller holds writeGate exclusively.
+     */
+    private long notZeroSeenBySnapshots(List<Extent> extents) {
+        boolean[] seen = new boolean[runBlocks];
+        long count = 0;
+        for (Extent e : extents) {
+            for (long done = 0; done < e.blockCount(); done += runBlocks) {
+                int run = (int) Math.min(runBlocks, e.blockCount() - done);
+                long lba = e.lba() + done;
+                boolean any = false;
+                synchronized (s.meta) {
+                    for (int i = 0; i < run; i++) {
+                        seen[i] = s.needsCopy(lba + i);
+                        any |= seen[i];
+                    }
+                }
+                if (!any) {
+                    continue;
+                }
+                s.data.read(lba, run, copyBuffer, 0);
+                meter().issuedRead(IoCause.HOST, (long) run * blockSize);
+                for (int i = 0; i < run; i++) {
+                    if (seen[i] && !Buffers.equal(copyBuffer, i * blockSize, zeros, 0, blockSize)) {
+                        count++;
+                    }
+                }
+            }
+        }
+        return count;
     }
 
     /**
