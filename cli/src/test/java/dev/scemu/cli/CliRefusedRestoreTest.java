@@ -114,7 +114,7 @@ class CliRefusedRestoreTest {
             assertThat(unit.snapshots().restoreIncomplete()).isEmpty();
         }
         assertThat(refused.output().strip().lines().reduce((first, last) -> last).orElse("")).isEqualTo("scemu: STORE_FULL:"
-                + " restore of image full onto " + dir + " writes " + cost.blocks() + " blocks, "
+                + " restore of image full onto " + dir + " may overwrite " + cost.blocks() + " blocks, "
                 + cost.mappingEntriesNeeded() + " of them with old contents 1 snapshot(s) still need: up to "
                 + cost.storeBlocksNeeded() + " snapshot store blocks for their copies, but " + cost.freeStoreBlocks()
                 + " of " + cost.storeBlocks() + " are free (policy REFUSE_WRITE); refused before the first write,"

@@ -74,7 +74,7 @@ class OverwriteRoomTest {
                     "restore of image full"))
                     .isInstanceOf(SnapshotException.class)
                     .satisfies(e -> assertThat(((SnapshotException) e).code()).isEqualTo(SnapshotError.STORE_FULL))
-                    .hasMessageContaining("restore of image full writes " + host.blockCount() + " blocks")
+                    .hasMessageContaining("restore of image full may overwrite " + host.blockCount() + " blocks")
                     .hasMessageContaining("but " + usage.storeBlocks() + " of " + usage.storeBlocks() + " are free");
             assertThat(snapshots.storeUsage()).isEqualTo(usage);
             assertThat(unit.array().meter().snapshot().receivedWrite().bytes()).as("nothing written")

@@ -110,7 +110,7 @@ class OverwriteCostTest {
                     assertThatThrownBy(() -> volume.requireRoomToOverwrite(whole, "restore of image full"))
                             .isInstanceOf(SnapshotException.class)
                             .satisfies(e -> assertThat(((SnapshotException) e).code()).isEqualTo(SnapshotError.STORE_FULL))
-                            .hasMessageContaining("restore of image full writes " + BLOCKS + " blocks, " + BLOCKS
+                            .hasMessageContaining("restore of image full may overwrite " + BLOCKS + " blocks, " + BLOCKS
                                     + " of them with old contents 1 snapshot(s) still need")
                             .hasMessageContaining("up to " + 4 * CHUNK_BLOCKS + " snapshot store blocks for their copies,"
                                     + " but " + pool + " of " + pool + " are free")

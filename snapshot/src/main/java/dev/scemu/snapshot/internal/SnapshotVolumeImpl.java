@@ -875,7 +875,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             return cost;
         }
         boolean entries = cost.mappingEntriesNeeded() > cost.freeMappingEntries();
-        throw new SnapshotException(SnapshotError.STORE_FULL, what + " writes " + cost.blocks() + " blocks, "
+        throw new SnapshotException(SnapshotError.STORE_FULL, what + " may overwrite " + cost.blocks() + " blocks, "
                 + cost.mappingEntriesNeeded() + " of them with old contents " + cost.snapshots() + " snapshot(s) still"
                 + " need: up to " + cost.storeBlocksNeeded() + " snapshot store blocks for their copies, but "
                 + cost.freeStoreBlocks() + " of " + cost.storeBlocks() + " are free"
