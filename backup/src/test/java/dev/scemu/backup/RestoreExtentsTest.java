@@ -2,11 +2,10 @@ package dev.scemu.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.scemu.core.AbstractBlockDevice;
-import dev.scemu.core.AllocationSink;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.BlockGeometry;
 import dev.scemu.core.Extent;
+import dev.scemu.core.ForwardingBlockDevice;
 import dev.scemu.core.Media;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -73,14 +72,12 @@ class RestoreExtentsTest {
         return BackupOptions.defaults().withChunkSizeBytes(32 * BLOCK_SIZE).withThreads(2).withImageId(imageId);
     }
 
-    /** Forwards to a device and records every extent written or trimmed. */
-    private static final class TouchRecordingDevice extends AbstractBlockDevice {
-        private final BlockDevice inner;
+    /** Forwards to a device (closed with it) and records every extent written or trimmed. */
+    private static final class TouchRecordingDevice extends ForwardingBlockDevice {
         private final List<Extent> touched = new ArrayList<>();
 
         TouchRecordingDevice(BlockDevice inner) {
-            super("recording-" + inner.name(), inner.geometry());
-            this.inner = inner;
+            super("recording-" + inner.name(), inner, true);
         }
 
         synchronized List<Extent> touched() {
@@ -88,21 +85,11 @@ class RestoreExtentsTest {
         }
 
         @Override
-        protected void doRead(long lba, int blockCount, ByteBuffer buffer, int bufferOffset) {
-            inner.read(lba, blockCount, buffer, bufferOffset);
-        }
-
-        @Override
         protected void doWrite(long lba, int blockCount, ByteBuffer buffer, int bufferOffset, boolean fua) {
             synchronized (this) {
                 touched.add(Extent.of(lba, blockCount));
             }
-            inner.write(lba, blockCount, buffer, bufferOffset, fua);
-        }
-
-        @Override
-        protected void doFlush() {
-            inner.flush();
+            super.doWrite(lba, blockCount, buffer, bufferOffset, fua);
         }
 
         @Override
@@ -110,17 +97,7 @@ class RestoreExtentsTest {
             synchronized (this) {
                 touched.add(Extent.of(lba, blockCount));
             }
-            inner.trim(lba, blockCount);
-        }
-
-        @Override
-        public void mapAllocation(long lba, long blockCount, AllocationSink sink) {
-            inner.mapAllocation(lba, blockCount, sink);
-        }
-
-        @Override
-        protected void doClose() {
-            inner.close();
+            super.doTrim(lba, blockCount);
         }
     }
 }
