@@ -1,5 +1,6 @@
 package dev.scemu.nbd.internal;
 
+import dev.scemu.core.LargeBuffers;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -19,6 +20,11 @@ final class ChannelInput {
         this.channel = channel;
         this.buffer = ByteBuffer.allocateDirect(bufferBytes);
         this.buffer.flip(); // empty, in read mode
+    }
+
+    /** Frees the buffer now; only once no thread reads from this input any more (touching it then crashes the JVM). */
+    void free() {
+        LargeBuffers.free(buffer);
     }
 
     /** Bytes read from the channel and not consumed yet. */

@@ -9,6 +9,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.StandardSocketOptions;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -123,6 +125,11 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     private final AtomicInteger unanswered = new AtomicInteger();
     /** Requests in a row that found no other request executing (under {@link #readLock}; {@link #keepsReadRole}). */
     private int aloneStreak;
+    /**
+     * Set once the connection's first thread has ended: a slot that comes back afterwards has its
+     * buffers freed at once ({@link #freeIdleSlots}) instead of waiting for the garbage collector.
+     */
+    private volatile boolean ended;
     /** Set once reading has ended (DISC, end of stream, failure): threads then finish their request and end. */
     private volatile boolean stopReading;
     /** What ended the reading if it was not DISC or a clean end of stream (the first one). */
@@ -242,12 +249,13 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
     @Override
     public void run() {
         thread = Thread.currentThread();
+        ChannelInput input = null;
         try {
             if (channel.supportedOptions().contains(StandardSocketOptions.TCP_NODELAY)) {
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             }
             transport = new Transport(channel);
-            ChannelInput input = new ChannelInput(transport.in(), INPUT_BUFFER_BYTES);
+            input = new ChannelInput(transport.in(), INPUT_BUFFER_BYTES);
             Handshake.Result result = new Handshake(transport, input, context, peer, this::admitToTransmission).run();
             if (result != null) {
                 LOG.debug("{}: transmission on export '{}' (structured replies: {})", peer, result.export().name(),
@@ -276,7 +284,32 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
             if (attachedExport != null) {
                 attachedExport.detach(this);
             }
+            releaseMemory(input);
             onClosed.accept(this);
+        }
+    }
+
+    /**
+     * Frees the connection's direct buffers now that its first thread ends (the collector would
+     * free them only when a collection finds them, and the server allocates next to nothing on the
+     * heap: see {@link RequestSlot}). No thread reads a request any more: the first thread saw the
+     * reading stop or the connection closed while it held the read role, and every thread that takes
+     * the role afterwards sees the same and ends. Slots out with a request still executing are freed
+     * by {@link #release} when they come back. The input buffer is freed only if no added thread is
+     * left at all.
+     */
+    private void releaseMemory(ChannelInput input) {
+        ended = true;
+        freeIdleSlots();
+        if (input != null && addedThreads.isEmpty() && startingThreads.get() == 0) {
+            input.free();
+        }
+    }
+
+    /** Frees the buffers of every slot in the free list, taking each out of it (once the connection has {@link #ended}). */
+    private void freeIdleSlots() {
+        for (RequestSlot slot = freeSlots.poll(); slot != null; slot = freeSlots.poll()) {
+            slot.free();
         }
     }
 
@@ -492,6 +525,9 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
         }
         slot.finish();
         freeSlots.add(slot);
+        if (ended) {
+            freeIdleSlots();
+        }
     }
 
     /** Permits of a byte budget: whole KiB, at most {@link Integer#MAX_VALUE}. */
@@ -536,19 +572,22 @@ public final class Connection implements Runnable, ExportHandle.User, Connection
      */
     private void awaitRequestsInFlight() {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(DRAIN_TIMEOUT_SECONDS);
-        int back = 0;
+        List<RequestSlot> back = new ArrayList<>(slots.length);
         try {
-            while (back < slots.length && !closed) {
+            while (back.size() < slots.length && !closed) {
                 if (System.nanoTime() - deadline > 0) {
-                    LOG.warn("{}: {} requests still in flight at close", peer, slots.length - back);
+                    LOG.warn("{}: {} requests still in flight at close", peer, slots.length - back.size());
                     return;
                 }
-                if (freeSlots.poll(DRAIN_POLL_MILLIS, TimeUnit.MILLISECONDS) != null) {
-                    back++;
+                RequestSlot slot = freeSlots.poll(DRAIN_POLL_MILLIS, TimeUnit.MILLISECONDS);
+                if (slot != null) {
+                    back.add(slot);
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            freeSlots.addAll(back); // free again, for releaseMemory to free their buffers
         }
     }
 

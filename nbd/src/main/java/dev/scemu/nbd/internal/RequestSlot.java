@@ -1,6 +1,6 @@
 package dev.scemu.nbd.internal;
 
-import dev.scemu.core.NativeMemory;
+import dev.scemu.core.LargeBuffers;
 import dev.scemu.nbd.NbdCommand;
 import java.nio.ByteBuffer;
 
@@ -10,6 +10,14 @@ import java.nio.ByteBuffer;
  * {@link #RETAINED_DATA_BYTES}), a one-block scratch buffer for read-modify-write and a reply
  * header buffer. A connection owns a fixed set of slots; a free slot is the permission to have one
  * more request in flight.
+ *
+ * <p>The buffers are freed explicitly, never left to the garbage collector: an oversized data
+ * buffer when its request ends ({@link #finish}), all of them when the connection has ended
+ * ({@link #free}). Left to the collector, a direct buffer is freed only when a collection finds it,
+ * and the server allocates next to nothing on the heap: one client reading 32 MiB at a time at
+ * queue depth 1 took {@code scemu serve} from 0.4 to 4.3 GB resident in 120 reads (the JVM's cap on
+ * direct memory is its heap maximum, a quarter of the machine's memory), and every connection that
+ * ended left its slots' buffers behind.
  */
 final class RequestSlot {
 
@@ -42,8 +50,8 @@ final class RequestSlot {
     final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_BYTES);
     /** Set when the reply is encoded: the read data to send after the header, or null. */
     ByteBuffer replyData;
-    private ByteBuffer data;
-    private ByteBuffer scratch;
+    private AlignedBuffer data;
+    private AlignedBuffer scratch;
 
     void begin(int type, NbdCommand command, int flags, long handle, long offsetBytes, long lengthBytes) {
         this.type = type;
@@ -69,38 +77,80 @@ final class RequestSlot {
 
     /** The data buffer with at least {@code bytes} capacity, limit at capacity. */
     ByteBuffer data(int bytes) {
-        if (data == null || data.capacity() < bytes) {
+        if (data == null || data.buffer().capacity() < bytes) {
             int capacity = Math.max(MIN_DATA_BYTES, (bytes + MIN_DATA_BYTES - 1) & -MIN_DATA_BYTES);
-            data = NativeMemory.allocateAligned(capacity, ALIGNMENT_BYTES);
+            AlignedBuffer grown = AlignedBuffer.allocate(capacity);
+            if (data != null) {
+                data.free();
+            }
+            data = grown;
         }
-        return data;
+        return data.buffer();
     }
 
     /** The current data buffer (after {@link #data(int)}). */
     ByteBuffer data() {
-        return data;
+        return data.buffer();
     }
 
     /** A scratch buffer of at least {@code bytes}. */
     ByteBuffer scratch(int bytes) {
-        if (scratch == null || scratch.capacity() < bytes) {
-            // whole multiples of the alignment: NativeMemory.allocateAligned needs them
-            int capacity = (bytes + ALIGNMENT_BYTES - 1) & -ALIGNMENT_BYTES;
-            scratch = NativeMemory.allocateAligned(capacity, ALIGNMENT_BYTES);
+        if (scratch == null || scratch.buffer().capacity() < bytes) {
+            AlignedBuffer grown = AlignedBuffer.allocate(bytes);
+            if (scratch != null) {
+                scratch.free();
+            }
+            scratch = grown;
         }
-        return scratch;
+        return scratch.buffer();
     }
 
-    /** Ends the request: restores the data buffer's limits and drops an oversized one. */
+    /** Ends the request: restores the data buffer's limits and frees an oversized one. */
     void finish() {
         if (data != null) {
-            if (data.capacity() > RETAINED_DATA_BYTES) {
+            if (data.buffer().capacity() > RETAINED_DATA_BYTES) {
+                data.free();
                 data = null;
             } else {
-                data.clear();
+                data.buffer().clear();
             }
         }
         replyData = null;
         errorMessage = null;
+    }
+
+    /**
+     * Frees the slot's buffers now. Only once no thread can touch them again (the connection has
+     * ended and the slot is not in use): touching a freed buffer crashes the JVM.
+     */
+    void free() {
+        if (data != null) {
+            data.free();
+            data = null;
+        }
+        if (scratch != null) {
+            scratch.free();
+            scratch = null;
+        }
+        replyData = null;
+        LargeBuffers.free(header);
+    }
+
+    /**
+     * A direct buffer starting on a {@value #ALIGNMENT_BYTES}-byte boundary, and the allocation it is
+     * a slice of: the one {@link LargeBuffers#free} can release (a slice has no cleaner of its own).
+     */
+    private record AlignedBuffer(ByteBuffer buffer, ByteBuffer memory) {
+
+        static AlignedBuffer allocate(int capacity) {
+            int rounded = (capacity + ALIGNMENT_BYTES - 1) & -ALIGNMENT_BYTES;
+            // alignedSlice rounds both ends inward: over-allocate so the aligned part still holds it
+            ByteBuffer memory = ByteBuffer.allocateDirect(rounded + ALIGNMENT_BYTES);
+            return new AlignedBuffer(memory.alignedSlice(ALIGNMENT_BYTES).limit(rounded).slice(), memory);
+        }
+
+        void free() {
+            LargeBuffers.free(memory);
+        }
     }
 }
