@@ -13,6 +13,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
@@ -169,7 +170,7 @@ final class ServeCommand implements Callable<Integer> {
         out.printf("%-40s %s%n", "control " + control.socketPath(), "live commands (docs/control.md)");
         unit.snapshots().restoreIncomplete().ifPresent(note -> out.printf("volume is marked restore incomplete (%s):"
                 + " exported read-only until 'scemu backup restore' finishes or 'scemu backup clear-incomplete'%n", note));
-        printDegraded(out, unit.array(), dir);
+        printDegraded(out, unit, dir);
         Consumer<NbdServer> hook = testHook;
         if (hook != null) {
             try {
@@ -258,16 +259,20 @@ final class ServeCommand implements Callable<Integer> {
 
     /**
      * A degraded array is served (reads are reconstructed), but the operator must hear it at once:
-     * one line per failed member, with its reason and the command that replaces it.
+     * one line per failed member, with its reason and the command that replaces it. The reason is
+     * the unit's ({@code status}'s): for a member image that could not be opened (truncated, not a
+     * file) it says why, where the array knows only that the stand-in device failed.
      */
-    static void printDegraded(PrintWriter out, RaidArray array, Path dir) {
+    static void printDegraded(PrintWriter out, StorageControlUnit unit, Path dir) {
+        RaidArray array = unit.array();
         if (!array.isDegraded()) {
             return;
         }
+        Map<Integer, String> faults = unit.status().memberFaults();
         for (int role = 0; role < array.raidDisks(); role++) {
             if (array.memberState(role) == MemberState.FAILED) {
                 out.printf("array DEGRADED: disk %d failed (%s): 'scemu disk replace %s %d' rebuilds it%n", role,
-                        array.memberFault(role), dir, role);
+                        faults.getOrDefault(role, array.memberFault(role)), dir, role);
             }
         }
     }

@@ -90,6 +90,37 @@ class CliDegradedStartTest {
         }
     }
 
+    /**
+     * A member image that cannot be opened (cut short, or a directory in its place) is named with
+     * why by {@code serve} as by {@code status}, not as the failed stand-in the array holds in its
+     * place ("device disk1 (image unreadable) has failed" said nothing of the cause).
+     */
+    @Test
+    void serveNamesWhyAMemberImageCouldNotBeOpened() throws IOException {
+        Path dir = tmp.resolve("cut");
+        createSmallUnit(dir);
+        try (RandomAccessFile file = new RandomAccessFile(dir.resolve("disk1.img").toFile(), "rw")) {
+            file.setLength(6000);
+        }
+        assertThat(scemu("status", dir).ok().out())
+                .containsPattern("disk 1 +FAILED: unreadable \\(image file disk1.img\\): .*6000 bytes");
+        ServeCommand.testHook = server -> { };
+        try {
+            String out = scemu("serve", dir, "--port", "0").ok().out();
+            assertThat(out).containsPattern("array DEGRADED: disk 1 failed \\(unreadable \\(image file disk1.img\\): .*6000")
+                    .doesNotContain("image unreadable");
+        } finally {
+            ServeCommand.testHook = null;
+        }
+
+        Path other = tmp.resolve("directory");
+        createSmallUnit(other);
+        Files.delete(other.resolve("disk2.img"));
+        Files.createDirectory(other.resolve("disk2.img"));
+        assertThat(scemu("status", other).ok().out())
+                .containsPattern("disk 2 +FAILED: unreadable \\(image file disk2.img\\): .*disk2.img is not a regular file");
+    }
+
     @Test
     void raid0RefusesDiskFailAndDoesNotStartWithoutAMemberSayingItHasNoRedundancy() throws IOException {
         Path dir = tmp.resolve("striped");

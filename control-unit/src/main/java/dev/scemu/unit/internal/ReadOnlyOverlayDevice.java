@@ -43,11 +43,12 @@ public final class ReadOnlyOverlayDevice extends AbstractBlockDevice {
     /**
      * Opens {@code file} for reading only; it must hold at least {@code geometry}'s capacity.
      *
-     * @throws UnitException {@link UnitError#INVALID_LAYOUT} if the file is missing or too short
+     * @throws UnitException {@link UnitError#INVALID_LAYOUT} if the file is missing, not a regular file or too short
      */
     public static ReadOnlyOverlayDevice open(String name, Path file, BlockGeometry geometry) {
         if (!Files.isRegularFile(file)) {
-            throw new UnitException(UnitError.INVALID_LAYOUT, "image " + file + " is missing");
+            throw new UnitException(UnitError.INVALID_LAYOUT, "image " + file
+                    + (Files.exists(file) ? " is not a regular file" : " is missing"));
         }
         try {
             FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
