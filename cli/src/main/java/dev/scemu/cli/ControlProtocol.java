@@ -29,7 +29,7 @@ import java.util.Map;
  * </pre>
  *
  * Limits (a field over them ends the connection with an error): header line 64 bytes, field 64 KiB,
- * 256 arguments.
+ * 256 arguments, 16 environment variables.
  */
 final class ControlProtocol {
 
@@ -37,6 +37,7 @@ final class ControlProtocol {
     static final int MAX_LINE = 64;
     static final int MAX_FIELD = 64 << 10;
     static final int MAX_ARGS = 256;
+    static final int MAX_ENV = 16;
 
     private ControlProtocol() {
     }
@@ -83,6 +84,9 @@ final class ControlProtocol {
                     int eq = value.indexOf('=');
                     if (eq <= 0) {
                         throw new IOException("malformed env field '" + value + "'");
+                    }
+                    if (env.size() == MAX_ENV) {
+                        throw new IOException("more than " + MAX_ENV + " environment variables");
                     }
                     env.put(value.substring(0, eq), value.substring(eq + 1));
                 }

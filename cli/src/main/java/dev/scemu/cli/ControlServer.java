@@ -18,9 +18,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -35,17 +38,31 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: one thread accepts and runs the requests one after the other, so live commands never
  * overlap each other (they do overlap NBD I/O, which the unit serves concurrently). {@link #close}
  * stops accepting, lets a running command finish (up to a minute) and removes the socket.
+ *
+ * <p>A request must arrive whole within {@link #requestTimeout} of its connection being accepted,
+ * else the connection is closed: a client that connects and then stalls (a {@code scemu} process
+ * stopped mid-request, anything else of the same user) would otherwise hold the one control thread,
+ * so every later live command waited forever and {@code serve}'s stop waited its full minute. A
+ * request still being received when serve stops is dropped at once.
  */
 final class ControlServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
     /** Environment of the request being run (only on the control thread). */
     private static final ThreadLocal<Map<String, String>> REQUEST_ENV = new ThreadLocal<>();
+    /** How long a connection has to send its whole request (a test may shorten it). */
+    static volatile Duration requestTimeout = Duration.ofSeconds(10);
 
     private final Path directory;
     private final Path socket;
     private final ServerSocketChannel channel;
     private final ExecutorService thread;
+    /** Closes a connection whose request did not arrive in time. */
+    private final ScheduledExecutorService deadlines;
+    /** The connection whose request is being received, if any (closed by {@link #close}). */
+    private volatile SocketChannel receiving;
+    /** Set first thing by {@link #close}: a request whose receiving starts afterwards is dropped. */
+    private volatile boolean stopping;
     private final Live live;
     private final Function<String, String> previousEnvironment;
     private boolean closed;
@@ -57,6 +74,11 @@ final class ControlServer implements AutoCloseable {
         this.live = live;
         this.thread = Executors.newSingleThreadExecutor(runnable -> {
             Thread t = new Thread(runnable, "scemu-control");
+            t.setDaemon(true);
+            return t;
+        });
+        this.deadlines = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread t = new Thread(runnable, "scemu-control-deadline");
             t.setDaemon(true);
             return t;
         });
@@ -140,11 +162,26 @@ final class ControlServer implements AutoCloseable {
         InputStream in = Channels.newInputStream(client);
         OutputStream out = Channels.newOutputStream(client);
         ControlProtocol.Request request;
+        Duration timeout = requestTimeout;
+        ScheduledFuture<?> deadline = deadlines.schedule(() -> closeQuietly(client), timeout.toMillis(),
+                TimeUnit.MILLISECONDS);
+        receiving = client;
+        if (stopping) {
+            closeQuietly(client); // close() may have looked at receiving just before it was set
+        }
         try {
             request = ControlProtocol.readRequest(in);
         } catch (IOException e) {
+            if (!client.isOpen()) {
+                LOG.warn("control socket {}: closed a connection whose request did not arrive within {} ms"
+                        + " (or serve stops)", socket, timeout.toMillis());
+                return;
+            }
             respond(out, "err", "scemu: bad control request: " + e.getMessage() + "\n", 2);
             return;
+        } finally {
+            receiving = null;
+            deadline.cancel(false);
         }
         Path cwd = Path.of(request.cwd());
         String command = String.join(" ", LiveControl.commandWords(request.args()));
@@ -176,6 +213,14 @@ final class ControlServer implements AutoCloseable {
         }
     }
 
+    private static void closeQuietly(SocketChannel client) {
+        try {
+            client.close();
+        } catch (IOException e) {
+            LOG.debug("control socket: close failed: {}", e.toString());
+        }
+    }
+
     private static Path realPathOrNull(Path path) {
         try {
             return path.toRealPath();
@@ -200,12 +245,18 @@ final class ControlServer implements AutoCloseable {
             return;
         }
         closed = true;
+        stopping = true;
         live.stopping().complete(null); // a live command waiting for background work returns now
         try {
             channel.close();
         } catch (IOException e) {
             LOG.warn("control socket {}: close failed: {}", socket, e.toString());
         }
+        SocketChannel stalled = receiving;
+        if (stalled != null) {
+            closeQuietly(stalled); // a request not yet received is not a running command: not waited for
+        }
+        deadlines.shutdownNow();
         thread.shutdown();
         try {
             if (!thread.awaitTermination(60, TimeUnit.SECONDS)) {

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -26,6 +27,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The control protocol's encoding, the socket's place and mode, and what the server refuses (serve in this JVM). */
@@ -39,6 +41,7 @@ class ControlChannelTest {
     @AfterEach
     void cleanUp() {
         ServeCommand.testHook = null;
+        ControlServer.requestTimeout = Duration.ofSeconds(10);
         executor.shutdownNow();
     }
 
@@ -135,6 +138,53 @@ class ControlChannelTest {
         serve.get(60, TimeUnit.SECONDS).ok();
         assertThat(Files.exists(dir.resolve("control.sock"))).isFalse();
         assertThat(scemu("snapshot", "list", dir).ok().out()).contains("live-1");
+    }
+
+    /**
+     * A connection that stalls in the middle of its request is closed once the request timeout is
+     * over: the live command behind it runs, and serve's stop does not wait for one still receiving.
+     * Before, the one control thread waited for the stalled request forever: every later live
+     * command hung and serve's stop waited its full minute.
+     */
+    @Test
+    @Timeout(120)
+    void aStalledRequestIsClosedAndNeitherLiveCommandsNorTheStopWaitForIt() throws Exception {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        ControlServer.requestTimeout = Duration.ofMillis(500);
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch stop = new CountDownLatch(1);
+        Future<CliTestSupport.Result> serve = serveInThisJvm(dir, running, stop);
+        assertThat(running.await(60, TimeUnit.SECONDS)).isTrue();
+        Path socket = dir.toRealPath().resolve("control.sock");
+        try (SocketChannel stalled = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            stalled.connect(UnixDomainSocketAddress.of(socket));
+            Channels.newOutputStream(stalled).write("SCEMU-CONTROL 1\ncwd 1\n/".getBytes(StandardCharsets.US_ASCII));
+            assertThat(raw(socket, List.of("status", "unit"))).contains("live: meters").endsWith("exit 0\n");
+            assertThat(Channels.newInputStream(stalled).read()).as("closed by the server, nothing answered")
+                    .isEqualTo(-1);
+        }
+        ControlServer.requestTimeout = Duration.ofSeconds(90);
+        try (SocketChannel stalled = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            stalled.connect(UnixDomainSocketAddress.of(socket));
+            Channels.newOutputStream(stalled).write("SCEMU-CONTROL 1\n".getBytes(StandardCharsets.US_ASCII));
+            long start = System.nanoTime();
+            stop.countDown();
+            serve.get(60, TimeUnit.SECONDS).ok();
+            assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).as("seconds the stop took")
+                    .isLessThan(30);
+        }
+    }
+
+    @Test
+    void aRequestWithTooManyEnvironmentVariablesIsRejected() {
+        StringBuilder request = new StringBuilder("SCEMU-CONTROL 1\n");
+        for (int i = 0; i <= ControlProtocol.MAX_ENV; i++) {
+            String field = "V" + i + "=x";
+            request.append("env ").append(field.length()).append('\n').append(field);
+        }
+        assertThatThrownBy(() -> ControlProtocol.readRequest(stream(request.toString())))
+                .hasMessageContaining("more than 16 environment variables");
     }
 
     /** One request straight on the socket, from the test's temporary directory; the whole response. */
