@@ -11,9 +11,13 @@ import dev.scemu.raid.RaidError;
 import dev.scemu.raid.RaidException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
+import dev.scemu.unit.StorageControlUnit;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
@@ -58,6 +62,43 @@ final class MdCommand {
             throw e;
         }
         return devices;
+    }
+
+    /**
+     * Locks every unit directory that holds one of {@code disks} (image files of a scemu unit): as
+     * the kernel refuses to assemble members another array holds, {@code md serve} refuses members
+     * that {@code scemu serve} or another command has open ({@code UNIT_BUSY} naming it), and the unit
+     * cannot be opened while {@code md serve} has them. Before, both wrote the same members. Releases
+     * what it took if one is refused.
+     */
+    static List<StorageControlUnit.DirectoryLock> lockUnitDirectories(List<Path> disks) {
+        List<StorageControlUnit.DirectoryLock> locks = new ArrayList<>();
+        Set<Path> seen = new HashSet<>();
+        try {
+            for (Path disk : disks) {
+                Path directory = disk.toAbsolutePath().getParent();
+                if (directory != null && Files.isRegularFile(disk) && StorageControlUnit.isUnitDirectory(directory)
+                        && seen.add(realPath(directory))) {
+                    locks.add(StorageControlUnit.lockDirectory(directory));
+                }
+            }
+        } catch (RuntimeException e) {
+            release(locks);
+            throw e;
+        }
+        return locks;
+    }
+
+    static void release(List<StorageControlUnit.DirectoryLock> locks) {
+        locks.forEach(StorageControlUnit.DirectoryLock::close);
+    }
+
+    private static Path realPath(Path directory) {
+        try {
+            return directory.toRealPath();
+        } catch (java.io.IOException e) {
+            throw new CliException("cannot resolve " + directory + ": " + e.getMessage());
+        }
     }
 
     /**
@@ -138,6 +179,18 @@ final class MdCommand {
             if (socket == null) {
                 UsageException.checkRange("--port", port, 0, 65535);
             }
+            List<StorageControlUnit.DirectoryLock> locks = lockUnitDirectories(disks);
+            try {
+                return serve(out, socket, port, locks);
+            } catch (RuntimeException | InterruptedException e) {
+                release(locks);
+                throw e;
+            }
+        }
+
+        /** Serves until stopped; {@code locks} are released when the array has closed ({@link #stop}). */
+        private Integer serve(PrintWriter out, Path socket, int port, List<StorageControlUnit.DirectoryLock> locks)
+                throws InterruptedException {
             List<BlockDevice> devices;
             try {
                 devices = open(disks, blockSizeFor(disks), readOnly);
@@ -187,26 +240,34 @@ final class MdCommand {
                 try {
                     hook.accept(server);
                 } finally {
-                    stop(server, array);
+                    stop(server, array, locks);
                 }
                 return 0;
             }
             out.println("serving; press Ctrl-C to stop");
             out.flush();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                stop(server, array);
+                stop(server, array, locks);
                 stopped.countDown();
             }, "scemu-md-serve-shutdown"));
             stopped.await();
             return 0;
         }
 
-        /** No NBD request runs, then the array stops cleanly (superblocks clean, bitmap cleared) and closes. */
-        private static synchronized void stop(NbdServer server, RaidArray array) {
+        /**
+         * No NBD request runs, then the array stops cleanly (superblocks clean, bitmap cleared) and
+         * closes, then the unit directories are released.
+         */
+        private static synchronized void stop(NbdServer server, RaidArray array,
+                                              List<StorageControlUnit.DirectoryLock> locks) {
             try {
                 server.close();
             } finally {
-                array.close();
+                try {
+                    array.close();
+                } finally {
+                    release(locks);
+                }
             }
         }
     }

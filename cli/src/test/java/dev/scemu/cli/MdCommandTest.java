@@ -144,6 +144,34 @@ class MdCommandTest {
     }
 
     /** A spare of an mdadm set: md examine shows its role as spare and names it on the set line. */
+    /**
+     * {@code md serve} and the unit do not open the same members at once, as the kernel refuses to
+     * assemble members another array holds: {@code md serve} on the disks of a unit another command
+     * owns is refused with UNIT_BUSY (17) naming it, and while {@code md serve} has them the unit
+     * cannot be opened; afterwards it can. Before, both assembled the members and wrote
+     * superblocks, bitmap and data the other did not know of.
+     */
+    @Test
+    void mdServeAndTheUnitNeverHaveTheSameMembersOpenAtOnce() throws Exception {
+        Path dir = tmp.resolve("unit");
+        CliTestSupport.createSmallUnit(dir);
+        Object[] serveArgs = {"md", "serve", "--port", "0", dir.resolve("disk0.img"), dir.resolve("disk1.img"),
+                dir.resolve("disk2.img"), dir.resolve("disk3.img")};
+        byte[] before = Files.readAllBytes(dir.resolve("disk0.img"));
+        MdCommand.testHook = server -> { }; // an md serve that is not refused returns at once
+        try (dev.scemu.unit.StorageControlUnit unit = dev.scemu.unit.StorageControlUnit.open(dir)) {
+            CliTestSupport.Result refused = scemu(serveArgs).failsWithOneLine("UNIT_BUSY");
+            assertThat(refused.status()).isEqualTo(17);
+        }
+        assertThat(Files.readAllBytes(dir.resolve("disk0.img"))).as("the refused md serve wrote nothing").isEqualTo(before);
+
+        AtomicReference<CliTestSupport.Result> status = new AtomicReference<>();
+        MdCommand.testHook = server -> status.set(scemu("status", dir));
+        scemu(serveArgs).ok();
+        status.get().failsWithOneLine("UNIT_BUSY");
+        assertThat(scemu("status", dir).ok().out()).as("released when md serve stops").contains("optimal");
+    }
+
     @Test
     void mdExamineShowsASpare() throws Exception {
         require("gcc");

@@ -394,6 +394,32 @@ public final class StorageControlUnit implements AutoCloseable {
         return open(directory, java.util.Objects.requireNonNull(power, "power"), false);
     }
 
+    /** The ownership of a unit directory taken without opening the unit ({@link #lockDirectory}); {@code close} releases it. */
+    public interface DirectoryLock extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** Whether {@code directory} holds a unit ({@code unit.properties}): its member images belong to it. */
+    public static boolean isUnitDirectory(Path directory) {
+        return Files.isRegularFile(directory.resolve(PROPERTIES));
+    }
+
+    /**
+     * Takes the ownership lock of the unit in {@code directory} as {@link #open} does, without opening
+     * the unit: for a process that uses the unit's member images directly ({@code scemu md serve
+     * DIR/disk*.img}). While it is held, every open of the unit ({@code scemu serve} included) is
+     * refused, and it is itself refused while another process or open owns the unit: two processes
+     * assembling the same members would each write superblocks, bitmap and data the other does not
+     * know of.
+     *
+     * @throws UnitException {@link UnitError#UNIT_BUSY} naming the owner
+     */
+    public static DirectoryLock lockDirectory(Path directory) {
+        UnitLock lock = UnitLock.acquire(directory);
+        return lock::close;
+    }
+
     /**
      * Opens the unit kept in {@code directory} to look at it: every member image and the NVRAM are
      * opened read-only under an in-memory copy-on-write overlay ({@link ReadOnlyOverlayDevice}), so
