@@ -76,9 +76,11 @@ final class MdCommand {
         Set<Path> seen = new HashSet<>();
         try {
             for (Path disk : disks) {
-                Path directory = disk.toAbsolutePath().getParent();
-                if (directory != null && Files.isRegularFile(disk) && StorageControlUnit.isUnitDirectory(directory)
-                        && seen.add(realPath(directory))) {
+                if (!Files.isRegularFile(disk)) {
+                    continue; // a block device, or nothing (opening it says why)
+                }
+                Path directory = realPath(disk).getParent(); // where the image is, through any symbolic link
+                if (directory != null && StorageControlUnit.isUnitDirectory(directory) && seen.add(directory)) {
                     locks.add(StorageControlUnit.lockDirectory(directory));
                 }
             }
@@ -93,11 +95,11 @@ final class MdCommand {
         locks.forEach(StorageControlUnit.DirectoryLock::close);
     }
 
-    private static Path realPath(Path directory) {
+    private static Path realPath(Path file) {
         try {
-            return directory.toRealPath();
+            return file.toRealPath();
         } catch (java.io.IOException e) {
-            throw new CliException("cannot resolve " + directory + ": " + e.getMessage());
+            throw new CliException("cannot resolve " + file + ": " + e.getMessage());
         }
     }
 

@@ -164,6 +164,15 @@ class MdCommandTest {
             assertThat(refused.status()).isEqualTo(17);
         }
         assertThat(Files.readAllBytes(dir.resolve("disk0.img"))).as("the refused md serve wrote nothing").isEqualTo(before);
+        Path links = Files.createDirectory(tmp.resolve("links")); // the same members through symbolic links
+        Object[] linkedArgs = {"md", "serve", "--port", "0",
+                Files.createSymbolicLink(links.resolve("a.img"), dir.resolve("disk0.img")),
+                Files.createSymbolicLink(links.resolve("b.img"), dir.resolve("disk1.img")),
+                Files.createSymbolicLink(links.resolve("c.img"), dir.resolve("disk2.img")),
+                Files.createSymbolicLink(links.resolve("d.img"), dir.resolve("disk3.img"))};
+        try (dev.scemu.unit.StorageControlUnit unit = dev.scemu.unit.StorageControlUnit.open(dir)) {
+            scemu(linkedArgs).failsWithOneLine("UNIT_BUSY");
+        }
 
         AtomicReference<CliTestSupport.Result> status = new AtomicReference<>();
         MdCommand.testHook = server -> status.set(scemu("status", dir));
