@@ -81,6 +81,9 @@ final class DemoCommand implements Callable<Integer> {
         UsageException.checkRange("--disk-size-mib", diskSizeMib, 1, 1 << 20);
         long started = System.nanoTime();
         boolean temporary = directory == null && !memory;
+        if (directory != null && !memory) {
+            checkNewOrEmpty(directory);
+        }
         Path dir = memory ? null : temporary ? Files.createTempDirectory("scemu-demo") : directory;
         // a real unit (random identity, a test signing key generated at create); the seed drives the
         // workload and the faults (the power domain's torn-write choices)
@@ -228,6 +231,27 @@ final class DemoCommand implements Callable<Integer> {
 
     private static String indent(String text) {
         return text.lines().map(l -> "   " + l + System.lineSeparator()).reduce("", String::concat);
+    }
+
+    /**
+     * The demo builds its own unit in {@code DIR/unit} and its backups in {@code DIR/backups}:
+     * {@code DIR} must be new or empty. A unit's own directory (served or not) is refused before
+     * anything is written into it, as is any other directory that holds files.
+     */
+    private static void checkNewOrEmpty(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new UsageException(dir + " is not a directory");
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            if (entries.findAny().isPresent()) {
+                throw new UsageException(dir + (StorageControlUnit.isUnitDirectory(dir) ? " is a unit's directory"
+                        : " is not empty") + ": the demo builds its own unit in DIR/unit and its backups in"
+                        + " DIR/backups; give a new or empty directory");
+            }
+        }
     }
 
     private static void deleteTree(Path dir) {

@@ -45,6 +45,33 @@ class DemoCommandTest {
         assertThat(result.out() + result.err()).doesNotContainPattern("[A-Z][A-Za-z]+\\[[a-z][A-Za-z]*=");
     }
 
+    /** A unit's own directory (here one a client could be served from) or any directory with files: refused, untouched. */
+    @Test
+    void demoRefusesAUnitDirectoryAndAnyNonEmptyOneWithoutWritingInIt(@TempDir Path tmp) throws Exception {
+        Path unit = tmp.resolve("unit");
+        assertThat(run("create", unit.toString(), "--disk-size", "16M").status()).isZero();
+        java.util.List<String> before = listing(unit);
+        Result refused = run("demo", unit.toString(), "--disk-size-mib", "16");
+        assertThat(refused.status()).as("usage error; stderr: %s", refused.err()).isEqualTo(2);
+        assertThat(refused.err()).contains("is a unit's directory").contains("new or empty directory");
+        assertThat(listing(unit)).isEqualTo(before);
+
+        Path other = Files.createDirectories(tmp.resolve("other"));
+        Files.writeString(other.resolve("notes.txt"), "mine");
+        Result notEmpty = run("demo", other.toString(), "--disk-size-mib", "16");
+        assertThat(notEmpty.status()).isEqualTo(2);
+        assertThat(notEmpty.err()).contains("is not empty");
+        assertThat(listing(other)).containsExactly("notes.txt 4");
+    }
+
+    /** Every path under {@code dir} with its size, sorted. */
+    private static java.util.List<String> listing(Path dir) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+            return paths.filter(Files::isRegularFile).map(p -> dir.relativize(p) + " " + p.toFile().length()).sorted()
+                    .toList();
+        }
+    }
+
     @Test
     void unknownOptionIsOneClearLineAndNonZeroStatus() {
         Result result = run("demo", "--no-such-option");
