@@ -189,9 +189,11 @@ public final class StorageControlUnit implements AutoCloseable {
                         nvramFault);
             } else if (config.directory() != null) {
                 if (nvramFault != null && Files.exists(nvram)) {
-                    // a wrong-sized image cannot be the flash chip's contents: kept aside for inspection, and
+                    // a wrong-sized image (or a directory in its place) cannot be the flash chip's contents: kept aside
+                    // for inspection, and
                     // the unit boots from a blank flash, which the inspection restores from the backup
-                    Path aside = nvram.resolveSibling("nvram.img.wrong-size-" + System.currentTimeMillis());
+                    Path aside = nvram.resolveSibling("nvram.img." + (Files.isRegularFile(nvram) ? "wrong-size-"
+                            : "not-a-file-") + System.currentTimeMillis());
                     try {
                         Files.move(nvram, aside);
                     } catch (java.io.IOException e) {
@@ -211,11 +213,14 @@ public final class StorageControlUnit implements AutoCloseable {
     }
 
     /**
-     * Why {@code nvram} cannot be the flash chip's image (missing, or not exactly the flash's backing
-     * size: truncated or extended), or null if it can (or its size cannot be read: opening it says why).
+     * Why {@code nvram} cannot be the flash chip's image (missing, not a regular file, or not exactly
+     * the flash's backing size: truncated or extended), or null if it can (or its size cannot be read: opening it says why).
      */
     private static String nvramFault(Path nvram, BlockGeometry backing) {
         try {
+            if (Files.exists(nvram) && !Files.isRegularFile(nvram)) {
+                return "is not a regular file";
+            }
             long size = Files.size(nvram);
             return size == backing.capacityBytes() ? null
                     : "has " + size + " bytes, not the flash's " + backing.capacityBytes();

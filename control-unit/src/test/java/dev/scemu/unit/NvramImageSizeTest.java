@@ -54,9 +54,33 @@ class NvramImageSizeTest {
         }
     }
 
+    /** A directory in nvram.img's place (the sweep's case): the same blank flash, kept aside under its own name. */
+    @Test
+    void aDirectoryInTheNvramImagesPlaceIsABlankFlashKeptAsideAsNotAFile() throws IOException {
+        StorageControlUnit.create(UnitConfig.builder().disks(3, 8L << 20).chunkBytes(64 << 10)
+                .snapshotStoreBytes(2L << 20).directory(dir).build()).close();
+        Path nvram = dir.resolve("nvram.img");
+        long size = Files.size(nvram);
+        Files.delete(nvram);
+        Files.createDirectory(nvram);
+        Files.writeString(nvram.resolve("inside.txt"), "kept");
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(unit.bootReport().has(FirmwareEvent.Type.RECOVERED)).isTrue();
+        }
+        assertThat(Files.size(nvram)).isEqualTo(size);
+        assertThat(asideFiles()).isEmpty();
+        List<Path> aside = asideFiles("nvram.img.not-a-file-");
+        assertThat(aside).hasSize(1);
+        assertThat(Files.readString(aside.get(0).resolve("inside.txt"))).isEqualTo("kept");
+    }
+
     private List<Path> asideFiles() throws IOException {
+        return asideFiles("nvram.img.wrong-size-");
+    }
+
+    private List<Path> asideFiles(String prefix) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(f -> f.getFileName().toString().startsWith("nvram.img.wrong-size-")).toList();
+            return files.filter(f -> f.getFileName().toString().startsWith(prefix)).toList();
         }
     }
 }
