@@ -27,9 +27,7 @@ class NvramImageSizeTest {
 
     @Test
     void aTruncatedNvramImageIsABlankFlashRestoredFromTheBackup() throws IOException {
-        StorageControlUnit.create(UnitConfig.builder().disks(3, 8L << 20).chunkBytes(64 << 10)
-                .snapshotStoreBytes(2L << 20).directory(dir).build()).close();
-        Path nvram = dir.resolve("nvram.img");
+        Path nvram = createUnit();
         long size = Files.size(nvram);
         try (FileChannel channel = FileChannel.open(nvram, StandardOpenOption.WRITE)) {
             channel.truncate(100);
@@ -57,9 +55,7 @@ class NvramImageSizeTest {
     /** A directory in nvram.img's place (the sweep's case): the same blank flash, kept aside under its own name. */
     @Test
     void aDirectoryInTheNvramImagesPlaceIsABlankFlashKeptAsideAsNotAFile() throws IOException {
-        StorageControlUnit.create(UnitConfig.builder().disks(3, 8L << 20).chunkBytes(64 << 10)
-                .snapshotStoreBytes(2L << 20).directory(dir).build()).close();
-        Path nvram = dir.resolve("nvram.img");
+        Path nvram = createUnit();
         long size = Files.size(nvram);
         Files.delete(nvram);
         Files.createDirectory(nvram);
@@ -72,6 +68,13 @@ class NvramImageSizeTest {
         List<Path> aside = asideFiles("nvram.img.not-a-file-");
         assertThat(aside).hasSize(1);
         assertThat(Files.readString(aside.get(0).resolve("inside.txt"))).isEqualTo("kept");
+    }
+
+    /** A closed 3-disk unit in {@link #dir}; its nvram.img. */
+    private Path createUnit() {
+        StorageControlUnit.create(UnitConfig.builder().disks(3, 8L << 20).chunkBytes(64 << 10)
+                .snapshotStoreBytes(2L << 20).directory(dir).build()).close();
+        return dir.resolve("nvram.img");
     }
 
     private List<Path> asideFiles() throws IOException {
