@@ -44,6 +44,11 @@ import org.slf4j.LoggerFactory;
  * stopped mid-request, anything else of the same user) would otherwise hold the one control thread,
  * so every later live command waited forever and {@code serve}'s stop waited its full minute. A
  * request still being received when serve stops is dropped at once.
+ *
+ * <p>While a command runs, its connection gets an empty {@code err} frame every
+ * {@link #keepaliveInterval} (unless output is pending): a client that hears nothing for
+ * {@link LiveControl#silenceLimit} takes serve for stopped or hung and gives up, where it used to
+ * wait forever (a {@code kill -STOP} of serve, found by the edge sweep).
  */
 final class ControlServer implements AutoCloseable {
 
@@ -52,6 +57,11 @@ final class ControlServer implements AutoCloseable {
     private static final ThreadLocal<Map<String, String>> REQUEST_ENV = new ThreadLocal<>();
     /** How long a connection has to send its whole request (a test may shorten it). */
     static volatile Duration requestTimeout = Duration.ofSeconds(10);
+    /**
+     * How often a running command's connection gets an empty {@code err} frame: the client's sign that serve is alive ({@link LiveControl#silenceLimit}); a test
+     * may shorten it.
+     */
+    static volatile Duration keepaliveInterval = Duration.ofSeconds(5);
 
     private final Path directory;
     private final Path socket;
@@ -198,16 +208,21 @@ final class ControlServer implements AutoCloseable {
         int status;
         LiveUnit.Holder.CURRENT.set(live);
         REQUEST_ENV.set(request.env());
+        long keepaliveMillis = Math.max(1, keepaliveInterval.toMillis());
+        ScheduledFuture<?> keepalive = deadlines.scheduleAtFixedRate(stderr::keepalive, keepaliveMillis,
+                keepaliveMillis, TimeUnit.MILLISECONDS);
         try {
             status = Main.execute(new PrintWriter(stdout, true), new PrintWriter(stderr, true), cwd,
                     request.args().toArray(String[]::new));
         } finally {
+            keepalive.cancel(false);
             LiveUnit.Holder.CURRENT.remove();
             REQUEST_ENV.remove();
         }
         stdout.flush();
         stderr.flush();
         synchronized (lock) {
+            stderr.endKeepalives(); // a keepalive that raced with the cancel finds the exit sent
             out.write(("exit " + status + "\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
         }
@@ -256,7 +271,6 @@ final class ControlServer implements AutoCloseable {
         if (stalled != null) {
             closeQuietly(stalled); // a request not yet received is not a running command: not waited for
         }
-        deadlines.shutdownNow();
         thread.shutdown();
         try {
             if (!thread.awaitTermination(60, TimeUnit.SECONDS)) {
@@ -265,6 +279,7 @@ final class ControlServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        deadlines.shutdownNow(); // after the command: its keepalives go on while it finishes
         BackupCommand.environment = previousEnvironment;
         try {
             Files.deleteIfExists(socket);
@@ -280,6 +295,7 @@ final class ControlServer implements AutoCloseable {
         private final Object lock;
         private final StringBuilder pending = new StringBuilder();
         private boolean broken;
+        private boolean keepalivesEnded;
 
         FrameWriter(OutputStream out, String name, Object lock) {
             this.out = out;
@@ -316,6 +332,30 @@ final class ControlServer implements AutoCloseable {
                     LOG.warn("control: client gone, output dropped: {}", e.toString());
                 }
             }
+        }
+
+        /**
+         * Sends an empty frame if nothing else is pending: the client's sign that serve is alive
+         * while the command is silent (the relay prints nothing for it).
+         */
+        void keepalive() {
+            synchronized (lock) {
+                if (broken || keepalivesEnded || !pending.isEmpty()) {
+                    return;
+                }
+                try {
+                    ControlProtocol.writeField(out, name, "");
+                    out.flush();
+                } catch (IOException e) {
+                    broken = true;
+                    LOG.warn("control: client gone, output dropped: {}", e.toString());
+                }
+            }
+        }
+
+        /** No keepalive after this (caller holds the lock, about to send the exit frame). */
+        void endKeepalives() {
+            keepalivesEnded = true;
         }
 
         @Override

@@ -10,11 +10,15 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.ParseResult;
 
@@ -31,6 +35,13 @@ final class LiveControl {
     static final List<String> LIVE_COMMANDS = List.of("status", "snapshot create", "snapshot list", "snapshot delete",
             "snapshot rollback", "backup create", "scrub", "disk fail", "disk replace", "firmware update",
             "firmware inspect");
+
+    /**
+     * How long the client waits without hearing anything from serve (output, or the empty frames
+     * {@link ControlServer#keepaliveInterval} sends while a command runs) before it takes serve for
+     * stopped or hung and gives up; a test may shorten it.
+     */
+    static volatile Duration silenceLimit = Duration.ofSeconds(30);
 
     /** Environment variables a live command may need from the client (sent with the request). */
     static final List<String> FORWARDED_ENV = List.of(BackupCommand.PASSWORD_ENV);
@@ -75,7 +86,9 @@ final class LiveControl {
         } catch (IOException e) {
             return OptionalInt.empty();
         }
-        try (channel) {
+        Duration limit = silenceLimit;
+        SilenceWatch watch = new SilenceWatch(channel, limit);
+        try (channel; watch) {
             Map<String, String> env = new LinkedHashMap<>();
             for (String name : FORWARDED_ENV) {
                 String value = BackupCommand.environment.apply(name);
@@ -84,18 +97,71 @@ final class LiveControl {
                 }
             }
             ControlProtocol.writeRequest(Channels.newOutputStream(channel), cwd.toString(), env, List.of(args));
-            return OptionalInt.of(relay(Channels.newInputStream(channel), out, err));
+            return OptionalInt.of(relay(Channels.newInputStream(channel), out, err, watch));
         } catch (IOException e) {
             out.flush();
-            err.println("scemu: lost the control connection to the process serving " + dir + " (" + e.getMessage() + ")");
+            if (watch.expired()) {
+                err.println("scemu: the process serving " + dir + " sent nothing for " + limit.toSeconds()
+                        + " s: it is stopped or hung (its pid is in " + dir.resolve("unit.lock")
+                        + "); whether the command ran is unknown");
+            } else {
+                err.println("scemu: lost the control connection to the process serving " + dir + " ("
+                        + e.getMessage() + ")");
+            }
             err.flush();
             return OptionalInt.of(1);
         }
     }
 
-    private static int relay(InputStream in, PrintWriter out, PrintWriter err) throws IOException {
+    /**
+     * Closes the control connection once serve has sent nothing for the silence limit, so that a
+     * read blocked on a stopped or hung serve ends (with an {@link IOException}); one daemon thread
+     * a live command, checking four times a limit.
+     */
+    private static final class SilenceWatch implements AutoCloseable {
+        private final ScheduledExecutorService timer;
+        private final long limitNanos;
+        private volatile long heardNanos = System.nanoTime();
+        private volatile boolean expired;
+
+        SilenceWatch(SocketChannel channel, Duration limit) {
+            this.limitNanos = limit.toNanos();
+            this.timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
+                Thread t = new Thread(runnable, "scemu-control-silence");
+                t.setDaemon(true);
+                return t;
+            });
+            long tickMillis = Math.max(1, limit.toMillis() / 4);
+            timer.scheduleWithFixedDelay(() -> {
+                if (System.nanoTime() - heardNanos > limitNanos) {
+                    expired = true;
+                    try {
+                        channel.close();
+                    } catch (IOException e) {
+                        // closing is all that is wanted
+                    }
+                }
+            }, tickMillis, tickMillis, TimeUnit.MILLISECONDS);
+        }
+
+        void heard() {
+            heardNanos = System.nanoTime();
+        }
+
+        boolean expired() {
+            return expired;
+        }
+
+        @Override
+        public void close() {
+            timer.shutdownNow();
+        }
+    }
+
+    private static int relay(InputStream in, PrintWriter out, PrintWriter err, SilenceWatch watch) throws IOException {
         while (true) {
             String line = ControlProtocol.readLine(in);
+            watch.heard();
             String[] words = line.split(" ");
             if (words.length == 2 && words[0].equals("exit")) {
                 out.flush();
@@ -110,6 +176,7 @@ final class LiveControl {
                 throw new IOException("unexpected control response '" + line + "'");
             }
             String text = new String(ControlProtocol.readBody(in, words[1]), StandardCharsets.UTF_8);
+            watch.heard();
             PrintWriter target = words[0].equals("out") ? out : err;
             target.print(text);
             target.flush();

@@ -42,6 +42,8 @@ class ControlChannelTest {
     void cleanUp() {
         ServeCommand.testHook = null;
         ControlServer.requestTimeout = Duration.ofSeconds(10);
+        ControlServer.keepaliveInterval = Duration.ofSeconds(5);
+        LiveControl.silenceLimit = Duration.ofSeconds(30);
         executor.shutdownNow();
     }
 
@@ -185,6 +187,56 @@ class ControlChannelTest {
         }
         assertThatThrownBy(() -> ControlProtocol.readRequest(stream(request.toString())))
                 .hasMessageContaining("more than 16 environment variables");
+    }
+
+    /**
+     * A serve that accepted the connection and then says nothing (stopped with {@code kill -STOP},
+     * hung): the client gives up after the silence limit with a line saying so, status 1. Before, a
+     * live command waited forever.
+     */
+    @Test
+    @Timeout(60)
+    void aLiveCommandGivesUpOnAServeThatSaysNothing() throws Exception {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        LiveControl.silenceLimit = Duration.ofMillis(400);
+        Path socket = ControlSocket.path(dir.toRealPath());
+        try (java.nio.channels.ServerSocketChannel silent = java.nio.channels.ServerSocketChannel.open(
+                StandardProtocolFamily.UNIX)) {
+            silent.bind(UnixDomainSocketAddress.of(socket)); // listens, never answers
+            CliTestSupport.Result result = scemu("status", dir);
+            assertThat(result.status()).as("stderr: %s", result.err()).isEqualTo(1);
+            assertThat(result.err()).contains("sent nothing for").contains("stopped or hung");
+        } finally {
+            Files.deleteIfExists(socket);
+        }
+    }
+
+    /**
+     * A running live command's connection gets empty {@code err} frames (the client's sign that
+     * serve is alive, which it prints nothing for), and none after the exit frame.
+     */
+    @Test
+    void aRunningLiveCommandSendsKeepalivesAndTheClientRelaysItsOutputUnchanged() throws Exception {
+        Path dir = tmp.resolve("unit");
+        createSmallUnit(dir);
+        ControlServer.keepaliveInterval = Duration.ofMillis(1);
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch stop = new CountDownLatch(1);
+        Future<CliTestSupport.Result> serve = serveInThisJvm(dir, running, stop);
+        assertThat(running.await(60, TimeUnit.SECONDS)).isTrue();
+        try {
+            Path socket = dir.toRealPath().resolve("control.sock");
+            String response = raw(socket, List.of("backup", "create", "unit", "-t", tmp.resolve("b").toString()));
+            assertThat(response).contains("err 0\n").endsWith("exit 0\n");
+            LiveControl.silenceLimit = Duration.ofMillis(200); // the keepalives (1 ms) keep a slower command alive
+            CliTestSupport.Result relayed = scemu("backup", "create", dir, "-t", tmp.resolve("b2"));
+            assertThat(relayed.status()).as("stderr: %s", relayed.err()).isZero();
+            assertThat(relayed.out()).contains("stored in");
+        } finally {
+            stop.countDown();
+        }
+        serve.get(60, TimeUnit.SECONDS).ok();
     }
 
     /** One request straight on the socket, from the test's temporary directory; the whole response. */
