@@ -70,23 +70,32 @@ final class RestoreDestination implements BlockDevice {
      * Refuses, before the restore's first write, a restore of {@code image} whose overwrites the
      * unit's snapshot store cannot hold while snapshots need the old contents
      * ({@link SnapshotVolume#requireRoomToOverwrite}: {@code STORE_FULL} with the figures, nothing
-     * written, no mark), where it used to stop once the store ran out, half restored. The blocks are
-     * the image's extent maps clipped to the volume; an image of another block size is left to the
-     * engine's own refusal ({@code GEOMETRY_MISMATCH}).
+     * written, no mark), where it used to stop once the store ran out, half restored. The image's
+     * stored extents are written; its zero runs (unless {@link ZeroPolicy#SKIP}) are zeroed, which
+     * costs nothing where the volume holds zeros already (a sparse volume's holes). Both are clipped
+     * to the volume; an image of another block size is left to the engine's own refusal
+     * ({@code GEOMETRY_MISMATCH}).
      */
     void requireRoomFor(CheckedImage image, ZeroPolicy zeroPolicy, String what) {
         BlockGeometry geometry = host.geometry();
         if (image.chain().get(image.chain().size() - 1).blockSize() != geometry.blockSize()) {
             return;
         }
+        Extent volume = new Extent(0, geometry.blockCount());
+        List<Extent> written = clip(image.restoreExtents(ZeroPolicy.SKIP), volume);
+        List<Extent> zeroed = zeroPolicy == ZeroPolicy.SKIP ? List.of() : clip(image.restoreExtents(zeroPolicy), volume);
+        unit.snapshots().requireRoomToOverwrite(written, zeroed, what);
+    }
+
+    private static List<Extent> clip(List<Extent> extents, Extent volume) {
         List<Extent> clipped = new ArrayList<>();
-        for (Extent e : image.restoreExtents(zeroPolicy)) {
-            Extent inside = e.intersection(new Extent(0, geometry.blockCount()));
+        for (Extent e : extents) {
+            Extent inside = e.intersection(volume);
             if (!inside.isEmpty()) {
                 clipped.add(inside);
             }
         }
-        unit.snapshots().requireRoomToOverwrite(clipped, what);
+        return clipped;
     }
 
     private void markOnce() {

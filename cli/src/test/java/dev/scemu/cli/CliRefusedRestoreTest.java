@@ -108,8 +108,12 @@ class CliRefusedRestoreTest {
         assertThat(imageHashes(dir)).as("refused before the first write: no byte changed, no mark").isEqualTo(before);
         SnapshotVolume.OverwriteCost cost;
         try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
-            long blocks = unit.host().blockCount(); // a full image covers the volume
-            cost = unit.snapshots().overwriteCost(List.of(Extent.of(0, blocks)));
+            // a full image covers the volume: its 4096 blocks of data are written, its zero runs zeroed
+            long blocks = unit.host().blockCount();
+            cost = unit.snapshots().overwriteCost(List.of(Extent.of(0, 4096)), List.of(Extent.of(0, blocks)));
+            assertThat(cost.blocks()).isEqualTo(blocks);
+            assertThat(cost.mappingEntriesNeeded()).as("the written blocks; zeros over the zeros cost nothing")
+                    .isEqualTo(4096);
             assertThat(cost.storeBlocksNeeded()).isGreaterThanOrEqualTo(4096).isGreaterThan(cost.freeStoreBlocks());
             assertThat(unit.snapshots().restoreIncomplete()).isEmpty();
         }
@@ -145,6 +149,32 @@ class CliRefusedRestoreTest {
             long keep = unit.snapshots().listSnapshots().get(0).id();
             assertThat(read(unit.snapshots().snapshot(keep), 0, 512)).isEqualTo(pattern(44, 512));
             assertThat(unit.snapshots().storeUsage().usedStoreBlocks()).isGreaterThanOrEqualTo(512);
+        }
+    }
+    /**
+     * A mostly empty volume whose store holds fewer mapping entries than the volume has blocks: the
+     * image's zero runs over its holes cost nothing (zeros over zeros), so the restore fits and runs.
+     * Counted as writes, every block of the volume took an entry and the restore was refused
+     * (STORE_FULL, "6272000 mapping entries, 344591 free" on a 24 GiB volume).
+     */
+    @Test
+    void zeroRunsOverTheHolesOfASparseVolumeCostTheStoreNothing(@TempDir Path tmp) {
+        Path dir = tmp.resolve("unit");
+        scemu("create", dir, "--disk-size", "64M", "--snapshot-store", "2M").ok();
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            SnapshotVolume.StoreUsage usage = unit.snapshots().storeUsage();
+            assertThat(usage.maxMappingEntries()).as("the test's premise").isLessThan(unit.host().blockCount());
+        }
+        writeVolume(dir, 0, pattern(45, 64));
+        Path backups = tmp.resolve("backups");
+        scemu("backup", "create", dir, "--target", backups, "--image-id", "sparse").ok();
+        writeVolume(dir, 0, pattern(46, 64));
+        scemu("snapshot", "create", dir, "keep").ok();
+        scemu("backup", "restore", dir, "sparse", "--target", backups).ok();
+        try (StorageControlUnit unit = StorageControlUnit.open(dir)) {
+            assertThat(read(unit.host(), 0, 64)).isEqualTo(pattern(45, 64));
+            long keep = unit.snapshots().listSnapshots().get(0).id();
+            assertThat(read(unit.snapshots().snapshot(keep), 0, 64)).isEqualTo(pattern(46, 64));
         }
     }
 }

@@ -141,7 +141,20 @@ public interface SnapshotVolume extends BlockDevice {
      * they are exact for an overwrite with other, non-zero data. The cost is that of the volume
      * now: blocks a snapshot created later needs are not counted.
      */
-    OverwriteCost overwriteCost(java.util.Collection<Extent> extents);
+    default OverwriteCost overwriteCost(java.util.Collection<Extent> extents) {
+        return overwriteCost(extents, java.util.List.of());
+    }
+
+    /**
+     * {@link #overwriteCost(java.util.Collection)} of a bulk writer that writes data over
+     * {@code writes} and zeros (a trim, or zero blocks) over {@code zeroed}, as a restore does with
+     * an image's stored extents and its zero runs (a block in both counts as written). A zeroed
+     * block costs nothing where it holds zeros already (zeros over zeros are skipped like any
+     * identical write), so on a sparse volume only the zeroed blocks the data device reports as
+     * {@code DATA} count, and when the bound does not fit, only those that do not read as zeros.
+     * A written block over zeros still takes a mapping entry (without a copy).
+     */
+    OverwriteCost overwriteCost(java.util.Collection<Extent> writes, java.util.Collection<Extent> zeroed);
 
     /**
      * {@link #overwriteCost} of {@code extents}, refused up front when the store cannot hold it:
@@ -154,7 +167,13 @@ public interface SnapshotVolume extends BlockDevice {
      *
      * @return the cost, for a caller that reports it
      */
-    OverwriteCost requireRoomToOverwrite(java.util.Collection<Extent> extents, String what);
+    default OverwriteCost requireRoomToOverwrite(java.util.Collection<Extent> extents, String what) {
+        return requireRoomToOverwrite(extents, java.util.List.of(), what);
+    }
+
+    /** {@link #requireRoomToOverwrite(java.util.Collection, String)} of {@link #overwriteCost(java.util.Collection, java.util.Collection)}. */
+    OverwriteCost requireRoomToOverwrite(java.util.Collection<Extent> writes, java.util.Collection<Extent> zeroed,
+                                         String what);
 
     /**
      * Store figures.

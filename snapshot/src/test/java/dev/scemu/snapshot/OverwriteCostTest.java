@@ -67,6 +67,50 @@ class OverwriteCostTest {
     }
 
     /**
+     * A restore zeroes its image's zero runs: zeros over zeros are skipped, so zeroing costs only
+     * where the data device holds data. On a volume with a snapshot whose mapping table is far
+     * smaller than the volume, zeroing the whole (sparse) volume fits; counting it as writes did
+     * not (a restore of an empty image was refused). Zeroing blocks that hold data costs what
+     * writing them does; where the map says data but the blocks read as zeros (the bound does not
+     * fit), it costs nothing.
+     */
+    @Test
+    void zeroingCostsOnlyWhereTheDataDeviceHoldsDataThatIsNotZeros() {
+        Random random = new Random(6);
+        try (BlockDevice data = Media.memory("data", new BlockGeometry(BLOCK_SIZE, BLOCKS));
+             BlockDevice store = Media.memory("store", new BlockGeometry(BLOCK_SIZE, 400))) {
+            // a mapping table smaller than the volume, as a unit's store sized below its volume has; a copy pool
+            // smaller than the 512 blocks the medium reports as data (two 256-block chunks), so the bound is refined
+            SnapshotVolume volume = SnapshotVolume.format(data, store, SnapshotConfig.defaults().withMaxMappingEntries(1024));
+            VolumeTesting.write(volume, 0, VolumeTesting.randomBytes(random, 16 * BLOCK_SIZE), false);
+            VolumeTesting.write(volume, CHUNK_BLOCKS, new byte[CHUNK_BLOCKS * BLOCK_SIZE], false); // zeros, but data
+            volume.createSnapshot("before");
+            SnapshotVolume.StoreUsage usage = volume.storeUsage();
+            List<Extent> whole = List.of(Extent.of(0, BLOCKS));
+            assertThat(usage.maxMappingEntries()).as("the test's premise").isLessThan(BLOCKS);
+            assertThat(volume.overwriteCost(whole).fits()).as("every block written: more entries than the table")
+                    .isFalse();
+
+            SnapshotVolume.OverwriteCost zeroing = volume.overwriteCost(List.of(), whole);
+            assertThat(zeroing.blocks()).isEqualTo(BLOCKS);
+            assertThat(usage.storeBlocks()).as("the test's premise").isLessThan(2 * CHUNK_BLOCKS);
+            assertThat(zeroing.storeBlocksNeeded()).as("only the 16 blocks of data, not the zeros").isEqualTo(16);
+            assertThat(zeroing.mappingEntriesNeeded()).isEqualTo(16);
+            assertThat(zeroing.fits()).isTrue();
+            assertThat(volume.requireRoomToOverwrite(List.of(Extent.of(0, 4)), whole, "a restore").mappingEntriesNeeded())
+                    .as("4 blocks written (entries, copies), the other 12 of data zeroed").isEqualTo(16);
+
+            // zeroing them is what the bound said: 16 copies, 16 entries
+            volume.trim(0, BLOCKS);
+            volume.flush();
+            SnapshotVolume.StoreUsage after = volume.storeUsage();
+            assertThat(after.usedStoreBlocks() - usage.usedStoreBlocks()).isEqualTo(16);
+            assertThat(after.mappingEntries() - usage.mappingEntries()).isEqualTo(16);
+            volume.close();
+        }
+    }
+
+    /**
      * A data device that reports data everywhere (here zeros written over the whole medium; on a
      * unit, a rebuilt RAID member) gives a bound of the whole volume; when that does not fit, the
      * candidate blocks are read and only those that are not all zeros count (a restore onto a

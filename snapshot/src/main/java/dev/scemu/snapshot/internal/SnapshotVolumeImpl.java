@@ -852,15 +852,18 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     // ------------------------------------------------------------------ overwrite cost
 
     @Override
-    public OverwriteCost overwriteCost(java.util.Collection<Extent> extents) {
-        List<Extent> blocks = Extent.union(extents);
-        for (Extent e : blocks) {
-            geometry().checkRange(e.lba(), e.blockCount());
+    public OverwriteCost overwriteCost(java.util.Collection<Extent> writes, java.util.Collection<Extent> zeroed) {
+        List<Extent> written = Extent.union(writes);
+        List<Extent> zeroedOnly = minus(Extent.union(zeroed), written);
+        for (List<Extent> list : List.of(written, zeroedOnly)) {
+            for (Extent e : list) {
+                geometry().checkRange(e.lba(), e.blockCount());
+            }
         }
         writeGate.writeLock().lock(); // no run, snapshot change or deletion while counting (as the store-full slow path)
         try {
             checkUsable();
-            return costLocked(blocks);
+            return costLocked(written, zeroedOnly);
         } catch (RuntimeException e) {
             throw noteFailure(e);
         } finally {
@@ -869,8 +872,9 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     }
 
     @Override
-    public OverwriteCost requireRoomToOverwrite(java.util.Collection<Extent> extents, String what) {
-        OverwriteCost cost = overwriteCost(extents);
+    public OverwriteCost requireRoomToOverwrite(java.util.Collection<Extent> writes, java.util.Collection<Extent> zeroed,
+                                                String what) {
+        OverwriteCost cost = overwriteCost(writes, zeroed);
         if (cost.fits() || cost.policy() != StoreFullPolicy.REFUSE_WRITE) {
             return cost;
         }
@@ -884,40 +888,88 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
                 + " written: delete snapshots to free the store");
     }
 
-    /** Caller holds writeGate exclusively: the index, the snapshot set and the free counts hold still. */
-    private OverwriteCost costLocked(List<Extent> blocks) {
-        long total = 0;
-        for (Extent e : blocks) {
-            total += e.blockCount();
-        }
+    /**
+     * Caller holds writeGate exclusively: the index, the snapshot set and the free counts hold still.
+     * {@code written} and {@code zeroed} are disjoint unions. A written block a snapshot sees takes an
+     * entry, and a copy where the data device may hold data; a zeroed one takes both only where the
+     * data device may hold data (zeros over zeros are skipped). When that bound does not fit, the
+     * candidates are read and only those that do not hold zeros count as copies (and, zeroed, as entries).
+     */
+    private OverwriteCost costLocked(List<Extent> written, List<Extent> zeroed) {
+        long writtenBlocks = blockCount(written);
+        long total = writtenBlocks + blockCount(zeroed);
         long entries = 0;
         long copies = 0;
         if (s.liveEpochs.length > 0 && total > 0) {
-            List<Extent> mayHoldData = new ArrayList<>(); // the data device's map, asked outside meta (it may seek)
-            for (Extent e : blocks) {
-                s.data.mapAllocation(e.lba(), e.blockCount(), (lba, count, allocation) -> {
-                    if (allocation == dev.scemu.core.Allocation.DATA) {
-                        Extent d = new Extent(lba, count).intersection(e);
-                        if (!d.isEmpty()) {
-                            mayHoldData.add(d);
-                        }
-                    }
-                    return true;
-                });
-            }
-            List<Extent> dataBlocks = Extent.union(mayHoldData);
+            List<Extent> writtenData = mayHoldData(written); // the data device's map, asked outside meta (it may seek)
+            List<Extent> zeroedData = mayHoldData(zeroed);
+            long writtenSeen;
+            long zeroedSeen;
             synchronized (s.meta) {
-                entries = seenBySnapshots(blocks, total);
-                copies = seenBySnapshots(dataBlocks, -1);
+                writtenSeen = seenBySnapshots(written, writtenBlocks);
+                zeroedSeen = seenBySnapshots(zeroedData, -1);
+                copies = seenBySnapshots(writtenData, -1) + zeroedSeen;
             }
-            if (copies > s.freeMap.freeCount()) {
-                copies = notZeroSeenBySnapshots(dataBlocks); // a rebuilt or scrubbed member reports data everywhere
+            entries = writtenSeen + zeroedSeen;
+            if (copies > s.freeMap.freeCount() || entries > s.index.freeEntries()) {
+                // a rebuilt or scrubbed member reports data everywhere: read what the map cannot tell
+                long zeroedNotZero = notZeroSeenBySnapshots(zeroedData);
+                copies = notZeroSeenBySnapshots(writtenData) + zeroedNotZero;
+                entries = writtenSeen + zeroedNotZero;
             }
         }
         synchronized (s.meta) {
             return new OverwriteCost(total, entries, copies, s.index.freeEntries(), s.freeMap.freeCount(),
                     s.freeMap.blockCount(), s.snapshots.size(), s.layout.storeFullPolicy());
         }
+    }
+
+    /** The parts of {@code extents} the data device reports as {@code DATA}, as a union. */
+    private List<Extent> mayHoldData(List<Extent> extents) {
+        List<Extent> data = new ArrayList<>();
+        for (Extent e : extents) {
+            s.data.mapAllocation(e.lba(), e.blockCount(), (lba, count, allocation) -> {
+                if (allocation == dev.scemu.core.Allocation.DATA) {
+                    Extent d = new Extent(lba, count).intersection(e);
+                    if (!d.isEmpty()) {
+                        data.add(d);
+                    }
+                }
+                return true;
+            });
+        }
+        return Extent.union(data);
+    }
+
+    private static long blockCount(List<Extent> extents) {
+        long count = 0;
+        for (Extent e : extents) {
+            count += e.blockCount();
+        }
+        return count;
+    }
+
+    /** {@code from} without the blocks of {@code remove} (both unions, increasing); a union. */
+    private static List<Extent> minus(List<Extent> from, List<Extent> remove) {
+        List<Extent> left = new ArrayList<>();
+        int r = 0;
+        for (Extent e : from) {
+            long at = e.lba();
+            while (r < remove.size() && remove.get(r).endLba() <= at) {
+                r++;
+            }
+            for (int i = r; i < remove.size() && remove.get(i).lba() < e.endLba(); i++) {
+                Extent cut = remove.get(i);
+                if (cut.lba() > at) {
+                    left.add(new Extent(at, cut.lba() - at));
+                }
+                at = Math.max(at, cut.endLba());
+            }
+            if (at < e.endLba()) {
+                left.add(new Extent(at, e.endLba() - at));
+            }
+        }
+        return left;
     }
 
     /**
