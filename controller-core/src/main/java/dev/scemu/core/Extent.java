@@ -81,6 +81,32 @@ public record Extent(long lba, long blockCount) implements Comparable<Extent> {
         return union;
     }
 
+    /**
+     * The blocks of {@code from} that {@code removed} does not cover; both as {@link #union} returns
+     * them (increasing, disjoint), and so is the result.
+     */
+    public static java.util.List<Extent> difference(java.util.List<Extent> from, java.util.List<Extent> removed) {
+        java.util.List<Extent> left = new java.util.ArrayList<>();
+        int first = 0;
+        for (Extent e : from) {
+            long cursor = e.lba;
+            while (first < removed.size() && removed.get(first).endLba() <= cursor) {
+                first++;
+            }
+            for (int k = first; k < removed.size() && removed.get(k).lba < e.endLba(); k++) {
+                Extent cut = removed.get(k);
+                if (cut.lba > cursor) {
+                    left.add(new Extent(cursor, cut.lba - cursor));
+                }
+                cursor = Math.max(cursor, cut.endLba());
+            }
+            if (cursor < e.endLba()) {
+                left.add(new Extent(cursor, e.endLba() - cursor));
+            }
+        }
+        return left;
+    }
+
     @Override
     public int compareTo(Extent o) {
         int c = Long.compare(lba, o.lba);

@@ -15,4 +15,14 @@ class ExtentUnionTest {
         assertThat(Extent.union(List.of())).isEmpty();
         assertThat(Extent.union(List.of(Extent.of(7, 0)))).isEmpty();
     }
+
+    @Test
+    void differenceKeepsTheBlocksTheRemovedExtentsDoNotCover() {
+        List<Extent> from = List.of(Extent.of(0, 10), Extent.of(20, 10), Extent.of(40, 5));
+        assertThat(Extent.difference(from, List.of(Extent.of(2, 3), Extent.of(8, 14), Extent.of(25, 1))))
+                .containsExactly(Extent.of(0, 2), Extent.of(5, 3), Extent.of(22, 3), Extent.of(26, 4), Extent.of(40, 5));
+        assertThat(Extent.difference(from, List.of())).isEqualTo(from);
+        assertThat(Extent.difference(from, List.of(Extent.of(0, 100)))).isEmpty();
+        assertThat(Extent.difference(List.of(), from)).isEmpty();
+    }
 }

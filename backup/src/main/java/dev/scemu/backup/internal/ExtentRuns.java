@@ -26,29 +26,9 @@ final class ExtentRuns {
         return builder.build();
     }
 
-    /** {@code covered} minus {@code removed}; both normalized. */
+    /** {@code covered} minus {@code removed}; both normalized ({@link Extent#difference}). */
     static List<Extent> subtract(List<Extent> covered, List<Extent> removed) {
-        List<Extent> out = new ArrayList<>();
-        int j = 0;
-        for (Extent c : covered) {
-            long cursor = c.lba();
-            while (j < removed.size() && removed.get(j).endLba() <= cursor) {
-                j++;
-            }
-            int k = j;
-            while (k < removed.size() && removed.get(k).lba() < c.endLba()) {
-                Extent r = removed.get(k);
-                if (r.lba() > cursor) {
-                    out.add(new Extent(cursor, r.lba() - cursor));
-                }
-                cursor = Math.max(cursor, r.endLba());
-                k++;
-            }
-            if (cursor < c.endLba()) {
-                out.add(new Extent(cursor, c.endLba() - cursor));
-            }
-        }
-        return out;
+        return Extent.difference(covered, removed);
     }
 
     /** Whether every extent of {@code inner} lies inside {@code outer} (both normalized). */

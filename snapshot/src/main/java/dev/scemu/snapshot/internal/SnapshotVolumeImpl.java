@@ -854,7 +854,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     @Override
     public OverwriteCost overwriteCost(java.util.Collection<Extent> writes, java.util.Collection<Extent> zeroed) {
         List<Extent> written = Extent.union(writes);
-        List<Extent> zeroedOnly = minus(Extent.union(zeroed), written);
+        List<Extent> zeroedOnly = Extent.difference(Extent.union(zeroed), written);
         for (List<Extent> list : List.of(written, zeroedOnly)) {
             for (Extent e : list) {
                 geometry().checkRange(e.lba(), e.blockCount());
@@ -947,29 +947,6 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             count += e.blockCount();
         }
         return count;
-    }
-
-    /** {@code from} without the blocks of {@code remove} (both unions, increasing); a union. */
-    private static List<Extent> minus(List<Extent> from, List<Extent> remove) {
-        List<Extent> left = new ArrayList<>();
-        int r = 0;
-        for (Extent e : from) {
-            long at = e.lba();
-            while (r < remove.size() && remove.get(r).endLba() <= at) {
-                r++;
-            }
-            for (int i = r; i < remove.size() && remove.get(i).lba() < e.endLba(); i++) {
-                Extent cut = remove.get(i);
-                if (cut.lba() > at) {
-                    left.add(new Extent(at, cut.lba() - at));
-                }
-                at = Math.max(at, cut.endLba());
-            }
-            if (at < e.endLba()) {
-                left.add(new Extent(at, e.endLba() - at));
-            }
-        }
-        return left;
     }
 
     /**
