@@ -21,4 +21,22 @@ public enum Allocation {
     public boolean readsAsZeros() {
         return this != DATA;
     }
+
+    /**
+     * The parts of {@code range} that {@code device} reports as {@link #DATA} (may hold anything
+     * but zeros), increasing and clipped to the range: what a writer of zeros has to touch.
+     */
+    public static java.util.List<Extent> dataExtents(BlockDevice device, Extent range) {
+        java.util.List<Extent> data = new java.util.ArrayList<>();
+        device.mapAllocation(range.lba(), range.blockCount(), (lba, blockCount, allocation) -> {
+            if (allocation == DATA) {
+                Extent inside = new Extent(lba, blockCount).intersection(range);
+                if (!inside.isEmpty()) {
+                    data.add(inside);
+                }
+            }
+            return true;
+        });
+        return data;
+    }
 }

@@ -314,19 +314,8 @@ public final class RestoreRun {
             if (z.lba() >= end) {
                 continue;
             }
-            List<Extent> mayHoldData = new ArrayList<>();
             try {
-                destination.mapAllocation(z.lba(), end - z.lba(), (lba, blockCount, allocation) -> {
-                    if (allocation == Allocation.DATA) {
-                        long from = Math.max(lba, z.lba());
-                        long to = Math.min(lba + blockCount, end);
-                        if (to > from) {
-                            mayHoldData.add(new Extent(from, to - from));
-                        }
-                    }
-                    return true;
-                });
-                for (Extent d : mayHoldData) {
+                for (Extent d : Allocation.dataExtents(destination, new Extent(z.lba(), end - z.lba()))) {
                     if (zeroBuffer == null) {
                         destination.trim(d.lba(), d.blockCount());
                     } else {

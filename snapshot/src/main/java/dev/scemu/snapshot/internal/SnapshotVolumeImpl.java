@@ -906,9 +906,9 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
             long writtenSeen;
             long zeroedSeen;
             synchronized (s.meta) {
-                writtenSeen = seenBySnapshots(written, writtenBlocks);
-                zeroedSeen = seenBySnapshots(zeroedData, -1);
-                copies = seenBySnapshots(writtenData, -1) + zeroedSeen;
+                writtenSeen = seenBySnapshots(written);
+                zeroedSeen = seenBySnapshots(zeroedData);
+                copies = seenBySnapshots(writtenData) + zeroedSeen;
             }
             entries = writtenSeen + zeroedSeen;
             if (copies > s.freeMap.freeCount() || entries > s.index.freeEntries()) {
@@ -928,15 +928,7 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
     private List<Extent> mayHoldData(List<Extent> extents) {
         List<Extent> data = new ArrayList<>();
         for (Extent e : extents) {
-            s.data.mapAllocation(e.lba(), e.blockCount(), (lba, count, allocation) -> {
-                if (allocation == dev.scemu.core.Allocation.DATA) {
-                    Extent d = new Extent(lba, count).intersection(e);
-                    if (!d.isEmpty()) {
-                        data.add(d);
-                    }
-                }
-                return true;
-            });
+            data.addAll(dev.scemu.core.Allocation.dataExtents(s.data, e));
         }
         return Extent.union(data);
     }
@@ -991,13 +983,8 @@ public final class SnapshotVolumeImpl extends AbstractBlockDevice implements Sna
      * have a mapping entry. Looks up each block, or walks the table's lbas once when it has fewer
      * than a quarter as many (the choice {@link #lbasWithEntryAt} makes). Caller holds meta.
      */
-    private long seenBySnapshots(List<Extent> extents, long total) {
-        if (total < 0) {
-            total = 0;
-            for (Extent e : extents) {
-                total += e.blockCount();
-            }
-        }
+    private long seenBySnapshots(List<Extent> extents) {
+        long total = blockCount(extents);
         MappingIndex index = s.index;
         if (total < index.entryCount() * 4) {
             long seen = 0;
