@@ -2,12 +2,13 @@
 # The "backup" section of the report: scemu's backup and restore of the 1 GiB half-used test image
 # beside zstd -3 -T2 / zstd -d -T2 on the same bytes, in one run, as ratios.
 #
-# Usage: bench/backup.sh [--runs N] [--image FILE] [--no-build] [--no-engine] [--against DIR]
+# Usage: bench/backup.sh [--runs N] [--image FILE] [--no-build] [--no-engine] [--against DIR] [--out DIR]
 #   --image FILE  use this raw image instead of generating it (1 GiB, seed 42)
 #   --runs N      rounds (default 3); each round runs every command once, interleaved
 #   --no-engine   skip the in-JVM engine figures (BackupBenchmarkTest)
 #   --against DIR also run DIR/scemu (another checkout with its jar built, e.g. main's) in every
 #                 round, alternating which build goes first, on the same unit: an A/B in one run
+#   --out DIR     where the results go (default bench/results)
 # Needs: zstd, nbdcopy (libnbd-bin), python3 (the generator); the image generator is
 # ../shared/bench/make-test-image.sh relative to the repository root (it lives in the shared folder
 # beside the repository, not in it: without it, pass --image). Work files go to a tmpfs directory
@@ -29,6 +30,7 @@ image=""
 build=1
 engine=1
 against=""
+out=bench/results
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift ;;
@@ -36,7 +38,8 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --no-engine) engine=0 ;;
     --against) against=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --out) out=$2; shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -67,7 +70,6 @@ cleanup() {
   if [ -z "${SCEMU_BENCH_DIR:-}" ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
-out=bench/results
 mkdir -p "$out"
 log() { echo "[backup bench] $*" >&2; }
 
@@ -147,6 +149,7 @@ if [ "$engine" = 1 ]; then
     -Dscemu.bench.image="$image" -Dscemu.bench.dir="$work/engine" -Dscemu.bench.runs="$runs" \
     -Djacoco.skip=true > "$work/engine.log" 2>&1 || { tail -30 "$work/engine.log" >&2; exit 1; }
   cp backup/target/backup-benchmark.txt "$out/backup-engine.txt"
+  cp backup/target/backup-benchmark.json "$out/backup-engine.json"
   engine_text=$(cat "$out/backup-engine.txt")
 fi
 
@@ -168,6 +171,15 @@ if against:
                     f"{mac:.3f} s (rounds {ac_all}; speed {zc / mac:.2f}x zstd; this build / that build "
                     f"{sc / mac:.2f}), restore {mar:.3f} s (rounds {ar_all}; speed {zd / mar:.2f}x zstd -d; this / that "
                     f"{sr / mar:.2f}).\n")
+import json, os
+def rounds(text):
+    return [float(x) for x in text.split()]
+with open(os.path.join(os.path.dirname(out), 'backup.json'), 'w') as f:
+    json.dump({"image": image, "imageBytes": size, "runs": int(runs), "nproc": int(nproc), "load": load, "java": java,
+               "zstdSeconds": zc, "zstdBytes": zs, "createSeconds": sc, "scemuImageBytes": ss,
+               "zstdDecompressSeconds": zd, "restoreSeconds": sr,
+               "zstdRounds": rounds(zc_all), "createRounds": rounds(sc_all),
+               "zstdDecompressRounds": rounds(zd_all), "restoreRounds": rounds(sr_all)}, f, indent=1)
 with open(out, 'w') as f:
     f.write(f"""# Backup beside zstd (bench/backup.sh)
 

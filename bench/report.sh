@@ -4,7 +4,8 @@
 # ratios in process and over NBD (bench/nbd-scale.sh: fio against `scemu serve`), scemu over
 # NBD (the off-heap bench server, and `scemu serve` on its default mapped-file disks through
 # bench/nbd-fio.sh) against nbdkit memory and qemu-nbd (qcow2 with one internal snapshot) with fio's
-# nbd engine, then renders
+# nbd engine, issue #21's figures against native tools (parity XOR and full-stripe writes against C,
+# the diff compare against memcmp, bench/backup.sh and bench/backup-sparse.sh against zstd), then renders
 # bench/results/REPORT.md and the PNG charts from this run's JSON (dev.scemu.benchmarks.report).
 #
 # Usage: bench/report.sh [--quick|--full] [--no-build] [--bench-dir DIR]
@@ -52,6 +53,9 @@ if [ "$mode" = full ]; then
   concurrency_args=(15 500)
   scale_args=(--rounds 10 --slice-ms 1000)
   nbd_scale_args=(--full)
+  ratio_rounds=40
+  backup_runs=5
+  sparse_runs=3
 else
   jmh_args=(-f 1 -wi 2 -i 2 -w 300ms -r 300ms)
   latency_seconds=2
@@ -62,6 +66,9 @@ else
   # about 0.15-0.3 ms per spread write on this VM's ext4 (one extent each, online discard), 1-2 min a
   # stack at 5 s slices (docs/benchmarks.md, "Scale over NBD, as the issue words it")
   nbd_scale_args=(--quick --seconds 2)
+  ratio_rounds=20
+  backup_runs=3
+  sparse_runs=2
 fi
 
 out=bench/results
@@ -233,6 +240,30 @@ if [ "$have_fio" = 1 ]; then
     echo "qcow2.note=qemu-nbd/qemu-img not installed: skipped." >> "$props"
   fi
 fi
+
+# 4b. issue #21 against native tools: the parity XOR kernel in use and the RAID-5 full-stripe write
+# (against the C loop of bench/c/xor.c and a memory copy), the diff compare (against memcmp), backup and
+# restore beside zstd (bench/backup.sh: whole processes and the engine) and the sparse 576 GiB backup
+# (bench/backup-sparse.sh); section 8 of the report judges them
+clib=""
+if command -v gcc >/dev/null; then
+  clib=$(mktemp --suffix=.so)
+  bench/c/run-xor.sh --lib "$clib" || { log "bench/c/run-xor.sh --lib failed: no C reference"; clib=""; }
+fi
+log "InterleavedRatios xor raid, CompareRatios (${ratio_rounds} rounds of 50 ms)"
+"${JAVA_RUN[@]}" -cp "$JAR" dev.scemu.benchmarks.raid.InterleavedRatios ${clib:+--c-lib "$clib"} \
+  --rounds "$ratio_rounds" --slice-ms 50 --json "$out/parity.json" xor raid > "$out/parity.log" 2>&1 \
+  || { log "InterleavedRatios failed, see $out/parity.log"; tail -20 "$out/parity.log" >&2; }
+"${JAVA_RUN[@]}" ${clib:+-Dscemu.bench.clib="$clib"} -cp "$JAR" dev.scemu.benchmarks.snapshot.CompareRatios \
+  --json "$out/compare.json" "$ratio_rounds" 50 4096 16384 65536 > "$out/compare.log" 2>&1 \
+  || { log "CompareRatios failed, see $out/compare.log"; tail -20 "$out/compare.log" >&2; }
+[ -n "$clib" ] && rm -f "$clib"
+log "backup beside zstd: bench/backup.sh --runs $backup_runs"
+bench/backup.sh --runs "$backup_runs" --no-build --out "$out" > "$out/backup.log" 2>&1 \
+  || { log "bench/backup.sh failed, see $out/backup.log"; tail -5 "$out/backup.log" >&2; }
+log "sparse backup: bench/backup-sparse.sh --runs $sparse_runs in $bench_dir"
+bench/backup-sparse.sh --runs "$sparse_runs" --bench-dir "$bench_dir" --out "$out" > "$out/backup-sparse.log" 2>&1 \
+  || { log "bench/backup-sparse.sh failed, see $out/backup-sparse.log"; tail -5 "$out/backup-sparse.log" >&2; }
 
 # 5. render
 end_epoch=$(date +%s)

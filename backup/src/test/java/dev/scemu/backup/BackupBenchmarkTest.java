@@ -29,7 +29,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * regions zeroed (30 % used). Outputs go to {@code scemu.bench.dir} (default {@code
  * target/backup-bench} of the module; {@code bench/backup.sh} points it at a tmpfs directory so
  * neither side pays for a disk). Median of {@code scemu.bench.runs} runs (default 3). The report
- * goes to stdout and {@code target/backup-benchmark.txt}.
+ * goes to stdout and {@code target/backup-benchmark.txt}; its medians, one JSON object per volume and
+ * password setting, to {@code target/backup-benchmark.json} (what {@code bench/report.sh} judges).
  */
 @EnabledIfSystemProperty(named = "scemu.bench.image", matches = ".+")
 class BackupBenchmarkTest {
@@ -44,6 +45,7 @@ class BackupBenchmarkTest {
         Files.createDirectories(dir);
         byte[] raw = Files.readAllBytes(image);
         StringBuilder report = new StringBuilder();
+        List<String> json = new ArrayList<>();
         report.append(String.format(Locale.ROOT, "machine: %d cpus, java %s, load average %.1f, chunk %d B, %d runs (median)%n",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
@@ -51,11 +53,12 @@ class BackupBenchmarkTest {
         report.append("crypto: ").append(BackupEngine.cryptoImplementation()).append(System.lineSeparator());
         report.append("Argon2id: ").append(BackupEngine.kdfImplementation()).append(System.lineSeparator());
         warmUp(raw, dir);
-        bench("test image (50 % used)", raw, dir, runs, report);
+        bench("test image (50 % used)", raw, dir, runs, report, json);
         byte[] thirty = thirtyPercentUsed(raw);
-        bench("30 % used", thirty, dir, runs, report);
+        bench("30 % used", thirty, dir, runs, report, json);
         System.out.println(report);
         Files.writeString(Path.of("target", "backup-benchmark.txt"), report.toString());
+        Files.writeString(Path.of("target", "backup-benchmark.json"), "[\n" + String.join(",\n", json) + "\n]\n");
     }
 
     /** JIT warm-up of every path (zstd, AES-GCM, SHA-256, both restores) on the first 128 MiB, not measured. */
@@ -106,7 +109,8 @@ class BackupBenchmarkTest {
         return true;
     }
 
-    private static void bench(String name, byte[] raw, Path dir, int runs, StringBuilder report) throws Exception {
+    private static void bench(String name, byte[] raw, Path dir, int runs, StringBuilder report, List<String> json)
+            throws Exception {
         long bytes = raw.length;
         Path rawFile = dir.resolve("raw.img");
         Files.write(rawFile, raw);
@@ -208,6 +212,12 @@ class BackupBenchmarkTest {
                 report.append(row("scemu restore (one pass)", bytes, median(restoreOnePass), size, bytes));
                 report.append(String.format(Locale.ROOT, "  ratio restore/zstd -d: verify-first %.2fx, one-pass %.2fx%n",
                         median(zstdD) / median(restoreVerified), median(zstdD) / median(restoreOnePass)));
+                json.add(String.format(Locale.ROOT, "{\"volume\": \"%s\", \"encrypted\": %b, \"volumeBytes\": %d, "
+                        + "\"usedBytes\": %d, \"runs\": %d, \"zstdSeconds\": %.4f, \"zstdBytes\": %d, "
+                        + "\"backupSeconds\": %.4f, \"imageBytes\": %d, \"zstdDecompressSeconds\": %.4f, "
+                        + "\"restoreSeconds\": %.4f, \"restoreOnePassSeconds\": %.4f, \"verifySeconds\": %.4f}",
+                        name, encrypted, bytes, usedBytes, runs, median(zstdC), zstdSize, median(backup), size,
+                        median(zstdD), median(restoreVerified), median(restoreOnePass), median(verify)));
             }
         }
         deleteTree(dir.resolve("target"));

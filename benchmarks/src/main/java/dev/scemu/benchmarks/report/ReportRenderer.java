@@ -45,7 +45,10 @@ import org.jfree.data.category.DefaultCategoryDataset;
  *   <li>{@code nbd-scale.json}: {@code bench/nbd-scale.sh} through {@link NbdScaleCollector} (the same
  *       target as {@code scale.json}, as issue #20 words it: fio over NBD against {@code scemu serve});</li>
  *   <li>{@code nbd/SERVER-JOB.json}: fio's JSON output per server and job, and
- *       {@code nbd/servers.properties} (which servers ran, which were skipped and why).</li>
+ *       {@code nbd/servers.properties} (which servers ran, which were skipped and why);</li>
+ *   <li>{@code parity.json}, {@code compare.json}, {@code backup.json}, {@code backup-engine.json},
+ *       {@code backup-sparse.json}: the parity, compare and backup figures against native tools
+ *       ({@link NativeAndBackupSection}).</li>
  * </ul>
  * A missing input gives a note in its section instead of figures. Runs headless.
  *
@@ -77,7 +80,7 @@ public final class ReportRenderer {
     /** Each target of bench/targets.properties evaluated in this run: {target, measured, met / NOT met}. */
     private final List<String[]> targets = new ArrayList<>();
 
-    private final Targets goals;
+    final Targets goals;
 
     private ReportRenderer(Path dir, Targets goals) {
         this.dir = dir;
@@ -110,19 +113,20 @@ public final class ReportRenderer {
         nbdScale();
         nbd();
         summary();
+        new NativeAndBackupSection(this).render();
         Files.writeString(dir.resolve("REPORT.md"), md.toString());
         Files.writeString(dir.resolve("README-summary.md"), readmeSummary());
     }
 
     /** Records a target's outcome for the README summary and returns "met" / "NOT met". */
-    private String target(String what, String measured, boolean met) {
+    String target(String what, String measured, boolean met) {
         String verdict = met ? "met" : "NOT met";
         targets.add(new String[] {what, measured, verdict});
         return verdict;
     }
 
     /** Records a target this run has no figure for (its input is missing), so the summary shows the gap. */
-    private void notMeasured(String what, String why) {
+    void notMeasured(String what, String why) {
         targets.add(new String[] {what, why, "not measured"});
     }
 
@@ -146,7 +150,7 @@ public final class ReportRenderer {
 
     // ================================================================== helpers
 
-    private Object readJson(String name) throws IOException {
+    Object readJson(String name) throws IOException {
         Path p = dir.resolve(name);
         if (!Files.exists(p) || Files.size(p) == 0) {
             return null;
@@ -154,7 +158,7 @@ public final class ReportRenderer {
         return Json.parse(Files.readString(p));
     }
 
-    private void line(String format, Object... args) {
+    void line(String format, Object... args) {
         md.append(String.format(Locale.ROOT, format, args)).append('\n');
     }
 

@@ -1,13 +1,18 @@
 package dev.scemu.benchmarks.snapshot;
 
 import dev.scemu.benchmarks.raid.CBaseline;
+import dev.scemu.benchmarks.report.Json;
 import dev.scemu.benchmarks.report.SameRunRatios;
 import dev.scemu.core.NativeMemory;
 import dev.scemu.snapshot.internal.BlockCompare;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.function.BooleanSupplier;
 
@@ -23,8 +28,12 @@ import java.util.function.BooleanSupplier;
  *
  * <pre>
  * java $SCEMU_JVM_FLAGS [-Dscemu.bench.clib=/tmp/libscemuxor.so] -cp benchmarks/target/benchmarks.jar \
- *     dev.scemu.benchmarks.snapshot.CompareRatios [ROUNDS] [SLICE_MS] [BYTES...]
+ *     dev.scemu.benchmarks.snapshot.CompareRatios [--json OUT] [ROUNDS] [SLICE_MS] [BYTES...]
  * </pre>
+ *
+ * <p>{@code --json OUT} writes, per size, {@code BlockCompare.equal} against {@code memcmp} called
+ * once per compare (issue #21's target) and, with the C library, against {@code memcmp} without
+ * the call, for {@code bench/report.sh}'s renderer.
  */
 public final class CompareRatios {
 
@@ -36,7 +45,23 @@ public final class CompareRatios {
     private CompareRatios() {
     }
 
-    public static void main(String[] args) throws Exception {
+    private static final String MEMCMP_CASE = "memcmp via JNA, one call per compare (reference)";
+    private static final String EQUAL_CASE = "BlockCompare.equal (after)";
+    private static final String C_LOOP_CASE = "memcmp x 16 in C per JNA call";
+
+    public static void main(String[] commandLine) throws Exception {
+        Path json = null;
+        String[] args = commandLine;
+        if (args.length > 1 && args[0].equals("--json")) {
+            json = Path.of(args[1]);
+            args = Arrays.copyOfRange(args, 2, args.length);
+        }
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("harness", CompareRatios.class.getName());
+        root.put("loadStart", SameRunRatios.load());
+        root.put("nativeMemcmpFromBytes", BlockCompare.nativeAvailable() ? BlockCompare.NATIVE_MIN_BYTES : -1);
+        List<Object> sizesJson = new ArrayList<>();
+        root.put("sizes", sizesJson);
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 40;
         int sliceMs = args.length > 1 ? Integer.parseInt(args[1]) : 50;
         int[] sizes = args.length > 2 ? Arrays.stream(args, 2, args.length).mapToInt(Integer::parseInt).toArray()
@@ -56,9 +81,9 @@ public final class CompareRatios {
             ByteBuffer va = a.duplicate();
             ByteBuffer vb = b.duplicate();
             List<Case> cases = new ArrayList<>();
-            cases.add(new Case("memcmp via JNA, one call per compare (reference)",
+            cases.add(new Case(MEMCMP_CASE,
                     () -> CBaseline.LibC.memcmp(pa, pb, bytes) == 0, 1));
-            cases.add(new Case("BlockCompare.equal (after)", () -> BlockCompare.equal(va, 0, vb, 0, bytes), 1));
+            cases.add(new Case(EQUAL_CASE, () -> BlockCompare.equal(va, 0, vb, 0, bytes), 1));
             cases.add(new Case("ByteBuffer.mismatch on views (before)",
                     () -> BlockCompare.mismatchEqual(va, 0, vb, 0, bytes), 1));
             if (Boolean.getBoolean("scemu.bench.compare.candidates")) {
@@ -66,11 +91,27 @@ public final class CompareRatios {
             }
             if (c) {
                 CBaseline.require();
-                cases.add(new Case("memcmp x 16 in C per JNA call", () -> CBaseline.memcmp_reps(pa, pb, bytes, 16) == 0, 16));
+                cases.add(new Case(C_LOOP_CASE, () -> CBaseline.memcmp_reps(pa, pb, bytes, 16) == 0, 16));
             }
-            run(bytes, cases, rounds, sliceMs);
+            double[][] rates = run(bytes, cases, rounds, sliceMs);
+            Map<String, Object> size = new LinkedHashMap<>();
+            size.put("bytes", bytes);
+            size.put("vsMemcmpCall", SameRunRatios.ratioJson(EQUAL_CASE, rates[1], MEMCMP_CASE, rates[0]));
+            if (c) {
+                size.put("vsMemcmpLoop", SameRunRatios.ratioJson(EQUAL_CASE, rates[1], C_LOOP_CASE,
+                        rates[cases.size() - 1]));
+            }
+            sizesJson.add(size);
         }
         System.out.printf("# load at end %s%n", SameRunRatios.load());
+        if (json != null) {
+            root.put("rounds", rounds);
+            root.put("sliceMillis", sliceMs);
+            root.put("loadEnd", SameRunRatios.load());
+            Files.createDirectories(json.toAbsolutePath().getParent());
+            Files.writeString(json, Json.write(root));
+            System.out.println("# ratios: " + json);
+        }
     }
 
     private static final sun.misc.Unsafe U = net.openhft.chronicle.core.UnsafeMemory.UNSAFE;
@@ -164,12 +205,13 @@ public final class CompareRatios {
         return true;
     }
 
-    private static void run(int bytes, List<Case> cases, int rounds, int sliceMs) throws Exception {
+    private static double[][] run(int bytes, List<Case> cases, int rounds, int sliceMs) throws Exception {
         long sliceNanos = sliceMs * 1_000_000L;
         List<SameRunRatios.Case> slices = cases.stream().map(c -> new SameRunRatios.Case(c.name(),
                 round -> sixteenAtATime(c.op(), sliceNanos) * c.comparesPerOp() * bytes)).toList(); // bytes/ns = GB/s
         double[][] rates = SameRunRatios.measure(slices, Math.max(3, rounds / 5), rounds);
         SameRunRatios.printTable(bytes + " bytes, equal buffers", slices, rates, "GB/s");
+        return rates;
     }
 
     /** Calls {@code op} 16 times per clock read for {@code sliceNanos}; returns calls per ns. */

@@ -80,6 +80,52 @@ class ReportRendererTest {
                 .contains("_No `latency.json`._");
     }
 
+    @Test
+    void judgesIssue21sParityCompareAndBackupTargetsFromThisRunsFiles(@TempDir Path dir) throws Exception {
+        Map<String, Object> parity = new LinkedHashMap<>();
+        parity.put("xorKernel", "isal (test)");
+        parity.put("rounds", 3);
+        parity.put("sliceMillis", 50);
+        parity.put("loadStart", "1");
+        parity.put("loadEnd", "1");
+        parity.put("xorInCache", SameRunRatios.ratioJson("isal", new double[] {90, 100, 110}, "C",
+                new double[] {100, 100, 100}));
+        parity.put("xorOutOfCache", SameRunRatios.ratioJson("isal", new double[] {85, 88, 95}, "C",
+                new double[] {100, 100, 100}));
+        parity.put("fullStripeWrite", SameRunRatios.ratioJson("stripe", new double[] {6.5, 6.1, 7}, "copy",
+                new double[] {10, 10, 10}));
+        Files.writeString(dir.resolve("parity.json"), Json.write(parity));
+        Files.writeString(dir.resolve("compare.json"), Json.write(Map.of("nativeMemcmpFromBytes", 16384, "rounds", 3,
+                "sliceMillis", 50, "loadStart", "1", "loadEnd", "1", "sizes", List.of(
+                        Map.of("bytes", 4096, "vsMemcmpCall", SameRunRatios.ratioJson("equal", new double[] {12, 12, 12},
+                                "memcmp", new double[] {10, 10, 10})),
+                        Map.of("bytes", 65536, "vsMemcmpCall", SameRunRatios.ratioJson("equal", new double[] {9.5, 9.5,
+                                9.5}, "memcmp", new double[] {10, 10, 10}))))));
+        Files.writeString(dir.resolve("backup-engine.json"), Json.write(List.of(Map.of("volume", "test image",
+                "encrypted", true, "zstdSeconds", 1.2, "backupSeconds", 1.0, "imageBytes", 99, "zstdBytes", 100,
+                "zstdDecompressSeconds", 0.5, "restoreSeconds", 0.6))));
+        Files.writeString(dir.resolve("backup.json"), Json.write(Map.of("runs", 3, "nproc", 2, "load", "1",
+                "zstdSeconds", 1.4, "createSeconds", 1.75, "zstdDecompressSeconds", 1.5, "restoreSeconds", 1.0,
+                "zstdRounds", List.of(1.4), "createRounds", List.of(1.75))));
+
+        ReportRenderer.main(new String[] {dir.toString(), TARGETS.toString()});
+
+        String summary = Files.readString(dir.resolve("README-summary.md"));
+        assertThat(summary)
+                .contains("| parity XOR, kernel in use ÷ C loop, 4 × 256 KiB (in cache) ≥ 0.8 | 1.00× | met |")
+                .contains("| parity XOR, kernel in use ÷ C loop, 4 × 64 MiB (out of cache) ≥ 0.9 | 0.88× | NOT met |")
+                .contains("| RAID-5 full-stripe write ≥ 0.6× a memory copy of the stripe | 0.65× | met |")
+                .contains("every size | 0.95× (lowest size) | met |")
+                .contains("| backup engine ≥ 1× `zstd -3 -T2` speed (test image, password) | 1.20× | met |")
+                .contains("| backup engine image ≤ 1× `zstd -3` output | 0.99× | met |")
+                .contains("| restore engine ≥ 1× `zstd -d -T2` speed (test image, password) | 0.83× | NOT met |")
+                .contains("| whole `scemu backup create` ≥ 0.7× `zstd -3 -T2` speed | 0.80× | met |")
+                .contains("| whole `scemu backup restore` ≥ 1× `zstd -d -T2` speed | 1.50× | met |")
+                .contains("< 10 s, whole process | no backup-sparse.json | not measured |");
+        assertThat(Files.readString(dir.resolve("REPORT.md"))).contains("## 8. Parity, compare and backup")
+                .contains("XOR kernel in use: isal (test).").contains("_No `backup-sparse.json` in this run._");
+    }
+
     private static Map<String, Object> stack(String name, double[] spread, double[] confined) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("stack", name);
