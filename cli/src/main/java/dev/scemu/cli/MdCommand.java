@@ -3,6 +3,7 @@ package dev.scemu.cli;
 import dev.scemu.core.BlockDevice;
 import dev.scemu.core.CoreError;
 import dev.scemu.core.CoreException;
+import dev.scemu.core.ImageLock;
 import dev.scemu.core.Media;
 import dev.scemu.nbd.NbdServer;
 import dev.scemu.raid.AssembleOptions;
@@ -65,23 +66,30 @@ final class MdCommand {
     }
 
     /**
-     * Locks every unit directory that holds one of {@code disks} (image files of a scemu unit): as
-     * the kernel refuses to assemble members another array holds, {@code md serve} refuses members
-     * that {@code scemu serve} or another command has open ({@code UNIT_BUSY} naming it), and the unit
-     * cannot be opened while {@code md serve} has them. Before, both wrote the same members. Releases
-     * what it took if one is refused.
+     * Takes what keeps two owners off the same members, as the kernel refuses to assemble members
+     * another array holds: the lock of every unit directory that holds one of {@code disks} (image
+     * files of a scemu unit: {@code md serve} is refused while {@code scemu serve} or another command
+     * has the unit, {@code UNIT_BUSY}, and the unit cannot be opened while {@code md serve} has them),
+     * then an {@link ImageLock} on every image file, exclusive unless {@code readOnly} (a second
+     * {@code md serve} of the same images, or a QEMU tool that has one open, is refused with
+     * {@code IN_USE}; read-only serves share them). Releases what it took if one is refused.
      */
-    static List<StorageControlUnit.DirectoryLock> lockUnitDirectories(List<Path> disks) {
-        List<StorageControlUnit.DirectoryLock> locks = new ArrayList<>();
+    static List<AutoCloseable> lockMembers(List<Path> disks, boolean readOnly) {
+        List<AutoCloseable> locks = new ArrayList<>();
         Set<Path> seen = new HashSet<>();
         try {
             for (Path disk : disks) {
                 if (!Files.isRegularFile(disk)) {
-                    continue; // a block device, or nothing (opening it says why)
+                    continue; // a block device (claimed O_EXCL when opened to write), or nothing (opening it says why)
                 }
                 Path directory = realPath(disk).getParent(); // where the image is, through any symbolic link
                 if (directory != null && StorageControlUnit.isUnitDirectory(directory) && seen.add(directory)) {
                     locks.add(StorageControlUnit.lockDirectory(directory));
+                }
+            }
+            for (Path disk : disks) {
+                if (Files.isRegularFile(disk)) {
+                    locks.add(ImageLock.acquire(realPath(disk), !readOnly));
                 }
             }
         } catch (RuntimeException e) {
@@ -91,8 +99,15 @@ final class MdCommand {
         return locks;
     }
 
-    static void release(List<StorageControlUnit.DirectoryLock> locks) {
-        locks.forEach(StorageControlUnit.DirectoryLock::close);
+    /** Releases {@code locks}, last taken first. */
+    static void release(List<AutoCloseable> locks) {
+        for (int i = locks.size() - 1; i >= 0; i--) {
+            try {
+                locks.get(i).close();
+            } catch (Exception e) {
+                // a lock's release is a close of its descriptor: nothing to report to the user
+            }
+        }
     }
 
     private static Path realPath(Path file) {
@@ -155,7 +170,9 @@ final class MdCommand {
 
         @Parameters(paramLabel = "DISK", arity = "1..*",
                 description = "Members, in any order: image files or block devices (a block device opened for "
-                        + "writing is claimed exclusively: refused while mounted or held by the kernel's md).")
+                        + "writing is claimed exclusively: refused while mounted or held by the kernel's md; an "
+                        + "image file is locked as QEMU locks images: refused while another md serve or a QEMU "
+                        + "tool has it open, shared between --read-only serves).")
         List<Path> disks;
 
         @ArgGroup(exclusive = true)
@@ -181,7 +198,7 @@ final class MdCommand {
             if (socket == null) {
                 UsageException.checkRange("--port", port, 0, 65535);
             }
-            List<StorageControlUnit.DirectoryLock> locks = lockUnitDirectories(disks);
+            List<AutoCloseable> locks = lockMembers(disks, readOnly);
             try {
                 return serve(out, socket, port, locks);
             } catch (RuntimeException | InterruptedException e) {
@@ -191,7 +208,7 @@ final class MdCommand {
         }
 
         /** Serves until stopped; {@code locks} are released when the array has closed ({@link #stop}). */
-        private Integer serve(PrintWriter out, Path socket, int port, List<StorageControlUnit.DirectoryLock> locks)
+        private Integer serve(PrintWriter out, Path socket, int port, List<AutoCloseable> locks)
                 throws InterruptedException {
             List<BlockDevice> devices;
             try {
@@ -258,10 +275,9 @@ final class MdCommand {
 
         /**
          * No NBD request runs, then the array stops cleanly (superblocks clean, bitmap cleared) and
-         * closes, then the unit directories are released.
+         * closes, then the image locks and unit directories are released.
          */
-        private static synchronized void stop(NbdServer server, RaidArray array,
-                                              List<StorageControlUnit.DirectoryLock> locks) {
+        private static synchronized void stop(NbdServer server, RaidArray array, List<AutoCloseable> locks) {
             try {
                 server.close();
             } finally {

@@ -37,5 +37,7 @@ public enum CoreError {
      * The JVM was started without flags the off-heap and memory-mapped media need ({@link JvmFlags});
      * the message lists exactly the missing ones and where to put them.
      */
-    JVM_FLAGS_MISSING
+    JVM_FLAGS_MISSING,
+    /** An image file is locked by another open (another scemu process, or a QEMU tool): {@link ImageLock}. */
+    IN_USE
 }

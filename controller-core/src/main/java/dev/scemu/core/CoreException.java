@@ -36,6 +36,7 @@ public class CoreException extends ScemuException {
             case CORRUPT_RECORD, LOG_CORRUPTED -> ErrorCategory.CORRUPT_DATA;
             case LOG_FULL -> ErrorCategory.NO_SPACE;
             case JVM_FLAGS_MISSING -> ErrorCategory.ENVIRONMENT;
+            case IN_USE -> ErrorCategory.BUSY;
         };
     }
 }

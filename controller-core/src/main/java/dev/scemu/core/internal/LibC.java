@@ -126,6 +126,9 @@ public final class LibC {
 
     public static native String strerror(int errnum);
 
+    /** {@code fcntl(2)} whose argument is a pointer (a {@code struct flock} at native {@code address}). */
+    public static native int fcntl(int fd, int cmd, long address);
+
     /** {@code ioctl(fd, BLKROGET, int *)}: 1 if the block device is read-only (write-protected). */
     public static final long BLKROGET = 0x125e;
 

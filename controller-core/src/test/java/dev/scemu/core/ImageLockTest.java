@@ -1,0 +1,77 @@
+package dev.scemu.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link ImageLock}: OFD locks conflict between two opens of one process as between processes (the
+ * CLI's {@code MdServeImageLockTest} runs two processes and QEMU), readers share, a writer excludes
+ * everyone, and closing any other descriptor of the file does not drop the lock (the flaw of
+ * {@code FileChannel.tryLock}'s process-associated lock).
+ */
+class ImageLockTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aWriterExcludesReadersAndWritersUntilItCloses() throws Exception {
+        Path image = Files.write(tmp.resolve("m0.img"), new byte[8192]);
+        try (ImageLock writer = ImageLock.acquire(image, true)) {
+            assertThat(writer.exclusive()).isTrue();
+            assertThatThrownBy(() -> ImageLock.acquire(image, true)).isInstanceOfSatisfying(CoreException.class,
+                    e -> {
+                        assertThat(e.code()).isEqualTo(CoreError.IN_USE);
+                        assertThat(e.category()).isEqualTo(ErrorCategory.BUSY);
+                        assertThat(e.getMessage()).contains(image.toString()).contains("qemu-nbd");
+                    });
+            assertThatThrownBy(() -> ImageLock.acquire(image, false)).isInstanceOfSatisfying(CoreException.class,
+                    e -> assertThat(e.code()).isEqualTo(CoreError.IN_USE));
+            assertThat(ImageLock.isLocked(image)).isTrue();
+            writer.close();
+            writer.close(); // idempotent
+            assertThat(ImageLock.isLocked(image)).isFalse();
+            ImageLock.acquire(image, true).close();
+        }
+    }
+
+    @Test
+    void readersShareAndKeepAWriterOut() throws Exception {
+        Path image = Files.write(tmp.resolve("m1.img"), new byte[8192]);
+        try (ImageLock first = ImageLock.acquire(image, false); ImageLock second = ImageLock.acquire(image, false)) {
+            assertThat(ImageLock.isLocked(image)).isTrue();
+            assertThatThrownBy(() -> ImageLock.acquire(image, true)).isInstanceOfSatisfying(CoreException.class,
+                    e -> assertThat(e.code()).isEqualTo(CoreError.IN_USE));
+        }
+        ImageLock.acquire(image, true).close();
+    }
+
+    @Test
+    void closingAnotherDescriptorOfTheFileKeepsTheLock() throws Exception {
+        Path image = Files.write(tmp.resolve("m2.img"), new byte[8192]);
+        try (ImageLock writer = ImageLock.acquire(image, true)) {
+            try (FileChannel other = FileChannel.open(image, StandardOpenOption.READ)) {
+                other.read(java.nio.ByteBuffer.allocate(512), 0);
+            }
+            assertThatThrownBy(() -> ImageLock.acquire(image, false)).isInstanceOfSatisfying(CoreException.class,
+                    e -> assertThat(e.code()).isEqualTo(CoreError.IN_USE));
+        }
+    }
+
+    @Test
+    void aMissingFileIsAnIoErrorNamingIt() {
+        Path missing = tmp.resolve("absent.img");
+        assertThatThrownBy(() -> ImageLock.acquire(missing, false)).isInstanceOfSatisfying(CoreException.class, e -> {
+            assertThat(e.code()).isEqualTo(CoreError.IO_ERROR);
+            assertThat(e.getMessage()).contains(missing.toString()).contains("No such file");
+        });
+        assertThat(ImageLock.isLocked(missing)).isFalse();
+    }
+}
