@@ -67,7 +67,7 @@ else
   # stack at 5 s slices (docs/benchmarks.md, "Scale over NBD, as the issue words it")
   nbd_scale_args=(--quick --seconds 2)
   ratio_rounds=20
-  backup_runs=3
+  backup_runs=5
   sparse_runs=2
 fi
 

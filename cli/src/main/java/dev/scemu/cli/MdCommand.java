@@ -248,6 +248,12 @@ final class MdCommand {
             String uri = socket != null ? "nbd+unix:///" + EXPORT + "?socket=" + socket.toAbsolutePath()
                     : "nbd://127.0.0.1:" + server.port() + "/" + EXPORT;
             out.printf("%-40s %s%n", uri, readOnly ? "read-only" : "read-write");
+            for (AutoCloseable lock : locks) {
+                if (lock instanceof ImageLock image && !image.held()) {
+                    out.printf("%s is not locked (%s): nothing keeps another md serve or a QEMU tool off it%n",
+                            image.file(), image.unheldReason());
+                }
+            }
             for (int r = 0; r < array.raidDisks(); r++) {
                 if (array.memberFault(r) != null) {
                     out.printf("member %d: %s%n", r, array.memberFault(r));

@@ -22,6 +22,10 @@ import java.nio.file.Path;
  * open an image scemu holds exclusively ("Failed to get shared "write" lock"), and scemu refuses an
  * image such a tool has open; {@code qemu-img -U} (force share) reads it anyway, as it would read
  * one qemu holds.
+ *
+ * <p>A file system that refuses OFD locks ({@code ENOLCK}, {@code EINVAL}, {@code EOPNOTSUPP},
+ * {@code ENOSYS}: some network and FUSE file systems) gives a lock that is not {@link #held()}: the
+ * caller goes on and says so, as QEMU does, rather than refusing images it could serve.
  */
 public final class ImageLock implements AutoCloseable {
 
@@ -32,26 +36,34 @@ public final class ImageLock implements AutoCloseable {
     private static final short F_UNLCK = 2;
     private static final int EACCES = 13;
     private static final int EAGAIN = 11;
+    private static final int EINVAL = 22;
+    private static final int ENOLCK = 37;
+    private static final int ENOSYS = 38;
+    private static final int EOPNOTSUPP = 95;
     /** {@code struct flock} on 64-bit Linux: l_type (short), l_whence (short), l_start, l_len (off_t), l_pid (int). */
     private static final int FLOCK_BYTES = 32;
 
     private final Path file;
     private final boolean exclusive;
+    /** Why the file is not locked (its file system refuses OFD locks), or null if it is. */
+    private final String unheldReason;
     private int fd;
 
-    private ImageLock(Path file, boolean exclusive, int fd) {
+    private ImageLock(Path file, boolean exclusive, int fd, String unheldReason) {
         this.file = file;
         this.exclusive = exclusive;
         this.fd = fd;
+        this.unheldReason = unheldReason;
     }
 
     /**
      * Locks all of {@code file}: exclusively for {@code exclusive} (a writer: no other reader or
      * writer may hold it), else shared (other readers may, a writer may not).
      *
+     * @return the lock; not {@link #held()} where the file system refuses OFD locks
      * @throws CoreException {@link CoreError#IN_USE} if another open holds a lock that conflicts
      *         (naming the file and the tools that lock images), {@link CoreError#IO_ERROR} if the
-     *         file cannot be opened or the file system refuses locks
+     *         file cannot be opened or locking fails for another reason
      */
     public static ImageLock acquire(Path file, boolean exclusive) {
         if (!LibC.isAvailable()) {
@@ -66,6 +78,9 @@ public final class ImageLock implements AutoCloseable {
         if (LibC.fcntl(fd, F_OFD_SETLK, NativeMemory.address(lock)) != 0) {
             int errno = LibC.errno();
             LibC.close(fd);
+            if (refusesLocks(errno)) {
+                return new ImageLock(file, exclusive, -1, "its file system refuses OFD locks: " + LibC.describe(errno));
+            }
             if (errno == EAGAIN || errno == EACCES) {
                 throw new CoreException(CoreError.IN_USE, file + " is in use: another process holds a"
                         + (exclusive ? "" : "n exclusive") + " lock on it (a scemu md serve, or qemu-img, qemu-io or"
@@ -73,7 +88,12 @@ public final class ImageLock implements AutoCloseable {
             }
             throw new CoreException(CoreError.IO_ERROR, "cannot lock " + file + ": " + LibC.describe(errno));
         }
-        return new ImageLock(file, exclusive, fd);
+        return new ImageLock(file, exclusive, fd, null);
+    }
+
+    /** Whether {@code errno} of {@code F_OFD_SETLK} says the file system has no such locks (not a conflict). */
+    static boolean refusesLocks(int errno) {
+        return errno == ENOLCK || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS;
     }
 
     /**
@@ -108,6 +128,16 @@ public final class ImageLock implements AutoCloseable {
 
     public boolean exclusive() {
         return exclusive;
+    }
+
+    /** False where the file system refuses OFD locks: nothing keeps another opener off the file. */
+    public boolean held() {
+        return unheldReason == null;
+    }
+
+    /** Why the file is not locked, or null if it is. */
+    public String unheldReason() {
+        return unheldReason;
     }
 
     /** Releases the lock (closes its descriptor); idempotent. */

@@ -26,6 +26,7 @@ class ImageLockTest {
         Path image = Files.write(tmp.resolve("m0.img"), new byte[8192]);
         try (ImageLock writer = ImageLock.acquire(image, true)) {
             assertThat(writer.exclusive()).isTrue();
+            assertThat(writer.held()).isTrue();
             assertThatThrownBy(() -> ImageLock.acquire(image, true)).isInstanceOfSatisfying(CoreException.class,
                     e -> {
                         assertThat(e.code()).isEqualTo(CoreError.IN_USE);
@@ -73,5 +74,15 @@ class ImageLockTest {
             assertThat(e.getMessage()).contains(missing.toString()).contains("No such file");
         });
         assertThat(ImageLock.isLocked(missing)).isFalse();
+    }
+
+    /** Errors that say the file system has no OFD locks give an unheld lock; a conflict's errors do not. */
+    @Test
+    void onlyAFileSystemWithoutLocksGivesAnUnheldLock() {
+        assertThat(ImageLock.refusesLocks(37)).as("ENOLCK").isTrue();
+        assertThat(ImageLock.refusesLocks(22)).as("EINVAL").isTrue();
+        assertThat(ImageLock.refusesLocks(95)).as("EOPNOTSUPP").isTrue();
+        assertThat(ImageLock.refusesLocks(11)).as("EAGAIN: a conflict").isFalse();
+        assertThat(ImageLock.refusesLocks(13)).as("EACCES: a conflict").isFalse();
     }
 }

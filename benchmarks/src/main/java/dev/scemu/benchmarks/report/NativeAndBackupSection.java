@@ -216,7 +216,7 @@ final class NativeAndBackupSection {
         report.line("The test image written into a unit (`scemu create --disk-size=640M`: RAID-5 of 4 mapped files) with");
         report.line("`nbdcopy`, then `scemu backup create UNIT -t DIR --password-file F` (JVM start, unit open, Argon2id,");
         report.line("snapshot, backup) and `scemu backup restore` against `zstd -3 -T2 IMG` and `zstd -d -T2`, all in tmpfs;");
-        report.line("medians of %s interleaved rounds (%s CPUs, load %s).", f(Json.num(json, "runs"), 0),
+        report.line("medians of %s interleaved rounds after an untimed warm-up round (%s CPUs, load %s).", f(Json.num(json, "runs"), 0),
                 f(Json.num(json, "nproc"), 0), Json.str(json, "load"));
         report.line("");
         report.line("| command | seconds (median) | rounds | speed ÷ zstd | output bytes |");
