@@ -37,6 +37,7 @@ import dev.scemu.snapshot.SnapshotError;
 import dev.scemu.snapshot.SnapshotException;
 import dev.scemu.snapshot.SnapshotVolume;
 import dev.scemu.unit.internal.GatedDevice;
+import dev.scemu.unit.internal.MemberImageLocks;
 import dev.scemu.unit.internal.ReadOnlyOverlayDevice;
 import dev.scemu.unit.internal.TrialBootCheck;
 import dev.scemu.unit.internal.UnitLock;
@@ -150,6 +151,8 @@ public final class StorageControlUnit implements AutoCloseable {
     private UUID recordedSetUuid; // the md set UUID unit.properties records (null: a unit from before identities)
     private ScrubRecord lastScrub; // units without a directory keep it here
     private boolean closed;
+    /** Locks on the member image files while the unit is open (none for a unit without a directory). */
+    private final MemberImageLocks imageLocks;
 
     private StorageControlUnit(UnitConfig config, TrustStore trust, KeyPair createdTestKey, boolean create,
                                PowerDomain power) {
@@ -164,6 +167,7 @@ public final class StorageControlUnit implements AutoCloseable {
         this.power = power;
         this.bitmapClock = config.isSimulation() ? () -> 0L : System::nanoTime;
         this.readOnly = readOnly;
+        this.imageLocks = new MemberImageLocks(!readOnly);
         BlockGeometry diskGeometry = BlockGeometry.ofBytes(config.blockSize(), config.diskBytes());
         try {
             for (int i = 0; i < config.diskCount(); i++) {
@@ -208,6 +212,7 @@ public final class StorageControlUnit implements AutoCloseable {
             this.flash = flashBuilder.build();
         } catch (RuntimeException e) {
             disks.forEach(BlockDevice::close);
+            imageLocks.close();
             throw e;
         }
     }
@@ -251,6 +256,11 @@ public final class StorageControlUnit implements AutoCloseable {
         } else {
             try {
                 return openMedium(name, geometry, false);
+            } catch (UnitException e) {
+                if (e.code() == UnitError.UNIT_BUSY) {
+                    throw e; // a member another process holds is not missing: the unit must not start without it
+                }
+                unopenedDisks.put(index, "unreadable (image file " + path.getFileName() + "): " + e.getMessage());
             } catch (RuntimeException e) {
                 unopenedDisks.put(index, "unreadable (image file " + path.getFileName() + "): " + e.getMessage());
             }
@@ -276,12 +286,23 @@ public final class StorageControlUnit implements AutoCloseable {
                 throw new UnitException(UnitError.READ_ONLY, "unit in " + config.directory()
                         + " is open read-only: cannot create " + path);
             }
+            imageLocks.lock(path); // shared: QEMU's tools may read beside us, none may write
             return ReadOnlyOverlayDevice.open(name, path, geometry);
         }
         if (!create && !Files.exists(path)) {
             throw new UnitException(UnitError.INVALID_LAYOUT, "member image " + path + " is missing");
         }
-        return Media.open(config.media(), name, path, geometry);
+        if (Files.exists(path)) {
+            imageLocks.lock(path); // before it is opened: refused while a QEMU tool or md serve has it
+        }
+        BlockDevice device = Media.open(config.media(), name, path, geometry);
+        try {
+            imageLocks.lock(path); // a created image: locked once it exists (a no-op for one locked above)
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
+        }
+        return device;
     }
 
     /**
@@ -837,6 +858,7 @@ public final class StorageControlUnit implements AutoCloseable {
             disks.set(role, old);
             fresh.close();
             if (config.directory() != null && !readOnly) {
+                imageLocks.unlock(config.directory().resolve(name + ".img"));
                 try {
                     Files.deleteIfExists(config.directory().resolve(name + ".img"));
                 } catch (IOException deleting) {
@@ -952,6 +974,7 @@ public final class StorageControlUnit implements AutoCloseable {
                 }
                 adoptReplacementImages();
             } finally {
+                imageLocks.close();
                 if (lock != null) {
                     lock.close(); // last: nobody may open the unit before its files are complete
                 }
@@ -1020,6 +1043,7 @@ public final class StorageControlUnit implements AutoCloseable {
                 candidate.close();
                 if (!readOnly) {
                     Path file = config.directory().resolve(candidate.name() + ".img");
+                    imageLocks.unlock(file);
                     try {
                         Files.deleteIfExists(file);
                         LOG.warn("removed {}: an unfinished replacement of disk {} that holds no member", file, role);

@@ -17,11 +17,16 @@ import java.nio.file.Path;
  * locks of other descriptors (in this process too) and dies with the process, so a {@code kill -9}
  * never leaves an image locked.
  *
- * <p>QEMU locks the images it opens the same way (OFD read locks on single bytes from offset 100,
- * {@code block/file-posix.c}), so {@code qemu-img}, {@code qemu-io} and {@code qemu-nbd} cannot
- * open an image scemu holds exclusively ("Failed to get shared "write" lock"), and scemu refuses an
- * image such a tool has open; {@code qemu-img -U} (force share) reads it anyway, as it would read
- * one qemu holds.
+ * <p>QEMU locks the images it opens the same way ({@code block/file-posix.c}): an OFD read lock
+ * on byte {@code 100 + p} for each permission {@code p} it holds (consistent read 0, write 1, ...)
+ * and on byte {@code 200 + p} for each it does not share, and it opens only where no other open
+ * holds a lock on the bytes its wants conflict with. So {@code qemu-img}, {@code qemu-io} and
+ * {@code qemu-nbd} cannot open an image scemu holds ("Failed to get shared "write" lock"): the
+ * exclusive lock covers every byte, the shared one every byte but 101, which says to QEMU that scemu
+ * shares no permission but write, which a reader does not hold. Both refuse an image such a tool
+ * has open: a writer conflicts with any of QEMU's locks, and a reader looks for a lock on byte 101,
+ * QEMU's "write" permission (a QEMU reader holds none there and may read beside it; other scemu
+ * readers leave that byte out). {@code qemu-img -U} (force share) takes no locks and reads anyway.
  *
  * <p>A file system that refuses OFD locks ({@code ENOLCK}, {@code EINVAL}, {@code EOPNOTSUPP},
  * {@code ENOSYS}: some network and FUSE file systems) gives a lock that is not {@link #held()}: the
@@ -34,6 +39,8 @@ public final class ImageLock implements AutoCloseable {
     private static final short F_RDLCK = 0;
     private static final short F_WRLCK = 1;
     private static final short F_UNLCK = 2;
+    /** QEMU's lock byte of the write permission ({@code QEMU_LOCK_BASE} 100 + bit 1 of {@code BLK_PERM_WRITE}). */
+    private static final long QEMU_WRITE_PERMISSION_BYTE = 101;
     private static final int EACCES = 13;
     private static final int EAGAIN = 11;
     private static final int EINVAL = 22;
@@ -74,17 +81,23 @@ public final class ImageLock implements AutoCloseable {
             throw new CoreException(CoreError.IO_ERROR, "cannot open " + file + " to lock it: "
                     + LibC.describe(LibC.errno()));
         }
-        ByteBuffer lock = flock(exclusive ? F_WRLCK : F_RDLCK);
-        if (LibC.fcntl(fd, F_OFD_SETLK, NativeMemory.address(lock)) != 0) {
-            int errno = LibC.errno();
+        int failed = exclusive ? setLock(fd, F_WRLCK, 0, 0)
+                : setLock(fd, F_RDLCK, 0, QEMU_WRITE_PERMISSION_BYTE);
+        if (failed == 0 && !exclusive) {
+            failed = setLock(fd, F_RDLCK, QEMU_WRITE_PERMISSION_BYTE + 1, 0);
+            if (failed == 0 && heldByOthers(fd, F_WRLCK, QEMU_WRITE_PERMISSION_BYTE, 1)) {
+                failed = EAGAIN; // a QEMU tool has the image open for writing
+            }
+        }
+        if (failed != 0) {
+            int errno = failed;
             LibC.close(fd);
             if (refusesLocks(errno)) {
                 return new ImageLock(file, exclusive, -1, "its file system refuses OFD locks: " + LibC.describe(errno));
             }
             if (errno == EAGAIN || errno == EACCES) {
-                throw new CoreException(CoreError.IN_USE, file + " is in use: another process holds a"
-                        + (exclusive ? "" : "n exclusive") + " lock on it (a scemu md serve, or qemu-img, qemu-io or"
-                        + " qemu-nbd); stop it first");
+                throw new CoreException(CoreError.IN_USE, file + " is in use: another process holds a lock on it"
+                        + " (a scemu md serve, or qemu-img, qemu-io or qemu-nbd); stop it first");
             }
             throw new CoreException(CoreError.IO_ERROR, "cannot lock " + file + ": " + LibC.describe(errno));
         }
@@ -109,16 +122,28 @@ public final class ImageLock implements AutoCloseable {
             return false;
         }
         try {
-            ByteBuffer probe = flock(F_WRLCK);
-            return LibC.fcntl(fd, F_OFD_GETLK, NativeMemory.address(probe)) == 0 && probe.getShort(0) != F_UNLCK;
+            return heldByOthers(fd, F_WRLCK, 0, 0);
         } finally {
             LibC.close(fd);
         }
     }
 
-    private static ByteBuffer flock(short type) {
+    /** {@code F_OFD_SETLK} of {@code [start, start + length)} ({@code length} 0: to the end); 0 or the errno. */
+    private static int setLock(int fd, short type, long start, long length) {
+        return LibC.fcntl(fd, F_OFD_SETLK, NativeMemory.address(flock(type, start, length))) == 0 ? 0 : LibC.errno();
+    }
+
+    /** Whether another open holds a lock on {@code [start, start + length)} that a {@code type} lock would conflict with. */
+    private static boolean heldByOthers(int fd, short type, long start, long length) {
+        ByteBuffer probe = flock(type, start, length);
+        return LibC.fcntl(fd, F_OFD_GETLK, NativeMemory.address(probe)) == 0 && probe.getShort(0) != F_UNLCK;
+    }
+
+    private static ByteBuffer flock(short type, long start, long length) {
         ByteBuffer lock = ByteBuffer.allocateDirect(FLOCK_BYTES).order(ByteOrder.nativeOrder());
-        lock.putShort(0, type); // l_type; l_whence SEEK_SET (0), l_start 0, l_len 0 (to the end, growing), l_pid 0
+        lock.putShort(0, type); // l_type; l_whence SEEK_SET (0); l_pid 0
+        lock.putLong(8, start); // l_start
+        lock.putLong(16, length); // l_len (0: to the end of the file, however it grows)
         return lock;
     }
 

@@ -76,6 +76,55 @@ class ImageLockTest {
         assertThat(ImageLock.isLocked(missing)).isFalse();
     }
 
+    /**
+     * QEMU's locks, as {@code block/file-posix.c} takes them (OFD read locks on byte 100 + permission):
+     * a QEMU writer (byte 101, write) keeps a scemu reader and writer out; a QEMU reader (byte 100,
+     * consistent read, only) keeps the writer out and lets a scemu reader in; and a scemu reader
+     * leaves byte 101 free, so QEMU sees no writer (it looks there before it reads).
+     */
+    @Test
+    void qemusPermissionBytesAreHonoured() throws Exception {
+        Path image = Files.write(tmp.resolve("q.img"), new byte[8192]);
+        int qemu = dev.scemu.core.internal.LibC.open(image.toString(), dev.scemu.core.internal.LibC.O_RDWR, 0);
+        try {
+            assertThat(qemuLock(qemu, 100)).as("QEMU reader's consistent-read byte").isZero();
+            ImageLock.acquire(image, false).close();
+            assertThatThrownBy(() -> ImageLock.acquire(image, true)).isInstanceOfSatisfying(CoreException.class,
+                    e -> assertThat(e.code()).isEqualTo(CoreError.IN_USE));
+            try (ImageLock reader = ImageLock.acquire(image, false)) {
+                assertThat(qemuProbe(qemu, 101)).as("byte 101 free: no writer for QEMU").isTrue();
+                assertThat(qemuProbe(qemu, 200)).as("byte 200 taken: the reader does not share reads with a writer")
+                        .isFalse();
+            }
+            assertThat(qemuLock(qemu, 101)).as("QEMU writer's write byte").isZero();
+            assertThatThrownBy(() -> ImageLock.acquire(image, false)).isInstanceOfSatisfying(CoreException.class,
+                    e -> assertThat(e.code()).isEqualTo(CoreError.IN_USE));
+        } finally {
+            dev.scemu.core.internal.LibC.close(qemu);
+        }
+        ImageLock.acquire(image, true).close();
+    }
+
+    /** An OFD read lock on one byte, as QEMU takes them; 0 or -1. */
+    private static int qemuLock(int fd, long offset) {
+        return dev.scemu.core.internal.LibC.fcntl(fd, 37, NativeMemory.address(flock(0, offset)));
+    }
+
+    /** Whether QEMU could take a write lock on one byte (its check for a conflicting holder). */
+    private static boolean qemuProbe(int fd, long offset) {
+        java.nio.ByteBuffer probe = flock(1, offset);
+        assertThat(dev.scemu.core.internal.LibC.fcntl(fd, 36, NativeMemory.address(probe))).isZero();
+        return probe.getShort(0) == 2;
+    }
+
+    private static java.nio.ByteBuffer flock(int type, long offset) {
+        java.nio.ByteBuffer lock = java.nio.ByteBuffer.allocateDirect(32).order(java.nio.ByteOrder.nativeOrder());
+        lock.putShort(0, (short) type);
+        lock.putLong(8, offset);
+        lock.putLong(16, 1);
+        return lock;
+    }
+
     /** Errors that say the file system has no OFD locks give an unheld lock; a conflict's errors do not. */
     @Test
     void onlyAFileSystemWithoutLocksGivesAnUnheldLock() {
