@@ -256,12 +256,10 @@ public final class StorageControlUnit implements AutoCloseable {
         } else {
             try {
                 return openMedium(name, geometry, false);
-            } catch (UnitException e) {
-                if (e.code() == UnitError.UNIT_BUSY) {
+            } catch (RuntimeException e) {
+                if (e instanceof UnitException busy && busy.code() == UnitError.UNIT_BUSY) {
                     throw e; // a member another process holds is not missing: the unit must not start without it
                 }
-                unopenedDisks.put(index, "unreadable (image file " + path.getFileName() + "): " + e.getMessage());
-            } catch (RuntimeException e) {
                 unopenedDisks.put(index, "unreadable (image file " + path.getFileName() + "): " + e.getMessage());
             }
         }
@@ -292,15 +290,18 @@ public final class StorageControlUnit implements AutoCloseable {
         if (!create && !Files.exists(path)) {
             throw new UnitException(UnitError.INVALID_LAYOUT, "member image " + path + " is missing");
         }
-        if (Files.exists(path)) {
+        boolean existed = Files.exists(path);
+        if (existed) {
             imageLocks.lock(path); // before it is opened: refused while a QEMU tool or md serve has it
         }
         BlockDevice device = Media.open(config.media(), name, path, geometry);
-        try {
-            imageLocks.lock(path); // a created image: locked once it exists (a no-op for one locked above)
-        } catch (RuntimeException e) {
-            device.close();
-            throw e;
+        if (!existed) {
+            try {
+                imageLocks.lock(path); // a created image: locked once it exists
+            } catch (RuntimeException e) {
+                device.close();
+                throw e;
+            }
         }
         return device;
     }

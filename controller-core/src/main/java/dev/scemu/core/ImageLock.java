@@ -34,19 +34,11 @@ import java.nio.file.Path;
  */
 public final class ImageLock implements AutoCloseable {
 
-    private static final int F_OFD_GETLK = 36;
-    private static final int F_OFD_SETLK = 37;
     private static final short F_RDLCK = 0;
     private static final short F_WRLCK = 1;
     private static final short F_UNLCK = 2;
     /** QEMU's lock byte of the write permission ({@code QEMU_LOCK_BASE} 100 + bit 1 of {@code BLK_PERM_WRITE}). */
     private static final long QEMU_WRITE_PERMISSION_BYTE = 101;
-    private static final int EACCES = 13;
-    private static final int EAGAIN = 11;
-    private static final int EINVAL = 22;
-    private static final int ENOLCK = 37;
-    private static final int ENOSYS = 38;
-    private static final int EOPNOTSUPP = 95;
     /** {@code struct flock} on 64-bit Linux: l_type (short), l_whence (short), l_start, l_len (off_t), l_pid (int). */
     private static final int FLOCK_BYTES = 32;
 
@@ -86,7 +78,7 @@ public final class ImageLock implements AutoCloseable {
         if (failed == 0 && !exclusive) {
             failed = setLock(fd, F_RDLCK, QEMU_WRITE_PERMISSION_BYTE + 1, 0);
             if (failed == 0 && heldByOthers(fd, F_WRLCK, QEMU_WRITE_PERMISSION_BYTE, 1)) {
-                failed = EAGAIN; // a QEMU tool has the image open for writing
+                failed = LibC.EAGAIN; // a QEMU tool has the image open for writing
             }
         }
         if (failed != 0) {
@@ -95,7 +87,7 @@ public final class ImageLock implements AutoCloseable {
             if (refusesLocks(errno)) {
                 return new ImageLock(file, exclusive, -1, "its file system refuses OFD locks: " + LibC.describe(errno));
             }
-            if (errno == EAGAIN || errno == EACCES) {
+            if (errno == LibC.EAGAIN || errno == LibC.EACCES) {
                 throw new CoreException(CoreError.IN_USE, file + " is in use: another process holds a lock on it"
                         + " (a scemu md serve, or qemu-img, qemu-io or qemu-nbd); stop it first");
             }
@@ -106,37 +98,18 @@ public final class ImageLock implements AutoCloseable {
 
     /** Whether {@code errno} of {@code F_OFD_SETLK} says the file system has no such locks (not a conflict). */
     static boolean refusesLocks(int errno) {
-        return errno == ENOLCK || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS;
-    }
-
-    /**
-     * Whether some open other than this process's own locks holds a lock on {@code file} that an
-     * exclusive lock would conflict with (false if the file cannot be opened).
-     */
-    public static boolean isLocked(Path file) {
-        if (!LibC.isAvailable()) {
-            return false;
-        }
-        int fd = LibC.open(file.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
-        if (fd < 0) {
-            return false;
-        }
-        try {
-            return heldByOthers(fd, F_WRLCK, 0, 0);
-        } finally {
-            LibC.close(fd);
-        }
+        return errno == LibC.ENOLCK || errno == LibC.EINVAL || errno == LibC.EOPNOTSUPP || errno == LibC.ENOSYS;
     }
 
     /** {@code F_OFD_SETLK} of {@code [start, start + length)} ({@code length} 0: to the end); 0 or the errno. */
     private static int setLock(int fd, short type, long start, long length) {
-        return LibC.fcntl(fd, F_OFD_SETLK, NativeMemory.address(flock(type, start, length))) == 0 ? 0 : LibC.errno();
+        return LibC.fcntl(fd, LibC.F_OFD_SETLK, NativeMemory.address(flock(type, start, length))) == 0 ? 0 : LibC.errno();
     }
 
     /** Whether another open holds a lock on {@code [start, start + length)} that a {@code type} lock would conflict with. */
     private static boolean heldByOthers(int fd, short type, long start, long length) {
         ByteBuffer probe = flock(type, start, length);
-        return LibC.fcntl(fd, F_OFD_GETLK, NativeMemory.address(probe)) == 0 && probe.getShort(0) != F_UNLCK;
+        return LibC.fcntl(fd, LibC.F_OFD_GETLK, NativeMemory.address(probe)) == 0 && probe.getShort(0) != F_UNLCK;
     }
 
     private static ByteBuffer flock(short type, long start, long length) {

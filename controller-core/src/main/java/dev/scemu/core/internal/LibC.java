@@ -40,9 +40,12 @@ public final class LibC {
     public static final int ENOENT = 2;
     public static final int EINTR = 4;
     public static final int ENXIO = 6;
+    public static final int EAGAIN = 11;
+    public static final int EACCES = 13;
     public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int EINVAL = 22;
+    public static final int ENOLCK = 37;
     public static final int ENOSYS = 38;
     public static final int EOPNOTSUPP = 95;
 
@@ -128,6 +131,10 @@ public final class LibC {
 
     /** {@code fcntl(2)} whose argument is a pointer (a {@code struct flock} at native {@code address}). */
     public static native int fcntl(int fd, int cmd, long address);
+
+    /** {@code fcntl} commands of open file description locks (Linux 3.15+). */
+    public static final int F_OFD_GETLK = 36;
+    public static final int F_OFD_SETLK = 37;
 
     /** {@code ioctl(fd, BLKROGET, int *)}: 1 if the block device is read-only (write-protected). */
     public static final long BLKROGET = 0x125e;
